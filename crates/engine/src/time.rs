@@ -87,6 +87,10 @@ impl Dur {
     pub fn as_ns_f64(self) -> f64 {
         self.0 as f64 / PS_PER_NS as f64
     }
+    /// Whole nanoseconds in this span (rounded down).
+    pub fn as_ns(self) -> u64 {
+        self.0 / PS_PER_NS
+    }
     /// Seconds in this span, as a float for reports only.
     pub fn as_secs_f64(self) -> f64 {
         self.0 as f64 / PS_PER_S as f64

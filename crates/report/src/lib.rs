@@ -1,1 +1,187 @@
-//! placeholder
+//! Reports of a run: the metrics JSON document (schema in docs/metrics.md)
+//! and a terminal summary.
+//!
+//! JSON is produced by serde from [`Metrics`], whose fields are structs and
+//! `BTreeMap`s only, so key order is fixed and the same run gives
+//! byte-identical output.
+
+use irqlab_model::Metrics;
+use std::fmt::Write;
+
+/// The metrics document as pretty-printed JSON.
+pub fn to_json(m: &Metrics) -> String {
+    let mut s =
+        serde_json::to_string_pretty(m).expect("metrics serialise: no maps with non-string keys");
+    s.push('\n');
+    s
+}
+
+/// Formats an integer with thousands separators.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// Formats a rate in packets per second with a unit.
+pub fn pps(v: f64) -> String {
+    if v >= 1e6 {
+        format!("{:.3} Mpps", v / 1e6)
+    } else if v >= 1e3 {
+        format!("{:.1} kpps", v / 1e3)
+    } else {
+        format!("{v:.0} pps")
+    }
+}
+
+fn pct(v: f64) -> String {
+    format!("{:5.1}%", v * 100.0)
+}
+
+/// A readable multi-line summary of one run.
+pub fn summary(m: &Metrics) -> String {
+    let mut o = String::new();
+    let p = &m.packets;
+    let _ = writeln!(
+        o,
+        "irqlab run: {} (seed {}), {:.1} ms simulated",
+        m.scenario,
+        m.seed,
+        m.duration_s * 1e3
+    );
+    let drops: Vec<String> = p
+        .dropped
+        .iter()
+        .map(|(k, v)| format!("{k} {}", thousands(*v)))
+        .collect();
+    let share = if p.offered > 0 {
+        p.delivered as f64 / p.offered as f64
+    } else {
+        0.0
+    };
+    let _ = writeln!(
+        o,
+        "packets     offered {}  delivered {} ({:.1}%)  in flight {}",
+        thousands(p.offered),
+        thousands(p.delivered),
+        share * 100.0,
+        thousands(p.in_flight)
+    );
+    let _ = writeln!(o, "dropped     {}", drops.join(", "));
+    let t = &m.throughput;
+    let _ = writeln!(
+        o,
+        "throughput  offered {}  delivered {}  {:.3} Gbit/s",
+        pps(t.offered_pps),
+        pps(t.delivered_pps),
+        t.delivered_gbps
+    );
+    let l = &m.latency_ns;
+    let _ = writeln!(
+        o,
+        "latency     wire→app ns: p50 {}  p90 {}  p99 {}  p99.9 {}  max {}  mean {:.0}",
+        thousands(l.p50),
+        thousands(l.p90),
+        thousands(l.p99),
+        thousands(l.p999),
+        thousands(l.max),
+        l.mean
+    );
+    let i = &m.interrupts;
+    let _ = writeln!(
+        o,
+        "interrupts  {} total, {:.4} per packet, {}/s",
+        thousands(i.total),
+        i.per_packet,
+        thousands(i.per_second.round() as u64)
+    );
+    let n = &m.napi;
+    let _ = writeln!(
+        o,
+        "napi        {} polls, {:.1} packets/poll, {} full, {} time_squeeze, {} ksoftirqd wakeups",
+        thousands(n.polls),
+        n.packets_per_poll,
+        thousands(n.full_polls),
+        thousands(n.time_squeeze),
+        thousands(n.ksoftirqd_wakeups)
+    );
+    let _ = writeln!(
+        o,
+        "apps        {} threads, {} wakeups ({:.3} per packet)",
+        m.apps.threads,
+        thousands(m.apps.wakeups),
+        m.apps.wakeups_per_packet
+    );
+    let _ = writeln!(
+        o,
+        "\ncore socket  hardirq  softirq  kthread     user     idle   interrupts"
+    );
+    for c in &m.cpu {
+        let b = &c.busy_frac;
+        let _ = writeln!(
+            o,
+            "{:>4} {:>6}   {}   {}   {}   {}   {}   {:>10}",
+            c.core,
+            c.socket,
+            pct(b.hardirq),
+            pct(b.softirq),
+            pct(b.kthread),
+            pct(b.user),
+            pct(b.idle),
+            thousands(c.interrupts)
+        );
+    }
+    let _ = writeln!(o, "\nqueue  core  vector   serviced");
+    for v in &i.per_vector {
+        let core = v.core.map_or("-".to_string(), |c| c.to_string());
+        let vec = v.vector.map_or("-".to_string(), |x| format!("{x:#04x}"));
+        let _ = writeln!(
+            o,
+            "{:>5} {:>5}  {:>6} {:>10}",
+            v.queue,
+            core,
+            vec,
+            thousands(v.count)
+        );
+    }
+    let _ = writeln!(
+        o,
+        "\nengine      {} events ({:.3} per offered packet)",
+        thousands(m.engine.events),
+        m.engine.events_per_packet
+    );
+    if m.law_violations.is_empty() {
+        let _ = writeln!(o, "accounting  every packet and interrupt accounted for");
+    } else {
+        for v in &m.law_violations {
+            let _ = writeln!(o, "ACCOUNTING BUG  {v}");
+        }
+    }
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_groups_digits() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(14_880_952), "14,880,952");
+    }
+
+    #[test]
+    fn pps_picks_a_unit() {
+        assert_eq!(pps(14_880_952.0), "14.881 Mpps");
+        assert_eq!(pps(50_000.0), "50.0 kpps");
+        assert_eq!(pps(12.0), "12 pps");
+    }
+}

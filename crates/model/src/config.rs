@@ -1,0 +1,667 @@
+//! The scenario: everything a run needs, as plain data.
+//!
+//! These types are what a scenario TOML file deserialises into (the
+//! `scenario` crate adds file handling, `--set` overrides and source
+//! locations). Every table rejects unknown keys and every field has a
+//! default, so a file only states what differs from the built-in default.
+//! [`Scenario::validate`] checks what types cannot (ranges, consistency) and
+//! names each problem by its dotted key path, e.g. `nic.queues`.
+
+use crate::costs::CostModel;
+use serde::{Deserialize, Serialize};
+
+/// A whole run description.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Scenario {
+    /// Short name, shown in reports.
+    pub name: String,
+    /// One line on what the scenario shows.
+    pub description: String,
+    /// Master seed; every random stream derives from it.
+    pub seed: u64,
+    /// Simulated duration, milliseconds.
+    pub duration_ms: f64,
+    /// Cores, sockets.
+    pub machine: MachineConfig,
+    /// The network card.
+    pub nic: NicConfig,
+    /// Kernel tunables (sysctl names where there is one).
+    pub kernel: KernelConfig,
+    /// Offered traffic.
+    pub workload: WorkloadConfig,
+    /// Application threads; empty means one reader per core that owns the
+    /// flows whose interrupts that core takes.
+    pub apps: Vec<AppConfig>,
+    /// Per-operation costs.
+    pub costs: CostModel,
+}
+
+/// The machine's topology.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MachineConfig {
+    /// Number of cores (APIC IDs 0..cores).
+    pub cores: u32,
+    /// Number of sockets (NUMA nodes); cores are split evenly, in order.
+    pub sockets: u32,
+}
+
+/// The NIC: queues, rings, RSS, interrupts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NicConfig {
+    /// Number of RX queues, each with its own MSI-X vector.
+    pub queues: u32,
+    /// RX descriptors per ring.
+    pub ring_size: u32,
+    /// Line rate, Gbit/s (frame + 20 bytes of preamble and inter-frame gap).
+    pub line_rate_gbps: f64,
+    /// NUMA node the NIC is attached to.
+    pub numa_node: u32,
+    /// Core for each queue's interrupt (`smp_affinity_list`, one core per
+    /// queue); absent means queue i → core i mod cores.
+    pub affinity: Option<Vec<u32>>,
+    /// RSS key as hex; absent means the Microsoft verification key.
+    pub rss_key: Option<String>,
+    /// RSS indirection-table entries (a power of two).
+    pub reta_size: u32,
+    /// Interrupt coalescing (`ethtool -C`).
+    pub coalesce: CoalesceConfig,
+}
+
+/// `ethtool -C` receive coalescing.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CoalesceConfig {
+    /// `rx-usecs`: interrupt this long after the first unreported packet (0 = off).
+    pub rx_usecs: u32,
+    /// `rx-frames`: interrupt after this many packets (0 = off).
+    pub rx_frames: u32,
+}
+
+/// Kernel tunables.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KernelConfig {
+    /// NAPI weight (`NAPI_POLL_WEIGHT`, `dev_weight`).
+    pub napi_weight: u32,
+    /// `net.core.netdev_budget`: packets per `net_rx_action`.
+    pub netdev_budget: u32,
+    /// `net.core.netdev_budget_usecs`: time limit of one `net_rx_action`.
+    pub netdev_budget_usecs: u32,
+    /// `MAX_SOFTIRQ_RESTART` in kernel/softirq.c.
+    pub max_softirq_restart: u32,
+    /// `MAX_SOFTIRQ_TIME` in kernel/softirq.c, microseconds.
+    pub max_softirq_time_us: u32,
+    /// Scheduler time slice between runnable tasks on one core, microseconds
+    /// (EEVDF `sysctl_sched_base_slice` default 0.75 ms).
+    pub sched_slice_us: u32,
+    /// Socket receive-buffer limit, bytes (`net.core.rmem_default` 212992).
+    pub socket_rcvbuf_bytes: u64,
+    /// Bytes charged to the receive buffer per packet beyond its length (skb
+    /// and shared-info overhead in `truesize`). *estimate*.
+    pub skb_overhead_bytes: u32,
+    /// Packets an application reads per scheduling burst before it checks
+    /// for its time slice (a modelling granularity, not a kernel knob).
+    pub recv_batch: u32,
+}
+
+/// Offered traffic.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorkloadConfig {
+    /// Number of flows generated from the seed (ignored when `flow_list` is given).
+    pub flows: u32,
+    /// Explicit flows; each gets the next flow id.
+    pub flow_list: Vec<FlowSpec>,
+    /// Packet-size distribution.
+    pub packet_size: PacketSizeKind,
+    /// Frame size in bytes for `fixed`; the minimum for `uniform`.
+    pub packet_bytes: u32,
+    /// Largest frame for `uniform`.
+    pub packet_bytes_max: u32,
+    /// Arrival process.
+    pub arrival: ArrivalKind,
+    /// Offered load in packets per second (exclusive with `rate_gbps`).
+    pub rate_pps: Option<f64>,
+    /// Offered load in Gbit/s of frame bytes (exclusive with `rate_pps`).
+    pub rate_gbps: Option<f64>,
+    /// `onoff`: length of a burst, microseconds.
+    pub on_us: f64,
+    /// `onoff`: gap between bursts, microseconds.
+    pub off_us: f64,
+}
+
+/// How frame sizes are drawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PacketSizeKind {
+    /// Every frame is `packet_bytes`.
+    Fixed,
+    /// Uniform between `packet_bytes` and `packet_bytes_max`.
+    Uniform,
+    /// Simple IMIX: 64, 594 and 1518 bytes in proportions 7:4:1.
+    Imix,
+}
+
+/// How arrivals are spaced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArrivalKind {
+    /// Evenly spaced.
+    Constant,
+    /// Exponential inter-arrival times.
+    Poisson,
+    /// Poisson at `rate × (on+off)/on` during bursts of `on_us`, silent for `off_us`.
+    Onoff,
+}
+
+/// One explicitly listed flow.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlowSpec {
+    /// Source `IP:PORT`.
+    pub src: String,
+    /// Destination `IP:PORT`.
+    pub dst: String,
+}
+
+/// One application thread.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppConfig {
+    /// Core the thread is pinned to.
+    pub core: u32,
+    /// Flow ids whose sockets it reads; absent means every flow not listed
+    /// by another thread is shared out round-robin among threads without a list.
+    #[serde(default)]
+    pub flows: Option<Vec<u32>>,
+    /// Application CPU time per packet after the copy, nanoseconds.
+    #[serde(default)]
+    pub work_ns: f64,
+}
+
+impl Default for Scenario {
+    fn default() -> Self {
+        Scenario {
+            name: "default".into(),
+            description:
+                "4 cores, 4 RSS queues with MSI-X, NAPI, 2 Mpps of 64-byte UDP over 64 flows".into(),
+            seed: 1,
+            duration_ms: 100.0,
+            machine: MachineConfig::default(),
+            nic: NicConfig::default(),
+            kernel: KernelConfig::default(),
+            workload: WorkloadConfig::default(),
+            apps: Vec::new(),
+            costs: CostModel::default(),
+        }
+    }
+}
+
+impl Default for MachineConfig {
+    fn default() -> Self {
+        MachineConfig {
+            cores: 4,
+            sockets: 1,
+        }
+    }
+}
+
+impl Default for NicConfig {
+    fn default() -> Self {
+        NicConfig {
+            queues: 4,
+            ring_size: 512,
+            line_rate_gbps: 10.0,
+            numa_node: 0,
+            affinity: None,
+            rss_key: None,
+            reta_size: 128,
+            coalesce: CoalesceConfig::default(),
+        }
+    }
+}
+
+impl Default for CoalesceConfig {
+    fn default() -> Self {
+        // ethtool: usecs = 0, frames = 1 disables coalescing.
+        CoalesceConfig {
+            rx_usecs: 0,
+            rx_frames: 1,
+        }
+    }
+}
+
+impl Default for KernelConfig {
+    fn default() -> Self {
+        KernelConfig {
+            napi_weight: 64,
+            netdev_budget: 300,
+            netdev_budget_usecs: 2000,
+            max_softirq_restart: 10,
+            max_softirq_time_us: 2000,
+            sched_slice_us: 750,
+            socket_rcvbuf_bytes: 212_992,
+            skb_overhead_bytes: 576,
+            recv_batch: 16,
+        }
+    }
+}
+
+impl Default for WorkloadConfig {
+    fn default() -> Self {
+        WorkloadConfig {
+            flows: 64,
+            flow_list: Vec::new(),
+            packet_size: PacketSizeKind::Fixed,
+            packet_bytes: 64,
+            packet_bytes_max: 1518,
+            arrival: ArrivalKind::Poisson,
+            rate_pps: None,
+            rate_gbps: None,
+            on_us: 100.0,
+            off_us: 100.0,
+        }
+    }
+}
+
+/// Default offered load when neither `rate_pps` nor `rate_gbps` is given.
+pub const DEFAULT_RATE_PPS: f64 = 2_000_000.0;
+/// Ethernet preamble, start-of-frame delimiter and inter-frame gap, bytes on
+/// the wire per frame beyond the frame itself (IEEE 802.3).
+pub const WIRE_OVERHEAD_BYTES: u32 = 20;
+/// Smallest and largest Ethernet frame (with FCS, without VLAN/jumbo).
+pub const MIN_FRAME_BYTES: u32 = 64;
+/// Largest standard Ethernet frame.
+pub const MAX_FRAME_BYTES: u32 = 1518;
+/// Simple IMIX sizes and weights (Cisco/Agilent "simple IMIX").
+pub const IMIX: [(u32, u32); 3] = [(64, 7), (594, 4), (1518, 1)];
+
+/// One problem found by validation, located by its key path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    /// Dotted key path, e.g. `nic.queues` or `apps[1].core`.
+    pub path: String,
+    /// What is wrong and what was expected.
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+impl WorkloadConfig {
+    /// Mean frame size in bytes under the configured distribution.
+    pub fn mean_packet_bytes(&self) -> f64 {
+        match self.packet_size {
+            PacketSizeKind::Fixed => self.packet_bytes as f64,
+            PacketSizeKind::Uniform => {
+                (self.packet_bytes as f64 + self.packet_bytes_max as f64) / 2.0
+            }
+            PacketSizeKind::Imix => {
+                let (s, w) = IMIX.iter().fold((0u64, 0u64), |(s, w), (b, k)| {
+                    (s + (*b * *k) as u64, w + *k as u64)
+                });
+                s as f64 / w as f64
+            }
+        }
+    }
+
+    /// Offered packets per second.
+    pub fn offered_pps(&self) -> f64 {
+        match (self.rate_pps, self.rate_gbps) {
+            (Some(p), _) => p,
+            (None, Some(g)) => g * 1e9 / (8.0 * self.mean_packet_bytes()),
+            (None, None) => DEFAULT_RATE_PPS,
+        }
+    }
+
+    /// Number of flows.
+    pub fn flow_count(&self) -> u32 {
+        if self.flow_list.is_empty() {
+            self.flows
+        } else {
+            self.flow_list.len() as u32
+        }
+    }
+}
+
+impl Scenario {
+    /// Checks ranges and consistency; returns every problem, not just the first.
+    pub fn validate(&self) -> Vec<ConfigError> {
+        let mut errs = Vec::new();
+        let mut err = |path: &str, message: String| {
+            errs.push(ConfigError {
+                path: path.into(),
+                message,
+            })
+        };
+        let finite_pos = |v: f64| v.is_finite() && v > 0.0;
+
+        if !finite_pos(self.duration_ms) {
+            err(
+                "duration_ms",
+                format!(
+                    "expected a positive number of milliseconds, got {}",
+                    self.duration_ms
+                ),
+            );
+        } else if self.duration_ms > 3_600_000.0 {
+            err(
+                "duration_ms",
+                format!(
+                    "expected at most one simulated hour (3600000 ms), got {}",
+                    self.duration_ms
+                ),
+            );
+        }
+        let m = &self.machine;
+        if m.cores == 0 || m.cores > 255 {
+            err(
+                "machine.cores",
+                format!("expected 1..=255 cores (8-bit xAPIC IDs), got {}", m.cores),
+            );
+        }
+        if m.sockets == 0 {
+            err(
+                "machine.sockets",
+                "expected at least 1 socket, got 0".into(),
+            );
+        } else if m.cores % m.sockets != 0 {
+            err(
+                "machine.sockets",
+                format!(
+                    "{} cores do not split evenly over {} sockets",
+                    m.cores, m.sockets
+                ),
+            );
+        }
+        let n = &self.nic;
+        if n.queues == 0 || n.queues > 2048 {
+            err(
+                "nic.queues",
+                format!(
+                    "expected 1..=2048 queues (one MSI-X vector each), got {}",
+                    n.queues
+                ),
+            );
+        }
+        if n.ring_size == 0 || n.ring_size > 65536 {
+            err(
+                "nic.ring_size",
+                format!("expected 1..=65536 descriptors, got {}", n.ring_size),
+            );
+        }
+        if !finite_pos(n.line_rate_gbps) {
+            err(
+                "nic.line_rate_gbps",
+                format!("expected a positive rate, got {}", n.line_rate_gbps),
+            );
+        }
+        if m.sockets > 0 && n.numa_node >= m.sockets {
+            err(
+                "nic.numa_node",
+                format!(
+                    "expected a node below machine.sockets = {}, got {}",
+                    m.sockets, n.numa_node
+                ),
+            );
+        }
+        if let Some(aff) = &n.affinity {
+            if aff.len() != n.queues as usize {
+                err(
+                    "nic.affinity",
+                    format!(
+                        "expected one core per queue ({} entries), got {}",
+                        n.queues,
+                        aff.len()
+                    ),
+                );
+            }
+            for (i, c) in aff.iter().enumerate() {
+                if *c >= m.cores {
+                    err(
+                        &format!("nic.affinity[{i}]"),
+                        format!("core {c} does not exist (machine.cores = {})", m.cores),
+                    );
+                }
+            }
+        }
+        if n.reta_size == 0 || !n.reta_size.is_power_of_two() || n.reta_size > 65536 {
+            err(
+                "nic.reta_size",
+                format!("expected a power of two up to 65536, got {}", n.reta_size),
+            );
+        }
+        if n.coalesce.rx_usecs == 0 && n.coalesce.rx_frames == 0 {
+            err("nic.coalesce", "rx_usecs and rx_frames are both 0, which ethtool rejects; use rx_usecs = 0, rx_frames = 1 to disable coalescing".into());
+        }
+        let k = &self.kernel;
+        for (path, v) in [
+            ("kernel.napi_weight", k.napi_weight),
+            ("kernel.netdev_budget", k.netdev_budget),
+            ("kernel.netdev_budget_usecs", k.netdev_budget_usecs),
+            ("kernel.max_softirq_restart", k.max_softirq_restart),
+            ("kernel.max_softirq_time_us", k.max_softirq_time_us),
+            ("kernel.sched_slice_us", k.sched_slice_us),
+            ("kernel.recv_batch", k.recv_batch),
+        ] {
+            if v == 0 {
+                err(path, "expected a positive integer, got 0".into());
+            }
+        }
+        if k.socket_rcvbuf_bytes == 0 {
+            err(
+                "kernel.socket_rcvbuf_bytes",
+                "expected a positive number of bytes, got 0".into(),
+            );
+        }
+        let w = &self.workload;
+        if w.flow_list.is_empty() && (w.flows == 0 || w.flows > 1_000_000) {
+            err(
+                "workload.flows",
+                format!("expected 1..=1000000 flows, got {}", w.flows),
+            );
+        }
+        for (i, f) in w.flow_list.iter().enumerate() {
+            for (key, v) in [("src", &f.src), ("dst", &f.dst)] {
+                match irqlab_hw::rss::parse_endpoint(v) {
+                    Ok((_, Some(_))) => {}
+                    Ok((_, None)) => err(
+                        &format!("workload.flow_list[{i}].{key}"),
+                        format!("expected IP:PORT, got '{v}' (no port)"),
+                    ),
+                    Err(e) => err(
+                        &format!("workload.flow_list[{i}].{key}"),
+                        format!("expected IP:PORT, got '{v}': {e}"),
+                    ),
+                }
+            }
+            if let (Ok((a, _)), Ok((b, _))) = (
+                irqlab_hw::rss::parse_endpoint(&f.src),
+                irqlab_hw::rss::parse_endpoint(&f.dst),
+            ) {
+                if a.is_ipv4() != b.is_ipv4() {
+                    err(
+                        &format!("workload.flow_list[{i}]"),
+                        "src and dst must both be IPv4 or both IPv6".into(),
+                    );
+                }
+            }
+        }
+        let frame_ok = |b: u32| (MIN_FRAME_BYTES..=MAX_FRAME_BYTES).contains(&b);
+        if w.packet_size != PacketSizeKind::Imix && !frame_ok(w.packet_bytes) {
+            err(
+                "workload.packet_bytes",
+                format!(
+                    "expected a frame size of {MIN_FRAME_BYTES}..={MAX_FRAME_BYTES} bytes, got {}",
+                    w.packet_bytes
+                ),
+            );
+        }
+        if w.packet_size == PacketSizeKind::Uniform
+            && (!frame_ok(w.packet_bytes_max) || w.packet_bytes_max < w.packet_bytes)
+        {
+            err(
+                "workload.packet_bytes_max",
+                format!(
+                    "expected packet_bytes ({})..={MAX_FRAME_BYTES}, got {}",
+                    w.packet_bytes, w.packet_bytes_max
+                ),
+            );
+        }
+        match (w.rate_pps, w.rate_gbps) {
+            (Some(_), Some(_)) => err(
+                "workload.rate_gbps",
+                "give either rate_pps or rate_gbps, not both".into(),
+            ),
+            (Some(p), None) if !finite_pos(p) => err(
+                "workload.rate_pps",
+                format!("expected a positive packet rate, got {p}"),
+            ),
+            (None, Some(g)) if !finite_pos(g) => err(
+                "workload.rate_gbps",
+                format!("expected a positive rate in Gbit/s, got {g}"),
+            ),
+            _ => {}
+        }
+        if w.arrival == ArrivalKind::Onoff {
+            if !finite_pos(w.on_us) {
+                err(
+                    "workload.on_us",
+                    format!("expected a positive burst length, got {}", w.on_us),
+                );
+            }
+            if !(w.off_us.is_finite() && w.off_us >= 0.0) {
+                err(
+                    "workload.off_us",
+                    format!("expected a non-negative gap, got {}", w.off_us),
+                );
+            }
+        }
+        let pps = w.offered_pps();
+        if finite_pos(pps) && finite_pos(n.line_rate_gbps) {
+            let wire_bps = pps * 8.0 * (w.mean_packet_bytes() + WIRE_OVERHEAD_BYTES as f64);
+            // One part in 10^6 of slack for rounding of "line rate" figures such as 14.880952 Mpps.
+            if wire_bps > n.line_rate_gbps * 1e9 * (1.0 + 1e-6) {
+                let key = if w.rate_gbps.is_some() {
+                    "workload.rate_gbps"
+                } else {
+                    "workload.rate_pps"
+                };
+                err(
+                    key,
+                    format!(
+                        "offered load needs {:.3} Gbit/s on the wire (frames + 20 B preamble/gap), above nic.line_rate_gbps = {}",
+                        wire_bps / 1e9,
+                        n.line_rate_gbps
+                    ),
+                );
+            }
+        }
+        let flows = w.flow_count();
+        let mut owner = vec![false; flows as usize];
+        for (i, a) in self.apps.iter().enumerate() {
+            if a.core >= m.cores {
+                err(
+                    &format!("apps[{i}].core"),
+                    format!(
+                        "core {} does not exist (machine.cores = {})",
+                        a.core, m.cores
+                    ),
+                );
+            }
+            if !(a.work_ns.is_finite() && a.work_ns >= 0.0) {
+                err(
+                    &format!("apps[{i}].work_ns"),
+                    format!("expected a non-negative time, got {}", a.work_ns),
+                );
+            }
+            for (j, f) in a.flows.iter().flatten().enumerate() {
+                match owner.get_mut(*f as usize) {
+                    None => err(
+                        &format!("apps[{i}].flows[{j}]"),
+                        format!("flow {f} does not exist ({flows} flows)"),
+                    ),
+                    Some(o) if *o => err(
+                        &format!("apps[{i}].flows[{j}]"),
+                        format!("flow {f} is already read by another thread"),
+                    ),
+                    Some(o) => *o = true,
+                }
+            }
+        }
+        for (name, v) in self.costs.fields() {
+            if !(v.is_finite() && v >= 0.0) {
+                err(
+                    &format!("costs.{name}"),
+                    format!("expected a non-negative finite number, got {v}"),
+                );
+            }
+        }
+        if !(self.costs.copy_bytes_per_ns.is_finite() && self.costs.copy_bytes_per_ns > 0.0) {
+            err(
+                "costs.copy_bytes_per_ns",
+                format!(
+                    "expected a positive bandwidth, got {}",
+                    self.costs.copy_bytes_per_ns
+                ),
+            );
+        }
+        if let Some(key) = &n.rss_key {
+            if let Err(e) = irqlab_hw::rss::parse_key_hex(key) {
+                err(
+                    "nic.rss_key",
+                    format!("expected a hex RSS key of at least 40 bytes: {e}"),
+                );
+            }
+        }
+        errs
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_scenario_is_valid() {
+        assert_eq!(Scenario::default().validate(), vec![]);
+    }
+
+    #[test]
+    fn zero_queues_and_negative_rate_are_named_by_path() {
+        let mut s = Scenario::default();
+        s.nic.queues = 0;
+        s.workload.rate_pps = Some(-5.0);
+        let paths: Vec<String> = s.validate().into_iter().map(|e| e.path).collect();
+        assert!(paths.contains(&"nic.queues".to_string()), "{paths:?}");
+        assert!(
+            paths.contains(&"workload.rate_pps".to_string()),
+            "{paths:?}"
+        );
+    }
+
+    #[test]
+    fn line_rate_64_byte_frames_fit_10g_and_more_does_not() {
+        let mut s = Scenario::default();
+        s.workload.rate_pps = Some(14_880_952.0);
+        assert_eq!(s.validate(), vec![]);
+        s.workload.rate_pps = Some(15_000_000.0);
+        assert_eq!(s.validate()[0].path, "workload.rate_pps");
+    }
+
+    #[test]
+    fn imix_mean_is_the_weighted_average() {
+        let w = WorkloadConfig {
+            packet_size: PacketSizeKind::Imix,
+            ..Default::default()
+        };
+        // (7*64 + 4*594 + 1518) / 12 = 4342 / 12
+        assert!((w.mean_packet_bytes() - 4342.0 / 12.0).abs() < 1e-9);
+    }
+}

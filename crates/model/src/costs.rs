@@ -1,0 +1,184 @@
+//! The cost model: every CPU time, latency and bandwidth the machine charges.
+//!
+//! Each field carries its unit in its name and cites its row in
+//! `shared/reference/costs.md` (design brief §6). Rows that costs.md marks
+//! "estimate" are marked *estimate* here too: keep the default, and let a
+//! scenario's `[costs]` table (or a calibration file) replace it. Handlers
+//! never contain a cost literal: they read these fields, converted once to
+//! integer picoseconds by [`CostModel::resolve`].
+
+use irqlab_engine::Dur;
+use serde::{Deserialize, Serialize};
+
+/// Per-operation costs as written in a scenario file (nanoseconds, bytes/ns).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CostModel {
+    /// CPU time of hardware-interrupt entry plus exit around a minimal handler.
+    /// costs.md "hardware interrupt entry + exit, minimal handler": *estimate*,
+    /// 0.3–1 µs on current x86 with mitigations; default in the middle.
+    pub irq_entry_exit_ns: f64,
+    /// CPU time of the local-APIC EOI write. costs.md "local APIC EOI (x2APIC
+    /// MSR write)": *estimate* ≈100 cycles, taken at 3 GHz.
+    pub lapic_eoi_ns: f64,
+    /// Latency from the device's MSI memory write to its arrival at the local
+    /// APIC. *estimate*: half of the 546 ns 64-byte PCIe DMA read round trip
+    /// (costs.md "PCIe DMA read latency, 64 B, warm", pcie-bench), as for a
+    /// posted write in the "MMIO doorbell write" row.
+    pub msi_delivery_ns: f64,
+    /// CPU time to issue one posted MMIO register write (the driver's
+    /// interrupt-mask and re-enable writes). costs.md "MMIO doorbell write
+    /// (posted)": *estimate*, "tens of ns to issue".
+    pub mmio_write_ns: f64,
+    /// Latency from a frame's last bit on the wire until its descriptor
+    /// write-back is visible in host memory. *estimate*: half of the 773 ns
+    /// "DMA write then read, 64 B" row (pcie-bench).
+    pub dma_write_ns: f64,
+    /// CPU time of one `net_rx_action` invocation outside the polls (softirq
+    /// entry, poll-list splice, RPS/IRQ re-enable). *estimate*: no published
+    /// figure; of the order of a few cache misses.
+    pub softirq_entry_ns: f64,
+    /// CPU time of one NAPI poll call outside its packets (driver poll
+    /// prologue, refill doorbell, `napi_complete_done`). *estimate*.
+    pub napi_poll_ns: f64,
+    /// CPU time per received packet in the driver and protocol stack
+    /// (descriptor read, skb build, GRO, IP/UDP receive, socket enqueue).
+    /// *estimate*: chosen so one core sustains ≈2–3 Mpps of softirq work, the
+    /// order commonly reported for the Linux UDP receive path.
+    pub rx_stack_per_packet_ns: f64,
+    /// CPU time the waker spends in `try_to_wake_up` for a blocked reader.
+    /// *estimate*: a fraction of the 1.20 µs same-core futex wake (costs.md
+    /// "futex wake same core", measured).
+    pub wakeup_ns: f64,
+    /// Latency until a task woken from another core starts on an idle core.
+    /// costs.md "futex wake … cross-core one-way": 3.4–3.7 µs, measured (it
+    /// includes waking a halted vCPU, so high for bare metal).
+    pub wakeup_cross_core_latency_ns: f64,
+    /// CPU time of a context switch. costs.md "context switch (lmbench
+    /// lat_ctx -s 0 2)": 0.90 µs (I. Molnar, LKML 2002).
+    pub context_switch_ns: f64,
+    /// CPU time of a trivial system call with mitigations. costs.md "syscall
+    /// (trivial, with mitigations)": ≈100 ns, measured (getppid).
+    pub syscall_ns: f64,
+    /// Copy bandwidth from a socket buffer to user space, bytes per ns (=GB/s).
+    /// costs.md "memcpy, single thread … L3": 35–40 GB/s, measured; received
+    /// data is fresh in the LLC (DDIO), so the L3 figure applies.
+    pub copy_bytes_per_ns: f64,
+}
+
+impl Default for CostModel {
+    fn default() -> Self {
+        CostModel {
+            irq_entry_exit_ns: 600.0,
+            lapic_eoi_ns: 35.0,
+            msi_delivery_ns: 273.0,
+            mmio_write_ns: 30.0,
+            dma_write_ns: 386.0,
+            softirq_entry_ns: 150.0,
+            napi_poll_ns: 100.0,
+            rx_stack_per_packet_ns: 350.0,
+            wakeup_ns: 400.0,
+            wakeup_cross_core_latency_ns: 3400.0,
+            context_switch_ns: 900.0,
+            syscall_ns: 100.0,
+            copy_bytes_per_ns: 35.0,
+        }
+    }
+}
+
+/// The cost model converted to integer picoseconds for the hot path.
+#[derive(Clone, Copy, Debug)]
+pub struct Costs {
+    /// See [`CostModel::irq_entry_exit_ns`].
+    pub irq_entry_exit: Dur,
+    /// See [`CostModel::lapic_eoi_ns`].
+    pub lapic_eoi: Dur,
+    /// See [`CostModel::msi_delivery_ns`].
+    pub msi_delivery: Dur,
+    /// See [`CostModel::mmio_write_ns`].
+    pub mmio_write: Dur,
+    /// See [`CostModel::dma_write_ns`].
+    pub dma_write: Dur,
+    /// See [`CostModel::softirq_entry_ns`].
+    pub softirq_entry: Dur,
+    /// See [`CostModel::napi_poll_ns`].
+    pub napi_poll: Dur,
+    /// See [`CostModel::rx_stack_per_packet_ns`].
+    pub rx_stack_per_packet: Dur,
+    /// See [`CostModel::wakeup_ns`].
+    pub wakeup: Dur,
+    /// See [`CostModel::wakeup_cross_core_latency_ns`].
+    pub wakeup_cross_core_latency: Dur,
+    /// See [`CostModel::context_switch_ns`].
+    pub context_switch: Dur,
+    /// See [`CostModel::syscall_ns`].
+    pub syscall: Dur,
+    /// Picoseconds to copy 2^20 bytes (2^20 · 1000 / `copy_bytes_per_ns`):
+    /// integral, and precise to well under a picosecond per packet.
+    pub copy_ps_per_mib: u64,
+}
+
+impl CostModel {
+    /// Every field with its name and value, for validation and reports.
+    pub fn fields(&self) -> [(&'static str, f64); 13] {
+        [
+            ("irq_entry_exit_ns", self.irq_entry_exit_ns),
+            ("lapic_eoi_ns", self.lapic_eoi_ns),
+            ("msi_delivery_ns", self.msi_delivery_ns),
+            ("mmio_write_ns", self.mmio_write_ns),
+            ("dma_write_ns", self.dma_write_ns),
+            ("softirq_entry_ns", self.softirq_entry_ns),
+            ("napi_poll_ns", self.napi_poll_ns),
+            ("rx_stack_per_packet_ns", self.rx_stack_per_packet_ns),
+            ("wakeup_ns", self.wakeup_ns),
+            (
+                "wakeup_cross_core_latency_ns",
+                self.wakeup_cross_core_latency_ns,
+            ),
+            ("context_switch_ns", self.context_switch_ns),
+            ("syscall_ns", self.syscall_ns),
+            ("copy_bytes_per_ns", self.copy_bytes_per_ns),
+        ]
+    }
+
+    /// Converts to picoseconds. Call only on a validated model.
+    pub fn resolve(&self) -> Costs {
+        let d = Dur::from_ns_f64;
+        Costs {
+            irq_entry_exit: d(self.irq_entry_exit_ns),
+            lapic_eoi: d(self.lapic_eoi_ns),
+            msi_delivery: d(self.msi_delivery_ns),
+            mmio_write: d(self.mmio_write_ns),
+            dma_write: d(self.dma_write_ns),
+            softirq_entry: d(self.softirq_entry_ns),
+            napi_poll: d(self.napi_poll_ns),
+            rx_stack_per_packet: d(self.rx_stack_per_packet_ns),
+            wakeup: d(self.wakeup_ns),
+            wakeup_cross_core_latency: d(self.wakeup_cross_core_latency_ns),
+            context_switch: d(self.context_switch_ns),
+            syscall: d(self.syscall_ns),
+            copy_ps_per_mib: ((1u64 << 20) as f64 * 1000.0 / self.copy_bytes_per_ns).round() as u64,
+        }
+    }
+}
+
+impl Costs {
+    /// CPU time to copy `bytes` bytes to user space.
+    pub fn copy(&self, bytes: u32) -> Dur {
+        Dur(self.copy_ps_per_mib * bytes as u64 >> 20)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolve_converts_nanoseconds_to_picoseconds() {
+        let c = CostModel::default().resolve();
+        assert_eq!(c.syscall, Dur::from_ns(100));
+        assert_eq!(c.context_switch, Dur::from_ns(900));
+        // 35 bytes/ns: 1,500 bytes take 42.857 ns (42,857.1 ps, rounded down).
+        assert_eq!(c.copy(1500).as_ps(), 42_857);
+    }
+}

@@ -1,0 +1,3 @@
+//! Devices: the NIC with its RX queues, RSS, coalescing and MSI-X function.
+
+pub mod nic;

@@ -1,0 +1,54 @@
+//! Socket receive queues (UDP).
+//!
+//! Each flow has a socket whose receive queue is charged the packet's
+//! truesize (length + skb overhead); a packet that finds the queue already
+//! above `sk_rcvbuf` is dropped (`socket_full`), as in Linux
+//! `__udp_enqueue_schedule_skb` (`if (rmem > sk->sk_rcvbuf) goto drop`).
+//! Enqueueing to a socket whose reader is blocked wakes the reader. The
+//! reader's packets are kept in one queue per thread in arrival order (a
+//! thread reading several sockets takes whichever became readable first).
+
+use crate::ids::{CoreId, ThreadId};
+use crate::machine::Machine;
+use crate::workload::app::ThreadState;
+use irqlab_engine::Time;
+
+/// One socket's receive-queue accounting.
+#[derive(Clone, Debug, Default)]
+pub struct Socket {
+    /// The thread that reads it (`None`: no listener; packets are dropped).
+    pub owner: Option<ThreadId>,
+    /// `sk_rmem_alloc`: truesize bytes queued.
+    pub rmem_bytes: u64,
+}
+
+impl Machine {
+    /// Hands the finished poll's packets to their sockets; returns how many
+    /// readers were woken (the poll's context pays for them).
+    pub(crate) fn deliver_batch(&mut self, core: CoreId, now: Time) -> u32 {
+        let c = core.idx();
+        let batch = std::mem::take(&mut self.softnet[c].batch);
+        let mut wakeups = 0;
+        for p in &batch {
+            let sock = &mut self.sockets[p.flow.idx()];
+            let Some(t) = sock.owner else {
+                self.stats.dropped_no_socket += 1;
+                continue;
+            };
+            if sock.rmem_bytes > self.kp.rcvbuf_bytes {
+                self.stats.dropped_socket_full += 1;
+                continue;
+            }
+            sock.rmem_bytes += (p.bytes + self.kp.skb_overhead_bytes) as u64;
+            let th = &mut self.threads[t.idx()];
+            th.queue.push_back(*p);
+            if th.state == ThreadState::Blocked {
+                wakeups += 1;
+                self.wake_thread(t, core, now);
+            }
+        }
+        self.softnet[c].batch = batch;
+        self.softnet[c].batch.clear();
+        wakeups
+    }
+}

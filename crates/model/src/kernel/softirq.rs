@@ -1,0 +1,264 @@
+//! `NET_RX_SOFTIRQ`: `net_rx_action`, `__do_softirq`'s restart rule and the
+//! hand-off to ksoftirqd (specs.md §7.2; Linux net/core/dev.c,
+//! kernel/softirq.c).
+//!
+//! * `net_rx_action` walks the core's poll list: each NAPI instance is polled
+//!   with its weight; the action stops when `netdev_budget` packets have been
+//!   processed or `netdev_budget_usecs` have passed — then, with work left,
+//!   it counts a `time_squeeze` and re-raises the softirq.
+//! * `__do_softirq` (on `irq_exit`) restarts while the softirq is pending, at
+//!   most `MAX_SOFTIRQ_RESTART` passes in total, within `MAX_SOFTIRQ_TIME`,
+//!   and only while no task waits for the CPU (`need_resched`); otherwise it
+//!   wakes the core's ksoftirqd, a normal task that then does the work.
+//!
+//! A poll is one CPU frame; its packets are taken from the ring when it
+//! starts and handed to sockets when it ends.
+
+use crate::ids::{CoreId, QueueId};
+use crate::machine::Machine;
+use crate::platform::cpu::{Ctx, Task, Work};
+use crate::workload::traffic::Packet;
+use irqlab_engine::Time;
+use std::collections::VecDeque;
+
+/// Whether the core's ksoftirqd is asleep or wants the CPU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Ksoftirqd {
+    /// Sleeping: softirqs run on `irq_exit`.
+    #[default]
+    Sleeping,
+    /// Runnable or running: new softirqs are left to it.
+    Active,
+}
+
+/// One `net_rx_action` invocation in progress.
+#[derive(Clone, Copy, Debug)]
+pub struct Round {
+    /// Packets left in `netdev_budget` (may go negative: the last poll can
+    /// overshoot, as in Linux).
+    pub budget_left: i64,
+    /// When it started (for `netdev_budget_usecs`).
+    pub start: Time,
+    /// Softirq on `irq_exit`, or kthread inside ksoftirqd.
+    pub ctx: Ctx,
+    /// Whether no poll has run yet (the first one pays the softirq entry).
+    pub first: bool,
+}
+
+/// Per-core softirq state (`struct softnet_data`).
+#[derive(Debug, Default)]
+pub struct Softnet {
+    /// NAPI instances scheduled on this core.
+    pub poll_list: VecDeque<QueueId>,
+    /// `NET_RX_SOFTIRQ` raised and not yet run.
+    pub pending: bool,
+    /// The `net_rx_action` in progress.
+    pub round: Option<Round>,
+    /// When the current `__do_softirq` began.
+    pub do_softirq_start: Time,
+    /// Restarts so far in the current `__do_softirq`.
+    pub restarts: u32,
+    /// ksoftirqd's state.
+    pub ksoftirqd: Ksoftirqd,
+    /// Packets taken by the poll in progress.
+    pub batch: Vec<Packet>,
+    /// The poll in progress: queue and packets taken.
+    pub last_poll: Option<(QueueId, u32)>,
+    /// NAPI polls run.
+    pub polls: u64,
+    /// Polls that used their whole weight.
+    pub full_polls: u64,
+    /// Packets processed by polls.
+    pub packets: u64,
+    /// `softnet_data.time_squeeze`: actions that ran out of budget or time with work left.
+    pub time_squeeze: u64,
+    /// Times ksoftirqd was woken to take over.
+    pub ksoftirqd_wakeups: u64,
+    /// `net_rx_action` invocations.
+    pub rounds: u64,
+}
+
+impl Softnet {
+    /// `ksoftirqd_running()`.
+    pub fn ksoftirqd_active(&self) -> bool {
+        self.ksoftirqd == Ksoftirqd::Active
+    }
+}
+
+impl Machine {
+    /// `__do_softirq` entered from `irq_exit`.
+    pub(crate) fn do_softirq(&mut self, core: CoreId, now: Time) {
+        let sn = &mut self.softnet[core.idx()];
+        sn.do_softirq_start = now;
+        sn.restarts = 0;
+        self.net_rx_action(core, now, Ctx::Softirq);
+    }
+
+    /// Starts one `net_rx_action` in context `ctx`.
+    pub(crate) fn net_rx_action(&mut self, core: CoreId, now: Time, ctx: Ctx) {
+        let budget = self.kp.netdev_budget as i64;
+        let sn = &mut self.softnet[core.idx()];
+        sn.pending = false;
+        sn.rounds += 1;
+        sn.round = Some(Round {
+            budget_left: budget,
+            start: now,
+            ctx,
+            first: true,
+        });
+        self.next_poll(core, now);
+    }
+
+    /// Polls the NAPI instance at the head of the poll list, or ends the round.
+    fn next_poll(&mut self, core: CoreId, now: Time) {
+        let c = core.idx();
+        let Some(&q) = self.softnet[c].poll_list.front() else {
+            self.round_end(core, now);
+            return;
+        };
+        let dma = self.costs.dma_write;
+        let weight = self.kp.napi_weight as usize;
+        let mut batch = std::mem::take(&mut self.softnet[c].batch);
+        batch.clear();
+        let queue = self.nic.queue(q);
+        queue.advance(now, dma);
+        let n = queue.take(weight, &mut batch) as u32;
+        self.softnet[c].batch = batch;
+        let round = self.softnet[c]
+            .round
+            .as_mut()
+            .expect("a poll runs inside a round");
+        let mut cost = self.costs.napi_poll + self.costs.rx_stack_per_packet.times(n as u64);
+        if round.first {
+            cost += self.costs.softirq_entry;
+            round.first = false;
+        }
+        let ctx = round.ctx;
+        if ctx == Ctx::Kthread && std::mem::take(&mut self.cpus[c].switch_due) {
+            cost += self.costs.context_switch;
+        }
+        self.softnet[c].last_poll = Some((q, n));
+        let done = self.cpus[c].push(now, ctx, Work::Poll { queue: q, n }, cost);
+        self.schedule_core(core, Some(done));
+    }
+
+    /// A poll frame finished: hand its packets to sockets, then wake readers.
+    pub(crate) fn poll_done(&mut self, core: CoreId, now: Time) {
+        let c = core.idx();
+        let (_, n) = self.softnet[c].last_poll.expect("poll_done after a poll");
+        let sn = &mut self.softnet[c];
+        sn.polls += 1;
+        sn.packets += n as u64;
+        if n == self.kp.napi_weight {
+            sn.full_polls += 1;
+        }
+        let wakeups = self.deliver_batch(core, now);
+        if wakeups > 0 {
+            let ctx = self.softnet[c].round.as_ref().expect("inside a round").ctx;
+            let cost = self.costs.wakeup.times(wakeups as u64);
+            let done = self.cpus[c].push(now, ctx, Work::Wakeups, cost);
+            self.schedule_core(core, Some(done));
+        } else {
+            self.after_poll(core, now);
+        }
+    }
+
+    /// After a poll (and its wakeups): requeue or complete the instance and
+    /// decide whether the round goes on.
+    pub(crate) fn after_poll(&mut self, core: CoreId, now: Time) {
+        let c = core.idx();
+        let (q, n) = self.softnet[c]
+            .last_poll
+            .take()
+            .expect("after_poll after a poll");
+        let weight = self.kp.napi_weight;
+        let budget_time = self.kp.netdev_budget_time;
+        let sn = &mut self.softnet[c];
+        let round = sn.round.as_mut().expect("inside a round");
+        round.budget_left -= n as i64;
+        let front = sn.poll_list.pop_front();
+        debug_assert_eq!(front, Some(q));
+        if n == weight {
+            // Work remains: the instance stays scheduled, at the tail.
+            sn.poll_list.push_back(q);
+        } else {
+            self.napi_complete_done(q, now);
+        }
+        let sn = &mut self.softnet[c];
+        let round = sn.round.as_ref().expect("inside a round");
+        if sn.poll_list.is_empty() {
+            self.round_end(core, now);
+        } else if round.budget_left <= 0 || now >= round.start + budget_time {
+            sn.time_squeeze += 1;
+            sn.pending = true;
+            self.round_end(core, now);
+        } else {
+            self.next_poll(core, now);
+        }
+    }
+
+    /// The end of a `net_rx_action`: `__do_softirq`'s restart rule, or
+    /// ksoftirqd's loop.
+    fn round_end(&mut self, core: CoreId, now: Time) {
+        let c = core.idx();
+        let round = self.softnet[c]
+            .round
+            .take()
+            .expect("round_end inside a round");
+        match round.ctx {
+            Ctx::Softirq => {
+                if !self.softnet[c].pending {
+                    return;
+                }
+                let sn = &self.softnet[c];
+                let in_time = now < sn.do_softirq_start + self.kp.max_softirq_time;
+                if in_time
+                    && !self.need_resched(core)
+                    && sn.restarts + 1 < self.kp.max_softirq_restart
+                {
+                    self.softnet[c].restarts += 1;
+                    self.net_rx_action(core, now, Ctx::Softirq);
+                } else {
+                    self.wakeup_softirqd(core);
+                }
+            }
+            _ => self.ksoftirqd_round_done(core, now),
+        }
+    }
+
+    /// `wakeup_softirqd()`.
+    fn wakeup_softirqd(&mut self, core: CoreId) {
+        let c = core.idx();
+        if self.softnet[c].ksoftirqd == Ksoftirqd::Sleeping {
+            self.softnet[c].ksoftirqd = Ksoftirqd::Active;
+            self.softnet[c].ksoftirqd_wakeups += 1;
+            self.cpus[c].runqueue.push_back(Task::Ksoftirqd);
+        }
+    }
+
+    /// ksoftirqd got the CPU: run softirqs if any are pending, else sleep.
+    pub(crate) fn run_ksoftirqd(&mut self, core: CoreId, now: Time) {
+        if self.softnet[core.idx()].pending {
+            self.net_rx_action(core, now, Ctx::Kthread);
+        } else {
+            self.ksoftirqd_sleep(core);
+        }
+    }
+
+    /// One ksoftirqd pass ended: go on, yield the CPU, or sleep.
+    fn ksoftirqd_round_done(&mut self, core: CoreId, now: Time) {
+        if !self.softnet[core.idx()].pending {
+            self.ksoftirqd_sleep(core);
+        } else if self.slice_expired(core, now) {
+            self.yield_current(core);
+        } else {
+            self.net_rx_action(core, now, Ctx::Kthread);
+        }
+    }
+
+    fn ksoftirqd_sleep(&mut self, core: CoreId) {
+        let c = core.idx();
+        self.softnet[c].ksoftirqd = Ksoftirqd::Sleeping;
+        self.cpus[c].current = None;
+    }
+}

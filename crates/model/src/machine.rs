@@ -1,0 +1,235 @@
+//! The machine: the subsystems, the event loop that drives them, and the
+//! end-of-run accounting.
+//!
+//! Subsystems own their state (the NIC its queues and MSI-X function, each
+//! core its context stack, the kernel its softnet and socket state); they
+//! interact through the events below, which mirror real interfaces: the
+//! device's MSI memory write travelling to the platform, a core finishing a
+//! piece of work, a wakeup arriving at another core. The handlers live in the
+//! files of the thing they model (`kernel/irq.rs`, `kernel/napi.rs`, …).
+
+use crate::config::Scenario;
+use crate::costs::Costs;
+use crate::devices::nic::{Nic, RxQueue};
+use crate::ids::{CoreId, QueueId, ThreadId};
+use crate::kernel::irq::VectorTable;
+use crate::kernel::socket::Socket;
+use crate::kernel::softirq::Softnet;
+use crate::metrics::{Metrics, RunStats};
+use crate::platform::cpu::Cpu;
+use crate::platform::topology::Topology;
+use crate::workload::app::Thread;
+use crate::workload::flows::{Flow, build_flows, flows_by_queue};
+use crate::workload::traffic::ArrivalGen;
+use irqlab_engine::rng::{RngStreams, streams};
+use irqlab_engine::time::PS_PER_US;
+use irqlab_engine::{Dur, EventQueue, Time};
+use irqlab_hw::lapic::LocalApic;
+use irqlab_hw::msix::MsixFunction;
+use irqlab_hw::rss::{Reta, RssKey};
+
+/// Something that happens at an instant.
+#[derive(Clone, Copy, Debug)]
+pub enum Event {
+    /// An RX queue's enabled interrupt must be re-evaluated (a frame landed
+    /// or a coalescing deadline passed).
+    QueueWatch {
+        /// The queue.
+        queue: QueueId,
+        /// Matches `RxQueue::watch_gen` unless superseded.
+        epoch: u32,
+    },
+    /// A device's MSI memory write reaches the platform's interrupt window.
+    MsiWrite {
+        /// Message address as written (64 bits).
+        address: u64,
+        /// Message data as written.
+        data: u32,
+    },
+    /// The running frame of a core completes.
+    CoreDone {
+        /// The core.
+        core: CoreId,
+        /// Matches `Cpu::epoch` unless the frame was paused since.
+        epoch: u64,
+    },
+    /// A thread woken from another core becomes runnable on its own core.
+    TaskWake {
+        /// The thread.
+        thread: ThreadId,
+    },
+}
+
+/// Kernel tunables resolved to simulation units.
+#[derive(Clone, Copy, Debug)]
+pub struct KernelParams {
+    /// NAPI weight.
+    pub napi_weight: u32,
+    /// `netdev_budget`.
+    pub netdev_budget: u32,
+    /// `netdev_budget_usecs` as a span.
+    pub netdev_budget_time: Dur,
+    /// `MAX_SOFTIRQ_RESTART`.
+    pub max_softirq_restart: u32,
+    /// `MAX_SOFTIRQ_TIME`.
+    pub max_softirq_time: Dur,
+    /// Scheduler slice.
+    pub sched_slice: Dur,
+    /// Socket receive-buffer limit.
+    pub rcvbuf_bytes: u64,
+    /// Per-packet truesize overhead.
+    pub skb_overhead_bytes: u32,
+    /// Packets per recv burst.
+    pub recv_batch: u32,
+}
+
+/// The simulated machine.
+pub struct Machine {
+    pub(crate) topo: Topology,
+    pub(crate) costs: Costs,
+    pub(crate) kp: KernelParams,
+    pub(crate) events: EventQueue<Event>,
+    pub(crate) nic: Nic,
+    pub(crate) lapics: Vec<LocalApic>,
+    pub(crate) cpus: Vec<Cpu>,
+    pub(crate) vectors: Vec<VectorTable>,
+    pub(crate) softnet: Vec<Softnet>,
+    pub(crate) sockets: Vec<Socket>,
+    pub(crate) threads: Vec<Thread>,
+    pub(crate) flows: Vec<Flow>,
+    pub(crate) stats: RunStats,
+    pub(crate) affinity: Vec<CoreId>,
+    scenario: Scenario,
+    end: Time,
+}
+
+/// A run could not be set up (the scenario was not validated first).
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The scenario failed validation.
+    #[error("invalid scenario: {0}")]
+    Invalid(String),
+}
+
+impl Machine {
+    /// Builds the machine for a validated scenario: flows and RSS, queues
+    /// with their arrival streams, local APICs, and the driver's probe (MSI-X
+    /// table programmed for the affinity, vectors unmasked, interrupts enabled).
+    pub fn new(s: &Scenario) -> Result<Machine, BuildError> {
+        let errs = s.validate();
+        if !errs.is_empty() {
+            let list: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+            return Err(BuildError::Invalid(list.join("; ")));
+        }
+        let topo = Topology::new(s.machine.cores, s.machine.sockets);
+        let rngs = RngStreams::new(s.seed);
+        let key = match &s.nic.rss_key {
+            Some(hex) => irqlab_hw::rss::parse_key_hex(hex)
+                .map_err(|e| BuildError::Invalid(format!("nic.rss_key: {e}")))?,
+            None => RssKey::microsoft(),
+        };
+        let reta = Reta::new(s.nic.reta_size as usize, s.nic.queues as u16)
+            .map_err(|e| BuildError::Invalid(format!("nic.reta_size: {e}")))?;
+        let flows = build_flows(&s.workload, &key, &reta, &rngs);
+        let by_queue = flows_by_queue(&flows, s.nic.queues);
+        let total = flows.len() as u32;
+        let queues: Vec<RxQueue> = by_queue
+            .into_iter()
+            .enumerate()
+            .map(|(q, fl)| {
+                let rng = rngs.stream(streams::QUEUE_ARRIVALS + q as u64);
+                RxQueue::new(
+                    s.nic.ring_size,
+                    ArrivalGen::new(&s.workload, fl, total, rng),
+                )
+            })
+            .collect();
+        let msix = MsixFunction::new(s.nic.queues as usize)
+            .map_err(|e| BuildError::Invalid(format!("nic.queues: {e}")))?;
+        let nic = Nic {
+            queues,
+            coalesce: s.nic.coalesce.clone(),
+            msix,
+        };
+        let cores = s.machine.cores as usize;
+        let affinity: Vec<CoreId> = match &s.nic.affinity {
+            Some(list) => list.iter().map(|c| CoreId(*c)).collect(),
+            None => (0..s.nic.queues)
+                .map(|q| CoreId(q % s.machine.cores))
+                .collect(),
+        };
+        let k = &s.kernel;
+        let kp = KernelParams {
+            napi_weight: k.napi_weight,
+            netdev_budget: k.netdev_budget,
+            netdev_budget_time: Dur::from_us(k.netdev_budget_usecs as u64),
+            max_softirq_restart: k.max_softirq_restart,
+            max_softirq_time: Dur::from_us(k.max_softirq_time_us as u64),
+            sched_slice: Dur::from_us(k.sched_slice_us as u64),
+            rcvbuf_bytes: k.socket_rcvbuf_bytes,
+            skb_overhead_bytes: k.skb_overhead_bytes,
+            recv_batch: k.recv_batch,
+        };
+        let threads = crate::workload::app::build_threads(s, &flows, &affinity);
+        let mut sockets: Vec<Socket> = (0..flows.len()).map(|_| Socket::default()).collect();
+        for (t, th) in threads.iter().enumerate() {
+            for f in &th.flows {
+                sockets[f.idx()].owner = Some(ThreadId(t as u32));
+            }
+        }
+        let end = Time((s.duration_ms * PS_PER_US as f64 * 1000.0).round() as u64);
+        let mut m = Machine {
+            topo,
+            costs: s.costs.resolve(),
+            kp,
+            events: EventQueue::new(),
+            nic,
+            lapics: (0..cores).map(|_| LocalApic::new()).collect(),
+            cpus: (0..cores).map(|_| Cpu::default()).collect(),
+            vectors: (0..cores).map(|_| VectorTable::default()).collect(),
+            softnet: (0..cores).map(|_| Softnet::default()).collect(),
+            sockets,
+            threads,
+            flows,
+            stats: RunStats::new(cores, s.nic.queues as usize),
+            affinity,
+            scenario: s.clone(),
+            end,
+        };
+        m.probe_driver();
+        Ok(m)
+    }
+
+    /// Runs to the scenario's end and returns the metrics.
+    pub fn run(mut self) -> Metrics {
+        while let Some((now, ev)) = self.events.pop_until(self.end) {
+            match ev {
+                Event::QueueWatch { queue, epoch } => self.queue_watch(queue, epoch, now),
+                Event::MsiWrite { address, data } => self.msi_write(address, data, now),
+                Event::CoreDone { core, epoch } => self.core_done(core, epoch, now),
+                Event::TaskWake { thread } => self.task_wake(thread, now),
+            }
+        }
+        self.events.advance_to(self.end);
+        self.finish()
+    }
+
+    /// Schedules a core's frame completion.
+    pub(crate) fn schedule_core(&mut self, core: CoreId, at_gen: Option<(Time, u64)>) {
+        if let Some((at, epoch)) = at_gen {
+            self.events.schedule(at, Event::CoreDone { core, epoch });
+        }
+    }
+
+    fn finish(mut self) -> Metrics {
+        let end = self.end;
+        let dma = self.costs.dma_write;
+        for q in &mut self.nic.queues {
+            q.advance(end, dma);
+        }
+        for c in &mut self.cpus {
+            c.settle(end);
+        }
+        crate::metrics::collect(&self, &self.scenario, end, self.events.events_processed())
+    }
+}

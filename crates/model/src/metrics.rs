@@ -1,0 +1,424 @@
+//! Run statistics and the metrics document (schema: docs/metrics.md).
+//!
+//! [`RunStats`] is what handlers count while the machine runs; [`collect`]
+//! turns it, with the subsystems' own counters, into [`Metrics`] and checks
+//! the conservation laws (design brief §9): every packet offered is
+//! delivered, dropped for a named reason or still in flight; every interrupt
+//! raised is sent or held in the PBA; every message sent is accepted,
+//! coalesced in the IRR, rejected or blocked; every accepted vector is
+//! serviced or still requested.
+
+use crate::config::Scenario;
+use crate::ids::CoreId;
+use crate::machine::Machine;
+use crate::platform::cpu::{Ctx, N_CTX};
+use irqlab_engine::{LatencyHistogram, LatencySummary, Law, LawViolation, Time};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// MSI-X function counters.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct MsixStats {
+    /// Interrupts the queues raised (notifies).
+    pub raised: u64,
+    /// Messages written to the bus.
+    pub sent: u64,
+    /// Notifies that found the vector masked and set its pending bit.
+    pub pending_set: u64,
+    /// Notifies that found the vector masked with its pending bit already set.
+    pub pending_coalesced: u64,
+    /// Pending bits released by an unmask and sent then.
+    pub released: u64,
+    /// Notifies for a vector beyond the table (a model bug if non-zero).
+    pub no_entry: u64,
+}
+
+/// Platform-side MSI counters.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct MsiStats {
+    /// Messages that reached the interrupt window.
+    pub arrived: u64,
+    /// Accepted into a local APIC's IRR.
+    pub accepted: u64,
+    /// Found their vector already requested in the IRR.
+    pub irr_coalesced: u64,
+    /// Rejected by the APIC: vector 0–15 (ESR "receive illegal vector").
+    pub illegal_vector: u64,
+    /// Blocked: the address/data did not decode as a compatibility-format MSI.
+    pub blocked_decode: u64,
+    /// Blocked: the destination APIC ID names no core.
+    pub blocked_no_apic: u64,
+    /// Dropped: the destination APIC is software-disabled.
+    pub apic_disabled: u64,
+}
+
+/// Counters kept while the machine runs.
+#[derive(Clone, Debug)]
+pub struct RunStats {
+    /// Wire-to-application latency.
+    pub latency: LatencyHistogram,
+    /// Packets read by applications.
+    pub delivered: u64,
+    /// Their bytes.
+    pub delivered_bytes: u64,
+    /// Dropped: socket receive buffer full.
+    pub dropped_socket_full: u64,
+    /// Dropped: no socket reads the flow.
+    pub dropped_no_socket: u64,
+    /// Hard interrupts taken per core.
+    pub interrupts_per_core: Vec<u64>,
+    /// Interrupts serviced per queue's vector.
+    pub irq_per_queue: Vec<u64>,
+    /// The (core, vector) programmed for each queue.
+    pub vector_of_queue: Vec<Option<(CoreId, u8)>>,
+    /// Queues left without a vector (core's vector space full).
+    pub vector_alloc_failures: u64,
+    /// Vectors taken with no action wired.
+    pub spurious_vectors: u64,
+    /// `napi_schedule` calls that found the instance already scheduled.
+    pub napi_missed: u64,
+    /// MSI-X counters.
+    pub msix: MsixStats,
+    /// MSI counters.
+    pub msi: MsiStats,
+}
+
+impl RunStats {
+    /// Empty counters for a machine.
+    pub fn new(cores: usize, queues: usize) -> RunStats {
+        RunStats {
+            latency: LatencyHistogram::new(),
+            delivered: 0,
+            delivered_bytes: 0,
+            dropped_socket_full: 0,
+            dropped_no_socket: 0,
+            interrupts_per_core: vec![0; cores],
+            irq_per_queue: vec![0; queues],
+            vector_of_queue: vec![None; queues],
+            vector_alloc_failures: 0,
+            spurious_vectors: 0,
+            napi_missed: 0,
+            msix: MsixStats::default(),
+            msi: MsiStats::default(),
+        }
+    }
+}
+
+/// The metrics document of one run.
+#[derive(Clone, Debug, Serialize)]
+pub struct Metrics {
+    /// Scenario name.
+    pub scenario: String,
+    /// Master seed.
+    pub seed: u64,
+    /// Simulated seconds.
+    pub duration_s: f64,
+    /// Packet accounting.
+    pub packets: PacketMetrics,
+    /// Rates.
+    pub throughput: Throughput,
+    /// Wire-to-application latency, nanoseconds.
+    pub latency_ns: LatencySummary,
+    /// Per-core CPU use.
+    pub cpu: Vec<CoreMetrics>,
+    /// Interrupt counts.
+    pub interrupts: InterruptMetrics,
+    /// Inter-processor interrupts (none are sent on this path yet).
+    pub ipis: IpiMetrics,
+    /// NAPI and softirq counters.
+    pub napi: NapiMetrics,
+    /// Application counters.
+    pub apps: AppMetrics,
+    /// Engine work.
+    pub engine: EngineMetrics,
+    /// Conservation laws: empty when all hold.
+    pub law_violations: Vec<LawViolation>,
+}
+
+/// Packet accounting: offered = delivered + Σ dropped + in_flight.
+#[derive(Clone, Debug, Serialize)]
+pub struct PacketMetrics {
+    /// Frames that reached the NIC's rings (or were dropped there).
+    pub offered: u64,
+    /// Frames read by applications.
+    pub delivered: u64,
+    /// Drops by reason.
+    pub dropped: BTreeMap<&'static str, u64>,
+    /// Frames in rings, polls, sockets or reads at the end.
+    pub in_flight: u64,
+}
+
+/// Rates over the run.
+#[derive(Clone, Debug, Serialize)]
+pub struct Throughput {
+    /// Offered packets per second.
+    pub offered_pps: f64,
+    /// Delivered packets per second.
+    pub delivered_pps: f64,
+    /// Delivered frame bits per second, in Gbit/s.
+    pub delivered_gbps: f64,
+}
+
+/// One core's CPU use.
+#[derive(Clone, Debug, Serialize)]
+pub struct CoreMetrics {
+    /// Core index.
+    pub core: u32,
+    /// NUMA node.
+    pub socket: u32,
+    /// Fraction of the run in each context; sums to 1.
+    pub busy_frac: BusyFrac,
+    /// Hard interrupts taken.
+    pub interrupts: u64,
+}
+
+/// Fractions of time by context.
+#[derive(Clone, Debug, Serialize)]
+pub struct BusyFrac {
+    /// Hard-IRQ handlers.
+    pub hardirq: f64,
+    /// Softirq on interrupt exit.
+    pub softirq: f64,
+    /// Kernel threads (ksoftirqd).
+    pub kthread: f64,
+    /// Application threads.
+    pub user: f64,
+    /// Guest mode (no VMs yet: always 0).
+    pub guest: f64,
+    /// Idle.
+    pub idle: f64,
+}
+
+/// Interrupt counts.
+#[derive(Clone, Debug, Serialize)]
+pub struct InterruptMetrics {
+    /// Hard interrupts taken, all cores.
+    pub total: u64,
+    /// Interrupts per delivered packet.
+    pub per_packet: f64,
+    /// Interrupts per second.
+    pub per_second: f64,
+    /// Hard interrupts per core.
+    pub per_core: Vec<u64>,
+    /// Per queue vector: where it is routed and how often it was serviced.
+    pub per_vector: Vec<VectorMetrics>,
+    /// MSI-X function counters.
+    pub msix: MsixStats,
+    /// Platform MSI counters.
+    pub msi: MsiStats,
+    /// Vectors taken with nothing wired.
+    pub spurious: u64,
+}
+
+/// One MSI-X vector.
+#[derive(Clone, Debug, Serialize)]
+pub struct VectorMetrics {
+    /// The RX queue (and MSI-X table entry).
+    pub queue: u32,
+    /// The core its table entry targets.
+    pub core: Option<u32>,
+    /// The vector number on that core.
+    pub vector: Option<u8>,
+    /// Flows that RSS steers to the queue.
+    pub flows: u32,
+    /// Times serviced.
+    pub count: u64,
+}
+
+/// IPIs.
+#[derive(Clone, Debug, Serialize)]
+pub struct IpiMetrics {
+    /// IPIs sent.
+    pub total: u64,
+}
+
+/// NAPI and softirq counters, summed over cores.
+#[derive(Clone, Debug, Serialize)]
+pub struct NapiMetrics {
+    /// Polls run.
+    pub polls: u64,
+    /// Packets per poll.
+    pub packets_per_poll: f64,
+    /// Polls that used their whole weight.
+    pub full_polls: u64,
+    /// `net_rx_action` invocations.
+    pub softirq_rounds: u64,
+    /// `time_squeeze`.
+    pub time_squeeze: u64,
+    /// ksoftirqd hand-offs (wakeups).
+    pub ksoftirqd_wakeups: u64,
+    /// `napi_schedule` on an already scheduled instance.
+    pub missed: u64,
+}
+
+/// Application counters.
+#[derive(Clone, Debug, Serialize)]
+pub struct AppMetrics {
+    /// Threads.
+    pub threads: u32,
+    /// Reader wakeups.
+    pub wakeups: u64,
+    /// Wakeups per delivered packet.
+    pub wakeups_per_packet: f64,
+}
+
+/// Engine work measures.
+#[derive(Clone, Debug, Serialize)]
+pub struct EngineMetrics {
+    /// Events processed.
+    pub events: u64,
+    /// Events per offered packet.
+    pub events_per_packet: f64,
+}
+
+fn ratio(a: u64, b: u64) -> f64 {
+    if b == 0 { 0.0 } else { a as f64 / b as f64 }
+}
+
+/// Builds the metrics of a finished run and checks its laws.
+pub(crate) fn collect(m: &Machine, s: &Scenario, end: Time, events: u64) -> Metrics {
+    let st = &m.stats;
+    let secs = end.as_secs_f64();
+    let offered: u64 = m.nic.queues.iter().map(|q| q.offered).sum();
+    let ring_full: u64 = m.nic.queues.iter().map(|q| q.dropped_ring_full).sum();
+    let in_rings: u64 = m.nic.queues.iter().map(|q| q.in_ring()).sum();
+    let in_polls: u64 = m.softnet.iter().map(|sn| sn.batch.len() as u64).sum();
+    let in_sockets: u64 = m
+        .threads
+        .iter()
+        .map(|t| t.queue.len() as u64 + t.burst.len() as u64)
+        .sum();
+    let in_flight = in_rings + in_polls + in_sockets;
+    let mut dropped = BTreeMap::new();
+    dropped.insert("rx_ring_full", ring_full);
+    dropped.insert("socket_full", st.dropped_socket_full);
+    dropped.insert("no_socket", st.dropped_no_socket);
+
+    let mut laws = vec![
+        Law::new("packets", "offered", offered)
+            .part("delivered", st.delivered)
+            .part("dropped.rx_ring_full", ring_full)
+            .part("dropped.socket_full", st.dropped_socket_full)
+            .part("dropped.no_socket", st.dropped_no_socket)
+            .part("in_flight", in_flight),
+        Law::new("msix notifies", "raised", st.msix.raised)
+            .part("sent", st.msix.sent)
+            .part("pending_set", st.msix.pending_set)
+            .part("pending_coalesced", st.msix.pending_coalesced)
+            .part("no_entry", st.msix.no_entry),
+    ];
+    let msi_in_transit = st.msix.sent - st.msi.arrived.min(st.msix.sent);
+    laws.push(
+        Law::new("msi messages", "sent", st.msix.sent)
+            .part("accepted", st.msi.accepted)
+            .part("irr_coalesced", st.msi.irr_coalesced)
+            .part("illegal_vector", st.msi.illegal_vector)
+            .part("blocked_decode", st.msi.blocked_decode)
+            .part("blocked_no_apic", st.msi.blocked_no_apic)
+            .part("apic_disabled", st.msi.apic_disabled)
+            .part("in_transit", msi_in_transit),
+    );
+    let taken: u64 = st.interrupts_per_core.iter().sum();
+    let still_requested: u64 = m
+        .lapics
+        .iter()
+        .map(|l| l.irr().iter().map(|r| r.count_ones() as u64).sum::<u64>())
+        .sum();
+    laws.push(
+        Law::new("apic", "accepted", st.msi.accepted)
+            .part("taken", taken)
+            .part("still_in_irr", still_requested),
+    );
+    let law_violations: Vec<LawViolation> = laws.iter().filter_map(|l| l.check().err()).collect();
+
+    let cpu = m
+        .cpus
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let f = |ctx: Ctx| {
+                if end.0 == 0 {
+                    0.0
+                } else {
+                    c.busy[ctx.idx()].0 as f64 / end.0 as f64
+                }
+            };
+            let busy: f64 = (0..N_CTX).map(|k| Ctx::ALL[k]).map(f).sum();
+            CoreMetrics {
+                core: i as u32,
+                socket: m.topo.socket_of(CoreId(i as u32)),
+                busy_frac: BusyFrac {
+                    hardirq: f(Ctx::Hardirq),
+                    softirq: f(Ctx::Softirq),
+                    kthread: f(Ctx::Kthread),
+                    user: f(Ctx::User),
+                    guest: 0.0,
+                    idle: (1.0 - busy).max(0.0),
+                },
+                interrupts: st.interrupts_per_core[i],
+            }
+        })
+        .collect();
+    let polls: u64 = m.softnet.iter().map(|s| s.polls).sum();
+    let polled: u64 = m.softnet.iter().map(|s| s.packets).sum();
+    let wakeups: u64 = m.threads.iter().map(|t| t.wakeups).sum();
+    Metrics {
+        scenario: s.name.clone(),
+        seed: s.seed,
+        duration_s: secs,
+        packets: PacketMetrics {
+            offered,
+            delivered: st.delivered,
+            dropped,
+            in_flight,
+        },
+        throughput: Throughput {
+            offered_pps: offered as f64 / secs,
+            delivered_pps: st.delivered as f64 / secs,
+            delivered_gbps: st.delivered_bytes as f64 * 8.0 / secs / 1e9,
+        },
+        latency_ns: st.latency.summary(),
+        cpu,
+        interrupts: InterruptMetrics {
+            total: taken,
+            per_packet: ratio(taken, st.delivered),
+            per_second: taken as f64 / secs,
+            per_core: st.interrupts_per_core.clone(),
+            per_vector: st
+                .vector_of_queue
+                .iter()
+                .enumerate()
+                .map(|(q, cv)| VectorMetrics {
+                    queue: q as u32,
+                    core: cv.map(|(c, _)| c.0),
+                    vector: cv.map(|(_, v)| v),
+                    flows: m.flows.iter().filter(|f| f.queue.idx() == q).count() as u32,
+                    count: st.irq_per_queue[q],
+                })
+                .collect(),
+            msix: st.msix.clone(),
+            msi: st.msi.clone(),
+            spurious: st.spurious_vectors,
+        },
+        ipis: IpiMetrics { total: 0 },
+        napi: NapiMetrics {
+            polls,
+            packets_per_poll: ratio(polled, polls),
+            full_polls: m.softnet.iter().map(|s| s.full_polls).sum(),
+            softirq_rounds: m.softnet.iter().map(|s| s.rounds).sum(),
+            time_squeeze: m.softnet.iter().map(|s| s.time_squeeze).sum(),
+            ksoftirqd_wakeups: m.softnet.iter().map(|s| s.ksoftirqd_wakeups).sum(),
+            missed: st.napi_missed,
+        },
+        apps: AppMetrics {
+            threads: m.threads.len() as u32,
+            wakeups,
+            wakeups_per_packet: ratio(wakeups, st.delivered),
+        },
+        engine: EngineMetrics {
+            events,
+            events_per_packet: ratio(events, offered),
+        },
+        law_violations,
+    }
+}

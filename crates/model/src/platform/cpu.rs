@@ -1,0 +1,252 @@
+//! One core's execution state: a stack of contexts, each a piece of work
+//! with a remaining duration.
+//!
+//! Contexts nest in priority order (design brief §7): hard IRQ on top of
+//! softirq on top of a task (kernel thread or user thread). Only the top frame
+//! makes progress; pushing a frame pauses the one below, keeping its
+//! remaining time, and popping resumes it. Each (re)start schedules one
+//! completion event tagged with the core's generation, so a paused frame's
+//! stale event is recognised and ignored. Busy time is charged to the frame's
+//! context as it runs.
+
+use crate::ids::{QueueId, ThreadId};
+use irqlab_engine::{Dur, Time};
+use serde::Serialize;
+use std::collections::VecDeque;
+
+/// What a core can be doing, for CPU accounting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ctx {
+    /// A hardware interrupt handler (interrupts disabled).
+    Hardirq,
+    /// Softirq processing on interrupt exit.
+    Softirq,
+    /// A kernel thread (ksoftirqd).
+    Kthread,
+    /// An application thread (its system calls included).
+    User,
+}
+
+/// Number of [`Ctx`] variants.
+pub const N_CTX: usize = 4;
+
+impl Ctx {
+    /// Index into per-context arrays.
+    pub fn idx(self) -> usize {
+        self as usize
+    }
+    /// Every context, in report order.
+    pub const ALL: [Ctx; N_CTX] = [Ctx::Hardirq, Ctx::Softirq, Ctx::Kthread, Ctx::User];
+}
+
+/// The work a frame does; its completion is handled by the kernel models.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Work {
+    /// A hard-IRQ handler for a vector of this core.
+    HardIrq {
+        /// The vector being serviced.
+        vector: u8,
+    },
+    /// One NAPI poll of a queue, `n` packets taken from its ring.
+    Poll {
+        /// The polled queue.
+        queue: QueueId,
+        /// Packets taken.
+        n: u32,
+    },
+    /// Waking the readers of sockets just filled by a poll.
+    Wakeups,
+    /// An application thread's burst of `recv` calls.
+    Recv {
+        /// The thread.
+        thread: ThreadId,
+    },
+}
+
+/// One level of the context stack.
+#[derive(Clone, Copy, Debug)]
+pub struct Frame {
+    /// Accounting context.
+    pub ctx: Ctx,
+    /// What it does.
+    pub work: Work,
+    /// Time still to run.
+    pub remaining: Dur,
+    /// When it last (re)started, if it is running now.
+    pub running_since: Option<Time>,
+}
+
+/// A schedulable task on a core's run queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Task {
+    /// The core's ksoftirqd.
+    Ksoftirqd,
+    /// An application thread.
+    App(ThreadId),
+}
+
+/// Per-core execution state.
+#[derive(Debug)]
+pub struct Cpu {
+    /// The context stack; the last element runs.
+    pub stack: Vec<Frame>,
+    /// Generation of the running frame's completion event.
+    pub epoch: u64,
+    /// Busy time per context.
+    pub busy: [Dur; N_CTX],
+    /// Runnable tasks waiting for the core.
+    pub runqueue: VecDeque<Task>,
+    /// The task whose frame is at the bottom of the stack, if any.
+    pub current: Option<Task>,
+    /// The task that ran last (a different one costs a context switch).
+    pub last_task: Option<Task>,
+    /// When the current task's time slice began.
+    pub slice_start: Time,
+    /// The current task has just been switched in: its first frame pays
+    /// the context switch.
+    pub switch_due: bool,
+}
+
+impl Default for Cpu {
+    fn default() -> Self {
+        Cpu {
+            stack: Vec::with_capacity(8),
+            epoch: 0,
+            busy: [Dur::ZERO; N_CTX],
+            runqueue: VecDeque::new(),
+            current: None,
+            last_task: None,
+            slice_start: Time::ZERO,
+            switch_due: false,
+        }
+    }
+}
+
+impl Cpu {
+    /// The running frame.
+    pub fn top(&self) -> Option<&Frame> {
+        self.stack.last()
+    }
+
+    /// Whether the CPU accepts a maskable interrupt now (IF=1): not while a
+    /// hard-IRQ handler runs (Linux runs handlers with interrupts disabled).
+    pub fn interrupts_enabled(&self) -> bool {
+        !matches!(
+            self.top(),
+            Some(Frame {
+                ctx: Ctx::Hardirq,
+                ..
+            })
+        )
+    }
+
+    /// Whether a softirq context is already on the stack (`in_softirq()`).
+    pub fn in_softirq(&self) -> bool {
+        self.stack.iter().any(|f| f.ctx == Ctx::Softirq)
+    }
+
+    /// Whether nothing runs and nothing waits.
+    pub fn is_idle(&self) -> bool {
+        self.stack.is_empty() && self.current.is_none()
+    }
+
+    /// Stops the running frame at `now`, charging its progress. Returns
+    /// whether a frame was running.
+    pub fn pause(&mut self, now: Time) -> bool {
+        let Some(f) = self.stack.last_mut() else {
+            return false;
+        };
+        let Some(since) = f.running_since.take() else {
+            return false;
+        };
+        let ran = now.since(since);
+        f.remaining = f.remaining - ran;
+        self.busy[f.ctx.idx()] += ran;
+        self.epoch += 1;
+        true
+    }
+
+    /// Pushes a new frame (the caller has paused the one below) and starts
+    /// it; returns its completion time and generation.
+    pub fn push(&mut self, now: Time, ctx: Ctx, work: Work, cost: Dur) -> (Time, u64) {
+        self.stack.push(Frame {
+            ctx,
+            work,
+            remaining: cost,
+            running_since: None,
+        });
+        self.resume(now).expect("a frame was just pushed")
+    }
+
+    /// Restarts the top frame if it is paused; returns its completion time
+    /// and generation, or `None` if nothing needed starting.
+    pub fn resume(&mut self, now: Time) -> Option<(Time, u64)> {
+        let f = self.stack.last_mut()?;
+        if f.running_since.is_some() {
+            return None;
+        }
+        f.running_since = Some(now);
+        self.epoch += 1;
+        Some((now + f.remaining, self.epoch))
+    }
+
+    /// Completes the top frame at `now` (its event fired): charges its time
+    /// and removes it.
+    pub fn complete(&mut self, now: Time) -> Frame {
+        let mut f = self.stack.pop().expect("completion of an empty stack");
+        if let Some(since) = f.running_since.take() {
+            self.busy[f.ctx.idx()] += now.since(since);
+        }
+        f.remaining = Dur::ZERO;
+        f
+    }
+
+    /// Charges the running frame's progress up to `now` without stopping it
+    /// (end of run).
+    pub fn settle(&mut self, now: Time) {
+        if let Some(f) = self.stack.last_mut() {
+            if let Some(since) = f.running_since {
+                let ran = now.since(since);
+                self.busy[f.ctx.idx()] += ran;
+                f.remaining = f.remaining - ran;
+                f.running_since = Some(now);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn preemption_keeps_the_remaining_time_and_charges_each_context() {
+        let mut c = Cpu::default();
+        let (end, e1) = c.push(
+            Time(0),
+            Ctx::User,
+            Work::Recv {
+                thread: ThreadId(0),
+            },
+            Dur(100),
+        );
+        assert_eq!(end, Time(100));
+        assert!(c.pause(Time(30)));
+        let (end2, e2) = c.push(
+            Time(30),
+            Ctx::Hardirq,
+            Work::HardIrq { vector: 0x21 },
+            Dur(10),
+        );
+        assert_ne!(e1, e2, "the paused frame's event is stale");
+        assert_eq!(end2, Time(40));
+        assert!(!c.interrupts_enabled());
+        c.complete(Time(40));
+        let (end3, _) = c.resume(Time(40)).unwrap();
+        assert_eq!(end3, Time(110), "70 ps of user work remained");
+        c.complete(Time(110));
+        assert_eq!(c.busy[Ctx::User.idx()], Dur(100));
+        assert_eq!(c.busy[Ctx::Hardirq.idx()], Dur(10));
+    }
+}

@@ -1,0 +1,160 @@
+//! Application threads: pinned readers blocking in `recv`.
+//!
+//! A thread loops on `recv`: each call costs a system call plus the copy of
+//! the frame to user space, then the application's own per-packet work.
+//! With nothing queued it blocks and is woken by the softirq that queues its
+//! next packet. Reads are grouped into bursts of `recv_batch` calls (one CPU
+//! frame each); a packet's delivery time is the end of its own `recv` within
+//! the burst, which is when the wire-to-application latency is taken.
+
+use crate::config::Scenario;
+use crate::ids::{CoreId, FlowId, ThreadId};
+use crate::machine::Machine;
+use crate::platform::cpu::{Ctx, Work};
+use crate::workload::flows::Flow;
+use crate::workload::traffic::Packet;
+use irqlab_engine::{Dur, Time};
+use std::collections::VecDeque;
+
+/// A thread's scheduling state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ThreadState {
+    /// Waiting in `recv` for data.
+    Blocked,
+    /// Woken from another core; not yet on its run queue.
+    Waking,
+    /// On its core's run queue.
+    Runnable,
+    /// On the CPU.
+    Running,
+}
+
+/// One application thread.
+#[derive(Debug)]
+pub struct Thread {
+    /// The core it is pinned to.
+    pub core: CoreId,
+    /// The flows (sockets) it reads.
+    pub flows: Vec<FlowId>,
+    /// Its state.
+    pub state: ThreadState,
+    /// Packets queued on its sockets, oldest first.
+    pub queue: VecDeque<Packet>,
+    /// The burst in progress: each packet and the CPU time its `recv` took.
+    pub burst: Vec<(Packet, Dur)>,
+    /// Application work per packet.
+    pub work: Dur,
+    /// Times it was woken.
+    pub wakeups: u64,
+    /// Packets it received.
+    pub received: u64,
+}
+
+/// Creates the threads of a scenario and assigns flows to them.
+///
+/// Without `[[apps]]`, each core gets one thread, which reads the flows whose
+/// RSS queue interrupts that core (the "aligned" sharded server). With
+/// `[[apps]]`, listed flows go to their thread and the rest are dealt
+/// round-robin to the threads without a list; if every thread has a list,
+/// unlisted flows have no reader and their packets are dropped (`no_socket`).
+pub fn build_threads(s: &Scenario, flows: &[Flow], affinity: &[CoreId]) -> Vec<Thread> {
+    let new = |core: CoreId, work: Dur| Thread {
+        core,
+        flows: Vec::new(),
+        state: ThreadState::Blocked,
+        queue: VecDeque::new(),
+        burst: Vec::with_capacity(s.kernel.recv_batch as usize),
+        work,
+        wakeups: 0,
+        received: 0,
+    };
+    if s.apps.is_empty() {
+        let mut threads: Vec<Thread> = (0..s.machine.cores)
+            .map(|c| new(CoreId(c), Dur::ZERO))
+            .collect();
+        for (i, f) in flows.iter().enumerate() {
+            threads[affinity[f.queue.idx()].idx()]
+                .flows
+                .push(FlowId(i as u32));
+        }
+        return threads;
+    }
+    let mut threads: Vec<Thread> = s
+        .apps
+        .iter()
+        .map(|a| new(CoreId(a.core), Dur::from_ns_f64(a.work_ns)))
+        .collect();
+    let mut listed = vec![false; flows.len()];
+    for (t, a) in s.apps.iter().enumerate() {
+        for f in a.flows.iter().flatten() {
+            threads[t].flows.push(FlowId(*f));
+            listed[*f as usize] = true;
+        }
+    }
+    let open: Vec<usize> = s
+        .apps
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| a.flows.is_none())
+        .map(|(i, _)| i)
+        .collect();
+    if !open.is_empty() {
+        let unlisted = (0..flows.len()).filter(|f| !listed[*f]);
+        for (k, f) in unlisted.enumerate() {
+            threads[open[k % open.len()]].flows.push(FlowId(f as u32));
+        }
+    }
+    threads
+}
+
+impl Machine {
+    /// The thread has the CPU: read up to `recv_batch` packets, or block.
+    pub(crate) fn recv_burst(&mut self, core: CoreId, t: ThreadId, now: Time) {
+        let c = core.idx();
+        let costs = self.costs;
+        let overhead = self.kp.skb_overhead_bytes as u64;
+        let th = &mut self.threads[t.idx()];
+        if th.queue.is_empty() {
+            th.state = ThreadState::Blocked;
+            self.cpus[c].current = None;
+            return;
+        }
+        let m = (self.kp.recv_batch as usize).min(th.queue.len());
+        th.burst.clear();
+        let mut cost = if std::mem::take(&mut self.cpus[c].switch_due) {
+            costs.context_switch
+        } else {
+            Dur::ZERO
+        };
+        for _ in 0..m {
+            let p = th.queue.pop_front().expect("m <= queue length");
+            let one = costs.syscall + costs.copy(p.bytes) + th.work;
+            cost += one;
+            th.burst.push((p, one));
+            let sock = &mut self.sockets[p.flow.idx()];
+            sock.rmem_bytes = sock.rmem_bytes.saturating_sub(p.bytes as u64 + overhead);
+        }
+        let done = self.cpus[c].push(now, Ctx::User, Work::Recv { thread: t }, cost);
+        self.schedule_core(core, Some(done));
+    }
+
+    /// A burst ended: record each packet's delivery, then go on or yield.
+    pub(crate) fn recv_done(&mut self, core: CoreId, t: ThreadId, now: Time) {
+        let th = &mut self.threads[t.idx()];
+        // The last recv ended now; each earlier one ended its successors' cost before.
+        let mut end = now;
+        for (p, one) in th.burst.iter().rev() {
+            self.stats.latency.record_ns(end.since(p.wire).as_ns());
+            self.stats.delivered += 1;
+            self.stats.delivered_bytes += p.bytes as u64;
+            end = Time(end.0 - one.0);
+        }
+        th.received += th.burst.len() as u64;
+        th.burst.clear();
+        if self.slice_expired(core, now) {
+            self.yield_current(core);
+        } else {
+            self.recv_burst(core, t, now);
+        }
+    }
+}

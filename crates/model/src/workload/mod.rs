@@ -1,0 +1,6 @@
+//! The workload: flows (5-tuples), the traffic that arrives on the wire, and
+//! the application threads that read it.
+
+pub mod app;
+pub mod flows;
+pub mod traffic;
