@@ -29,22 +29,14 @@ pub struct LawViolation {
 
 impl fmt::Display for LawViolation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "accounting law '{}' violated: {}",
-            self.name, self.detail
-        )
+        write!(f, "accounting law '{}' violated: {}", self.name, self.detail)
     }
 }
 
 impl Law {
     /// A law for `name`: `total_name = total` must equal the parts' sum.
     pub fn new(name: &str, total_name: &str, total: u64) -> Law {
-        Law {
-            name: name.to_string(),
-            total: (total_name.to_string(), total),
-            parts: Vec::new(),
-        }
+        Law { name: name.to_string(), total: (total_name.to_string(), total), parts: Vec::new() }
     }
 
     /// Adds a named part.
@@ -62,13 +54,7 @@ impl Law {
         let rhs: Vec<String> = self.parts.iter().map(|(n, v)| format!("{n} {v}")).collect();
         Err(LawViolation {
             name: self.name.clone(),
-            detail: format!(
-                "{} {} != {} (sum {})",
-                self.total.0,
-                self.total.1,
-                rhs.join(" + "),
-                sum
-            ),
+            detail: format!("{} {} != {} (sum {})", self.total.0, self.total.1, rhs.join(" + "), sum),
         })
     }
 }
@@ -79,13 +65,9 @@ mod tests {
 
     #[test]
     fn balanced_law_holds_and_unbalanced_names_every_term() {
-        let ok = Law::new("packets", "offered", 10)
-            .part("delivered", 7)
-            .part("dropped", 3);
+        let ok = Law::new("packets", "offered", 10).part("delivered", 7).part("dropped", 3);
         assert!(ok.check().is_ok());
-        let bad = Law::new("packets", "offered", 10)
-            .part("delivered", 7)
-            .part("dropped", 2);
+        let bad = Law::new("packets", "offered", 10).part("delivered", 7).part("dropped", 2);
         let v = bad.check().unwrap_err();
         assert!(v.detail.contains("offered 10"));
         assert!(v.detail.contains("dropped 2"));

@@ -28,10 +28,7 @@ impl<E> PartialOrd for Entry<E> {
 impl<E> Ord for Entry<E> {
     // BinaryHeap is a max-heap: invert so the earliest (time, seq) pops first.
     fn cmp(&self, other: &Self) -> Ordering {
-        other
-            .at
-            .cmp(&self.at)
-            .then_with(|| other.seq.cmp(&self.seq))
+        other.at.cmp(&self.at).then_with(|| other.seq.cmp(&self.seq))
     }
 }
 
@@ -52,12 +49,7 @@ impl<E> Default for EventQueue<E> {
 impl<E> EventQueue<E> {
     /// An empty queue at time zero.
     pub fn new() -> Self {
-        EventQueue {
-            heap: BinaryHeap::with_capacity(1024),
-            next_seq: 0,
-            now: Time::ZERO,
-            popped: 0,
-        }
+        EventQueue { heap: BinaryHeap::with_capacity(1024), next_seq: 0, now: Time::ZERO, popped: 0 }
     }
 
     /// The time of the last event popped (the simulation clock).
@@ -68,12 +60,7 @@ impl<E> EventQueue<E> {
     /// Schedules `event` at `at`. Scheduling in the past is a model bug; it is
     /// clamped to now so time never runs backwards, and debug builds assert.
     pub fn schedule(&mut self, at: Time, event: E) {
-        debug_assert!(
-            at >= self.now,
-            "event scheduled in the past: {:?} < {:?}",
-            at,
-            self.now
-        );
+        debug_assert!(at >= self.now, "event scheduled in the past: {:?} < {:?}", at, self.now);
         let at = at.max(self.now);
         let seq = self.next_seq;
         self.next_seq += 1;
@@ -126,8 +113,7 @@ mod tests {
         for i in 0..10 {
             q.schedule(Time(5), i);
         }
-        let order: Vec<i32> =
-            std::iter::from_fn(|| q.pop_until(Time::NEVER).map(|(_, e)| e)).collect();
+        let order: Vec<i32> = std::iter::from_fn(|| q.pop_until(Time::NEVER).map(|(_, e)| e)).collect();
         assert_eq!(order, (0..10).collect::<Vec<_>>());
     }
 

@@ -49,14 +49,8 @@ mod tests {
     #[test]
     fn same_seed_and_component_repeat_exactly() {
         let s = RngStreams::new(7);
-        let a: Vec<u64> = (0..8)
-            .map(|_| 0)
-            .scan(s.stream(3), |r, _| Some(r.random()))
-            .collect();
-        let b: Vec<u64> = (0..8)
-            .map(|_| 0)
-            .scan(s.stream(3), |r, _| Some(r.random()))
-            .collect();
+        let a: Vec<u64> = (0..8).map(|_| 0).scan(s.stream(3), |r, _| Some(r.random())).collect();
+        let b: Vec<u64> = (0..8).map(|_| 0).scan(s.stream(3), |r, _| Some(r.random())).collect();
         assert_eq!(a, b);
     }
 

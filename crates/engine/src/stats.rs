@@ -60,8 +60,7 @@ impl Default for LatencyHistogram {
 impl LatencyHistogram {
     /// An empty histogram covering 1 ns .. about 1 hour at 3 significant digits.
     pub fn new() -> Self {
-        let h = Histogram::new_with_bounds(1, 3_600_000_000_000, 3)
-            .expect("constant histogram bounds are valid");
+        let h = Histogram::new_with_bounds(1, 3_600_000_000_000, 3).expect("constant histogram bounds are valid");
         LatencyHistogram { h, sum_ns: 0 }
     }
 
@@ -78,9 +77,7 @@ impl LatencyHistogram {
 
     /// Adds another histogram's samples.
     pub fn merge(&mut self, other: &LatencyHistogram) {
-        self.h
-            .add(&other.h)
-            .expect("histograms with identical bounds merge");
+        self.h.add(&other.h).expect("histograms with identical bounds merge");
         self.sum_ns += other.sum_ns;
     }
 

@@ -73,11 +73,7 @@ impl Dur {
     /// rounding to the nearest picosecond. Negative and non-finite inputs must
     /// be rejected by validation before they get here; they saturate to zero.
     pub fn from_ns_f64(ns: f64) -> Dur {
-        if ns.is_finite() && ns > 0.0 {
-            Dur((ns * PS_PER_NS as f64).round() as u64)
-        } else {
-            Dur(0)
-        }
+        if ns.is_finite() && ns > 0.0 { Dur((ns * PS_PER_NS as f64).round() as u64) } else { Dur(0) }
     }
     /// Picoseconds in this span.
     pub fn as_ps(self) -> u64 {

@@ -186,8 +186,7 @@ impl Default for Scenario {
     fn default() -> Self {
         Scenario {
             name: "default".into(),
-            description:
-                "4 cores, 4 RSS queues with MSI-X, NAPI, 2 Mpps of 64-byte UDP over 64 flows".into(),
+            description: "4 cores, 4 RSS queues with MSI-X, NAPI, 2 Mpps of 64-byte UDP over 64 flows".into(),
             seed: 1,
             duration_ms: 100.0,
             machine: MachineConfig::default(),
@@ -202,10 +201,7 @@ impl Default for Scenario {
 
 impl Default for MachineConfig {
     fn default() -> Self {
-        MachineConfig {
-            cores: 4,
-            sockets: 1,
-        }
+        MachineConfig { cores: 4, sockets: 1 }
     }
 }
 
@@ -227,10 +223,7 @@ impl Default for NicConfig {
 impl Default for CoalesceConfig {
     fn default() -> Self {
         // ethtool: usecs = 0, frames = 1 disables coalescing.
-        CoalesceConfig {
-            rx_usecs: 0,
-            rx_frames: 1,
-        }
+        CoalesceConfig { rx_usecs: 0, rx_frames: 1 }
     }
 }
 
@@ -299,13 +292,9 @@ impl WorkloadConfig {
     pub fn mean_packet_bytes(&self) -> f64 {
         match self.packet_size {
             PacketSizeKind::Fixed => self.packet_bytes as f64,
-            PacketSizeKind::Uniform => {
-                (self.packet_bytes as f64 + self.packet_bytes_max as f64) / 2.0
-            }
+            PacketSizeKind::Uniform => (self.packet_bytes as f64 + self.packet_bytes_max as f64) / 2.0,
             PacketSizeKind::Imix => {
-                let (s, w) = IMIX.iter().fold((0u64, 0u64), |(s, w), (b, k)| {
-                    (s + (*b * *k) as u64, w + *k as u64)
-                });
+                let (s, w) = IMIX.iter().fold((0u64, 0u64), |(s, w), (b, k)| (s + (*b * *k) as u64, w + *k as u64));
                 s as f64 / w as f64
             }
         }
@@ -322,11 +311,7 @@ impl WorkloadConfig {
 
     /// Number of flows.
     pub fn flow_count(&self) -> u32 {
-        if self.flow_list.is_empty() {
-            self.flows
-        } else {
-            self.flow_list.len() as u32
-        }
+        if self.flow_list.is_empty() { self.flows } else { self.flow_list.len() as u32 }
     }
 }
 
@@ -334,93 +319,39 @@ impl Scenario {
     /// Checks ranges and consistency; returns every problem, not just the first.
     pub fn validate(&self) -> Vec<ConfigError> {
         let mut errs = Vec::new();
-        let mut err = |path: &str, message: String| {
-            errs.push(ConfigError {
-                path: path.into(),
-                message,
-            })
-        };
+        let mut err = |path: &str, message: String| errs.push(ConfigError { path: path.into(), message });
         let finite_pos = |v: f64| v.is_finite() && v > 0.0;
 
         if !finite_pos(self.duration_ms) {
-            err(
-                "duration_ms",
-                format!(
-                    "expected a positive number of milliseconds, got {}",
-                    self.duration_ms
-                ),
-            );
+            err("duration_ms", format!("expected a positive number of milliseconds, got {}", self.duration_ms));
         } else if self.duration_ms > 3_600_000.0 {
-            err(
-                "duration_ms",
-                format!(
-                    "expected at most one simulated hour (3600000 ms), got {}",
-                    self.duration_ms
-                ),
-            );
+            err("duration_ms", format!("expected at most one simulated hour (3600000 ms), got {}", self.duration_ms));
         }
         let m = &self.machine;
         if m.cores == 0 || m.cores > 255 {
-            err(
-                "machine.cores",
-                format!("expected 1..=255 cores (8-bit xAPIC IDs), got {}", m.cores),
-            );
+            err("machine.cores", format!("expected 1..=255 cores (8-bit xAPIC IDs), got {}", m.cores));
         }
         if m.sockets == 0 {
-            err(
-                "machine.sockets",
-                "expected at least 1 socket, got 0".into(),
-            );
+            err("machine.sockets", "expected at least 1 socket, got 0".into());
         } else if m.cores % m.sockets != 0 {
-            err(
-                "machine.sockets",
-                format!(
-                    "{} cores do not split evenly over {} sockets",
-                    m.cores, m.sockets
-                ),
-            );
+            err("machine.sockets", format!("{} cores do not split evenly over {} sockets", m.cores, m.sockets));
         }
         let n = &self.nic;
         if n.queues == 0 || n.queues > 2048 {
-            err(
-                "nic.queues",
-                format!(
-                    "expected 1..=2048 queues (one MSI-X vector each), got {}",
-                    n.queues
-                ),
-            );
+            err("nic.queues", format!("expected 1..=2048 queues (one MSI-X vector each), got {}", n.queues));
         }
         if n.ring_size == 0 || n.ring_size > 65536 {
-            err(
-                "nic.ring_size",
-                format!("expected 1..=65536 descriptors, got {}", n.ring_size),
-            );
+            err("nic.ring_size", format!("expected 1..=65536 descriptors, got {}", n.ring_size));
         }
         if !finite_pos(n.line_rate_gbps) {
-            err(
-                "nic.line_rate_gbps",
-                format!("expected a positive rate, got {}", n.line_rate_gbps),
-            );
+            err("nic.line_rate_gbps", format!("expected a positive rate, got {}", n.line_rate_gbps));
         }
         if m.sockets > 0 && n.numa_node >= m.sockets {
-            err(
-                "nic.numa_node",
-                format!(
-                    "expected a node below machine.sockets = {}, got {}",
-                    m.sockets, n.numa_node
-                ),
-            );
+            err("nic.numa_node", format!("expected a node below machine.sockets = {}, got {}", m.sockets, n.numa_node));
         }
         if let Some(aff) = &n.affinity {
             if aff.len() != n.queues as usize {
-                err(
-                    "nic.affinity",
-                    format!(
-                        "expected one core per queue ({} entries), got {}",
-                        n.queues,
-                        aff.len()
-                    ),
-                );
+                err("nic.affinity", format!("expected one core per queue ({} entries), got {}", n.queues, aff.len()));
             }
             for (i, c) in aff.iter().enumerate() {
                 if *c >= m.cores {
@@ -432,10 +363,7 @@ impl Scenario {
             }
         }
         if n.reta_size == 0 || !n.reta_size.is_power_of_two() || n.reta_size > 65536 {
-            err(
-                "nic.reta_size",
-                format!("expected a power of two up to 65536, got {}", n.reta_size),
-            );
+            err("nic.reta_size", format!("expected a power of two up to 65536, got {}", n.reta_size));
         }
         if n.coalesce.rx_usecs == 0 && n.coalesce.rx_frames == 0 {
             err("nic.coalesce", "rx_usecs and rx_frames are both 0, which ethtool rejects; use rx_usecs = 0, rx_frames = 1 to disable coalescing".into());
@@ -455,41 +383,29 @@ impl Scenario {
             }
         }
         if k.socket_rcvbuf_bytes == 0 {
-            err(
-                "kernel.socket_rcvbuf_bytes",
-                "expected a positive number of bytes, got 0".into(),
-            );
+            err("kernel.socket_rcvbuf_bytes", "expected a positive number of bytes, got 0".into());
         }
         let w = &self.workload;
         if w.flow_list.is_empty() && (w.flows == 0 || w.flows > 1_000_000) {
-            err(
-                "workload.flows",
-                format!("expected 1..=1000000 flows, got {}", w.flows),
-            );
+            err("workload.flows", format!("expected 1..=1000000 flows, got {}", w.flows));
         }
         for (i, f) in w.flow_list.iter().enumerate() {
             for (key, v) in [("src", &f.src), ("dst", &f.dst)] {
                 match irqlab_hw::rss::parse_endpoint(v) {
                     Ok((_, Some(_))) => {}
-                    Ok((_, None)) => err(
-                        &format!("workload.flow_list[{i}].{key}"),
-                        format!("expected IP:PORT, got '{v}' (no port)"),
-                    ),
-                    Err(e) => err(
-                        &format!("workload.flow_list[{i}].{key}"),
-                        format!("expected IP:PORT, got '{v}': {e}"),
-                    ),
+                    Ok((_, None)) => {
+                        err(&format!("workload.flow_list[{i}].{key}"), format!("expected IP:PORT, got '{v}' (no port)"))
+                    }
+                    Err(e) => {
+                        err(&format!("workload.flow_list[{i}].{key}"), format!("expected IP:PORT, got '{v}': {e}"))
+                    }
                 }
             }
-            if let (Ok((a, _)), Ok((b, _))) = (
-                irqlab_hw::rss::parse_endpoint(&f.src),
-                irqlab_hw::rss::parse_endpoint(&f.dst),
-            ) {
+            if let (Ok((a, _)), Ok((b, _))) =
+                (irqlab_hw::rss::parse_endpoint(&f.src), irqlab_hw::rss::parse_endpoint(&f.dst))
+            {
                 if a.is_ipv4() != b.is_ipv4() {
-                    err(
-                        &format!("workload.flow_list[{i}]"),
-                        "src and dst must both be IPv4 or both IPv6".into(),
-                    );
+                    err(&format!("workload.flow_list[{i}]"), "src and dst must both be IPv4 or both IPv6".into());
                 }
             }
         }
@@ -497,10 +413,7 @@ impl Scenario {
         if w.packet_size != PacketSizeKind::Imix && !frame_ok(w.packet_bytes) {
             err(
                 "workload.packet_bytes",
-                format!(
-                    "expected a frame size of {MIN_FRAME_BYTES}..={MAX_FRAME_BYTES} bytes, got {}",
-                    w.packet_bytes
-                ),
+                format!("expected a frame size of {MIN_FRAME_BYTES}..={MAX_FRAME_BYTES} bytes, got {}", w.packet_bytes),
             );
         }
         if w.packet_size == PacketSizeKind::Uniform
@@ -508,39 +421,25 @@ impl Scenario {
         {
             err(
                 "workload.packet_bytes_max",
-                format!(
-                    "expected packet_bytes ({})..={MAX_FRAME_BYTES}, got {}",
-                    w.packet_bytes, w.packet_bytes_max
-                ),
+                format!("expected packet_bytes ({})..={MAX_FRAME_BYTES}, got {}", w.packet_bytes, w.packet_bytes_max),
             );
         }
         match (w.rate_pps, w.rate_gbps) {
-            (Some(_), Some(_)) => err(
-                "workload.rate_gbps",
-                "give either rate_pps or rate_gbps, not both".into(),
-            ),
-            (Some(p), None) if !finite_pos(p) => err(
-                "workload.rate_pps",
-                format!("expected a positive packet rate, got {p}"),
-            ),
-            (None, Some(g)) if !finite_pos(g) => err(
-                "workload.rate_gbps",
-                format!("expected a positive rate in Gbit/s, got {g}"),
-            ),
+            (Some(_), Some(_)) => err("workload.rate_gbps", "give either rate_pps or rate_gbps, not both".into()),
+            (Some(p), None) if !finite_pos(p) => {
+                err("workload.rate_pps", format!("expected a positive packet rate, got {p}"))
+            }
+            (None, Some(g)) if !finite_pos(g) => {
+                err("workload.rate_gbps", format!("expected a positive rate in Gbit/s, got {g}"))
+            }
             _ => {}
         }
         if w.arrival == ArrivalKind::Onoff {
             if !finite_pos(w.on_us) {
-                err(
-                    "workload.on_us",
-                    format!("expected a positive burst length, got {}", w.on_us),
-                );
+                err("workload.on_us", format!("expected a positive burst length, got {}", w.on_us));
             }
             if !(w.off_us.is_finite() && w.off_us >= 0.0) {
-                err(
-                    "workload.off_us",
-                    format!("expected a non-negative gap, got {}", w.off_us),
-                );
+                err("workload.off_us", format!("expected a non-negative gap, got {}", w.off_us));
             }
         }
         let pps = w.offered_pps();
@@ -548,11 +447,7 @@ impl Scenario {
             let wire_bps = pps * 8.0 * (w.mean_packet_bytes() + WIRE_OVERHEAD_BYTES as f64);
             // One part in 10^6 of slack for rounding of "line rate" figures such as 14.880952 Mpps.
             if wire_bps > n.line_rate_gbps * 1e9 * (1.0 + 1e-6) {
-                let key = if w.rate_gbps.is_some() {
-                    "workload.rate_gbps"
-                } else {
-                    "workload.rate_pps"
-                };
+                let key = if w.rate_gbps.is_some() { "workload.rate_gbps" } else { "workload.rate_pps" };
                 err(
                     key,
                     format!(
@@ -569,55 +464,36 @@ impl Scenario {
             if a.core >= m.cores {
                 err(
                     &format!("apps[{i}].core"),
-                    format!(
-                        "core {} does not exist (machine.cores = {})",
-                        a.core, m.cores
-                    ),
+                    format!("core {} does not exist (machine.cores = {})", a.core, m.cores),
                 );
             }
             if !(a.work_ns.is_finite() && a.work_ns >= 0.0) {
-                err(
-                    &format!("apps[{i}].work_ns"),
-                    format!("expected a non-negative time, got {}", a.work_ns),
-                );
+                err(&format!("apps[{i}].work_ns"), format!("expected a non-negative time, got {}", a.work_ns));
             }
             for (j, f) in a.flows.iter().flatten().enumerate() {
                 match owner.get_mut(*f as usize) {
-                    None => err(
-                        &format!("apps[{i}].flows[{j}]"),
-                        format!("flow {f} does not exist ({flows} flows)"),
-                    ),
-                    Some(o) if *o => err(
-                        &format!("apps[{i}].flows[{j}]"),
-                        format!("flow {f} is already read by another thread"),
-                    ),
+                    None => err(&format!("apps[{i}].flows[{j}]"), format!("flow {f} does not exist ({flows} flows)")),
+                    Some(o) if *o => {
+                        err(&format!("apps[{i}].flows[{j}]"), format!("flow {f} is already read by another thread"))
+                    }
                     Some(o) => *o = true,
                 }
             }
         }
         for (name, v) in self.costs.fields() {
             if !(v.is_finite() && v >= 0.0) {
-                err(
-                    &format!("costs.{name}"),
-                    format!("expected a non-negative finite number, got {v}"),
-                );
+                err(&format!("costs.{name}"), format!("expected a non-negative finite number, got {v}"));
             }
         }
         if !(self.costs.copy_bytes_per_ns.is_finite() && self.costs.copy_bytes_per_ns > 0.0) {
             err(
                 "costs.copy_bytes_per_ns",
-                format!(
-                    "expected a positive bandwidth, got {}",
-                    self.costs.copy_bytes_per_ns
-                ),
+                format!("expected a positive bandwidth, got {}", self.costs.copy_bytes_per_ns),
             );
         }
         if let Some(key) = &n.rss_key {
             if let Err(e) = irqlab_hw::rss::parse_key_hex(key) {
-                err(
-                    "nic.rss_key",
-                    format!("expected a hex RSS key of at least 40 bytes: {e}"),
-                );
+                err("nic.rss_key", format!("expected a hex RSS key of at least 40 bytes: {e}"));
             }
         }
         errs
@@ -640,10 +516,7 @@ mod tests {
         s.workload.rate_pps = Some(-5.0);
         let paths: Vec<String> = s.validate().into_iter().map(|e| e.path).collect();
         assert!(paths.contains(&"nic.queues".to_string()), "{paths:?}");
-        assert!(
-            paths.contains(&"workload.rate_pps".to_string()),
-            "{paths:?}"
-        );
+        assert!(paths.contains(&"workload.rate_pps".to_string()), "{paths:?}");
     }
 
     #[test]
@@ -657,10 +530,7 @@ mod tests {
 
     #[test]
     fn imix_mean_is_the_weighted_average() {
-        let w = WorkloadConfig {
-            packet_size: PacketSizeKind::Imix,
-            ..Default::default()
-        };
+        let w = WorkloadConfig { packet_size: PacketSizeKind::Imix, ..Default::default() };
         // (7*64 + 4*594 + 1518) / 12 = 4342 / 12
         assert!((w.mean_packet_bytes() - 4342.0 / 12.0).abs() < 1e-9);
     }

@@ -131,10 +131,7 @@ impl CostModel {
             ("napi_poll_ns", self.napi_poll_ns),
             ("rx_stack_per_packet_ns", self.rx_stack_per_packet_ns),
             ("wakeup_ns", self.wakeup_ns),
-            (
-                "wakeup_cross_core_latency_ns",
-                self.wakeup_cross_core_latency_ns,
-            ),
+            ("wakeup_cross_core_latency_ns", self.wakeup_cross_core_latency_ns),
             ("context_switch_ns", self.context_switch_ns),
             ("syscall_ns", self.syscall_ns),
             ("copy_bytes_per_ns", self.copy_bytes_per_ns),

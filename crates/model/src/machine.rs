@@ -124,8 +124,9 @@ impl Machine {
         let topo = Topology::new(s.machine.cores, s.machine.sockets);
         let rngs = RngStreams::new(s.seed);
         let key = match &s.nic.rss_key {
-            Some(hex) => irqlab_hw::rss::parse_key_hex(hex)
-                .map_err(|e| BuildError::Invalid(format!("nic.rss_key: {e}")))?,
+            Some(hex) => {
+                irqlab_hw::rss::parse_key_hex(hex).map_err(|e| BuildError::Invalid(format!("nic.rss_key: {e}")))?
+            }
             None => RssKey::microsoft(),
         };
         let reta = Reta::new(s.nic.reta_size as usize, s.nic.queues as u16)
@@ -138,25 +139,16 @@ impl Machine {
             .enumerate()
             .map(|(q, fl)| {
                 let rng = rngs.stream(streams::QUEUE_ARRIVALS + q as u64);
-                RxQueue::new(
-                    s.nic.ring_size,
-                    ArrivalGen::new(&s.workload, fl, total, rng),
-                )
+                RxQueue::new(s.nic.ring_size, ArrivalGen::new(&s.workload, fl, total, rng))
             })
             .collect();
-        let msix = MsixFunction::new(s.nic.queues as usize)
-            .map_err(|e| BuildError::Invalid(format!("nic.queues: {e}")))?;
-        let nic = Nic {
-            queues,
-            coalesce: s.nic.coalesce.clone(),
-            msix,
-        };
+        let msix =
+            MsixFunction::new(s.nic.queues as usize).map_err(|e| BuildError::Invalid(format!("nic.queues: {e}")))?;
+        let nic = Nic { queues, coalesce: s.nic.coalesce.clone(), msix };
         let cores = s.machine.cores as usize;
         let affinity: Vec<CoreId> = match &s.nic.affinity {
             Some(list) => list.iter().map(|c| CoreId(*c)).collect(),
-            None => (0..s.nic.queues)
-                .map(|q| CoreId(q % s.machine.cores))
-                .collect(),
+            None => (0..s.nic.queues).map(|q| CoreId(q % s.machine.cores)).collect(),
         };
         let k = &s.kernel;
         let kp = KernelParams {

@@ -283,11 +283,7 @@ pub(crate) fn collect(m: &Machine, s: &Scenario, end: Time, events: u64) -> Metr
     let ring_full: u64 = m.nic.queues.iter().map(|q| q.dropped_ring_full).sum();
     let in_rings: u64 = m.nic.queues.iter().map(|q| q.in_ring()).sum();
     let in_polls: u64 = m.softnet.iter().map(|sn| sn.batch.len() as u64).sum();
-    let in_sockets: u64 = m
-        .threads
-        .iter()
-        .map(|t| t.queue.len() as u64 + t.burst.len() as u64)
-        .sum();
+    let in_sockets: u64 = m.threads.iter().map(|t| t.queue.len() as u64 + t.burst.len() as u64).sum();
     let in_flight = in_rings + in_polls + in_sockets;
     let mut dropped = BTreeMap::new();
     dropped.insert("rx_ring_full", ring_full);
@@ -319,16 +315,9 @@ pub(crate) fn collect(m: &Machine, s: &Scenario, end: Time, events: u64) -> Metr
             .part("in_transit", msi_in_transit),
     );
     let taken: u64 = st.interrupts_per_core.iter().sum();
-    let still_requested: u64 = m
-        .lapics
-        .iter()
-        .map(|l| l.irr().iter().map(|r| r.count_ones() as u64).sum::<u64>())
-        .sum();
-    laws.push(
-        Law::new("apic", "accepted", st.msi.accepted)
-            .part("taken", taken)
-            .part("still_in_irr", still_requested),
-    );
+    let still_requested: u64 =
+        m.lapics.iter().map(|l| l.irr().iter().map(|r| r.count_ones() as u64).sum::<u64>()).sum();
+    laws.push(Law::new("apic", "accepted", st.msi.accepted).part("taken", taken).part("still_in_irr", still_requested));
     let law_violations: Vec<LawViolation> = laws.iter().filter_map(|l| l.check().err()).collect();
 
     let cpu = m
@@ -337,11 +326,7 @@ pub(crate) fn collect(m: &Machine, s: &Scenario, end: Time, events: u64) -> Metr
         .enumerate()
         .map(|(i, c)| {
             let f = |ctx: Ctx| {
-                if end.0 == 0 {
-                    0.0
-                } else {
-                    c.busy[ctx.idx()].0 as f64 / end.0 as f64
-                }
+                if end.0 == 0 { 0.0 } else { c.busy[ctx.idx()].0 as f64 / end.0 as f64 }
             };
             let busy: f64 = (0..N_CTX).map(|k| Ctx::ALL[k]).map(f).sum();
             CoreMetrics {
@@ -366,12 +351,7 @@ pub(crate) fn collect(m: &Machine, s: &Scenario, end: Time, events: u64) -> Metr
         scenario: s.name.clone(),
         seed: s.seed,
         duration_s: secs,
-        packets: PacketMetrics {
-            offered,
-            delivered: st.delivered,
-            dropped,
-            in_flight,
-        },
+        packets: PacketMetrics { offered, delivered: st.delivered, dropped, in_flight },
         throughput: Throughput {
             offered_pps: offered as f64 / secs,
             delivered_pps: st.delivered as f64 / secs,
@@ -410,15 +390,8 @@ pub(crate) fn collect(m: &Machine, s: &Scenario, end: Time, events: u64) -> Metr
             ksoftirqd_wakeups: m.softnet.iter().map(|s| s.ksoftirqd_wakeups).sum(),
             missed: st.napi_missed,
         },
-        apps: AppMetrics {
-            threads: m.threads.len() as u32,
-            wakeups,
-            wakeups_per_packet: ratio(wakeups, st.delivered),
-        },
-        engine: EngineMetrics {
-            events,
-            events_per_packet: ratio(events, offered),
-        },
+        apps: AppMetrics { threads: m.threads.len() as u32, wakeups, wakeups_per_packet: ratio(wakeups, st.delivered) },
+        engine: EngineMetrics { events, events_per_packet: ratio(events, offered) },
         law_violations,
     }
 }

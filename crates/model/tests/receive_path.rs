@@ -20,19 +20,9 @@ fn json(m: &Metrics) -> String {
 fn default_run_accounts_for_every_packet() {
     let m = quick(Scenario::default());
     let dropped: u64 = m.packets.dropped.values().sum();
-    assert!(
-        m.packets.offered > 30_000,
-        "2 Mpps for 20 ms offers ~40k packets: {}",
-        m.packets.offered
-    );
-    assert_eq!(
-        m.packets.offered,
-        m.packets.delivered + dropped + m.packets.in_flight
-    );
-    assert!(
-        m.packets.delivered > m.packets.offered * 9 / 10,
-        "default load is within capacity"
-    );
+    assert!(m.packets.offered > 30_000, "2 Mpps for 20 ms offers ~40k packets: {}", m.packets.offered);
+    assert_eq!(m.packets.offered, m.packets.delivered + dropped + m.packets.in_flight);
+    assert!(m.packets.delivered > m.packets.offered * 9 / 10, "default load is within capacity");
     assert!(m.latency_ns.p50 > 0 && m.latency_ns.p50 <= m.latency_ns.p99);
 }
 
@@ -41,10 +31,7 @@ fn same_seed_gives_identical_json_and_another_seed_differs() {
     let a = quick(Scenario::default());
     let b = quick(Scenario::default());
     assert_eq!(json(&a), json(&b));
-    let c = quick(Scenario {
-        seed: 2,
-        ..Scenario::default()
-    });
+    let c = quick(Scenario { seed: 2, ..Scenario::default() });
     assert_ne!(json(&a), json(&c));
     assert_ne!(a.packets.offered, c.packets.offered);
 }
@@ -57,16 +44,9 @@ fn overload_drops_with_named_reasons_and_loses_nothing() {
     s.workload.rate_pps = Some(8_000_000.0);
     let m = quick(s);
     let dropped: u64 = m.packets.dropped.values().sum();
-    assert!(
-        dropped > m.packets.offered / 10,
-        "8 Mpps on 2 cores must drop: {:?}",
-        m.packets.dropped
-    );
+    assert!(dropped > m.packets.offered / 10, "8 Mpps on 2 cores must drop: {:?}", m.packets.dropped);
     assert!(m.packets.dropped["rx_ring_full"] + m.packets.dropped["socket_full"] == dropped);
-    assert_eq!(
-        m.packets.offered,
-        m.packets.delivered + dropped + m.packets.in_flight
-    );
+    assert_eq!(m.packets.offered, m.packets.delivered + dropped + m.packets.in_flight);
 }
 
 #[test]
@@ -81,21 +61,13 @@ fn interrupts_follow_the_cores_named_in_the_msix_table() {
         assert_eq!(v.core, Some([0, 1, 0, 1][v.queue as usize]));
     }
     let on = |m: &Metrics, core: u32| -> u64 {
-        m.interrupts
-            .per_vector
-            .iter()
-            .filter(|v| v.core == Some(core))
-            .map(|v| v.count)
-            .sum()
+        m.interrupts.per_vector.iter().filter(|v| v.core == Some(core)).map(|v| v.count).sum()
     };
     assert_eq!(m.interrupts.per_core[0], on(&m, 0));
     assert_eq!(m.interrupts.per_core[1], on(&m, 1));
     s.nic.affinity = Some(vec![1, 1, 1, 0]);
     let moved = quick(s);
-    assert_eq!(
-        moved.interrupts.per_core[0],
-        moved.interrupts.per_vector[3].count
-    );
+    assert_eq!(moved.interrupts.per_core[0], moved.interrupts.per_vector[3].count);
     assert!(moved.interrupts.per_core[1] > moved.interrupts.per_core[0]);
 }
 
@@ -107,25 +79,13 @@ fn napi_batches_at_high_load_and_interrupts_per_packet_at_low_load() {
     hi.nic.queues = 1;
     hi.workload.rate_pps = Some(4_000_000.0);
     let h = quick(hi);
-    assert!(
-        h.napi.packets_per_poll > 48.0,
-        "packets/poll {}",
-        h.napi.packets_per_poll
-    );
-    assert!(
-        h.interrupts.per_packet < 0.05,
-        "interrupts/packet {}",
-        h.interrupts.per_packet
-    );
+    assert!(h.napi.packets_per_poll > 48.0, "packets/poll {}", h.napi.packets_per_poll);
+    assert!(h.interrupts.per_packet < 0.05, "interrupts/packet {}", h.interrupts.per_packet);
     let mut lo = Scenario::default();
     lo.workload.rate_pps = Some(20_000.0);
     lo.workload.arrival = ArrivalKind::Poisson;
     let l = quick(lo);
-    assert!(
-        l.interrupts.per_packet > 0.9 && l.interrupts.per_packet <= 1.05,
-        "{}",
-        l.interrupts.per_packet
-    );
+    assert!(l.interrupts.per_packet > 0.9 && l.interrupts.per_packet <= 1.05, "{}", l.interrupts.per_packet);
 }
 
 #[test]
@@ -134,9 +94,5 @@ fn lazy_arrivals_need_far_fewer_events_than_packets_at_high_load() {
     s.workload.rate_pps = Some(14_000_000.0);
     s.workload.arrival = ArrivalKind::Constant;
     let m = quick(s);
-    assert!(
-        m.engine.events_per_packet < 0.2,
-        "events/packet {}",
-        m.engine.events_per_packet
-    );
+    assert!(m.engine.events_per_packet < 0.2, "events/packet {}", m.engine.events_per_packet);
 }

@@ -10,8 +10,7 @@ use std::fmt::Write;
 
 /// The metrics document as pretty-printed JSON.
 pub fn to_json(m: &Metrics) -> String {
-    let mut s =
-        serde_json::to_string_pretty(m).expect("metrics serialise: no maps with non-string keys");
+    let mut s = serde_json::to_string_pretty(m).expect("metrics serialise: no maps with non-string keys");
     s.push('\n');
     s
 }
@@ -48,23 +47,9 @@ fn pct(v: f64) -> String {
 pub fn summary(m: &Metrics) -> String {
     let mut o = String::new();
     let p = &m.packets;
-    let _ = writeln!(
-        o,
-        "irqlab run: {} (seed {}), {:.1} ms simulated",
-        m.scenario,
-        m.seed,
-        m.duration_s * 1e3
-    );
-    let drops: Vec<String> = p
-        .dropped
-        .iter()
-        .map(|(k, v)| format!("{k} {}", thousands(*v)))
-        .collect();
-    let share = if p.offered > 0 {
-        p.delivered as f64 / p.offered as f64
-    } else {
-        0.0
-    };
+    let _ = writeln!(o, "irqlab run: {} (seed {}), {:.1} ms simulated", m.scenario, m.seed, m.duration_s * 1e3);
+    let drops: Vec<String> = p.dropped.iter().map(|(k, v)| format!("{k} {}", thousands(*v))).collect();
+    let share = if p.offered > 0 { p.delivered as f64 / p.offered as f64 } else { 0.0 };
     let _ = writeln!(
         o,
         "packets     offered {}  delivered {} ({:.1}%)  in flight {}",
@@ -118,10 +103,7 @@ pub fn summary(m: &Metrics) -> String {
         thousands(m.apps.wakeups),
         m.apps.wakeups_per_packet
     );
-    let _ = writeln!(
-        o,
-        "\ncore socket  hardirq  softirq  kthread     user     idle   interrupts"
-    );
+    let _ = writeln!(o, "\ncore socket  hardirq  softirq  kthread     user     idle   interrupts");
     for c in &m.cpu {
         let b = &c.busy_frac;
         let _ = writeln!(
@@ -141,14 +123,7 @@ pub fn summary(m: &Metrics) -> String {
     for v in &i.per_vector {
         let core = v.core.map_or("-".to_string(), |c| c.to_string());
         let vec = v.vector.map_or("-".to_string(), |x| format!("{x:#04x}"));
-        let _ = writeln!(
-            o,
-            "{:>5} {:>5}  {:>6} {:>10}",
-            v.queue,
-            core,
-            vec,
-            thousands(v.count)
-        );
+        let _ = writeln!(o, "{:>5} {:>5}  {:>6} {:>10}", v.queue, core, vec, thousands(v.count));
     }
     let _ = writeln!(
         o,

@@ -120,11 +120,7 @@ impl RxQueue {
             return self.nth_landing(1, dma).max(now);
         };
         let start = (first.wire + dma).max(self.enabled_at);
-        let by_time = if c.rx_usecs > 0 {
-            start + Dur::from_us(c.rx_usecs as u64)
-        } else {
-            Time::NEVER
-        };
+        let by_time = if c.rx_usecs > 0 { start + Dur::from_us(c.rx_usecs as u64) } else { Time::NEVER };
         let frames = c.rx_frames as usize;
         let by_frames = if frames == 0 {
             Time::NEVER
@@ -167,15 +163,8 @@ mod tests {
     use irqlab_engine::RngStreams;
 
     fn queue(ring: u32, pps: f64) -> RxQueue {
-        let w = WorkloadConfig {
-            arrival: ArrivalKind::Constant,
-            rate_pps: Some(pps),
-            ..Default::default()
-        };
-        RxQueue::new(
-            ring,
-            ArrivalGen::new(&w, vec![FlowId(0)], 1, RngStreams::new(3).stream(1)),
-        )
+        let w = WorkloadConfig { arrival: ArrivalKind::Constant, rate_pps: Some(pps), ..Default::default() };
+        RxQueue::new(ring, ArrivalGen::new(&w, vec![FlowId(0)], 1, RngStreams::new(3).stream(1)))
     }
 
     #[test]
@@ -190,37 +179,21 @@ mod tests {
     #[test]
     fn rx_frames_waits_for_the_nth_frame_and_rx_usecs_caps_the_wait() {
         let mut q = queue(512, 1e6); // one frame per µs
-        let frames = CoalesceConfig {
-            rx_usecs: 0,
-            rx_frames: 4,
-        };
+        let frames = CoalesceConfig { rx_usecs: 0, rx_frames: 4 };
         let t0 = q.coalesce_deadline(Time::ZERO, &frames, Dur::ZERO);
         // Empty ring: re-evaluate at the first landing.
         q.advance(t0, Dur::ZERO);
         assert_eq!(q.ring_len(), 1);
         let t4 = q.coalesce_deadline(t0, &frames, Dur::ZERO);
-        assert_eq!(
-            t4.0 - t0.0,
-            3_000_000,
-            "the 4th frame lands 3 µs after the 1st"
-        );
-        let both = CoalesceConfig {
-            rx_usecs: 2,
-            rx_frames: 4,
-        };
-        assert_eq!(
-            q.coalesce_deadline(t0, &both, Dur::ZERO).0 - t0.0,
-            2_000_000
-        );
+        assert_eq!(t4.0 - t0.0, 3_000_000, "the 4th frame lands 3 µs after the 1st");
+        let both = CoalesceConfig { rx_usecs: 2, rx_frames: 4 };
+        assert_eq!(q.coalesce_deadline(t0, &both, Dur::ZERO).0 - t0.0, 2_000_000);
     }
 
     #[test]
     fn without_coalescing_the_first_frame_fires_at_once() {
         let mut q = queue(512, 1e6);
-        let off = CoalesceConfig {
-            rx_usecs: 0,
-            rx_frames: 1,
-        };
+        let off = CoalesceConfig { rx_usecs: 0, rx_frames: 1 };
         let t0 = q.coalesce_deadline(Time::ZERO, &off, Dur::ZERO);
         q.advance(t0, Dur::ZERO);
         assert_eq!(q.coalesce_deadline(t0, &off, Dur::ZERO), t0);
@@ -263,8 +236,7 @@ impl Machine {
         if deadline <= now && queue.ring_len() > 0 {
             self.nic_raise(q, now);
         } else if deadline != Time::NEVER {
-            self.events
-                .schedule(deadline.max(now), Event::QueueWatch { queue: q, epoch });
+            self.events.schedule(deadline.max(now), Event::QueueWatch { queue: q, epoch });
         }
     }
 
@@ -287,12 +259,6 @@ impl Machine {
     pub(crate) fn send_msi(&mut self, msg: MsiMessage, now: Time) {
         self.stats.msix.sent += 1;
         let at = now + self.costs.msi_delivery;
-        self.events.schedule(
-            at,
-            Event::MsiWrite {
-                address: msg.address,
-                data: msg.data,
-            },
-        );
+        self.events.schedule(at, Event::MsiWrite { address: msg.address, data: msg.data });
     }
 }

@@ -35,15 +35,9 @@ impl Machine {
             // Entries come out of reset masked, so rewriting address/data is
             // legal; the entry stays masked until the driver unmasks it.
             let vec_idx = q as u16;
-            let written = self
-                .nic
-                .msix
-                .write_entry(vec_idx, MsixEntry::new(msg, true));
+            let written = self.nic.msix.write_entry(vec_idx, MsixEntry::new(msg, true));
             let released = self.nic.msix.set_masked(vec_idx, false);
-            debug_assert!(
-                written.is_ok() && matches!(released, Ok(None)),
-                "probe of a fresh MSI-X table"
-            );
+            debug_assert!(written.is_ok() && matches!(released, Ok(None)), "probe of a fresh MSI-X table");
         }
         let mut released = self.nic.msix.set_enabled(true);
         released.extend(self.nic.msix.set_function_mask(false));

@@ -44,10 +44,7 @@ pub struct VectorTable {
 
 impl Default for VectorTable {
     fn default() -> Self {
-        VectorTable {
-            actions: [None; 256],
-            next_free: FIRST_EXTERNAL_VECTOR,
-        }
+        VectorTable { actions: [None; 256], next_free: FIRST_EXTERNAL_VECTOR }
     }
 }
 
@@ -82,10 +79,7 @@ impl Machine {
                 return;
             }
         };
-        let Some(core) = self
-            .topo
-            .core_of_apic(decoded.address.destination_id as u32)
-        else {
+        let Some(core) = self.topo.core_of_apic(decoded.address.destination_id as u32) else {
             self.stats.msi.blocked_no_apic += 1;
             return;
         };
@@ -114,8 +108,7 @@ impl Machine {
             self.stats.irq_per_queue[q.idx()] += 1;
         }
         self.cpus[c].pause(now);
-        let cost =
-            self.costs.irq_entry_exit + self.handler_cost(core, vector) + self.costs.lapic_eoi;
+        let cost = self.costs.irq_entry_exit + self.handler_cost(core, vector) + self.costs.lapic_eoi;
         let done = self.cpus[c].push(now, Ctx::Hardirq, Work::HardIrq { vector }, cost);
         self.schedule_core(core, Some(done));
         true
@@ -137,10 +130,7 @@ impl Machine {
     /// deferred to a running ksoftirqd.
     fn irq_exit(&mut self, core: CoreId, now: Time) {
         let c = core.idx();
-        if self.softnet[c].pending
-            && !self.cpus[c].in_softirq()
-            && !self.softnet[c].ksoftirqd_active()
-        {
+        if self.softnet[c].pending && !self.cpus[c].in_softirq() && !self.softnet[c].ksoftirqd_active() {
             self.do_softirq(core, now);
         }
     }
@@ -165,10 +155,6 @@ mod tests {
         for i in 0..(FIRST_SYSTEM_VECTOR - 0x22) {
             assert!(t.allocate(IrqAction::RxQueue(QueueId(i as u32))).is_some());
         }
-        assert_eq!(
-            t.allocate(IrqAction::RxQueue(QueueId(99))),
-            None,
-            "system vectors are never handed out"
-        );
+        assert_eq!(t.allocate(IrqAction::RxQueue(QueueId(99))), None, "system vectors are never handed out");
     }
 }

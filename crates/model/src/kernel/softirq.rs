@@ -100,12 +100,7 @@ impl Machine {
         let sn = &mut self.softnet[core.idx()];
         sn.pending = false;
         sn.rounds += 1;
-        sn.round = Some(Round {
-            budget_left: budget,
-            start: now,
-            ctx,
-            first: true,
-        });
+        sn.round = Some(Round { budget_left: budget, start: now, ctx, first: true });
         self.next_poll(core, now);
     }
 
@@ -124,10 +119,7 @@ impl Machine {
         queue.advance(now, dma);
         let n = queue.take(weight, &mut batch) as u32;
         self.softnet[c].batch = batch;
-        let round = self.softnet[c]
-            .round
-            .as_mut()
-            .expect("a poll runs inside a round");
+        let round = self.softnet[c].round.as_mut().expect("a poll runs inside a round");
         let mut cost = self.costs.napi_poll + self.costs.rx_stack_per_packet.times(n as u64);
         if round.first {
             cost += self.costs.softirq_entry;
@@ -167,10 +159,7 @@ impl Machine {
     /// decide whether the round goes on.
     pub(crate) fn after_poll(&mut self, core: CoreId, now: Time) {
         let c = core.idx();
-        let (q, n) = self.softnet[c]
-            .last_poll
-            .take()
-            .expect("after_poll after a poll");
+        let (q, n) = self.softnet[c].last_poll.take().expect("after_poll after a poll");
         let weight = self.kp.napi_weight;
         let budget_time = self.kp.netdev_budget_time;
         let sn = &mut self.softnet[c];
@@ -201,10 +190,7 @@ impl Machine {
     /// ksoftirqd's loop.
     fn round_end(&mut self, core: CoreId, now: Time) {
         let c = core.idx();
-        let round = self.softnet[c]
-            .round
-            .take()
-            .expect("round_end inside a round");
+        let round = self.softnet[c].round.take().expect("round_end inside a round");
         match round.ctx {
             Ctx::Softirq => {
                 if !self.softnet[c].pending {
@@ -212,10 +198,7 @@ impl Machine {
                 }
                 let sn = &self.softnet[c];
                 let in_time = now < sn.do_softirq_start + self.kp.max_softirq_time;
-                if in_time
-                    && !self.need_resched(core)
-                    && sn.restarts + 1 < self.kp.max_softirq_restart
-                {
+                if in_time && !self.need_resched(core) && sn.restarts + 1 < self.kp.max_softirq_restart {
                     self.softnet[c].restarts += 1;
                     self.net_rx_action(core, now, Ctx::Softirq);
                 } else {

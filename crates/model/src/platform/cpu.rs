@@ -132,13 +132,7 @@ impl Cpu {
     /// Whether the CPU accepts a maskable interrupt now (IF=1): not while a
     /// hard-IRQ handler runs (Linux runs handlers with interrupts disabled).
     pub fn interrupts_enabled(&self) -> bool {
-        !matches!(
-            self.top(),
-            Some(Frame {
-                ctx: Ctx::Hardirq,
-                ..
-            })
-        )
+        !matches!(self.top(), Some(Frame { ctx: Ctx::Hardirq, .. }))
     }
 
     /// Whether a softirq context is already on the stack (`in_softirq()`).
@@ -170,12 +164,7 @@ impl Cpu {
     /// Pushes a new frame (the caller has paused the one below) and starts
     /// it; returns its completion time and generation.
     pub fn push(&mut self, now: Time, ctx: Ctx, work: Work, cost: Dur) -> (Time, u64) {
-        self.stack.push(Frame {
-            ctx,
-            work,
-            remaining: cost,
-            running_since: None,
-        });
+        self.stack.push(Frame { ctx, work, remaining: cost, running_since: None });
         self.resume(now).expect("a frame was just pushed")
     }
 
@@ -223,22 +212,10 @@ mod tests {
     #[test]
     fn preemption_keeps_the_remaining_time_and_charges_each_context() {
         let mut c = Cpu::default();
-        let (end, e1) = c.push(
-            Time(0),
-            Ctx::User,
-            Work::Recv {
-                thread: ThreadId(0),
-            },
-            Dur(100),
-        );
+        let (end, e1) = c.push(Time(0), Ctx::User, Work::Recv { thread: ThreadId(0) }, Dur(100));
         assert_eq!(end, Time(100));
         assert!(c.pause(Time(30)));
-        let (end2, e2) = c.push(
-            Time(30),
-            Ctx::Hardirq,
-            Work::HardIrq { vector: 0x21 },
-            Dur(10),
-        );
+        let (end2, e2) = c.push(Time(30), Ctx::Hardirq, Work::HardIrq { vector: 0x21 }, Dur(10));
         assert_ne!(e1, e2, "the paused frame's event is stale");
         assert_eq!(end2, Time(40));
         assert!(!c.interrupts_enabled());

@@ -17,10 +17,7 @@ pub struct Topology {
 impl Topology {
     /// `cores` split evenly over `sockets` (validated by the scenario).
     pub fn new(cores: u32, sockets: u32) -> Topology {
-        Topology {
-            cores,
-            cores_per_socket: cores / sockets.max(1),
-        }
+        Topology { cores, cores_per_socket: cores / sockets.max(1) }
     }
     /// Number of cores.
     pub fn cores(&self) -> u32 {

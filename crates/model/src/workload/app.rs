@@ -69,21 +69,13 @@ pub fn build_threads(s: &Scenario, flows: &[Flow], affinity: &[CoreId]) -> Vec<T
         received: 0,
     };
     if s.apps.is_empty() {
-        let mut threads: Vec<Thread> = (0..s.machine.cores)
-            .map(|c| new(CoreId(c), Dur::ZERO))
-            .collect();
+        let mut threads: Vec<Thread> = (0..s.machine.cores).map(|c| new(CoreId(c), Dur::ZERO)).collect();
         for (i, f) in flows.iter().enumerate() {
-            threads[affinity[f.queue.idx()].idx()]
-                .flows
-                .push(FlowId(i as u32));
+            threads[affinity[f.queue.idx()].idx()].flows.push(FlowId(i as u32));
         }
         return threads;
     }
-    let mut threads: Vec<Thread> = s
-        .apps
-        .iter()
-        .map(|a| new(CoreId(a.core), Dur::from_ns_f64(a.work_ns)))
-        .collect();
+    let mut threads: Vec<Thread> = s.apps.iter().map(|a| new(CoreId(a.core), Dur::from_ns_f64(a.work_ns))).collect();
     let mut listed = vec![false; flows.len()];
     for (t, a) in s.apps.iter().enumerate() {
         for f in a.flows.iter().flatten() {
@@ -91,13 +83,7 @@ pub fn build_threads(s: &Scenario, flows: &[Flow], affinity: &[CoreId]) -> Vec<T
             listed[*f as usize] = true;
         }
     }
-    let open: Vec<usize> = s
-        .apps
-        .iter()
-        .enumerate()
-        .filter(|(_, a)| a.flows.is_none())
-        .map(|(i, _)| i)
-        .collect();
+    let open: Vec<usize> = s.apps.iter().enumerate().filter(|(_, a)| a.flows.is_none()).map(|(i, _)| i).collect();
     if !open.is_empty() {
         let unlisted = (0..flows.len()).filter(|f| !listed[*f]);
         for (k, f) in unlisted.enumerate() {
@@ -121,11 +107,7 @@ impl Machine {
         }
         let m = (self.kp.recv_batch as usize).min(th.queue.len());
         th.burst.clear();
-        let mut cost = if std::mem::take(&mut self.cpus[c].switch_due) {
-            costs.context_switch
-        } else {
-            Dur::ZERO
-        };
+        let mut cost = if std::mem::take(&mut self.cpus[c].switch_due) { costs.context_switch } else { Dur::ZERO };
         for _ in 0..m {
             let p = th.queue.pop_front().expect("m <= queue length");
             let one = costs.syscall + costs.copy(p.bytes) + th.work;

@@ -43,18 +43,13 @@ pub fn build_flows(w: &WorkloadConfig, key: &RssKey, reta: &Reta, rngs: &RngStre
             let a: u32 = rng.random_range(1..(1 << 24) - 1);
             let src = Ipv4Addr::from(0x0a00_0000 | a);
             let port = rng.random_range(EPHEMERAL_PORT_MIN..=u16::MAX);
-            tuples.push((
-                (IpAddr::V4(src), port),
-                (IpAddr::V4(SERVER_ADDR), SERVER_PORT),
-            ));
+            tuples.push(((IpAddr::V4(src), port), (IpAddr::V4(SERVER_ADDR), SERVER_PORT)));
         }
     } else {
         for f in &w.flow_list {
             // Validated by Scenario::validate: both parse and carry a port.
-            let (sa, sp) =
-                rss::parse_endpoint(&f.src).unwrap_or((IpAddr::V4(Ipv4Addr::UNSPECIFIED), None));
-            let (da, dp) =
-                rss::parse_endpoint(&f.dst).unwrap_or((IpAddr::V4(Ipv4Addr::UNSPECIFIED), None));
+            let (sa, sp) = rss::parse_endpoint(&f.src).unwrap_or((IpAddr::V4(Ipv4Addr::UNSPECIFIED), None));
+            let (da, dp) = rss::parse_endpoint(&f.dst).unwrap_or((IpAddr::V4(Ipv4Addr::UNSPECIFIED), None));
             tuples.push(((sa, sp.unwrap_or(0)), (da, dp.unwrap_or(0))));
         }
     }
@@ -62,14 +57,8 @@ pub fn build_flows(w: &WorkloadConfig, key: &RssKey, reta: &Reta, rngs: &RngStre
         .into_iter()
         .map(|(src, dst)| {
             // Both addresses share a family (validated), so the tuple builds.
-            let hash =
-                RssTuple::new(src.0, dst.0, Some((src.1, dst.1))).map_or(0, |t| key.hash_tuple(&t));
-            Flow {
-                src,
-                dst,
-                hash,
-                queue: QueueId(reta.queue_for(hash) as u32),
-            }
+            let hash = RssTuple::new(src.0, dst.0, Some((src.1, dst.1))).map_or(0, |t| key.hash_tuple(&t));
+            Flow { src, dst, hash, queue: QueueId(reta.queue_for(hash) as u32) }
         })
         .collect()
 }

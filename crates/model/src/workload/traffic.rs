@@ -49,12 +49,7 @@ pub struct ArrivalGen {
 
 impl ArrivalGen {
     /// The stream for a queue that owns `flows` out of `total_flows`.
-    pub fn new(
-        w: &WorkloadConfig,
-        flows: Vec<FlowId>,
-        total_flows: u32,
-        mut rng: ChaCha8Rng,
-    ) -> ArrivalGen {
+    pub fn new(w: &WorkloadConfig, flows: Vec<FlowId>, total_flows: u32, mut rng: ChaCha8Rng) -> ArrivalGen {
         let share = flows.len() as f64 / total_flows.max(1) as f64;
         let pps = w.offered_pps() * share;
         let (on_ps, period_ps) = match w.kind_onoff() {
@@ -62,21 +57,9 @@ impl ArrivalGen {
             None => (0.0, 0.0),
         };
         // In on-time the rate is scaled up by period/on so the mean is kept.
-        let duty = if period_ps > 0.0 {
-            on_ps / period_ps
-        } else {
-            1.0
-        };
-        let gap_ps = if pps > 0.0 {
-            1e12 / pps * duty
-        } else {
-            f64::INFINITY
-        };
-        let phase_ps = if gap_ps.is_finite() {
-            rng.random::<f64>() * gap_ps
-        } else {
-            0.0
-        };
+        let duty = if period_ps > 0.0 { on_ps / period_ps } else { 1.0 };
+        let gap_ps = if pps > 0.0 { 1e12 / pps * duty } else { f64::INFINITY };
+        let phase_ps = if gap_ps.is_finite() { rng.random::<f64>() * gap_ps } else { 0.0 };
         ArrivalGen {
             rng,
             kind: w.arrival,
@@ -112,11 +95,8 @@ impl ArrivalGen {
         } else {
             self.on_time_ps
         };
-        let flow = if self.flows.len() == 1 {
-            self.flows[0]
-        } else {
-            self.flows[self.rng.random_range(0..self.flows.len())]
-        };
+        let flow =
+            if self.flows.len() == 1 { self.flows[0] } else { self.flows[self.rng.random_range(0..self.flows.len())] };
         let bytes = match self.size {
             PacketSizeKind::Fixed => self.bytes_min,
             PacketSizeKind::Uniform => self.rng.random_range(self.bytes_min..=self.bytes_max),
@@ -134,11 +114,7 @@ impl ArrivalGen {
                 bytes
             }
         };
-        Some(Packet {
-            wire: Time(real_ps.round() as u64),
-            flow,
-            bytes,
-        })
+        Some(Packet { wire: Time(real_ps.round() as u64), flow, bytes })
     }
 }
 
@@ -155,21 +131,12 @@ mod tests {
     use irqlab_engine::RngStreams;
 
     fn epoch(w: &WorkloadConfig) -> ArrivalGen {
-        ArrivalGen::new(
-            w,
-            vec![FlowId(0), FlowId(1)],
-            2,
-            RngStreams::new(1).stream(9),
-        )
+        ArrivalGen::new(w, vec![FlowId(0), FlowId(1)], 2, RngStreams::new(1).stream(9))
     }
 
     #[test]
     fn constant_arrivals_are_evenly_spaced_at_the_rate() {
-        let w = WorkloadConfig {
-            arrival: ArrivalKind::Constant,
-            rate_pps: Some(1e6),
-            ..Default::default()
-        };
+        let w = WorkloadConfig { arrival: ArrivalKind::Constant, rate_pps: Some(1e6), ..Default::default() };
         let mut g = epoch(&w);
         let a = g.next_packet().unwrap().wire.0;
         let b = g.next_packet().unwrap().wire.0;
@@ -178,11 +145,7 @@ mod tests {
 
     #[test]
     fn poisson_mean_rate_matches_within_two_percent() {
-        let w = WorkloadConfig {
-            arrival: ArrivalKind::Poisson,
-            rate_pps: Some(1e6),
-            ..Default::default()
-        };
+        let w = WorkloadConfig { arrival: ArrivalKind::Poisson, rate_pps: Some(1e6), ..Default::default() };
         let mut g = epoch(&w);
         let mut last = Time(0);
         for _ in 0..100_000 {
@@ -206,11 +169,7 @@ mod tests {
         for _ in 0..50_000 {
             let p = g.next_packet().unwrap();
             let in_period = p.wire.0 % 40_000_000;
-            assert!(
-                in_period <= 10_000_000,
-                "arrival {} µs into a period",
-                in_period / 1_000_000
-            );
+            assert!(in_period <= 10_000_000, "arrival {} µs into a period", in_period / 1_000_000);
             last = p.wire;
         }
         let rate = 50_000.0 / last.as_secs_f64();
@@ -219,24 +178,15 @@ mod tests {
 
     #[test]
     fn imix_sizes_come_in_7_4_1_proportions() {
-        let w = WorkloadConfig {
-            packet_size: PacketSizeKind::Imix,
-            ..Default::default()
-        };
+        let w = WorkloadConfig { packet_size: PacketSizeKind::Imix, ..Default::default() };
         let mut g = epoch(&w);
         let mut counts = [0u32; 3];
         for _ in 0..120_000 {
             let b = g.next_packet().unwrap().bytes;
             counts[IMIX.iter().position(|(s, _)| *s == b).unwrap()] += 1;
         }
-        assert!(
-            (counts[0] as f64 / 70_000.0 - 1.0).abs() < 0.03,
-            "{counts:?}"
-        );
-        assert!(
-            (counts[2] as f64 / 10_000.0 - 1.0).abs() < 0.05,
-            "{counts:?}"
-        );
+        assert!((counts[0] as f64 / 70_000.0 - 1.0).abs() < 0.03, "{counts:?}");
+        assert!((counts[2] as f64 / 10_000.0 - 1.0).abs() < 0.05, "{counts:?}");
     }
 
     #[test]
