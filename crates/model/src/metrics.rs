@@ -297,7 +297,7 @@ pub(crate) fn collect(m: &Machine, s: &Scenario, end: Time, events: u64) -> Metr
             .part("dropped.socket_full", st.dropped_socket_full)
             .part("dropped.no_socket", st.dropped_no_socket)
             .part("in_flight", in_flight),
-        Law::new("msix notifies", "raised", st.msix.raised)
+        Law::new("msix notifies", "raised + released", st.msix.raised + st.msix.released)
             .part("sent", st.msix.sent)
             .part("pending_set", st.msix.pending_set)
             .part("pending_coalesced", st.msix.pending_coalesced)

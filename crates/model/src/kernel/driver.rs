@@ -42,6 +42,7 @@ impl Machine {
         let mut released = self.nic.msix.set_enabled(true);
         released.extend(self.nic.msix.set_function_mask(false));
         for (_, msg) in released {
+            self.stats.msix.released += 1;
             self.send_msi(msg, Time::ZERO);
         }
         for q in 0..self.nic.queues.len() {
