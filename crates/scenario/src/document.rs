@@ -1,0 +1,107 @@
+//! The parsed scenario document with source spans, and the mapping from a
+//! byte span or a key path to what a user can act on: file, line, column.
+//!
+//! Spans come from `toml::de::DeTable`, which keeps the byte range of every
+//! key and value. Values put in by `--set` carry override spans (see
+//! [`crate::overrides`]) and are reported against `--set`.
+
+use crate::error::{Diagnostic, ErrorKind};
+use crate::keypath::{KeyPath, Segment};
+use crate::overrides::override_of_span;
+use std::ops::Range;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+/// Origin shown for problems in `--set` overrides.
+pub const OVERRIDE_ORIGIN: &str = "--set";
+
+/// Where the text being loaded came from, for turning spans into locations.
+pub struct Source<'a> {
+    /// File name or `<builtin:NAME>`.
+    pub origin: &'a str,
+    /// The scenario text.
+    pub text: &'a str,
+}
+
+impl Source<'_> {
+    /// A diagnostic at `span` (if any), about `key` (if known).
+    pub fn diagnostic(
+        &self,
+        kind: ErrorKind,
+        span: Option<Range<usize>>,
+        key: Option<String>,
+        message: String,
+    ) -> Diagnostic {
+        let (origin, line, column) = match span {
+            Some(s) if override_of_span(&s).is_some() => (OVERRIDE_ORIGIN.to_string(), None, None),
+            Some(s) => {
+                let (line, column) = line_column(self.text, s.start);
+                (self.origin.to_string(), Some(line), Some(column))
+            }
+            None => (self.origin.to_string(), None, None),
+        };
+        Diagnostic { kind, origin, line, column, key, message }
+    }
+}
+
+/// 1-based line and column (counted in characters) of byte `offset` in
+/// `text`; an offset past the end points just after the last character.
+pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let bytes = text.as_bytes();
+    let before = &bytes[..offset.min(bytes.len())];
+    let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
+    // Count characters, not bytes: skip UTF-8 continuation bytes.
+    let column = 1 + before[line_start..].iter().filter(|&&b| b & 0xC0 != 0x80).count();
+    (line, column)
+}
+
+/// The span of the value at `path`, or of the deepest parent that exists
+/// when the key itself is absent (it took its default). `None` when not even
+/// the first key is in the document.
+pub fn span_of_path(root: &DeTable<'_>, path: &KeyPath) -> Option<Range<usize>> {
+    let mut segments = path.0.iter();
+    let Some(Segment::Key(first)) = segments.next() else {
+        return None;
+    };
+    let mut cur: &Spanned<DeValue<'_>> = root.get(first.as_str())?;
+    for seg in segments {
+        let next = match seg {
+            Segment::Key(k) => cur.get_ref().get(k.as_str()),
+            Segment::Index(i) => cur.get_ref().get(*i),
+        };
+        match next {
+            Some(v) => cur = v,
+            None => break,
+        }
+    }
+    Some(cur.span())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_and_column_are_one_based_and_count_characters() {
+        let text = "a = 1\nbé = \"x\"\n";
+        assert_eq!(line_column(text, 0), (1, 1));
+        assert_eq!(line_column(text, 4), (1, 5));
+        assert_eq!(line_column(text, 6), (2, 1));
+        // 'é' is two bytes but one column.
+        assert_eq!(line_column(text, 6 + "bé = ".len()), (2, 6));
+        assert_eq!(line_column(text, 10_000), (3, 1));
+    }
+
+    #[test]
+    fn a_missing_key_falls_back_to_its_nearest_parent() {
+        let text = "[nic]\nqueues = 4\n";
+        let doc = DeTable::parse(text).unwrap();
+        let path = |p: &str| KeyPath::parse(p).unwrap();
+        let queues = span_of_path(doc.get_ref(), &path("nic.queues")).unwrap();
+        assert_eq!(&text[queues], "4");
+        let parent = span_of_path(doc.get_ref(), &path("nic.ring_size")).unwrap();
+        assert_eq!(line_column(text, parent.start).0, 1);
+        assert_eq!(span_of_path(doc.get_ref(), &path("machine.cores")), None);
+    }
+}
