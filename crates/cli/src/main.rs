@@ -1,1 +1,50 @@
-fn main() {}
+//! `irqlab`: command-line front end. Parses arguments, calls the library,
+//! prints. Exit codes: 0 success; 1 a run found an accounting-law violation
+//! (a model bug); 2 invalid input (arguments, scenario files, values to
+//! decode).
+
+mod cmd;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// An executable, deterministic model of a server's interrupt architecture.
+#[derive(Parser, Debug)]
+#[command(name = "irqlab", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run a scenario (the built-in default when none is named) and print its metrics.
+    Run(cmd::run::RunArgs),
+    /// List the built-in scenarios.
+    Scenarios,
+    /// Measure simulation speed: events and simulated packets per wall-clock second.
+    Bench(cmd::bench::BenchArgs),
+    /// Compute the RSS Toeplitz hash (and queue) of a flow.
+    Rss(cmd::rss::RssArgs),
+    /// Decode register values and messages field by field.
+    Decode(cmd::decode::DecodeArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let mut out = std::io::stdout().lock();
+    let result = match &cli.command {
+        Command::Run(a) => cmd::run::run(a, &mut out),
+        Command::Scenarios => cmd::run::list_scenarios(&mut out),
+        Command::Bench(a) => cmd::bench::run(a, &mut out),
+        Command::Rss(a) => cmd::rss::run(a, &mut out).map_err(cmd::Failure::Input),
+        Command::Decode(a) => cmd::decode::run(a, &mut out).map_err(cmd::Failure::Input),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("error: {}", f.message());
+            ExitCode::from(f.exit_code())
+        }
+    }
+}

@@ -162,7 +162,7 @@ impl CostModel {
 impl Costs {
     /// CPU time to copy `bytes` bytes to user space.
     pub fn copy(&self, bytes: u32) -> Dur {
-        Dur(self.copy_ps_per_mib * bytes as u64 >> 20)
+        Dur((self.copy_ps_per_mib * bytes as u64) >> 20)
     }
 }
 

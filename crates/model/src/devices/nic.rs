@@ -155,51 +155,6 @@ impl Nic {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::{ArrivalKind, WorkloadConfig};
-    use crate::ids::FlowId;
-    use irqlab_engine::RngStreams;
-
-    fn queue(ring: u32, pps: f64) -> RxQueue {
-        let w = WorkloadConfig { arrival: ArrivalKind::Constant, rate_pps: Some(pps), ..Default::default() };
-        RxQueue::new(ring, ArrivalGen::new(&w, vec![FlowId(0)], 1, RngStreams::new(3).stream(1)))
-    }
-
-    #[test]
-    fn a_full_ring_drops_and_counts_every_frame() {
-        let mut q = queue(8, 1e6);
-        q.advance(Time(Dur::from_us(100).as_ps()), Dur::ZERO);
-        assert_eq!(q.ring_len(), 8);
-        assert_eq!(q.offered, 100);
-        assert_eq!(q.dropped_ring_full, 92);
-    }
-
-    #[test]
-    fn rx_frames_waits_for_the_nth_frame_and_rx_usecs_caps_the_wait() {
-        let mut q = queue(512, 1e6); // one frame per µs
-        let frames = CoalesceConfig { rx_usecs: 0, rx_frames: 4 };
-        let t0 = q.coalesce_deadline(Time::ZERO, &frames, Dur::ZERO);
-        // Empty ring: re-evaluate at the first landing.
-        q.advance(t0, Dur::ZERO);
-        assert_eq!(q.ring_len(), 1);
-        let t4 = q.coalesce_deadline(t0, &frames, Dur::ZERO);
-        assert_eq!(t4.0 - t0.0, 3_000_000, "the 4th frame lands 3 µs after the 1st");
-        let both = CoalesceConfig { rx_usecs: 2, rx_frames: 4 };
-        assert_eq!(q.coalesce_deadline(t0, &both, Dur::ZERO).0 - t0.0, 2_000_000);
-    }
-
-    #[test]
-    fn without_coalescing_the_first_frame_fires_at_once() {
-        let mut q = queue(512, 1e6);
-        let off = CoalesceConfig { rx_usecs: 0, rx_frames: 1 };
-        let t0 = q.coalesce_deadline(Time::ZERO, &off, Dur::ZERO);
-        q.advance(t0, Dur::ZERO);
-        assert_eq!(q.coalesce_deadline(t0, &off, Dur::ZERO), t0);
-    }
-}
-
 use crate::machine::{Event, Machine};
 use irqlab_hw::msi::MsiMessage;
 use irqlab_hw::msix::NotifyOutcome;
@@ -260,5 +215,50 @@ impl Machine {
         self.stats.msix.sent += 1;
         let at = now + self.costs.msi_delivery;
         self.events.schedule(at, Event::MsiWrite { address: msg.address, data: msg.data });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{ArrivalKind, WorkloadConfig};
+    use crate::ids::FlowId;
+    use irqlab_engine::RngStreams;
+
+    fn queue(ring: u32, pps: f64) -> RxQueue {
+        let w = WorkloadConfig { arrival: ArrivalKind::Constant, rate_pps: Some(pps), ..Default::default() };
+        RxQueue::new(ring, ArrivalGen::new(&w, vec![FlowId(0)], 1, RngStreams::new(3).stream(1)))
+    }
+
+    #[test]
+    fn a_full_ring_drops_and_counts_every_frame() {
+        let mut q = queue(8, 1e6);
+        q.advance(Time(Dur::from_us(100).as_ps()), Dur::ZERO);
+        assert_eq!(q.ring_len(), 8);
+        assert_eq!(q.offered, 100);
+        assert_eq!(q.dropped_ring_full, 92);
+    }
+
+    #[test]
+    fn rx_frames_waits_for_the_nth_frame_and_rx_usecs_caps_the_wait() {
+        let mut q = queue(512, 1e6); // one frame per µs
+        let frames = CoalesceConfig { rx_usecs: 0, rx_frames: 4 };
+        let t0 = q.coalesce_deadline(Time::ZERO, &frames, Dur::ZERO);
+        // Empty ring: re-evaluate at the first landing.
+        q.advance(t0, Dur::ZERO);
+        assert_eq!(q.ring_len(), 1);
+        let t4 = q.coalesce_deadline(t0, &frames, Dur::ZERO);
+        assert_eq!(t4.0 - t0.0, 3_000_000, "the 4th frame lands 3 µs after the 1st");
+        let both = CoalesceConfig { rx_usecs: 2, rx_frames: 4 };
+        assert_eq!(q.coalesce_deadline(t0, &both, Dur::ZERO).0 - t0.0, 2_000_000);
+    }
+
+    #[test]
+    fn without_coalescing_the_first_frame_fires_at_once() {
+        let mut q = queue(512, 1e6);
+        let off = CoalesceConfig { rx_usecs: 0, rx_frames: 1 };
+        let t0 = q.coalesce_deadline(Time::ZERO, &off, Dur::ZERO);
+        q.advance(t0, Dur::ZERO);
+        assert_eq!(q.coalesce_deadline(t0, &off, Dur::ZERO), t0);
     }
 }

@@ -243,5 +243,6 @@ impl Machine {
         let c = core.idx();
         self.softnet[c].ksoftirqd = Ksoftirqd::Sleeping;
         self.cpus[c].current = None;
+        self.cpus[c].last_task = None;
     }
 }

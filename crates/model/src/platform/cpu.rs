@@ -194,13 +194,13 @@ impl Cpu {
     /// Charges the running frame's progress up to `now` without stopping it
     /// (end of run).
     pub fn settle(&mut self, now: Time) {
-        if let Some(f) = self.stack.last_mut() {
-            if let Some(since) = f.running_since {
-                let ran = now.since(since);
-                self.busy[f.ctx.idx()] += ran;
-                f.remaining = f.remaining - ran;
-                f.running_since = Some(now);
-            }
+        if let Some(f) = self.stack.last_mut()
+            && let Some(since) = f.running_since
+        {
+            let ran = now.since(since);
+            self.busy[f.ctx.idx()] += ran;
+            f.remaining = f.remaining - ran;
+            f.running_since = Some(now);
         }
     }
 }

@@ -102,7 +102,10 @@ impl Machine {
         let th = &mut self.threads[t.idx()];
         if th.queue.is_empty() {
             th.state = ThreadState::Blocked;
+            // Blocking switches to another task or the idle task: the next
+            // task to run here pays a context switch, even this one.
             self.cpus[c].current = None;
+            self.cpus[c].last_task = None;
             return;
         }
         let m = (self.kp.recv_batch as usize).min(th.queue.len());
