@@ -21,8 +21,8 @@ pub struct BenchArgs {
     /// Override a scenario key (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
-    /// Simulated duration (as for `run`).
-    #[arg(long, value_parser = super::run::parse_duration_ms)]
+    /// Simulated duration (as for `run`); long enough that start-up is negligible.
+    #[arg(long, value_parser = super::run::parse_duration_ms, default_value = "1s")]
     pub duration: Option<f64>,
     /// Print the figures as JSON.
     #[arg(long)]
@@ -68,18 +68,9 @@ pub fn run(a: &BenchArgs, out: &mut dyn Write) -> Result<(), Failure> {
         writeln!(out, "scenario                {}", m.scenario)?;
         writeln!(out, "simulated               {:.1} ms", m.duration_s * 1e3)?;
         writeln!(out, "wall (best of {})        {:.3} s", a.repeat, wall)?;
-        writeln!(
-            out,
-            "events                  {} ({:.3} per packet)",
-            m.engine.events, m.engine.events_per_packet
-        )?;
+        writeln!(out, "events                  {} ({:.3} per packet)", m.engine.events, m.engine.events_per_packet)?;
         writeln!(out, "events/s                {:.2} M", events_per_s / 1e6)?;
-        writeln!(
-            out,
-            "simulated packets/s     {:.2} M (offered {})",
-            pkts_per_s / 1e6,
-            m.packets.offered
-        )?;
+        writeln!(out, "simulated packets/s     {:.2} M (offered {})", pkts_per_s / 1e6, m.packets.offered)?;
         writeln!(out, "slowdown                {slowdown:.2}x real time")?;
     }
     Ok(())

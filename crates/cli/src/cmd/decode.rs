@@ -72,11 +72,7 @@ fn print_json(out: &mut dyn Write, value: &serde_json::Value) -> Result<(), Stri
     writeln!(out, "{text}").map_err(write_err)
 }
 
-fn print_fields(
-    out: &mut dyn Write,
-    prefix: &str,
-    fields: &[(&'static str, String)],
-) -> Result<(), String> {
+fn print_fields(out: &mut dyn Write, prefix: &str, fields: &[(&'static str, String)]) -> Result<(), String> {
     for (name, value) in fields {
         writeln!(out, "{prefix}{name}: {value}").map_err(write_err)?;
     }
@@ -84,9 +80,7 @@ fn print_fields(
 }
 
 fn decode_msi(address: u64, data: u32) -> Result<DecodedMsi, String> {
-    MsiMessage::new(address, data)
-        .decode()
-        .map_err(|e| e.to_string())
+    MsiMessage::new(address, data).decode().map_err(|e| e.to_string())
 }
 
 /// Run `irqlab decode`. Errors are returned as text for the caller to print.
@@ -96,11 +90,7 @@ pub fn run(args: &DecodeArgs, out: &mut dyn Write) -> Result<(), String> {
             let address = hex::parse_u64(&msi.address).map_err(|e| format!("--address: {e}"))?;
             let data = hex::parse_u32(&msi.data).map_err(|e| format!("--data: {e}"))?;
             let decoded = decode_msi(address, data)?;
-            if args.json {
-                print_json(out, &to_json(&decoded)?)
-            } else {
-                print_fields(out, "", &decoded.fields())
-            }
+            if args.json { print_json(out, &to_json(&decoded)?) } else { print_fields(out, "", &decoded.fields()) }
         }
         DecodeWhat::MsixEntry(entry) => {
             let entry = parse_hex_entry(&entry.hex).map_err(|e| e.to_string())?;
@@ -151,24 +141,14 @@ mod tests {
     }
 
     fn line<'a>(text: &'a str, name: &str) -> Option<&'a str> {
-        text.lines()
-            .find_map(|l| l.strip_prefix(name)?.strip_prefix(": "))
+        text.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(": "))
     }
 
     #[test]
     fn msi_prints_every_field_by_name() {
         // address 0xFEE01000 → dest 1, physical; data 0x4031 → vector 0x31,
         // fixed, level bit set, edge (specs.md §3.1 bit tables).
-        let text = run_argv(&[
-            "irqlab",
-            "decode",
-            "msi",
-            "--address",
-            "0xfee01000",
-            "--data",
-            "0x4031",
-        ])
-        .unwrap();
+        let text = run_argv(&["irqlab", "decode", "msi", "--address", "0xfee01000", "--data", "0x4031"]).unwrap();
         assert_eq!(line(&text, "address"), Some("0x00000000fee01000"));
         assert_eq!(line(&text, "destination_id"), Some("0x01 (1)"));
         assert_eq!(line(&text, "vector"), Some("0x31 (49)"));
@@ -180,28 +160,9 @@ mod tests {
 
     #[test]
     fn msi_json_uses_the_same_keys() {
-        let text = run_argv(&[
-            "irqlab",
-            "decode",
-            "msi",
-            "--address",
-            "fee01000",
-            "--data",
-            "4031",
-            "--json",
-        ])
-        .unwrap();
+        let text = run_argv(&["irqlab", "decode", "msi", "--address", "fee01000", "--data", "4031", "--json"]).unwrap();
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-        let plain = run_argv(&[
-            "irqlab",
-            "decode",
-            "msi",
-            "--address",
-            "fee01000",
-            "--data",
-            "4031",
-        ])
-        .unwrap();
+        let plain = run_argv(&["irqlab", "decode", "msi", "--address", "fee01000", "--data", "4031"]).unwrap();
         for l in plain.lines() {
             let name = l.split(": ").next().unwrap();
             assert!(v.get(name).is_some(), "JSON lacks {name}");
@@ -214,42 +175,19 @@ mod tests {
 
     #[test]
     fn json_flag_may_come_before_the_subcommand() {
-        let text = run_argv(&[
-            "irqlab",
-            "decode",
-            "--json",
-            "msi",
-            "--address",
-            "fee01000",
-            "--data",
-            "4031",
-        ])
-        .unwrap();
+        let text = run_argv(&["irqlab", "decode", "--json", "msi", "--address", "fee01000", "--data", "4031"]).unwrap();
         assert!(text.trim_start().starts_with('{'));
     }
 
     #[test]
     fn msix_entry_prints_entry_then_message_fields() {
         // Memory order: addr lo 0xFEE01000, addr hi 0, data 0x4031, ctrl 1.
-        let text = run_argv(&[
-            "irqlab",
-            "decode",
-            "msix-entry",
-            "0010e0fe000000003140000001000000",
-        ])
-        .unwrap();
+        let text = run_argv(&["irqlab", "decode", "msix-entry", "0010e0fe000000003140000001000000"]).unwrap();
         assert_eq!(line(&text, "address_lo"), Some("0xfee01000"));
         assert_eq!(line(&text, "data"), Some("0x00004031"));
         assert_eq!(line(&text, "masked"), Some("true"));
         assert_eq!(line(&text, "msi.vector"), Some("0x31 (49)"));
-        let json = run_argv(&[
-            "irqlab",
-            "decode",
-            "msix-entry",
-            "0010e0fe000000003140000001000000",
-            "--json",
-        ])
-        .unwrap();
+        let json = run_argv(&["irqlab", "decode", "msix-entry", "0010e0fe000000003140000001000000", "--json"]).unwrap();
         let v: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(v["address_lo"], 0xfee0_1000_u32);
         assert_eq!(v["vector_control"], 1);
@@ -260,19 +198,9 @@ mod tests {
     #[test]
     fn msix_entry_with_non_msi_address_still_decodes_the_entry() {
         // Reset entry: all-zero message, masked.
-        let text = run_argv(&[
-            "irqlab",
-            "decode",
-            "msix-entry",
-            "00000000000000000000000001000000",
-        ])
-        .unwrap();
+        let text = run_argv(&["irqlab", "decode", "msix-entry", "00000000000000000000000001000000"]).unwrap();
         assert_eq!(line(&text, "masked"), Some("true"));
-        assert!(
-            line(&text, "msi_error")
-                .unwrap()
-                .contains("outside the MSI window")
-        );
+        assert!(line(&text, "msi_error").unwrap().contains("outside the MSI window"));
     }
 
     #[test]
@@ -281,38 +209,11 @@ mod tests {
         assert!(err.contains("32 hex digits"), "{err}");
         let err = run_argv(&["irqlab", "decode", "msix-entry", &"zz".repeat(16)]).unwrap_err();
         assert!(err.contains("invalid hex"), "{err}");
-        let err = run_argv(&[
-            "irqlab",
-            "decode",
-            "msi",
-            "--address",
-            "0xfeeg",
-            "--data",
-            "0",
-        ])
-        .unwrap_err();
+        let err = run_argv(&["irqlab", "decode", "msi", "--address", "0xfeeg", "--data", "0"]).unwrap_err();
         assert!(err.starts_with("--address:"), "{err}");
-        let err = run_argv(&[
-            "irqlab",
-            "decode",
-            "msi",
-            "--address",
-            "fee00000",
-            "--data",
-            "123456789",
-        ])
-        .unwrap_err();
+        let err = run_argv(&["irqlab", "decode", "msi", "--address", "fee00000", "--data", "123456789"]).unwrap_err();
         assert!(err.starts_with("--data:"), "{err}");
-        let err = run_argv(&[
-            "irqlab",
-            "decode",
-            "msi",
-            "--address",
-            "fee00010",
-            "--data",
-            "0",
-        ])
-        .unwrap_err();
+        let err = run_argv(&["irqlab", "decode", "msi", "--address", "fee00010", "--data", "0"]).unwrap_err();
         assert!(err.contains("remappable"), "{err}");
     }
 }

@@ -51,10 +51,7 @@ fn hex_string(bytes: &[u8]) -> String {
 /// Run `irqlab rss`. Errors are returned as text for the caller to print.
 pub fn run(args: &RssArgs, out: &mut dyn Write) -> Result<(), String> {
     let (key, key_source) = match &args.key {
-        Some(text) => (
-            parse_key_hex(text).map_err(|e| format!("--key: {e}"))?,
-            "given",
-        ),
+        Some(text) => (parse_key_hex(text).map_err(|e| format!("--key: {e}"))?, "given"),
         None => (RssKey::microsoft(), "microsoft default"),
     };
     let src = parse_endpoint(&args.src).map_err(|e| format!("--src: {e}"))?;
@@ -70,40 +67,18 @@ pub fn run(args: &RssArgs, out: &mut dyn Write) -> Result<(), String> {
     };
     // The index needs only the size; a queue count of 1 is a placeholder
     // when --queues is absent and no queue is printed.
-    let reta = reta_size
-        .map(|size| Reta::new(size, args.queues.unwrap_or(1)))
-        .transpose()
-        .map_err(|e| match (args.reta_size, args.queues) {
+    let reta = reta_size.map(|size| Reta::new(size, args.queues.unwrap_or(1))).transpose().map_err(|e| {
+        match (args.reta_size, args.queues) {
             (_, Some(0)) => format!("--queues: {e}"),
             _ => format!("--reta-size: {e}"),
-        })?;
+        }
+    })?;
 
     let mut fields: Vec<(&str, serde_json::Value, String)> = vec![
         ("hash", hash.into(), format!("{hash:#010x}")),
-        (
-            "input_type",
-            kind.name().into(),
-            format!(
-                "{} ({}; {} bytes)",
-                kind.name(),
-                kind.layout(),
-                kind.input_len()
-            ),
-        ),
-        (
-            "input",
-            hex_string(tuple.as_bytes()).into(),
-            hex_string(tuple.as_bytes()),
-        ),
-        (
-            "key",
-            key.to_hex().into(),
-            format!(
-                "{} ({key_source}, {} bytes)",
-                key.to_hex(),
-                key.as_bytes().len()
-            ),
-        ),
+        ("input_type", kind.name().into(), format!("{} ({}; {} bytes)", kind.name(), kind.layout(), kind.input_len())),
+        ("input", hex_string(tuple.as_bytes()).into(), hex_string(tuple.as_bytes())),
+        ("key", key.to_hex().into(), format!("{} ({key_source}, {} bytes)", key.to_hex(), key.as_bytes().len())),
     ];
     if let Some(reta) = &reta {
         let index = reta.index_for(hash);
@@ -125,8 +100,8 @@ pub fn run(args: &RssArgs, out: &mut dyn Write) -> Result<(), String> {
             }
             obj.insert(name.to_owned(), value);
         }
-        let text = serde_json::to_string_pretty(&serde_json::Value::Object(obj))
-            .map_err(|e| format!("encoding JSON: {e}"))?;
+        let text =
+            serde_json::to_string_pretty(&serde_json::Value::Object(obj)).map_err(|e| format!("encoding JSON: {e}"))?;
         writeln!(out, "{text}").map_err(write_err)?;
     } else {
         for (name, _, text) in fields {
@@ -141,14 +116,7 @@ mod tests {
     use super::*;
 
     fn args(src: &str, dst: &str) -> RssArgs {
-        RssArgs {
-            key: None,
-            src: src.to_owned(),
-            dst: dst.to_owned(),
-            reta_size: None,
-            queues: None,
-            json: false,
-        }
+        RssArgs { key: None, src: src.to_owned(), dst: dst.to_owned(), reta_size: None, queues: None, json: false }
     }
 
     fn output(a: &RssArgs) -> Result<String, String> {

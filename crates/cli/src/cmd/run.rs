@@ -36,10 +36,7 @@ pub fn parse_duration_ms(s: &str) -> Result<f64, String> {
     } else {
         (t, 1.0)
     };
-    let v: f64 = num
-        .trim()
-        .parse()
-        .map_err(|_| format!("expected a duration such as 50ms, 2s or 500us, got '{s}'"))?;
+    let v: f64 = num.trim().parse().map_err(|_| format!("expected a duration such as 50ms, 2s or 500us, got '{s}'"))?;
     if !(v.is_finite() && v > 0.0) {
         return Err(format!("expected a positive duration, got '{s}'"));
     }
@@ -78,10 +75,7 @@ pub fn run(a: &RunArgs, out: &mut dyn Write) -> Result<(), Failure> {
     }
     if !m.law_violations.is_empty() {
         let list: Vec<String> = m.law_violations.iter().map(|v| v.to_string()).collect();
-        return Err(Failure::Bug(format!(
-            "model bug, please report: {}",
-            list.join("; ")
-        )));
+        return Err(Failure::Bug(format!("model bug, please report: {}", list.join("; "))));
     }
     Ok(())
 }

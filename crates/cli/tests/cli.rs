@@ -1,0 +1,160 @@
+//! The `irqlab` binary as a user meets it: exit codes, output, errors.
+
+use std::io::Write;
+use std::process::{Command, Output};
+
+fn irqlab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_irqlab")).args(args).output().expect("binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn json(args: &[&str]) -> serde_json::Value {
+    let o = irqlab(args);
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    serde_json::from_slice(&o.stdout).expect("valid JSON")
+}
+
+fn scratch(name: &str, text: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("irqlab-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::File::create(&p).unwrap().write_all(text.as_bytes()).unwrap();
+    p
+}
+
+#[test]
+fn run_without_arguments_prints_the_default_summary() {
+    let o = irqlab(&["run", "--duration", "10ms"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.starts_with("irqlab run: default (seed 1)"), "{out}");
+    assert!(out.contains("every packet and interrupt accounted for"), "{out}");
+}
+
+#[test]
+fn json_has_the_brief_keys_and_balances_packets() {
+    let v = json(&["run", "--duration", "10ms", "--json", "-"]);
+    for key in ["offered", "delivered", "dropped", "in_flight"] {
+        assert!(v["packets"].get(key).is_some(), "packets.{key}");
+    }
+    for key in ["delivered_pps", "delivered_gbps"] {
+        assert!(v["throughput"][key].is_number(), "throughput.{key}");
+    }
+    for key in ["p50", "p90", "p99", "p999", "max", "mean"] {
+        assert!(v["latency_ns"][key].is_number(), "latency_ns.{key}");
+    }
+    let core0 = &v["cpu"][0];
+    assert_eq!(core0["core"], 0);
+    for key in ["hardirq", "softirq", "kthread", "user", "guest", "idle"] {
+        assert!(core0["busy_frac"][key].is_number(), "busy_frac.{key}");
+    }
+    assert!(v["interrupts"]["total"].as_u64().unwrap() > 0);
+    assert!(v["ipis"]["total"].is_u64());
+    let p = &v["packets"];
+    let dropped: u64 = p["dropped"].as_object().unwrap().values().map(|x| x.as_u64().unwrap()).sum();
+    assert_eq!(
+        p["offered"].as_u64().unwrap(),
+        p["delivered"].as_u64().unwrap() + dropped + p["in_flight"].as_u64().unwrap()
+    );
+}
+
+#[test]
+fn same_seed_is_byte_identical_and_another_seed_differs() {
+    let a = irqlab(&["run", "overload", "--duration", "5ms", "--json", "-"]);
+    let b = irqlab(&["run", "overload", "--duration", "5ms", "--json", "-"]);
+    let c = irqlab(&["run", "overload", "--duration", "5ms", "--seed", "9", "--json", "-"]);
+    assert_eq!(a.stdout, b.stdout);
+    assert_ne!(a.stdout, c.stdout);
+}
+
+#[test]
+fn overload_reports_drops_by_reason() {
+    let v = json(&["run", "overload", "--duration", "10ms", "--json", "-"]);
+    assert!(v["packets"]["dropped"]["rx_ring_full"].as_u64().unwrap() > 0);
+    assert_eq!(v["law_violations"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn scenarios_lists_every_builtin() {
+    let out = stdout(&irqlab(&["scenarios"]));
+    for name in ["default", "line-rate-10g", "low-load", "overload", "affinity-2cores", "imix-onoff"] {
+        assert!(out.lines().any(|l| l.starts_with(name)), "{name} missing from:\n{out}");
+    }
+}
+
+#[test]
+fn bad_scenario_files_exit_2_with_file_line_column_and_key() {
+    let cases = [
+        ("wrong-type.toml", "[nic]\nqueues = \"four\"\n", ":2:10: nic.queues:"),
+        ("unknown-key.toml", "[nic]\nqueus = 4\n", ":2:1: nic.queus: unknown field"),
+        ("negative-rate.toml", "[workload]\nrate_pps = -5\n", ":2:12: workload.rate_pps:"),
+        ("zero-queues.toml", "[nic]\nqueues = 0\n", ":2:10: nic.queues:"),
+        (
+            "bad-ip.toml",
+            "[workload]\nflow_list = [{ src = \"10.0.0.300:80\", dst = \"10.0.0.1:9\" }]\n",
+            "workload.flow_list[0].src",
+        ),
+    ];
+    for (name, text, want) in cases {
+        let p = scratch(name, text);
+        let o = irqlab(&["run", p.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "{name}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(err.contains(name) && err.contains(want), "{name}: expected '{want}' in:\n{err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+#[test]
+fn bad_cli_values_exit_2() {
+    for args in [
+        &["run", "--seed", "abc"][..],
+        &["run", "--duration", "-1ms"],
+        &["run", "--set", "nic.queues=0"],
+        &["run", "--set", "nic.queues"],
+        &["run", "no-such-scenario"],
+        &["rss", "--src", "1.2.3.4:5", "--dst", "nonsense"],
+        &["decode", "msi", "--address", "0xzz", "--data", "0"],
+        &["decode", "msix-entry", "0011"],
+        &["bench", "--repeat", "0"],
+    ] {
+        let o = irqlab(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"), "{args:?}");
+    }
+}
+
+#[test]
+fn rss_prints_the_microsoft_verification_hash() {
+    let o = irqlab(&["rss", "--src", "66.9.149.187:2794", "--dst", "161.142.100.80:1766"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(stdout(&o).lines().next(), Some("hash: 0x51ccc178"));
+    let o = irqlab(&["rss", "--src", "66.9.149.187", "--dst", "161.142.100.80"]);
+    assert_eq!(stdout(&o).lines().next(), Some("hash: 0x323e8fc2"));
+}
+
+#[test]
+fn decode_msi_names_every_field() {
+    let o = irqlab(&["decode", "msi", "--address", "0xfee01000", "--data", "0x4031"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("destination_id") && out.contains("vector"), "{out}");
+    let v = json(&["decode", "msi", "--address", "0xfee01000", "--data", "0x4031", "--json"]);
+    assert_eq!(v["destination_id"], 1);
+    assert_eq!(v["vector"], 0x31);
+}
+
+#[test]
+fn bench_reports_speed_figures() {
+    let v = json(&["bench", "--duration", "2ms", "--repeat", "1", "--json"]);
+    assert!(v["events_per_wall_s"].as_f64().unwrap() > 0.0);
+    assert!(v["simulated_packets_per_wall_s"].as_f64().unwrap() > 0.0);
+    assert_eq!(v["scenario"], "line-rate-10g");
+}
