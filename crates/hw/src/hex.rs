@@ -61,16 +61,11 @@ pub enum HexError {
 const BITS_PER_DIGIT: u32 = 4;
 
 fn strip_prefix(token: &str) -> &str {
-    token
-        .strip_prefix("0x")
-        .or_else(|| token.strip_prefix("0X"))
-        .unwrap_or(token)
+    token.strip_prefix("0x").or_else(|| token.strip_prefix("0X")).unwrap_or(token)
 }
 
 fn digit(ch: char, position: usize) -> Result<u8, HexError> {
-    ch.to_digit(16)
-        .and_then(|d| u8::try_from(d).ok())
-        .ok_or(HexError::NonHex { ch, position })
+    ch.to_digit(16).and_then(|d| u8::try_from(d).ok()).ok_or(HexError::NonHex { ch, position })
 }
 
 fn pair(hi: char, lo: char, position: usize) -> Result<u8, HexError> {
@@ -86,9 +81,7 @@ fn decode_plain(token: &str, out: &mut Vec<u8>) -> Result<(), HexError> {
         digit(ch, position)?;
     }
     if !chars.len().is_multiple_of(2) {
-        return Err(HexError::OddLength {
-            digits: chars.len(),
-        });
+        return Err(HexError::OddLength { digits: chars.len() });
     }
     for (i, two) in chars.chunks_exact(2).enumerate() {
         out.push(pair(two[0], two[1], 2 * i)?);
@@ -104,10 +97,7 @@ fn decode_colon(token: &str, out: &mut Vec<u8>) -> Result<(), HexError> {
             digit(ch, position + i)?;
         }
         if chars.len() != 2 {
-            return Err(HexError::BadGroup {
-                group,
-                got: text.to_owned(),
-            });
+            return Err(HexError::BadGroup { group, got: text.to_owned() });
         }
         out.push(pair(chars[0], chars[1], position)?);
         position += chars.len() + 1;
@@ -154,14 +144,9 @@ fn parse_uint(text: &str, bits: u32) -> Result<u64, HexError> {
     let significant: Vec<u8> = digits.into_iter().skip_while(|&d| d == 0).collect();
     let max_digits = usize::try_from(bits / BITS_PER_DIGIT).unwrap_or(usize::MAX);
     if significant.len() > max_digits {
-        return Err(HexError::TooWide {
-            digits: significant.len(),
-            bits,
-        });
+        return Err(HexError::TooWide { digits: significant.len(), bits });
     }
-    Ok(significant
-        .iter()
-        .fold(0u64, |acc, &d| (acc << BITS_PER_DIGIT) | u64::from(d)))
+    Ok(significant.iter().fold(0u64, |acc, &d| (acc << BITS_PER_DIGIT) | u64::from(d)))
 }
 
 /// Parse a hex `u64` (up to 16 significant digits, optional `0x`).
@@ -173,10 +158,7 @@ pub fn parse_u64(text: &str) -> Result<u64, HexError> {
 pub fn parse_u32(text: &str) -> Result<u32, HexError> {
     let value = parse_uint(text, u32::BITS)?;
     // parse_uint already bounded the width to 32 bits.
-    u32::try_from(value).map_err(|_| HexError::TooWide {
-        digits: 9,
-        bits: u32::BITS,
-    })
+    u32::try_from(value).map_err(|_| HexError::TooWide { digits: 9, bits: u32::BITS })
 }
 
 #[cfg(test)]
@@ -192,10 +174,7 @@ mod tests {
     #[test]
     fn colon_groups_and_whitespace_tokens_concatenate() {
         assert_eq!(decode_bytes("6d:5a:56").unwrap(), [0x6d, 0x5a, 0x56]);
-        assert_eq!(
-            decode_bytes(" 0010e0fe\t00000000 ").unwrap(),
-            [0x00, 0x10, 0xe0, 0xfe, 0, 0, 0, 0]
-        );
+        assert_eq!(decode_bytes(" 0010e0fe\t00000000 ").unwrap(), [0x00, 0x10, 0xe0, 0xfe, 0, 0, 0, 0]);
     }
 
     #[test]
@@ -203,29 +182,11 @@ mod tests {
         assert_eq!(decode_bytes(""), Err(HexError::Empty));
         assert_eq!(decode_bytes("0x"), Err(HexError::Empty));
         assert_eq!(decode_bytes("abc"), Err(HexError::OddLength { digits: 3 }));
-        assert_eq!(
-            decode_bytes("6g"),
-            Err(HexError::NonHex {
-                ch: 'g',
-                position: 1
-            })
-        );
-        assert_eq!(
-            decode_bytes("6d:5:56"),
-            Err(HexError::BadGroup {
-                group: 1,
-                got: "5".into()
-            })
-        );
-        assert!(matches!(
-            decode_bytes("6d::5a"),
-            Err(HexError::BadGroup { group: 1, .. })
-        ));
+        assert_eq!(decode_bytes("6g"), Err(HexError::NonHex { ch: 'g', position: 1 }));
+        assert_eq!(decode_bytes("6d:5:56"), Err(HexError::BadGroup { group: 1, got: "5".into() }));
+        assert!(matches!(decode_bytes("6d::5a"), Err(HexError::BadGroup { group: 1, .. })));
         // Non-ASCII input must not panic on char boundaries.
-        assert!(matches!(
-            decode_bytes("6dé5"),
-            Err(HexError::NonHex { ch: 'é', .. })
-        ));
+        assert!(matches!(decode_bytes("6dé5"), Err(HexError::NonHex { ch: 'é', .. })));
     }
 
     #[test]
@@ -233,20 +194,8 @@ mod tests {
         assert_eq!(parse_u32("0xFEE01000"), Ok(0xFEE0_1000));
         assert_eq!(parse_u32("00000000fee01000"), Ok(0xFEE0_1000));
         assert_eq!(parse_u64("ffffffffffffffff"), Ok(u64::MAX));
-        assert_eq!(
-            parse_u32("1fee01000"),
-            Err(HexError::TooWide {
-                digits: 9,
-                bits: 32
-            })
-        );
-        assert_eq!(
-            parse_u64("1ffffffffffffffff0"),
-            Err(HexError::TooWide {
-                digits: 18,
-                bits: 64
-            })
-        );
+        assert_eq!(parse_u32("1fee01000"), Err(HexError::TooWide { digits: 9, bits: 32 }));
+        assert_eq!(parse_u64("1ffffffffffffffff0"), Err(HexError::TooWide { digits: 18, bits: 64 }));
         assert_eq!(parse_u64("0x"), Err(HexError::Empty));
         assert!(matches!(parse_u32("12z"), Err(HexError::NonHex { .. })));
     }

@@ -173,10 +173,7 @@ struct VectorBits([u32; field::VECTOR_REGS]);
 impl VectorBits {
     fn slot(vector: u8) -> (usize, u32) {
         let v = usize::from(vector);
-        (
-            v / field::VECTORS_PER_REG,
-            1 << (v % field::VECTORS_PER_REG),
-        )
+        (v / field::VECTORS_PER_REG, 1 << (v % field::VECTORS_PER_REG))
     }
 
     fn get(&self, vector: u8) -> bool {
@@ -223,10 +220,7 @@ impl LocalApic {
     /// An APIC as Linux leaves it after setup: software-enabled, spurious
     /// vector 0xFF (SVR = 0x1FF), TPR 0, nothing pending.
     pub fn new() -> Self {
-        Self {
-            svr: field::SVR_APIC_ENABLE | u32::from(field::LINUX_SPURIOUS_VECTOR),
-            ..Self::at_reset()
-        }
+        Self { svr: field::SVR_APIC_ENABLE | u32::from(field::LINUX_SPURIOUS_VECTOR), ..Self::at_reset() }
     }
 
     /// Power-up state: SVR = 0xFF (software-disabled), everything else 0.
@@ -278,11 +272,7 @@ impl LocalApic {
     /// with sub-class 0 (ISRV = 0 when nothing is in service).
     pub fn ppr(&self) -> u8 {
         let isrv = self.isrv().unwrap_or(0);
-        if priority_class(self.tpr) >= priority_class(isrv) {
-            self.tpr
-        } else {
-            isrv & field::CLASS_MASK
-        }
+        if priority_class(self.tpr) >= priority_class(isrv) { self.tpr } else { isrv & field::CLASS_MASK }
     }
 
     /// The vector the APIC presents to the core: the highest IRR vector, if
@@ -307,10 +297,7 @@ impl LocalApic {
     /// level-triggered EOI broadcast goes to the IO-APICs.
     pub fn eoi(&mut self) -> EoiOutcome {
         let Some(vector) = self.isr.highest() else {
-            return EoiOutcome {
-                vector: None,
-                broadcast_level_eoi: false,
-            };
+            return EoiOutcome { vector: None, broadcast_level_eoi: false };
         };
         self.isr.set(vector, false);
         EoiOutcome {
@@ -497,11 +484,7 @@ mod tests {
         apic.set_tpr(0x00);
         // Highest IRR wins regardless of arrival order.
         assert_eq!(apic.ack(), Some(0x50));
-        assert_eq!(
-            apic.ack(),
-            None,
-            "0x4F (class 4) waits behind in-service 0x50 (class 5)"
-        );
+        assert_eq!(apic.ack(), None, "0x4F (class 4) waits behind in-service 0x50 (class 5)");
     }
 
     #[test]
@@ -532,11 +515,7 @@ mod tests {
         assert!(apic.isr_contains(0x60) && apic.irr_contains(0x60));
         // ...a third collapses.
         assert_eq!(apic.accept(0x60, Trigger::Edge), AcceptOutcome::Coalesced);
-        assert_eq!(
-            apic.pending_vector(),
-            None,
-            "same vector's class is in service"
-        );
+        assert_eq!(apic.pending_vector(), None, "same vector's class is in service");
         apic.eoi();
         assert_eq!(apic.ack(), Some(0x60));
         apic.eoi();
@@ -550,26 +529,11 @@ mod tests {
         apic.ack();
         apic.accept(0x80, Trigger::Edge);
         apic.ack();
+        assert_eq!(apic.eoi(), EoiOutcome { vector: Some(0x80), broadcast_level_eoi: false });
+        assert_eq!(apic.eoi(), EoiOutcome { vector: Some(0x30), broadcast_level_eoi: true });
         assert_eq!(
             apic.eoi(),
-            EoiOutcome {
-                vector: Some(0x80),
-                broadcast_level_eoi: false
-            }
-        );
-        assert_eq!(
-            apic.eoi(),
-            EoiOutcome {
-                vector: Some(0x30),
-                broadcast_level_eoi: true
-            }
-        );
-        assert_eq!(
-            apic.eoi(),
-            EoiOutcome {
-                vector: None,
-                broadcast_level_eoi: false
-            },
+            EoiOutcome { vector: None, broadcast_level_eoi: false },
             "EOI with nothing in service does nothing"
         );
     }
@@ -581,13 +545,7 @@ mod tests {
         assert!(apic.eoi_broadcast_suppressed());
         apic.accept(0x30, Trigger::Level);
         apic.ack();
-        assert_eq!(
-            apic.eoi(),
-            EoiOutcome {
-                vector: Some(0x30),
-                broadcast_level_eoi: false
-            }
-        );
+        assert_eq!(apic.eoi(), EoiOutcome { vector: Some(0x30), broadcast_level_eoi: false });
     }
 
     #[test]
@@ -611,10 +569,7 @@ mod tests {
         apic.set_svr(0x10F);
         assert_eq!(apic.spurious_vector(), 0x0F);
         apic.set_svr(0x0EF);
-        assert_eq!(
-            apic.accept(0x40, Trigger::Edge),
-            AcceptOutcome::SoftwareDisabled
-        );
+        assert_eq!(apic.accept(0x40, Trigger::Edge), AcceptOutcome::SoftwareDisabled);
         assert_eq!(apic.irr(), [0; 8]);
     }
 

@@ -74,9 +74,7 @@ pub mod field {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 pub enum MsiError {
     /// Address bits 31:20 are not 0xFEE: not an interrupt message at all.
-    #[error(
-        "address {address:#018x} is outside the MSI window: bits 31:20 are {head:#05x}, expected 0xfee"
-    )]
+    #[error("address {address:#018x} is outside the MSI window: bits 31:20 are {head:#05x}, expected 0xfee")]
     BadHead {
         /// The full address.
         address: u64,
@@ -272,10 +270,8 @@ impl MsiAddress {
     /// are truncated to it.
     pub fn encode(&self) -> u64 {
         let mut lo = field::ADDR_HEAD << field::ADDR_HEAD_SHIFT;
-        lo |= (u32::from(self.destination_id) << field::ADDR_DEST_ID_SHIFT)
-            & field::ADDR_DEST_ID_MASK;
-        lo |= (u32::from(self.reserved_11_5) << field::ADDR_RESERVED_SHIFT)
-            & field::ADDR_RESERVED_MASK;
+        lo |= (u32::from(self.destination_id) << field::ADDR_DEST_ID_SHIFT) & field::ADDR_DEST_ID_MASK;
+        lo |= (u32::from(self.reserved_11_5) << field::ADDR_RESERVED_SHIFT) & field::ADDR_RESERVED_MASK;
         if self.redirection_hint {
             lo |= field::ADDR_REDIRECTION_HINT;
         }
@@ -291,7 +287,8 @@ impl MsiAddress {
         let mut notes = Vec::new();
         if !self.redirection_hint && self.destination_mode == DestinationMode::Logical {
             notes.push(
-                "RH = 0 with DM = logical: the SDM says DM is ignored when RH = 0; emulators may still honour DM".to_owned(),
+                "RH = 0 with DM = logical: the SDM says DM is ignored when RH = 0; emulators may still honour DM"
+                    .to_owned(),
             );
         }
         if self.reserved_11_5 != 0 {
@@ -331,13 +328,7 @@ impl MsiData {
     /// built as *assert*, edge messages with the level bit clear (as Linux
     /// composes them).
     pub const fn new(vector: u8, delivery_mode: DeliveryMode, trigger: Trigger) -> Self {
-        Self {
-            vector,
-            delivery_mode,
-            level_assert: matches!(trigger, Trigger::Level),
-            trigger,
-            reserved: 0,
-        }
+        Self { vector, delivery_mode, level_assert: matches!(trigger, Trigger::Level), trigger, reserved: 0 }
     }
 
     /// Decode a data word. Every 32-bit value decodes; reserved delivery
@@ -349,11 +340,7 @@ impl MsiData {
                 (data & field::DATA_DELIVERY_MODE_MASK) >> field::DATA_DELIVERY_MODE_SHIFT,
             )),
             level_assert: data & field::DATA_LEVEL_ASSERT != 0,
-            trigger: if data & field::DATA_TRIGGER_LEVEL != 0 {
-                Trigger::Level
-            } else {
-                Trigger::Edge
-            },
+            trigger: if data & field::DATA_TRIGGER_LEVEL != 0 { Trigger::Level } else { Trigger::Edge },
             reserved: data & field::DATA_RESERVED_MASK,
         }
     }
@@ -379,10 +366,7 @@ impl MsiData {
             notes.push(format!("delivery mode {n:#05b} is reserved"));
         }
         if self.reserved != 0 {
-            notes.push(format!(
-                "reserved data bits set: {:#010x} (bits 13:11 and 31:16 must be 0)",
-                self.reserved
-            ));
+            notes.push(format!("reserved data bits set: {:#010x} (bits 13:11 and 31:16 must be 0)", self.reserved));
         }
         if self.delivery_mode.uses_irr() && self.vector < field::FIRST_LEGAL_VECTOR {
             notes.push(format!(
@@ -390,13 +374,8 @@ impl MsiData {
                 self.vector
             ));
         }
-        if !self.delivery_mode.uses_irr()
-            && !matches!(self.delivery_mode, DeliveryMode::Reserved(_))
-        {
-            notes.push(format!(
-                "{} bypasses IRR/ISR: the handler must not EOI it",
-                self.delivery_mode
-            ));
+        if !self.delivery_mode.uses_irr() && !matches!(self.delivery_mode, DeliveryMode::Reserved(_)) {
+            notes.push(format!("{} bypasses IRR/ISR: the handler must not EOI it", self.delivery_mode));
         }
         if self.trigger == Trigger::Level && !self.level_assert {
             notes.push("level-triggered deassert message".to_owned());
@@ -423,24 +402,13 @@ impl MsiMessage {
 
     /// Compose a compatibility-format message: physical destination mode,
     /// RH = 0, nothing reserved set.
-    pub fn compose(
-        dest_apic_id: u8,
-        vector: u8,
-        delivery_mode: DeliveryMode,
-        trigger: Trigger,
-    ) -> Self {
-        Self::encode(
-            &MsiAddress::physical(dest_apic_id),
-            &MsiData::new(vector, delivery_mode, trigger),
-        )
+    pub fn compose(dest_apic_id: u8, vector: u8, delivery_mode: DeliveryMode, trigger: Trigger) -> Self {
+        Self::encode(&MsiAddress::physical(dest_apic_id), &MsiData::new(vector, delivery_mode, trigger))
     }
 
     /// Compose from fully specified parts.
     pub fn encode(address: &MsiAddress, data: &MsiData) -> Self {
-        Self {
-            address: address.encode(),
-            data: data.encode(),
-        }
+        Self { address: address.encode(), data: data.encode() }
     }
 
     /// Lower address DWORD.
@@ -459,12 +427,7 @@ impl MsiMessage {
         let data = MsiData::decode(self.data);
         let mut notes = address.notes();
         notes.extend(data.notes());
-        Ok(DecodedMsi {
-            message: *self,
-            address,
-            data,
-            notes,
-        })
+        Ok(DecodedMsi { message: *self, address, data, notes })
     }
 }
 
@@ -495,10 +458,7 @@ impl DecodedMsi {
         let mut out = vec![
             ("address", format!("{:#018x}", self.message.address)),
             ("data", format!("{:#010x}", self.message.data)),
-            (
-                "destination_id",
-                format!("{:#04x} ({})", a.destination_id, a.destination_id),
-            ),
+            ("destination_id", format!("{:#04x} ({})", a.destination_id, a.destination_id)),
             ("redirection_hint", a.redirection_hint.to_string()),
             ("destination_mode", a.destination_mode.to_string()),
             ("address_reserved_11_5", format!("{:#04x}", a.reserved_11_5)),
@@ -616,32 +576,15 @@ mod tests {
 
     #[test]
     fn address_outside_window_or_remappable_is_an_error() {
-        assert_eq!(
-            MsiAddress::decode(0xFED0_1000),
-            Err(MsiError::BadHead {
-                address: 0xFED0_1000,
-                head: 0xFED
-            })
-        );
+        assert_eq!(MsiAddress::decode(0xFED0_1000), Err(MsiError::BadHead { address: 0xFED0_1000, head: 0xFED }));
         // Bit 4 set: VT-d remappable format (§3.2), e.g. handle 0 with SHV.
-        assert_eq!(
-            MsiAddress::decode(0xFEE0_0018),
-            Err(MsiError::RemappableFormat {
-                address: 0xFEE0_0018
-            })
-        );
+        assert_eq!(MsiAddress::decode(0xFEE0_0018), Err(MsiError::RemappableFormat { address: 0xFEE0_0018 }));
     }
 
     #[test]
     fn illegal_vector_and_non_irr_modes_are_noted() {
         let low = MsiMessage::compose(0, 0x0F, DeliveryMode::Fixed, Trigger::Edge);
-        assert!(
-            low.decode()
-                .unwrap()
-                .notes
-                .iter()
-                .any(|n| n.contains("illegal"))
-        );
+        assert!(low.decode().unwrap().notes.iter().any(|n| n.contains("illegal")));
         let nmi = MsiMessage::compose(0, 0, DeliveryMode::Nmi, Trigger::Edge);
         let notes = nmi.decode().unwrap().notes;
         assert!(notes.iter().any(|n| n.contains("must not EOI")));

@@ -126,12 +126,7 @@ impl MessageControl {
             .ok()
             .filter(|n| (1..=field::CTRL_TABLE_SIZE_MASK + 1).contains(n))
             .ok_or(MsixError::BadTableSize(table_size))?;
-        Ok(Self {
-            table_size: n,
-            function_mask,
-            enable,
-            reserved: 0,
-        })
+        Ok(Self { table_size: n, function_mask, enable, reserved: 0 })
     }
 
     /// Decode the raw word (every value decodes).
@@ -198,10 +193,7 @@ pub struct OffsetBir {
 impl OffsetBir {
     /// Decode the raw DWORD (every value decodes).
     pub fn decode(raw: u32) -> Self {
-        Self {
-            bir: (raw & field::BIR_MASK).to_le_bytes()[0],
-            offset: raw & field::OFFSET_MASK,
-        }
+        Self { bir: (raw & field::BIR_MASK).to_le_bytes()[0], offset: raw & field::OFFSET_MASK }
     }
 
     /// Encode to the raw DWORD.
@@ -244,13 +236,7 @@ pub struct MsixEntry {
 impl Default for MsixEntry {
     /// The reset value: zero message, masked (QEMU `msix_mask_all`).
     fn default() -> Self {
-        Self {
-            address: 0,
-            data: 0,
-            masked: true,
-            steering_tag: 0,
-            reserved: 0,
-        }
+        Self { address: 0, data: 0, masked: true, steering_tag: 0, reserved: 0 }
     }
 }
 
@@ -263,13 +249,7 @@ fn dword(bytes: &[u8; field::ENTRY_LEN], range: std::ops::Range<usize>) -> u32 {
 impl MsixEntry {
     /// An entry holding `message`, masked or not.
     pub fn new(message: MsiMessage, masked: bool) -> Self {
-        Self {
-            address: message.address,
-            data: message.data,
-            masked,
-            steering_tag: 0,
-            reserved: 0,
-        }
+        Self { address: message.address, data: message.data, masked, steering_tag: 0, reserved: 0 }
     }
 
     /// Decode 16 bytes in memory order (byte 0 = address bits 7:0).
@@ -359,10 +339,8 @@ impl Serialize for MsixEntry {
 /// whitespace between tokens are accepted (see [`crate::hex`]).
 pub fn parse_hex_entry(text: &str) -> Result<MsixEntry, MsixError> {
     let bytes = hex::decode_bytes(text)?;
-    let array: [u8; field::ENTRY_LEN] = bytes
-        .as_slice()
-        .try_into()
-        .map_err(|_| MsixError::EntryLength { bytes: bytes.len() })?;
+    let array: [u8; field::ENTRY_LEN] =
+        bytes.as_slice().try_into().map_err(|_| MsixError::EntryLength { bytes: bytes.len() })?;
     Ok(MsixEntry::from_bytes(array))
 }
 
@@ -465,18 +443,12 @@ impl MsixFunction {
         if i < self.entries.len() {
             Ok(i)
         } else {
-            Err(MsixError::VectorOutOfRange {
-                vector,
-                size: self.entries.len(),
-            })
+            Err(MsixError::VectorOutOfRange { vector, size: self.entries.len() })
         }
     }
 
     fn pba_slot(i: usize) -> (usize, u64) {
-        (
-            i / field::PBA_BITS_PER_QWORD,
-            1u64 << (i % field::PBA_BITS_PER_QWORD),
-        )
+        (i / field::PBA_BITS_PER_QWORD, 1u64 << (i % field::PBA_BITS_PER_QWORD))
     }
 
     fn pending_at(&self, i: usize) -> bool {
@@ -538,19 +510,12 @@ impl MsixFunction {
             RewriteStatus::UnmaskedRewrite
         };
         self.entries[i] = entry;
-        Ok(EntryWrite {
-            rewrite,
-            sent: self.release_at(i),
-        })
+        Ok(EntryWrite { rewrite, sent: self.release_at(i) })
     }
 
     /// Set or clear the entry's Mask bit. Unmasking a pending vector that is
     /// then effectively unmasked returns its message once and clears Pending.
-    pub fn set_masked(
-        &mut self,
-        vector: u16,
-        masked: bool,
-    ) -> Result<Option<MsiMessage>, MsixError> {
+    pub fn set_masked(&mut self, vector: u16, masked: bool) -> Result<Option<MsiMessage>, MsixError> {
         let i = self.index(vector)?;
         self.entries[i].masked = masked;
         Ok(self.release_at(i))
@@ -649,18 +614,9 @@ mod tests {
         // 0x07FF: N − 1 = 2047 → 2048 vectors, both flags clear.
         assert_eq!(MessageControl::decode(0x07FF).table_size(), 2048);
         assert_eq!(MessageControl::decode(0x3800).reserved, 0x3800);
-        assert_eq!(
-            MessageControl::new(0, false, false),
-            Err(MsixError::BadTableSize(0))
-        );
-        assert_eq!(
-            MessageControl::new(2049, false, false),
-            Err(MsixError::BadTableSize(2049))
-        );
-        assert_eq!(
-            MessageControl::new(2048, false, true).unwrap().encode(),
-            0x87FF
-        );
+        assert_eq!(MessageControl::new(0, false, false), Err(MsixError::BadTableSize(0)));
+        assert_eq!(MessageControl::new(2049, false, false), Err(MsixError::BadTableSize(2049)));
+        assert_eq!(MessageControl::new(2048, false, true).unwrap().encode(), 0x87FF);
     }
 
     #[test]
@@ -706,14 +662,8 @@ mod tests {
 
     #[test]
     fn parse_hex_entry_rejects_wrong_length_and_non_hex() {
-        assert_eq!(
-            parse_hex_entry("0010e0fe"),
-            Err(MsixError::EntryLength { bytes: 4 })
-        );
-        assert_eq!(
-            parse_hex_entry(&"00".repeat(17)),
-            Err(MsixError::EntryLength { bytes: 17 })
-        );
+        assert_eq!(parse_hex_entry("0010e0fe"), Err(MsixError::EntryLength { bytes: 4 }));
+        assert_eq!(parse_hex_entry(&"00".repeat(17)), Err(MsixError::EntryLength { bytes: 17 }));
         assert!(matches!(
             parse_hex_entry(&format!("{}zz", "00".repeat(15))),
             Err(MsixError::Hex(HexError::NonHex { ch: 'z', .. }))
@@ -889,16 +839,7 @@ mod tests {
         let names: Vec<&str> = e.fields().iter().map(|(n, _)| *n).collect();
         assert_eq!(
             names,
-            [
-                "address_lo",
-                "address_hi",
-                "address",
-                "data",
-                "vector_control",
-                "masked",
-                "steering_tag",
-                "reserved"
-            ]
+            ["address_lo", "address_hi", "address", "data", "vector_control", "masked", "steering_tag", "reserved"]
         );
         assert_eq!(e.fields()[0].1, "0xfee01000");
     }

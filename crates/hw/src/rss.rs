@@ -129,9 +129,7 @@ pub enum RssError {
         dst: &'static str,
     },
     /// A port was given for one endpoint only.
-    #[error(
-        "a port was given for the {given} only; give ports on both sides (4-tuple) or neither (2-tuple)"
-    )]
+    #[error("a port was given for the {given} only; give ports on both sides (4-tuple) or neither (2-tuple)")]
     PortsOnOneSide {
         /// "source" or "destination".
         given: &'static str,
@@ -195,10 +193,7 @@ fn key_bit(key: &[u8], j: usize) -> u32 {
 pub fn toeplitz_hash(key: &[u8], input: &[u8]) -> Result<u32, RssError> {
     let needed = input.len().saturating_add(field::KEY_SLACK);
     if key.len() < needed {
-        return Err(RssError::KeyTooShortForInput {
-            key_len: key.len(),
-            input_len: input.len(),
-        });
+        return Err(RssError::KeyTooShortForInput { key_len: key.len(), input_len: input.len() });
     }
     let mut window_bytes = [0u8; field::WINDOW_BYTES];
     window_bytes.copy_from_slice(&key[..field::WINDOW_BYTES]);
@@ -227,10 +222,7 @@ impl RssKey {
     pub fn new(bytes: impl Into<Vec<u8>>) -> Result<Self, RssError> {
         let bytes = bytes.into();
         if bytes.len() < field::KEY_LEN {
-            return Err(RssError::KeyTooShort {
-                len: bytes.len(),
-                min: field::KEY_LEN,
-            });
+            return Err(RssError::KeyTooShort { len: bytes.len(), min: field::KEY_LEN });
         }
         Ok(Self(bytes))
     }
@@ -359,12 +351,7 @@ impl RssTuple {
 
     /// IPv4 4-tuple (12 bytes).
     pub fn ipv4_ports(src: Ipv4Addr, src_port: u16, dst: Ipv4Addr, dst_port: u16) -> Self {
-        Self::build(
-            TupleKind::Ipv4FourTuple,
-            &src.octets(),
-            &dst.octets(),
-            Some((src_port, dst_port)),
-        )
+        Self::build(TupleKind::Ipv4FourTuple, &src.octets(), &dst.octets(), Some((src_port, dst_port)))
     }
 
     /// IPv6 2-tuple (32 bytes).
@@ -374,12 +361,7 @@ impl RssTuple {
 
     /// IPv6 4-tuple (36 bytes).
     pub fn ipv6_ports(src: Ipv6Addr, src_port: u16, dst: Ipv6Addr, dst_port: u16) -> Self {
-        Self::build(
-            TupleKind::Ipv6FourTuple,
-            &src.octets(),
-            &dst.octets(),
-            Some((src_port, dst_port)),
-        )
+        Self::build(TupleKind::Ipv6FourTuple, &src.octets(), &dst.octets(), Some((src_port, dst_port)))
     }
 
     /// Tuple from addresses and optional `(src_port, dst_port)`: 4-tuple with
@@ -390,27 +372,19 @@ impl RssTuple {
             (IpAddr::V4(s), IpAddr::V4(d), Some((sp, dp))) => Ok(Self::ipv4_ports(s, sp, d, dp)),
             (IpAddr::V6(s), IpAddr::V6(d), None) => Ok(Self::ipv6(s, d)),
             (IpAddr::V6(s), IpAddr::V6(d), Some((sp, dp))) => Ok(Self::ipv6_ports(s, sp, d, dp)),
-            (s, d, _) => Err(RssError::FamilyMismatch {
-                src: family(&s),
-                dst: family(&d),
-            }),
+            (s, d, _) => Err(RssError::FamilyMismatch { src: family(&s), dst: family(&d) }),
         }
     }
 
     /// Tuple from two `(address, optional port)` endpoints as returned by
     /// [`parse_endpoint`]. Ports on one side only is an error.
-    pub fn from_endpoints(
-        src: (IpAddr, Option<u16>),
-        dst: (IpAddr, Option<u16>),
-    ) -> Result<Self, RssError> {
+    pub fn from_endpoints(src: (IpAddr, Option<u16>), dst: (IpAddr, Option<u16>)) -> Result<Self, RssError> {
         let ports = match (src.1, dst.1) {
             (Some(sp), Some(dp)) => Some((sp, dp)),
             (None, None) => None,
             (Some(_), None) => return Err(RssError::PortsOnOneSide { given: "source" }),
             (None, Some(_)) => {
-                return Err(RssError::PortsOnOneSide {
-                    given: "destination",
-                });
+                return Err(RssError::PortsOnOneSide { given: "destination" });
             }
         };
         Self::new(src.0, dst.0, ports)
@@ -446,29 +420,20 @@ impl Reta {
             return Err(RssError::RetaSizeNotPowerOfTwo(size));
         }
         if size > field::MAX_RETA_SIZE {
-            return Err(RssError::RetaTooLarge {
-                size,
-                max: field::MAX_RETA_SIZE,
-            });
+            return Err(RssError::RetaTooLarge { size, max: field::MAX_RETA_SIZE });
         }
         if queues == 0 {
             return Err(RssError::ZeroQueues);
         }
-        let index_mask = u32::try_from(size - 1).map_err(|_| RssError::RetaTooLarge {
-            size,
-            max: field::MAX_RETA_SIZE,
-        })?;
+        let index_mask =
+            u32::try_from(size - 1).map_err(|_| RssError::RetaTooLarge { size, max: field::MAX_RETA_SIZE })?;
         let entries = (0..size)
             .map(|i| {
                 // i % queues < queues <= u16::MAX, so the conversion holds.
                 u16::try_from(i % usize::from(queues)).unwrap_or(0)
             })
             .collect();
-        Ok(Self {
-            entries,
-            queues,
-            index_mask,
-        })
+        Ok(Self { entries, queues, index_mask })
     }
 
     /// Number of entries.
@@ -500,16 +465,10 @@ impl Reta {
     /// Program one entry (`ethtool -X`); the queue must be below `queues()`.
     pub fn set(&mut self, index: usize, queue: u16) -> Result<(), RssError> {
         if queue >= self.queues {
-            return Err(RssError::QueueOutOfRange {
-                queue,
-                queues: self.queues,
-            });
+            return Err(RssError::QueueOutOfRange { queue, queues: self.queues });
         }
         let size = self.entries.len();
-        let slot = self
-            .entries
-            .get_mut(index)
-            .ok_or(RssError::RetaIndexOutOfRange { index, size })?;
+        let slot = self.entries.get_mut(index).ok_or(RssError::RetaIndexOutOfRange { index, size })?;
         *slot = queue;
         Ok(())
     }
@@ -524,10 +483,7 @@ impl Reta {
 /// `[2001:db8::1]:443` into an address and optional port.
 pub fn parse_endpoint(text: &str) -> Result<(IpAddr, Option<u16>), RssError> {
     let input = text.trim();
-    let err = |reason| RssError::Endpoint {
-        input: input.to_owned(),
-        reason,
-    };
+    let err = |reason| RssError::Endpoint { input: input.to_owned(), reason };
     if input.is_empty() {
         return Err(err("empty"));
     }
@@ -549,9 +505,7 @@ pub fn parse_endpoint(text: &str) -> Result<(IpAddr, Option<u16>), RssError> {
             return Ok((IpAddr::V6(addr), None));
         }
         return match after.strip_prefix(':') {
-            Some(port) if port.parse::<u16>().is_err() => {
-                Err(err("port must be a decimal number 0-65535"))
-            }
+            Some(port) if port.parse::<u16>().is_err() => Err(err("port must be a decimal number 0-65535")),
             _ => Err(err("expected ':PORT' after ']'")),
         };
     }
@@ -560,14 +514,10 @@ pub fn parse_endpoint(text: &str) -> Result<(IpAddr, Option<u16>), RssError> {
             return Err(err("port must be a decimal number 0-65535"));
         }
         if host.contains(':') {
-            return Err(err(
-                "not a valid IPv6 address (write an IPv6 address with a port as [addr]:port)",
-            ));
+            return Err(err("not a valid IPv6 address (write an IPv6 address with a port as [addr]:port)"));
         }
     }
-    Err(err(
-        "expected IPv4 a.b.c.d[:port], IPv6 addr, or [IPv6]:port",
-    ))
+    Err(err("expected IPv4 a.b.c.d[:port], IPv6 addr, or [IPv6]:port"))
 }
 
 /// Parse an RSS key from hex (plain or colon-separated, optional `0x`; see
@@ -592,46 +542,11 @@ mod tests {
     /// source first, so each row is fed (src, dst) swapped relative to the
     /// table columns — mapped by column name, not position (§1.2 pitfall).
     const MS_IPV4_ROWS: [(&str, u16, &str, u16, u32, u32); 5] = [
-        (
-            "161.142.100.80",
-            1766,
-            "66.9.149.187",
-            2794,
-            0x323e8fc2,
-            0x51ccc178,
-        ),
-        (
-            "65.69.140.83",
-            4739,
-            "199.92.111.2",
-            14230,
-            0xd718262a,
-            0xc626b0ea,
-        ),
-        (
-            "12.22.207.184",
-            38024,
-            "24.19.198.95",
-            12898,
-            0xd2d0a5de,
-            0x5c2b394a,
-        ),
-        (
-            "209.142.163.6",
-            2217,
-            "38.27.205.30",
-            48228,
-            0x82989176,
-            0xafc7327f,
-        ),
-        (
-            "202.188.127.2",
-            1303,
-            "153.39.163.191",
-            44251,
-            0x5d1809c5,
-            0x10e828a2,
-        ),
+        ("161.142.100.80", 1766, "66.9.149.187", 2794, 0x323e8fc2, 0x51ccc178),
+        ("65.69.140.83", 4739, "199.92.111.2", 14230, 0xd718262a, 0xc626b0ea),
+        ("12.22.207.184", 38024, "24.19.198.95", 12898, 0xd2d0a5de, 0x5c2b394a),
+        ("209.142.163.6", 2217, "38.27.205.30", 48228, 0x82989176, 0xafc7327f),
+        ("202.188.127.2", 1303, "153.39.163.191", 44251, 0x5d1809c5, 0x10e828a2),
     ];
 
     #[test]
@@ -657,9 +572,7 @@ mod tests {
     #[test]
     fn worked_example_row_1_bytes_are_src_dst_sport_dport_big_endian() {
         // specs.md §1.3: `42 09 95 bb  a1 8e 64 50  0a ea  06 e6` → 0x51ccc178.
-        let expected = [
-            0x42, 0x09, 0x95, 0xbb, 0xa1, 0x8e, 0x64, 0x50, 0x0a, 0xea, 0x06, 0xe6,
-        ];
+        let expected = [0x42, 0x09, 0x95, 0xbb, 0xa1, 0x8e, 0x64, 0x50, 0x0a, 0xea, 0x06, 0xe6];
         let t = RssTuple::ipv4_ports(v4("66.9.149.187"), 2794, v4("161.142.100.80"), 1766);
         assert_eq!(t.as_bytes(), expected);
         assert_eq!(toeplitz_hash(&MICROSOFT_KEY, &expected), Ok(0x51ccc178));
@@ -688,12 +601,7 @@ mod tests {
     #[test]
     fn reta_default_fill_is_index_mod_queues_and_lookup_uses_it() {
         let reta = Reta::new(128, 6).unwrap();
-        assert!(
-            reta.entries()
-                .iter()
-                .enumerate()
-                .all(|(i, &q)| usize::from(q) == i % 6)
-        );
+        assert!(reta.entries().iter().enumerate().all(|(i, &q)| usize::from(q) == i % 6));
         // 0x51ccc178 → index 120 → queue 120 % 6 = 0.
         assert_eq!(reta.queue_for(0x51ccc178), 0);
         // 0xc626b0ea → index 106 → queue 106 % 6 = 4.
@@ -705,10 +613,7 @@ mod tests {
         assert_eq!(Reta::new(0, 4), Err(RssError::RetaSizeNotPowerOfTwo(0)));
         assert_eq!(Reta::new(100, 4), Err(RssError::RetaSizeNotPowerOfTwo(100)));
         assert_eq!(Reta::new(64, 0), Err(RssError::ZeroQueues));
-        assert!(matches!(
-            Reta::new(1 << 20, 4),
-            Err(RssError::RetaTooLarge { .. })
-        ));
+        assert!(matches!(Reta::new(1 << 20, 4), Err(RssError::RetaTooLarge { .. })));
         assert!(Reta::new(1, 1).is_ok());
     }
 
@@ -719,20 +624,8 @@ mod tests {
         assert_eq!(reta.get(3), Some(0));
         assert_eq!(reta.queue_for(0xffff_ffc3), 0); // low 6 bits = 3
         assert_eq!(reta.get(64), None);
-        assert_eq!(
-            reta.set(64, 0),
-            Err(RssError::RetaIndexOutOfRange {
-                index: 64,
-                size: 64
-            })
-        );
-        assert_eq!(
-            reta.set(0, 4),
-            Err(RssError::QueueOutOfRange {
-                queue: 4,
-                queues: 4
-            })
-        );
+        assert_eq!(reta.set(64, 0), Err(RssError::RetaIndexOutOfRange { index: 64, size: 64 }));
+        assert_eq!(reta.set(0, 4), Err(RssError::QueueOutOfRange { queue: 4, queues: 4 }));
     }
 
     #[test]
@@ -745,32 +638,21 @@ mod tests {
         assert_eq!(&t.as_bytes()[16..32], d6.octets());
         assert_eq!(&t.as_bytes()[32..36], [0x12, 0x34, 0xab, 0xcd]);
         assert_eq!(RssTuple::ipv6(s6, d6).as_bytes().len(), 32);
-        assert_eq!(
-            RssTuple::ipv4(v4("1.2.3.4"), v4("5.6.7.8")).as_bytes(),
-            [1, 2, 3, 4, 5, 6, 7, 8]
-        );
+        assert_eq!(RssTuple::ipv4(v4("1.2.3.4"), v4("5.6.7.8")).as_bytes(), [1, 2, 3, 4, 5, 6, 7, 8]);
     }
 
     #[test]
     fn mixed_families_and_one_sided_ports_are_errors() {
         let a: IpAddr = "1.2.3.4".parse().unwrap();
         let b: IpAddr = "::1".parse().unwrap();
-        assert_eq!(
-            RssTuple::new(a, b, None),
-            Err(RssError::FamilyMismatch {
-                src: "IPv4",
-                dst: "IPv6"
-            })
-        );
+        assert_eq!(RssTuple::new(a, b, None), Err(RssError::FamilyMismatch { src: "IPv4", dst: "IPv6" }));
         assert_eq!(
             RssTuple::from_endpoints((a, Some(1)), (a, None)),
             Err(RssError::PortsOnOneSide { given: "source" })
         );
         assert_eq!(
             RssTuple::from_endpoints((a, None), (a, Some(1))),
-            Err(RssError::PortsOnOneSide {
-                given: "destination"
-            })
+            Err(RssError::PortsOnOneSide { given: "destination" })
         );
         assert_eq!(
             RssTuple::from_endpoints((a, Some(1)), (a, Some(2))).map(|t| t.kind()),
@@ -780,26 +662,11 @@ mod tests {
 
     #[test]
     fn key_length_rules() {
-        assert_eq!(
-            RssKey::new(vec![0; 39]),
-            Err(RssError::KeyTooShort { len: 39, min: 40 })
-        );
+        assert_eq!(RssKey::new(vec![0; 39]), Err(RssError::KeyTooShort { len: 39, min: 40 }));
         let long = RssKey::new(vec![0x6d; 52]).unwrap();
         assert_eq!(long.hash(&[0xff; 48]).map(|_| ()), Ok(()));
-        assert_eq!(
-            long.hash(&[0xff; 49]),
-            Err(RssError::KeyTooShortForInput {
-                key_len: 52,
-                input_len: 49
-            })
-        );
-        assert_eq!(
-            toeplitz_hash(&[1, 2, 3], &[]),
-            Err(RssError::KeyTooShortForInput {
-                key_len: 3,
-                input_len: 0
-            })
-        );
+        assert_eq!(long.hash(&[0xff; 49]), Err(RssError::KeyTooShortForInput { key_len: 52, input_len: 49 }));
+        assert_eq!(toeplitz_hash(&[1, 2, 3], &[]), Err(RssError::KeyTooShortForInput { key_len: 3, input_len: 0 }));
     }
 
     #[test]
@@ -840,13 +707,9 @@ mod tests {
 
     #[test]
     fn parse_key_hex_accepts_plain_and_colon_forms() {
-        let plain =
-            "6d5a56da255b0ec24167253d43a38fb0d0ca2bcbae7b30b477cb2da38030f20c6a42b73bbeac01fa";
+        let plain = "6d5a56da255b0ec24167253d43a38fb0d0ca2bcbae7b30b477cb2da38030f20c6a42b73bbeac01fa";
         assert_eq!(parse_key_hex(plain), Ok(RssKey::microsoft()));
-        assert_eq!(
-            parse_key_hex(&format!("0x{plain}")),
-            Ok(RssKey::microsoft())
-        );
+        assert_eq!(parse_key_hex(&format!("0x{plain}")), Ok(RssKey::microsoft()));
         let colon: Vec<String> = MICROSOFT_KEY.iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(parse_key_hex(&colon.join(":")), Ok(RssKey::microsoft()));
         assert_eq!(RssKey::microsoft().to_hex(), plain);
@@ -854,18 +717,9 @@ mod tests {
 
     #[test]
     fn parse_key_hex_rejects_odd_nonhex_and_short() {
-        assert!(matches!(
-            parse_key_hex("6d5"),
-            Err(RssError::KeyHex(HexError::OddLength { .. }))
-        ));
-        assert!(matches!(
-            parse_key_hex("6d5x"),
-            Err(RssError::KeyHex(HexError::NonHex { ch: 'x', .. }))
-        ));
-        assert_eq!(
-            parse_key_hex("6d5a"),
-            Err(RssError::KeyTooShort { len: 2, min: 40 })
-        );
+        assert!(matches!(parse_key_hex("6d5"), Err(RssError::KeyHex(HexError::OddLength { .. }))));
+        assert!(matches!(parse_key_hex("6d5x"), Err(RssError::KeyHex(HexError::NonHex { ch: 'x', .. }))));
+        assert_eq!(parse_key_hex("6d5a"), Err(RssError::KeyTooShort { len: 2, min: 40 }));
     }
 
     fn ipv4_strategy() -> impl Strategy<Value = Ipv4Addr> {
