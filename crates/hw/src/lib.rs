@@ -10,6 +10,8 @@
 //! * [`msi`] — the x86 compatibility-format MSI address/data (§3.1);
 //! * [`lapic`] — local APIC IRR/ISR/TMR, priorities, acknowledge and EOI
 //!   (§4.1–4.2);
+//! * [`ioapic`] — IO-APIC redirection entries, register file, and the
+//!   edge/level pin state machine with Remote IRR and EOI (§4.3);
 //! * [`hex`] — parsing of hex text for the above (no hardware).
 //!
 //! Nothing here simulates time or does I/O; the `model` crate owns the
@@ -18,18 +20,22 @@
 //! and offer `fields()` as `(name, value)` pairs whose names match the JSON
 //! keys.
 //!
-//! Left out (for now): VT-d remappable MSI and IRTEs (§3.2, §5), the IO-APIC
-//! (§4.3), posted interrupts, and DMA remapping.
+//! Left out (for now): VT-d remappable MSI and IRTEs (§3.2, §5), posted
+//! interrupts, and DMA remapping.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod hex;
+pub mod ioapic;
 pub mod lapic;
 pub mod msi;
 pub mod msix;
 pub mod rss;
 
+pub use ioapic::{
+    Delivery, DeliveryCause, DeliveryStatus, IoApic, IoApicError, PinCounters, Polarity, RedirectionEntry,
+};
 pub use lapic::{AcceptOutcome, EoiOutcome, LapicError, LocalApic};
 pub use msi::{
     DecodedMsi, DeliveryMode, DestinationMode, MsiAddress, MsiData, MsiError, MsiMessage, Trigger,

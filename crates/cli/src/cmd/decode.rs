@@ -6,21 +6,26 @@
 //!   (specs.md §3.1);
 //! * `decode msix-entry HEX` — a 16-byte MSI-X table entry, 32 hex digits in
 //!   memory order, byte 0 first (§2.2), followed by the MSI decode of the
-//!   message it holds.
+//!   message it holds;
+//! * `decode ioapic-rte HEX` — a 64-bit IO-APIC redirection table entry
+//!   (§4.3), high DWORD ‖ low DWORD, followed by the MSI decode of the
+//!   compatibility-format message irqlab delivers it as.
 //!
 //! Output is `name: value` lines or, with `--json`, one JSON object with the
-//! same keys (the MSI-X entry's message decode nests under `msi`, printed as
-//! `msi.`-prefixed lines). Leaves out remappable (VT-d) messages: they are
-//! reported as an error naming the remappable-format bit.
+//! same keys (the message decode of an MSI-X entry or RTE nests under `msi`,
+//! printed as `msi.`-prefixed lines). Leaves out remappable (VT-d) messages:
+//! they are reported as an error naming the remappable-format bit.
 
 use std::io::Write;
 
 use clap::{Args, Subcommand};
 use irqlab_hw::hex;
+use irqlab_hw::ioapic::RedirectionEntry;
 use irqlab_hw::msi::{DecodedMsi, MsiMessage};
 use irqlab_hw::msix::parse_hex_entry;
 
-/// Decode an MSI message or MSI-X table entry, printing every field by name.
+/// Decode an MSI message, MSI-X table entry or IO-APIC redirection entry,
+/// printing every field by name.
 #[derive(Debug, Clone, Args)]
 pub struct DecodeArgs {
     /// What to decode
@@ -38,6 +43,8 @@ pub enum DecodeWhat {
     Msi(MsiArgs),
     /// A 16-byte MSI-X table entry: 32 hex digits in memory order, byte 0 first
     MsixEntry(MsixEntryArgs),
+    /// A 64-bit IO-APIC redirection table entry (high DWORD, then low), e.g. 0x010000000000a031
+    IoapicRte(IoapicRteArgs),
 }
 
 /// Decode an x86 MSI message (compatibility format).
@@ -55,6 +62,14 @@ pub struct MsiArgs {
 #[derive(Debug, Clone, Args)]
 pub struct MsixEntryArgs {
     /// The entry's 16 bytes as 32 hex digits, byte 0 (address bits 7:0) first
+    #[arg(value_name = "HEX")]
+    pub hex: String,
+}
+
+/// Decode a 64-bit IO-APIC redirection table entry and the message it sends.
+#[derive(Debug, Clone, Args)]
+pub struct IoapicRteArgs {
+    /// The entry as one hex number of up to 16 digits, `0x` optional (bits 63:56 = destination)
     #[arg(value_name = "HEX")]
     pub hex: String,
 }
@@ -110,6 +125,23 @@ pub fn run(args: &DecodeArgs, out: &mut dyn Write) -> Result<(), String> {
                     Ok(d) => print_fields(out, "msi.", &d.fields()),
                     Err(e) => writeln!(out, "msi_error: {e}").map_err(write_err),
                 }
+            }
+        }
+        DecodeWhat::IoapicRte(rte) => {
+            let raw = hex::parse_u64(&rte.hex).map_err(|e| format!("IO-APIC RTE: {e}"))?;
+            let entry = RedirectionEntry::decode(raw);
+            // The compatibility-format message always decodes (head 0xFEE,
+            // format bit clear); an error here would be an irqlab bug.
+            let msi = entry.to_msi().decode().map_err(|e| e.to_string())?;
+            if args.json {
+                let mut value = to_json(&entry)?;
+                if let serde_json::Value::Object(map) = &mut value {
+                    map.insert("msi".to_owned(), to_json(&msi)?);
+                }
+                print_json(out, &value)
+            } else {
+                print_fields(out, "", &entry.fields())?;
+                print_fields(out, "msi.", &msi.fields())
             }
         }
     }
@@ -201,6 +233,80 @@ mod tests {
         let text = run_argv(&["irqlab", "decode", "msix-entry", "00000000000000000000000001000000"]).unwrap();
         assert_eq!(line(&text, "masked"), Some("true"));
         assert!(line(&text, "msi_error").unwrap().contains("outside the MSI window"));
+    }
+
+    #[test]
+    fn ioapic_rte_prints_every_field_by_name() {
+        // 0x0100_0000_0000_A031 (specs.md §4.3 table): vector 0x31 (7:0),
+        // fixed (10:8 = 000), physical (11), idle (12), 0xA0 in 15:8 sets
+        // bit 13 (active low) and bit 15 (level), Remote IRR (14) clear,
+        // unmasked (16), destination 0x01 (63:56). It travels as MSI address
+        // 0xFEE0_1000, data 0xC031 (vector | assert bit 14 | level bit 15).
+        let text = run_argv(&["irqlab", "decode", "ioapic-rte", "0x010000000000a031"]).unwrap();
+        assert_eq!(line(&text, "rte"), Some("0x010000000000a031"));
+        assert_eq!(line(&text, "low"), Some("0x0000a031"));
+        assert_eq!(line(&text, "high"), Some("0x01000000"));
+        assert_eq!(line(&text, "vector"), Some("0x31 (49)"));
+        assert_eq!(line(&text, "delivery_mode"), Some("fixed"));
+        assert_eq!(line(&text, "destination_mode"), Some("physical"));
+        assert_eq!(line(&text, "delivery_status"), Some("idle"));
+        assert_eq!(line(&text, "polarity"), Some("active-low"));
+        assert_eq!(line(&text, "remote_irr"), Some("false"));
+        assert_eq!(line(&text, "trigger"), Some("level"));
+        assert_eq!(line(&text, "masked"), Some("false"));
+        assert_eq!(line(&text, "reserved"), Some("0x0000000000000000"));
+        assert_eq!(line(&text, "destination"), Some("0x01 (1)"));
+        assert_eq!(line(&text, "msi.address"), Some("0x00000000fee01000"));
+        assert_eq!(line(&text, "msi.data"), Some("0x0000c031"));
+        assert!(line(&text, "note").is_none());
+        // 13 RTE lines + 13 MSI lines, no notes.
+        assert_eq!(text.lines().count(), 26);
+        // Without 0x and with leading zeros dropped: same output.
+        assert_eq!(run_argv(&["irqlab", "decode", "ioapic-rte", "10000000000A031"]).unwrap(), text);
+    }
+
+    #[test]
+    fn ioapic_rte_json_uses_the_same_keys() {
+        let plain = run_argv(&["irqlab", "decode", "ioapic-rte", "0x00ab00000003a031"]).unwrap();
+        let json = run_argv(&["irqlab", "decode", "ioapic-rte", "0x00ab00000003a031", "--json"]).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        for l in plain.lines() {
+            let name = l.split(": ").next().unwrap();
+            let found = match name.strip_prefix("msi.") {
+                Some(inner) => v["msi"].get(inner).is_some(),
+                None if name == "note" => v["notes"].as_array().is_some_and(|n| !n.is_empty()),
+                None => v.get(name).is_some(),
+            };
+            assert!(found, "JSON lacks {name}");
+        }
+        // 0x00AB_0000_0003_A031: bit 16 (0x1_0000) masked, bit 17 and
+        // bits 55:48 = 0xAB reserved.
+        assert_eq!(v["rte"], 0x00ab_0000_0003_a031_u64);
+        assert_eq!(v["masked"], true);
+        assert_eq!(v["reserved"], 0x00ab_0000_0002_0000_u64);
+        assert_eq!(v["polarity"], "active-low");
+        assert_eq!(v["trigger"], "level");
+        assert_eq!(v["delivery_status"], "idle");
+        assert_eq!(v["msi"]["vector"], 0x31);
+        assert!(v["notes"].as_array().unwrap().iter().any(|n| n.as_str().unwrap().contains("bit 48")));
+    }
+
+    #[test]
+    fn ioapic_rte_bad_input_is_an_error_not_a_panic() {
+        for (input, expect) in [
+            ("0x01000000000g0031", "invalid hex character 'g'"),
+            ("0x1ffffffffffffffff", "17 hex digits do not fit in 64 bits"),
+            ("", "empty"),
+            ("0x", "empty"),
+            ("a031 0100", "invalid hex character ' '"),
+            ("é", "invalid hex character 'é'"),
+        ] {
+            let err = run_argv(&["irqlab", "decode", "ioapic-rte", input]).unwrap_err();
+            assert!(err.starts_with("IO-APIC RTE:"), "{input:?}: {err}");
+            assert!(err.contains(expect), "{input:?}: {err}");
+        }
+        // A missing argument is a usage error from the parser.
+        assert!(run_argv(&["irqlab", "decode", "ioapic-rte"]).is_err());
     }
 
     #[test]
