@@ -37,14 +37,12 @@ pub use ioapic::{
     Delivery, DeliveryCause, DeliveryStatus, IoApic, IoApicError, PinCounters, Polarity, RedirectionEntry,
 };
 pub use lapic::{AcceptOutcome, EoiOutcome, LapicError, LocalApic};
-pub use msi::{
-    DecodedMsi, DeliveryMode, DestinationMode, MsiAddress, MsiData, MsiError, MsiMessage, Trigger,
-};
+pub use msi::{DecodedMsi, DeliveryMode, DestinationMode, MsiAddress, MsiData, MsiError, MsiMessage, Trigger};
 pub use msix::{
-    EntryWrite, MessageControl, MsixEntry, MsixError, MsixFunction, NotifyOutcome, OffsetBir,
-    RewriteStatus, parse_hex_entry,
+    EntryWrite, MessageControl, MsixEntry, MsixError, MsixFunction, NotifyOutcome, OffsetBir, RewriteStatus,
+    parse_hex_entry,
 };
 pub use rss::{
-    MICROSOFT_KEY, Reta, RssError, RssKey, RssTuple, SYMMETRIC_KEY, TupleKind, parse_endpoint,
-    parse_key_hex, toeplitz_hash,
+    MICROSOFT_KEY, Reta, RssError, RssKey, RssTuple, SYMMETRIC_KEY, TupleKind, parse_endpoint, parse_key_hex,
+    toeplitz_hash,
 };

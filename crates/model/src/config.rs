@@ -28,6 +28,8 @@ pub struct Scenario {
     pub nic: NicConfig,
     /// Kernel tunables (sysctl names where there is one).
     pub kernel: KernelConfig,
+    /// NIC driver behaviour.
+    pub driver: DriverConfig,
     /// Offered traffic.
     pub workload: WorkloadConfig,
     /// Application threads; empty means one reader per core that owns the
@@ -68,6 +70,64 @@ pub struct NicConfig {
     pub reta_size: u32,
     /// Interrupt coalescing (`ethtool -C`).
     pub coalesce: CoalesceConfig,
+    /// How the NIC signals: `msix` (one vector per queue), `msi` (one
+    /// message-signalled vector for the whole NIC) or `intx` (one legacy
+    /// line through the IO-APIC).
+    pub interrupt_mode: InterruptMode,
+    /// `intx` only: the IO-APIC input pin the INTx line is routed to (PCI
+    /// INTA# of slot devices usually lands on pins 16–23).
+    pub intx_pin: u32,
+    /// `intx` only: the trigger mode programmed in the pin's redirection entry.
+    pub intx_trigger: TriggerKind,
+}
+
+/// The NIC's interrupt mechanism.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InterruptMode {
+    /// Legacy INTx: one level line, shared by every queue, via the IO-APIC.
+    Intx,
+    /// One MSI vector for the whole NIC.
+    Msi,
+    /// One MSI-X vector per queue.
+    Msix,
+}
+
+/// IO-APIC redirection-entry trigger mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TriggerKind {
+    /// Level-triggered: Remote IRR, EOI, re-delivery while asserted.
+    Level,
+    /// Edge-triggered: one message per rising edge.
+    Edge,
+}
+
+/// The NIC driver's interrupt etiquette.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DriverConfig {
+    /// Order of EOI and clearing the device's interrupt cause on a level line.
+    pub level_eoi: LevelEoi,
+}
+
+/// When the EOI is written relative to clearing the device's cause.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LevelEoi {
+    /// Correct: the top half reads (clears) the interrupt cause register,
+    /// deasserting the line, and the EOI follows the handler (`handle_fasteoi_irq`).
+    AfterClear,
+    /// Wrong: the EOI is written on entry and the cause is left for the
+    /// bottom half (the NAPI poll reads it); the still-asserted level line is
+    /// re-delivered at once.
+    BeforeClear,
+}
+
+impl Default for DriverConfig {
+    fn default() -> Self {
+        DriverConfig { level_eoi: LevelEoi::AfterClear }
+    }
 }
 
 /// `ethtool -C` receive coalescing.
@@ -105,6 +165,12 @@ pub struct KernelConfig {
     /// Packets an application reads per scheduling burst before it checks
     /// for its time slice (a modelling granularity, not a kernel knob).
     pub recv_batch: u32,
+    /// Boot option `noirqdebug`: no "nobody cared" detection (kernel/irq/spurious.c).
+    pub noirqdebug: bool,
+    /// Directed EOI: set SVR bit 12 (EOI-broadcast suppression) and write the
+    /// IO-APIC's EOI register for level interrupts instead of relying on the
+    /// local APIC's broadcast (specs.md §4.2).
+    pub directed_eoi: bool,
 }
 
 /// Offered traffic.
@@ -192,6 +258,7 @@ impl Default for Scenario {
             machine: MachineConfig::default(),
             nic: NicConfig::default(),
             kernel: KernelConfig::default(),
+            driver: DriverConfig::default(),
             workload: WorkloadConfig::default(),
             apps: Vec::new(),
             costs: CostModel::default(),
@@ -216,6 +283,9 @@ impl Default for NicConfig {
             rss_key: None,
             reta_size: 128,
             coalesce: CoalesceConfig::default(),
+            interrupt_mode: InterruptMode::Msix,
+            intx_pin: 16,
+            intx_trigger: TriggerKind::Level,
         }
     }
 }
@@ -239,6 +309,8 @@ impl Default for KernelConfig {
             socket_rcvbuf_bytes: 212_992,
             skb_overhead_bytes: 576,
             recv_batch: 16,
+            noirqdebug: false,
+            directed_eoi: false,
         }
     }
 }
@@ -259,6 +331,11 @@ impl Default for WorkloadConfig {
         }
     }
 }
+
+/// The NIC's interrupt cause register has one bit per queue, 64 bits wide.
+pub const MAX_QUEUES_SINGLE_IRQ: u32 = 64;
+/// Redirection entries of the modelled IO-APIC (82093AA: 24).
+pub const IOAPIC_PINS: u32 = 24;
 
 /// Default offered load when neither `rate_pps` nor `rate_gbps` is given.
 pub const DEFAULT_RATE_PPS: f64 = 2_000_000.0;
@@ -349,9 +426,30 @@ impl Scenario {
         if m.sockets > 0 && n.numa_node >= m.sockets {
             err("nic.numa_node", format!("expected a node below machine.sockets = {}, got {}", m.sockets, n.numa_node));
         }
+        let single_irq = n.interrupt_mode != InterruptMode::Msix;
+        if single_irq && n.queues > MAX_QUEUES_SINGLE_IRQ {
+            err(
+                "nic.queues",
+                format!(
+                    "expected at most {MAX_QUEUES_SINGLE_IRQ} queues with interrupt_mode = {:?} (one cause bit per queue), got {}",
+                    n.interrupt_mode, n.queues
+                ),
+            );
+        }
+        if n.intx_pin >= IOAPIC_PINS {
+            err("nic.intx_pin", format!("expected an IO-APIC pin below {IOAPIC_PINS}, got {}", n.intx_pin));
+        }
         if let Some(aff) = &n.affinity {
-            if aff.len() != n.queues as usize {
-                err("nic.affinity", format!("expected one core per queue ({} entries), got {}", n.queues, aff.len()));
+            let want = if single_irq { 1 } else { n.queues as usize };
+            if aff.len() != want {
+                err(
+                    "nic.affinity",
+                    format!(
+                        "expected one core per interrupt vector ({want} entries for {:?}), got {}",
+                        n.interrupt_mode,
+                        aff.len()
+                    ),
+                );
             }
             for (i, c) in aff.iter().enumerate() {
                 if *c >= m.cores {

@@ -30,6 +30,11 @@ pub struct CostModel {
     /// interrupt-mask and re-enable writes). costs.md "MMIO doorbell write
     /// (posted)": *estimate*, "tens of ns to issue".
     pub mmio_write_ns: f64,
+    /// CPU time of one uncached MMIO register read (a non-posted PCIe read
+    /// that stalls the core until the completion returns). *estimate*: the
+    /// 546 ns 64-byte PCIe read round trip (costs.md "PCIe DMA read latency,
+    /// 64 B, warm", pcie-bench) taken as the round trip in the other direction.
+    pub mmio_read_ns: f64,
     /// Latency from a frame's last bit on the wire until its descriptor
     /// write-back is visible in host memory. *estimate*: half of the 773 ns
     /// "DMA write then read, 64 B" row (pcie-bench).
@@ -73,6 +78,7 @@ impl Default for CostModel {
             lapic_eoi_ns: 35.0,
             msi_delivery_ns: 273.0,
             mmio_write_ns: 30.0,
+            mmio_read_ns: 546.0,
             dma_write_ns: 386.0,
             softirq_entry_ns: 150.0,
             napi_poll_ns: 100.0,
@@ -97,6 +103,8 @@ pub struct Costs {
     pub msi_delivery: Dur,
     /// See [`CostModel::mmio_write_ns`].
     pub mmio_write: Dur,
+    /// See [`CostModel::mmio_read_ns`].
+    pub mmio_read: Dur,
     /// See [`CostModel::dma_write_ns`].
     pub dma_write: Dur,
     /// See [`CostModel::softirq_entry_ns`].
@@ -120,12 +128,13 @@ pub struct Costs {
 
 impl CostModel {
     /// Every field with its name and value, for validation and reports.
-    pub fn fields(&self) -> [(&'static str, f64); 13] {
+    pub fn fields(&self) -> [(&'static str, f64); 14] {
         [
             ("irq_entry_exit_ns", self.irq_entry_exit_ns),
             ("lapic_eoi_ns", self.lapic_eoi_ns),
             ("msi_delivery_ns", self.msi_delivery_ns),
             ("mmio_write_ns", self.mmio_write_ns),
+            ("mmio_read_ns", self.mmio_read_ns),
             ("dma_write_ns", self.dma_write_ns),
             ("softirq_entry_ns", self.softirq_entry_ns),
             ("napi_poll_ns", self.napi_poll_ns),
@@ -146,6 +155,7 @@ impl CostModel {
             lapic_eoi: d(self.lapic_eoi_ns),
             msi_delivery: d(self.msi_delivery_ns),
             mmio_write: d(self.mmio_write_ns),
+            mmio_read: d(self.mmio_read_ns),
             dma_write: d(self.dma_write_ns),
             softirq_entry: d(self.softirq_entry_ns),
             napi_poll: d(self.napi_poll_ns),

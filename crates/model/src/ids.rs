@@ -34,3 +34,7 @@ id!(
     /// An application thread.
     ThreadId
 );
+id!(
+    /// A Linux IRQ descriptor (`irq_desc`): one per MSI-X vector, MSI vector or IO-APIC pin in use.
+    IrqId
+);

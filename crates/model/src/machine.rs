@@ -8,11 +8,13 @@
 //! piece of work, a wakeup arriving at another core. The handlers live in the
 //! files of the thing they model (`kernel/irq.rs`, `kernel/napi.rs`, …).
 
-use crate::config::Scenario;
+use crate::config::{IOAPIC_PINS, InterruptMode, LevelEoi, Scenario, TriggerKind};
 use crate::costs::Costs;
 use crate::devices::nic::{Nic, RxQueue};
 use crate::ids::{CoreId, QueueId, ThreadId};
+use crate::kernel::genirq::IrqDesc;
 use crate::kernel::irq::VectorTable;
+use crate::kernel::napi::Napi;
 use crate::kernel::socket::Socket;
 use crate::kernel::softirq::Softnet;
 use crate::metrics::{Metrics, RunStats};
@@ -24,7 +26,9 @@ use crate::workload::traffic::ArrivalGen;
 use irqlab_engine::rng::{RngStreams, streams};
 use irqlab_engine::time::PS_PER_US;
 use irqlab_engine::{Dur, EventQueue, Time};
+use irqlab_hw::ioapic::IoApic;
 use irqlab_hw::lapic::LocalApic;
+use irqlab_hw::lapic::field::SVR_EOI_BROADCAST_SUPPRESSION;
 use irqlab_hw::msix::MsixFunction;
 use irqlab_hw::rss::{Reta, RssKey};
 
@@ -58,6 +62,8 @@ pub enum Event {
         /// The thread.
         thread: ThreadId,
     },
+    /// The "nobody cared" poller's 100 ms timer (`poll_spurious_irqs`).
+    SpuriousPoll,
 }
 
 /// Kernel tunables resolved to simulation units.
@@ -81,6 +87,10 @@ pub struct KernelParams {
     pub skb_overhead_bytes: u32,
     /// Packets per recv burst.
     pub recv_batch: u32,
+    /// `noirqdebug`.
+    pub noirqdebug: bool,
+    /// Directed EOI to the IO-APIC.
+    pub directed_eoi: bool,
 }
 
 /// The simulated machine.
@@ -93,6 +103,13 @@ pub struct Machine {
     pub(crate) lapics: Vec<LocalApic>,
     pub(crate) cpus: Vec<Cpu>,
     pub(crate) vectors: Vec<VectorTable>,
+    pub(crate) irqs: Vec<IrqDesc>,
+    pub(crate) ioapic: IoApic,
+    pub(crate) line_sources: Vec<u32>,
+    pub(crate) napi: Vec<Napi>,
+    pub(crate) driver_level_eoi: LevelEoi,
+    pub(crate) intx_trigger: TriggerKind,
+    pub(crate) spurious_poll_armed: bool,
     pub(crate) softnet: Vec<Softnet>,
     pub(crate) sockets: Vec<Socket>,
     pub(crate) threads: Vec<Thread>,
@@ -144,10 +161,19 @@ impl Machine {
             .collect();
         let msix =
             MsixFunction::new(s.nic.queues as usize).map_err(|e| BuildError::Invalid(format!("nic.queues: {e}")))?;
-        let nic = Nic { queues, coalesce: s.nic.coalesce.clone(), msix };
+        let nic = Nic {
+            queues,
+            coalesce: s.nic.coalesce.clone(),
+            mode: s.nic.interrupt_mode,
+            msix,
+            msi_message: None,
+            intx_pin: s.nic.intx_pin as u8,
+            icr: 0,
+        };
         let cores = s.machine.cores as usize;
         let affinity: Vec<CoreId> = match &s.nic.affinity {
             Some(list) => list.iter().map(|c| CoreId(*c)).collect(),
+            None if s.nic.interrupt_mode != InterruptMode::Msix => vec![CoreId(0)],
             None => (0..s.nic.queues).map(|q| CoreId(q % s.machine.cores)).collect(),
         };
         let k = &s.kernel;
@@ -161,8 +187,12 @@ impl Machine {
             rcvbuf_bytes: k.socket_rcvbuf_bytes,
             skb_overhead_bytes: k.skb_overhead_bytes,
             recv_batch: k.recv_batch,
+            noirqdebug: k.noirqdebug,
+            directed_eoi: k.directed_eoi,
         };
-        let threads = crate::workload::app::build_threads(s, &flows, &affinity);
+        // Readers default to the core that takes each queue's interrupt.
+        let queue_core: Vec<CoreId> = (0..s.nic.queues as usize).map(|q| affinity[q.min(affinity.len() - 1)]).collect();
+        let threads = crate::workload::app::build_threads(s, &flows, &queue_core);
         let mut sockets: Vec<Socket> = (0..flows.len()).map(|_| Socket::default()).collect();
         for (t, th) in threads.iter().enumerate() {
             for f in &th.flows {
@@ -176,9 +206,24 @@ impl Machine {
             kp,
             events: EventQueue::new(),
             nic,
-            lapics: (0..cores).map(|_| LocalApic::new()).collect(),
+            lapics: (0..cores)
+                .map(|_| {
+                    let mut l = LocalApic::new();
+                    if k.directed_eoi {
+                        l.set_svr(l.svr() | SVR_EOI_BROADCAST_SUPPRESSION);
+                    }
+                    l
+                })
+                .collect(),
             cpus: (0..cores).map(|_| Cpu::default()).collect(),
             vectors: (0..cores).map(|_| VectorTable::default()).collect(),
+            irqs: Vec::new(),
+            ioapic: IoApic::new(IOAPIC_PINS as usize).map_err(|e| BuildError::Invalid(format!("ioapic: {e}")))?,
+            line_sources: vec![0; IOAPIC_PINS as usize],
+            napi: vec![Napi::default(); s.nic.queues as usize],
+            driver_level_eoi: s.driver.level_eoi,
+            intx_trigger: s.nic.intx_trigger,
+            spurious_poll_armed: false,
             softnet: (0..cores).map(|_| Softnet::default()).collect(),
             sockets,
             threads,
@@ -200,6 +245,7 @@ impl Machine {
                 Event::MsiWrite { address, data } => self.msi_write(address, data, now),
                 Event::CoreDone { core, epoch } => self.core_done(core, epoch, now),
                 Event::TaskWake { thread } => self.task_wake(thread, now),
+                Event::SpuriousPoll => self.spurious_poll(now),
             }
         }
         self.events.advance_to(self.end);

@@ -9,7 +9,7 @@
 //! serviced or still requested.
 
 use crate::config::Scenario;
-use crate::ids::CoreId;
+use crate::ids::{CoreId, IrqId};
 use crate::machine::Machine;
 use crate::platform::cpu::{Ctx, N_CTX};
 use irqlab_engine::{LatencyHistogram, LatencySummary, Law, LawViolation, Time};
@@ -31,6 +31,26 @@ pub struct MsixStats {
     pub released: u64,
     /// Notifies for a vector beyond the table (a model bug if non-zero).
     pub no_entry: u64,
+}
+
+/// MSI capability counters.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct MsiCapStats {
+    /// Queue interrupts raised through the single MSI.
+    pub raised: u64,
+    /// Messages sent.
+    pub sent: u64,
+    /// Raised before the driver programmed the capability (dropped).
+    pub unprogrammed: u64,
+}
+
+/// IO-APIC counters.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct IoapicStats {
+    /// Messages the IO-APIC sent (assertions, unmasks, EOI re-deliveries).
+    pub messages: u64,
+    /// Line changes on a pin the IO-APIC does not have (a bug if non-zero).
+    pub bad_pin: u64,
 }
 
 /// Platform-side MSI counters.
@@ -67,10 +87,16 @@ pub struct RunStats {
     pub dropped_no_socket: u64,
     /// Hard interrupts taken per core.
     pub interrupts_per_core: Vec<u64>,
-    /// Interrupts serviced per queue's vector.
-    pub irq_per_queue: Vec<u64>,
-    /// The (core, vector) programmed for each queue.
-    pub vector_of_queue: Vec<Option<(CoreId, u8)>>,
+    /// The IRQ that signals each queue.
+    pub irq_of_queue: Vec<Option<IrqId>>,
+    /// MSI capability counters (`msi` mode).
+    pub msi_cap: MsiCapStats,
+    /// Cause bits raised on the INTx line (`intx` mode).
+    pub intx_raised: u64,
+    /// IO-APIC counters.
+    pub ioapic: IoapicStats,
+    /// IO-APIC re-deliveries at EOI (line still asserted).
+    pub ioapic_eoi_redeliveries: u64,
     /// Queues left without a vector (core's vector space full).
     pub vector_alloc_failures: u64,
     /// Vectors taken with no action wired.
@@ -93,8 +119,11 @@ impl RunStats {
             dropped_socket_full: 0,
             dropped_no_socket: 0,
             interrupts_per_core: vec![0; cores],
-            irq_per_queue: vec![0; queues],
-            vector_of_queue: vec![None; queues],
+            irq_of_queue: vec![None; queues],
+            msi_cap: MsiCapStats::default(),
+            intx_raised: 0,
+            ioapic: IoapicStats::default(),
+            ioapic_eoi_redeliveries: 0,
             vector_alloc_failures: 0,
             spurious_vectors: 0,
             napi_missed: 0,
@@ -200,29 +229,53 @@ pub struct InterruptMetrics {
     pub per_second: f64,
     /// Hard interrupts per core.
     pub per_core: Vec<u64>,
-    /// Per queue vector: where it is routed and how often it was serviced.
+    /// Per IRQ descriptor (one vector each): chip, routing, counts.
     pub per_vector: Vec<VectorMetrics>,
     /// MSI-X function counters.
     pub msix: MsixStats,
+    /// MSI capability counters.
+    pub msi_cap: MsiCapStats,
+    /// Cause bits raised on the INTx line.
+    pub intx_raised: u64,
+    /// IO-APIC counters.
+    pub ioapic: IoapicStats,
+    /// IO-APIC re-deliveries because the line was still asserted at EOI.
+    pub ioapic_eoi_redeliveries: u64,
+    /// Interrupts that no handler claimed (`IRQ_NONE`).
+    pub unhandled: u64,
+    /// IRQs disabled by the "nobody cared" rule.
+    pub lines_disabled: u64,
     /// Platform MSI counters.
     pub msi: MsiStats,
     /// Vectors taken with nothing wired.
     pub spurious: u64,
 }
 
-/// One MSI-X vector.
+/// One IRQ descriptor and its vector.
 #[derive(Clone, Debug, Serialize)]
 pub struct VectorMetrics {
-    /// The RX queue (and MSI-X table entry).
-    pub queue: u32,
-    /// The core its table entry targets.
-    pub core: Option<u32>,
-    /// The vector number on that core.
-    pub vector: Option<u8>,
-    /// Flows that RSS steers to the queue.
+    /// IRQ number (order of `request_irq`).
+    pub irq: u32,
+    /// Chip and flow, as `/proc/interrupts` names them.
+    pub chip: &'static str,
+    /// The core the chip was programmed to target.
+    pub core: u32,
+    /// The vector on that core.
+    pub vector: u8,
+    /// RX queues it signals.
+    pub queues: Vec<u32>,
+    /// Flows that RSS steers to those queues.
     pub flows: u32,
-    /// Times serviced.
+    /// Times the flow handler ran.
     pub count: u64,
+    /// Times no handler claimed it.
+    pub unhandled: u64,
+    /// Times it fired while disabled (masked and EOI'd only).
+    pub while_disabled: u64,
+    /// Whether "nobody cared" disabled it, and when (ms).
+    pub disabled_at_ms: Option<f64>,
+    /// Times the spurious poller ran its handlers.
+    pub polled: u64,
 }
 
 /// IPIs.
@@ -303,16 +356,14 @@ pub(crate) fn collect(m: &Machine, s: &Scenario, end: Time, events: u64) -> Metr
             .part("pending_coalesced", st.msix.pending_coalesced)
             .part("no_entry", st.msix.no_entry),
     ];
-    let msi_in_transit = st.msix.sent - st.msi.arrived.min(st.msix.sent);
     laws.push(
-        Law::new("msi messages", "sent", st.msix.sent)
+        Law::new("messages", "arrived", st.msi.arrived)
             .part("accepted", st.msi.accepted)
             .part("irr_coalesced", st.msi.irr_coalesced)
             .part("illegal_vector", st.msi.illegal_vector)
             .part("blocked_decode", st.msi.blocked_decode)
             .part("blocked_no_apic", st.msi.blocked_no_apic)
-            .part("apic_disabled", st.msi.apic_disabled)
-            .part("in_transit", msi_in_transit),
+            .part("apic_disabled", st.msi.apic_disabled),
     );
     let taken: u64 = st.interrupts_per_core.iter().sum();
     let still_requested: u64 =
@@ -364,19 +415,37 @@ pub(crate) fn collect(m: &Machine, s: &Scenario, end: Time, events: u64) -> Metr
             per_packet: ratio(taken, st.delivered),
             per_second: taken as f64 / secs,
             per_core: st.interrupts_per_core.clone(),
-            per_vector: st
-                .vector_of_queue
+            per_vector: m
+                .irqs
                 .iter()
                 .enumerate()
-                .map(|(q, cv)| VectorMetrics {
-                    queue: q as u32,
-                    core: cv.map(|(c, _)| c.0),
-                    vector: cv.map(|(_, v)| v),
-                    flows: m.flows.iter().filter(|f| f.queue.idx() == q).count() as u32,
-                    count: st.irq_per_queue[q],
+                .map(|(i, d)| {
+                    let queues: Vec<u32> = (0..st.irq_of_queue.len())
+                        .filter(|q| st.irq_of_queue[*q] == Some(IrqId(i as u32)))
+                        .map(|q| q as u32)
+                        .collect();
+                    VectorMetrics {
+                        irq: i as u32,
+                        chip: d.chip.name(),
+                        core: d.core.0,
+                        vector: d.vector,
+                        flows: m.flows.iter().filter(|f| queues.contains(&f.queue.0)).count() as u32,
+                        queues,
+                        count: d.count,
+                        unhandled: d.unhandled,
+                        while_disabled: d.while_disabled,
+                        disabled_at_ms: d.disabled_at.map(|t| t.as_secs_f64() * 1e3),
+                        polled: d.polled,
+                    }
                 })
                 .collect(),
             msix: st.msix.clone(),
+            msi_cap: st.msi_cap.clone(),
+            intx_raised: st.intx_raised,
+            ioapic: st.ioapic.clone(),
+            ioapic_eoi_redeliveries: st.ioapic_eoi_redeliveries,
+            unhandled: m.irqs.iter().map(|d| d.unhandled).sum(),
+            lines_disabled: m.irqs.iter().filter(|d| d.spurious_disabled).count() as u64,
             msi: st.msi.clone(),
             spurious: st.spurious_vectors,
         },

@@ -20,7 +20,7 @@ pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);
@@ -119,11 +119,22 @@ pub fn summary(m: &Metrics) -> String {
             thousands(c.interrupts)
         );
     }
-    let _ = writeln!(o, "\nqueue  core  vector   serviced");
+    let _ = writeln!(o, "\n irq  chip               core  vector      count  unhandled  queues");
     for v in &i.per_vector {
-        let core = v.core.map_or("-".to_string(), |c| c.to_string());
-        let vec = v.vector.map_or("-".to_string(), |x| format!("{x:#04x}"));
-        let _ = writeln!(o, "{:>5} {:>5}  {:>6} {:>10}", v.queue, core, vec, thousands(v.count));
+        let queues: Vec<String> = v.queues.iter().map(|q| q.to_string()).collect();
+        let _ = writeln!(
+            o,
+            "{:>4}  {:<17} {:>5}    {:#04x} {:>10} {:>10}  {}{}",
+            v.irq,
+            v.chip,
+            v.core,
+            v.vector,
+            thousands(v.count),
+            thousands(v.unhandled),
+            queues.join(","),
+            v.disabled_at_ms
+                .map_or(String::new(), |t| format!("  DISABLED at {t:.1} ms (nobody cared), polled {}", v.polled))
+        );
     }
     let _ = writeln!(
         o,

@@ -58,7 +58,7 @@ fn unknown_table_names_the_table_and_the_allowed_top_level_keys() {
     assert_eq!(d.kind, ErrorKind::Schema);
     assert_eq!((d.line, d.column), (Some(3), Some(2)), "{d}");
     assert!(d.message.contains("unknown field `nics`"), "{d}");
-    assert!(d.message.contains("`machine`, `nic`, `kernel`, `workload`"), "{d}");
+    assert!(d.message.contains("`machine`, `nic`, `kernel`, `driver`, `workload`"), "{d}");
 }
 
 #[test]
@@ -100,7 +100,7 @@ fn malformed_ip_in_flow_list_is_located_in_its_array_element() {
                dst = \"10.0.0.2:80\"\n";
     let d = only(load(src));
     assert_at(&d, ErrorKind::Invalid, "t.toml", Some(6), Some(7), Some("workload.flow_list[1].src"));
-    assert!(d.message.contains("expected IP:PORT, got '10.0.0.300:80'"), "{d}");
+    assert!(d.message.contains("expected IP:PORT: invalid endpoint \"10.0.0.300:80\""), "{d}");
 }
 
 #[test]

@@ -19,7 +19,7 @@
 //! the frames that have landed up to the time it is observed, and looks ahead
 //! only as far as the coalescing rule needs.
 
-use crate::config::CoalesceConfig;
+use crate::config::{CoalesceConfig, InterruptMode};
 use crate::ids::QueueId;
 use crate::workload::traffic::{ArrivalGen, Packet};
 use irqlab_engine::{Dur, Time};
@@ -144,8 +144,18 @@ pub struct Nic {
     pub queues: Vec<RxQueue>,
     /// Coalescing settings.
     pub coalesce: CoalesceConfig,
-    /// The MSI-X function: table, PBA, masks.
+    /// How it signals interrupts.
+    pub mode: InterruptMode,
+    /// The MSI-X function: table, PBA, masks (used in `msix` mode).
     pub msix: irqlab_hw::msix::MsixFunction,
+    /// The MSI capability's programmed message (`msi` mode).
+    pub msi_message: Option<MsiMessage>,
+    /// IO-APIC pin of the INTx line (`intx` mode).
+    pub intx_pin: u8,
+    /// Interrupt cause register (ICR): bit q set while queue q has an
+    /// unreported interrupt (`msi` and `intx` modes). Reading it clears it
+    /// (read-to-clear); writing 1s clears those bits (write-1-to-clear).
+    pub icr: u64,
 }
 
 impl Nic {
@@ -156,6 +166,7 @@ impl Nic {
 }
 
 use crate::machine::{Event, Machine};
+use crate::platform::ioapic::LineSource;
 use irqlab_hw::msi::MsiMessage;
 use irqlab_hw::msix::NotifyOutcome;
 
@@ -195,26 +206,71 @@ impl Machine {
         }
     }
 
-    /// The queue raises its MSI-X vector; auto-clears its enable bit (EIAM).
+    /// The queue raises its interrupt; the NIC auto-clears the queue's
+    /// enable bit (EIAM-style auto-mask) until the driver re-enables it.
+    /// `msix`: a notify on the queue's MSI-X entry. `msi`: the queue's cause
+    /// bit is set and the MSI message is sent. `intx`: the cause bit is set
+    /// and the line follows the cause register.
     fn nic_raise(&mut self, q: QueueId, now: Time) {
         self.nic_disable_irq(q);
         self.nic.queue(q).raised += 1;
-        self.stats.msix.raised += 1;
-        // Queue i owns MSI-X entry i, which exists (table size = queues).
-        match self.nic.msix.notify(q.idx() as u16) {
-            Ok(NotifyOutcome::Sent(msg)) => self.send_msi(msg, now),
-            Ok(NotifyOutcome::PendingSet) => self.stats.msix.pending_set += 1,
-            Ok(NotifyOutcome::PendingAlreadySet) => self.stats.msix.pending_coalesced += 1,
-            Err(_) => self.stats.msix.no_entry += 1,
+        match self.nic.mode {
+            InterruptMode::Msix => {
+                self.stats.msix.raised += 1;
+                // Queue i owns MSI-X entry i, which exists (table size = queues).
+                match self.nic.msix.notify(q.idx() as u16) {
+                    Ok(NotifyOutcome::Sent(msg)) => self.send_msi(msg, now),
+                    Ok(NotifyOutcome::PendingSet) => self.stats.msix.pending_set += 1,
+                    Ok(NotifyOutcome::PendingAlreadySet) => self.stats.msix.pending_coalesced += 1,
+                    Err(_) => self.stats.msix.no_entry += 1,
+                }
+            }
+            InterruptMode::Msi => {
+                self.nic.icr |= 1 << q.0;
+                self.stats.msi_cap.raised += 1;
+                match self.nic.msi_message {
+                    Some(msg) => {
+                        self.stats.msi_cap.sent += 1;
+                        self.post_message(msg, now);
+                    }
+                    None => self.stats.msi_cap.unprogrammed += 1,
+                }
+            }
+            InterruptMode::Intx => {
+                self.nic.icr |= 1 << q.0;
+                self.stats.intx_raised += 1;
+                self.nic_update_line(now);
+            }
         }
+    }
+
+    /// The INTx output follows the cause register.
+    fn nic_update_line(&mut self, now: Time) {
+        if self.nic.mode == InterruptMode::Intx {
+            let pin = self.nic.intx_pin;
+            let level = self.nic.icr != 0;
+            self.set_irq_line(pin, LineSource::Nic, level, now);
+        }
+    }
+
+    /// The driver reads the cause register (read-to-clear).
+    pub(crate) fn nic_read_icr(&mut self, now: Time) -> u64 {
+        let bits = std::mem::take(&mut self.nic.icr);
+        self.nic_update_line(now);
+        bits
+    }
+
+    /// The driver writes 1s to cause bits (write-1-to-clear).
+    pub(crate) fn nic_clear_cause(&mut self, bits: u64, now: Time) {
+        self.nic.icr &= !bits;
+        self.nic_update_line(now);
     }
 
     /// The MSI-X function writes a message to the bus; it reaches the
     /// platform after the posted-write latency.
     pub(crate) fn send_msi(&mut self, msg: MsiMessage, now: Time) {
         self.stats.msix.sent += 1;
-        let at = now + self.costs.msi_delivery;
-        self.events.schedule(at, Event::MsiWrite { address: msg.address, data: msg.data });
+        self.post_message(msg, now);
     }
 }
 

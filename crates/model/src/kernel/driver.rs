@@ -1,65 +1,125 @@
-//! The NIC driver: probe (MSI-X programming) and the RX interrupt top half.
+//! The NIC driver: probe (interrupt set-up per mode) and its interrupt
+//! handlers, written once against genirq (kernel/genirq.rs).
 //!
-//! Probe follows Linux's order: the function comes out of reset with every
-//! MSI-X entry masked (PCIe §6.1.4.5); for each queue the driver allocates a
-//! vector on the core its affinity names, writes the entry's address/data
-//! in the x86 compatibility format (destination = that core's APIC ID,
-//! fixed delivery, edge), then unmasks it; finally it enables MSI-X and the
-//! queues' interrupts. Which core takes a queue's interrupt is therefore
-//! decided by the bits in the MSI-X table, as on real hardware.
+//! Probe follows Linux's order. In `msix` mode each queue gets a vector on
+//! the core its affinity names: `request_irq` programs the queue's MSI-X
+//! entry (masked out of reset, PCIe §6.1.4.5) with the x86
+//! compatibility-format address/data for that core, then unmasks it; the
+//! function is then enabled. In `msi` mode one vector serves the NIC; in
+//! `intx` mode its INTx line goes through an IO-APIC redirection entry.
+//! Which core takes an interrupt is decided by the bits the driver wrote.
 //!
-//! The top half (`ixgbe_msix_clean_rings`-style) disables the queue's
-//! interrupt in the device and schedules NAPI (`napi_schedule_prep` then
-//! `__napi_schedule`, specs.md §7.1); the poll re-enables it.
+//! Handlers (top halves): the NIC auto-masks a queue when it interrupts, so
+//! the MSI-X handler only schedules the queue's NAPI (`ixgbe_msix_clean_rings`).
+//! The single-vector handler reads the interrupt cause register to find
+//! which queues interrupted — clearing it, which deasserts the INTx line —
+//! and schedules each (`e1000_intr` style). With `driver.level_eoi =
+//! "before_clear"` it only peeks at the cause and leaves clearing to the
+//! NAPI poll (write-1-to-clear when the poll ends): on a level line the
+//! EOI then finds the line still asserted. It claims an interrupt only if it
+//! scheduled something new, and returns `IRQ_NONE` otherwise.
 
+use crate::config::{InterruptMode, LevelEoi, TriggerKind};
 use crate::ids::{CoreId, QueueId};
-use crate::kernel::irq::IrqAction;
+use crate::kernel::genirq::{Chip, IrqAction};
 use crate::machine::Machine;
-use irqlab_engine::{Dur, Time};
-use irqlab_hw::msi::{DeliveryMode, MsiMessage, Trigger};
-use irqlab_hw::msix::MsixEntry;
+use irqlab_engine::Time;
 
 impl Machine {
-    /// Driver probe: program and unmask one MSI-X vector per queue.
+    /// Driver probe: request the NIC's IRQs and enable its interrupts.
     pub(crate) fn probe_driver(&mut self) {
-        for q in 0..self.nic.queues.len() {
-            let queue = QueueId(q as u32);
-            let core = self.affinity[q];
-            let Some(vector) = self.vectors[core.idx()].allocate(IrqAction::RxQueue(queue)) else {
-                self.stats.vector_alloc_failures += 1;
-                continue;
-            };
-            self.stats.vector_of_queue[q] = Some((core, vector));
-            let apic = self.topo.apic_id(core) as u8;
-            let msg = MsiMessage::compose(apic, vector, DeliveryMode::Fixed, Trigger::Edge);
-            // Entries come out of reset masked, so rewriting address/data is
-            // legal; the entry stays masked until the driver unmasks it.
-            let vec_idx = q as u16;
-            let written = self.nic.msix.write_entry(vec_idx, MsixEntry::new(msg, true));
-            let released = self.nic.msix.set_masked(vec_idx, false);
-            debug_assert!(written.is_ok() && matches!(released, Ok(None)), "probe of a fresh MSI-X table");
-        }
-        let mut released = self.nic.msix.set_enabled(true);
-        released.extend(self.nic.msix.set_function_mask(false));
-        for (_, msg) in released {
-            self.stats.msix.released += 1;
-            self.send_msi(msg, Time::ZERO);
+        match self.nic.mode {
+            InterruptMode::Msix => {
+                for q in 0..self.nic.queues.len() {
+                    let queue = QueueId(q as u32);
+                    let irq =
+                        self.request_irq(Chip::Msix { entry: q as u16 }, self.affinity[q], IrqAction::NicQueue(queue));
+                    self.stats.irq_of_queue[q] = irq;
+                }
+                let mut released = self.nic.msix.set_enabled(true);
+                released.extend(self.nic.msix.set_function_mask(false));
+                for (_, msg) in released {
+                    self.stats.msix.released += 1;
+                    self.send_msi(msg, Time::ZERO);
+                }
+            }
+            InterruptMode::Msi | InterruptMode::Intx => {
+                let chip = match (self.nic.mode, self.intx_trigger) {
+                    (InterruptMode::Msi, _) => Chip::Msi,
+                    (_, TriggerKind::Level) => Chip::IoapicLevel { pin: self.nic.intx_pin },
+                    (_, TriggerKind::Edge) => Chip::IoapicEdge { pin: self.nic.intx_pin },
+                };
+                let irq = self.request_irq(chip, self.affinity[0], IrqAction::NicCause);
+                for slot in &mut self.stats.irq_of_queue {
+                    *slot = irq;
+                }
+            }
         }
         for q in 0..self.nic.queues.len() {
             self.nic_enable_irq(QueueId(q as u32), Time::ZERO);
         }
     }
 
-    /// CPU time of a vector's handler body (beyond entry/exit and EOI).
-    pub(crate) fn handler_cost(&self, _core: CoreId, vector: u8) -> Dur {
-        let _ = vector;
-        // Disable the queue interrupt in the device: one posted MMIO write.
-        self.costs.mmio_write
+    /// The per-queue MSI-X handler. Always claims the interrupt.
+    pub(crate) fn nic_queue_irq(&mut self, core: CoreId, q: QueueId, now: Time) -> bool {
+        self.napi_schedule(core, q, now);
+        true
     }
 
-    /// The RX queue's top half: mask the queue in the device, schedule NAPI.
-    pub(crate) fn rx_top_half(&mut self, core: CoreId, q: QueueId, now: Time) {
-        self.nic_disable_irq(q);
-        self.napi_schedule(core, q, now);
+    /// The single-vector handler (MSI or INTx): find the interrupting queues
+    /// from the cause register and schedule their NAPI instances.
+    pub(crate) fn nic_cause_irq(&mut self, core: CoreId, now: Time) -> bool {
+        match self.driver_level_eoi {
+            LevelEoi::AfterClear => {
+                let bits = self.nic_read_icr(now);
+                for q in set_bits(bits) {
+                    self.napi_schedule(core, QueueId(q), now);
+                }
+                bits != 0
+            }
+            LevelEoi::BeforeClear => {
+                let bits = self.nic.icr;
+                let mut scheduled = false;
+                for q in set_bits(bits) {
+                    if !self.napi[q as usize].scheduled {
+                        self.napi_schedule(core, QueueId(q), now);
+                        scheduled = true;
+                    }
+                }
+                scheduled
+            }
+        }
+    }
+
+    /// End of a poll of `q`: with the deferred etiquette the poll is where
+    /// the queue's cause bit is cleared (write-1-to-clear).
+    pub(crate) fn driver_poll_end(&mut self, q: QueueId, now: Time) {
+        if self.driver_level_eoi == LevelEoi::BeforeClear && self.nic.mode != InterruptMode::Msix {
+            self.nic_clear_cause(1 << q.0, now);
+        }
+    }
+}
+
+/// Indices of the set bits of a cause register, lowest first.
+fn set_bits(mut bits: u64) -> impl Iterator<Item = u32> {
+    std::iter::from_fn(move || {
+        if bits == 0 {
+            return None;
+        }
+        let i = bits.trailing_zeros();
+        bits &= bits - 1;
+        Some(i)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::set_bits;
+
+    #[test]
+    fn set_bits_lists_queues_lowest_first() {
+        assert_eq!(set_bits(0b1011_0000_0001).collect::<Vec<_>>(), vec![0, 8, 9, 11]);
+        assert_eq!(set_bits(0).count(), 0);
+        assert_eq!(set_bits(1 << 63).collect::<Vec<_>>(), vec![63]);
     }
 }

@@ -4,8 +4,10 @@
 //! and socket receive queues (socket.rs).
 
 pub mod driver;
+pub mod genirq;
 pub mod irq;
 pub mod napi;
 pub mod sched;
 pub mod socket;
 pub mod softirq;
+pub mod spurious;

@@ -144,6 +144,8 @@ impl Machine {
         if n == self.kp.napi_weight {
             sn.full_polls += 1;
         }
+        let (q, _) = self.softnet[c].last_poll.expect("poll_done after a poll");
+        self.driver_poll_end(q, now);
         let wakeups = self.deliver_batch(core, now);
         if wakeups > 0 {
             let ctx = self.softnet[c].round.as_ref().expect("inside a round").ctx;

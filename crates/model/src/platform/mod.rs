@@ -2,4 +2,5 @@
 //! APIC, and the per-core execution state.
 
 pub mod cpu;
+pub mod ioapic;
 pub mod topology;
