@@ -28,6 +28,8 @@ enum Command {
     Rss(cmd::rss::RssArgs),
     /// Decode register values and messages field by field.
     Decode(cmd::decode::DecodeArgs),
+    /// Run a built-in experiment: variants, a table, and findings computed from the data.
+    Experiment(cmd::experiment::ExperimentArgs),
 }
 
 fn main() -> ExitCode {
@@ -39,6 +41,7 @@ fn main() -> ExitCode {
         Command::Bench(a) => cmd::bench::run(a, &mut out),
         Command::Rss(a) => cmd::rss::run(a, &mut out).map_err(cmd::Failure::Input),
         Command::Decode(a) => cmd::decode::run(a, &mut out).map_err(cmd::Failure::Input),
+        Command::Experiment(a) => cmd::experiment::run(a, &mut out),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -158,3 +158,22 @@ fn bench_reports_speed_figures() {
     assert!(v["simulated_packets_per_wall_s"].as_f64().unwrap() > 0.0);
     assert_eq!(v["scenario"], "line-rate-10g");
 }
+
+#[test]
+fn experiments_list_and_run_with_computed_findings() {
+    let out = stdout(&irqlab(&["experiment", "list"]));
+    assert!(out.contains("eoi-order") && out.contains("msix-vs-legacy"), "{out}");
+    let v = json(&["experiment", "run", "eoi-order", "--quick", "--json", "-"]);
+    assert_eq!(v["experiment"], "eoi-order");
+    let variants = v["variants"].as_array().unwrap();
+    assert_eq!(variants.len(), 6);
+    for var in variants {
+        assert!(var["params"]["driver.level_eoi"].is_string());
+        assert_eq!(var["metrics"]["law_violations"].as_array().unwrap().len(), 0);
+    }
+    let findings = v["findings"].as_array().unwrap();
+    assert!(!findings.is_empty());
+    assert!(findings.iter().all(|f| f["holds"] == true), "{findings:#?}");
+    let o = irqlab(&["experiment", "run", "no-such-experiment"]);
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -19,6 +19,8 @@
 pub mod builtin;
 pub mod document;
 pub mod error;
+pub mod experiment;
+mod experiments;
 pub mod keypath;
 pub mod overrides;
 

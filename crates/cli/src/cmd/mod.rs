@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod decode;
+pub mod experiment;
 pub mod rss;
 pub mod run;
 

@@ -1,0 +1,73 @@
+//! `irqlab experiment list` and `irqlab experiment run NAME`.
+
+use super::Failure;
+use clap::{Args, Subcommand};
+use irqlab_scenario::experiment::{experiment, experiments, render, run_experiment};
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Arguments of `irqlab experiment`.
+#[derive(Args, Debug, Clone)]
+pub struct ExperimentArgs {
+    #[command(subcommand)]
+    pub what: ExperimentCmd,
+}
+
+/// Experiment subcommands.
+#[derive(Subcommand, Debug, Clone)]
+pub enum ExperimentCmd {
+    /// List the experiments.
+    List,
+    /// Run one experiment: a table of its variants and findings computed from the data.
+    Run {
+        /// Experiment name (see `irqlab experiment list`).
+        name: String,
+        /// Shorter runs and sweeps, for a result in seconds.
+        #[arg(long)]
+        quick: bool,
+        /// Write the report as JSON to FILE, or `-` for standard output (instead of the table).
+        #[arg(long, value_name = "FILE|-")]
+        json: Option<String>,
+    },
+}
+
+/// `irqlab experiment`.
+pub fn run(a: &ExperimentArgs, out: &mut dyn Write) -> Result<(), Failure> {
+    match &a.what {
+        ExperimentCmd::List => {
+            for e in experiments() {
+                writeln!(out, "{:<18} {}", e.name, e.description)?;
+            }
+            Ok(())
+        }
+        ExperimentCmd::Run { name, quick, json } => {
+            let Some(e) = experiment(name) else {
+                let names: Vec<&str> = experiments().iter().map(|e| e.name).collect();
+                return Err(Failure::Input(format!("no experiment '{name}'; experiments: {}", names.join(", "))));
+            };
+            let total = (e.variants)(*quick).len();
+            let done = AtomicUsize::new(0);
+            let show = std::io::stderr().is_terminal();
+            let progress = |variant: &str| {
+                let k = done.fetch_add(1, Ordering::SeqCst) + 1;
+                if show {
+                    eprint!("\r\x1b[K[{k}/{total}] {variant}");
+                }
+            };
+            let report = run_experiment(&e, *quick, &progress).map_err(Failure::Bug)?;
+            if show {
+                eprint!("\r\x1b[K");
+            }
+            let text = serde_json::to_string_pretty(&report).map_err(|err| Failure::Io(err.to_string()))? + "\n";
+            match json.as_deref() {
+                Some("-") => out.write_all(text.as_bytes())?,
+                Some(path) => {
+                    std::fs::write(path, &text).map_err(|err| Failure::Io(format!("cannot write {path}: {err}")))?;
+                    out.write_all(render(&e, &report).as_bytes())?;
+                }
+                None => out.write_all(render(&e, &report).as_bytes())?,
+            }
+            Ok(())
+        }
+    }
+}

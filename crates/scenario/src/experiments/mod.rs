@@ -1,0 +1,16 @@
+//! The built-in experiments, one file each.
+
+mod eoi_order;
+mod msix_vs_legacy;
+
+use crate::experiment::Experiment;
+
+/// Every built-in experiment, in the order `irqlab experiment list` shows them.
+pub fn all() -> Vec<Experiment> {
+    vec![msix_vs_legacy::experiment(), eoi_order::experiment()]
+}
+
+/// Formats a rate in Mpps with two decimals.
+pub(crate) fn mpps(v: f64) -> String {
+    format!("{:.2}", v / 1e6)
+}
