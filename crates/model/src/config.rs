@@ -171,6 +171,13 @@ pub struct KernelConfig {
     /// IO-APIC's EOI register for level interrupts instead of relying on the
     /// local APIC's broadcast (specs.md §4.2).
     pub directed_eoi: bool,
+    /// NAPI. `false` models a pre-NAPI driver: an interrupt per packet (or
+    /// per coalesced batch) whose handler takes every frame from the ring and
+    /// queues it with `netif_rx` on the core's backlog; protocol processing
+    /// runs from that backlog in softirq. Requires `nic.interrupt_mode = "msix"`.
+    pub napi: bool,
+    /// `net.core.netdev_max_backlog`: packets a core's backlog holds.
+    pub netdev_max_backlog: u32,
 }
 
 /// Offered traffic.
@@ -311,6 +318,8 @@ impl Default for KernelConfig {
             recv_batch: 16,
             noirqdebug: false,
             directed_eoi: false,
+            napi: true,
+            netdev_max_backlog: 1000,
         }
     }
 }
@@ -479,6 +488,12 @@ impl Scenario {
             if v == 0 {
                 err(path, "expected a positive integer, got 0".into());
             }
+        }
+        if k.netdev_max_backlog == 0 {
+            err("kernel.netdev_max_backlog", "expected a positive number of packets, got 0".into());
+        }
+        if !k.napi && n.interrupt_mode != InterruptMode::Msix {
+            err("kernel.napi", "the pre-NAPI receive path is modelled for nic.interrupt_mode = \"msix\" only".into());
         }
         if k.socket_rcvbuf_bytes == 0 {
             err("kernel.socket_rcvbuf_bytes", "expected a positive number of bytes, got 0".into());

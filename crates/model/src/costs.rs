@@ -46,11 +46,15 @@ pub struct CostModel {
     /// CPU time of one NAPI poll call outside its packets (driver poll
     /// prologue, refill doorbell, `napi_complete_done`). *estimate*.
     pub napi_poll_ns: f64,
-    /// CPU time per received packet in the driver and protocol stack
-    /// (descriptor read, skb build, GRO, IP/UDP receive, socket enqueue).
-    /// *estimate*: chosen so one core sustains ≈2–3 Mpps of softirq work, the
-    /// order commonly reported for the Linux UDP receive path.
-    pub rx_stack_per_packet_ns: f64,
+    /// CPU time per received packet in the driver: descriptor read, skb
+    /// build, buffer refill; in the NAPI poll, or in the hard-IRQ handler
+    /// without NAPI (`netif_rx`). *estimate*: with `rx_protocol_per_packet_ns`
+    /// chosen so one core sustains ≈2–3 Mpps of receive work, the order
+    /// commonly reported for the Linux UDP receive path.
+    pub rx_driver_per_packet_ns: f64,
+    /// CPU time per received packet in the protocol stack: GRO, IP and UDP
+    /// receive, socket lookup and enqueue (softirq). *estimate*, as above.
+    pub rx_protocol_per_packet_ns: f64,
     /// CPU time the waker spends in `try_to_wake_up` for a blocked reader.
     /// *estimate*: a fraction of the 1.20 µs same-core futex wake (costs.md
     /// "futex wake same core", measured).
@@ -82,7 +86,8 @@ impl Default for CostModel {
             dma_write_ns: 386.0,
             softirq_entry_ns: 150.0,
             napi_poll_ns: 100.0,
-            rx_stack_per_packet_ns: 350.0,
+            rx_driver_per_packet_ns: 100.0,
+            rx_protocol_per_packet_ns: 250.0,
             wakeup_ns: 400.0,
             wakeup_cross_core_latency_ns: 3400.0,
             context_switch_ns: 900.0,
@@ -111,8 +116,10 @@ pub struct Costs {
     pub softirq_entry: Dur,
     /// See [`CostModel::napi_poll_ns`].
     pub napi_poll: Dur,
-    /// See [`CostModel::rx_stack_per_packet_ns`].
-    pub rx_stack_per_packet: Dur,
+    /// See [`CostModel::rx_driver_per_packet_ns`].
+    pub rx_driver_per_packet: Dur,
+    /// See [`CostModel::rx_protocol_per_packet_ns`].
+    pub rx_protocol_per_packet: Dur,
     /// See [`CostModel::wakeup_ns`].
     pub wakeup: Dur,
     /// See [`CostModel::wakeup_cross_core_latency_ns`].
@@ -128,7 +135,7 @@ pub struct Costs {
 
 impl CostModel {
     /// Every field with its name and value, for validation and reports.
-    pub fn fields(&self) -> [(&'static str, f64); 14] {
+    pub fn fields(&self) -> [(&'static str, f64); 15] {
         [
             ("irq_entry_exit_ns", self.irq_entry_exit_ns),
             ("lapic_eoi_ns", self.lapic_eoi_ns),
@@ -138,7 +145,8 @@ impl CostModel {
             ("dma_write_ns", self.dma_write_ns),
             ("softirq_entry_ns", self.softirq_entry_ns),
             ("napi_poll_ns", self.napi_poll_ns),
-            ("rx_stack_per_packet_ns", self.rx_stack_per_packet_ns),
+            ("rx_driver_per_packet_ns", self.rx_driver_per_packet_ns),
+            ("rx_protocol_per_packet_ns", self.rx_protocol_per_packet_ns),
             ("wakeup_ns", self.wakeup_ns),
             ("wakeup_cross_core_latency_ns", self.wakeup_cross_core_latency_ns),
             ("context_switch_ns", self.context_switch_ns),
@@ -159,7 +167,8 @@ impl CostModel {
             dma_write: d(self.dma_write_ns),
             softirq_entry: d(self.softirq_entry_ns),
             napi_poll: d(self.napi_poll_ns),
-            rx_stack_per_packet: d(self.rx_stack_per_packet_ns),
+            rx_driver_per_packet: d(self.rx_driver_per_packet_ns),
+            rx_protocol_per_packet: d(self.rx_protocol_per_packet_ns),
             wakeup: d(self.wakeup_ns),
             wakeup_cross_core_latency: d(self.wakeup_cross_core_latency_ns),
             context_switch: d(self.context_switch_ns),

@@ -91,6 +91,10 @@ pub struct KernelParams {
     pub noirqdebug: bool,
     /// Directed EOI to the IO-APIC.
     pub directed_eoi: bool,
+    /// NAPI (false: pre-NAPI `netif_rx` from the hard-IRQ handler).
+    pub napi: bool,
+    /// `netdev_max_backlog`.
+    pub netdev_max_backlog: u32,
 }
 
 /// The simulated machine.
@@ -189,6 +193,8 @@ impl Machine {
             recv_batch: k.recv_batch,
             noirqdebug: k.noirqdebug,
             directed_eoi: k.directed_eoi,
+            napi: k.napi,
+            netdev_max_backlog: k.netdev_max_backlog,
         };
         // Readers default to the core that takes each queue's interrupt.
         let queue_core: Vec<CoreId> = (0..s.nic.queues as usize).map(|q| affinity[q.min(affinity.len() - 1)]).collect();

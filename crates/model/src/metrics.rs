@@ -335,13 +335,16 @@ pub(crate) fn collect(m: &Machine, s: &Scenario, end: Time, events: u64) -> Metr
     let offered: u64 = m.nic.queues.iter().map(|q| q.offered).sum();
     let ring_full: u64 = m.nic.queues.iter().map(|q| q.dropped_ring_full).sum();
     let in_rings: u64 = m.nic.queues.iter().map(|q| q.in_ring()).sum();
-    let in_polls: u64 = m.softnet.iter().map(|sn| sn.batch.len() as u64).sum();
+    let in_polls: u64 =
+        m.softnet.iter().map(|sn| (sn.batch.len() + sn.isr_batch.len() + sn.backlog.len()) as u64).sum();
+    let backlog_full: u64 = m.softnet.iter().map(|sn| sn.dropped_backlog).sum();
     let in_sockets: u64 = m.threads.iter().map(|t| t.queue.len() as u64 + t.burst.len() as u64).sum();
     let in_flight = in_rings + in_polls + in_sockets;
     let mut dropped = BTreeMap::new();
     dropped.insert("rx_ring_full", ring_full);
     dropped.insert("socket_full", st.dropped_socket_full);
     dropped.insert("no_socket", st.dropped_no_socket);
+    dropped.insert("backlog_full", backlog_full);
 
     let mut laws = vec![
         Law::new("packets", "offered", offered)
@@ -349,6 +352,7 @@ pub(crate) fn collect(m: &Machine, s: &Scenario, end: Time, events: u64) -> Metr
             .part("dropped.rx_ring_full", ring_full)
             .part("dropped.socket_full", st.dropped_socket_full)
             .part("dropped.no_socket", st.dropped_no_socket)
+            .part("dropped.backlog_full", backlog_full)
             .part("in_flight", in_flight),
         Law::new("msix notifies", "raised + released", st.msix.raised + st.msix.released)
             .part("sent", st.msix.sent)

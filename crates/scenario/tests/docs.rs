@@ -37,7 +37,7 @@ fn full_example_in_the_docs_loads_and_sets_what_its_comments_say() {
     assert_eq!((s.machine.cores, s.machine.sockets, s.nic.queues), (8, 2, 8));
     assert_eq!(s.workload.flow_list.len(), 4);
     assert_eq!(s.apps.len(), 2);
-    assert_eq!(s.costs.rx_stack_per_packet_ns, 300.0);
+    assert_eq!(s.costs.rx_protocol_per_packet_ns, 200.0);
 }
 
 #[test]

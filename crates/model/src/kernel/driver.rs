@@ -23,7 +23,7 @@ use crate::config::{InterruptMode, LevelEoi, TriggerKind};
 use crate::ids::{CoreId, QueueId};
 use crate::kernel::genirq::{Chip, IrqAction};
 use crate::machine::Machine;
-use irqlab_engine::Time;
+use irqlab_engine::{Dur, Time};
 
 impl Machine {
     /// Driver probe: request the NIC's IRQs and enable its interrupts.
@@ -60,9 +60,38 @@ impl Machine {
         }
     }
 
-    /// The per-queue MSI-X handler. Always claims the interrupt.
+    /// Entry of the per-queue MSI-X handler: its CPU time. Without NAPI the
+    /// handler itself takes every frame in the ring (pre-NAPI drivers'
+    /// receive loop) and pays the driver's per-packet work.
+    pub(crate) fn nic_queue_irq_entry(&mut self, core: CoreId, q: QueueId, now: Time) -> Dur {
+        if self.kp.napi {
+            return Dur::ZERO;
+        }
+        let dma = self.costs.dma_write;
+        let mut batch = std::mem::take(&mut self.softnet[core.idx()].isr_batch);
+        batch.clear();
+        let queue = self.nic.queue(q);
+        queue.advance(now, dma);
+        let n = queue.take(usize::MAX, &mut batch);
+        self.softnet[core.idx()].isr_batch = batch;
+        self.costs.rx_driver_per_packet.times(n as u64)
+    }
+
+    /// The per-queue MSI-X handler. Always claims the interrupt. With NAPI:
+    /// schedule the queue's poll. Without: `netif_rx` each frame taken at
+    /// entry into this core's backlog, then re-enable the queue's interrupt.
     pub(crate) fn nic_queue_irq(&mut self, core: CoreId, q: QueueId, now: Time) -> bool {
-        self.napi_schedule(core, q, now);
+        if self.kp.napi {
+            self.napi_schedule(core, q, now);
+        } else {
+            let batch = std::mem::take(&mut self.softnet[core.idx()].isr_batch);
+            for p in &batch {
+                self.netif_rx(core, *p);
+            }
+            self.softnet[core.idx()].isr_batch = batch;
+            self.softnet[core.idx()].isr_batch.clear();
+            self.nic_enable_irq(q, now);
+        }
         true
     }
 

@@ -217,16 +217,18 @@ impl Machine {
         }
     }
 
-    /// CPU time of the flow handler's chip operations and actions.
-    fn flow_cost(&self, irq: IrqId) -> Dur {
+    /// CPU time of the flow handler's chip operations and actions; the
+    /// actions see the device as it is when the handler starts.
+    fn flow_cost(&mut self, irq: IrqId, now: Time) -> Dur {
         let desc = &self.irqs[irq.idx()];
+        let core = desc.core;
         let mut cost = self.costs.lapic_eoi;
         if desc.chip.flow() == Flow::FastEoi && self.kp.directed_eoi {
             cost += self.costs.mmio_write;
         }
-        for a in &desc.actions {
-            cost += match a {
-                IrqAction::NicQueue(_) => Dur::ZERO,
+        for k in 0..self.irqs[irq.idx()].actions.len() {
+            cost += match self.irqs[irq.idx()].actions[k] {
+                IrqAction::NicQueue(q) => self.nic_queue_irq_entry(core, q, now),
                 // One uncached read of the interrupt cause (or status) register.
                 IrqAction::NicCause => self.costs.mmio_read,
             };
@@ -238,7 +240,7 @@ impl Machine {
     /// handler's CPU time. Edge flows ack here; a level flow written with
     /// the wrong etiquette EOIs here, before the cause is cleared.
     pub(crate) fn flow_entry(&mut self, irq: IrqId, now: Time) -> Dur {
-        let cost = self.flow_cost(irq);
+        let cost = self.flow_cost(irq, now);
         let desc = &mut self.irqs[irq.idx()];
         desc.count += 1;
         match desc.chip.flow() {

@@ -11,6 +11,7 @@
 //! modelled.
 
 use crate::ids::{CoreId, QueueId};
+use crate::kernel::softirq::PollItem;
 use crate::machine::Machine;
 use irqlab_engine::Time;
 
@@ -32,7 +33,7 @@ impl Machine {
         }
         napi.scheduled = true;
         let sn = &mut self.softnet[core.idx()];
-        sn.poll_list.push_back(q);
+        sn.poll_list.push_back(PollItem::Queue(q));
         sn.pending = true;
     }
 

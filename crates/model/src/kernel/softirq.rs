@@ -45,11 +45,27 @@ pub struct Round {
     pub first: bool,
 }
 
+/// A NAPI instance on a poll list: a device queue's, or the core's backlog
+/// (`softnet_data.backlog`, polled by `process_backlog`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PollItem {
+    /// An RX queue's NAPI instance.
+    Queue(QueueId),
+    /// This core's input-packet backlog.
+    Backlog,
+}
+
 /// Per-core softirq state (`struct softnet_data`).
 #[derive(Debug, Default)]
 pub struct Softnet {
     /// NAPI instances scheduled on this core.
-    pub poll_list: VecDeque<QueueId>,
+    pub poll_list: VecDeque<PollItem>,
+    /// `input_pkt_queue`: packets queued by `netif_rx`/`enqueue_to_backlog`.
+    pub backlog: VecDeque<Packet>,
+    /// Whether the backlog NAPI is on the poll list.
+    pub backlog_scheduled: bool,
+    /// Packets dropped because the backlog held `netdev_max_backlog`.
+    pub dropped_backlog: u64,
     /// `NET_RX_SOFTIRQ` raised and not yet run.
     pub pending: bool,
     /// The `net_rx_action` in progress.
@@ -62,8 +78,10 @@ pub struct Softnet {
     pub ksoftirqd: Ksoftirqd,
     /// Packets taken by the poll in progress.
     pub batch: Vec<Packet>,
-    /// The poll in progress: queue and packets taken.
-    pub last_poll: Option<(QueueId, u32)>,
+    /// Packets taken by a no-NAPI hard-IRQ handler in progress.
+    pub isr_batch: Vec<Packet>,
+    /// The poll in progress: instance and packets taken.
+    pub last_poll: Option<(PollItem, u32)>,
     /// NAPI polls run.
     pub polls: u64,
     /// Polls that used their whole weight.
@@ -107,20 +125,32 @@ impl Machine {
     /// Polls the NAPI instance at the head of the poll list, or ends the round.
     fn next_poll(&mut self, core: CoreId, now: Time) {
         let c = core.idx();
-        let Some(&q) = self.softnet[c].poll_list.front() else {
+        let Some(&item) = self.softnet[c].poll_list.front() else {
             self.round_end(core, now);
             return;
         };
-        let dma = self.costs.dma_write;
         let weight = self.kp.napi_weight as usize;
         let mut batch = std::mem::take(&mut self.softnet[c].batch);
         batch.clear();
-        let queue = self.nic.queue(q);
-        queue.advance(now, dma);
-        let n = queue.take(weight, &mut batch) as u32;
+        let (n, per_packet) = match item {
+            PollItem::Queue(q) => {
+                let dma = self.costs.dma_write;
+                let queue = self.nic.queue(q);
+                queue.advance(now, dma);
+                let n = queue.take(weight, &mut batch) as u32;
+                (n, self.costs.rx_driver_per_packet + self.costs.rx_protocol_per_packet)
+            }
+            PollItem::Backlog => {
+                // process_backlog: the driver work was done by netif_rx already.
+                let sn = &mut self.softnet[c];
+                let n = weight.min(sn.backlog.len());
+                batch.extend(sn.backlog.drain(..n));
+                (n as u32, self.costs.rx_protocol_per_packet)
+            }
+        };
         self.softnet[c].batch = batch;
         let round = self.softnet[c].round.as_mut().expect("a poll runs inside a round");
-        let mut cost = self.costs.napi_poll + self.costs.rx_stack_per_packet.times(n as u64);
+        let mut cost = self.costs.napi_poll + per_packet.times(n as u64);
         if round.first {
             cost += self.costs.softirq_entry;
             round.first = false;
@@ -129,8 +159,8 @@ impl Machine {
         if ctx == Ctx::Kthread && std::mem::take(&mut self.cpus[c].switch_due) {
             cost += self.costs.context_switch;
         }
-        self.softnet[c].last_poll = Some((q, n));
-        let done = self.cpus[c].push(now, ctx, Work::Poll { queue: q, n }, cost);
+        self.softnet[c].last_poll = Some((item, n));
+        let done = self.cpus[c].push(now, ctx, Work::Poll { n }, cost);
         self.schedule_core(core, Some(done));
     }
 
@@ -144,8 +174,9 @@ impl Machine {
         if n == self.kp.napi_weight {
             sn.full_polls += 1;
         }
-        let (q, _) = self.softnet[c].last_poll.expect("poll_done after a poll");
-        self.driver_poll_end(q, now);
+        if let Some((PollItem::Queue(q), _)) = self.softnet[c].last_poll {
+            self.driver_poll_end(q, now);
+        }
         let wakeups = self.deliver_batch(core, now);
         if wakeups > 0 {
             let ctx = self.softnet[c].round.as_ref().expect("inside a round").ctx;
@@ -161,19 +192,22 @@ impl Machine {
     /// decide whether the round goes on.
     pub(crate) fn after_poll(&mut self, core: CoreId, now: Time) {
         let c = core.idx();
-        let (q, n) = self.softnet[c].last_poll.take().expect("after_poll after a poll");
+        let (item, n) = self.softnet[c].last_poll.take().expect("after_poll after a poll");
         let weight = self.kp.napi_weight;
         let budget_time = self.kp.netdev_budget_time;
         let sn = &mut self.softnet[c];
         let round = sn.round.as_mut().expect("inside a round");
         round.budget_left -= n as i64;
         let front = sn.poll_list.pop_front();
-        debug_assert_eq!(front, Some(q));
+        debug_assert_eq!(front, Some(item));
         if n == weight {
             // Work remains: the instance stays scheduled, at the tail.
-            sn.poll_list.push_back(q);
+            sn.poll_list.push_back(item);
         } else {
-            self.napi_complete_done(q, now);
+            match item {
+                PollItem::Queue(q) => self.napi_complete_done(q, now),
+                PollItem::Backlog => self.softnet[c].backlog_scheduled = false,
+            }
         }
         let sn = &mut self.softnet[c];
         let round = sn.round.as_ref().expect("inside a round");
@@ -209,6 +243,24 @@ impl Machine {
             }
             _ => self.ksoftirqd_round_done(core, now),
         }
+    }
+
+    /// `netif_rx()` / `enqueue_to_backlog()`: queue a packet on `core`'s
+    /// backlog (dropped when it already holds `netdev_max_backlog`) and
+    /// schedule the backlog NAPI, raising `NET_RX_SOFTIRQ`.
+    pub(crate) fn netif_rx(&mut self, core: CoreId, p: Packet) {
+        let max = self.kp.netdev_max_backlog as usize;
+        let sn = &mut self.softnet[core.idx()];
+        if sn.backlog.len() >= max {
+            sn.dropped_backlog += 1;
+            return;
+        }
+        sn.backlog.push_back(p);
+        if !sn.backlog_scheduled {
+            sn.backlog_scheduled = true;
+            sn.poll_list.push_back(PollItem::Backlog);
+        }
+        sn.pending = true;
     }
 
     /// `wakeup_softirqd()`.

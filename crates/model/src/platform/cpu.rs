@@ -9,7 +9,7 @@
 //! stale event is recognised and ignored. Busy time is charged to the frame's
 //! context as it runs.
 
-use crate::ids::{QueueId, ThreadId};
+use crate::ids::ThreadId;
 use irqlab_engine::{Dur, Time};
 use serde::Serialize;
 use std::collections::VecDeque;
@@ -48,10 +48,8 @@ pub enum Work {
         /// The vector being serviced.
         vector: u8,
     },
-    /// One NAPI poll of a queue, `n` packets taken from its ring.
+    /// One NAPI poll (a queue's or the backlog's), `n` packets taken.
     Poll {
-        /// The polled queue.
-        queue: QueueId,
         /// Packets taken.
         n: u32,
     },

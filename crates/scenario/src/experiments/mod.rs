@@ -2,12 +2,13 @@
 
 mod eoi_order;
 mod msix_vs_legacy;
+mod napi_livelock;
 
 use crate::experiment::Experiment;
 
 /// Every built-in experiment, in the order `irqlab experiment list` shows them.
 pub fn all() -> Vec<Experiment> {
-    vec![msix_vs_legacy::experiment(), eoi_order::experiment()]
+    vec![msix_vs_legacy::experiment(), napi_livelock::experiment(), eoi_order::experiment()]
 }
 
 /// Formats a rate in Mpps with two decimals.
