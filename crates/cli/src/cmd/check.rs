@@ -44,7 +44,7 @@ pub struct DoorbellArgs {
     /// Barrier between the descriptor stores and the doorbell.
     #[arg(long, value_enum)]
     pub barrier: BarrierArg,
-    /// Descriptors written before the doorbell (1 to 8).
+    /// Descriptors written before the doorbell (1 to 10).
     #[arg(long, value_name = "K")]
     pub descriptors: u32,
     /// Memory type of the doorbell's MMIO mapping.
@@ -293,7 +293,7 @@ mod tests {
 
     #[test]
     fn out_of_range_descriptor_counts_are_errors() {
-        for k in [0, 9, u32::MAX] {
+        for k in [0, irqlab_model::memory::MAX_DESCRIPTORS + 1, u32::MAX] {
             let a = CheckArgs {
                 what: CheckWhat::Doorbell(DoorbellArgs {
                     model: ModelArg::Weak,
@@ -304,7 +304,7 @@ mod tests {
                 }),
             };
             let e = run(&a, &mut Vec::new()).unwrap_err();
-            assert!(e.contains("1 to 8 descriptors"), "{e}");
+            assert!(e.contains("1 to 10 descriptors"), "{e}");
         }
     }
 
@@ -331,8 +331,9 @@ mod tests {
             #[command(subcommand)]
             what: CheckWhat,
         }
-        let t = T::try_parse_from(["check", "doorbell", "--model", "tso", "--barrier", "dma_wmb", "--descriptors", "3"])
-            .unwrap();
+        let t =
+            T::try_parse_from(["check", "doorbell", "--model", "tso", "--barrier", "dma_wmb", "--descriptors", "3"])
+                .unwrap();
         let CheckWhat::Doorbell(d) = t.what else { panic!("expected doorbell") };
         assert_eq!((d.barrier, d.mmio, d.descriptors), (BarrierArg::DmaWmb, MmioArg::Uc, 3));
         assert!(T::try_parse_from(["check", "doorbell", "--model", "arm", "--barrier", "none"]).is_err());
