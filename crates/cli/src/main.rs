@@ -30,6 +30,8 @@ enum Command {
     Decode(cmd::decode::DecodeArgs),
     /// Run a built-in experiment: variants, a table, and findings computed from the data.
     Experiment(cmd::experiment::ExperimentArgs),
+    /// Exhaustively check the driver/device memory-ordering contract (exit 0 safe, 1 counterexample).
+    Check(cmd::check::CheckArgs),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +44,10 @@ fn main() -> ExitCode {
         Command::Rss(a) => cmd::rss::run(a, &mut out).map_err(cmd::Failure::Input),
         Command::Decode(a) => cmd::decode::run(a, &mut out).map_err(cmd::Failure::Input),
         Command::Experiment(a) => cmd::experiment::run(a, &mut out),
+        Command::Check(a) => match cmd::check::run(a, &mut out) {
+            Ok(outcome) => return ExitCode::from(outcome.exit_code()),
+            Err(e) => Err(cmd::Failure::Input(e)),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -79,6 +79,10 @@ pub struct NicConfig {
     pub intx_pin: u32,
     /// `intx` only: the trigger mode programmed in the pin's redirection entry.
     pub intx_trigger: TriggerKind,
+    /// Accelerated RFS (`ntuple` on, `CONFIG_RFS_ACCEL`): when RFS moves a
+    /// flow, program a NIC flow filter so its packets arrive on the queue
+    /// whose interrupt targets the reader's core. Needs `kernel.rfs` and `msix`.
+    pub arfs: bool,
 }
 
 /// The NIC's interrupt mechanism.
@@ -178,6 +182,18 @@ pub struct KernelConfig {
     pub napi: bool,
     /// `net.core.netdev_max_backlog`: packets a core's backlog holds.
     pub netdev_max_backlog: u32,
+    /// RPS: `rps_cpus` of every RX queue, as a core list; empty disables RPS.
+    pub rps_cpus: Vec<u32>,
+    /// RFS: steer each flow to the core where its reader last called recv.
+    pub rfs: bool,
+    /// `net.core.rps_sock_flow_entries` (rounded up to a power of two).
+    pub rps_sock_flow_entries: u32,
+    /// Per-queue `rps_flow_cnt`; 0 means `rps_sock_flow_entries / queues`.
+    pub rps_flow_cnt: u32,
+    /// RFS's reordering guard: move a flow to a new core only once the old
+    /// core's backlog has passed the flow's `last_qtail`. `false` shows why it
+    /// exists.
+    pub rfs_reorder_guard: bool,
 }
 
 /// Offered traffic.
@@ -253,6 +269,11 @@ pub struct AppConfig {
     /// Application CPU time per packet after the copy, nanoseconds.
     #[serde(default)]
     pub work_ns: f64,
+    /// If positive, the scheduler moves the thread to the next core (round
+    /// robin over all cores) every this many microseconds, the next time it
+    /// blocks (load balancing); 0 keeps it pinned.
+    #[serde(default)]
+    pub migrate_every_us: f64,
 }
 
 impl Default for Scenario {
@@ -293,6 +314,7 @@ impl Default for NicConfig {
             interrupt_mode: InterruptMode::Msix,
             intx_pin: 16,
             intx_trigger: TriggerKind::Level,
+            arfs: false,
         }
     }
 }
@@ -320,6 +342,11 @@ impl Default for KernelConfig {
             directed_eoi: false,
             napi: true,
             netdev_max_backlog: 1000,
+            rps_cpus: Vec::new(),
+            rfs: false,
+            rps_sock_flow_entries: 32768,
+            rps_flow_cnt: 0,
+            rfs_reorder_guard: true,
         }
     }
 }
@@ -495,6 +522,26 @@ impl Scenario {
         if !k.napi && n.interrupt_mode != InterruptMode::Msix {
             err("kernel.napi", "the pre-NAPI receive path is modelled for nic.interrupt_mode = \"msix\" only".into());
         }
+        for (i, c) in k.rps_cpus.iter().enumerate() {
+            if *c >= m.cores {
+                err(&format!("kernel.rps_cpus[{i}]"), format!("core {c} does not exist (machine.cores = {})", m.cores));
+            }
+        }
+        if k.rps_sock_flow_entries == 0 || k.rps_sock_flow_entries > 1 << 26 {
+            err(
+                "kernel.rps_sock_flow_entries",
+                format!("expected 1..=67108864 entries, got {}", k.rps_sock_flow_entries),
+            );
+        }
+        if k.rps_flow_cnt > 1 << 26 {
+            err("kernel.rps_flow_cnt", format!("expected at most 67108864 entries, got {}", k.rps_flow_cnt));
+        }
+        if (k.rfs || !k.rps_cpus.is_empty()) && !k.napi {
+            err("kernel.napi", "RPS/RFS are modelled with NAPI only".into());
+        }
+        if n.arfs && (!k.rfs || n.interrupt_mode != InterruptMode::Msix) {
+            err("nic.arfs", "aRFS needs kernel.rfs = true and nic.interrupt_mode = \"msix\"".into());
+        }
         if k.socket_rcvbuf_bytes == 0 {
             err("kernel.socket_rcvbuf_bytes", "expected a positive number of bytes, got 0".into());
         }
@@ -578,6 +625,12 @@ impl Scenario {
                     format!("core {} does not exist (machine.cores = {})", a.core, m.cores),
                 );
             }
+            if !(a.migrate_every_us.is_finite() && a.migrate_every_us >= 0.0) {
+                err(
+                    &format!("apps[{i}].migrate_every_us"),
+                    format!("expected a non-negative time, got {}", a.migrate_every_us),
+                );
+            }
             if !(a.work_ns.is_finite() && a.work_ns >= 0.0) {
                 err(&format!("apps[{i}].work_ns"), format!("expected a non-negative time, got {}", a.work_ns));
             }
@@ -595,6 +648,9 @@ impl Scenario {
             if !(v.is_finite() && v >= 0.0) {
                 err(&format!("costs.{name}"), format!("expected a non-negative finite number, got {v}"));
             }
+        }
+        for e in self.costs.memory.validate() {
+            err(&format!("costs.memory.{}", e.field), e.message);
         }
         if !(self.costs.copy_bytes_per_ns.is_finite() && self.costs.copy_bytes_per_ns > 0.0) {
             err(

@@ -69,6 +69,29 @@ pub struct CostModel {
     /// CPU time of a trivial system call with mitigations. costs.md "syscall
     /// (trivial, with mitigations)": ≈100 ns, measured (getppid).
     pub syscall_ns: f64,
+    /// CPU stall to pull one cache line last written by another core of the
+    /// same socket (flow/socket state, a packet's data). *estimate*: an LLC
+    /// hit on a line modified in another core's private cache is of the
+    /// order of 40–80 ns on current server parts; no costs.md row.
+    pub cache_transfer_same_socket_ns: f64,
+    /// As above, for a line last written on the other socket. *estimate*:
+    /// costs.md "NUMA-remote DMA read, 64 B" shows +105 ns for the remote
+    /// node; a cross-socket cache-to-cache transfer is of the order of 100–200 ns.
+    pub cache_transfer_cross_socket_ns: f64,
+    /// CPU time of sending one IPI (ICR write). *estimate*: a few hundred
+    /// cycles; costs.md's round trip row covers the receiver's side.
+    pub ipi_send_ns: f64,
+    /// Latency of an IPI from the ICR write to the target's APIC. *estimate*:
+    /// half of costs.md "IPI round trip (membarrier expedited, one remote
+    /// CPU)" 2.8–3.2 µs, measured on this project's machines (which include
+    /// waking a halted vCPU, so high for bare metal).
+    pub ipi_latency_ns: f64,
+    /// CPU time per packet to hash and queue it on a backlog for RPS
+    /// (`get_rps_cpu` + `enqueue_to_backlog`). *estimate*.
+    pub rps_enqueue_ns: f64,
+    /// Costs of the memory-ordering model (store buffer, barriers, MMIO, DMA
+    /// reads of descriptors): `[costs.memory]`, see memory/mod.rs.
+    pub memory: crate::memory::MemoryCostModel,
     /// Copy bandwidth from a socket buffer to user space, bytes per ns (=GB/s).
     /// costs.md "memcpy, single thread … L3": 35–40 GB/s, measured; received
     /// data is fresh in the LLC (DDIO), so the L3 figure applies.
@@ -93,6 +116,12 @@ impl Default for CostModel {
             context_switch_ns: 900.0,
             syscall_ns: 100.0,
             copy_bytes_per_ns: 35.0,
+            memory: crate::memory::MemoryCostModel::default(),
+            cache_transfer_same_socket_ns: 60.0,
+            cache_transfer_cross_socket_ns: 150.0,
+            ipi_send_ns: 100.0,
+            ipi_latency_ns: 1500.0,
+            rps_enqueue_ns: 50.0,
         }
     }
 }
@@ -128,6 +157,16 @@ pub struct Costs {
     pub context_switch: Dur,
     /// See [`CostModel::syscall_ns`].
     pub syscall: Dur,
+    /// See [`CostModel::cache_transfer_same_socket_ns`].
+    pub cache_transfer_same_socket: Dur,
+    /// See [`CostModel::cache_transfer_cross_socket_ns`].
+    pub cache_transfer_cross_socket: Dur,
+    /// See [`CostModel::ipi_send_ns`].
+    pub ipi_send: Dur,
+    /// See [`CostModel::ipi_latency_ns`].
+    pub ipi_latency: Dur,
+    /// See [`CostModel::rps_enqueue_ns`].
+    pub rps_enqueue: Dur,
     /// Picoseconds to copy 2^20 bytes (2^20 · 1000 / `copy_bytes_per_ns`):
     /// integral, and precise to well under a picosecond per packet.
     pub copy_ps_per_mib: u64,
@@ -135,7 +174,7 @@ pub struct Costs {
 
 impl CostModel {
     /// Every field with its name and value, for validation and reports.
-    pub fn fields(&self) -> [(&'static str, f64); 15] {
+    pub fn fields(&self) -> [(&'static str, f64); 20] {
         [
             ("irq_entry_exit_ns", self.irq_entry_exit_ns),
             ("lapic_eoi_ns", self.lapic_eoi_ns),
@@ -152,6 +191,11 @@ impl CostModel {
             ("context_switch_ns", self.context_switch_ns),
             ("syscall_ns", self.syscall_ns),
             ("copy_bytes_per_ns", self.copy_bytes_per_ns),
+            ("cache_transfer_same_socket_ns", self.cache_transfer_same_socket_ns),
+            ("cache_transfer_cross_socket_ns", self.cache_transfer_cross_socket_ns),
+            ("ipi_send_ns", self.ipi_send_ns),
+            ("ipi_latency_ns", self.ipi_latency_ns),
+            ("rps_enqueue_ns", self.rps_enqueue_ns),
         ]
     }
 
@@ -173,6 +217,11 @@ impl CostModel {
             wakeup_cross_core_latency: d(self.wakeup_cross_core_latency_ns),
             context_switch: d(self.context_switch_ns),
             syscall: d(self.syscall_ns),
+            cache_transfer_same_socket: d(self.cache_transfer_same_socket_ns),
+            cache_transfer_cross_socket: d(self.cache_transfer_cross_socket_ns),
+            ipi_send: d(self.ipi_send_ns),
+            ipi_latency: d(self.ipi_latency_ns),
+            rps_enqueue: d(self.rps_enqueue_ns),
             copy_ps_per_mib: ((1u64 << 20) as f64 * 1000.0 / self.copy_bytes_per_ns).round() as u64,
         }
     }

@@ -11,6 +11,7 @@ pub mod devices;
 pub mod ids;
 pub mod kernel;
 pub mod machine;
+pub mod memory;
 pub mod metrics;
 pub mod platform;
 pub mod workload;

@@ -15,6 +15,7 @@ use crate::ids::{CoreId, QueueId, ThreadId};
 use crate::kernel::genirq::IrqDesc;
 use crate::kernel::irq::VectorTable;
 use crate::kernel::napi::Napi;
+use crate::kernel::rps::Rps;
 use crate::kernel::socket::Socket;
 use crate::kernel::softirq::Softnet;
 use crate::metrics::{Metrics, RunStats};
@@ -114,6 +115,10 @@ pub struct Machine {
     pub(crate) driver_level_eoi: LevelEoi,
     pub(crate) intx_trigger: TriggerKind,
     pub(crate) spurious_poll_armed: bool,
+    pub(crate) rps: Rps,
+    pub(crate) flow_core: Vec<Option<CoreId>>,
+    pub(crate) flow_queue: Vec<QueueId>,
+    pub(crate) flow_last_seq: Vec<Option<u32>>,
     pub(crate) softnet: Vec<Softnet>,
     pub(crate) sockets: Vec<Socket>,
     pub(crate) threads: Vec<Thread>,
@@ -230,6 +235,10 @@ impl Machine {
             driver_level_eoi: s.driver.level_eoi,
             intx_trigger: s.nic.intx_trigger,
             spurious_poll_armed: false,
+            rps: Rps::new(&s.kernel, s.nic.arfs, s.machine.cores, s.nic.queues),
+            flow_core: vec![None; flows.len()],
+            flow_queue: flows.iter().map(|f| f.queue).collect(),
+            flow_last_seq: vec![None; flows.len()],
             softnet: (0..cores).map(|_| Softnet::default()).collect(),
             sockets,
             threads,

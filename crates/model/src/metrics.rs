@@ -33,6 +33,19 @@ pub struct MsixStats {
     pub no_entry: u64,
 }
 
+/// IPI counters.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct IpiStats {
+    /// IPIs sent, all kinds.
+    pub sent: u64,
+    /// RPS backlog kicks (`CALL_FUNCTION_SINGLE_VECTOR`).
+    pub rps: u64,
+    /// Reschedule IPIs waking an idle core for a woken thread.
+    pub reschedule: u64,
+    /// RPS IPIs taken by their target.
+    pub received: u64,
+}
+
 /// MSI capability counters.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct MsiCapStats {
@@ -97,6 +110,14 @@ pub struct RunStats {
     pub ioapic: IoapicStats,
     /// IO-APIC re-deliveries at EOI (line still asserted).
     pub ioapic_eoi_redeliveries: u64,
+    /// IPI counters.
+    pub ipis: IpiStats,
+    /// Flow state touched on a different core than last time.
+    pub handoffs: u64,
+    /// Of which across sockets.
+    pub cross_socket_handoffs: u64,
+    /// Packets delivered after a later packet of the same flow.
+    pub out_of_order: u64,
     /// Queues left without a vector (core's vector space full).
     pub vector_alloc_failures: u64,
     /// Vectors taken with no action wired.
@@ -124,6 +145,10 @@ impl RunStats {
             intx_raised: 0,
             ioapic: IoapicStats::default(),
             ioapic_eoi_redeliveries: 0,
+            ipis: IpiStats::default(),
+            handoffs: 0,
+            cross_socket_handoffs: 0,
+            out_of_order: 0,
             vector_alloc_failures: 0,
             spurious_vectors: 0,
             napi_missed: 0,
@@ -152,8 +177,10 @@ pub struct Metrics {
     pub cpu: Vec<CoreMetrics>,
     /// Interrupt counts.
     pub interrupts: InterruptMetrics,
-    /// Inter-processor interrupts (none are sent on this path yet).
+    /// Inter-processor interrupts.
     pub ipis: IpiMetrics,
+    /// RPS/RFS/aRFS and locality.
+    pub steering: SteeringMetrics,
     /// NAPI and softirq counters.
     pub napi: NapiMetrics,
     /// Application counters.
@@ -281,8 +308,37 @@ pub struct VectorMetrics {
 /// IPIs.
 #[derive(Clone, Debug, Serialize)]
 pub struct IpiMetrics {
-    /// IPIs sent.
+    /// IPIs sent, all kinds.
     pub total: u64,
+    /// IPIs per delivered packet.
+    pub per_packet: f64,
+    /// RPS backlog kicks.
+    pub rps: u64,
+    /// Reschedule IPIs to idle cores.
+    pub reschedule: u64,
+}
+
+/// Software steering and locality.
+#[derive(Clone, Debug, Serialize)]
+pub struct SteeringMetrics {
+    /// Packets queued on a backlog by RPS/RFS.
+    pub rps_enqueued: u64,
+    /// Of which on another core.
+    pub rps_remote: u64,
+    /// Times RFS moved a flow to its reader's core.
+    pub rfs_moves: u64,
+    /// NIC flow filters programmed by aRFS.
+    pub arfs_filter_updates: u64,
+    /// Flow state touched on another core than last time (cache transfers).
+    pub handoffs: u64,
+    /// Hand-offs per delivered packet.
+    pub handoffs_per_packet: f64,
+    /// Of the hand-offs, across sockets.
+    pub cross_socket_handoffs: u64,
+    /// Packets delivered after a later packet of their flow.
+    pub out_of_order: u64,
+    /// Thread migrations by the scheduler.
+    pub migrations: u64,
 }
 
 /// NAPI and softirq counters, summed over cores.
@@ -453,7 +509,23 @@ pub(crate) fn collect(m: &Machine, s: &Scenario, end: Time, events: u64) -> Metr
             msi: st.msi.clone(),
             spurious: st.spurious_vectors,
         },
-        ipis: IpiMetrics { total: 0 },
+        ipis: IpiMetrics {
+            total: st.ipis.sent,
+            per_packet: ratio(st.ipis.sent, st.delivered),
+            rps: st.ipis.rps,
+            reschedule: st.ipis.reschedule,
+        },
+        steering: SteeringMetrics {
+            rps_enqueued: m.rps.enqueued,
+            rps_remote: m.rps.remote,
+            rfs_moves: m.rps.rfs_moves,
+            arfs_filter_updates: m.rps.arfs_filter_updates,
+            handoffs: st.handoffs,
+            handoffs_per_packet: ratio(st.handoffs, st.delivered),
+            cross_socket_handoffs: st.cross_socket_handoffs,
+            out_of_order: st.out_of_order,
+            migrations: m.threads.iter().map(|t| t.migrations).sum(),
+        },
         napi: NapiMetrics {
             polls,
             packets_per_poll: ratio(polled, polls),

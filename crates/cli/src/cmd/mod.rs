@@ -2,6 +2,7 @@
 //! failure and exits with its code.
 
 pub mod bench;
+pub mod check;
 pub mod decode;
 pub mod experiment;
 pub mod rss;

@@ -20,7 +20,7 @@
 //! only as far as the coalescing rule needs.
 
 use crate::config::{CoalesceConfig, InterruptMode};
-use crate::ids::QueueId;
+use crate::ids::{FlowId, QueueId};
 use crate::workload::traffic::{ArrivalGen, Packet};
 use irqlab_engine::{Dur, Time};
 use std::collections::VecDeque;
@@ -136,6 +136,18 @@ impl RxQueue {
     pub fn in_ring(&self) -> u64 {
         self.ring.len() as u64
     }
+
+    /// A flow filter takes `flow` away from this queue. Frames of it already
+    /// on the wire towards this queue (the look-ahead) still land here.
+    pub fn remove_flow(&mut self, flow: FlowId) -> Option<u32> {
+        self.source.remove_flow(flow)
+    }
+
+    /// A flow filter sends `flow` to this queue from `now` on.
+    pub fn add_flow(&mut self, flow: FlowId, seq: u32, now: Time) {
+        self.source.add_flow(flow, seq, now);
+        self.source_done = false;
+    }
 }
 
 /// The NIC's RX side.
@@ -250,6 +262,22 @@ impl Machine {
             let pin = self.nic.intx_pin;
             let level = self.nic.icr != 0;
             self.set_irq_line(pin, LineSource::Nic, level, now);
+        }
+    }
+
+    /// Programs a flow filter (ntuple / aRFS `ndo_rx_flow_steer`): `flow`'s
+    /// packets go to queue `to` from now on, overriding RSS.
+    pub(crate) fn nic_steer_flow(&mut self, flow: FlowId, from: QueueId, to: QueueId, now: Time) {
+        let Some(seq) = self.nic.queue(from).remove_flow(flow) else { return };
+        self.nic.queue(to).add_flow(flow, seq, now);
+        for q in [from, to] {
+            // The queue's arrival rate changed: re-evaluate a pending watch.
+            if self.nic.queue(q).irq_enabled {
+                let queue = self.nic.queue(q);
+                queue.watch_gen = queue.watch_gen.wrapping_add(1);
+                let epoch = queue.watch_gen;
+                self.queue_watch(q, epoch, now);
+            }
         }
     }
 

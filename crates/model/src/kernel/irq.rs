@@ -18,6 +18,7 @@
 //! Linux's x86 vector domain does (one vector space per CPU).
 
 use crate::ids::{CoreId, IrqId};
+use crate::kernel::rps::CALL_FUNCTION_SINGLE_VECTOR;
 use crate::machine::{Event, Machine};
 use crate::platform::cpu::{Ctx, Work};
 use irqlab_engine::Time;
@@ -104,10 +105,13 @@ impl Machine {
         let body = match self.vectors[c].irq(vector) {
             Some(irq) => self.flow_entry(irq, now),
             None => {
-                // No descriptor: Linux's "No irq handler for vector" path acks it.
-                self.stats.spurious_vectors += 1;
+                // A system vector (IPI) or nothing wired: ack it on entry.
                 self.lapics[c].eoi();
-                irqlab_engine::Dur::ZERO
+                if vector != CALL_FUNCTION_SINGLE_VECTOR {
+                    // Linux's "No irq handler for vector" path.
+                    self.stats.spurious_vectors += 1;
+                }
+                self.costs.lapic_eoi
             }
         };
         let cost = self.costs.irq_entry_exit + body;
@@ -118,8 +122,10 @@ impl Machine {
 
     /// The hard-IRQ frame finished: the flow handler's exit half, then `irq_exit`.
     pub(crate) fn hardirq_done(&mut self, core: CoreId, vector: u8, now: Time) {
-        if let Some(irq) = self.vectors[core.idx()].irq(vector) {
-            self.flow_exit(irq, now);
+        match self.vectors[core.idx()].irq(vector) {
+            Some(irq) => self.flow_exit(irq, now),
+            None if vector == CALL_FUNCTION_SINGLE_VECTOR => self.rps_ipi_received(core),
+            None => {}
         }
         self.irq_exit(core, now);
     }

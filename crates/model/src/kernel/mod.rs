@@ -7,6 +7,7 @@ pub mod driver;
 pub mod genirq;
 pub mod irq;
 pub mod napi;
+pub mod rps;
 pub mod sched;
 pub mod socket;
 pub mod softirq;

@@ -59,6 +59,10 @@ impl Machine {
             Work::HardIrq { vector } => self.hardirq_done(core, vector, now),
             Work::Poll { .. } => self.poll_done(core, now),
             Work::Wakeups => self.after_poll(core, now),
+            Work::RpsIpis => {
+                self.send_rps_ipis(core, now);
+                self.round_end(core, now);
+            }
             Work::Recv { thread } => self.recv_done(core, thread, now),
         }
         self.kick(core, now);
@@ -92,6 +96,9 @@ impl Machine {
         th.wakeups += 1;
         let tc = th.core;
         if tc != waker && self.cpus[tc.idx()].is_idle() {
+            // An idle remote core is woken with a reschedule IPI.
+            self.stats.ipis.sent += 1;
+            self.stats.ipis.reschedule += 1;
             th.state = ThreadState::Waking;
             let at = now + self.costs.wakeup_cross_core_latency;
             self.at(at, Event::TaskWake { thread: t });

@@ -28,8 +28,18 @@ impl Machine {
     pub(crate) fn deliver_batch(&mut self, core: CoreId, now: Time) -> u32 {
         let c = core.idx();
         let batch = std::mem::take(&mut self.softnet[c].batch);
+        let targets = std::mem::take(&mut self.softnet[c].batch_targets);
+        let polled = self.softnet[c].last_poll.map(|(item, _)| item);
         let mut wakeups = 0;
-        for p in &batch {
+        for (k, p) in batch.iter().enumerate() {
+            if let Some(Some((t, idx))) = targets.get(k) {
+                let rflow = match (polled, idx) {
+                    (Some(crate::kernel::softirq::PollItem::Queue(q)), Some(i)) => Some((q, *i)),
+                    _ => None,
+                };
+                self.enqueue_to_backlog(core, *t, *p, rflow);
+                continue;
+            }
             let sock = &mut self.sockets[p.flow.idx()];
             let Some(t) = sock.owner else {
                 self.stats.dropped_no_socket += 1;
@@ -49,6 +59,8 @@ impl Machine {
         }
         self.softnet[c].batch = batch;
         self.softnet[c].batch.clear();
+        self.softnet[c].batch_targets = targets;
+        self.softnet[c].batch_targets.clear();
         wakeups
     }
 }

@@ -80,6 +80,15 @@ pub struct Softnet {
     pub batch: Vec<Packet>,
     /// Packets taken by a no-NAPI hard-IRQ handler in progress.
     pub isr_batch: Vec<Packet>,
+    /// Per packet of `batch`: the RPS/RFS backlog it goes to (core and
+    /// `rps_dev_flow` index), or `None` to process it here.
+    pub batch_targets: Vec<Option<(CoreId, Option<usize>)>>,
+    /// `input_queue_head`: packets dequeued from this core's backlog.
+    pub input_queue_head: u32,
+    /// `input_queue_tail`: packets enqueued on this core's backlog.
+    pub input_queue_tail: u32,
+    /// `rps_ipi_list`: remote cores to kick at the end of `net_rx_action`.
+    pub rps_ipi_list: Vec<CoreId>,
     /// The poll in progress: instance and packets taken.
     pub last_poll: Option<(PollItem, u32)>,
     /// NAPI polls run.
@@ -131,26 +140,43 @@ impl Machine {
         };
         let weight = self.kp.napi_weight as usize;
         let mut batch = std::mem::take(&mut self.softnet[c].batch);
+        let mut targets = std::mem::take(&mut self.softnet[c].batch_targets);
         batch.clear();
-        let (n, per_packet) = match item {
+        targets.clear();
+        let mut cost = self.costs.napi_poll;
+        match item {
             PollItem::Queue(q) => {
                 let dma = self.costs.dma_write;
                 let queue = self.nic.queue(q);
                 queue.advance(now, dma);
-                let n = queue.take(weight, &mut batch) as u32;
-                (n, self.costs.rx_driver_per_packet + self.costs.rx_protocol_per_packet)
+                queue.take(weight, &mut batch);
+                for p in &batch {
+                    cost += self.costs.rx_driver_per_packet;
+                    // netif_receive_skb: RPS/RFS may send it to a backlog.
+                    let target = self.get_rps_cpu(q, p, now);
+                    cost += match target {
+                        Some(_) => self.costs.rps_enqueue,
+                        None => self.costs.rx_protocol_per_packet + self.touch_flow(p.flow, core, 0),
+                    };
+                    targets.push(target);
+                }
             }
             PollItem::Backlog => {
-                // process_backlog: the driver work was done by netif_rx already.
+                // process_backlog: the driver work was done before queueing.
                 let sn = &mut self.softnet[c];
                 let n = weight.min(sn.backlog.len());
                 batch.extend(sn.backlog.drain(..n));
-                (n as u32, self.costs.rx_protocol_per_packet)
+                sn.input_queue_head = sn.input_queue_head.wrapping_add(n as u32);
+                for p in &batch {
+                    cost += self.costs.rx_protocol_per_packet + self.touch_flow(p.flow, core, 0);
+                    targets.push(None);
+                }
             }
-        };
+        }
+        let n = batch.len() as u32;
         self.softnet[c].batch = batch;
+        self.softnet[c].batch_targets = targets;
         let round = self.softnet[c].round.as_mut().expect("a poll runs inside a round");
-        let mut cost = self.costs.napi_poll + per_packet.times(n as u64);
         if round.first {
             cost += self.costs.softirq_entry;
             round.first = false;
@@ -224,8 +250,16 @@ impl Machine {
 
     /// The end of a `net_rx_action`: `__do_softirq`'s restart rule, or
     /// ksoftirqd's loop.
-    fn round_end(&mut self, core: CoreId, now: Time) {
+    pub(crate) fn round_end(&mut self, core: CoreId, now: Time) {
         let c = core.idx();
+        if !self.softnet[c].rps_ipi_list.is_empty() {
+            // net_rps_action_and_irq_enable: kick remote backlogs, then finish.
+            let ctx = self.softnet[c].round.as_ref().expect("round_end inside a round").ctx;
+            let cost = self.rps_ipi_cost(core);
+            let done = self.cpus[c].push(now, ctx, Work::RpsIpis, cost);
+            self.schedule_core(core, Some(done));
+            return;
+        }
         let round = self.softnet[c].round.take().expect("round_end inside a round");
         match round.ctx {
             Ctx::Softirq => {

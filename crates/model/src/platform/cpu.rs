@@ -55,6 +55,8 @@ pub enum Work {
     },
     /// Waking the readers of sockets just filled by a poll.
     Wakeups,
+    /// Sending the RPS IPIs queued during a `net_rx_action`.
+    RpsIpis,
     /// An application thread's burst of `recv` calls.
     Recv {
         /// The thread.

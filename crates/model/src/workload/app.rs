@@ -9,6 +9,7 @@
 
 use crate::config::Scenario;
 use crate::ids::{CoreId, FlowId, ThreadId};
+use crate::kernel::rps::payload_lines;
 use crate::machine::Machine;
 use crate::platform::cpu::{Ctx, Work};
 use crate::workload::flows::Flow;
@@ -48,6 +49,12 @@ pub struct Thread {
     pub wakeups: u64,
     /// Packets it received.
     pub received: u64,
+    /// Load-balancing period, if the scheduler moves it.
+    pub migrate_every: Option<Dur>,
+    /// When it may next be moved.
+    pub next_migration: Time,
+    /// Times it was moved.
+    pub migrations: u64,
 }
 
 /// Creates the threads of a scenario and assigns flows to them.
@@ -67,6 +74,9 @@ pub fn build_threads(s: &Scenario, flows: &[Flow], affinity: &[CoreId]) -> Vec<T
         work,
         wakeups: 0,
         received: 0,
+        migrate_every: None,
+        next_migration: Time::ZERO,
+        migrations: 0,
     };
     if s.apps.is_empty() {
         let mut threads: Vec<Thread> = (0..s.machine.cores).map(|c| new(CoreId(c), Dur::ZERO)).collect();
@@ -75,7 +85,19 @@ pub fn build_threads(s: &Scenario, flows: &[Flow], affinity: &[CoreId]) -> Vec<T
         }
         return threads;
     }
-    let mut threads: Vec<Thread> = s.apps.iter().map(|a| new(CoreId(a.core), Dur::from_ns_f64(a.work_ns))).collect();
+    let mut threads: Vec<Thread> = s
+        .apps
+        .iter()
+        .map(|a| {
+            let mut t = new(CoreId(a.core), Dur::from_ns_f64(a.work_ns));
+            if a.migrate_every_us > 0.0 {
+                let every = Dur::from_ns_f64(a.migrate_every_us * 1e3);
+                t.migrate_every = Some(every);
+                t.next_migration = Time::ZERO + every;
+            }
+            t
+        })
+        .collect();
     let mut listed = vec![false; flows.len()];
     for (t, a) in s.apps.iter().enumerate() {
         for f in a.flows.iter().flatten() {
@@ -102,6 +124,14 @@ impl Machine {
         let th = &mut self.threads[t.idx()];
         if th.queue.is_empty() {
             th.state = ThreadState::Blocked;
+            if let Some(every) = th.migrate_every
+                && now >= th.next_migration
+            {
+                // Load balancing moves the sleeping thread to the next core.
+                th.core = CoreId((th.core.0 + 1) % self.topo.cores());
+                th.next_migration = now + every;
+                th.migrations += 1;
+            }
             // Blocking switches to another task or the idle task: the next
             // task to run here pays a context switch, even this one.
             self.cpus[c].current = None;
@@ -110,12 +140,17 @@ impl Machine {
         }
         let m = (self.kp.recv_batch as usize).min(th.queue.len());
         th.burst.clear();
+        let _ = th;
         let mut cost = if std::mem::take(&mut self.cpus[c].switch_due) { costs.context_switch } else { Dur::ZERO };
+        let work = th.work;
         for _ in 0..m {
-            let p = th.queue.pop_front().expect("m <= queue length");
-            let one = costs.syscall + costs.copy(p.bytes) + th.work;
+            let p = self.threads[t.idx()].queue.pop_front().expect("m <= queue length");
+            // The copy pulls the socket state and the packet's lines here.
+            let one =
+                costs.syscall + costs.copy(p.bytes) + work + self.touch_flow(p.flow, core, payload_lines(p.bytes));
+            self.rps_record_flow(p.flow, core);
             cost += one;
-            th.burst.push((p, one));
+            self.threads[t.idx()].burst.push((p, one));
             let sock = &mut self.sockets[p.flow.idx()];
             sock.rmem_bytes = sock.rmem_bytes.saturating_sub(p.bytes as u64 + overhead);
         }
@@ -135,6 +170,13 @@ impl Machine {
             end = Time(end.0 - one.0);
         }
         th.received += th.burst.len() as u64;
+        for (p, _) in &th.burst {
+            let last = &mut self.flow_last_seq[p.flow.idx()];
+            match *last {
+                Some(l) if p.seq < l => self.stats.out_of_order += 1,
+                _ => *last = Some(p.seq),
+            }
+        }
         th.burst.clear();
         if self.slice_expired(core, now) {
             self.yield_current(core);

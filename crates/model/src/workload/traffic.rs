@@ -25,6 +25,8 @@ pub struct Packet {
     pub flow: FlowId,
     /// Frame length in bytes.
     pub bytes: u32,
+    /// Position in its flow (0, 1, 2, …): reordering is checked on delivery.
+    pub seq: u32,
 }
 
 /// The arrival stream of one RX queue.
@@ -34,7 +36,12 @@ pub struct ArrivalGen {
     size: PacketSizeKind,
     bytes_min: u32,
     bytes_max: u32,
-    flows: Vec<FlowId>,
+    /// The flows this queue receives, each with its next sequence number.
+    flows: Vec<(FlowId, u32)>,
+    /// Offered packets per second of one flow.
+    pps_per_flow: f64,
+    /// Fraction of time "on" (1 unless on/off).
+    duty: f64,
     /// Mean gap in on-time, picoseconds.
     gap_ps: f64,
     /// Position in on-time, picoseconds.
@@ -50,8 +57,8 @@ pub struct ArrivalGen {
 impl ArrivalGen {
     /// The stream for a queue that owns `flows` out of `total_flows`.
     pub fn new(w: &WorkloadConfig, flows: Vec<FlowId>, total_flows: u32, mut rng: ChaCha8Rng) -> ArrivalGen {
-        let share = flows.len() as f64 / total_flows.max(1) as f64;
-        let pps = w.offered_pps() * share;
+        let pps_per_flow = w.offered_pps() / total_flows.max(1) as f64;
+        let pps = pps_per_flow * flows.len() as f64;
         let (on_ps, period_ps) = match w.kind_onoff() {
             Some((on, off)) => (on * PS_PER_US as f64, (on + off) * PS_PER_US as f64),
             None => (0.0, 0.0),
@@ -66,7 +73,9 @@ impl ArrivalGen {
             size: w.packet_size,
             bytes_min: w.packet_bytes,
             bytes_max: w.packet_bytes_max,
-            flows,
+            flows: flows.into_iter().map(|f| (f, 0)).collect(),
+            pps_per_flow,
+            duty,
             gap_ps,
             on_time_ps: 0.0,
             phase_ps,
@@ -95,8 +104,9 @@ impl ArrivalGen {
         } else {
             self.on_time_ps
         };
-        let flow =
-            if self.flows.len() == 1 { self.flows[0] } else { self.flows[self.rng.random_range(0..self.flows.len())] };
+        let pick = if self.flows.len() == 1 { 0 } else { self.rng.random_range(0..self.flows.len()) };
+        let (flow, seq) = self.flows[pick];
+        self.flows[pick].1 = seq.wrapping_add(1);
         let bytes = match self.size {
             PacketSizeKind::Fixed => self.bytes_min,
             PacketSizeKind::Uniform => self.rng.random_range(self.bytes_min..=self.bytes_max),
@@ -114,7 +124,50 @@ impl ArrivalGen {
                 bytes
             }
         };
-        Some(Packet { wire: Time(real_ps.round() as u64), flow, bytes })
+        Some(Packet { wire: Time(real_ps.round() as u64), flow, bytes, seq })
+    }
+
+    /// Stops generating `flow` here (a NIC filter steers it elsewhere);
+    /// returns its next sequence number. Poisson streams stay exact: the
+    /// remaining flows keep their rate from now on.
+    pub fn remove_flow(&mut self, flow: FlowId) -> Option<u32> {
+        let i = self.flows.iter().position(|(f, _)| *f == flow)?;
+        let (_, seq) = self.flows.swap_remove(i);
+        self.rescale();
+        Some(seq)
+    }
+
+    /// Starts generating `flow` here from `now` on, continuing its sequence.
+    pub fn add_flow(&mut self, flow: FlowId, seq: u32, now: Time) {
+        // A stream that was idle resumes at `now`, not where it stopped.
+        let now_on = self.on_time_of(now.0 as f64);
+        if self.flows.is_empty() || !self.gap_ps.is_finite() {
+            self.on_time_ps = self.on_time_ps.max(now_on);
+        }
+        self.flows.push((flow, seq));
+        self.rescale();
+    }
+
+    /// Converts a real time to on-time (the time spent inside bursts).
+    fn on_time_of(&self, real_ps: f64) -> f64 {
+        if self.period_ps > 0.0 {
+            let periods = (real_ps / self.period_ps).floor();
+            periods * self.on_ps + (real_ps - periods * self.period_ps).min(self.on_ps)
+        } else {
+            real_ps
+        }
+    }
+
+    fn rescale(&mut self) {
+        let pps = self.pps_per_flow * self.flows.len() as f64;
+        let gap = if pps > 0.0 { 1e12 / pps * self.duty } else { f64::INFINITY };
+        if self.kind == ArrivalKind::Constant && gap.is_finite() {
+            // The next arrival is one new gap after the last one (or after
+            // the resume point); continue evenly from there.
+            let next = self.on_time_ps + if self.k == 0 { self.phase_ps.min(gap) } else { gap };
+            self.phase_ps = next - self.k as f64 * gap;
+        }
+        self.gap_ps = gap;
     }
 }
 

@@ -1,5 +1,6 @@
 //! The built-in experiments, one file each.
 
+mod doorbell_barrier;
 mod eoi_order;
 mod msix_vs_legacy;
 mod napi_livelock;
@@ -8,7 +9,12 @@ use crate::experiment::Experiment;
 
 /// Every built-in experiment, in the order `irqlab experiment list` shows them.
 pub fn all() -> Vec<Experiment> {
-    vec![msix_vs_legacy::experiment(), napi_livelock::experiment(), eoi_order::experiment()]
+    vec![
+        msix_vs_legacy::experiment(),
+        napi_livelock::experiment(),
+        eoi_order::experiment(),
+        doorbell_barrier::experiment(),
+    ]
 }
 
 /// Formats a rate in Mpps with two decimals.
