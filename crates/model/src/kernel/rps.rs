@@ -18,6 +18,28 @@
 //!
 //! The RPS flow limit (`flow_limit_cpu_bitmap`) is not modelled.
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flow_index_is_hash_32_of_the_table_size() {
+        // hash_32(1, 13) = (0x61c88647 * 1) >> 19 = 0xc39.
+        assert_eq!(rps_flow_index(1, 8192), 0xc39);
+        assert_eq!(rps_flow_index(0xdead_beef, 1), 0);
+        // Flows that share their low 7 bits (one RSS queue) still spread.
+        let idx: std::collections::BTreeSet<usize> = (0..16u32).map(|k| rps_flow_index(k << 7 | 5, 8192)).collect();
+        assert_eq!(idx.len(), 16);
+    }
+
+    #[test]
+    fn payload_spans_whole_cache_lines() {
+        assert_eq!(payload_lines(64), 1);
+        assert_eq!(payload_lines(65), 2);
+        assert_eq!(payload_lines(1518), 24);
+    }
+}
+
 use crate::ids::{CoreId, FlowId, QueueId};
 use crate::kernel::softirq::PollItem;
 use crate::machine::Machine;
@@ -111,7 +133,7 @@ impl Machine {
             if ident != RPS_NO_CPU && (ident ^ hash) & !self.rps.cpu_mask == 0 {
                 let next_cpu = CoreId(ident & self.rps.cpu_mask);
                 let table = &self.rps.flow_tables[q.idx()];
-                let idx = (hash as usize) & (table.len() - 1);
+                let idx = rps_flow_index(hash, table.len());
                 let rflow = table[idx];
                 let mut tcpu = rflow.cpu;
                 if tcpu != Some(next_cpu) && next_cpu.0 < self.topo.cores() {
@@ -270,6 +292,18 @@ impl Machine {
             *e = val;
         }
     }
+}
+
+/// `GOLDEN_RATIO_32` of include/linux/hash.h.
+pub const GOLDEN_RATIO_32: u32 = 0x61C8_8647;
+
+/// Index into a per-queue `rps_flow_table` of `len` (a power of two) entries:
+/// `hash_32(hash, ilog2(len))`, as 2025+ kernels do. (Older kernels used
+/// `hash & (len - 1)`, whose low bits are the ones RSS already used to pick
+/// the queue, so flows of one queue collided far more often.)
+pub fn rps_flow_index(hash: u32, len: usize) -> usize {
+    let bits = len.trailing_zeros();
+    if bits == 0 { 0 } else { (hash.wrapping_mul(GOLDEN_RATIO_32) >> (32 - bits)) as usize }
 }
 
 /// Cache lines a packet's payload spans.

@@ -166,7 +166,7 @@ impl Machine {
                 let sn = &mut self.softnet[c];
                 let n = weight.min(sn.backlog.len());
                 batch.extend(sn.backlog.drain(..n));
-                sn.input_queue_head = sn.input_queue_head.wrapping_add(n as u32);
+                // input_queue_head advances when the packets are processed (poll_done).
                 for p in &batch {
                     cost += self.costs.rx_protocol_per_packet + self.touch_flow(p.flow, core, 0);
                     targets.push(None);
@@ -200,8 +200,13 @@ impl Machine {
         if n == self.kp.napi_weight {
             sn.full_polls += 1;
         }
-        if let Some((PollItem::Queue(q), _)) = self.softnet[c].last_poll {
-            self.driver_poll_end(q, now);
+        match self.softnet[c].last_poll {
+            Some((PollItem::Queue(q), _)) => self.driver_poll_end(q, now),
+            Some((PollItem::Backlog, n)) => {
+                let sn = &mut self.softnet[c];
+                sn.input_queue_head = sn.input_queue_head.wrapping_add(n);
+            }
+            None => {}
         }
         let wakeups = self.deliver_batch(core, now);
         if wakeups > 0 {
@@ -226,7 +231,10 @@ impl Machine {
         round.budget_left -= n as i64;
         let front = sn.poll_list.pop_front();
         debug_assert_eq!(front, Some(item));
-        if n == weight {
+        // process_backlog only completes when the input queue is empty
+        // (other cores may have queued more while it ran).
+        let more = n == weight || (item == PollItem::Backlog && !sn.backlog.is_empty());
+        if more {
             // Work remains: the instance stays scheduled, at the tail.
             sn.poll_list.push_back(item);
         } else {

@@ -1,9 +1,11 @@
 //! The built-in experiments, one file each.
 
+mod affinity_locality;
 mod doorbell_barrier;
 mod eoi_order;
 mod msix_vs_legacy;
 mod napi_livelock;
+mod steering;
 
 use crate::experiment::Experiment;
 
@@ -11,7 +13,9 @@ use crate::experiment::Experiment;
 pub fn all() -> Vec<Experiment> {
     vec![
         msix_vs_legacy::experiment(),
+        affinity_locality::experiment(),
         napi_livelock::experiment(),
+        steering::experiment(),
         eoi_order::experiment(),
         doorbell_barrier::experiment(),
     ]

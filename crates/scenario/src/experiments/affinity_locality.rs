@@ -1,0 +1,99 @@
+//! `affinity-locality`: where the application runs relative to the IRQ.
+//!
+//! Two sockets of four cores; one RX queue whose interrupt goes to core 0;
+//! one reader for all flows, placed on core 0 (the IRQ's core), core 1 (same
+//! socket) or core 4 (the other socket). Flow and socket state, and the
+//! packet data the reader copies, move between caches when the reader is
+//! elsewhere — more across sockets.
+
+use crate::experiment::{
+    Column, Experiment, Finding, Variant, VariantResult, by_name, cpu_ns_per_packet, num, params, run_model,
+};
+use irqlab_model::Scenario;
+use irqlab_model::config::AppConfig;
+use serde_json::json;
+
+const PLACEMENTS: [(&str, u32); 3] = [("irq-core", 0), ("same-socket", 1), ("remote-socket", 4)];
+const RATES: [f64; 2] = [100_000.0, 800_000.0];
+
+pub fn experiment() -> Experiment {
+    Experiment {
+        name: "affinity-locality",
+        description: "reader on the IRQ's core vs another core of its socket vs the other socket (2×4 cores, 1 queue), at 100 and 800 kpps",
+        variants,
+        columns,
+        findings,
+    }
+}
+
+fn variants(quick: bool) -> Vec<Variant> {
+    let d = if quick { 30.0 } else { 200.0 };
+    let mut out = Vec::new();
+    for rate in RATES {
+        for (place, core) in PLACEMENTS {
+            let mut s = Scenario::default();
+            s.duration_ms = d;
+            s.machine.cores = 8;
+            s.machine.sockets = 2;
+            s.nic.queues = 1;
+            s.workload.rate_pps = Some(rate);
+            s.apps = vec![AppConfig { core, flows: None, work_ns: 0.0, migrate_every_us: 0.0 }];
+            out.push(Variant {
+                name: format!("{place}/{}k", rate / 1e3),
+                params: params([
+                    ("app_placement", json!(place)),
+                    ("apps[0].core", json!(core)),
+                    ("irq_core", json!(0)),
+                    ("workload.rate_pps", json!(rate)),
+                ]),
+                run: Box::new(move || run_model(&s)),
+            });
+        }
+    }
+    out
+}
+
+fn columns() -> Vec<Column> {
+    vec![
+        Column {
+            header: "delivered kpps",
+            cell: |v| format!("{:.1}", num(&v.metrics, "throughput.delivered_pps") / 1e3),
+        },
+        Column { header: "p50 µs", cell: |v| format!("{:.2}", num(&v.metrics, "latency_ns.p50") / 1e3) },
+        Column { header: "p99 µs", cell: |v| format!("{:.2}", num(&v.metrics, "latency_ns.p99") / 1e3) },
+        Column { header: "cpu ns/pkt", cell: |v| format!("{:.0}", cpu_ns_per_packet(&v.metrics)) },
+        Column { header: "handoffs/pkt", cell: |v| format!("{:.2}", num(&v.metrics, "steering.handoffs_per_packet")) },
+        Column { header: "cross-socket", cell: |v| format!("{}", num(&v.metrics, "steering.cross_socket_handoffs")) },
+    ]
+}
+
+fn findings(vs: &[VariantResult]) -> Vec<Finding> {
+    let mut f = Vec::new();
+    for rate in RATES {
+        let k = rate / 1e3;
+        let m = |p: &str| by_name(vs, &format!("{p}/{k}k")).map(|v| &v.metrics);
+        let (Some(a), Some(b), Some(c)) = (m("irq-core"), m("same-socket"), m("remote-socket")) else { continue };
+        let (ca, cb, cc) = (cpu_ns_per_packet(a), cpu_ns_per_packet(b), cpu_ns_per_packet(c));
+        f.push(Finding {
+            claim: format!(
+                "{k} kpps: CPU per packet {ca:.0} ns on the IRQ's core, {cb:.0} ns on the same socket, {cc:.0} ns across sockets"
+            ),
+            holds: cb > ca && cc > cb,
+        });
+        let (la, lb, lc) = (num(a, "latency_ns.p50"), num(b, "latency_ns.p50"), num(c, "latency_ns.p50"));
+        let best = [("the IRQ's core", la), ("the same socket", lb), ("the other socket", lc)]
+            .into_iter()
+            .fold(("", f64::INFINITY), |acc, x| if x.1 < acc.1 { x } else { acc });
+        f.push(Finding {
+            claim: format!(
+                "{k} kpps: median latency {:.2} / {:.2} / {:.2} µs (IRQ core / same socket / other socket); lowest with the reader on {}",
+                la / 1e3,
+                lb / 1e3,
+                lc / 1e3,
+                best.0
+            ),
+            holds: lc >= lb,
+        });
+    }
+    f
+}
