@@ -14,6 +14,8 @@ pub mod streams {
     pub const FLOWS: u64 = 1 << 32;
     /// Traffic arrivals for one NIC RX queue: `QUEUE_ARRIVALS + queue`.
     pub const QUEUE_ARRIVALS: u64 = 2 << 32;
+    /// Events of one level-triggered device: `DEVICE_EVENTS + device`.
+    pub const DEVICE_EVENTS: u64 = 3 << 32;
 }
 
 /// Derives independent random streams from a master seed.

@@ -35,8 +35,48 @@ pub struct Scenario {
     /// Application threads; empty means one reader per core that owns the
     /// flows whose interrupts that core takes.
     pub apps: Vec<AppConfig>,
+    /// Other level-triggered devices on IO-APIC lines (`[[devices]]`).
+    pub devices: Vec<DeviceConfig>,
     /// Per-operation costs.
     pub costs: CostModel,
+}
+
+/// A simple device with an interrupt cause register on an IO-APIC line,
+/// raising events at random (Poisson) times. On the NIC's INTx pin it shares
+/// the line and the IRQ (`IRQF_SHARED`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceConfig {
+    /// Name shown in reports.
+    pub name: String,
+    /// IO-APIC input pin.
+    pub pin: u32,
+    /// Mean events per second.
+    pub rate_hz: f64,
+    /// How its driver clears the cause: `read` (read-to-clear) or `w1c`
+    /// (read, then write 1s to clear).
+    #[serde(default = "default_clear")]
+    pub clear: CauseClear,
+    /// CPU time of its handler's body beyond the register accesses, ns.
+    #[serde(default)]
+    pub handler_ns: f64,
+    /// Core its interrupt targets when it does not share the NIC's line.
+    #[serde(default)]
+    pub core: u32,
+}
+
+/// How a driver clears an interrupt cause register.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CauseClear {
+    /// Reading the register clears it.
+    Read,
+    /// Read it, then write 1s to the bits to clear them.
+    W1c,
+}
+
+fn default_clear() -> CauseClear {
+    CauseClear::Read
 }
 
 /// The machine's topology.
@@ -289,6 +329,7 @@ impl Default for Scenario {
             driver: DriverConfig::default(),
             workload: WorkloadConfig::default(),
             apps: Vec::new(),
+            devices: Vec::new(),
             costs: CostModel::default(),
         }
     }
@@ -370,6 +411,8 @@ impl Default for WorkloadConfig {
 
 /// The NIC's interrupt cause register has one bit per queue, 64 bits wide.
 pub const MAX_QUEUES_SINGLE_IRQ: u32 = 64;
+/// Level-triggered devices a scenario may add (one line-source bit each).
+pub const MAX_DEVICES: usize = 30;
 /// Redirection entries of the modelled IO-APIC (82093AA: 24).
 pub const IOAPIC_PINS: u32 = 24;
 
@@ -642,6 +685,29 @@ impl Scenario {
                     }
                     Some(o) => *o = true,
                 }
+            }
+        }
+        if self.devices.len() > MAX_DEVICES {
+            err("devices", format!("expected at most {MAX_DEVICES} devices, got {}", self.devices.len()));
+        }
+        for (i, d) in self.devices.iter().enumerate() {
+            if d.pin >= IOAPIC_PINS {
+                err(
+                    &format!("devices[{i}].pin"),
+                    format!("expected an IO-APIC pin below {IOAPIC_PINS}, got {}", d.pin),
+                );
+            }
+            if !(d.rate_hz.is_finite() && d.rate_hz > 0.0 && d.rate_hz <= 1e7) {
+                err(&format!("devices[{i}].rate_hz"), format!("expected 0 < rate_hz <= 1e7, got {}", d.rate_hz));
+            }
+            if !(d.handler_ns.is_finite() && d.handler_ns >= 0.0) {
+                err(&format!("devices[{i}].handler_ns"), format!("expected a non-negative time, got {}", d.handler_ns));
+            }
+            if d.core >= m.cores {
+                err(
+                    &format!("devices[{i}].core"),
+                    format!("core {} does not exist (machine.cores = {})", d.core, m.cores),
+                );
             }
         }
         for (name, v) in self.costs.fields() {

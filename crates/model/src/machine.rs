@@ -10,6 +10,7 @@
 
 use crate::config::{IOAPIC_PINS, InterruptMode, LevelEoi, Scenario, TriggerKind};
 use crate::costs::Costs;
+use crate::devices::level::LevelDevice;
 use crate::devices::nic::{Nic, RxQueue};
 use crate::ids::{CoreId, QueueId, ThreadId};
 use crate::kernel::genirq::IrqDesc;
@@ -65,6 +66,11 @@ pub enum Event {
     },
     /// The "nobody cared" poller's 100 ms timer (`poll_spurious_irqs`).
     SpuriousPoll,
+    /// A level-triggered device raises an event.
+    DeviceEvent {
+        /// `[[devices]]` index.
+        device: u32,
+    },
 }
 
 /// Kernel tunables resolved to simulation units.
@@ -119,6 +125,7 @@ pub struct Machine {
     pub(crate) flow_core: Vec<Option<CoreId>>,
     pub(crate) flow_queue: Vec<QueueId>,
     pub(crate) flow_last_seq: Vec<Option<u32>>,
+    pub(crate) devices: Vec<LevelDevice>,
     pub(crate) softnet: Vec<Softnet>,
     pub(crate) sockets: Vec<Socket>,
     pub(crate) threads: Vec<Thread>,
@@ -239,6 +246,12 @@ impl Machine {
             flow_core: vec![None; flows.len()],
             flow_queue: flows.iter().map(|f| f.queue).collect(),
             flow_last_seq: vec![None; flows.len()],
+            devices: s
+                .devices
+                .iter()
+                .enumerate()
+                .map(|(i, d)| LevelDevice::new(d.clone(), rngs.stream(streams::DEVICE_EVENTS + i as u64)))
+                .collect(),
             softnet: (0..cores).map(|_| Softnet::default()).collect(),
             sockets,
             threads,
@@ -249,6 +262,8 @@ impl Machine {
             end,
         };
         m.probe_driver();
+        m.probe_devices();
+        m.start_devices();
         Ok(m)
     }
 
@@ -261,6 +276,7 @@ impl Machine {
                 Event::CoreDone { core, epoch } => self.core_done(core, epoch, now),
                 Event::TaskWake { thread } => self.task_wake(thread, now),
                 Event::SpuriousPoll => self.spurious_poll(now),
+                Event::DeviceEvent { device } => self.device_event(device, now),
             }
         }
         self.events.advance_to(self.end);

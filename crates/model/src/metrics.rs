@@ -187,8 +187,24 @@ pub struct Metrics {
     pub apps: AppMetrics,
     /// Engine work.
     pub engine: EngineMetrics,
+    /// Level-triggered devices (`[[devices]]`).
+    pub devices: Vec<DeviceMetrics>,
     /// Conservation laws: empty when all hold.
     pub law_violations: Vec<LawViolation>,
+}
+
+/// One level-triggered device.
+#[derive(Clone, Debug, Serialize)]
+pub struct DeviceMetrics {
+    /// Its name.
+    pub name: String,
+    /// Its IO-APIC pin.
+    pub pin: u32,
+    /// Event accounting.
+    #[serde(flatten)]
+    pub counts: crate::devices::level::DeviceCounts,
+    /// Whether its cause is still set at the end.
+    pub pending: bool,
 }
 
 /// Packet accounting: offered = delivered + Σ dropped + in_flight.
@@ -429,6 +445,14 @@ pub(crate) fn collect(m: &Machine, s: &Scenario, end: Time, events: u64) -> Metr
     let still_requested: u64 =
         m.lapics.iter().map(|l| l.irr().iter().map(|r| r.count_ones() as u64).sum::<u64>()).sum();
     laws.push(Law::new("apic", "accepted", st.msi.accepted).part("taken", taken).part("still_in_irr", still_requested));
+    for d in &m.devices {
+        laws.push(
+            Law::new(&format!("device {} events", d.cfg.name), "events", d.counts.events)
+                .part("serviced", d.counts.serviced)
+                .part("coalesced", d.counts.coalesced)
+                .part("pending", d.cause as u64),
+        );
+    }
     let law_violations: Vec<LawViolation> = laws.iter().filter_map(|l| l.check().err()).collect();
 
     let cpu = m
@@ -537,6 +561,16 @@ pub(crate) fn collect(m: &Machine, s: &Scenario, end: Time, events: u64) -> Metr
         },
         apps: AppMetrics { threads: m.threads.len() as u32, wakeups, wakeups_per_packet: ratio(wakeups, st.delivered) },
         engine: EngineMetrics { events, events_per_packet: ratio(events, offered) },
+        devices: m
+            .devices
+            .iter()
+            .map(|d| DeviceMetrics {
+                name: d.cfg.name.clone(),
+                pin: d.cfg.pin,
+                counts: d.counts.clone(),
+                pending: d.cause,
+            })
+            .collect(),
         law_violations,
     }
 }

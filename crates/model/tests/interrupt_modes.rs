@@ -85,3 +85,41 @@ fn interrupts_for_msi_and_intx_land_on_the_single_irq_core() {
         assert_eq!(m.interrupts.per_vector[0].queues, vec![0, 1, 2, 3]);
     }
 }
+
+#[test]
+fn a_device_sharing_the_nics_intx_line_is_serviced_and_answers_none_for_the_nic() {
+    use irqlab_model::config::{CauseClear, DeviceConfig};
+    for clear in [CauseClear::Read, CauseClear::W1c] {
+        let mut s = scenario(InterruptMode::Intx, TriggerKind::Level, LevelEoi::AfterClear);
+        s.devices =
+            vec![DeviceConfig { name: "disk".into(), pin: 16, rate_hz: 20_000.0, clear, handler_ns: 300.0, core: 0 }];
+        let m = checked(&s);
+        let d = &m.devices[0];
+        assert!(d.counts.events > 2_000, "20 kHz for 150 ms: {}", d.counts.events);
+        assert_eq!(d.counts.events, d.counts.serviced + d.counts.coalesced + d.pending as u64);
+        assert!(d.counts.none > 0, "the device's handler also runs for the NIC's interrupts");
+        assert_eq!(m.interrupts.per_vector.len(), 1, "one shared IRQ");
+        assert_eq!(m.interrupts.lines_disabled, 0);
+        assert_eq!(m.packets.dropped.values().sum::<u64>(), 0);
+        assert!(m.packets.in_flight < 20);
+    }
+}
+
+#[test]
+fn a_device_on_its_own_pin_gets_its_own_irq() {
+    use irqlab_model::config::{CauseClear, DeviceConfig};
+    let mut s = scenario(InterruptMode::Msix, TriggerKind::Edge, LevelEoi::AfterClear);
+    s.devices = vec![DeviceConfig {
+        name: "serial".into(),
+        pin: 4,
+        rate_hz: 5_000.0,
+        clear: CauseClear::Read,
+        handler_ns: 0.0,
+        core: 1,
+    }];
+    let m = checked(&s);
+    let irq = m.interrupts.per_vector.iter().find(|v| v.chip == "IO-APIC-fasteoi").expect("the device's IRQ");
+    assert_eq!(irq.core, 1);
+    assert_eq!(irq.unhandled, 0, "nobody else shares its line");
+    assert_eq!(irq.count, m.devices[0].counts.serviced);
+}

@@ -77,6 +77,18 @@ impl Machine {
         self.costs.rx_driver_per_packet.times(n as u64)
     }
 
+    /// Probe of the other devices: each requests its IO-APIC pin, sharing
+    /// the IRQ already there (the NIC's INTx line, or another device's).
+    pub(crate) fn probe_devices(&mut self) {
+        for d in 0..self.devices.len() {
+            let cfg = &self.devices[d].cfg;
+            let (pin, core) = (cfg.pin as u8, CoreId(cfg.core));
+            if self.request_shared_pin_irq(pin, core, IrqAction::LevelDevice(d as u32)).is_none() {
+                self.stats.vector_alloc_failures += 1;
+            }
+        }
+    }
+
     /// The per-queue MSI-X handler. Always claims the interrupt. With NAPI:
     /// schedule the queue's poll. Without: `netif_rx` each frame taken at
     /// entry into this core's backlog, then re-enable the queue's interrupt.

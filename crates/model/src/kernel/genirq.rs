@@ -89,6 +89,8 @@ pub enum IrqAction {
     /// The NIC's single handler (MSI or INTx): find the queues from the
     /// interrupt cause register and schedule their NAPI instances.
     NicCause,
+    /// A level-triggered device's handler (`[[devices]]` index).
+    LevelDevice(u32),
 }
 
 /// One IRQ descriptor (`struct irq_desc`).
@@ -164,6 +166,22 @@ impl Machine {
         Some(irq)
     }
 
+    /// `request_irq(..., IRQF_SHARED)` on an IO-APIC pin: joins the IRQ
+    /// already on that pin, or requests a new level-triggered one on `core`.
+    pub(crate) fn request_shared_pin_irq(&mut self, pin: u8, core: CoreId, action: IrqAction) -> Option<IrqId> {
+        let existing = self
+            .irqs
+            .iter()
+            .position(|d| matches!(d.chip, Chip::IoapicLevel { pin: p } | Chip::IoapicEdge { pin: p } if p == pin));
+        match existing {
+            Some(i) => {
+                self.irqs[i].actions.push(action);
+                Some(IrqId(i as u32))
+            }
+            None => self.request_irq(Chip::IoapicLevel { pin }, core, action),
+        }
+    }
+
     /// `irq_chip.irq_mask`.
     pub(crate) fn chip_mask(&mut self, irq: IrqId) {
         match self.irqs[irq.idx()].chip {
@@ -231,6 +249,7 @@ impl Machine {
                 IrqAction::NicQueue(q) => self.nic_queue_irq_entry(core, q, now),
                 // One uncached read of the interrupt cause (or status) register.
                 IrqAction::NicCause => self.costs.mmio_read,
+                IrqAction::LevelDevice(d) => self.device_irq_cost(d),
             };
         }
         cost
@@ -283,6 +302,7 @@ impl Machine {
             handled |= match self.irqs[irq.idx()].actions[k] {
                 IrqAction::NicQueue(q) => self.nic_queue_irq(core, q, now),
                 IrqAction::NicCause => self.nic_cause_irq(core, now),
+                IrqAction::LevelDevice(d) => self.device_irq(d, now),
             };
         }
         handled

@@ -15,12 +15,15 @@ use irqlab_hw::msi::MsiMessage;
 pub enum LineSource {
     /// The NIC's INTx output.
     Nic,
+    /// A level-triggered device (`[[devices]]` index, below 31).
+    Device(u32),
 }
 
 impl LineSource {
     fn bit(self) -> u32 {
         match self {
             LineSource::Nic => 1,
+            LineSource::Device(d) => 2 << d,
         }
     }
 }
