@@ -119,10 +119,26 @@ pub struct NicConfig {
     pub intx_pin: u32,
     /// `intx` only: the trigger mode programmed in the pin's redirection entry.
     pub intx_trigger: TriggerKind,
+    /// How queues' interrupts are placed when `affinity` is absent.
+    pub affinity_policy: AffinityPolicy,
+    /// Cores the policy may use (`smp_affinity` mask); empty means all.
+    pub irq_cores: Vec<u32>,
     /// Accelerated RFS (`ntuple` on, `CONFIG_RFS_ACCEL`): when RFS moves a
     /// flow, program a NIC flow filter so its packets arrive on the queue
     /// whose interrupt targets the reader's core. Needs `kernel.rfs` and `msix`.
     pub arfs: bool,
+}
+
+/// Interrupt placement policy (when no explicit `affinity` list is given).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AffinityPolicy {
+    /// Round robin over the allowed cores (queue i → core i mod n).
+    Spread,
+    /// Every interrupt on the first allowed core.
+    Single,
+    /// Round robin over the allowed cores on the NIC's NUMA node.
+    NumaLocal,
 }
 
 /// The NIC's interrupt mechanism.
@@ -230,6 +246,12 @@ pub struct KernelConfig {
     pub rps_sock_flow_entries: u32,
     /// Per-queue `rps_flow_cnt`; 0 means `rps_sock_flow_entries / queues`.
     pub rps_flow_cnt: u32,
+    /// irqbalance-like rebalancer: every this many ms, move the busiest
+    /// IRQ of the most loaded core to the least loaded allowed core when
+    /// their load differs by more than `irqbalance_threshold`; 0 = off.
+    pub irqbalance_interval_ms: f64,
+    /// Load difference (fraction of a core) that triggers a move.
+    pub irqbalance_threshold: f64,
     /// RFS's reordering guard: move a flow to a new core only once the old
     /// core's backlog has passed the flow's `last_qtail`. `false` shows why it
     /// exists.
@@ -356,6 +378,8 @@ impl Default for NicConfig {
             intx_pin: 16,
             intx_trigger: TriggerKind::Level,
             arfs: false,
+            affinity_policy: AffinityPolicy::Spread,
+            irq_cores: Vec::new(),
         }
     }
 }
@@ -388,6 +412,8 @@ impl Default for KernelConfig {
             rps_sock_flow_entries: 32768,
             rps_flow_cnt: 0,
             rfs_reorder_guard: true,
+            irqbalance_interval_ms: 0.0,
+            irqbalance_threshold: 0.2,
         }
     }
 }
@@ -515,6 +541,20 @@ impl Scenario {
                 ),
             );
         }
+        for (i, c) in n.irq_cores.iter().enumerate() {
+            if *c >= m.cores {
+                err(&format!("nic.irq_cores[{i}]"), format!("core {c} does not exist (machine.cores = {})", m.cores));
+            }
+        }
+        if n.affinity_policy == AffinityPolicy::NumaLocal
+            && m.sockets > 0
+            && m.cores.is_multiple_of(m.sockets)
+            && !(0..m.cores).any(|c| {
+                c / (m.cores / m.sockets) == n.numa_node && (n.irq_cores.is_empty() || n.irq_cores.contains(&c))
+            })
+        {
+            err("nic.irq_cores", format!("no allowed core is on the NIC's node {}", n.numa_node));
+        }
         if n.intx_pin >= IOAPIC_PINS {
             err("nic.intx_pin", format!("expected an IO-APIC pin below {IOAPIC_PINS}, got {}", n.intx_pin));
         }
@@ -558,6 +598,20 @@ impl Scenario {
             if v == 0 {
                 err(path, "expected a positive integer, got 0".into());
             }
+        }
+        if !(k.irqbalance_interval_ms.is_finite() && k.irqbalance_interval_ms >= 0.0) {
+            err(
+                "kernel.irqbalance_interval_ms",
+                format!("expected a non-negative interval, got {}", k.irqbalance_interval_ms),
+            );
+        } else if k.irqbalance_interval_ms > 0.0 && k.irqbalance_interval_ms < 0.1 {
+            err(
+                "kernel.irqbalance_interval_ms",
+                format!("expected at least 0.1 ms (or 0 for off), got {}", k.irqbalance_interval_ms),
+            );
+        }
+        if !(k.irqbalance_threshold.is_finite() && (0.0..=1.0).contains(&k.irqbalance_threshold)) {
+            err("kernel.irqbalance_threshold", format!("expected a fraction in 0..=1, got {}", k.irqbalance_threshold));
         }
         if k.netdev_max_backlog == 0 {
             err("kernel.netdev_max_backlog", "expected a positive number of packets, got 0".into());

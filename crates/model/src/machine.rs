@@ -8,11 +8,11 @@
 //! piece of work, a wakeup arriving at another core. The handlers live in the
 //! files of the thing they model (`kernel/irq.rs`, `kernel/napi.rs`, …).
 
-use crate::config::{IOAPIC_PINS, InterruptMode, LevelEoi, Scenario, TriggerKind};
+use crate::config::{IOAPIC_PINS, LevelEoi, Scenario, TriggerKind};
 use crate::costs::Costs;
 use crate::devices::level::LevelDevice;
 use crate::devices::nic::{Nic, RxQueue};
-use crate::ids::{CoreId, QueueId, ThreadId};
+use crate::ids::{CoreId, IrqId, QueueId, ThreadId};
 use crate::kernel::genirq::IrqDesc;
 use crate::kernel::irq::VectorTable;
 use crate::kernel::napi::Napi;
@@ -66,6 +66,13 @@ pub enum Event {
     },
     /// The "nobody cared" poller's 100 ms timer (`poll_spurious_irqs`).
     SpuriousPoll,
+    /// The irqbalance-like rebalancer's periodic pass.
+    IrqBalance,
+    /// An affinity change finished rewriting the entry: unmask it.
+    IrqMoveDone {
+        /// The IRQ.
+        irq: IrqId,
+    },
     /// A level-triggered device raises an event.
     DeviceEvent {
         /// `[[devices]]` index.
@@ -126,6 +133,7 @@ pub struct Machine {
     pub(crate) flow_queue: Vec<QueueId>,
     pub(crate) flow_last_seq: Vec<Option<u32>>,
     pub(crate) devices: Vec<LevelDevice>,
+    pub(crate) balance: crate::kernel::affinity::Balancer,
     pub(crate) softnet: Vec<Softnet>,
     pub(crate) sockets: Vec<Socket>,
     pub(crate) threads: Vec<Thread>,
@@ -187,11 +195,7 @@ impl Machine {
             icr: 0,
         };
         let cores = s.machine.cores as usize;
-        let affinity: Vec<CoreId> = match &s.nic.affinity {
-            Some(list) => list.iter().map(|c| CoreId(*c)).collect(),
-            None if s.nic.interrupt_mode != InterruptMode::Msix => vec![CoreId(0)],
-            None => (0..s.nic.queues).map(|q| CoreId(q % s.machine.cores)).collect(),
-        };
+        let affinity = crate::kernel::affinity::initial_affinity(s, &topo);
         let k = &s.kernel;
         let kp = KernelParams {
             napi_weight: k.napi_weight,
@@ -246,6 +250,7 @@ impl Machine {
             flow_core: vec![None; flows.len()],
             flow_queue: flows.iter().map(|f| f.queue).collect(),
             flow_last_seq: vec![None; flows.len()],
+            balance: crate::kernel::affinity::Balancer::new(s, cores),
             devices: s
                 .devices
                 .iter()
@@ -264,6 +269,7 @@ impl Machine {
         m.probe_driver();
         m.probe_devices();
         m.start_devices();
+        m.start_irqbalance();
         Ok(m)
     }
 
@@ -277,6 +283,8 @@ impl Machine {
                 Event::TaskWake { thread } => self.task_wake(thread, now),
                 Event::SpuriousPoll => self.spurious_poll(now),
                 Event::DeviceEvent { device } => self.device_event(device, now),
+                Event::IrqBalance => self.irqbalance(now),
+                Event::IrqMoveDone { irq } => self.irq_move_done(irq, now),
             }
         }
         self.events.advance_to(self.end);

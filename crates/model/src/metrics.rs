@@ -288,6 +288,10 @@ pub struct InterruptMetrics {
     pub unhandled: u64,
     /// IRQs disabled by the "nobody cared" rule.
     pub lines_disabled: u64,
+    /// IRQ moves by the irqbalance-like rebalancer.
+    pub affinity_moves: u64,
+    /// Moves abandoned for lack of a free vector on the target core.
+    pub affinity_failed_moves: u64,
     /// Platform MSI counters.
     pub msi: MsiStats,
     /// Vectors taken with nothing wired.
@@ -530,6 +534,8 @@ pub(crate) fn collect(m: &Machine, s: &Scenario, end: Time, events: u64) -> Metr
             ioapic_eoi_redeliveries: st.ioapic_eoi_redeliveries,
             unhandled: m.irqs.iter().map(|d| d.unhandled).sum(),
             lines_disabled: m.irqs.iter().filter(|d| d.spurious_disabled).count() as u64,
+            affinity_moves: m.balance.moves,
+            affinity_failed_moves: m.balance.failed_moves,
             msi: st.msi.clone(),
             spurious: st.spurious_vectors,
         },

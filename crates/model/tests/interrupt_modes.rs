@@ -123,3 +123,22 @@ fn a_device_on_its_own_pin_gets_its_own_irq() {
     assert_eq!(irq.unhandled, 0, "nobody else shares its line");
     assert_eq!(irq.count, m.devices[0].counts.serviced);
 }
+
+#[test]
+fn irqbalance_moves_vectors_off_an_overloaded_core_by_reprogramming_msix() {
+    use irqlab_model::config::{AffinityPolicy, AppConfig};
+    let mut s = Scenario::default();
+    s.duration_ms = 60.0;
+    s.nic.affinity_policy = AffinityPolicy::Single;
+    s.workload.rate_pps = Some(3_000_000.0);
+    s.apps = (0..4).map(|c| AppConfig { core: c, flows: None, work_ns: 0.0, migrate_every_us: 0.0 }).collect();
+    let pinned = checked(&s);
+    assert!(pinned.interrupts.per_vector.iter().all(|v| v.core == 0));
+    assert_eq!(pinned.interrupts.per_core[1..], [0, 0, 0]);
+    s.kernel.irqbalance_interval_ms = 5.0;
+    let balanced = checked(&s);
+    assert!(balanced.interrupts.affinity_moves > 0);
+    assert!(balanced.interrupts.per_vector.iter().any(|v| v.core != 0), "some vector left core 0");
+    assert!(balanced.interrupts.per_core[1..].iter().sum::<u64>() > 0, "other cores now take interrupts");
+    assert!(balanced.throughput.delivered_pps > pinned.throughput.delivered_pps * 1.1);
+}

@@ -3,6 +3,7 @@
 //! (softirq.rs), NAPI polling (napi.rs), the per-core scheduler (sched.rs)
 //! and socket receive queues (socket.rs).
 
+pub mod affinity;
 pub mod driver;
 pub mod genirq;
 pub mod irq;
