@@ -336,6 +336,81 @@ pub struct AppConfig {
     /// blocks (load balancing); 0 keeps it pinned.
     #[serde(default)]
     pub migrate_every_us: f64,
+    /// How the thread learns that data is ready.
+    #[serde(default)]
+    pub notify: NotifyKind,
+    /// `notify = "signal"`: a standard signal (SIGIO, coalesces while
+    /// pending) or a real-time one (queued per event up to the limit).
+    #[serde(default)]
+    pub signal: SignalKind,
+    /// Real-time signals a thread may have queued (the per-user
+    /// `RLIMIT_SIGPENDING` share); beyond it events are counted as overflow.
+    #[serde(default = "default_rt_limit")]
+    pub rt_signal_limit: u32,
+    /// `notify = "io_uring"` settings.
+    #[serde(default)]
+    pub io_uring: IoUringConfig,
+}
+
+impl AppConfig {
+    /// A reader on `core` with every other setting at its default.
+    pub fn on_core(core: u32) -> AppConfig {
+        AppConfig {
+            core,
+            flows: None,
+            work_ns: 0.0,
+            migrate_every_us: 0.0,
+            notify: NotifyKind::default(),
+            signal: SignalKind::default(),
+            rt_signal_limit: default_rt_limit(),
+            io_uring: IoUringConfig::default(),
+        }
+    }
+}
+
+/// User-space notification mechanism of an application thread.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotifyKind {
+    /// Blocking `recv` on the socket(s).
+    #[default]
+    BlockingRecv,
+    /// `epoll_wait` (level-triggered), then `recv` until `EAGAIN`.
+    Epoll,
+    /// The kernel side signals an eventfd per packet; the thread blocks in
+    /// `read(eventfd)`, which returns all increments since its last read.
+    Eventfd,
+    /// `F_SETSIG`/`O_ASYNC`: a signal per readiness event; the handler
+    /// drains the socket; the thread otherwise waits in `sigsuspend`.
+    Signal,
+    /// io_uring receive: each packet posts a completion (CQE) to the ring;
+    /// the thread reaps them in batches from `io_uring_enter`.
+    IoUring,
+}
+
+/// Standard or real-time signal.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignalKind {
+    /// SIGIO: one pending bit; signals coalesce while pending.
+    #[default]
+    Standard,
+    /// SIGRTMIN+n: one queue entry per event, up to `rt_signal_limit`.
+    Realtime,
+}
+
+/// io_uring receive settings.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IoUringConfig {
+    /// Register an eventfd: the thread waits in `read(eventfd)`, woken by the first CQE.
+    pub eventfd: bool,
+    /// `io_uring_enter(min_complete = wait_nr)`: wait for this many CQEs (0 or 1: any).
+    pub wait_nr: u32,
+}
+
+fn default_rt_limit() -> u32 {
+    1024
 }
 
 impl Default for Scenario {
@@ -720,6 +795,12 @@ impl Scenario {
                 err(
                     &format!("apps[{i}].core"),
                     format!("core {} does not exist (machine.cores = {})", a.core, m.cores),
+                );
+            }
+            if a.io_uring.wait_nr > 4096 {
+                err(
+                    &format!("apps[{i}].io_uring.wait_nr"),
+                    format!("expected at most 4096 (a CQ ring's worth), got {}", a.io_uring.wait_nr),
                 );
             }
             if !(a.migrate_every_us.is_finite() && a.migrate_every_us >= 0.0) {

@@ -92,6 +92,29 @@ pub struct CostModel {
     /// Costs of the memory-ordering model (store buffer, barriers, MMIO, DMA
     /// reads of descriptors): `[costs.memory]`, see memory/mod.rs.
     pub memory: crate::memory::MemoryCostModel,
+    /// Kernel-side CPU time of one `eventfd_signal` (counter add + wake
+    /// check). *estimate*: a locked add and a wait-queue check.
+    pub eventfd_signal_ns: f64,
+    /// Extra CPU time of queueing and dequeuing a signal over an eventfd
+    /// notification. costs.md "RT signal + sigwaitinfo vs eventfd": +0.6 µs
+    /// (same core), measured.
+    pub signal_queue_ns: f64,
+    /// CPU time of delivering a signal to a handler: signal-frame setup,
+    /// the handler's entry and `sigreturn`. Derived from costs.md: "RT
+    /// signal + handler + sigsuspend vs eventfd" +1.5 µs minus the 0.6 µs of
+    /// `signal_queue_ns`.
+    pub signal_frame_ns: f64,
+    /// CPU time of one `io_uring_enter` beyond its per-completion work.
+    /// Derived from costs.md "io_uring NOP submit+reap per op, batch 1 / 8 /
+    /// 64": 260 − 66 ns.
+    pub io_uring_enter_ns: f64,
+    /// CPU time per io_uring completion (submit + reap) in a large batch.
+    /// costs.md: 66 ns per op at batch 64, measured.
+    pub io_uring_op_ns: f64,
+    /// Extra cost of a CQE signalling a registered eventfd. costs.md
+    /// "io_uring CQE → registered eventfd → waiter": +0.1 µs over a plain
+    /// eventfd write, measured.
+    pub io_uring_eventfd_ns: f64,
     /// Copy bandwidth from a socket buffer to user space, bytes per ns (=GB/s).
     /// costs.md "memcpy, single thread … L3": 35–40 GB/s, measured; received
     /// data is fresh in the LLC (DDIO), so the L3 figure applies.
@@ -116,6 +139,12 @@ impl Default for CostModel {
             context_switch_ns: 900.0,
             syscall_ns: 100.0,
             copy_bytes_per_ns: 35.0,
+            eventfd_signal_ns: 50.0,
+            signal_queue_ns: 600.0,
+            signal_frame_ns: 900.0,
+            io_uring_enter_ns: 194.0,
+            io_uring_op_ns: 66.0,
+            io_uring_eventfd_ns: 100.0,
             memory: crate::memory::MemoryCostModel::default(),
             cache_transfer_same_socket_ns: 60.0,
             cache_transfer_cross_socket_ns: 150.0,
@@ -167,6 +196,18 @@ pub struct Costs {
     pub ipi_latency: Dur,
     /// See [`CostModel::rps_enqueue_ns`].
     pub rps_enqueue: Dur,
+    /// See [`CostModel::eventfd_signal_ns`].
+    pub eventfd_signal: Dur,
+    /// See [`CostModel::signal_queue_ns`].
+    pub signal_queue: Dur,
+    /// See [`CostModel::signal_frame_ns`].
+    pub signal_frame: Dur,
+    /// See [`CostModel::io_uring_enter_ns`].
+    pub io_uring_enter: Dur,
+    /// See [`CostModel::io_uring_op_ns`].
+    pub io_uring_op: Dur,
+    /// See [`CostModel::io_uring_eventfd_ns`].
+    pub io_uring_eventfd: Dur,
     /// Picoseconds to copy 2^20 bytes (2^20 · 1000 / `copy_bytes_per_ns`):
     /// integral, and precise to well under a picosecond per packet.
     pub copy_ps_per_mib: u64,
@@ -174,7 +215,7 @@ pub struct Costs {
 
 impl CostModel {
     /// Every field with its name and value, for validation and reports.
-    pub fn fields(&self) -> [(&'static str, f64); 20] {
+    pub fn fields(&self) -> [(&'static str, f64); 26] {
         [
             ("irq_entry_exit_ns", self.irq_entry_exit_ns),
             ("lapic_eoi_ns", self.lapic_eoi_ns),
@@ -196,6 +237,12 @@ impl CostModel {
             ("ipi_send_ns", self.ipi_send_ns),
             ("ipi_latency_ns", self.ipi_latency_ns),
             ("rps_enqueue_ns", self.rps_enqueue_ns),
+            ("eventfd_signal_ns", self.eventfd_signal_ns),
+            ("signal_queue_ns", self.signal_queue_ns),
+            ("signal_frame_ns", self.signal_frame_ns),
+            ("io_uring_enter_ns", self.io_uring_enter_ns),
+            ("io_uring_op_ns", self.io_uring_op_ns),
+            ("io_uring_eventfd_ns", self.io_uring_eventfd_ns),
         ]
     }
 
@@ -222,6 +269,12 @@ impl CostModel {
             ipi_send: d(self.ipi_send_ns),
             ipi_latency: d(self.ipi_latency_ns),
             rps_enqueue: d(self.rps_enqueue_ns),
+            eventfd_signal: d(self.eventfd_signal_ns),
+            signal_queue: d(self.signal_queue_ns),
+            signal_frame: d(self.signal_frame_ns),
+            io_uring_enter: d(self.io_uring_enter_ns),
+            io_uring_op: d(self.io_uring_op_ns),
+            io_uring_eventfd: d(self.io_uring_eventfd_ns),
             copy_ps_per_mib: ((1u64 << 20) as f64 * 1000.0 / self.copy_bytes_per_ns).round() as u64,
         }
     }

@@ -389,6 +389,19 @@ pub struct AppMetrics {
     pub wakeups: u64,
     /// Wakeups per delivered packet.
     pub wakeups_per_packet: f64,
+    /// Notification CPU time (waking, switching, waiting calls, signal
+    /// frames, io_uring enters) per delivered packet, ns.
+    pub notify_cpu_ns_per_packet: f64,
+    /// Notification CPU time per wakeup, ns.
+    pub notify_cpu_ns_per_wakeup: f64,
+    /// Signals delivered to handlers.
+    pub signal_deliveries: u64,
+    /// Standard signals that coalesced into a pending one.
+    pub signals_coalesced: u64,
+    /// Real-time signals that overflowed the queue.
+    pub rt_overflow: u64,
+    /// `io_uring_enter` calls that reaped completions.
+    pub uring_enters: u64,
 }
 
 /// Engine work measures.
@@ -565,7 +578,23 @@ pub(crate) fn collect(m: &Machine, s: &Scenario, end: Time, events: u64) -> Metr
             ksoftirqd_wakeups: m.softnet.iter().map(|s| s.ksoftirqd_wakeups).sum(),
             missed: st.napi_missed,
         },
-        apps: AppMetrics { threads: m.threads.len() as u32, wakeups, wakeups_per_packet: ratio(wakeups, st.delivered) },
+        apps: {
+            let sum = |f: fn(&crate::workload::notify::NotifyCounts) -> u64| -> u64 {
+                m.threads.iter().map(|t| f(&t.notify.counts)).sum()
+            };
+            let notify_ps = sum(|c| c.notify_cpu.as_ps());
+            AppMetrics {
+                threads: m.threads.len() as u32,
+                wakeups,
+                wakeups_per_packet: ratio(wakeups, st.delivered),
+                notify_cpu_ns_per_packet: ratio(notify_ps, st.delivered) / 1e3,
+                notify_cpu_ns_per_wakeup: ratio(notify_ps, wakeups) / 1e3,
+                signal_deliveries: sum(|c| c.signal_deliveries),
+                signals_coalesced: sum(|c| c.signals_coalesced),
+                rt_overflow: sum(|c| c.rt_overflow),
+                uring_enters: sum(|c| c.uring_enters),
+            }
+        },
         engine: EngineMetrics { events, events_per_packet: ratio(events, offered) },
         devices: m
             .devices

@@ -131,7 +131,7 @@ fn irqbalance_moves_vectors_off_an_overloaded_core_by_reprogramming_msix() {
     s.duration_ms = 60.0;
     s.nic.affinity_policy = AffinityPolicy::Single;
     s.workload.rate_pps = Some(3_000_000.0);
-    s.apps = (0..4).map(|c| AppConfig { core: c, flows: None, work_ns: 0.0, migrate_every_us: 0.0 }).collect();
+    s.apps = (0..4).map(AppConfig::on_core).collect();
     let pinned = checked(&s);
     assert!(pinned.interrupts.per_vector.iter().all(|v| v.core == 0));
     assert_eq!(pinned.interrupts.per_core[1..], [0, 0, 0]);

@@ -90,7 +90,8 @@ impl Machine {
         }
     }
 
-    /// `try_to_wake_up()` for a blocked reader, from `waker`.
+    /// `try_to_wake_up()` for a blocked reader, from `waker` (its CPU cost
+    /// is charged by the caller).
     pub(crate) fn wake_thread(&mut self, t: ThreadId, waker: CoreId, now: Time) {
         let th = &mut self.threads[t.idx()];
         th.wakeups += 1;

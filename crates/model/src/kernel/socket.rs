@@ -10,8 +10,7 @@
 
 use crate::ids::{CoreId, ThreadId};
 use crate::machine::Machine;
-use crate::workload::app::ThreadState;
-use irqlab_engine::Time;
+use irqlab_engine::{Dur, Time};
 
 /// One socket's receive-queue accounting.
 #[derive(Clone, Debug, Default)]
@@ -23,14 +22,15 @@ pub struct Socket {
 }
 
 impl Machine {
-    /// Hands the finished poll's packets to their sockets; returns how many
-    /// readers were woken (the poll's context pays for them).
-    pub(crate) fn deliver_batch(&mut self, core: CoreId, now: Time) -> u32 {
+    /// Hands the finished poll's packets to their sockets; returns the CPU
+    /// time of notifying and waking their readers (the poll's context pays
+    /// it, workload/notify.rs).
+    pub(crate) fn deliver_batch(&mut self, core: CoreId, now: Time) -> Dur {
         let c = core.idx();
         let batch = std::mem::take(&mut self.softnet[c].batch);
         let targets = std::mem::take(&mut self.softnet[c].batch_targets);
         let polled = self.softnet[c].last_poll.map(|(item, _)| item);
-        let mut wakeups = 0;
+        let mut notify_cost = Dur::ZERO;
         for (k, p) in batch.iter().enumerate() {
             if let Some(Some((t, idx))) = targets.get(k) {
                 let rflow = match (polled, idx) {
@@ -50,17 +50,13 @@ impl Machine {
                 continue;
             }
             sock.rmem_bytes += (p.bytes + self.kp.skb_overhead_bytes) as u64;
-            let th = &mut self.threads[t.idx()];
-            th.queue.push_back(*p);
-            if th.state == ThreadState::Blocked {
-                wakeups += 1;
-                self.wake_thread(t, core, now);
-            }
+            self.threads[t.idx()].queue.push_back(*p);
+            notify_cost += self.notify_data_ready(t, core, now);
         }
         self.softnet[c].batch = batch;
         self.softnet[c].batch.clear();
         self.softnet[c].batch_targets = targets;
         self.softnet[c].batch_targets.clear();
-        wakeups
+        notify_cost
     }
 }

@@ -18,7 +18,7 @@ use crate::ids::{CoreId, QueueId};
 use crate::machine::Machine;
 use crate::platform::cpu::{Ctx, Task, Work};
 use crate::workload::traffic::Packet;
-use irqlab_engine::Time;
+use irqlab_engine::{Dur, Time};
 use std::collections::VecDeque;
 
 /// Whether the core's ksoftirqd is asleep or wants the CPU.
@@ -208,10 +208,9 @@ impl Machine {
             }
             None => {}
         }
-        let wakeups = self.deliver_batch(core, now);
-        if wakeups > 0 {
+        let cost = self.deliver_batch(core, now);
+        if cost > Dur::ZERO {
             let ctx = self.softnet[c].round.as_ref().expect("inside a round").ctx;
-            let cost = self.costs.wakeup.times(wakeups as u64);
             let done = self.cpus[c].push(now, ctx, Work::Wakeups, cost);
             self.schedule_core(core, Some(done));
         } else {

@@ -7,12 +7,17 @@
 //! frame each); a packet's delivery time is the end of its own `recv` within
 //! the burst, which is when the wire-to-application latency is taken.
 
+use crate::config::NotifyKind;
 use crate::config::Scenario;
 use crate::ids::{CoreId, FlowId, ThreadId};
 use crate::kernel::rps::payload_lines;
 use crate::machine::Machine;
 use crate::platform::cpu::{Ctx, Work};
 use crate::workload::flows::Flow;
+use crate::workload::notify::Notifier;
+
+/// CQ ring entries of the io_uring a reader sets up (`IORING_SETUP` default: twice the 2048-entry SQ is common; one ring's worth per reap).
+pub const IO_URING_CQ_ENTRIES: usize = 4096;
 use crate::workload::traffic::Packet;
 use irqlab_engine::{Dur, Time};
 use std::collections::VecDeque;
@@ -55,6 +60,8 @@ pub struct Thread {
     pub next_migration: Time,
     /// Times it was moved.
     pub migrations: u64,
+    /// How it learns that data is ready.
+    pub notify: Notifier,
 }
 
 /// Creates the threads of a scenario and assigns flows to them.
@@ -77,6 +84,7 @@ pub fn build_threads(s: &Scenario, flows: &[Flow], affinity: &[CoreId]) -> Vec<T
         migrate_every: None,
         next_migration: Time::ZERO,
         migrations: 0,
+        notify: Notifier::new(None),
     };
     if s.apps.is_empty() {
         let mut threads: Vec<Thread> = (0..s.machine.cores).map(|c| new(CoreId(c), Dur::ZERO)).collect();
@@ -90,6 +98,7 @@ pub fn build_threads(s: &Scenario, flows: &[Flow], affinity: &[CoreId]) -> Vec<T
         .iter()
         .map(|a| {
             let mut t = new(CoreId(a.core), Dur::from_ns_f64(a.work_ns));
+            t.notify = Notifier::new(Some(a));
             if a.migrate_every_us > 0.0 {
                 let every = Dur::from_ns_f64(a.migrate_every_us * 1e3);
                 t.migrate_every = Some(every);
@@ -122,7 +131,7 @@ impl Machine {
         let costs = self.costs;
         let overhead = self.kp.skb_overhead_bytes as u64;
         let th = &mut self.threads[t.idx()];
-        if th.queue.is_empty() {
+        if th.notify.must_wait(th.queue.len()) {
             th.state = ThreadState::Blocked;
             if let Some(every) = th.migrate_every
                 && now >= th.next_migration
@@ -138,16 +147,20 @@ impl Machine {
             self.cpus[c].last_task = None;
             return;
         }
-        let m = (self.kp.recv_batch as usize).min(th.queue.len());
+        // io_uring reaps every completion in the CQ ring at once; the others
+        // recv in bursts of `recv_batch` calls.
+        let batch =
+            if th.notify.kind == NotifyKind::IoUring { IO_URING_CQ_ENTRIES } else { self.kp.recv_batch as usize };
+        let m = batch.min(th.queue.len());
         th.burst.clear();
-        let _ = th;
-        let mut cost = if std::mem::take(&mut self.cpus[c].switch_due) { costs.context_switch } else { Dur::ZERO };
         let work = th.work;
+        let switch = if std::mem::take(&mut self.cpus[c].switch_due) { costs.context_switch } else { Dur::ZERO };
+        let mut cost = self.notify_burst_prologue(t, switch);
+        let per_packet = self.notify_per_packet(t);
         for _ in 0..m {
             let p = self.threads[t.idx()].queue.pop_front().expect("m <= queue length");
             // The copy pulls the socket state and the packet's lines here.
-            let one =
-                costs.syscall + costs.copy(p.bytes) + work + self.touch_flow(p.flow, core, payload_lines(p.bytes));
+            let one = per_packet + costs.copy(p.bytes) + work + self.touch_flow(p.flow, core, payload_lines(p.bytes));
             self.rps_record_flow(p.flow, core);
             cost += one;
             self.threads[t.idx()].burst.push((p, one));

@@ -3,4 +3,5 @@
 
 pub mod app;
 pub mod flows;
+pub mod notify;
 pub mod traffic;

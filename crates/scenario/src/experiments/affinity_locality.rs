@@ -37,7 +37,7 @@ fn variants(quick: bool) -> Vec<Variant> {
             s.machine.sockets = 2;
             s.nic.queues = 1;
             s.workload.rate_pps = Some(rate);
-            s.apps = vec![AppConfig { core, flows: None, work_ns: 0.0, migrate_every_us: 0.0 }];
+            s.apps = vec![AppConfig::on_core(core)];
             out.push(Variant {
                 name: format!("{place}/{}k", rate / 1e3),
                 params: params([

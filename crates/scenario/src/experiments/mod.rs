@@ -5,6 +5,7 @@ mod doorbell_barrier;
 mod eoi_order;
 mod msix_vs_legacy;
 mod napi_livelock;
+mod notify;
 mod steering;
 
 use crate::experiment::Experiment;
@@ -16,6 +17,7 @@ pub fn all() -> Vec<Experiment> {
         affinity_locality::experiment(),
         napi_livelock::experiment(),
         steering::experiment(),
+        notify::experiment(),
         eoi_order::experiment(),
         doorbell_barrier::experiment(),
     ]

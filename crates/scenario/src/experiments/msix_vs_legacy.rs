@@ -56,8 +56,7 @@ fn variants(quick: bool) -> Vec<Variant> {
             s.nic.coalesce.rx_usecs = RX_USECS;
             s.nic.coalesce.rx_frames = 0;
             // One reader per core; flows dealt round-robin, whatever the interrupt mode.
-            s.apps =
-                (0..cores).map(|c| AppConfig { core: c, flows: None, work_ns: 0.0, migrate_every_us: 0.0 }).collect();
+            s.apps = (0..cores).map(AppConfig::on_core).collect();
             out.push(Variant {
                 name: format!("{}/{cores}", mode_name(mode)),
                 params: params([

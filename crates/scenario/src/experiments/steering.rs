@@ -38,12 +38,7 @@ fn base(duration_ms: f64, migrate: bool) -> Scenario {
     s.workload.flows = FLOWS;
     s.workload.rate_pps = Some(RATE_PPS);
     s.apps = (0..CORES)
-        .map(|c| AppConfig {
-            core: c,
-            flows: None,
-            work_ns: 0.0,
-            migrate_every_us: if migrate { MIGRATE_US } else { 0.0 },
-        })
+        .map(|c| AppConfig { migrate_every_us: if migrate { MIGRATE_US } else { 0.0 }, ..AppConfig::on_core(c) })
         .collect();
     s
 }
