@@ -177,3 +177,88 @@ fn experiments_list_and_run_with_computed_findings() {
     let o = irqlab(&["experiment", "run", "no-such-experiment"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// Every experiment, quick: its findings hold, computed from the data, and
+/// every variant's run balances its accounting laws.
+#[test]
+fn every_experiment_runs_quick_with_findings_that_hold() {
+    let list = stdout(&irqlab(&["experiment", "list"]));
+    let names: Vec<&str> = list.lines().filter_map(|l| l.split_whitespace().next()).collect();
+    for want in
+        ["msix-vs-legacy", "affinity-locality", "napi-livelock", "steering", "notify", "eoi-order", "doorbell-barrier"]
+    {
+        assert!(names.contains(&want), "{want} missing from {names:?}");
+    }
+    for name in names {
+        let v = json(&["experiment", "run", name, "--quick", "--json", "-"]);
+        assert_eq!(v["experiment"], name);
+        for var in v["variants"].as_array().unwrap() {
+            assert!(!var["params"].as_object().unwrap().is_empty(), "{name}: params name the settings");
+            let laws = var["metrics"]["law_violations"]
+                .as_array()
+                .or(var["metrics"]["simulation"]["law_violations"].as_array());
+            assert_eq!(laws.map(|l| l.len()), Some(0), "{name}/{}", var["name"]);
+        }
+        let findings = v["findings"].as_array().unwrap();
+        assert!(!findings.is_empty(), "{name}");
+        for f in findings {
+            assert_eq!(f["holds"], true, "{name}: {}", f["claim"]);
+        }
+    }
+}
+
+#[test]
+fn check_exit_codes_follow_the_verdict() {
+    let code = |args: &[&str]| irqlab(args).status.code();
+    assert_eq!(code(&["check", "doorbell", "--model", "weak", "--barrier", "none", "--descriptors", "2"]), Some(1));
+    assert_eq!(code(&["check", "doorbell", "--model", "weak", "--barrier", "wmb", "--descriptors", "2"]), Some(0));
+    assert_eq!(
+        code(&["check", "doorbell", "--model", "tso", "--barrier", "none", "--mmio", "uc", "--descriptors", "2"]),
+        Some(0)
+    );
+    assert_eq!(
+        code(&["check", "doorbell", "--model", "tso", "--barrier", "none", "--mmio", "wc", "--descriptors", "2"]),
+        Some(1)
+    );
+    assert_eq!(
+        code(&["check", "doorbell", "--model", "tso", "--barrier", "wmb", "--mmio", "wc", "--descriptors", "2"]),
+        Some(0)
+    );
+    assert_eq!(code(&["check", "rx-status", "--model", "weak", "--barrier", "none"]), Some(1));
+    assert_eq!(code(&["check", "rx-status", "--model", "weak", "--barrier", "dma-rmb"]), Some(0));
+    for bad in [
+        &["check", "doorbell", "--model", "sparc", "--barrier", "none"][..],
+        &["check", "doorbell", "--model", "weak", "--barrier", "none", "--descriptors", "0"],
+        &["check", "doorbell", "--model", "weak", "--barrier", "none", "--descriptors", "99"],
+        &["check", "rx-status", "--model", "weak", "--barrier", "wmb"],
+    ] {
+        let o = irqlab(bad);
+        assert_eq!(o.status.code(), Some(2), "{bad:?}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"));
+    }
+}
+
+#[test]
+fn decode_ioapic_rte_names_every_field() {
+    // Vector 0x31, fixed, physical, level, masked, destination APIC 2.
+    let o = irqlab(&["decode", "ioapic-rte", "0x0200000000018031"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    for field in ["vector", "trigger", "mask", "destination", "remote_irr"] {
+        assert!(out.contains(field), "{field} missing:\n{out}");
+    }
+    assert_eq!(irqlab(&["decode", "ioapic-rte", "0xnothex"]).status.code(), Some(2));
+}
+
+#[test]
+fn experiment_json_does_not_depend_on_the_thread_count() {
+    let run = |threads: &str| {
+        Command::new(env!("CARGO_BIN_EXE_irqlab"))
+            .args(["experiment", "run", "steering", "--quick", "--json", "-"])
+            .env("RAYON_NUM_THREADS", threads)
+            .output()
+            .expect("runs")
+            .stdout
+    };
+    assert_eq!(run("1"), run("2"));
+}
