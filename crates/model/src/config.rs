@@ -163,6 +163,16 @@ pub enum TriggerKind {
     Edge,
 }
 
+/// The flow handler for level-triggered IO-APIC lines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LevelFlow {
+    /// `handle_fasteoi_irq`.
+    Fasteoi,
+    /// `handle_level_irq`.
+    Level,
+}
+
 /// The NIC driver's interrupt etiquette.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -238,8 +248,16 @@ pub struct KernelConfig {
     pub napi: bool,
     /// `net.core.netdev_max_backlog`: packets a core's backlog holds.
     pub netdev_max_backlog: u32,
+    /// Flow handler for level-triggered IO-APIC lines: `fasteoi` (x86
+    /// Linux's choice: actions, then EOI) or `level` (`handle_level_irq`:
+    /// mask and ack first, actions, then unmask).
+    pub level_flow: LevelFlow,
     /// RPS: `rps_cpus` of every RX queue, as a core list; empty disables RPS.
     pub rps_cpus: Vec<u32>,
+    /// RPS per queue: `rps_cpus_by_queue[i]` is queue i's `rps_cpus`
+    /// (overrides `rps_cpus`; one list per queue, an empty list disables RPS
+    /// on that queue).
+    pub rps_cpus_by_queue: Vec<Vec<u32>>,
     /// RFS: steer each flow to the core where its reader last called recv.
     pub rfs: bool,
     /// `net.core.rps_sock_flow_entries` (rounded up to a power of two).
@@ -482,7 +500,9 @@ impl Default for KernelConfig {
             directed_eoi: false,
             napi: true,
             netdev_max_backlog: 1000,
+            level_flow: LevelFlow::Fasteoi,
             rps_cpus: Vec::new(),
+            rps_cpus_by_queue: Vec::new(),
             rfs: false,
             rps_sock_flow_entries: 32768,
             rps_flow_cnt: 0,
@@ -699,6 +719,22 @@ impl Scenario {
                 err(&format!("kernel.rps_cpus[{i}]"), format!("core {c} does not exist (machine.cores = {})", m.cores));
             }
         }
+        if !k.rps_cpus_by_queue.is_empty() && k.rps_cpus_by_queue.len() != n.queues as usize {
+            err(
+                "kernel.rps_cpus_by_queue",
+                format!("expected one core list per queue ({} lists), got {}", n.queues, k.rps_cpus_by_queue.len()),
+            );
+        }
+        for (q, list) in k.rps_cpus_by_queue.iter().enumerate() {
+            for (i, c) in list.iter().enumerate() {
+                if *c >= m.cores {
+                    err(
+                        &format!("kernel.rps_cpus_by_queue[{q}][{i}]"),
+                        format!("core {c} does not exist (machine.cores = {})", m.cores),
+                    );
+                }
+            }
+        }
         if k.rps_sock_flow_entries == 0 || k.rps_sock_flow_entries > 1 << 26 {
             err(
                 "kernel.rps_sock_flow_entries",
@@ -708,7 +744,7 @@ impl Scenario {
         if k.rps_flow_cnt > 1 << 26 {
             err("kernel.rps_flow_cnt", format!("expected at most 67108864 entries, got {}", k.rps_flow_cnt));
         }
-        if (k.rfs || !k.rps_cpus.is_empty()) && !k.napi {
+        if (k.rfs || !k.rps_cpus.is_empty() || k.rps_cpus_by_queue.iter().any(|l| !l.is_empty())) && !k.napi {
             err("kernel.napi", "RPS/RFS are modelled with NAPI only".into());
         }
         if n.arfs && (!k.rfs || n.interrupt_mode != InterruptMode::Msix) {

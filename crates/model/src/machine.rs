@@ -8,7 +8,7 @@
 //! piece of work, a wakeup arriving at another core. The handlers live in the
 //! files of the thing they model (`kernel/irq.rs`, `kernel/napi.rs`, …).
 
-use crate::config::{IOAPIC_PINS, LevelEoi, Scenario, TriggerKind};
+use crate::config::{IOAPIC_PINS, LevelEoi, LevelFlow, Scenario, TriggerKind};
 use crate::costs::Costs;
 use crate::devices::level::LevelDevice;
 use crate::devices::nic::{Nic, RxQueue};
@@ -132,6 +132,8 @@ pub struct Machine {
     pub(crate) flow_core: Vec<Option<CoreId>>,
     pub(crate) flow_queue: Vec<QueueId>,
     pub(crate) flow_last_seq: Vec<Option<u32>>,
+    pub(crate) flow_handoffs: Vec<u32>,
+    pub(crate) level_flow: LevelFlow,
     pub(crate) devices: Vec<LevelDevice>,
     pub(crate) balance: crate::kernel::affinity::Balancer,
     pub(crate) softnet: Vec<Softnet>,
@@ -250,6 +252,8 @@ impl Machine {
             flow_core: vec![None; flows.len()],
             flow_queue: flows.iter().map(|f| f.queue).collect(),
             flow_last_seq: vec![None; flows.len()],
+            flow_handoffs: vec![0; flows.len()],
+            level_flow: s.kernel.level_flow,
             balance: crate::kernel::affinity::Balancer::new(s, cores),
             devices: s
                 .devices

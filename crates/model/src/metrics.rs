@@ -353,6 +353,9 @@ pub struct SteeringMetrics {
     pub handoffs: u64,
     /// Hand-offs per delivered packet.
     pub handoffs_per_packet: f64,
+    /// Hand-offs beyond each flow's first (the first one is unavoidable
+    /// while RFS learns the reader's core).
+    pub handoffs_after_first: u64,
     /// Of the hand-offs, across sockets.
     pub cross_socket_handoffs: u64,
     /// Packets delivered after a later packet of their flow.
@@ -527,7 +530,7 @@ pub(crate) fn collect(m: &Machine, s: &Scenario, end: Time, events: u64) -> Metr
                         .collect();
                     VectorMetrics {
                         irq: i as u32,
-                        chip: d.chip.name(),
+                        chip: d.chip.name(m.level_flow),
                         core: d.core.0,
                         vector: d.vector,
                         flows: m.flows.iter().filter(|f| queues.contains(&f.queue.0)).count() as u32,
@@ -565,6 +568,7 @@ pub(crate) fn collect(m: &Machine, s: &Scenario, end: Time, events: u64) -> Metr
             arfs_filter_updates: m.rps.arfs_filter_updates,
             handoffs: st.handoffs,
             handoffs_per_packet: ratio(st.handoffs, st.delivered),
+            handoffs_after_first: m.flow_handoffs.iter().map(|h| h.saturating_sub(1) as u64).sum(),
             cross_socket_handoffs: st.cross_socket_handoffs,
             out_of_order: st.out_of_order,
             migrations: m.threads.iter().map(|t| t.migrations).sum(),

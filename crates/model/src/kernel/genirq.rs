@@ -10,6 +10,7 @@
 //! |---|---|---|---|
 //! | IO-APIC, edge RTE | `handle_edge_irq` | ack = local-APIC EOI on entry (`apic_ack_irq`) | RTE mask bit |
 //! | IO-APIC, level RTE | `handle_fasteoi_irq` | eoi after the actions (`ioapic_ack_level`: local-APIC EOI, broadcast or directed to the IO-APIC) | RTE mask bit |
+//! | IO-APIC, level RTE, `kernel.level_flow = "level"` | `handle_level_irq` | mask + EOI on entry, unmask after the actions | RTE mask bit |
 //! | PCI MSI | `handle_edge_irq` | ack = local-APIC EOI on entry | none (no per-vector mask bits modelled) |
 //! | PCI MSI-X | `handle_edge_irq` | ack = local-APIC EOI on entry | the entry's Vector Control mask bit |
 //!
@@ -19,7 +20,7 @@
 //! (`driver.level_eoi`) decides whether the cause is cleared before the EOI;
 //! the wrong order makes the still-asserted line re-deliver at once.
 
-use crate::config::LevelEoi;
+use crate::config::{LevelEoi, LevelFlow};
 use crate::ids::{CoreId, IrqId, QueueId};
 use crate::kernel::spurious::{SpuriousDetector, Verdict};
 use crate::machine::{Event, Machine};
@@ -60,20 +61,24 @@ pub enum Flow {
     Edge,
     /// `handle_fasteoi_irq`: the actions, then EOI.
     FastEoi,
+    /// `handle_level_irq`: mask and ack (EOI) first, the actions, then unmask.
+    Level,
 }
 
 impl Chip {
-    /// The flow handler Linux installs for this chip.
-    pub fn flow(self) -> Flow {
-        match self {
-            Chip::IoapicLevel { .. } => Flow::FastEoi,
+    /// The flow handler for this chip; level lines use `level_flow`.
+    pub fn flow(self, level_flow: LevelFlow) -> Flow {
+        match (self, level_flow) {
+            (Chip::IoapicLevel { .. }, LevelFlow::Fasteoi) => Flow::FastEoi,
+            (Chip::IoapicLevel { .. }, LevelFlow::Level) => Flow::Level,
             _ => Flow::Edge,
         }
     }
-    /// The chip name as `/proc/interrupts` prints it.
-    pub fn name(self) -> &'static str {
+    /// The chip and flow name as `/proc/interrupts` prints them.
+    pub fn name(self, level_flow: LevelFlow) -> &'static str {
         match self {
             Chip::IoapicEdge { .. } => "IO-APIC-edge",
+            Chip::IoapicLevel { .. } if level_flow == LevelFlow::Level => "IO-APIC-level",
             Chip::IoapicLevel { .. } => "IO-APIC-fasteoi",
             Chip::Msi => "PCI-MSI-edge",
             Chip::Msix { .. } => "PCI-MSIX-edge",
@@ -241,8 +246,13 @@ impl Machine {
         let desc = &self.irqs[irq.idx()];
         let core = desc.core;
         let mut cost = self.costs.lapic_eoi;
-        if desc.chip.flow() == Flow::FastEoi && self.kp.directed_eoi {
+        let flow = desc.chip.flow(self.level_flow);
+        if flow != Flow::Edge && self.kp.directed_eoi {
             cost += self.costs.mmio_write;
+        }
+        if flow == Flow::Level {
+            // Mask and unmask: two writes to the redirection entry.
+            cost += self.costs.mmio_write.times(2);
         }
         for k in 0..self.irqs[irq.idx()].actions.len() {
             cost += match self.irqs[irq.idx()].actions[k] {
@@ -262,12 +272,17 @@ impl Machine {
         let cost = self.flow_cost(irq, now);
         let desc = &mut self.irqs[irq.idx()];
         desc.count += 1;
-        match desc.chip.flow() {
+        match desc.chip.flow(self.level_flow) {
             Flow::Edge => self.chip_ack(irq),
             Flow::FastEoi => {
                 if self.driver_level_eoi == LevelEoi::BeforeClear && !desc.spurious_disabled {
                     self.chip_eoi(irq, now);
                 }
+            }
+            Flow::Level => {
+                // mask_ack_irq: masked, the EOI cannot re-deliver.
+                self.chip_mask(irq);
+                self.chip_eoi(irq, now);
             }
         }
         cost
@@ -277,20 +292,23 @@ impl Machine {
     /// fasteoi EOI.
     pub(crate) fn flow_exit(&mut self, irq: IrqId, now: Time) {
         let desc = &self.irqs[irq.idx()];
-        let flow = desc.chip.flow();
+        let flow = desc.chip.flow(self.level_flow);
         if desc.spurious_disabled {
             // handle_*_irq on a disabled descriptor: mask (and EOI), no action.
             self.irqs[irq.idx()].while_disabled += 1;
             self.chip_mask(irq);
-            if flow == Flow::FastEoi {
+            if flow != Flow::Edge {
                 self.chip_eoi(irq, now);
             }
             return;
         }
         let handled = self.handle_irq_event(irq, now);
         self.note_interrupt(irq, handled, now);
-        if flow == Flow::FastEoi && self.driver_level_eoi == LevelEoi::AfterClear {
-            self.chip_eoi(irq, now);
+        match flow {
+            Flow::FastEoi if self.driver_level_eoi == LevelEoi::AfterClear => self.chip_eoi(irq, now),
+            // cond_unmask_irq: a line still asserted delivers again at once.
+            Flow::Level if !self.irqs[irq.idx()].spurious_disabled => self.chip_unmask(irq, now),
+            _ => {}
         }
     }
 

@@ -69,8 +69,8 @@ pub struct RpsDevFlow {
 /// RPS/RFS state.
 #[derive(Debug, Default)]
 pub struct Rps {
-    /// The `rps_cpus` map (same for every queue).
-    pub cpus: Vec<CoreId>,
+    /// Each queue's `rps_cpus` map.
+    pub cpus: Vec<Vec<CoreId>>,
     /// RFS on.
     pub rfs: bool,
     /// The reordering guard.
@@ -101,7 +101,12 @@ impl Rps {
         let cnt = cnt.next_power_of_two() as usize;
         let rfs = k.rfs;
         Rps {
-            cpus: k.rps_cpus.iter().map(|c| CoreId(*c)).collect(),
+            cpus: (0..queues as usize)
+                .map(|q| {
+                    let list = if k.rps_cpus_by_queue.is_empty() { &k.rps_cpus } else { &k.rps_cpus_by_queue[q] };
+                    list.iter().map(|c| CoreId(*c)).collect()
+                })
+                .collect(),
             rfs,
             guard: k.rfs_reorder_guard,
             arfs,
@@ -114,7 +119,7 @@ impl Rps {
 
     /// Whether packets of queue polls go through `get_rps_cpu` at all.
     pub fn enabled(&self) -> bool {
-        self.rfs || !self.cpus.is_empty()
+        self.rfs || self.cpus.iter().any(|m| !m.is_empty())
     }
 }
 
@@ -151,11 +156,13 @@ impl Machine {
                 }
             }
         }
-        if self.rps.cpus.is_empty() {
+        let map = &self.rps.cpus[q.idx()];
+        if map.is_empty() {
             return None;
         }
-        let i = ((hash as u64 * self.rps.cpus.len() as u64) >> 32) as usize;
-        Some((self.rps.cpus[i], None))
+        // reciprocal_scale(hash, len)
+        let i = ((hash as u64 * map.len() as u64) >> 32) as usize;
+        Some((map[i], None))
     }
 
     /// `set_rps_cpu()`: record the flow's new core; with aRFS, steer it in the NIC.
@@ -267,6 +274,7 @@ impl Machine {
         match last {
             Some(prev) if prev != core => {
                 self.stats.handoffs += 1;
+                self.flow_handoffs[f.idx()] += 1;
                 let per_line = if self.topo.socket_of(prev) == self.topo.socket_of(core) {
                     self.costs.cache_transfer_same_socket
                 } else {

@@ -12,7 +12,7 @@
 
 use crate::experiment::{Column, Experiment, Finding, Variant, VariantResult, by_name, num, params, run_model};
 use irqlab_model::Scenario;
-use irqlab_model::config::{InterruptMode, LevelEoi, TriggerKind};
+use irqlab_model::config::{InterruptMode, LevelEoi, LevelFlow, TriggerKind};
 use serde_json::{Value, json};
 
 const RATE_PPS: f64 = 100_000.0;
@@ -33,11 +33,12 @@ fn variants(quick: bool) -> Vec<Variant> {
     let duration_ms = if quick { 250.0 } else { 600.0 };
     let mut out = Vec::new();
     let lines = [
-        ("intx-level", InterruptMode::Intx, TriggerKind::Level),
-        ("intx-edge", InterruptMode::Intx, TriggerKind::Edge),
-        ("msi", InterruptMode::Msi, TriggerKind::Level),
+        ("intx-level", InterruptMode::Intx, TriggerKind::Level, LevelFlow::Fasteoi),
+        ("intx-level/handle_level_irq", InterruptMode::Intx, TriggerKind::Level, LevelFlow::Level),
+        ("intx-edge", InterruptMode::Intx, TriggerKind::Edge, LevelFlow::Fasteoi),
+        ("msi", InterruptMode::Msi, TriggerKind::Level, LevelFlow::Fasteoi),
     ];
-    for (line, mode, trigger) in lines {
+    for (line, mode, trigger, level_flow) in lines {
         for (order, eoi) in [("after_clear", LevelEoi::AfterClear), ("before_clear", LevelEoi::BeforeClear)] {
             let mut s = Scenario::default();
             s.name = format!("eoi-order/{line}/{order}");
@@ -47,6 +48,7 @@ fn variants(quick: bool) -> Vec<Variant> {
             s.nic.interrupt_mode = mode;
             s.nic.intx_trigger = trigger;
             s.driver.level_eoi = eoi;
+            s.kernel.level_flow = level_flow;
             s.workload.rate_pps = Some(RATE_PPS);
             let trig = if mode == InterruptMode::Msi {
                 json!("edge (message)")
@@ -59,6 +61,7 @@ fn variants(quick: bool) -> Vec<Variant> {
                     ("nic.interrupt_mode", json!(format!("{mode:?}").to_lowercase())),
                     ("trigger", trig),
                     ("driver.level_eoi", json!(order)),
+                    ("kernel.level_flow", json!(format!("{level_flow:?}").to_lowercase())),
                 ]),
                 run: Box::new(move || run_model(&s)),
             });
@@ -150,6 +153,18 @@ fn findings(vs: &[VariantResult]) -> Vec<Finding> {
                 db / 1e3
             ),
             holds: same && disabled_at(a).is_none() && disabled_at(b).is_none(),
+        });
+    }
+    if let (Some(fast), Some(lvl)) = (get("intx-level/before_clear"), get("intx-level/handle_level_irq/before_clear")) {
+        f.push(Finding {
+            claim: format!(
+                "handle_level_irq masks the line while the handler runs, so the EOI cannot re-deliver into it: with the cause left set, {:.1} interrupts per device event ({:.0}% unhandled, line {}) instead of fasteoi's {:.0}",
+                per_event(lvl),
+                100.0 * num(lvl, "interrupts.unhandled") / num(lvl, "interrupts.total").max(1.0),
+                if disabled_at(lvl).is_some() { "disabled" } else { "never disabled" },
+                per_event(fast)
+            ),
+            holds: per_event(lvl) < per_event(fast) && disabled_at(lvl).is_none(),
         });
     }
     if let (Some(good), Some(bad)) = (get("intx-edge/after_clear"), get("intx-edge/before_clear")) {
