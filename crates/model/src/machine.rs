@@ -80,35 +80,18 @@ pub enum Event {
     },
 }
 
-/// Kernel tunables resolved to simulation units.
-#[derive(Clone, Copy, Debug)]
+/// Kernel tunables: the scenario's values, plus the times among them
+/// converted to simulation units once.
+#[derive(Clone, Debug)]
 pub struct KernelParams {
-    /// NAPI weight.
-    pub napi_weight: u32,
-    /// `netdev_budget`.
-    pub netdev_budget: u32,
+    /// The tunables as configured.
+    pub cfg: crate::config::KernelConfig,
     /// `netdev_budget_usecs` as a span.
     pub netdev_budget_time: Dur,
-    /// `MAX_SOFTIRQ_RESTART`.
-    pub max_softirq_restart: u32,
-    /// `MAX_SOFTIRQ_TIME`.
+    /// `MAX_SOFTIRQ_TIME` as a span.
     pub max_softirq_time: Dur,
-    /// Scheduler slice.
+    /// Scheduler slice as a span.
     pub sched_slice: Dur,
-    /// Socket receive-buffer limit.
-    pub rcvbuf_bytes: u64,
-    /// Per-packet truesize overhead.
-    pub skb_overhead_bytes: u32,
-    /// Packets per recv burst.
-    pub recv_batch: u32,
-    /// `noirqdebug`.
-    pub noirqdebug: bool,
-    /// Directed EOI to the IO-APIC.
-    pub directed_eoi: bool,
-    /// NAPI (false: pre-NAPI `netif_rx` from the hard-IRQ handler).
-    pub napi: bool,
-    /// `netdev_max_backlog`.
-    pub netdev_max_backlog: u32,
 }
 
 /// The simulated machine.
@@ -200,19 +183,10 @@ impl Machine {
         let affinity = crate::kernel::affinity::initial_affinity(s, &topo);
         let k = &s.kernel;
         let kp = KernelParams {
-            napi_weight: k.napi_weight,
-            netdev_budget: k.netdev_budget,
+            cfg: k.clone(),
             netdev_budget_time: Dur::from_us(k.netdev_budget_usecs as u64),
-            max_softirq_restart: k.max_softirq_restart,
             max_softirq_time: Dur::from_us(k.max_softirq_time_us as u64),
             sched_slice: Dur::from_us(k.sched_slice_us as u64),
-            rcvbuf_bytes: k.socket_rcvbuf_bytes,
-            skb_overhead_bytes: k.skb_overhead_bytes,
-            recv_batch: k.recv_batch,
-            noirqdebug: k.noirqdebug,
-            directed_eoi: k.directed_eoi,
-            napi: k.napi,
-            netdev_max_backlog: k.netdev_max_backlog,
         };
         // Readers default to the core that takes each queue's interrupt.
         let queue_core: Vec<CoreId> = (0..s.nic.queues as usize).map(|q| affinity[q.min(affinity.len() - 1)]).collect();

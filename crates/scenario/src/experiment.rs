@@ -193,6 +193,31 @@ pub fn cpu_ns_per_packet(m: &Value) -> f64 {
     if delivered > 0.0 { busy * secs * 1e9 / delivered } else { f64::NAN }
 }
 
+/// Shared table columns of the model-run experiments.
+pub mod col {
+    use super::{Column, cpu_ns_per_packet, num};
+
+    /// Delivered throughput, kpps.
+    pub fn delivered_kpps() -> Column {
+        Column {
+            header: "delivered kpps",
+            cell: |v| format!("{:.1}", num(&v.metrics, "throughput.delivered_pps") / 1e3),
+        }
+    }
+    /// Median wire-to-application latency, µs.
+    pub fn p50_us() -> Column {
+        Column { header: "p50 µs", cell: |v| format!("{:.2}", num(&v.metrics, "latency_ns.p50") / 1e3) }
+    }
+    /// 99th-percentile latency, µs.
+    pub fn p99_us() -> Column {
+        Column { header: "p99 µs", cell: |v| format!("{:.2}", num(&v.metrics, "latency_ns.p99") / 1e3) }
+    }
+    /// CPU time (all cores) per delivered packet, ns.
+    pub fn cpu_ns_per_pkt() -> Column {
+        Column { header: "cpu ns/pkt", cell: |v| format!("{:.0}", cpu_ns_per_packet(&v.metrics)) }
+    }
+}
+
 /// Builds a params map from pairs.
 pub fn params<const N: usize>(pairs: [(&str, Value); N]) -> BTreeMap<String, Value> {
     pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()

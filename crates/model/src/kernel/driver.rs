@@ -64,7 +64,7 @@ impl Machine {
     /// handler itself takes every frame in the ring (pre-NAPI drivers'
     /// receive loop) and pays the driver's per-packet work.
     pub(crate) fn nic_queue_irq_entry(&mut self, core: CoreId, q: QueueId, now: Time) -> Dur {
-        if self.kp.napi {
+        if self.kp.cfg.napi {
             return Dur::ZERO;
         }
         let dma = self.costs.dma_write;
@@ -93,7 +93,7 @@ impl Machine {
     /// schedule the queue's poll. Without: `netif_rx` each frame taken at
     /// entry into this core's backlog, then re-enable the queue's interrupt.
     pub(crate) fn nic_queue_irq(&mut self, core: CoreId, q: QueueId, now: Time) -> bool {
-        if self.kp.napi {
+        if self.kp.cfg.napi {
             self.napi_schedule(core, q, now);
         } else {
             let batch = std::mem::take(&mut self.softnet[core.idx()].isr_batch);

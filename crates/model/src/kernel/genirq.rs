@@ -231,7 +231,7 @@ impl Machine {
         let desc = &self.irqs[irq.idx()];
         let (core, vector) = (desc.core, desc.vector);
         let out = self.lapics[core.idx()].eoi();
-        let to_ioapic = out.broadcast_level_eoi || self.kp.directed_eoi;
+        let to_ioapic = out.broadcast_level_eoi || self.kp.cfg.directed_eoi;
         if to_ioapic {
             for d in self.ioapic.eoi(vector) {
                 self.stats.ioapic_eoi_redeliveries += 1;
@@ -247,7 +247,7 @@ impl Machine {
         let core = desc.core;
         let mut cost = self.costs.lapic_eoi;
         let flow = desc.chip.flow(self.level_flow);
-        if flow != Flow::Edge && self.kp.directed_eoi {
+        if flow != Flow::Edge && self.kp.cfg.directed_eoi {
             cost += self.costs.mmio_write;
         }
         if flow == Flow::Level {
@@ -332,7 +332,7 @@ impl Machine {
         if !handled {
             desc.unhandled += 1;
         }
-        if self.kp.noirqdebug {
+        if self.kp.cfg.noirqdebug {
             return;
         }
         if desc.detector.note_interrupt(now, handled) == Verdict::Disable {
@@ -359,7 +359,8 @@ impl Machine {
             self.handle_irq_event(irq, now);
             // The poll runs from a timer softirq: pending NET_RX runs next
             // unless that core is already inside softirq or ksoftirqd.
-            if !self.cpus[core.idx()].in_softirq() && !self.softnet[core.idx()].ksoftirqd_active() {
+            let cpu = &self.cpus[core.idx()];
+            if cpu.interrupts_enabled() && !cpu.in_softirq() && !self.softnet[core.idx()].ksoftirqd_active() {
                 self.cpus[core.idx()].pause(now);
                 if self.softnet[core.idx()].pending {
                     self.do_softirq(core, now);

@@ -197,7 +197,7 @@ impl Machine {
         p: Packet,
         rflow: Option<(QueueId, usize)>,
     ) {
-        let max = self.kp.netdev_max_backlog as usize;
+        let max = self.kp.cfg.netdev_max_backlog as usize;
         let sn = &mut self.softnet[target.idx()];
         if sn.backlog.len() >= max {
             sn.dropped_backlog += 1;

@@ -45,11 +45,11 @@ impl Machine {
                 self.stats.dropped_no_socket += 1;
                 continue;
             };
-            if sock.rmem_bytes > self.kp.rcvbuf_bytes {
+            if sock.rmem_bytes > self.kp.cfg.socket_rcvbuf_bytes {
                 self.stats.dropped_socket_full += 1;
                 continue;
             }
-            sock.rmem_bytes += (p.bytes + self.kp.skb_overhead_bytes) as u64;
+            sock.rmem_bytes += (p.bytes + self.kp.cfg.skb_overhead_bytes) as u64;
             self.threads[t.idx()].queue.push_back(*p);
             notify_cost += self.notify_data_ready(t, core, now);
         }

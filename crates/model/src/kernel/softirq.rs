@@ -123,7 +123,7 @@ impl Machine {
 
     /// Starts one `net_rx_action` in context `ctx`.
     pub(crate) fn net_rx_action(&mut self, core: CoreId, now: Time, ctx: Ctx) {
-        let budget = self.kp.netdev_budget as i64;
+        let budget = self.kp.cfg.netdev_budget as i64;
         let sn = &mut self.softnet[core.idx()];
         sn.pending = false;
         sn.rounds += 1;
@@ -138,7 +138,7 @@ impl Machine {
             self.round_end(core, now);
             return;
         };
-        let weight = self.kp.napi_weight as usize;
+        let weight = self.kp.cfg.napi_weight as usize;
         let mut batch = std::mem::take(&mut self.softnet[c].batch);
         let mut targets = std::mem::take(&mut self.softnet[c].batch_targets);
         batch.clear();
@@ -197,7 +197,7 @@ impl Machine {
         let sn = &mut self.softnet[c];
         sn.polls += 1;
         sn.packets += n as u64;
-        if n == self.kp.napi_weight {
+        if n == self.kp.cfg.napi_weight {
             sn.full_polls += 1;
         }
         match self.softnet[c].last_poll {
@@ -223,7 +223,7 @@ impl Machine {
     pub(crate) fn after_poll(&mut self, core: CoreId, now: Time) {
         let c = core.idx();
         let (item, n) = self.softnet[c].last_poll.take().expect("after_poll after a poll");
-        let weight = self.kp.napi_weight;
+        let weight = self.kp.cfg.napi_weight;
         let budget_time = self.kp.netdev_budget_time;
         let sn = &mut self.softnet[c];
         let round = sn.round.as_mut().expect("inside a round");
@@ -275,7 +275,7 @@ impl Machine {
                 }
                 let sn = &self.softnet[c];
                 let in_time = now < sn.do_softirq_start + self.kp.max_softirq_time;
-                if in_time && !self.need_resched(core) && sn.restarts + 1 < self.kp.max_softirq_restart {
+                if in_time && !self.need_resched(core) && sn.restarts + 1 < self.kp.cfg.max_softirq_restart {
                     self.softnet[c].restarts += 1;
                     self.net_rx_action(core, now, Ctx::Softirq);
                 } else {
@@ -290,7 +290,7 @@ impl Machine {
     /// backlog (dropped when it already holds `netdev_max_backlog`) and
     /// schedule the backlog NAPI, raising `NET_RX_SOFTIRQ`.
     pub(crate) fn netif_rx(&mut self, core: CoreId, p: Packet) {
-        let max = self.kp.netdev_max_backlog as usize;
+        let max = self.kp.cfg.netdev_max_backlog as usize;
         let sn = &mut self.softnet[core.idx()];
         if sn.backlog.len() >= max {
             sn.dropped_backlog += 1;

@@ -129,7 +129,7 @@ impl Machine {
     pub(crate) fn recv_burst(&mut self, core: CoreId, t: ThreadId, now: Time) {
         let c = core.idx();
         let costs = self.costs;
-        let overhead = self.kp.skb_overhead_bytes as u64;
+        let overhead = self.kp.cfg.skb_overhead_bytes as u64;
         let th = &mut self.threads[t.idx()];
         if th.notify.must_wait(th.queue.len()) {
             th.state = ThreadState::Blocked;
@@ -150,7 +150,7 @@ impl Machine {
         // io_uring reaps every completion in the CQ ring at once; the others
         // recv in bursts of `recv_batch` calls.
         let batch =
-            if th.notify.kind == NotifyKind::IoUring { IO_URING_CQ_ENTRIES } else { self.kp.recv_batch as usize };
+            if th.notify.kind == NotifyKind::IoUring { IO_URING_CQ_ENTRIES } else { self.kp.cfg.recv_batch as usize };
         let m = batch.min(th.queue.len());
         th.burst.clear();
         let work = th.work;

@@ -7,7 +7,7 @@
 //! elsewhere — more across sockets.
 
 use crate::experiment::{
-    Column, Experiment, Finding, Variant, VariantResult, by_name, cpu_ns_per_packet, num, params, run_model,
+    Column, Experiment, Finding, Variant, VariantResult, by_name, col, cpu_ns_per_packet, num, params, run_model,
 };
 use irqlab_model::Scenario;
 use irqlab_model::config::AppConfig;
@@ -55,13 +55,10 @@ fn variants(quick: bool) -> Vec<Variant> {
 
 fn columns() -> Vec<Column> {
     vec![
-        Column {
-            header: "delivered kpps",
-            cell: |v| format!("{:.1}", num(&v.metrics, "throughput.delivered_pps") / 1e3),
-        },
-        Column { header: "p50 µs", cell: |v| format!("{:.2}", num(&v.metrics, "latency_ns.p50") / 1e3) },
-        Column { header: "p99 µs", cell: |v| format!("{:.2}", num(&v.metrics, "latency_ns.p99") / 1e3) },
-        Column { header: "cpu ns/pkt", cell: |v| format!("{:.0}", cpu_ns_per_packet(&v.metrics)) },
+        col::delivered_kpps(),
+        col::p50_us(),
+        col::p99_us(),
+        col::cpu_ns_per_pkt(),
         Column { header: "handoffs/pkt", cell: |v| format!("{:.2}", num(&v.metrics, "steering.handoffs_per_packet")) },
         Column { header: "cross-socket", cell: |v| format!("{}", num(&v.metrics, "steering.cross_socket_handoffs")) },
     ]

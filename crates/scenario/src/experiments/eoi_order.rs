@@ -10,7 +10,7 @@
 //! 100 ms. Findings compare interrupts per device event, hard-IRQ CPU, whether
 //! the line was disabled, and delivered throughput.
 
-use crate::experiment::{Column, Experiment, Finding, Variant, VariantResult, by_name, num, params, run_model};
+use crate::experiment::{Column, Experiment, Finding, Variant, VariantResult, by_name, col, num, params, run_model};
 use irqlab_model::Scenario;
 use irqlab_model::config::{InterruptMode, LevelEoi, LevelFlow, TriggerKind};
 use serde_json::{Value, json};
@@ -96,11 +96,8 @@ fn columns() -> Vec<Column> {
             header: "line disabled",
             cell: |v| disabled_at(&v.metrics).map_or("no".into(), |t| format!("at {t:.1} ms")),
         },
-        Column {
-            header: "delivered kpps",
-            cell: |v| format!("{:.1}", num(&v.metrics, "throughput.delivered_pps") / 1e3),
-        },
-        Column { header: "p99 µs", cell: |v| format!("{:.1}", num(&v.metrics, "latency_ns.p99") / 1e3) },
+        col::delivered_kpps(),
+        col::p99_us(),
     ]
 }
 

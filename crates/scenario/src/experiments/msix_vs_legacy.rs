@@ -8,7 +8,7 @@
 
 use super::mpps;
 use crate::experiment::{
-    Column, Experiment, Finding, Variant, VariantResult, by_name, cpu_ns_per_packet, num, params, run_model,
+    Column, Experiment, Finding, Variant, VariantResult, by_name, col, cpu_ns_per_packet, num, params, run_model,
 };
 use irqlab_model::Scenario;
 use irqlab_model::config::{AppConfig, ArrivalKind, InterruptMode};
@@ -76,7 +76,7 @@ fn variants(quick: bool) -> Vec<Variant> {
 fn columns() -> Vec<Column> {
     vec![
         Column { header: "delivered Mpps", cell: |v| mpps(num(&v.metrics, "throughput.delivered_pps")) },
-        Column { header: "cpu ns/pkt", cell: |v| format!("{:.0}", cpu_ns_per_packet(&v.metrics)) },
+        col::cpu_ns_per_pkt(),
         Column { header: "ints/pkt", cell: |v| format!("{:.4}", num(&v.metrics, "interrupts.per_packet")) },
         Column {
             header: "dropped",

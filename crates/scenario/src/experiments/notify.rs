@@ -8,7 +8,7 @@
 //! wakeup and per packet, total CPU per packet and latency.
 
 use crate::experiment::{
-    Column, Experiment, Finding, Variant, VariantResult, by_name, cpu_ns_per_packet, num, params, run_model,
+    Column, Experiment, Finding, Variant, VariantResult, by_name, col, cpu_ns_per_packet, num, params, run_model,
 };
 use irqlab_model::Scenario;
 use irqlab_model::config::{AppConfig, IoUringConfig, NotifyKind, SignalKind};
@@ -96,10 +96,7 @@ fn variants(quick: bool) -> Vec<Variant> {
 
 fn columns() -> Vec<Column> {
     vec![
-        Column {
-            header: "delivered kpps",
-            cell: |v| format!("{:.1}", num(&v.metrics, "throughput.delivered_pps") / 1e3),
-        },
+        col::delivered_kpps(),
         Column { header: "wakeups/pkt", cell: |v| format!("{:.3}", num(&v.metrics, "apps.wakeups_per_packet")) },
         Column {
             header: "notify ns/wakeup",
@@ -109,9 +106,9 @@ fn columns() -> Vec<Column> {
             header: "notify ns/pkt",
             cell: |v| format!("{:.0}", num(&v.metrics, "apps.notify_cpu_ns_per_packet")),
         },
-        Column { header: "cpu ns/pkt", cell: |v| format!("{:.0}", cpu_ns_per_packet(&v.metrics)) },
-        Column { header: "p50 µs", cell: |v| format!("{:.1}", num(&v.metrics, "latency_ns.p50") / 1e3) },
-        Column { header: "p99 µs", cell: |v| format!("{:.1}", num(&v.metrics, "latency_ns.p99") / 1e3) },
+        col::cpu_ns_per_pkt(),
+        col::p50_us(),
+        col::p99_us(),
         Column { header: "signals", cell: |v| format!("{}", num(&v.metrics, "apps.signal_deliveries")) },
     ]
 }

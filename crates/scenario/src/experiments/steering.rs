@@ -9,7 +9,7 @@
 //! every 100 µs, with RFS's reordering guard on and off.
 
 use crate::experiment::{
-    Column, Experiment, Finding, Variant, VariantResult, by_name, cpu_ns_per_packet, num, params, run_model,
+    Column, Experiment, Finding, Variant, VariantResult, by_name, col, cpu_ns_per_packet, num, params, run_model,
 };
 use irqlab_model::Scenario;
 use irqlab_model::config::AppConfig;
@@ -91,9 +91,9 @@ fn columns() -> Vec<Column> {
         Column { header: "ipis/pkt", cell: |v| format!("{:.4}", num(&v.metrics, "ipis.per_packet")) },
         Column { header: "rps ipis", cell: |v| format!("{}", num(&v.metrics, "ipis.rps")) },
         Column { header: "handoffs/pkt", cell: |v| format!("{:.4}", num(&v.metrics, "steering.handoffs_per_packet")) },
-        Column { header: "p50 µs", cell: |v| format!("{:.1}", num(&v.metrics, "latency_ns.p50") / 1e3) },
-        Column { header: "p99 µs", cell: |v| format!("{:.1}", num(&v.metrics, "latency_ns.p99") / 1e3) },
-        Column { header: "cpu ns/pkt", cell: |v| format!("{:.0}", cpu_ns_per_packet(&v.metrics)) },
+        col::p50_us(),
+        col::p99_us(),
+        col::cpu_ns_per_pkt(),
         Column { header: "out of order", cell: |v| format!("{}", num(&v.metrics, "steering.out_of_order")) },
     ]
 }
