@@ -7,9 +7,7 @@
 //! every variant. Findings compare delivered throughput and CPU per packet.
 
 use super::mpps;
-use crate::experiment::{
-    Column, Experiment, Finding, Variant, VariantResult, by_name, col, cpu_ns_per_packet, num, params, run_model,
-};
+use crate::experiment::{Column, Experiment, Finding, Variant, VariantResult, by_name, col, num, params, run_model};
 use irqlab_model::Scenario;
 use irqlab_model::config::{AppConfig, ArrivalKind, InterruptMode};
 use serde_json::json;

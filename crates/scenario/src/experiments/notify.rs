@@ -7,9 +7,7 @@
 //! all 16 flows. Findings compare wakeups per packet, notification CPU per
 //! wakeup and per packet, total CPU per packet and latency.
 
-use crate::experiment::{
-    Column, Experiment, Finding, Variant, VariantResult, by_name, col, cpu_ns_per_packet, num, params, run_model,
-};
+use crate::experiment::{Column, Experiment, Finding, Variant, VariantResult, by_name, col, num, params, run_model};
 use irqlab_model::Scenario;
 use irqlab_model::config::{AppConfig, IoUringConfig, NotifyKind, SignalKind};
 use serde_json::json;

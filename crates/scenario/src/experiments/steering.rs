@@ -8,9 +8,7 @@
 //! interrupt targets the reader. Two more variants let the readers migrate
 //! every 100 µs, with RFS's reordering guard on and off.
 
-use crate::experiment::{
-    Column, Experiment, Finding, Variant, VariantResult, by_name, col, cpu_ns_per_packet, num, params, run_model,
-};
+use crate::experiment::{Column, Experiment, Finding, Variant, VariantResult, by_name, col, num, params, run_model};
 use irqlab_model::Scenario;
 use irqlab_model::config::AppConfig;
 use serde_json::{Value, json};
