@@ -28,6 +28,11 @@ use irqlab_hw::ioapic::{Polarity, RedirectionEntry};
 use irqlab_hw::msi::{DeliveryMode, MsiMessage, Trigger};
 use irqlab_hw::msix::MsixEntry;
 
+/// Posted MMIO writes between masking an entry and unmasking it: the MSI-X
+/// entry's address low, address high and data (or the RTE's two halves and
+/// the IO-APIC's index register).
+pub const REPROGRAM_WRITES: u64 = 3;
+
 /// The cores a scenario allows interrupts on (`nic.irq_cores`, or all).
 pub fn allowed_cores(s: &Scenario) -> Vec<CoreId> {
     if s.nic.irq_cores.is_empty() {
@@ -154,7 +159,7 @@ impl Machine {
                 self.chip_mask(irq);
                 let msg = MsiMessage::compose(apic, vector, DeliveryMode::Fixed, Trigger::Edge);
                 let _ = self.nic.msix.write_entry(entry, MsixEntry::new(msg, true));
-                self.events.schedule(now + self.costs.mmio_write.times(3), Event::IrqMoveDone { irq });
+                self.events.schedule(now + self.costs.mmio_write.times(REPROGRAM_WRITES), Event::IrqMoveDone { irq });
             }
             Chip::Msi => {
                 self.nic.msi_message = Some(MsiMessage::compose(apic, vector, DeliveryMode::Fixed, Trigger::Edge));
@@ -165,7 +170,7 @@ impl Machine {
                 let mut rte = RedirectionEntry::fixed(vector, apic, trigger, Polarity::ActiveLow);
                 rte.masked = true;
                 let _ = self.ioapic.write_rte(pin, rte);
-                self.events.schedule(now + self.costs.mmio_write.times(3), Event::IrqMoveDone { irq });
+                self.events.schedule(now + self.costs.mmio_write.times(REPROGRAM_WRITES), Event::IrqMoveDone { irq });
             }
         }
     }
