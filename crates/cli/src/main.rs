@@ -3,6 +3,8 @@
 //! (a model bug); 2 invalid input (arguments, scenario files, values to
 //! decode).
 
+#![forbid(unsafe_code)]
+
 mod cmd;
 
 use clap::{Parser, Subcommand};

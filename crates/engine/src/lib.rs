@@ -5,6 +5,8 @@
 //! Nothing here knows about interrupts or packets; the `model` crate builds the
 //! machine on top of these pieces (design brief §4, §9).
 
+#![forbid(unsafe_code)]
+
 pub mod accounting;
 pub mod queue;
 pub mod rng;

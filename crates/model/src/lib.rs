@@ -5,6 +5,8 @@
 //! Layout mirrors the machine (design brief §2): `platform/`, `devices/`,
 //! `kernel/`, `workload/`, one file per modelled thing.
 
+#![forbid(unsafe_code)]
+
 pub mod config;
 pub mod costs;
 pub mod devices;

@@ -5,6 +5,8 @@
 //! `BTreeMap`s only, so key order is fixed and the same run gives
 //! byte-identical output.
 
+#![forbid(unsafe_code)]
+
 use irqlab_model::Metrics;
 use std::fmt::Write;
 

@@ -16,6 +16,8 @@
 //! Spans become `FILE:LINE:COL`; values that came from an override are
 //! reported against `--set`. Loading never panics, whatever the input.
 
+#![forbid(unsafe_code)]
+
 pub mod builtin;
 pub mod document;
 pub mod error;
