@@ -59,3 +59,50 @@ fn main() -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Parses and runs a command line the way `main` does; panics propagate.
+    fn run_line(args: &[String]) -> u8 {
+        let Ok(cli) = Cli::try_parse_from(args) else { return 2 };
+        let mut out = Vec::new();
+        match &cli.command {
+            Command::Rss(a) => cmd::rss::run(a, &mut out).map_or(2, |_| 0),
+            Command::Decode(a) => cmd::decode::run(a, &mut out).map_or(2, |_| 0),
+            Command::Check(a) => cmd::check::run(a, &mut out).map_or(2, |o| o.exit_code()),
+            _ => 0,
+        }
+    }
+
+    fn line(parts: &[&str]) -> Vec<String> {
+        parts.iter().map(|s| s.to_string()).collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+
+        /// No value handed to `decode`, `rss` or `check` makes irqlab panic.
+        #[test]
+        fn decode_rss_and_check_never_panic(a in ".{0,40}", b in ".{0,40}", n in "[0-9a-fx]{0,36}") {
+            for args in [
+                line(&["irqlab", "decode", "msi", "--address", &a, "--data", &b]),
+                line(&["irqlab", "decode", "msi", "--address", &n, "--data", &n]),
+                line(&["irqlab", "decode", "msix-entry", &n]),
+                line(&["irqlab", "decode", "msix-entry", &a]),
+                line(&["irqlab", "decode", "ioapic-rte", &n]),
+                line(&["irqlab", "decode", "ioapic-rte", &a]),
+                line(&["irqlab", "rss", "--src", &a, "--dst", &b]),
+                line(&["irqlab", "rss", "--src", "10.0.0.1:1", "--dst", "10.0.0.2:2", "--key", &n, "--queues", &b]),
+                line(&["irqlab", "check", "doorbell", "--model", &a, "--barrier", &b]),
+                line(&["irqlab", "check", "doorbell", "--model", "weak", "--barrier", "none", "--descriptors", &n]),
+                line(&["irqlab", "check", "rx-status", "--model", &a, "--barrier", &b]),
+            ] {
+                let code = run_line(&args);
+                prop_assert!(code <= 2);
+            }
+        }
+    }
+}
