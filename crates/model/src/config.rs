@@ -119,6 +119,11 @@ pub struct NicConfig {
     pub intx_pin: u32,
     /// `intx` only: the trigger mode programmed in the pin's redirection entry.
     pub intx_trigger: TriggerKind,
+    /// EIAM-style auto-mask: the NIC clears a queue's interrupt enable when
+    /// the queue interrupts (ixgbe programs this for MSI-X), so the top half
+    /// need not mask it. `false`: the top half masks the queue with an MMIO
+    /// write (EIMC), the pattern napi.rst recommends.
+    pub auto_mask: bool,
     /// How queues' interrupts are placed when `affinity` is absent.
     pub affinity_policy: AffinityPolicy,
     /// Cores the policy may use (`smp_affinity` mask); empty means all.
@@ -471,6 +476,7 @@ impl Default for NicConfig {
             intx_pin: 16,
             intx_trigger: TriggerKind::Level,
             arfs: false,
+            auto_mask: false,
             affinity_policy: AffinityPolicy::Spread,
             irq_cores: Vec::new(),
         }

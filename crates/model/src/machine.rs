@@ -174,6 +174,7 @@ impl Machine {
             queues,
             coalesce: s.nic.coalesce.clone(),
             mode: s.nic.interrupt_mode,
+            auto_mask: s.nic.auto_mask,
             msix,
             msi_message: None,
             intx_pin: s.nic.intx_pin as u8,

@@ -34,6 +34,10 @@ fn the_same_driver_has_no_storm_and_loses_no_interrupt_in_every_mode() {
         let what = format!("{mode:?}/{trigger:?}");
         check_no_storm_no_loss(&m, &what);
     }
+    // MSI-X again, with the NIC masking the queue itself (EIAM) instead of the top half.
+    let mut s = scenario(InterruptMode::Msix, TriggerKind::Edge, LevelEoi::AfterClear);
+    s.nic.auto_mask = true;
+    check_no_storm_no_loss(&checked(&s), "Msix/auto_mask");
     // The level line again, with handle_level_irq instead of handle_fasteoi_irq.
     let mut s = scenario(InterruptMode::Intx, TriggerKind::Level, LevelEoi::AfterClear);
     s.kernel.level_flow = irqlab_model::config::LevelFlow::Level;
@@ -49,7 +53,10 @@ fn check_no_storm_no_loss(m: &Metrics, what: &str) {
     // No storm: at most about one interrupt per packet, almost all claimed, no line disabled.
     assert!(m.interrupts.per_packet <= 1.05, "{what}: {}", m.interrupts.per_packet);
     assert_eq!(m.interrupts.lines_disabled, 0, "{what}");
-    assert!(m.interrupts.unhandled * 10 < m.interrupts.total, "{what}: {} unhandled", m.interrupts.unhandled);
+    // With one MSI for several queues, a message that finds the cause
+    // register already read by its predecessor's handler is IRQ_NONE — a
+    // minority, far from the spurious rule's 99.9%.
+    assert!(m.interrupts.unhandled * 4 < m.interrupts.total, "{what}: {} unhandled", m.interrupts.unhandled);
     assert_eq!(m.interrupts.ioapic_eoi_redeliveries, 0, "{what}");
 }
 

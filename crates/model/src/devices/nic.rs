@@ -38,6 +38,9 @@ pub struct RxQueue {
     pub enabled_at: Time,
     /// Generation of this queue's pending watch event.
     pub watch_gen: u32,
+    /// Frames at the head of the ring already reported by an interrupt
+    /// (the coalescing rule only counts the ones after them).
+    reported: usize,
     /// Frames that reached the queue (DMA landed).
     pub offered: u64,
     /// Frames dropped because every descriptor was full.
@@ -58,6 +61,7 @@ impl RxQueue {
             irq_enabled: false,
             enabled_at: Time::ZERO,
             watch_gen: 0,
+            reported: 0,
             offered: 0,
             dropped_ring_full: 0,
             raised: 0,
@@ -107,7 +111,18 @@ impl RxQueue {
     pub fn take(&mut self, max: usize, out: &mut Vec<Packet>) -> usize {
         let n = max.min(self.ring.len());
         out.extend(self.ring.drain(..n));
+        self.reported = self.reported.saturating_sub(n);
         n
+    }
+
+    /// An interrupt reported every frame in the ring so far.
+    pub fn mark_reported(&mut self) {
+        self.reported = self.ring.len();
+    }
+
+    /// Enabling the interrupt (EIMS) makes every waiting frame count again.
+    pub fn clear_reported(&mut self) {
+        self.reported = 0;
     }
 
     /// When the enabled interrupt should fire under the coalescing rule,
@@ -116,18 +131,19 @@ impl RxQueue {
     /// future with an empty ring is the next landing, when the rule must be
     /// evaluated again.
     pub fn coalesce_deadline(&mut self, now: Time, c: &CoalesceConfig, dma: Dur) -> Time {
-        let Some(first) = self.ring.front() else {
+        let Some(first) = self.ring.get(self.reported) else {
             return self.nth_landing(1, dma).max(now);
         };
         let start = (first.wire + dma).max(self.enabled_at);
         let by_time = if c.rx_usecs > 0 { start + Dur::from_us(c.rx_usecs as u64) } else { Time::NEVER };
         let frames = c.rx_frames as usize;
+        let unreported = self.ring.len() - self.reported;
         let by_frames = if frames == 0 {
             Time::NEVER
-        } else if self.ring.len() >= frames {
+        } else if unreported >= frames {
             now
         } else {
-            self.nth_landing(frames - self.ring.len(), dma)
+            self.nth_landing(frames - unreported, dma)
         };
         by_time.min(by_frames).max(now)
     }
@@ -158,6 +174,8 @@ pub struct Nic {
     pub coalesce: CoalesceConfig,
     /// How it signals interrupts.
     pub mode: InterruptMode,
+    /// EIAM: the NIC masks a queue's interrupt itself when it fires.
+    pub auto_mask: bool,
     /// The MSI-X function: table, PBA, masks (used in `msix` mode).
     pub msix: irqlab_hw::msix::MsixFunction,
     /// The MSI capability's programmed message (`msi` mode).
@@ -189,6 +207,7 @@ impl Machine {
         let queue = self.nic.queue(q);
         queue.irq_enabled = true;
         queue.enabled_at = now;
+        queue.clear_reported();
         queue.watch_gen = queue.watch_gen.wrapping_add(1);
         let epoch = queue.watch_gen;
         self.queue_watch(q, epoch, now);
@@ -211,20 +230,33 @@ impl Machine {
         }
         queue.advance(now, dma);
         let deadline = queue.coalesce_deadline(now, &coalesce, dma);
-        if deadline <= now && queue.ring_len() > 0 {
+        if deadline <= now && queue.ring_len() > queue.reported {
             self.nic_raise(q, now);
         } else if deadline != Time::NEVER {
             self.events.schedule(deadline.max(now), Event::QueueWatch { queue: q, epoch });
         }
     }
 
-    /// The queue raises its interrupt; the NIC auto-clears the queue's
-    /// enable bit (EIAM-style auto-mask) until the driver re-enables it.
-    /// `msix`: a notify on the queue's MSI-X entry. `msi`: the queue's cause
-    /// bit is set and the MSI message is sent. `intx`: the cause bit is set
-    /// and the line follows the cause register.
+    /// The queue raises its interrupt. With `nic.auto_mask` (EIAM) the NIC
+    /// clears the queue's enable bit itself; otherwise the queue stays
+    /// enabled and interrupts again for later frames until the driver's top
+    /// half masks it. `msix`: a notify on the queue's MSI-X entry. `msi`: the
+    /// queue's cause bit is set and the MSI message is sent. `intx`: the
+    /// cause bit is set and the line follows the cause register.
     fn nic_raise(&mut self, q: QueueId, now: Time) {
-        self.nic_disable_irq(q);
+        if self.nic.auto_mask {
+            self.nic_disable_irq(q);
+        } else {
+            let queue = self.nic.queue(q);
+            queue.mark_reported();
+            let epoch = queue.watch_gen;
+            let dma = self.costs.dma_write;
+            let coalesce = self.nic.coalesce.clone();
+            let next = self.nic.queue(q).coalesce_deadline(now, &coalesce, dma);
+            if next != Time::NEVER {
+                self.events.schedule(next.max(now), Event::QueueWatch { queue: q, epoch });
+            }
+        }
         self.nic.queue(q).raised += 1;
         match self.nic.mode {
             InterruptMode::Msix => {

@@ -9,11 +9,13 @@
 //! `intx` mode its INTx line goes through an IO-APIC redirection entry.
 //! Which core takes an interrupt is decided by the bits the driver wrote.
 //!
-//! Handlers (top halves): the NIC auto-masks a queue when it interrupts, so
-//! the MSI-X handler only schedules the queue's NAPI (`ixgbe_msix_clean_rings`).
-//! The single-vector handler reads the interrupt cause register to find
-//! which queues interrupted — clearing it, which deasserts the INTx line —
-//! and schedules each (`e1000_intr` style). With `driver.level_eoi =
+//! Handlers (top halves), per napi.rst: `if (napi_schedule_prep()) {
+//! mask the queue's interrupt in the device (EIMC); __napi_schedule(); }` —
+//! or, with `nic.auto_mask` (EIAM, as ixgbe sets up MSI-X), the NIC has
+//! masked it already and the handler only schedules
+//! (`ixgbe_msix_clean_rings`). The single-vector handler reads the interrupt
+//! cause register to find which queues interrupted — clearing it, which
+//! deasserts the INTx line — and masks and schedules each (`e1000_intr` style). With `driver.level_eoi =
 //! "before_clear"` it only peeks at the cause and leaves clearing to the
 //! NAPI poll (write-1-to-clear when the poll ends): on a level line the
 //! EOI then finds the line still asserted. It claims an interrupt only if it
@@ -65,7 +67,8 @@ impl Machine {
     /// receive loop) and pays the driver's per-packet work.
     pub(crate) fn nic_queue_irq_entry(&mut self, core: CoreId, q: QueueId, now: Time) -> Dur {
         if self.kp.cfg.napi {
-            return Dur::ZERO;
+            // Masking the queue in the device: one posted write (EIMC).
+            return if self.nic.auto_mask { Dur::ZERO } else { self.costs.mmio_write };
         }
         let dma = self.costs.dma_write;
         let mut batch = std::mem::take(&mut self.softnet[core.idx()].isr_batch);
@@ -94,6 +97,10 @@ impl Machine {
     /// entry into this core's backlog, then re-enable the queue's interrupt.
     pub(crate) fn nic_queue_irq(&mut self, core: CoreId, q: QueueId, now: Time) -> bool {
         if self.kp.cfg.napi {
+            // napi.rst: if (napi_schedule_prep()) { mask the queue; __napi_schedule(); }
+            if !self.napi[q.idx()].scheduled {
+                self.nic_disable_irq(q);
+            }
             self.napi_schedule(core, q, now);
         } else {
             let batch = std::mem::take(&mut self.softnet[core.idx()].isr_batch);
@@ -114,6 +121,9 @@ impl Machine {
             LevelEoi::AfterClear => {
                 let bits = self.nic_read_icr(now);
                 for q in set_bits(bits) {
+                    if !self.napi[q as usize].scheduled {
+                        self.nic_disable_irq(QueueId(q));
+                    }
                     self.napi_schedule(core, QueueId(q), now);
                 }
                 bits != 0
@@ -123,6 +133,7 @@ impl Machine {
                 let mut scheduled = false;
                 for q in set_bits(bits) {
                     if !self.napi[q as usize].scheduled {
+                        self.nic_disable_irq(QueueId(q));
                         self.napi_schedule(core, QueueId(q), now);
                         scheduled = true;
                     }

@@ -257,8 +257,11 @@ impl Machine {
         for k in 0..self.irqs[irq.idx()].actions.len() {
             cost += match self.irqs[irq.idx()].actions[k] {
                 IrqAction::NicQueue(q) => self.nic_queue_irq_entry(core, q, now),
-                // One uncached read of the interrupt cause (or status) register.
-                IrqAction::NicCause => self.costs.mmio_read,
+                // One uncached read of the interrupt cause (or status) register,
+                // and the EIMC write masking the queues it schedules.
+                IrqAction::NicCause => {
+                    self.costs.mmio_read + if self.nic.auto_mask { Dur::ZERO } else { self.costs.mmio_write }
+                }
                 IrqAction::LevelDevice(d) => self.device_irq_cost(d),
             };
         }
