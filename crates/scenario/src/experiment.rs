@@ -24,6 +24,17 @@ pub struct Variant {
     pub run: Box<dyn Fn() -> Result<Value, String> + Send + Sync>,
 }
 
+impl Variant {
+    /// A variant that runs `scenario` through the model.
+    pub fn model(
+        name: impl Into<String>,
+        params: BTreeMap<String, Value>,
+        scenario: irqlab_model::Scenario,
+    ) -> Variant {
+        Variant { name: name.into(), params, run: Box::new(move || run_model(&scenario)) }
+    }
+}
+
 /// A finished variant.
 #[derive(Clone, Debug, Serialize)]
 pub struct VariantResult {

@@ -7,7 +7,7 @@
 //! elsewhere — more across sockets.
 
 use crate::experiment::{
-    Column, Experiment, Finding, Variant, VariantResult, by_name, col, cpu_ns_per_packet, num, params, run_model,
+    Column, Experiment, Finding, Variant, VariantResult, by_name, col, cpu_ns_per_packet, num, params,
 };
 use irqlab_model::Scenario;
 use irqlab_model::config::AppConfig;
@@ -38,16 +38,16 @@ fn variants(quick: bool) -> Vec<Variant> {
             s.nic.queues = 1;
             s.workload.rate_pps = Some(rate);
             s.apps = vec![AppConfig::on_core(core)];
-            out.push(Variant {
-                name: format!("{place}/{}k", rate / 1e3),
-                params: params([
+            out.push(Variant::model(
+                format!("{place}/{}k", rate / 1e3),
+                params([
                     ("app_placement", json!(place)),
                     ("apps[0].core", json!(core)),
                     ("irq_core", json!(0)),
                     ("workload.rate_pps", json!(rate)),
                 ]),
-                run: Box::new(move || run_model(&s)),
-            });
+                s,
+            ));
         }
     }
     out

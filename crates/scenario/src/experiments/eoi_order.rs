@@ -10,7 +10,7 @@
 //! 100 ms. Findings compare interrupts per device event, hard-IRQ CPU, whether
 //! the line was disabled, and delivered throughput.
 
-use crate::experiment::{Column, Experiment, Finding, Variant, VariantResult, by_name, col, num, params, run_model};
+use crate::experiment::{Column, Experiment, Finding, Variant, VariantResult, by_name, col, num, params};
 use irqlab_model::Scenario;
 use irqlab_model::config::{InterruptMode, LevelEoi, LevelFlow, TriggerKind};
 use serde_json::{Value, json};
@@ -55,16 +55,16 @@ fn variants(quick: bool) -> Vec<Variant> {
             } else {
                 json!(format!("{trigger:?}").to_lowercase())
             };
-            out.push(Variant {
-                name: format!("{line}/{order}"),
-                params: params([
+            out.push(Variant::model(
+                format!("{line}/{order}"),
+                params([
                     ("nic.interrupt_mode", json!(format!("{mode:?}").to_lowercase())),
                     ("trigger", trig),
                     ("driver.level_eoi", json!(order)),
                     ("kernel.level_flow", json!(format!("{level_flow:?}").to_lowercase())),
                 ]),
-                run: Box::new(move || run_model(&s)),
-            });
+                s,
+            ));
         }
     }
     out

@@ -7,7 +7,7 @@
 //! every variant. Findings compare delivered throughput and CPU per packet.
 
 use super::mpps;
-use crate::experiment::{Column, Experiment, Finding, Variant, VariantResult, by_name, col, num, params, run_model};
+use crate::experiment::{Column, Experiment, Finding, Variant, VariantResult, by_name, col, num, params};
 use irqlab_model::Scenario;
 use irqlab_model::config::{AppConfig, ArrivalKind, InterruptMode};
 use serde_json::json;
@@ -55,17 +55,17 @@ fn variants(quick: bool) -> Vec<Variant> {
             s.nic.coalesce.rx_frames = 0;
             // One reader per core; flows dealt round-robin, whatever the interrupt mode.
             s.apps = (0..cores).map(AppConfig::on_core).collect();
-            out.push(Variant {
-                name: format!("{}/{cores}", mode_name(mode)),
-                params: params([
+            out.push(Variant::model(
+                format!("{}/{cores}", mode_name(mode)),
+                params([
                     ("nic.interrupt_mode", json!(mode_name(mode))),
                     ("machine.cores", json!(cores)),
                     ("nic.queues", json!(cores)),
                     ("affinity", json!("spread")),
                     ("nic.coalesce.rx_usecs", json!(RX_USECS)),
                 ]),
-                run: Box::new(move || run_model(&s)),
-            });
+                s,
+            ));
         }
     }
     out

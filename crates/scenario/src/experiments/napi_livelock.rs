@@ -10,7 +10,7 @@
 //! curve's peak and compare the highest offered load with it.
 
 use super::mpps;
-use crate::experiment::{Column, Experiment, Finding, Variant, VariantResult, num, params, run_model};
+use crate::experiment::{Column, Experiment, Finding, Variant, VariantResult, num, params};
 use irqlab_model::Scenario;
 use irqlab_model::config::ArrivalKind;
 use serde_json::json;
@@ -44,15 +44,15 @@ fn variants(quick: bool) -> Vec<Variant> {
             s.nic.coalesce.rx_frames = if rx_usecs == 0 { 1 } else { 0 };
             s.workload.arrival = ArrivalKind::Poisson;
             s.workload.rate_pps = Some(load);
-            out.push(Variant {
-                name: format!("{series}/{}", mpps(load)),
-                params: params([
+            out.push(Variant::model(
+                format!("{series}/{}", mpps(load)),
+                params([
                     ("kernel.napi", json!(napi)),
                     ("nic.coalesce.rx_usecs", json!(rx_usecs)),
                     ("workload.rate_pps", json!(load)),
                 ]),
-                run: Box::new(move || run_model(&s)),
-            });
+                s,
+            ));
         }
     }
     out

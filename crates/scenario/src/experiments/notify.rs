@@ -7,7 +7,7 @@
 //! all 16 flows. Findings compare wakeups per packet, notification CPU per
 //! wakeup and per packet, total CPU per packet and latency.
 
-use crate::experiment::{Column, Experiment, Finding, Variant, VariantResult, by_name, col, num, params, run_model};
+use crate::experiment::{Column, Experiment, Finding, Variant, VariantResult, by_name, col, num, params};
 use irqlab_model::Scenario;
 use irqlab_model::config::{AppConfig, IoUringConfig, NotifyKind, SignalKind};
 use serde_json::json;
@@ -76,17 +76,17 @@ fn variants(quick: bool) -> Vec<Variant> {
             app.signal = mech.signal;
             app.io_uring = mech.uring.clone();
             s.apps = vec![app];
-            out.push(Variant {
-                name: format!("{}/{level}", mech.name),
-                params: params([
+            out.push(Variant::model(
+                format!("{}/{level}", mech.name),
+                params([
                     ("apps[0].notify", json!(mech.name.split(['/', '+', '-']).next().unwrap_or(mech.name))),
                     ("apps[0].signal", json!(format!("{:?}", mech.signal).to_lowercase())),
                     ("apps[0].io_uring.eventfd", json!(mech.uring.eventfd)),
                     ("apps[0].io_uring.wait_nr", json!(mech.uring.wait_nr)),
                     ("workload.rate_pps", json!(rate)),
                 ]),
-                run: Box::new(move || run_model(&s)),
-            });
+                s,
+            ));
         }
     }
     out

@@ -8,7 +8,7 @@
 //! interrupt targets the reader. Two more variants let the readers migrate
 //! every 100 µs, with RFS's reordering guard on and off.
 
-use crate::experiment::{Column, Experiment, Finding, Variant, VariantResult, by_name, col, num, params, run_model};
+use crate::experiment::{Column, Experiment, Finding, Variant, VariantResult, by_name, col, num, params};
 use irqlab_model::Scenario;
 use irqlab_model::config::AppConfig;
 use serde_json::{Value, json};
@@ -53,7 +53,7 @@ fn variants(quick: bool) -> Vec<Variant> {
         for (k, v) in p {
             ps.insert(k.to_string(), v);
         }
-        out.push(Variant { name: name.to_string(), params: ps, run: Box::new(move || run_model(&s)) });
+        out.push(Variant::model(name, ps, s));
     };
     push("rss", base(d, false), vec![("steering", json!("rss"))]);
     let mut s = base(d, false);
