@@ -23,7 +23,14 @@ pub use costs::{CostModel, Costs};
 pub use machine::{BuildError, Machine};
 pub use metrics::Metrics;
 
-/// Builds and runs a scenario.
+/// Builds and runs a scenario: the machine, and the transmit path's
+/// doorbell simulation when the scenario has a `[tx]` table.
 pub fn run(s: &Scenario) -> Result<Metrics, BuildError> {
-    Ok(Machine::new(s)?.run())
+    let mut m = Machine::new(s)?.run();
+    if let Some(cfg) = s.tx_sim() {
+        let stats = memory::run_doorbell_sim(&cfg, s.seed);
+        m.law_violations.extend(stats.law_violations.iter().cloned());
+        m.tx = Some(stats);
+    }
+    Ok(m)
 }

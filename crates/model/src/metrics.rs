@@ -189,6 +189,8 @@ pub struct Metrics {
     pub engine: EngineMetrics,
     /// Level-triggered devices (`[[devices]]`).
     pub devices: Vec<DeviceMetrics>,
+    /// The transmit path's doorbell simulation (`[tx]`), if any.
+    pub tx: Option<crate::memory::DoorbellSimStats>,
     /// Conservation laws: empty when all hold.
     pub law_violations: Vec<LawViolation>,
 }
@@ -610,6 +612,7 @@ pub(crate) fn collect(m: &Machine, s: &Scenario, end: Time, events: u64) -> Metr
                 pending: d.cause,
             })
             .collect(),
+        tx: None,
         law_violations,
     }
 }

@@ -97,3 +97,20 @@ fn lazy_arrivals_need_far_fewer_events_than_packets_at_high_load() {
     let m = quick(s);
     assert!(m.engine.events_per_packet < 0.2, "events/packet {}", m.engine.events_per_packet);
 }
+
+#[test]
+fn the_tx_table_runs_the_doorbell_path_and_counts_stale_reads_by_barrier() {
+    use irqlab_model::config::TxConfig;
+    use irqlab_model::memory::{Barrier, MemoryModel};
+    let mut s = Scenario::default();
+    s.duration_ms = 200.0;
+    s.workload.rate_pps = Some(100_000.0);
+    s.tx = Some(TxConfig { model: MemoryModel::Weak, barrier: Barrier::None, ..TxConfig::default() });
+    let bad = quick(s.clone());
+    let t = bad.tx.as_ref().expect("tx metrics");
+    assert_eq!(t.doorbells, 20_000, "20 ms at 1 M doorbells/s");
+    assert!(t.stale_descriptor_reads > 0);
+    assert_eq!(t.tx_interrupts, t.completions);
+    s.tx = Some(TxConfig { model: MemoryModel::Weak, barrier: Barrier::Wmb, ..TxConfig::default() });
+    assert_eq!(quick(s).tx.unwrap().stale_descriptor_reads, 0);
+}

@@ -138,6 +138,18 @@ pub fn summary(m: &Metrics) -> String {
                 .map_or(String::new(), |t| format!("  DISABLED at {t:.1} ms (nobody cared), polled {}", v.polled))
         );
     }
+    if let Some(t) = &m.tx {
+        let _ = writeln!(
+            o,
+            "tx          {} doorbells, {} descriptors: {} stale descriptor reads, {} corrupted transmissions, {} completions, {} TX interrupts",
+            thousands(t.doorbells),
+            thousands(t.descriptors_posted),
+            thousands(t.stale_descriptor_reads),
+            thousands(t.corrupted_transmissions),
+            thousands(t.completions),
+            thousands(t.tx_interrupts)
+        );
+    }
     let _ = writeln!(
         o,
         "\nengine      {} events ({:.3} per offered packet)",
