@@ -197,16 +197,8 @@ impl Machine {
         p: Packet,
         rflow: Option<(QueueId, usize)>,
     ) {
-        let max = self.kp.cfg.netdev_max_backlog as usize;
-        let sn = &mut self.softnet[target.idx()];
-        if sn.backlog.len() >= max {
-            sn.dropped_backlog += 1;
-            return;
-        }
-        let was_empty = sn.backlog.is_empty();
-        sn.backlog.push_back(p);
-        sn.input_queue_tail = sn.input_queue_tail.wrapping_add(1);
-        let tail = sn.input_queue_tail;
+        let Some(was_empty) = self.backlog_push(target, p) else { return };
+        let tail = self.softnet[target.idx()].input_queue_tail;
         if let Some((q, idx)) = rflow {
             self.rps.flow_tables[q.idx()][idx].last_qtail = tail;
         }

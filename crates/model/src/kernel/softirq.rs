@@ -286,22 +286,29 @@ impl Machine {
         }
     }
 
-    /// `netif_rx()` / `enqueue_to_backlog()`: queue a packet on `core`'s
-    /// backlog (dropped when it already holds `netdev_max_backlog`) and
-    /// schedule the backlog NAPI, raising `NET_RX_SOFTIRQ`.
+    /// `netif_rx()`: queue a packet on this core's backlog (dropped when it
+    /// already holds `netdev_max_backlog`) and schedule the backlog NAPI,
+    /// raising `NET_RX_SOFTIRQ`.
     pub(crate) fn netif_rx(&mut self, core: CoreId, p: Packet) {
+        if self.backlog_push(core, p).is_some() {
+            self.schedule_backlog(core);
+        }
+    }
+
+    /// The queueing half of `enqueue_to_backlog()`: append to `core`'s
+    /// input queue unless it is full (counted as `backlog_full`). Returns
+    /// whether the queue was empty before, or `None` if the packet dropped.
+    pub(crate) fn backlog_push(&mut self, core: CoreId, p: Packet) -> Option<bool> {
         let max = self.kp.cfg.netdev_max_backlog as usize;
         let sn = &mut self.softnet[core.idx()];
         if sn.backlog.len() >= max {
             sn.dropped_backlog += 1;
-            return;
+            return None;
         }
+        let was_empty = sn.backlog.is_empty();
         sn.backlog.push_back(p);
-        if !sn.backlog_scheduled {
-            sn.backlog_scheduled = true;
-            sn.poll_list.push_back(PollItem::Backlog);
-        }
-        sn.pending = true;
+        sn.input_queue_tail = sn.input_queue_tail.wrapping_add(1);
+        Some(was_empty)
     }
 
     /// `wakeup_softirqd()`.
