@@ -166,7 +166,7 @@ fn experiments_list_and_run_with_computed_findings() {
     let v = json(&["experiment", "run", "eoi-order", "--quick", "--json", "-"]);
     assert_eq!(v["experiment"], "eoi-order");
     let variants = v["variants"].as_array().unwrap();
-    assert_eq!(variants.len(), 8);
+    assert_eq!(variants.len(), 10);
     for var in variants {
         assert!(var["params"]["driver.level_eoi"].is_string());
         assert_eq!(var["metrics"]["law_violations"].as_array().unwrap().len(), 0);

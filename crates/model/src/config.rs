@@ -155,6 +155,10 @@ pub struct MachineConfig {
     pub cores: u32,
     /// Number of sockets (NUMA nodes); cores are split evenly, in order.
     pub sockets: u32,
+    /// QEMU's IO-APIC successive-IRQ limiter: after 10,000 consecutive EOI
+    /// re-deliveries of a still-asserted level line, delay the next one by
+    /// 10 ms (hw/intc/ioapic.c; real hardware has no such limiter).
+    pub ioapic_successive_irq_limit: bool,
 }
 
 /// The NIC: queues, rings, RSS, interrupts.
@@ -526,7 +530,7 @@ impl Default for Scenario {
 
 impl Default for MachineConfig {
     fn default() -> Self {
-        MachineConfig { cores: 4, sockets: 1 }
+        MachineConfig { cores: 4, sockets: 1, ioapic_successive_irq_limit: false }
     }
 }
 

@@ -64,6 +64,8 @@ pub struct IoapicStats {
     pub messages: u64,
     /// Line changes on a pin the IO-APIC does not have (a bug if non-zero).
     pub bad_pin: u64,
+    /// Re-deliveries QEMU's successive-IRQ limiter delayed by 10 ms.
+    pub limiter_delays: u64,
 }
 
 /// Platform-side MSI counters.

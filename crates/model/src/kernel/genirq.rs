@@ -234,8 +234,7 @@ impl Machine {
         let to_ioapic = out.broadcast_level_eoi || self.kp.cfg.directed_eoi;
         if to_ioapic {
             for d in self.ioapic.eoi(vector) {
-                self.stats.ioapic_eoi_redeliveries += 1;
-                self.ioapic_delivery(d.message, now);
+                self.ioapic_eoi_redelivery(d, now);
             }
         }
     }
