@@ -118,6 +118,7 @@ pub struct Machine {
     pub(crate) flow_queue: Vec<QueueId>,
     pub(crate) flow_last_seq: Vec<Option<u32>>,
     pub(crate) flow_handoffs: Vec<u32>,
+    pub(crate) flow_reorders: Vec<u32>,
     pub(crate) level_flow: LevelFlow,
     pub(crate) devices: Vec<LevelDevice>,
     pub(crate) balance: crate::kernel::affinity::Balancer,
@@ -232,6 +233,7 @@ impl Machine {
             flow_queue: flows.iter().map(|f| f.queue).collect(),
             flow_last_seq: vec![None; flows.len()],
             flow_handoffs: vec![0; flows.len()],
+            flow_reorders: vec![0; flows.len()],
             level_flow: s.kernel.level_flow,
             balance: crate::kernel::affinity::Balancer::new(s, cores),
             devices: s

@@ -364,6 +364,10 @@ pub struct SteeringMetrics {
     pub cross_socket_handoffs: u64,
     /// Packets delivered after a later packet of their flow.
     pub out_of_order: u64,
+    /// Flows with at least one out-of-order delivery.
+    pub flows_reordered: u64,
+    /// Most out-of-order deliveries of any one flow.
+    pub max_reorders_per_flow: u64,
     /// Thread migrations by the scheduler.
     pub migrations: u64,
 }
@@ -575,6 +579,8 @@ pub(crate) fn collect(m: &Machine, s: &Scenario, end: Time, events: u64) -> Metr
             handoffs_after_first: m.flow_handoffs.iter().map(|h| h.saturating_sub(1) as u64).sum(),
             cross_socket_handoffs: st.cross_socket_handoffs,
             out_of_order: st.out_of_order,
+            flows_reordered: m.flow_reorders.iter().filter(|r| **r > 0).count() as u64,
+            max_reorders_per_flow: m.flow_reorders.iter().copied().max().unwrap_or(0) as u64,
             migrations: m.threads.iter().map(|t| t.migrations).sum(),
         },
         napi: NapiMetrics {

@@ -186,7 +186,10 @@ impl Machine {
         for (p, _) in &th.burst {
             let last = &mut self.flow_last_seq[p.flow.idx()];
             match *last {
-                Some(l) if p.seq < l => self.stats.out_of_order += 1,
+                Some(l) if p.seq < l => {
+                    self.stats.out_of_order += 1;
+                    self.flow_reorders[p.flow.idx()] += 1;
+                }
                 _ => *last = Some(p.seq),
             }
         }

@@ -136,8 +136,10 @@ fn findings(vs: &[VariantResult]) -> Vec<Finding> {
     if let Some(m) = get("rfs/migrating/no-guard") {
         f.push(Finding {
             claim: format!(
-                "without the guard, the same migrations deliver {} packet(s) out of order",
-                num(m, "steering.out_of_order")
+                "without the guard, the same migrations deliver {} packet(s) out of order, in {} flows (at most {} in one flow)",
+                num(m, "steering.out_of_order"),
+                num(m, "steering.flows_reordered"),
+                num(m, "steering.max_reorders_per_flow")
             ),
             holds: num(m, "steering.out_of_order") > 0.0,
         });
