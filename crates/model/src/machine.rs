@@ -20,7 +20,7 @@ use crate::kernel::rps::Rps;
 use crate::kernel::socket::Socket;
 use crate::kernel::softirq::Softnet;
 use crate::metrics::{Metrics, RunStats};
-use crate::platform::cpu::Cpu;
+use crate::platform::cpu::{Cpu, Ctx, Work};
 use crate::platform::topology::Topology;
 use crate::workload::app::Thread;
 use crate::workload::flows::{Flow, build_flows, flows_by_queue};
@@ -277,10 +277,15 @@ impl Machine {
     }
 
     /// Schedules a core's frame completion.
-    pub(crate) fn schedule_core(&mut self, core: CoreId, at_gen: Option<(Time, u64)>) {
-        if let Some((at, epoch)) = at_gen {
-            self.events.schedule(at, Event::CoreDone { core, epoch });
-        }
+    pub(crate) fn schedule_core(&mut self, core: CoreId, (at, epoch): (Time, u64)) {
+        self.events.schedule(at, Event::CoreDone { core, epoch });
+    }
+
+    /// Pushes a frame on `core` (the frame below is already paused) and
+    /// schedules its completion.
+    pub(crate) fn push_frame(&mut self, core: CoreId, now: Time, ctx: Ctx, work: Work, cost: Dur) {
+        let done = self.cpus[core.idx()].push(now, ctx, work, cost);
+        self.schedule_core(core, done);
     }
 
     fn finish(mut self) -> Metrics {

@@ -247,15 +247,11 @@ impl Machine {
         if self.nic.auto_mask {
             self.nic_disable_irq(q);
         } else {
+            // Still enabled: what is in the ring is reported; watch for the next frames.
             let queue = self.nic.queue(q);
             queue.mark_reported();
             let epoch = queue.watch_gen;
-            let dma = self.costs.dma_write;
-            let coalesce = self.nic.coalesce.clone();
-            let next = self.nic.queue(q).coalesce_deadline(now, &coalesce, dma);
-            if next != Time::NEVER {
-                self.events.schedule(next.max(now), Event::QueueWatch { queue: q, epoch });
-            }
+            self.queue_watch(q, epoch, now);
         }
         self.nic.queue(q).raised += 1;
         match self.nic.mode {

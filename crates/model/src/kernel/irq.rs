@@ -115,8 +115,7 @@ impl Machine {
             }
         };
         let cost = self.costs.irq_entry_exit + body;
-        let done = self.cpus[c].push(now, Ctx::Hardirq, Work::HardIrq { vector }, cost);
-        self.schedule_core(core, Some(done));
+        self.push_frame(core, now, Ctx::Hardirq, Work::HardIrq { vector }, cost);
         true
     }
 

@@ -24,7 +24,7 @@ impl Machine {
                 return;
             }
             if let Some(done) = self.cpus[c].resume(now) {
-                self.schedule_core(core, Some(done));
+                self.schedule_core(core, done);
                 return;
             }
             if !self.cpus[c].stack.is_empty() || self.cpus[c].current.is_some() {

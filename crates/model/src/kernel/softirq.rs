@@ -186,8 +186,7 @@ impl Machine {
             cost += self.costs.context_switch;
         }
         self.softnet[c].last_poll = Some((item, n));
-        let done = self.cpus[c].push(now, ctx, Work::Poll { n }, cost);
-        self.schedule_core(core, Some(done));
+        self.push_frame(core, now, ctx, Work::Poll { n }, cost);
     }
 
     /// A poll frame finished: hand its packets to sockets, then wake readers.
@@ -211,8 +210,7 @@ impl Machine {
         let cost = self.deliver_batch(core, now);
         if cost > Dur::ZERO {
             let ctx = self.softnet[c].round.as_ref().expect("inside a round").ctx;
-            let done = self.cpus[c].push(now, ctx, Work::Wakeups, cost);
-            self.schedule_core(core, Some(done));
+            self.push_frame(core, now, ctx, Work::Wakeups, cost);
         } else {
             self.after_poll(core, now);
         }
@@ -263,8 +261,7 @@ impl Machine {
             // net_rps_action_and_irq_enable: kick remote backlogs, then finish.
             let ctx = self.softnet[c].round.as_ref().expect("round_end inside a round").ctx;
             let cost = self.rps_ipi_cost(core);
-            let done = self.cpus[c].push(now, ctx, Work::RpsIpis, cost);
-            self.schedule_core(core, Some(done));
+            self.push_frame(core, now, ctx, Work::RpsIpis, cost);
             return;
         }
         let round = self.softnet[c].round.take().expect("round_end inside a round");

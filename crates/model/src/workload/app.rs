@@ -167,8 +167,7 @@ impl Machine {
             let sock = &mut self.sockets[p.flow.idx()];
             sock.rmem_bytes = sock.rmem_bytes.saturating_sub(p.bytes as u64 + overhead);
         }
-        let done = self.cpus[c].push(now, Ctx::User, Work::Recv { thread: t }, cost);
-        self.schedule_core(core, Some(done));
+        self.push_frame(core, now, Ctx::User, Work::Recv { thread: t }, cost);
     }
 
     /// A burst ended: record each packet's delivery, then go on or yield.
