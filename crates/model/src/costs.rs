@@ -170,6 +170,9 @@ pub struct Costs {
     pub mmio_read: Dur,
     /// See [`CostModel::dma_write_ns`].
     pub dma_write: Dur,
+    /// Round trip of a device's DMA read of host memory: the memory cost
+    /// model's `dma_read_latency_ns` (costs.md "PCIe DMA read latency, 64 B").
+    pub dma_read: Dur,
     /// See [`CostModel::softirq_entry_ns`].
     pub softirq_entry: Dur,
     /// See [`CostModel::napi_poll_ns`].
@@ -256,6 +259,7 @@ impl CostModel {
             mmio_write: d(self.mmio_write_ns),
             mmio_read: d(self.mmio_read_ns),
             dma_write: d(self.dma_write_ns),
+            dma_read: d(self.memory.dma_read_latency_ns),
             softirq_entry: d(self.softirq_entry_ns),
             napi_poll: d(self.napi_poll_ns),
             rx_driver_per_packet: d(self.rx_driver_per_packet_ns),

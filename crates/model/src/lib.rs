@@ -1,9 +1,12 @@
-//! The simulated machine: platform (cores, NUMA, local APICs), devices (NIC
-//! with RSS, rings, coalescing and MSI-X), kernel (IRQ top half, softirq,
-//! NAPI, ksoftirqd, scheduler, sockets) and workload (traffic, applications).
+//! The simulated machine: platform (cores, local APICs, the APIC bus, the
+//! IO-APIC and INTx lines, the device-facing ports), devices (the NIC with
+//! RSS, rings, coalescing, MSI-X/MSI/INTx; level-triggered devices),
+//! kernels (genirq with stackable chips, softirq, NAPI, RPS/RFS, scheduler,
+//! sockets) and the workload (traffic, applications).
 //!
-//! Layout mirrors the machine (design brief §2): `platform/`, `devices/`,
-//! `kernel/`, `workload/`, one file per modelled thing.
+//! Layout mirrors the machine (design brief §2; docs/architecture.md):
+//! `platform/`, `devices/`, `kernel/`, `workload/`, one file per modelled
+//! thing; `machine.rs` assembles the parts and routes events between them.
 
 #![forbid(unsafe_code)]
 
@@ -12,10 +15,12 @@ pub mod costs;
 pub mod devices;
 pub mod ids;
 pub mod kernel;
+pub mod laws;
 pub mod machine;
 pub mod memory;
 pub mod metrics;
 pub mod platform;
+pub mod sim;
 pub mod workload;
 
 pub use config::{ConfigError, Scenario};

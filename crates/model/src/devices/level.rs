@@ -10,8 +10,9 @@
 //! on a shared line when the interrupt was another device's.
 
 use crate::config::{CauseClear, DeviceConfig};
-use crate::machine::{Event, Machine};
-use crate::platform::ioapic::LineSource;
+use crate::costs::Costs;
+use crate::platform::ports::{LineSource, UpstreamPort};
+use crate::sim::{Event, Sim};
 use irqlab_engine::{Dur, Time};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -19,6 +20,8 @@ use serde::Serialize;
 
 /// One device.
 pub struct LevelDevice {
+    /// Its `[[devices]]` index.
+    pub index: u32,
     /// Its configuration.
     pub cfg: DeviceConfig,
     /// The cause register's one bit.
@@ -42,63 +45,55 @@ pub struct DeviceCounts {
 }
 
 impl LevelDevice {
-    /// A device drawing its event times from `rng`.
-    pub fn new(cfg: DeviceConfig, rng: ChaCha8Rng) -> LevelDevice {
-        LevelDevice { cfg, cause: false, rng, counts: DeviceCounts::default() }
+    /// Device `index`, drawing its event times from `rng`.
+    pub fn new(index: u32, cfg: DeviceConfig, rng: ChaCha8Rng) -> LevelDevice {
+        LevelDevice { index, cfg, cause: false, rng, counts: DeviceCounts::default() }
     }
 
     /// The gap to the next event (exponential with the configured rate).
-    pub fn next_gap(&mut self) -> Dur {
+    fn next_gap(&mut self) -> Dur {
         let u: f64 = self.rng.random();
         Dur::from_ns_f64(-(1.0 - u).ln() * 1e9 / self.cfg.rate_hz)
     }
-}
 
-impl Machine {
-    /// Starts every device's event stream.
-    pub(crate) fn start_devices(&mut self) {
-        for d in 0..self.devices.len() {
-            let gap = self.devices[d].next_gap();
-            self.events.schedule(Time::ZERO + gap, Event::DeviceEvent { device: d as u32 });
-        }
+    /// Schedules the first event.
+    pub fn start(&mut self, sim: &mut Sim) {
+        let gap = self.next_gap();
+        sim.at(Time::ZERO + gap, Event::DeviceEvent { device: self.index });
     }
 
-    /// A device event: set the cause, assert the line, schedule the next.
-    pub(crate) fn device_event(&mut self, d: u32, now: Time) {
-        let dev = &mut self.devices[d as usize];
-        dev.counts.events += 1;
-        if dev.cause {
-            dev.counts.coalesced += 1;
+    /// An event: set the cause, schedule the next, assert the line.
+    pub fn on_event(&mut self, sim: &mut Sim, up: &mut dyn UpstreamPort) {
+        self.counts.events += 1;
+        if self.cause {
+            self.counts.coalesced += 1;
         } else {
-            dev.cause = true;
+            self.cause = true;
         }
-        let pin = dev.cfg.pin as u8;
-        let gap = dev.next_gap();
-        self.events.schedule(now + gap, Event::DeviceEvent { device: d });
-        self.set_irq_line(pin, LineSource::Device(d), true, now);
+        let gap = self.next_gap();
+        sim.at(sim.now() + gap, Event::DeviceEvent { device: self.index });
+        up.intx(self.cfg.pin as u8, LineSource::Device(self.index), true, sim);
     }
 
     /// CPU time of the device's handler: read the cause (and write it back for W1C), then its body.
-    pub(crate) fn device_irq_cost(&self, d: u32) -> Dur {
-        let dev = &self.devices[d as usize];
-        let clear = match dev.cfg.clear {
+    pub fn handler_cost(&self, costs: &Costs) -> Dur {
+        let clear = match self.cfg.clear {
             CauseClear::Read => Dur::ZERO,
-            CauseClear::W1c => self.costs.mmio_write,
+            CauseClear::W1c => costs.mmio_write,
         };
-        self.costs.mmio_read + clear + Dur::from_ns_f64(dev.cfg.handler_ns)
+        costs.mmio_read + clear + Dur::from_ns_f64(self.cfg.handler_ns)
     }
 
-    /// The device's handler: claim and clear a pending cause, or `IRQ_NONE`.
-    pub(crate) fn device_irq(&mut self, d: u32, now: Time) -> bool {
-        let dev = &mut self.devices[d as usize];
-        if !dev.cause {
-            dev.counts.none += 1;
+    /// The driver reads the cause: claim and clear a pending one (the line
+    /// falls), or `IRQ_NONE`.
+    pub fn service(&mut self, sim: &mut Sim, up: &mut dyn UpstreamPort) -> bool {
+        if !self.cause {
+            self.counts.none += 1;
             return false;
         }
-        dev.cause = false;
-        dev.counts.serviced += 1;
-        let pin = dev.cfg.pin as u8;
-        self.set_irq_line(pin, LineSource::Device(d), false, now);
+        self.cause = false;
+        self.counts.serviced += 1;
+        up.intx(self.cfg.pin as u8, LineSource::Device(self.index), false, sim);
         true
     }
 }

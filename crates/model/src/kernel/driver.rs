@@ -1,13 +1,14 @@
-//! The NIC driver: probe (interrupt set-up per mode) and its interrupt
-//! handlers, written once against genirq (kernel/genirq.rs).
+//! The drivers: the NIC driver's probe (interrupt set-up per mode) and its
+//! interrupt handlers, written once against genirq; and the level devices'
+//! driver.
 //!
 //! Probe follows Linux's order. In `msix` mode each queue gets a vector on
-//! the core its affinity names: `request_irq` programs the queue's MSI-X
+//! the CPU its affinity names: `request_irq` programs the queue's MSI-X
 //! entry (masked out of reset, PCIe §6.1.4.5) with the x86
-//! compatibility-format address/data for that core, then unmasks it; the
+//! compatibility-format address/data for that CPU, then unmasks it; the
 //! function is then enabled. In `msi` mode one vector serves the NIC; in
 //! `intx` mode its INTx line goes through an IO-APIC redirection entry.
-//! Which core takes an interrupt is decided by the bits the driver wrote.
+//! Which CPU takes an interrupt is decided by the bits the driver wrote.
 //!
 //! Handlers (top halves), per napi.rst: `if (napi_schedule_prep()) {
 //! mask the queue's interrupt in the device (EIMC); __napi_schedule(); }` —
@@ -15,126 +16,153 @@
 //! masked it already and the handler only schedules
 //! (`ixgbe_msix_clean_rings`). The single-vector handler reads the interrupt
 //! cause register to find which queues interrupted — clearing it, which
-//! deasserts the INTx line — and masks and schedules each (`e1000_intr` style). With `driver.level_eoi =
-//! "before_clear"` it only peeks at the cause and leaves clearing to the
-//! NAPI poll (write-1-to-clear when the poll ends): on a level line the
-//! EOI then finds the line still asserted. It claims an interrupt only if it
-//! scheduled something new, and returns `IRQ_NONE` otherwise.
+//! deasserts the INTx line — and masks and schedules each (`e1000_intr`
+//! style). With `driver.level_eoi = "before_clear"` it only peeks at the
+//! cause and leaves clearing to the NAPI poll (write-1-to-clear when the
+//! poll ends): on a level line the EOI then finds the line still asserted.
+//! It claims an interrupt only if it scheduled something new, and returns
+//! `IRQ_NONE` otherwise. Every handler runs on the CPU that took the
+//! interrupt: NAPI is scheduled there (`this_cpu_ptr(&softnet_data)`).
 
+use super::genirq::IrqAction;
+use super::irqchip::{IoapicChip, IrqChip, MsiChip, MsixChip};
+use super::{Cx, Kernel};
 use crate::config::{InterruptMode, LevelEoi, TriggerKind};
-use crate::ids::{CoreId, QueueId};
-use crate::kernel::genirq::{Chip, IrqAction};
-use crate::machine::Machine;
-use irqlab_engine::{Dur, Time};
+use crate::ids::{CpuId, QueueId};
+use irqlab_engine::Dur;
+use irqlab_hw::msi::Trigger;
 
-impl Machine {
+impl Kernel {
     /// Driver probe: request the NIC's IRQs and enable its interrupts.
-    pub(crate) fn probe_driver(&mut self) {
-        match self.nic.mode {
+    pub(super) fn probe_driver(&mut self, cx: &mut Cx) {
+        let nic = self.adapter.nic;
+        let queues = self.napi.len();
+        match self.adapter.mode {
             InterruptMode::Msix => {
-                for q in 0..self.nic.queues.len() {
-                    let queue = QueueId(q as u32);
-                    let irq =
-                        self.request_irq(Chip::Msix { entry: q as u16 }, self.affinity[q], IrqAction::NicQueue(queue));
-                    self.stats.irq_of_queue[q] = irq;
+                for q in 0..queues {
+                    let chips: Vec<Box<dyn IrqChip>> = vec![Box::new(MsixChip { nic, entry: q as u16 })];
+                    let cpu = self.adapter.affinity[q];
+                    let irq = self.request_irq(chips, cpu, IrqAction::NicQueue(nic, QueueId(q as u32)), cx);
+                    self.adapter.irq_of_queue[q] = irq;
                 }
-                let mut released = self.nic.msix.set_enabled(true);
-                released.extend(self.nic.msix.set_function_mask(false));
-                for (_, msg) in released {
-                    self.stats.msix.released += 1;
-                    self.send_msi(msg, Time::ZERO);
-                }
+                let (dev, sim, platform) = cx.nic(nic);
+                dev.msix_enable(sim, platform);
             }
             InterruptMode::Msi | InterruptMode::Intx => {
-                let chip = match (self.nic.mode, self.intx_trigger) {
-                    (InterruptMode::Msi, _) => Chip::Msi,
-                    (_, TriggerKind::Level) => Chip::IoapicLevel { pin: self.nic.intx_pin },
-                    (_, TriggerKind::Edge) => Chip::IoapicEdge { pin: self.nic.intx_pin },
+                let directed = self.params.cfg.directed_eoi;
+                let pin = self.adapter.intx_pin;
+                let chip: Box<dyn IrqChip> = match (self.adapter.mode, self.adapter.intx_trigger) {
+                    (InterruptMode::Msi, _) => Box::new(MsiChip { nic }),
+                    (_, TriggerKind::Level) => Box::new(IoapicChip::new(pin, Trigger::Level, directed)),
+                    (_, TriggerKind::Edge) => Box::new(IoapicChip::new(pin, Trigger::Edge, directed)),
                 };
-                let irq = self.request_irq(chip, self.affinity[0], IrqAction::NicCause);
-                for slot in &mut self.stats.irq_of_queue {
+                let cpu = self.adapter.affinity[0];
+                let irq = self.request_irq(vec![chip], cpu, IrqAction::NicCause(nic), cx);
+                if self.adapter.mode == InterruptMode::Intx
+                    && let Some(irq) = irq
+                {
+                    self.set_gsi_irq(pin, irq);
+                }
+                for slot in &mut self.adapter.irq_of_queue {
                     *slot = irq;
                 }
             }
         }
-        for q in 0..self.nic.queues.len() {
-            self.nic_enable_irq(QueueId(q as u32), Time::ZERO);
+        for q in 0..queues {
+            let (dev, sim, platform) = cx.nic(nic);
+            dev.enable_irq(QueueId(q as u32), sim, platform);
         }
     }
 
-    /// Entry of the per-queue MSI-X handler: its CPU time. Without NAPI the
-    /// handler itself takes every frame in the ring (pre-NAPI drivers'
-    /// receive loop) and pays the driver's per-packet work.
-    pub(crate) fn nic_queue_irq_entry(&mut self, core: CoreId, q: QueueId, now: Time) -> Dur {
-        if self.kp.cfg.napi {
-            // Masking the queue in the device: one posted write (EIMC).
-            return if self.nic.auto_mask { Dur::ZERO } else { self.costs.mmio_write };
-        }
-        let dma = self.costs.dma_write;
-        let mut batch = std::mem::take(&mut self.softnet[core.idx()].isr_batch);
-        batch.clear();
-        let queue = self.nic.queue(q);
-        queue.advance(now, dma);
-        let n = queue.take(usize::MAX, &mut batch);
-        self.softnet[core.idx()].isr_batch = batch;
-        self.costs.rx_driver_per_packet.times(n as u64)
-    }
-
-    /// Probe of the other devices: each requests its IO-APIC pin, sharing
+    /// Probe of the level devices: each requests its IO-APIC pin, sharing
     /// the IRQ already there (the NIC's INTx line, or another device's).
-    pub(crate) fn probe_devices(&mut self) {
-        for d in 0..self.devices.len() {
-            let cfg = &self.devices[d].cfg;
-            let (pin, core) = (cfg.pin as u8, CoreId(cfg.core));
-            if self.request_shared_pin_irq(pin, core, IrqAction::LevelDevice(d as u32)).is_none() {
-                self.stats.vector_alloc_failures += 1;
-            }
+    pub(super) fn probe_devices(&mut self, cx: &mut Cx) {
+        let directed = self.params.cfg.directed_eoi;
+        for k in 0..self.level_devices.len() {
+            let d = self.level_devices[k];
+            let cfg = &cx.devices[d as usize].cfg;
+            let (pin, cpu) = (cfg.pin as u8, CpuId(cfg.core));
+            let chips = || -> Vec<Box<dyn IrqChip>> { vec![Box::new(IoapicChip::new(pin, Trigger::Level, directed))] };
+            self.request_shared_irq(pin, chips, cpu, IrqAction::LevelDevice(d), cx);
         }
+    }
+
+    /// Entry of the per-queue MSI-X handler on `cpu`: its CPU time. Without
+    /// NAPI the handler itself takes every frame in the ring (pre-NAPI
+    /// drivers' receive loop) and pays the driver's per-packet work.
+    pub(super) fn nic_queue_irq_entry(&mut self, cpu: CpuId, q: QueueId, cx: &mut Cx) -> Dur {
+        let costs = cx.sim.costs;
+        let nic = self.adapter.nic;
+        if self.params.cfg.napi {
+            // Masking the queue in the device: one posted write (EIMC).
+            return if cx.nics[nic.idx()].auto_mask() { Dur::ZERO } else { costs.mmio_write };
+        }
+        let sn = &mut self.softnet[cpu.idx()];
+        let mut batch = std::mem::take(&mut sn.isr_batch);
+        batch.clear();
+        let (dev, sim, platform) = cx.nic(nic);
+        let n = dev.rx_take(q, usize::MAX, &mut batch, sim, platform);
+        self.softnet[cpu.idx()].isr_batch = batch;
+        costs.rx_driver_per_packet.times(n as u64)
+    }
+
+    /// CPU time of the single-vector handler: one uncached read of the
+    /// interrupt cause (or status) register, and the EIMC write masking the
+    /// queues it schedules.
+    pub(super) fn nic_cause_irq_cost(&self, cx: &mut Cx) -> Dur {
+        let costs = &cx.sim.costs;
+        let auto_mask = cx.nics[self.adapter.nic.idx()].auto_mask();
+        costs.mmio_read + if auto_mask { Dur::ZERO } else { costs.mmio_write }
     }
 
     /// The per-queue MSI-X handler. Always claims the interrupt. With NAPI:
     /// schedule the queue's poll. Without: `netif_rx` each frame taken at
-    /// entry into this core's backlog, then re-enable the queue's interrupt.
-    pub(crate) fn nic_queue_irq(&mut self, core: CoreId, q: QueueId, now: Time) -> bool {
-        if self.kp.cfg.napi {
+    /// entry into this CPU's backlog, then re-enable the queue's interrupt.
+    pub(super) fn nic_queue_irq(&mut self, cpu: CpuId, q: QueueId, cx: &mut Cx) -> bool {
+        let nic = self.adapter.nic;
+        if self.params.cfg.napi {
             // napi.rst: if (napi_schedule_prep()) { mask the queue; __napi_schedule(); }
             if !self.napi[q.idx()].scheduled {
-                self.nic_disable_irq(q);
+                cx.nics[nic.idx()].disable_irq(q);
             }
-            self.napi_schedule(core, q, now);
+            self.napi_schedule(cpu, q);
         } else {
-            let batch = std::mem::take(&mut self.softnet[core.idx()].isr_batch);
+            let batch = std::mem::take(&mut self.softnet[cpu.idx()].isr_batch);
             for p in &batch {
-                self.netif_rx(core, *p);
+                self.netif_rx(cpu, *p);
             }
-            self.softnet[core.idx()].isr_batch = batch;
-            self.softnet[core.idx()].isr_batch.clear();
-            self.nic_enable_irq(q, now);
+            let sn = &mut self.softnet[cpu.idx()];
+            sn.isr_batch = batch;
+            sn.isr_batch.clear();
+            let (dev, sim, platform) = cx.nic(nic);
+            dev.enable_irq(q, sim, platform);
         }
         true
     }
 
     /// The single-vector handler (MSI or INTx): find the interrupting queues
     /// from the cause register and schedule their NAPI instances.
-    pub(crate) fn nic_cause_irq(&mut self, core: CoreId, now: Time) -> bool {
-        match self.driver_level_eoi {
+    pub(super) fn nic_cause_irq(&mut self, cpu: CpuId, cx: &mut Cx) -> bool {
+        let nic = self.adapter.nic;
+        match self.adapter.level_eoi {
             LevelEoi::AfterClear => {
-                let bits = self.nic_read_icr(now);
+                let (dev, sim, platform) = cx.nic(nic);
+                let bits = dev.read_icr(sim, platform);
                 for q in set_bits(bits) {
                     if !self.napi[q as usize].scheduled {
-                        self.nic_disable_irq(QueueId(q));
+                        cx.nics[nic.idx()].disable_irq(QueueId(q));
                     }
-                    self.napi_schedule(core, QueueId(q), now);
+                    self.napi_schedule(cpu, QueueId(q));
                 }
                 bits != 0
             }
             LevelEoi::BeforeClear => {
-                let bits = self.nic.icr;
+                let bits = cx.nics[nic.idx()].peek_icr();
                 let mut scheduled = false;
                 for q in set_bits(bits) {
                     if !self.napi[q as usize].scheduled {
-                        self.nic_disable_irq(QueueId(q));
-                        self.napi_schedule(core, QueueId(q), now);
+                        cx.nics[nic.idx()].disable_irq(QueueId(q));
+                        self.napi_schedule(cpu, QueueId(q));
                         scheduled = true;
                     }
                 }
@@ -145,9 +173,10 @@ impl Machine {
 
     /// End of a poll of `q`: with the deferred etiquette the poll is where
     /// the queue's cause bit is cleared (write-1-to-clear).
-    pub(crate) fn driver_poll_end(&mut self, q: QueueId, now: Time) {
-        if self.driver_level_eoi == LevelEoi::BeforeClear && self.nic.mode != InterruptMode::Msix {
-            self.nic_clear_cause(1 << q.0, now);
+    pub(super) fn driver_poll_end(&mut self, q: QueueId, cx: &mut Cx) {
+        if self.adapter.level_eoi == LevelEoi::BeforeClear && self.adapter.mode != InterruptMode::Msix {
+            let (dev, sim, platform) = cx.nic(self.adapter.nic);
+            dev.clear_cause(1 << q.0, sim, platform);
         }
     }
 }

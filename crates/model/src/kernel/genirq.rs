@@ -1,99 +1,27 @@
-//! genirq: IRQ descriptors, `irq_chip` operations and flow handlers, after
-//! Linux kernel/irq/{chip.c,handle.c} and the x86 chips.
+//! genirq's data: IRQ descriptors and driver actions, after Linux
+//! kernel/irq/{irqdesc.c,handle.c}.
 //!
 //! A driver requests an IRQ with its action; the descriptor records the
-//! chip behind it and the vector and core its interrupts arrive on. Drivers
-//! never touch the IO-APIC, the MSI capability or the MSI-X table: the
-//! chip operations do, and the flow handler sequences them:
-//!
-//! | chip | flow | ack / eoi | mask / unmask |
-//! |---|---|---|---|
-//! | IO-APIC, edge RTE | `handle_edge_irq` | ack = local-APIC EOI on entry (`apic_ack_irq`) | RTE mask bit |
-//! | IO-APIC, level RTE | `handle_fasteoi_irq` | eoi after the actions (`ioapic_ack_level`: local-APIC EOI, broadcast or directed to the IO-APIC) | RTE mask bit |
-//! | IO-APIC, level RTE, `kernel.level_flow = "level"` | `handle_level_irq` | mask + EOI on entry, unmask after the actions | RTE mask bit |
-//! | PCI MSI | `handle_edge_irq` | ack = local-APIC EOI on entry | none (no per-vector mask bits modelled) |
-//! | PCI MSI-X | `handle_edge_irq` | ack = local-APIC EOI on entry | the entry's Vector Control mask bit |
-//!
-//! Every handled interrupt goes through `note_interrupt` (kernel/spurious.rs):
-//! a line that is almost never handled is disabled ("nobody cared") and then
-//! polled every 100 ms. The driver's etiquette on a level line
-//! (`driver.level_eoi`) decides whether the cause is cleared before the EOI;
-//! the wrong order makes the still-asserted line re-deliver at once.
+//! chip stack behind it (kernel/irqchip.rs) and the vector-domain data: the
+//! CPU and vector its interrupts arrive on. Drivers never touch the IO-APIC,
+//! the MSI capability or the MSI-X table: the chips do, and the flow handler
+//! (kernel/irq.rs) sequences them. Every handled interrupt goes through
+//! `note_interrupt` (kernel/spurious.rs).
 
-use crate::config::{LevelEoi, LevelFlow};
-use crate::ids::{CoreId, IrqId, QueueId};
-use crate::kernel::spurious::{SpuriousDetector, Verdict};
-use crate::machine::{Event, Machine};
-use irqlab_engine::{Dur, Time};
-use irqlab_hw::ioapic::{Polarity, RedirectionEntry};
-use irqlab_hw::msi::{DeliveryMode, MsiMessage, Trigger};
-use irqlab_hw::msix::MsixEntry;
-use serde::Serialize;
-
-/// The interrupt controller behind an IRQ (`struct irq_chip`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Chip {
-    /// An IO-APIC input whose redirection entry is edge-triggered.
-    IoapicEdge {
-        /// IO-APIC pin.
-        pin: u8,
-    },
-    /// An IO-APIC input whose redirection entry is level-triggered.
-    IoapicLevel {
-        /// IO-APIC pin.
-        pin: u8,
-    },
-    /// The device's MSI capability (one message).
-    Msi,
-    /// One MSI-X table entry of the device.
-    Msix {
-        /// Table entry index.
-        entry: u16,
-    },
-}
-
-/// The flow handler a chip uses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Flow {
-    /// `handle_edge_irq`: ack first, then the actions.
-    Edge,
-    /// `handle_fasteoi_irq`: the actions, then EOI.
-    FastEoi,
-    /// `handle_level_irq`: mask and ack (EOI) first, the actions, then unmask.
-    Level,
-}
-
-impl Chip {
-    /// The flow handler for this chip; level lines use `level_flow`.
-    pub fn flow(self, level_flow: LevelFlow) -> Flow {
-        match (self, level_flow) {
-            (Chip::IoapicLevel { .. }, LevelFlow::Fasteoi) => Flow::FastEoi,
-            (Chip::IoapicLevel { .. }, LevelFlow::Level) => Flow::Level,
-            _ => Flow::Edge,
-        }
-    }
-    /// The chip and flow name as `/proc/interrupts` prints them.
-    pub fn name(self, level_flow: LevelFlow) -> &'static str {
-        match self {
-            Chip::IoapicEdge { .. } => "IO-APIC-edge",
-            Chip::IoapicLevel { .. } if level_flow == LevelFlow::Level => "IO-APIC-level",
-            Chip::IoapicLevel { .. } => "IO-APIC-fasteoi",
-            Chip::Msi => "PCI-MSI-edge",
-            Chip::Msix { .. } => "PCI-MSIX-edge",
-        }
-    }
-}
+use super::irqchip::{Flow, IrqChip};
+use super::spurious::SpuriousDetector;
+use crate::config::LevelFlow;
+use crate::ids::{CpuId, NicId, QueueId};
+use irqlab_engine::Time;
 
 /// A driver's handler (`struct irqaction`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IrqAction {
-    /// The NIC's per-queue MSI-X handler: schedule that queue's NAPI.
-    NicQueue(QueueId),
-    /// The NIC's single handler (MSI or INTx): find the queues from the
+    /// A NIC's per-queue MSI-X handler: schedule that queue's NAPI.
+    NicQueue(NicId, QueueId),
+    /// A NIC's single handler (MSI or INTx): find the queues from the
     /// interrupt cause register and schedule their NAPI instances.
-    NicCause,
+    NicCause(NicId),
     /// A level-triggered device's handler (`[[devices]]` index).
     LevelDevice(u32),
 }
@@ -101,12 +29,14 @@ pub enum IrqAction {
 /// One IRQ descriptor (`struct irq_desc`).
 #[derive(Debug)]
 pub struct IrqDesc {
-    /// The chip.
-    pub chip: Chip,
-    /// Core its vector lives on (effective affinity).
-    pub core: CoreId,
-    /// Vector on that core.
+    /// The chip stack above the vector domain, device-facing level first.
+    pub chips: Vec<Box<dyn IrqChip>>,
+    /// CPU its vector lives on (effective affinity).
+    pub cpu: CpuId,
+    /// Vector on that CPU.
     pub vector: u8,
+    /// A move to another CPU whose rewrite has not landed: the old (CPU, vector).
+    pub moving_from: Option<(CpuId, u8)>,
     /// Handlers sharing the line.
     pub actions: Vec<IrqAction>,
     /// `note_interrupt` state.
@@ -125,19 +55,14 @@ pub struct IrqDesc {
     pub polled: u64,
 }
 
-impl Machine {
-    /// `request_irq()` plus the chip's activation: allocates a vector on
-    /// `core`, programs the chip to send it there, and unmasks it.
-    pub(crate) fn request_irq(&mut self, chip: Chip, core: CoreId, action: IrqAction) -> Option<IrqId> {
-        let irq = IrqId(self.irqs.len() as u32);
-        let Some(vector) = self.vectors[core.idx()].allocate(irq) else {
-            self.stats.vector_alloc_failures += 1;
-            return None;
-        };
-        self.irqs.push(IrqDesc {
-            chip,
-            core,
+impl IrqDesc {
+    /// A descriptor for `chips` with one action, on `cpu`'s `vector`.
+    pub fn new(chips: Vec<Box<dyn IrqChip>>, cpu: CpuId, vector: u8, action: IrqAction) -> IrqDesc {
+        IrqDesc {
+            chips,
+            cpu,
             vector,
+            moving_from: None,
             actions: vec![action],
             detector: SpuriousDetector::default(),
             spurious_disabled: false,
@@ -146,230 +71,16 @@ impl Machine {
             unhandled: 0,
             while_disabled: 0,
             polled: 0,
-        });
-        let apic = self.topo.apic_id(core) as u8;
-        match chip {
-            Chip::Msix { entry } => {
-                let msg = MsiMessage::compose(apic, vector, DeliveryMode::Fixed, Trigger::Edge);
-                // Entries come out of reset masked, so rewriting address/data is legal.
-                let written = self.nic.msix.write_entry(entry, MsixEntry::new(msg, true));
-                debug_assert!(written.is_ok(), "entry exists");
-            }
-            Chip::Msi => {
-                self.nic.msi_message = Some(MsiMessage::compose(apic, vector, DeliveryMode::Fixed, Trigger::Edge));
-            }
-            Chip::IoapicEdge { pin } | Chip::IoapicLevel { pin } => {
-                let trigger = if matches!(chip, Chip::IoapicLevel { .. }) { Trigger::Level } else { Trigger::Edge };
-                // PCI INTx is active-low; the polarity bit does not change delivery here.
-                let mut rte = RedirectionEntry::fixed(vector, apic, trigger, Polarity::ActiveLow);
-                rte.masked = true;
-                let out = self.ioapic.write_rte(pin, rte).unwrap_or_default();
-                debug_assert!(out.is_empty(), "a masked entry delivers nothing");
-            }
-        }
-        self.chip_unmask(irq, Time::ZERO);
-        Some(irq)
-    }
-
-    /// `request_irq(..., IRQF_SHARED)` on an IO-APIC pin: joins the IRQ
-    /// already on that pin, or requests a new level-triggered one on `core`.
-    pub(crate) fn request_shared_pin_irq(&mut self, pin: u8, core: CoreId, action: IrqAction) -> Option<IrqId> {
-        let existing = self
-            .irqs
-            .iter()
-            .position(|d| matches!(d.chip, Chip::IoapicLevel { pin: p } | Chip::IoapicEdge { pin: p } if p == pin));
-        match existing {
-            Some(i) => {
-                self.irqs[i].actions.push(action);
-                Some(IrqId(i as u32))
-            }
-            None => self.request_irq(Chip::IoapicLevel { pin }, core, action),
         }
     }
 
-    /// `irq_chip.irq_mask`.
-    pub(crate) fn chip_mask(&mut self, irq: IrqId) {
-        match self.irqs[irq.idx()].chip {
-            Chip::Msix { entry } => {
-                let _ = self.nic.msix.set_masked(entry, true);
-            }
-            Chip::Msi => {}
-            Chip::IoapicEdge { pin } | Chip::IoapicLevel { pin } => {
-                let _ = self.ioapic.set_masked(pin, true);
-            }
-        }
+    /// The flow handler: the first level that decides it (edge otherwise).
+    pub fn flow(&self, level_flow: LevelFlow) -> Flow {
+        self.chips.iter().find_map(|c| c.flow(level_flow)).unwrap_or(Flow::Edge)
     }
 
-    /// `irq_chip.irq_unmask`: may release a pending message.
-    pub(crate) fn chip_unmask(&mut self, irq: IrqId, now: Time) {
-        match self.irqs[irq.idx()].chip {
-            Chip::Msix { entry } => {
-                if let Ok(Some(msg)) = self.nic.msix.set_masked(entry, false) {
-                    self.stats.msix.released += 1;
-                    self.send_msi(msg, now);
-                }
-            }
-            Chip::Msi => {}
-            Chip::IoapicEdge { pin } | Chip::IoapicLevel { pin } => {
-                if let Ok(Some(d)) = self.ioapic.set_masked(pin, false) {
-                    self.ioapic_delivery(d.message, now);
-                }
-            }
-        }
-    }
-
-    /// `irq_chip.irq_ack` of the x86 vector domain (`apic_ack_irq`): EOI to the local APIC.
-    fn chip_ack(&mut self, irq: IrqId) {
-        let core = self.irqs[irq.idx()].core;
-        self.lapics[core.idx()].eoi();
-    }
-
-    /// `irq_chip.irq_eoi` of the IO-APIC level chip (`ioapic_ack_level`):
-    /// local-APIC EOI, which broadcasts to the IO-APIC for a level vector,
-    /// or, with directed EOI, a write to the IO-APIC's EOI register.
-    fn chip_eoi(&mut self, irq: IrqId, now: Time) {
-        let desc = &self.irqs[irq.idx()];
-        let (core, vector) = (desc.core, desc.vector);
-        let out = self.lapics[core.idx()].eoi();
-        let to_ioapic = out.broadcast_level_eoi || self.kp.cfg.directed_eoi;
-        if to_ioapic {
-            for d in self.ioapic.eoi(vector) {
-                self.ioapic_eoi_redelivery(d, now);
-            }
-        }
-    }
-
-    /// CPU time of the flow handler's chip operations and actions; the
-    /// actions see the device as it is when the handler starts.
-    fn flow_cost(&mut self, irq: IrqId, now: Time) -> Dur {
-        let desc = &self.irqs[irq.idx()];
-        let core = desc.core;
-        let mut cost = self.costs.lapic_eoi;
-        let flow = desc.chip.flow(self.level_flow);
-        if flow != Flow::Edge && self.kp.cfg.directed_eoi {
-            cost += self.costs.mmio_write;
-        }
-        if flow == Flow::Level {
-            // Mask and unmask: two writes to the redirection entry.
-            cost += self.costs.mmio_write.times(2);
-        }
-        for k in 0..self.irqs[irq.idx()].actions.len() {
-            cost += match self.irqs[irq.idx()].actions[k] {
-                IrqAction::NicQueue(q) => self.nic_queue_irq_entry(core, q, now),
-                // One uncached read of the interrupt cause (or status) register,
-                // and the EIMC write masking the queues it schedules.
-                IrqAction::NicCause => {
-                    self.costs.mmio_read + if self.nic.auto_mask { Dur::ZERO } else { self.costs.mmio_write }
-                }
-                IrqAction::LevelDevice(d) => self.device_irq_cost(d),
-            };
-        }
-        cost
-    }
-
-    /// The flow handler's entry half, when the vector is taken: returns the
-    /// handler's CPU time. Edge flows ack here; a level flow written with
-    /// the wrong etiquette EOIs here, before the cause is cleared.
-    pub(crate) fn flow_entry(&mut self, irq: IrqId, now: Time) -> Dur {
-        let cost = self.flow_cost(irq, now);
-        let desc = &mut self.irqs[irq.idx()];
-        desc.count += 1;
-        match desc.chip.flow(self.level_flow) {
-            Flow::Edge => self.chip_ack(irq),
-            Flow::FastEoi => {
-                if self.driver_level_eoi == LevelEoi::BeforeClear && !desc.spurious_disabled {
-                    self.chip_eoi(irq, now);
-                }
-            }
-            Flow::Level => {
-                // mask_ack_irq: masked, the EOI cannot re-deliver.
-                self.chip_mask(irq);
-                self.chip_eoi(irq, now);
-            }
-        }
-        cost
-    }
-
-    /// The flow handler's exit half: the actions, `note_interrupt`, and the
-    /// fasteoi EOI.
-    pub(crate) fn flow_exit(&mut self, irq: IrqId, now: Time) {
-        let desc = &self.irqs[irq.idx()];
-        let flow = desc.chip.flow(self.level_flow);
-        if desc.spurious_disabled {
-            // handle_*_irq on a disabled descriptor: mask (and EOI), no action.
-            self.irqs[irq.idx()].while_disabled += 1;
-            self.chip_mask(irq);
-            if flow != Flow::Edge {
-                self.chip_eoi(irq, now);
-            }
-            return;
-        }
-        let handled = self.handle_irq_event(irq, now);
-        self.note_interrupt(irq, handled, now);
-        match flow {
-            Flow::FastEoi if self.driver_level_eoi == LevelEoi::AfterClear => self.chip_eoi(irq, now),
-            // cond_unmask_irq: a line still asserted delivers again at once.
-            Flow::Level if !self.irqs[irq.idx()].spurious_disabled => self.chip_unmask(irq, now),
-            _ => {}
-        }
-    }
-
-    /// `handle_irq_event`: run every action; handled if any claims it.
-    fn handle_irq_event(&mut self, irq: IrqId, now: Time) -> bool {
-        let core = self.irqs[irq.idx()].core;
-        let mut handled = false;
-        for k in 0..self.irqs[irq.idx()].actions.len() {
-            handled |= match self.irqs[irq.idx()].actions[k] {
-                IrqAction::NicQueue(q) => self.nic_queue_irq(core, q, now),
-                IrqAction::NicCause => self.nic_cause_irq(core, now),
-                IrqAction::LevelDevice(d) => self.device_irq(d, now),
-            };
-        }
-        handled
-    }
-
-    /// `note_interrupt()`: count, and disable a line nobody handles.
-    fn note_interrupt(&mut self, irq: IrqId, handled: bool, now: Time) {
-        let desc = &mut self.irqs[irq.idx()];
-        if !handled {
-            desc.unhandled += 1;
-        }
-        if self.kp.cfg.noirqdebug {
-            return;
-        }
-        if desc.detector.note_interrupt(now, handled) == Verdict::Disable {
-            desc.spurious_disabled = true;
-            desc.disabled_at = Some(now);
-            self.chip_mask(irq);
-            if !self.spurious_poll_armed {
-                self.spurious_poll_armed = true;
-                self.at(now + crate::kernel::spurious::POLL_SPURIOUS_INTERVAL, Event::SpuriousPoll);
-            }
-        }
-    }
-
-    /// `poll_spurious_irqs()`: every 100 ms, run the actions of each
-    /// disabled IRQ as if it had fired, then let softirqs run on its core.
-    pub(crate) fn spurious_poll(&mut self, now: Time) {
-        for i in 0..self.irqs.len() {
-            if !self.irqs[i].spurious_disabled {
-                continue;
-            }
-            let irq = IrqId(i as u32);
-            self.irqs[i].polled += 1;
-            let core = self.irqs[i].core;
-            self.handle_irq_event(irq, now);
-            // The poll runs from a timer softirq: pending NET_RX runs next
-            // unless that core is already inside softirq or ksoftirqd.
-            let cpu = &self.cpus[core.idx()];
-            if cpu.interrupts_enabled() && !cpu.in_softirq() && !self.softnet[core.idx()].ksoftirqd_active() {
-                self.cpus[core.idx()].pause(now);
-                if self.softnet[core.idx()].pending {
-                    self.do_softirq(core, now);
-                }
-            }
-            self.kick(core, now);
-        }
-        self.at(now + crate::kernel::spurious::POLL_SPURIOUS_INTERVAL, Event::SpuriousPoll);
+    /// The name `/proc/interrupts` shows.
+    pub fn chip_name(&self, level_flow: LevelFlow) -> &'static str {
+        self.chips.first().map_or("vector", |c| c.name(level_flow))
     }
 }

@@ -1,163 +1,323 @@
-//! The x86 interrupt path from the message to the flow handler, and `irq_exit`.
+//! The x86 interrupt path inside a kernel, from the vector to `irq_exit`,
+//! and genirq's flow handlers (Linux kernel/irq/{chip.c,handle.c,manage.c},
+//! arch/x86/kernel/irq.c).
 //!
-//! * An MSI write (or an IO-APIC message, which travels the same way) is
-//!   decoded in the compatibility format (specs.md §3.1, hw::msi) into a
-//!   destination APIC ID, a vector and a trigger mode; a write that does not
-//!   decode, or names no APIC, is blocked and counted by reason.
-//! * The destination local APIC accepts the vector into its IRR (hw::lapic;
-//!   TMR set for level); a vector already requested coalesces there.
-//! * A core takes the highest deliverable vector when interrupts are enabled
-//!   (not inside another hard-IRQ handler): IRR → ISR, and the vector's IRQ
-//!   descriptor's flow handler runs (kernel/genirq.rs) as a hard-IRQ frame
-//!   that preempts whatever ran.
+//! * A CPU takes the highest deliverable vector of its local APIC when it
+//!   accepts interrupts (not inside another hard-IRQ handler): IRR → ISR,
+//!   and the vector's IRQ descriptor's flow handler runs as a hard-IRQ frame
+//!   that preempts whatever ran. A system vector (an IPI) is acknowledged
+//!   on entry.
+//! * The flow handler sequences the chip operations (kernel/irqchip.rs) and
+//!   the driver's actions, **on the CPU that took the interrupt**: an edge
+//!   flow acks (local-APIC EOI) first; a fasteoi flow EOIs after the
+//!   actions; `handle_level_irq` masks and EOIs first and unmasks after.
+//!   The driver's etiquette on a level line (`driver.level_eoi`) decides
+//!   whether the cause is cleared before the EOI; the wrong order makes the
+//!   still-asserted line re-deliver at once.
+//! * Every handled interrupt goes through `note_interrupt`: a line that is
+//!   almost never handled is disabled ("nobody cared") and then polled
+//!   every 100 ms (kernel/spurious.rs).
 //! * After the handler, `irq_exit` runs pending softirqs inline unless the
-//!   core is already in softirq context or its ksoftirqd is running
+//!   CPU is already in softirq context or its ksoftirqd is running
 //!   (kernel/softirq.c `invoke_softirq`).
-//!
-//! Vectors are allocated per core from `FIRST_EXTERNAL_VECTOR` upwards, as
-//! Linux's x86 vector domain does (one vector space per CPU).
 
-use crate::ids::{CoreId, IrqId};
-use crate::kernel::rps::CALL_FUNCTION_SINGLE_VECTOR;
-use crate::machine::{Event, Machine};
-use crate::platform::cpu::{Ctx, Work};
-use irqlab_engine::Time;
-use irqlab_hw::lapic::AcceptOutcome;
-use irqlab_hw::msi::MsiMessage;
+use super::cpu::{Ctx, Work};
+use super::genirq::{IrqAction, IrqDesc};
+use super::irqchip::{Flow, IrqChip, compose_msg};
+use super::spurious::{POLL_SPURIOUS_INTERVAL, Verdict};
+use super::vector::CALL_FUNCTION_SINGLE_VECTOR;
+use super::{Cx, Kernel};
+use crate::config::LevelEoi;
+use crate::ids::{CpuId, IrqId};
+use crate::sim::KernelEvent;
+use irqlab_engine::{Dur, Time};
 
-/// Linux `FIRST_EXTERNAL_VECTOR`: device vectors start here (specs.md §4.2).
-pub const FIRST_EXTERNAL_VECTOR: u8 = 0x20;
-/// Linux `LOCAL_TIMER_VECTOR`: system vectors start here; device vectors stay below.
-pub const FIRST_SYSTEM_VECTOR: u8 = 0xec;
-
-/// One core's vector → IRQ map (`vector_irq` per CPU).
-#[derive(Debug)]
-pub struct VectorTable {
-    irqs: [Option<IrqId>; 256],
-    next_free: u8,
-}
-
-impl Default for VectorTable {
-    fn default() -> Self {
-        VectorTable { irqs: [None; 256], next_free: FIRST_EXTERNAL_VECTOR }
-    }
-}
-
-impl VectorTable {
-    /// Allocates the next free device vector for `irq`; `None` when the
-    /// core's device vector space is exhausted.
-    pub fn allocate(&mut self, irq: IrqId) -> Option<u8> {
-        if self.next_free >= FIRST_SYSTEM_VECTOR {
-            return None;
-        }
-        let v = self.next_free;
-        self.irqs[v as usize] = Some(irq);
-        self.next_free += 1;
-        Some(v)
-    }
-
-    /// The IRQ wired to a vector.
-    pub fn irq(&self, v: u8) -> Option<IrqId> {
-        self.irqs[v as usize]
-    }
-}
-
-impl Machine {
-    /// A message reaches the interrupt window: decode, route, accept into the IRR.
-    pub(crate) fn msi_write(&mut self, address: u64, data: u32, now: Time) {
-        self.stats.msi.arrived += 1;
-        let decoded = match MsiMessage::new(address, data).decode() {
-            Ok(d) => d,
-            Err(_) => {
-                self.stats.msi.blocked_decode += 1;
-                return;
-            }
-        };
-        let Some(core) = self.topo.core_of_apic(decoded.address.destination_id as u32) else {
-            self.stats.msi.blocked_no_apic += 1;
-            return;
-        };
-        match self.lapics[core.idx()].accept(decoded.data.vector, decoded.data.trigger) {
-            AcceptOutcome::Accepted => self.stats.msi.accepted += 1,
-            AcceptOutcome::Coalesced => self.stats.msi.irr_coalesced += 1,
-            AcceptOutcome::IllegalVector => self.stats.msi.illegal_vector += 1,
-            AcceptOutcome::SoftwareDisabled => self.stats.msi.apic_disabled += 1,
-        }
-        self.kick(core, now);
-    }
-
-    /// Sends a message on the bus; it reaches the APICs after the posted-write latency.
-    pub(crate) fn post_message(&mut self, msg: MsiMessage, now: Time) {
-        let at = now + self.costs.msi_delivery;
-        self.events.schedule(at, Event::MsiWrite { address: msg.address, data: msg.data });
-    }
-
-    /// Takes a deliverable interrupt on `core` if it accepts one now.
+impl Kernel {
+    /// Takes a deliverable interrupt on `cpu` if it accepts one now.
     /// Returns whether a handler started.
-    pub(crate) fn take_interrupt(&mut self, core: CoreId, now: Time) -> bool {
-        let c = core.idx();
-        if !self.cpus[c].interrupts_enabled() || self.lapics[c].pending_vector().is_none() {
+    pub(super) fn take_interrupt(&mut self, cpu: CpuId, cx: &mut Cx) -> bool {
+        let (c, core) = (cpu.idx(), self.core(cpu));
+        if !self.cpus[c].interrupts_enabled() || !cx.platform.lapic_pending(core) {
             return false;
         }
-        let Some(vector) = self.lapics[c].ack() else { return false };
-        self.stats.interrupts_per_core[c] += 1;
+        let Some(vector) = cx.platform.lapic_ack(core) else { return false };
+        let now = cx.sim.now();
+        self.stats.interrupts_per_cpu[c] += 1;
         self.cpus[c].pause(now);
         let body = match self.vectors[c].irq(vector) {
-            Some(irq) => self.flow_entry(irq, now),
+            Some(irq) => self.flow_entry(irq, cpu, cx),
             None => {
                 // A system vector (IPI) or nothing wired: ack it on entry.
-                self.lapics[c].eoi();
+                cx.platform.lapic_eoi(core, cx.sim);
                 if vector != CALL_FUNCTION_SINGLE_VECTOR {
                     // Linux's "No irq handler for vector" path.
                     self.stats.spurious_vectors += 1;
                 }
-                self.costs.lapic_eoi
+                cx.sim.costs.lapic_eoi
             }
         };
-        let cost = self.costs.irq_entry_exit + body;
-        self.push_frame(core, now, Ctx::Hardirq, Work::HardIrq { vector }, cost);
+        let cost = cx.sim.costs.irq_entry_exit + body;
+        self.push_frame(cpu, Ctx::Hardirq, Work::HardIrq { vector }, cost, cx);
         true
     }
 
     /// The hard-IRQ frame finished: the flow handler's exit half, then `irq_exit`.
-    pub(crate) fn hardirq_done(&mut self, core: CoreId, vector: u8, now: Time) {
-        match self.vectors[core.idx()].irq(vector) {
-            Some(irq) => self.flow_exit(irq, now),
-            None if vector == CALL_FUNCTION_SINGLE_VECTOR => self.rps_ipi_received(core),
+    pub(super) fn hardirq_done(&mut self, cpu: CpuId, vector: u8, cx: &mut Cx) {
+        match self.vectors[cpu.idx()].irq(vector) {
+            Some(irq) => self.flow_exit(irq, cpu, cx),
+            None if vector == CALL_FUNCTION_SINGLE_VECTOR => self.rps_ipi_received(cpu),
             None => {}
         }
-        self.irq_exit(core, now);
+        self.irq_exit(cpu, cx);
     }
 
     /// `irq_exit()`: run pending softirqs now unless nested in softirq or
     /// deferred to a running ksoftirqd.
-    pub(crate) fn irq_exit(&mut self, core: CoreId, now: Time) {
-        let c = core.idx();
+    pub(super) fn irq_exit(&mut self, cpu: CpuId, cx: &mut Cx) {
+        let c = cpu.idx();
         if self.softnet[c].pending && !self.cpus[c].in_softirq() && !self.softnet[c].ksoftirqd_active() {
-            self.do_softirq(core, now);
+            self.do_softirq(cpu, cx);
         }
     }
 
-    /// Schedules an event; shorthand for the kernel modules.
-    pub(crate) fn at(&mut self, t: Time, ev: Event) {
-        self.events.schedule(t, ev);
+    // ---- requesting IRQs ----------------------------------------------------
+
+    /// `request_irq()` plus the chips' activation: allocates a vector on
+    /// `cpu`, programs the chip stack to send it there, and unmasks it.
+    pub(super) fn request_irq(
+        &mut self,
+        chips: Vec<Box<dyn IrqChip>>,
+        cpu: CpuId,
+        action: IrqAction,
+        cx: &mut Cx,
+    ) -> Option<IrqId> {
+        let irq = IrqId(self.irqs.len() as u32);
+        let Some(vector) = self.vectors[cpu.idx()].allocate(irq) else {
+            self.stats.vector_alloc_failures += 1;
+            return None;
+        };
+        self.irqs.push(IrqDesc::new(chips, cpu, vector, action));
+        // Sources come out of reset masked, so writing the message is legal.
+        self.write_route(irq, cx);
+        self.chip_unmask(irq, cx);
+        Some(irq)
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn vectors_are_allocated_per_core_from_the_first_external_vector() {
-        let mut t = VectorTable::default();
-        assert_eq!(t.allocate(IrqId(0)), Some(0x20));
-        assert_eq!(t.allocate(IrqId(5)), Some(0x21));
-        assert_eq!(t.irq(0x21), Some(IrqId(5)));
-        assert_eq!(t.irq(0x22), None);
-        for i in 0..(FIRST_SYSTEM_VECTOR - 0x22) {
-            assert!(t.allocate(IrqId(i as u32)).is_some());
+    /// `request_irq(..., IRQF_SHARED)` on an IO-APIC pin: joins the IRQ
+    /// already on that pin (its GSI), or requests a new one with `chips`.
+    pub(super) fn request_shared_irq(
+        &mut self,
+        gsi: u8,
+        chips: impl FnOnce() -> Vec<Box<dyn IrqChip>>,
+        cpu: CpuId,
+        action: IrqAction,
+        cx: &mut Cx,
+    ) -> Option<IrqId> {
+        if let Some(irq) = self.gsi_irq(gsi) {
+            self.irqs[irq.idx()].actions.push(action);
+            return Some(irq);
         }
-        assert_eq!(t.allocate(IrqId(99)), None, "system vectors are never handed out");
+        let irq = self.request_irq(chips(), cpu, action, cx)?;
+        self.set_gsi_irq(gsi, irq);
+        Some(irq)
+    }
+
+    /// Composes the vector domain's message for the IRQ's (CPU, vector) and
+    /// hands it up the chip stack, each level programming its hardware.
+    pub(super) fn write_route(&mut self, irq: IrqId, cx: &mut Cx) {
+        let desc = &self.irqs[irq.idx()];
+        let apic = cx.platform.topo.apic_id(self.core(desc.cpu)) as u8;
+        let mut msg = Some(compose_msg(apic, desc.vector));
+        for chip in self.irqs[irq.idx()].chips.iter_mut().rev() {
+            let Some(m) = msg else { break };
+            msg = chip.write_msg(m, cx);
+        }
+    }
+
+    // ---- chip operations ------------------------------------------------------
+
+    /// `irq_mask`: the topmost level that can mask.
+    pub(super) fn chip_mask(&mut self, irq: IrqId, cx: &mut Cx) {
+        for chip in &mut self.irqs[irq.idx()].chips {
+            if chip.set_masked(true, cx) {
+                return;
+            }
+        }
+    }
+
+    /// `irq_unmask`: may release a pending message.
+    pub(super) fn chip_unmask(&mut self, irq: IrqId, cx: &mut Cx) {
+        for chip in &mut self.irqs[irq.idx()].chips {
+            if chip.set_masked(false, cx) {
+                return;
+            }
+        }
+    }
+
+    /// `irq_ack` of the x86 vector domain (`apic_ack_irq`): EOI to the local
+    /// APIC of the CPU that took the interrupt.
+    fn chip_ack(&mut self, cpu: CpuId, cx: &mut Cx) {
+        let core = self.core(cpu);
+        cx.platform.lapic_eoi(core, cx.sim);
+    }
+
+    /// `irq_eoi` of the first level that has one (the IO-APIC's
+    /// `ioapic_ack_level`), on the CPU that took the interrupt.
+    fn chip_eoi(&mut self, irq: IrqId, cpu: CpuId, cx: &mut Cx) {
+        let core = self.core(cpu);
+        let vector = self.irqs[irq.idx()].vector;
+        for chip in &mut self.irqs[irq.idx()].chips {
+            if chip.eoi(core, vector, cx) {
+                return;
+            }
+        }
+        cx.platform.lapic_eoi(core, cx.sim);
+    }
+
+    // ---- flow handlers --------------------------------------------------------
+
+    /// CPU time of the flow handler's chip operations and actions; the
+    /// actions see the device as it is when the handler starts.
+    fn flow_cost(&mut self, irq: IrqId, cpu: CpuId, cx: &mut Cx) -> Dur {
+        let costs = cx.sim.costs;
+        let mut cost = costs.lapic_eoi;
+        let flow = self.irqs[irq.idx()].flow(self.params.cfg.level_flow);
+        if flow != Flow::Edge && self.params.cfg.directed_eoi {
+            cost += costs.mmio_write;
+        }
+        if flow == Flow::Level {
+            // Mask and unmask: two writes to the redirection entry.
+            cost += costs.mmio_write.times(2);
+        }
+        for k in 0..self.irqs[irq.idx()].actions.len() {
+            cost += match self.irqs[irq.idx()].actions[k] {
+                IrqAction::NicQueue(_, q) => self.nic_queue_irq_entry(cpu, q, cx),
+                IrqAction::NicCause(_) => self.nic_cause_irq_cost(cx),
+                IrqAction::LevelDevice(d) => cx.devices[d as usize].handler_cost(&costs),
+            };
+        }
+        cost
+    }
+
+    /// The flow handler's entry half, when the vector is taken on `cpu`:
+    /// returns the handler's CPU time. Edge flows ack here; a level flow
+    /// written with the wrong etiquette EOIs here, before the cause is cleared.
+    fn flow_entry(&mut self, irq: IrqId, cpu: CpuId, cx: &mut Cx) -> Dur {
+        let cost = self.flow_cost(irq, cpu, cx);
+        let desc = &mut self.irqs[irq.idx()];
+        desc.count += 1;
+        match desc.flow(self.params.cfg.level_flow) {
+            Flow::Edge => self.chip_ack(cpu, cx),
+            Flow::FastEoi => {
+                if self.adapter.level_eoi == LevelEoi::BeforeClear && !desc.spurious_disabled {
+                    self.chip_eoi(irq, cpu, cx);
+                }
+            }
+            Flow::Level => {
+                // mask_ack_irq: masked, the EOI cannot re-deliver.
+                self.chip_mask(irq, cx);
+                self.chip_eoi(irq, cpu, cx);
+            }
+        }
+        cost
+    }
+
+    /// The flow handler's exit half: the actions, `note_interrupt`, and the
+    /// fasteoi EOI.
+    fn flow_exit(&mut self, irq: IrqId, cpu: CpuId, cx: &mut Cx) {
+        let desc = &self.irqs[irq.idx()];
+        let flow = desc.flow(self.params.cfg.level_flow);
+        if desc.spurious_disabled {
+            // handle_*_irq on a disabled descriptor: mask (and EOI), no action.
+            self.irqs[irq.idx()].while_disabled += 1;
+            self.chip_mask(irq, cx);
+            if flow != Flow::Edge {
+                self.chip_eoi(irq, cpu, cx);
+            }
+            return;
+        }
+        let handled = self.handle_irq_event(irq, cpu, cx);
+        self.note_interrupt(irq, handled, cx);
+        match flow {
+            Flow::FastEoi if self.adapter.level_eoi == LevelEoi::AfterClear => self.chip_eoi(irq, cpu, cx),
+            // cond_unmask_irq: a line still asserted delivers again at once.
+            Flow::Level if !self.irqs[irq.idx()].spurious_disabled => self.chip_unmask(irq, cx),
+            _ => {}
+        }
+    }
+
+    /// `handle_irq_event`: run every action on `cpu`; handled if any claims it.
+    fn handle_irq_event(&mut self, irq: IrqId, cpu: CpuId, cx: &mut Cx) -> bool {
+        let mut handled = false;
+        for k in 0..self.irqs[irq.idx()].actions.len() {
+            handled |= match self.irqs[irq.idx()].actions[k] {
+                IrqAction::NicQueue(_, q) => self.nic_queue_irq(cpu, q, cx),
+                IrqAction::NicCause(_) => self.nic_cause_irq(cpu, cx),
+                IrqAction::LevelDevice(d) => {
+                    let sim = &mut *cx.sim;
+                    cx.devices[d as usize].service(sim, cx.platform)
+                }
+            };
+        }
+        handled
+    }
+
+    /// `note_interrupt()`: count, and disable a line nobody handles.
+    fn note_interrupt(&mut self, irq: IrqId, handled: bool, cx: &mut Cx) {
+        let now = cx.sim.now();
+        let desc = &mut self.irqs[irq.idx()];
+        if !handled {
+            desc.unhandled += 1;
+        }
+        if self.params.cfg.noirqdebug {
+            return;
+        }
+        if desc.detector.note_interrupt(now, handled) == Verdict::Disable {
+            desc.spurious_disabled = true;
+            desc.disabled_at = Some(now);
+            self.chip_mask(irq, cx);
+            if !self.spurious_poll_armed {
+                self.spurious_poll_armed = true;
+                self.at(cx, now + POLL_SPURIOUS_INTERVAL, KernelEvent::SpuriousPoll);
+            }
+        }
+    }
+
+    /// `poll_spurious_irqs()`: every 100 ms, run the actions of each
+    /// disabled IRQ as if it had fired, then let softirqs run on its CPU.
+    pub(super) fn spurious_poll(&mut self, cx: &mut Cx) {
+        let now = cx.sim.now();
+        for i in 0..self.irqs.len() {
+            if !self.irqs[i].spurious_disabled {
+                continue;
+            }
+            let irq = IrqId(i as u32);
+            self.irqs[i].polled += 1;
+            let cpu = self.irqs[i].cpu;
+            self.handle_irq_event(irq, cpu, cx);
+            // The poll runs from a timer softirq: pending NET_RX runs next
+            // unless that CPU is already inside softirq or ksoftirqd.
+            let c = cpu.idx();
+            if self.cpus[c].interrupts_enabled() && !self.cpus[c].in_softirq() && !self.softnet[c].ksoftirqd_active() {
+                self.cpus[c].pause(now);
+                if self.softnet[c].pending {
+                    self.do_softirq(cpu, cx);
+                }
+            }
+            self.kick(cpu, cx);
+        }
+        self.at(cx, now + POLL_SPURIOUS_INTERVAL, KernelEvent::SpuriousPoll);
+    }
+
+    /// Pushes a frame on `cpu` (the frame below is already paused) and
+    /// schedules its completion.
+    pub(super) fn push_frame(&mut self, cpu: CpuId, ctx: Ctx, work: Work, cost: Dur, cx: &mut Cx) {
+        let (at, epoch) = self.cpus[cpu.idx()].push(cx.sim.now(), ctx, work, cost);
+        self.at(cx, at, KernelEvent::CpuDone { cpu, epoch });
+    }
+
+    /// Schedules a CPU's frame completion.
+    pub(super) fn schedule_cpu(&mut self, cpu: CpuId, (at, epoch): (Time, u64), cx: &mut Cx) {
+        self.at(cx, at, KernelEvent::CpuDone { cpu, epoch });
     }
 }

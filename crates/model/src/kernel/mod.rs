@@ -1,15 +1,304 @@
-//! The kernel's receive path, named after Linux: the IRQ top half and
-//! `irq_exit` (irq.rs), `net_rx_action`/`__do_softirq`/ksoftirqd
-//! (softirq.rs), NAPI polling (napi.rs), the per-core scheduler (sched.rs)
-//! and socket receive queues (socket.rs).
+//! A kernel: one operating-system instance with its own interrupt
+//! descriptors and chips, vector allocation, softnet per CPU, NAPI
+//! instances, RPS/RFS tables, sockets, scheduler, affinity balancer and
+//! spurious-interrupt detection — named after Linux.
+//!
+//! [`Kernel`] is a value: the host runs one on the platform's cores; a guest
+//! will run another on its vCPUs. Its handlers take the kernel's own state
+//! (`&mut self`) and a [`Cx`] with the simulation, the platform and the
+//! devices its drivers own; it never holds them.
+//!
+//! The files with state types (cpu.rs, softnet.rs, napi.rs, rps.rs,
+//! socket.rs, genirq.rs, irqchip.rs, vector.rs, spurious.rs, affinity.rs,
+//! adapter.rs) import nothing of the kernel; the files with its behaviour
+//! (irq.rs: interrupt entry, flow handlers and `irq_exit`; driver.rs: the
+//! NIC and device drivers; net_rx.rs: softirq, NAPI, RPS/RFS, backlogs,
+//! socket delivery; sched.rs: the scheduler; balance.rs: affinity moves;
+//! recv.rs: the applications' receive system calls) each add methods to
+//! [`Kernel`].
 
+pub mod adapter;
 pub mod affinity;
-pub mod driver;
+pub mod cpu;
+pub mod cx;
 pub mod genirq;
-pub mod irq;
+pub mod irqchip;
 pub mod napi;
 pub mod rps;
-pub mod sched;
 pub mod socket;
-pub mod softirq;
+pub mod softnet;
 pub mod spurious;
+pub mod vector;
+
+mod balance;
+mod driver;
+mod irq;
+mod net_rx;
+mod recv;
+pub mod report;
+mod sched;
+
+pub use cx::Cx;
+
+use crate::config::{KernelConfig, Scenario};
+use crate::ids::{CoreId, CpuId, KernelId, NicId, ThreadId};
+use crate::sim::{Event, KernelEvent};
+use crate::workload::app::{Thread, build_threads};
+use crate::workload::flows::Flow;
+use adapter::Adapter;
+use affinity::Balancer;
+use cpu::Cpu;
+use genirq::IrqDesc;
+use irqlab_engine::{Dur, LatencyHistogram, Time};
+use napi::Napi;
+use rps::Rps;
+use serde::Serialize;
+use socket::{FlowState, Socket};
+use softnet::Softnet;
+use vector::VectorTable;
+
+/// Kernel tunables: the scenario's values, plus the times among them
+/// converted to simulation units once.
+#[derive(Clone, Debug)]
+pub struct KernelParams {
+    /// The tunables as configured.
+    pub cfg: KernelConfig,
+    /// `netdev_budget_usecs` as a span.
+    pub netdev_budget_time: Dur,
+    /// `MAX_SOFTIRQ_TIME` as a span.
+    pub max_softirq_time: Dur,
+    /// Scheduler slice as a span.
+    pub sched_slice: Dur,
+}
+
+impl KernelParams {
+    /// The parameters of `cfg`.
+    pub fn new(cfg: &KernelConfig) -> KernelParams {
+        KernelParams {
+            cfg: cfg.clone(),
+            netdev_budget_time: Dur::from_us(cfg.netdev_budget_usecs as u64),
+            max_softirq_time: Dur::from_us(cfg.max_softirq_time_us as u64),
+            sched_slice: Dur::from_us(cfg.sched_slice_us as u64),
+        }
+    }
+}
+
+/// IPI counters of a kernel.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct IpiStats {
+    /// IPIs sent, all kinds.
+    pub sent: u64,
+    /// RPS backlog kicks (`CALL_FUNCTION_SINGLE_VECTOR`).
+    pub rps: u64,
+    /// Reschedule IPIs waking an idle CPU for a woken thread.
+    pub reschedule: u64,
+    /// RPS IPIs taken by their target.
+    pub received: u64,
+    /// Reschedule IPIs that reached their target.
+    pub reschedule_received: u64,
+}
+
+/// What a kernel counts while it runs.
+#[derive(Clone, Debug)]
+pub struct KernelStats {
+    /// Wire-to-application latency.
+    pub latency: LatencyHistogram,
+    /// Packets read by applications (counted where each copy ends).
+    pub delivered: u64,
+    /// Their bytes.
+    pub delivered_bytes: u64,
+    /// Dropped: socket receive buffer full.
+    pub dropped_socket_full: u64,
+    /// Dropped: no socket reads the flow.
+    pub dropped_no_socket: u64,
+    /// Packets queued on sockets.
+    pub socket_enqueued: u64,
+    /// Hard interrupts taken per CPU.
+    pub interrupts_per_cpu: Vec<u64>,
+    /// IPI counters.
+    pub ipis: IpiStats,
+    /// Flow state touched on a different CPU than last time.
+    pub handoffs: u64,
+    /// Of which across sockets.
+    pub cross_socket_handoffs: u64,
+    /// Packets delivered after a later packet of the same flow.
+    pub out_of_order: u64,
+    /// IRQs left without a vector (a CPU's vector space full).
+    pub vector_alloc_failures: u64,
+    /// Vectors taken with no action wired.
+    pub spurious_vectors: u64,
+    /// `napi_schedule` calls that found the instance already scheduled.
+    pub napi_missed: u64,
+}
+
+impl KernelStats {
+    fn new(cpus: usize) -> KernelStats {
+        KernelStats {
+            latency: LatencyHistogram::new(),
+            delivered: 0,
+            delivered_bytes: 0,
+            dropped_socket_full: 0,
+            dropped_no_socket: 0,
+            socket_enqueued: 0,
+            interrupts_per_cpu: vec![0; cpus],
+            ipis: IpiStats::default(),
+            handoffs: 0,
+            cross_socket_handoffs: 0,
+            out_of_order: 0,
+            vector_alloc_failures: 0,
+            spurious_vectors: 0,
+            napi_missed: 0,
+        }
+    }
+}
+
+/// One kernel.
+pub struct Kernel {
+    /// Which kernel it is (events are addressed to it).
+    pub id: KernelId,
+    /// The platform core each CPU runs on.
+    pub cores: Vec<CoreId>,
+    /// Tunables.
+    pub params: KernelParams,
+    /// Per-CPU execution state (context stacks, run queues).
+    pub cpus: Vec<Cpu>,
+    /// Per-CPU softirq state.
+    pub softnet: Vec<Softnet>,
+    /// Per-CPU vector spaces.
+    pub vectors: Vec<VectorTable>,
+    /// IRQ descriptors, by [`crate::ids::IrqId`].
+    pub irqs: Vec<IrqDesc>,
+    /// NAPI instances, one per RX queue of the driven NIC.
+    pub napi: Vec<Napi>,
+    /// RPS/RFS/aRFS tables.
+    pub rps: Rps,
+    /// Per-flow state.
+    pub flows: Vec<FlowState>,
+    /// One socket per flow.
+    pub sockets: Vec<Socket>,
+    /// Application threads.
+    pub threads: Vec<Thread>,
+    /// The irqbalance-like rebalancer.
+    pub balance: Balancer,
+    /// The NIC driver's state.
+    pub adapter: Adapter,
+    /// The level devices this kernel drives (`[[devices]]` indices).
+    pub level_devices: Vec<u32>,
+    /// The IRQ of each IO-APIC input (GSI) in use.
+    gsi_irqs: Vec<Option<crate::ids::IrqId>>,
+    /// Whether the 100 ms spurious poller is armed.
+    pub spurious_poll_armed: bool,
+    /// Counters.
+    pub stats: KernelStats,
+}
+
+impl Kernel {
+    /// The kernel of a scenario, on `cores` (CPU i on `cores[i]`), driving
+    /// NIC `nic` whose flows are `flows`, and every `[[devices]]` entry.
+    pub fn new(id: KernelId, s: &Scenario, cores: Vec<CoreId>, nic: NicId, flows: &[Flow]) -> Kernel {
+        let n = cores.len();
+        let topo = crate::platform::topology::Topology::new(s.machine.cores, s.machine.sockets);
+        let affinity = affinity::initial_affinity(s, &topo);
+        let queues = s.nic.queues as usize;
+        let adapter = Adapter {
+            nic,
+            mode: s.nic.interrupt_mode,
+            level_eoi: s.driver.level_eoi,
+            intx_trigger: s.nic.intx_trigger,
+            intx_pin: s.nic.intx_pin as u8,
+            affinity,
+            irq_of_queue: vec![None; queues],
+        };
+        // Readers default to the CPU that takes each queue's interrupt.
+        let queue_cpu: Vec<CpuId> = (0..queues).map(|q| adapter.queue_cpu(q)).collect();
+        let threads = build_threads(s, flows, &queue_cpu);
+        let mut sockets: Vec<Socket> = (0..flows.len()).map(|_| Socket::default()).collect();
+        for (t, th) in threads.iter().enumerate() {
+            for f in &th.flows {
+                sockets[f.idx()].owner = Some(ThreadId(t as u32));
+            }
+        }
+        Kernel {
+            id,
+            cores,
+            params: KernelParams::new(&s.kernel),
+            cpus: (0..n).map(|_| Cpu::default()).collect(),
+            softnet: (0..n).map(|_| Softnet::default()).collect(),
+            vectors: (0..n).map(|_| VectorTable::default()).collect(),
+            irqs: Vec::new(),
+            napi: vec![Napi::new(s.kernel.napi_weight); queues],
+            rps: Rps::new(&s.kernel, s.nic.arfs, n as u32, s.nic.queues),
+            flows: flows.iter().map(|f| FlowState::new(f.hash, f.queue)).collect(),
+            sockets,
+            threads,
+            balance: Balancer::new(s, n),
+            adapter,
+            level_devices: (0..s.devices.len() as u32).collect(),
+            gsi_irqs: vec![None; crate::platform::IOAPIC_PINS as usize],
+            spurious_poll_armed: false,
+            stats: KernelStats::new(n),
+        }
+    }
+
+    /// Boots the kernel: local APIC set-up on its cores, then the drivers'
+    /// probes (which program the chips and enable the devices' interrupts).
+    pub fn boot(&mut self, cx: &mut Cx) {
+        if self.params.cfg.directed_eoi {
+            for core in &self.cores {
+                cx.platform.lapic_suppress_eoi_broadcast(*core, true);
+            }
+        }
+        self.probe_driver(cx);
+        self.probe_devices(cx);
+    }
+
+    /// Starts the kernel's periodic work (after the devices have started).
+    pub fn start(&mut self, cx: &mut Cx) {
+        self.start_irqbalance(cx);
+    }
+
+    /// Handles one of this kernel's events.
+    pub fn on_event(&mut self, ev: KernelEvent, cx: &mut Cx) {
+        match ev {
+            KernelEvent::CpuDone { cpu, epoch } => self.cpu_done(cpu, epoch, cx),
+            KernelEvent::TaskWake { thread } => self.task_wake(thread, cx),
+            KernelEvent::SpuriousPoll => self.spurious_poll(cx),
+            KernelEvent::IrqBalance => self.irqbalance(cx),
+            KernelEvent::IrqMoveDone { irq } => self.irq_move_done(irq, cx),
+        }
+    }
+
+    /// The CPU of this kernel that runs on `core`, if any.
+    pub fn cpu_of_core(&self, core: CoreId) -> Option<CpuId> {
+        self.cores.iter().position(|c| *c == core).map(|i| CpuId(i as u32))
+    }
+
+    /// Charges every CPU's running frame up to `now` (end of a run).
+    pub fn settle(&mut self, now: Time) {
+        for c in &mut self.cpus {
+            c.settle(now);
+        }
+    }
+
+    /// Schedules one of this kernel's events.
+    fn at(&self, cx: &mut Cx, t: Time, ev: KernelEvent) {
+        cx.sim.at(t, Event::Kernel { kernel: self.id, ev });
+    }
+
+    /// The IRQ on IO-APIC input `gsi`.
+    fn gsi_irq(&self, gsi: u8) -> Option<crate::ids::IrqId> {
+        self.gsi_irqs.get(gsi as usize).copied().flatten()
+    }
+
+    /// Records the IRQ of IO-APIC input `gsi`.
+    fn set_gsi_irq(&mut self, gsi: u8, irq: crate::ids::IrqId) {
+        if let Some(slot) = self.gsi_irqs.get_mut(gsi as usize) {
+            *slot = Some(irq);
+        }
+    }
+
+    /// The platform core of a CPU.
+    fn core(&self, cpu: CpuId) -> CoreId {
+        self.cores[cpu.idx()]
+    }
+}

@@ -1,4 +1,4 @@
-//! The per-core scheduler: what a core runs next.
+//! The per-CPU scheduler: what a CPU runs next.
 //!
 //! Priority follows the hardware and Linux: a deliverable interrupt first;
 //! then whatever frame is on the context stack (hard IRQ > softirq > task);
@@ -6,25 +6,28 @@
 //! application threads; a task keeps the CPU until it blocks or, with other
 //! tasks waiting, its slice runs out (checked between bursts). Switching to
 //! a different task costs a context switch. A thread woken from another
-//! core starts after the cross-core wakeup latency if its core was idle.
+//! CPU starts after the cross-core wakeup latency if its CPU was idle.
 //! Wakeup preemption, priorities and load balancing are not modelled.
 
-use crate::ids::{CoreId, ThreadId};
-use crate::machine::{Event, Machine};
-use crate::platform::cpu::{Task, Work};
+use super::cpu::{Task, Work};
+use super::{Cx, Kernel};
+use crate::ids::{CpuId, ThreadId};
+use crate::sim::{Fault, KernelEvent};
 use crate::workload::app::ThreadState;
 use irqlab_engine::Time;
 
-impl Machine {
-    /// Makes sure the right thing runs on `core` at `now`.
-    pub(crate) fn kick(&mut self, core: CoreId, now: Time) {
-        let c = core.idx();
+impl Kernel {
+    /// Makes sure the right thing runs on `cpu` now: an interrupt was
+    /// accepted by its APIC, or its state changed.
+    pub fn kick(&mut self, cpu: CpuId, cx: &mut Cx) {
+        let c = cpu.idx();
         loop {
-            if self.take_interrupt(core, now) {
+            if self.take_interrupt(cpu, cx) {
                 return;
             }
+            let now = cx.sim.now();
             if let Some(done) = self.cpus[c].resume(now) {
-                self.schedule_core(core, done);
+                self.schedule_cpu(cpu, done, cx);
                 return;
             }
             if !self.cpus[c].stack.is_empty() || self.cpus[c].current.is_some() {
@@ -33,57 +36,57 @@ impl Machine {
             let Some(task) = self.cpus[c].runqueue.pop_front() else {
                 return;
             };
-            let cpu = &mut self.cpus[c];
-            cpu.current = Some(task);
-            cpu.slice_start = now;
-            cpu.switch_due = cpu.last_task != Some(task);
-            cpu.last_task = Some(task);
+            let run = &mut self.cpus[c];
+            run.current = Some(task);
+            run.slice_start = now;
+            run.switch_due = run.last_task != Some(task);
+            run.last_task = Some(task);
             match task {
-                Task::Ksoftirqd => self.run_ksoftirqd(core, now),
+                Task::Ksoftirqd => self.run_ksoftirqd(cpu, cx),
                 Task::App(t) => {
                     self.threads[t.idx()].state = ThreadState::Running;
-                    self.recv_burst(core, t, now);
+                    self.recv_burst(cpu, t, cx);
                 }
             }
         }
     }
 
-    /// A core's frame-completion event fired.
-    pub(crate) fn core_done(&mut self, core: CoreId, epoch: u64, now: Time) {
-        let c = core.idx();
+    /// A CPU's frame-completion event fired.
+    pub(super) fn cpu_done(&mut self, cpu: CpuId, epoch: u64, cx: &mut Cx) {
+        let c = cpu.idx();
         if epoch != self.cpus[c].epoch {
             return; // the frame was paused since; a newer event stands
         }
-        let frame = self.cpus[c].complete(now);
+        let frame = self.cpus[c].complete(cx.sim.now());
         match frame.work {
-            Work::HardIrq { vector } => self.hardirq_done(core, vector, now),
-            Work::Poll { .. } => self.poll_done(core, now),
-            Work::Wakeups => self.after_poll(core, now),
+            Work::HardIrq { vector } => self.hardirq_done(cpu, vector, cx),
+            Work::Poll { .. } => self.poll_done(cpu, cx),
+            Work::Wakeups => self.after_poll(cpu, cx),
             Work::RpsIpis => {
-                self.send_rps_ipis(core, now);
-                self.round_end(core, now);
+                self.send_rps_ipis(cpu, cx);
+                self.round_end(cpu, cx);
             }
-            Work::Recv { thread } => self.recv_done(core, thread, now),
+            Work::Recv { thread } => self.recv_done(cpu, thread, cx),
         }
-        self.kick(core, now);
+        self.kick(cpu, cx);
     }
 
-    /// `need_resched()`: another task waits for this core.
-    pub(crate) fn need_resched(&self, core: CoreId) -> bool {
-        !self.cpus[core.idx()].runqueue.is_empty()
+    /// `need_resched()`: another task waits for this CPU.
+    pub(super) fn need_resched(&self, cpu: CpuId) -> bool {
+        !self.cpus[cpu.idx()].runqueue.is_empty()
     }
 
     /// The current task has used its slice and another task waits.
-    pub(crate) fn slice_expired(&self, core: CoreId, now: Time) -> bool {
-        let cpu = &self.cpus[core.idx()];
-        now.since(cpu.slice_start) >= self.kp.sched_slice && !cpu.runqueue.is_empty()
+    pub(super) fn slice_expired(&self, cpu: CpuId, now: Time) -> bool {
+        let run = &self.cpus[cpu.idx()];
+        now.since(run.slice_start) >= self.params.sched_slice && !run.runqueue.is_empty()
     }
 
     /// The current task goes to the back of the run queue.
-    pub(crate) fn yield_current(&mut self, core: CoreId) {
-        let cpu = &mut self.cpus[core.idx()];
-        if let Some(task) = cpu.current.take() {
-            cpu.runqueue.push_back(task);
+    pub(super) fn yield_current(&mut self, cpu: CpuId) {
+        let run = &mut self.cpus[cpu.idx()];
+        if let Some(task) = run.current.take() {
+            run.runqueue.push_back(task);
             if let Task::App(t) = task {
                 self.threads[t.idx()].state = ThreadState::Runnable;
             }
@@ -92,29 +95,33 @@ impl Machine {
 
     /// `try_to_wake_up()` for a blocked reader, from `waker` (its CPU cost
     /// is charged by the caller).
-    pub(crate) fn wake_thread(&mut self, t: ThreadId, waker: CoreId, now: Time) {
+    pub(super) fn wake_thread(&mut self, t: ThreadId, waker: CpuId, cx: &mut Cx) {
         let th = &mut self.threads[t.idx()];
         th.wakeups += 1;
-        let tc = th.core;
+        let tc = th.cpu;
         if tc != waker && self.cpus[tc.idx()].is_idle() {
-            // An idle remote core is woken with a reschedule IPI.
+            // An idle remote CPU is woken with a reschedule IPI.
             self.stats.ipis.sent += 1;
             self.stats.ipis.reschedule += 1;
             th.state = ThreadState::Waking;
-            let at = now + self.costs.wakeup_cross_core_latency;
-            self.at(at, Event::TaskWake { thread: t });
+            if cx.sim.faults.fire(Fault::LoseWakeup) {
+                return;
+            }
+            let at = cx.sim.now() + cx.sim.costs.wakeup_cross_core_latency;
+            self.at(cx, at, KernelEvent::TaskWake { thread: t });
         } else {
             th.state = ThreadState::Runnable;
             self.cpus[tc.idx()].runqueue.push_back(Task::App(t));
         }
     }
 
-    /// A cross-core wakeup arrived.
-    pub(crate) fn task_wake(&mut self, t: ThreadId, now: Time) {
+    /// A cross-CPU wakeup arrived.
+    pub(super) fn task_wake(&mut self, t: ThreadId, cx: &mut Cx) {
+        self.stats.ipis.reschedule_received += 1;
         let th = &mut self.threads[t.idx()];
         th.state = ThreadState::Runnable;
-        let tc = th.core;
+        let tc = th.cpu;
         self.cpus[tc.idx()].runqueue.push_back(Task::App(t));
-        self.kick(tc, now);
+        self.kick(tc, cx);
     }
 }

@@ -1,6 +1,346 @@
-//! The platform: cores grouped into sockets (NUMA nodes), each with a local
-//! APIC, and the per-core execution state.
+//! The platform: the physical parts and the buses below every kernel.
+//!
+//! * cores grouped into sockets (topology.rs), each with a local APIC
+//!   (hw::lapic: IRR/ISR/TMR/PPR/EOI);
+//! * the **APIC bus**: the interrupt window at 0xFEEx_xxxx, where a posted
+//!   message is decoded (after the [`InterruptRemapping`] stage) into a
+//!   local-APIC delivery, and IPIs — ICR writes of one core — travel as
+//!   their own messages, never through the device-facing port;
+//! * the IO-APIC (hw::ioapic) and the INTx lines wired to it (intx.rs);
+//! * the device-facing ports (ports.rs): [`UpstreamPort`] for MSI writes,
+//!   DMA and INTx, with the translation stages an IOMMU will occupy.
+//!
+//! Each handler counts where it stands, so the machine's laws can compare
+//! what devices and kernels sent with what arrived here.
 
-pub mod cpu;
-pub mod ioapic;
+pub mod intx;
+pub mod ports;
 pub mod topology;
+
+use crate::ids::{CoreId, Rid};
+use crate::sim::{Event, Fault, Sim};
+use intx::{DELAYED_IOAPIC_SERVICE, IntxLines};
+use irqlab_engine::{Dur, Time};
+use irqlab_hw::ioapic::{Delivery, IoApic, RedirectionEntry};
+use irqlab_hw::lapic::{AcceptOutcome, EoiOutcome, LocalApic};
+use irqlab_hw::msi::{MsiMessage, Trigger};
+use ports::{DmaFault, DmaRequest, DmaTranslation, IdentityDma, InterruptRemapping, LineSource, NoRemapping, Remapped};
+use serde::Serialize;
+use topology::Topology;
+
+/// Redirection entries of the modelled IO-APIC (82093AA: 24).
+pub const IOAPIC_PINS: u32 = 24;
+/// The requester ID the IO-APIC's messages carry (its VT-d source ID; the
+/// conventional `IOAPIC_RID` of an IOAPIC on bus 0xf0, device 0x1f).
+pub const IOAPIC_RID: Rid = Rid::bdf(0xf0, 0x1f, 0);
+
+/// Platform-side counters of the interrupt window.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct MsiStats {
+    /// Messages that reached the interrupt window.
+    pub arrived: u64,
+    /// Accepted into a local APIC's IRR.
+    pub accepted: u64,
+    /// Found their vector already requested in the IRR.
+    pub irr_coalesced: u64,
+    /// Rejected by the APIC: vector 0–15 (ESR "receive illegal vector").
+    pub illegal_vector: u64,
+    /// Blocked: the address/data did not decode as a compatibility-format MSI.
+    pub blocked_decode: u64,
+    /// Blocked: the destination APIC ID names no core.
+    pub blocked_no_apic: u64,
+    /// Dropped: the destination APIC is software-disabled.
+    pub apic_disabled: u64,
+}
+
+/// IO-APIC counters.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct IoapicStats {
+    /// Messages the IO-APIC sent (assertions, unmasks, EOI re-deliveries).
+    pub messages: u64,
+    /// Line changes on a pin the IO-APIC does not have (a bug if non-zero).
+    pub bad_pin: u64,
+    /// Re-deliveries QEMU's successive-IRQ limiter delayed by 10 ms.
+    pub limiter_delays: u64,
+}
+
+/// IPIs as the APIC bus saw them.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct IpiBusStats {
+    /// ICR writes (IPIs sent by any core).
+    pub sent: u64,
+    /// IPIs that reached their destination APIC.
+    pub arrived: u64,
+    /// Of which accepted into the IRR.
+    pub accepted: u64,
+    /// Of which found their vector already requested.
+    pub irr_coalesced: u64,
+    /// Of which named no APIC.
+    pub no_apic: u64,
+}
+
+/// The DMA port's counters (the memory side of each access).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct DmaStats {
+    /// Accesses completed.
+    pub completed: u64,
+    /// Accesses refused by the translation stage.
+    pub faults: u64,
+    /// Bytes devices wrote to memory.
+    pub bytes_written: u64,
+    /// Bytes devices read from memory.
+    pub bytes_read: u64,
+}
+
+/// Everything the platform counted.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct PlatformStats {
+    /// The interrupt window.
+    pub msi: MsiStats,
+    /// The IO-APIC.
+    pub ioapic: IoapicStats,
+    /// IO-APIC re-deliveries at EOI (line still asserted).
+    pub ioapic_eoi_redeliveries: u64,
+    /// IPIs on the APIC bus.
+    pub ipis: IpiBusStats,
+    /// The DMA port.
+    pub dma: DmaStats,
+    /// Messages posted to the interrupt-message port.
+    pub msi_posted: u64,
+}
+
+/// The platform.
+pub struct Platform {
+    /// Cores, sockets and APIC IDs.
+    pub topo: Topology,
+    lapics: Vec<LocalApic>,
+    ioapic: IoApic,
+    lines: IntxLines,
+    remapping: Box<dyn InterruptRemapping>,
+    translation: Box<dyn DmaTranslation>,
+    /// Time a device write takes to become visible in memory.
+    dma_write_latency: Dur,
+    /// Round trip of a device read of memory.
+    dma_read_latency: Dur,
+    /// What happened here.
+    pub stats: PlatformStats,
+}
+
+impl Platform {
+    /// A platform of `cores` cores over `sockets` sockets, every local APIC
+    /// as Linux leaves it after setup, an IO-APIC of [`IOAPIC_PINS`] pins,
+    /// no IOMMU. `successive_irq_limit` turns on QEMU's IO-APIC limiter.
+    pub fn new(cores: u32, sockets: u32, successive_irq_limit: bool, sim: &Sim) -> Platform {
+        Platform {
+            topo: Topology::new(cores, sockets),
+            lapics: (0..cores).map(|_| LocalApic::new()).collect(),
+            ioapic: IoApic::new(IOAPIC_PINS as usize).expect("24 pins is a valid IO-APIC"),
+            lines: IntxLines::new(IOAPIC_PINS as usize, successive_irq_limit),
+            remapping: Box::new(NoRemapping),
+            translation: Box::new(IdentityDma),
+            dma_write_latency: sim.costs.dma_write,
+            dma_read_latency: sim.costs.dma_read,
+            stats: PlatformStats::default(),
+        }
+    }
+
+    // ---- the APIC bus -------------------------------------------------
+
+    /// A posted message reaches the interrupt window: remap, decode, route,
+    /// accept into the destination's IRR. Returns the core to look at.
+    pub fn msi_arrives(&mut self, rid: Rid, address: u64, data: u32) -> Option<CoreId> {
+        let st = &mut self.stats.msi;
+        st.arrived += 1;
+        let msg = match self.remapping.remap(rid, address, data) {
+            Remapped::Message(m) => m,
+            Remapped::Blocked => {
+                st.blocked_decode += 1;
+                return None;
+            }
+        };
+        let Ok(decoded) = msg.decode() else {
+            st.blocked_decode += 1;
+            return None;
+        };
+        let Some(core) = self.topo.core_of_apic(decoded.address.destination_id as u32) else {
+            st.blocked_no_apic += 1;
+            return None;
+        };
+        match self.lapics[core.idx()].accept(decoded.data.vector, decoded.data.trigger) {
+            AcceptOutcome::Accepted => st.accepted += 1,
+            AcceptOutcome::Coalesced => st.irr_coalesced += 1,
+            AcceptOutcome::IllegalVector => st.illegal_vector += 1,
+            AcceptOutcome::SoftwareDisabled => st.apic_disabled += 1,
+        }
+        Some(core)
+    }
+
+    /// A core writes its ICR: a fixed IPI of `vector` to APIC `dest`, which
+    /// arrives after the IPI latency.
+    pub fn send_ipi(&mut self, dest: u32, vector: u8, sim: &mut Sim) {
+        self.stats.ipis.sent += 1;
+        if sim.faults.fire(Fault::DropIpi) {
+            return;
+        }
+        let at = sim.now() + sim.costs.ipi_latency;
+        sim.at(at, Event::Ipi { dest, vector });
+    }
+
+    /// An IPI reaches its destination APIC. Returns the core to look at.
+    pub fn ipi_arrives(&mut self, dest: u32, vector: u8) -> Option<CoreId> {
+        let st = &mut self.stats.ipis;
+        st.arrived += 1;
+        let Some(core) = self.topo.core_of_apic(dest) else {
+            st.no_apic += 1;
+            return None;
+        };
+        match self.lapics[core.idx()].accept(vector, Trigger::Edge) {
+            AcceptOutcome::Accepted => st.accepted += 1,
+            _ => st.irr_coalesced += 1,
+        }
+        Some(core)
+    }
+
+    /// Whether `core`'s APIC presents a vector above its priority.
+    pub fn lapic_pending(&self, core: CoreId) -> bool {
+        self.lapics[core.idx()].pending_vector().is_some()
+    }
+
+    /// `core` acknowledges its highest deliverable vector (IRR → ISR).
+    pub fn lapic_ack(&mut self, core: CoreId) -> Option<u8> {
+        self.lapics[core.idx()].ack()
+    }
+
+    /// `core` writes EOI to its local APIC; a level-triggered vector's EOI
+    /// is broadcast to the IO-APIC unless SVR bit 12 suppresses it.
+    pub fn lapic_eoi(&mut self, core: CoreId, sim: &mut Sim) -> EoiOutcome {
+        let out = self.lapics[core.idx()].eoi();
+        if out.broadcast_level_eoi
+            && let Some(v) = out.vector
+        {
+            self.ioapic_eoi(v, sim);
+        }
+        out
+    }
+
+    /// Sets (or clears) the EOI-broadcast-suppression bit of `core`'s SVR.
+    pub fn lapic_suppress_eoi_broadcast(&mut self, core: CoreId, on: bool) {
+        let l = &mut self.lapics[core.idx()];
+        let bit = irqlab_hw::lapic::field::SVR_EOI_BROADCAST_SUPPRESSION;
+        l.set_svr(if on { l.svr() | bit } else { l.svr() & !bit });
+    }
+
+    /// Vectors requested (IRR bits set) on every APIC.
+    pub fn irr_bits(&self) -> u64 {
+        self.lapics.iter().map(|l| l.irr().iter().map(|r| r.count_ones() as u64).sum::<u64>()).sum()
+    }
+
+    /// Vectors in service (ISR bits set) on `core`'s APIC.
+    pub fn isr_bits(&self, core: CoreId) -> u32 {
+        self.lapics[core.idx()].isr().iter().map(|r| r.count_ones()).sum()
+    }
+
+    // ---- the IO-APIC ---------------------------------------------------
+
+    /// A write to the IO-APIC's EOI register (directed EOI), or the
+    /// broadcast EOI message: re-delivers a still-asserted level line.
+    pub fn ioapic_eoi(&mut self, vector: u8, sim: &mut Sim) {
+        for d in self.ioapic.eoi(vector) {
+            self.ioapic_eoi_redelivery(d, sim);
+        }
+    }
+
+    /// Writes a redirection entry (the kernel's IO-APIC chip programming it).
+    pub fn ioapic_write_rte(&mut self, pin: u8, rte: RedirectionEntry, sim: &mut Sim) {
+        match self.ioapic.write_rte(pin, rte) {
+            Ok(out) => {
+                for d in out {
+                    self.ioapic_send(d.message, sim);
+                }
+            }
+            Err(_) => self.stats.ioapic.bad_pin += 1,
+        }
+    }
+
+    /// Sets a redirection entry's mask bit; unmasking a pending level
+    /// assertion delivers it.
+    pub fn ioapic_set_masked(&mut self, pin: u8, masked: bool, sim: &mut Sim) {
+        if let Ok(Some(d)) = self.ioapic.set_masked(pin, masked) {
+            self.ioapic_send(d.message, sim);
+        }
+    }
+
+    /// An EOI found a level line still asserted and the IO-APIC re-delivers;
+    /// with QEMU's limiter, every 10,000th consecutive one is delayed 10 ms.
+    fn ioapic_eoi_redelivery(&mut self, d: Delivery, sim: &mut Sim) {
+        self.stats.ioapic_eoi_redeliveries += 1;
+        if self.lines.eoi_redelivery_delayed(d.pin) {
+            self.stats.ioapic.limiter_delays += 1;
+            self.stats.ioapic.messages += 1;
+            let at = sim.now() + DELAYED_IOAPIC_SERVICE;
+            self.post(IOAPIC_RID, d.message, at, sim);
+            return;
+        }
+        self.ioapic_send(d.message, sim);
+    }
+
+    /// The IO-APIC sends a message (assertion, unmask or EOI re-delivery).
+    fn ioapic_send(&mut self, msg: MsiMessage, sim: &mut Sim) {
+        self.stats.ioapic.messages += 1;
+        self.post(IOAPIC_RID, msg, sim.now(), sim);
+    }
+
+    /// A message enters the interrupt-message port at `at`; it reaches the
+    /// window after the posted-write latency.
+    fn post(&mut self, rid: Rid, msg: MsiMessage, at: Time, sim: &mut Sim) {
+        self.stats.msi_posted += 1;
+        if sim.faults.fire(Fault::DropMsi) {
+            return;
+        }
+        sim.at(at + sim.costs.msi_delivery, Event::Msi { rid, address: msg.address, data: msg.data });
+    }
+}
+
+impl ports::UpstreamPort for Platform {
+    fn msi_write(&mut self, rid: Rid, address: u64, data: u32, sim: &mut Sim) {
+        let now = sim.now();
+        self.post(rid, MsiMessage::new(address, data), now, sim);
+    }
+
+    fn dma(&mut self, rid: Rid, req: DmaRequest, at: Time, sim: &mut Sim) -> Result<Time, DmaFault> {
+        if sim.faults.fire(Fault::LoseDma) {
+            return Ok(at);
+        }
+        let (_phys, walk) = match self.translation.translate(rid, req) {
+            Ok(t) => t,
+            Err(f) => {
+                self.stats.dma.faults += 1;
+                return Err(f);
+            }
+        };
+        self.stats.dma.completed += 1;
+        let latency = match req.dir {
+            ports::DmaDir::Write => {
+                self.stats.dma.bytes_written += req.len as u64;
+                self.dma_write_latency
+            }
+            ports::DmaDir::Read => {
+                self.stats.dma.bytes_read += req.len as u64;
+                self.dma_read_latency
+            }
+        };
+        Ok(at + walk + latency)
+    }
+
+    fn intx(&mut self, pin: u8, source: LineSource, asserted: bool, sim: &mut Sim) {
+        let Some(level) = self.lines.drive(pin, source, asserted) else {
+            self.stats.ioapic.bad_pin += 1;
+            return;
+        };
+        match self.ioapic.set_pin_level(pin, level) {
+            Ok(Some(d)) => self.ioapic_send(d.message, sim),
+            Ok(None) => {}
+            Err(_) => self.stats.ioapic.bad_pin += 1,
+        }
+    }
+}

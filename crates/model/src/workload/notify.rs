@@ -20,10 +20,8 @@
 //! CPU time that is notification rather than data (`notify_cpu`).
 
 use crate::config::{AppConfig, NotifyKind, SignalKind};
-use crate::ids::{CoreId, ThreadId};
-use crate::machine::Machine;
-use crate::workload::app::ThreadState;
-use irqlab_engine::{Dur, Time};
+use crate::costs::Costs;
+use irqlab_engine::Dur;
 use serde::Serialize;
 
 /// A thread's notification state.
@@ -94,87 +92,82 @@ impl Notifier {
     }
 }
 
-impl Machine {
-    /// Kernel side of one packet queued for thread `t` on `core`: the
-    /// mechanism's per-packet work, and a wakeup if the thread now may run.
-    /// Returns the CPU time it costs the softirq.
-    pub(crate) fn notify_data_ready(&mut self, t: ThreadId, core: CoreId, now: Time) -> Dur {
-        let costs = self.costs;
-        let th = &mut self.threads[t.idx()];
-        let n = &mut th.notify;
-        let mut cost = match n.kind {
+impl Notifier {
+    /// Kernel side of one packet queued for the thread: the mechanism's
+    /// per-packet work (signal queueing, eventfd, CQE posting). Returns its
+    /// CPU time; whether the thread must then be woken is [`Self::must_wait`].
+    pub fn data_ready(&mut self, costs: &Costs) -> Dur {
+        match self.kind {
             NotifyKind::BlockingRecv | NotifyKind::Epoll => Dur::ZERO,
             NotifyKind::Eventfd => costs.eventfd_signal,
-            NotifyKind::IoUring if n.uring_eventfd => costs.eventfd_signal + costs.io_uring_eventfd,
+            NotifyKind::IoUring if self.uring_eventfd => costs.eventfd_signal + costs.io_uring_eventfd,
             NotifyKind::IoUring => Dur::ZERO,
-            NotifyKind::Signal => match n.signal {
-                SignalKind::Standard if n.sig_pending => {
-                    n.counts.signals_coalesced += 1;
+            NotifyKind::Signal => match self.signal {
+                SignalKind::Standard if self.sig_pending => {
+                    self.counts.signals_coalesced += 1;
                     Dur::ZERO
                 }
                 SignalKind::Standard => {
-                    n.sig_pending = true;
+                    self.sig_pending = true;
                     costs.signal_queue
                 }
-                SignalKind::Realtime if n.rt_queued >= n.rt_limit => {
+                SignalKind::Realtime if self.rt_queued >= self.rt_limit => {
                     // The kernel falls back to a plain SIGIO when the queue is full.
-                    n.counts.rt_overflow += 1;
-                    n.sig_pending = true;
+                    self.counts.rt_overflow += 1;
+                    self.sig_pending = true;
                     Dur::ZERO
                 }
                 SignalKind::Realtime => {
-                    n.rt_queued += 1;
+                    self.rt_queued += 1;
                     costs.signal_queue
                 }
             },
-        };
-        let queued = th.queue.len();
-        if th.state == ThreadState::Blocked && !th.notify.must_wait(queued) {
-            th.notify.woken = true;
-            th.notify.counts.notify_cpu += costs.wakeup;
-            cost += costs.wakeup;
-            self.wake_thread(t, core, now);
         }
-        cost
+    }
+
+    /// The thread is woken: its next burst pays the return from the wait;
+    /// the waker pays `wakeup`, counted as notification CPU.
+    pub fn woken(&mut self, costs: &Costs) -> Dur {
+        self.woken = true;
+        self.counts.notify_cpu += costs.wakeup;
+        costs.wakeup
     }
 
     /// User side at the start of a burst: the return from the wait (once
     /// per wakeup) and signal delivery. Returns its CPU time.
-    pub(crate) fn notify_burst_prologue(&mut self, t: ThreadId, switch: Dur) -> Dur {
-        let costs = self.costs;
-        let n = &mut self.threads[t.idx()].notify;
+    pub fn burst_prologue(&mut self, costs: &Costs, switch: Dur) -> Dur {
         let mut cost = switch;
-        if std::mem::take(&mut n.woken) {
-            cost += match n.kind {
+        if std::mem::take(&mut self.woken) {
+            cost += match self.kind {
                 NotifyKind::BlockingRecv | NotifyKind::Signal => Dur::ZERO,
                 // epoll_wait returns; the drained socket costs one more recv → EAGAIN.
                 NotifyKind::Epoll => costs.syscall.times(2),
                 NotifyKind::Eventfd => costs.syscall,
-                NotifyKind::IoUring if n.uring_eventfd => costs.syscall,
+                NotifyKind::IoUring if self.uring_eventfd => costs.syscall,
                 NotifyKind::IoUring => Dur::ZERO,
             };
         }
-        if n.kind == NotifyKind::Signal {
-            let deliveries = n.rt_queued as u64 + n.sig_pending as u64;
-            n.rt_queued = 0;
-            n.sig_pending = false;
-            n.counts.signal_deliveries += deliveries;
+        if self.kind == NotifyKind::Signal {
+            let deliveries = self.rt_queued as u64 + self.sig_pending as u64;
+            self.rt_queued = 0;
+            self.sig_pending = false;
+            self.counts.signal_deliveries += deliveries;
             // Each handler run ends with a recv that returns EAGAIN.
             cost += (costs.signal_frame + costs.syscall).times(deliveries);
         }
-        if n.kind == NotifyKind::IoUring {
-            n.counts.uring_enters += 1;
+        if self.kind == NotifyKind::IoUring {
+            self.counts.uring_enters += 1;
             cost += costs.io_uring_enter;
         }
-        n.counts.notify_cpu += cost;
+        self.counts.notify_cpu += cost;
         cost
     }
 
     /// User-side CPU time to receive one packet, beyond the copy.
-    pub(crate) fn notify_per_packet(&self, t: ThreadId) -> Dur {
-        match self.threads[t.idx()].notify.kind {
-            NotifyKind::IoUring => self.costs.io_uring_op,
-            _ => self.costs.syscall,
+    pub fn per_packet(&self, costs: &Costs) -> Dur {
+        match self.kind {
+            NotifyKind::IoUring => costs.io_uring_op,
+            _ => costs.syscall,
         }
     }
 }

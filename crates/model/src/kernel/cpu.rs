@@ -1,4 +1,4 @@
-//! One core's execution state: a stack of contexts, each a piece of work
+//! One CPU's execution state: a stack of contexts, each a piece of work
 //! with a remaining duration.
 //!
 //! Contexts nest in priority order (design brief §7): hard IRQ on top of

@@ -1,0 +1,333 @@
+//! A NIC: its RX queues, the interrupt cause register, and the three ways
+//! it signals — MSI-X (one vector per queue), MSI (one message) and INTx (a
+//! line through the IO-APIC).
+//!
+//! The NIC reaches the rest of the machine only through its
+//! [`UpstreamPort`]: MSI writes (with its requester ID), DMA requests and
+//! its INTx pin. The driver reaches it through register operations: the
+//! MSI-X table and mask bits (hw::msix), the MSI capability, the per-queue
+//! interrupt enable (EIMS/EIMC), the cause register (read-to-clear,
+//! write-1-to-clear) and flow filters.
+//!
+//! * Raising an interrupt is a `notify` on the MSI-X function: a masked
+//!   vector sets its pending bit; otherwise the function emits the
+//!   programmed address/data write. With `auto_mask` (EIAM) the NIC clears
+//!   the queue's enable bit itself when it fires.
+//! * In `msi` and `intx` modes a queue's interrupt sets its bit in the cause
+//!   register; MSI sends the one message, INTx asserts the line while any
+//!   cause bit is set.
+
+pub mod rx;
+
+use crate::config::{CoalesceConfig, InterruptMode};
+use crate::ids::{FlowId, NicId, QueueId, Rid};
+use crate::platform::ports::{LineSource, UpstreamPort};
+use crate::sim::{Event, Sim};
+use crate::workload::traffic::Packet;
+use irqlab_engine::{Dur, Time};
+use irqlab_hw::msi::MsiMessage;
+use irqlab_hw::msix::{MsixEntry, MsixFunction, NotifyOutcome};
+use rx::RxQueue;
+use serde::Serialize;
+
+/// MSI-X function counters.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct MsixStats {
+    /// Interrupts the queues raised (notifies).
+    pub raised: u64,
+    /// Messages written to the bus.
+    pub sent: u64,
+    /// Notifies that found the vector masked and set its pending bit.
+    pub pending_set: u64,
+    /// Notifies that found the vector masked with its pending bit already set.
+    pub pending_coalesced: u64,
+    /// Pending bits released by an unmask and sent then.
+    pub released: u64,
+    /// Notifies for a vector beyond the table (a model bug if non-zero).
+    pub no_entry: u64,
+}
+
+/// MSI capability counters.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct MsiCapStats {
+    /// Queue interrupts raised through the single MSI.
+    pub raised: u64,
+    /// Messages sent.
+    pub sent: u64,
+    /// Raised before the driver programmed the capability (dropped).
+    pub unprogrammed: u64,
+}
+
+/// Everything a NIC counts about its interrupts.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct NicIrqStats {
+    /// MSI-X function.
+    pub msix: MsixStats,
+    /// MSI capability.
+    pub msi_cap: MsiCapStats,
+    /// Cause bits raised on the INTx line.
+    pub intx_raised: u64,
+}
+
+/// The NIC's configuration that the model reads.
+#[derive(Clone, Debug)]
+pub struct NicSetup {
+    /// Coalescing settings.
+    pub coalesce: CoalesceConfig,
+    /// How it signals interrupts.
+    pub mode: InterruptMode,
+    /// EIAM: the NIC masks a queue's interrupt itself when it fires.
+    pub auto_mask: bool,
+    /// IO-APIC pin of the INTx line (`intx` mode).
+    pub intx_pin: u8,
+    /// The DMA pipeline's latency from a frame's last bit to its landing.
+    pub dma_write: Dur,
+}
+
+/// A NIC.
+pub struct Nic {
+    /// Which NIC it is.
+    pub id: NicId,
+    /// Its PCI requester ID.
+    pub rid: Rid,
+    setup: NicSetup,
+    /// The RX queues, indexed by [`QueueId`].
+    pub queues: Vec<RxQueue>,
+    msix: MsixFunction,
+    msi_message: Option<MsiMessage>,
+    /// Interrupt cause register (ICR): bit q set while queue q has an
+    /// unreported interrupt (`msi` and `intx` modes).
+    icr: u64,
+    /// The queue each flow's packets go to (RSS, then flow filters).
+    flow_queue: Vec<QueueId>,
+    /// Interrupt counters.
+    pub stats: NicIrqStats,
+}
+
+impl Nic {
+    /// A NIC with `queues` (queue i owns MSI-X entry i), each flow on its
+    /// RSS queue `flow_queue[f]`.
+    pub fn new(id: NicId, rid: Rid, setup: NicSetup, queues: Vec<RxQueue>, flow_queue: Vec<QueueId>) -> Nic {
+        let msix = MsixFunction::new(queues.len()).expect("1..=2048 queues (validated)");
+        Nic { id, rid, setup, queues, msix, msi_message: None, icr: 0, flow_queue, stats: NicIrqStats::default() }
+    }
+
+    /// How it signals interrupts.
+    pub fn mode(&self) -> InterruptMode {
+        self.setup.mode
+    }
+
+    /// Whether the NIC masks a queue itself when it fires (EIAM).
+    pub fn auto_mask(&self) -> bool {
+        self.setup.auto_mask
+    }
+
+    /// The queue `flow`'s packets go to now.
+    pub fn flow_queue(&self, flow: FlowId) -> QueueId {
+        self.flow_queue[flow.idx()]
+    }
+
+    // ---- the MSI-X function and the MSI capability ------------------------
+
+    /// Writes MSI-X table entry `entry`.
+    pub fn msix_write_entry(&mut self, entry: u16, e: MsixEntry) {
+        let written = self.msix.write_entry(entry, e);
+        debug_assert!(written.is_ok(), "the driver writes existing entries");
+    }
+
+    /// Whether MSI-X entry `entry` is masked.
+    pub fn msix_masked(&self, entry: u16) -> bool {
+        self.msix.is_masked(entry).unwrap_or(true)
+    }
+
+    /// Sets an entry's mask bit; unmasking sends a pending message.
+    pub fn msix_set_masked(&mut self, entry: u16, masked: bool, sim: &mut Sim, up: &mut dyn UpstreamPort) {
+        if let Ok(Some(msg)) = self.msix.set_masked(entry, masked) {
+            self.stats.msix.released += 1;
+            self.send_msix(msg, sim, up);
+        }
+    }
+
+    /// Enables MSI-X and clears the function mask (driver probe); pending
+    /// messages go out.
+    pub fn msix_enable(&mut self, sim: &mut Sim, up: &mut dyn UpstreamPort) {
+        let mut released = self.msix.set_enabled(true);
+        released.extend(self.msix.set_function_mask(false));
+        for (_, msg) in released {
+            self.stats.msix.released += 1;
+            self.send_msix(msg, sim, up);
+        }
+    }
+
+    /// Programs the MSI capability's message.
+    pub fn msi_set_message(&mut self, msg: MsiMessage) {
+        self.msi_message = Some(msg);
+    }
+
+    fn send_msix(&mut self, msg: MsiMessage, sim: &mut Sim, up: &mut dyn UpstreamPort) {
+        self.stats.msix.sent += 1;
+        up.msi_write(self.rid, msg.address, msg.data, sim);
+    }
+
+    // ---- per-queue interrupt enable and coalescing -------------------------
+
+    /// The driver sets the queue's interrupt-enable bit (EIMS write): the
+    /// coalescing rule starts over, and frames already waiting count.
+    pub fn enable_irq(&mut self, q: QueueId, sim: &mut Sim, up: &mut dyn UpstreamPort) {
+        let now = sim.now();
+        let queue = &mut self.queues[q.idx()];
+        queue.irq_enabled = true;
+        queue.enabled_at = now;
+        queue.clear_reported();
+        queue.watch_gen = queue.watch_gen.wrapping_add(1);
+        let epoch = queue.watch_gen;
+        self.watch(q, epoch, sim, up);
+    }
+
+    /// The driver clears the queue's interrupt-enable bit (EIMC write).
+    pub fn disable_irq(&mut self, q: QueueId) {
+        let queue = &mut self.queues[q.idx()];
+        queue.irq_enabled = false;
+        queue.watch_gen = queue.watch_gen.wrapping_add(1);
+    }
+
+    /// Re-evaluates an enabled queue's interrupt condition.
+    pub fn watch(&mut self, q: QueueId, epoch: u32, sim: &mut Sim, up: &mut dyn UpstreamPort) {
+        let now = sim.now();
+        let dma = self.setup.dma_write;
+        let rid = self.rid;
+        let queue = &mut self.queues[q.idx()];
+        if epoch != queue.watch_gen || !queue.irq_enabled {
+            return;
+        }
+        queue.advance(now, dma, rid, sim, up);
+        let deadline = queue.coalesce_deadline(now, &self.setup.coalesce, dma);
+        if deadline <= now && queue.has_unreported() {
+            self.raise(q, sim, up);
+        } else if deadline != Time::NEVER {
+            sim.at(deadline.max(now), Event::RxWatch { nic: self.id, queue: q, epoch });
+        }
+    }
+
+    /// The queue raises its interrupt. With `auto_mask` (EIAM) the NIC
+    /// clears the queue's enable bit itself; otherwise the queue stays
+    /// enabled and interrupts again for later frames until the driver's top
+    /// half masks it.
+    fn raise(&mut self, q: QueueId, sim: &mut Sim, up: &mut dyn UpstreamPort) {
+        if self.setup.auto_mask {
+            self.disable_irq(q);
+        } else {
+            // Still enabled: what is in the ring is reported; watch for the next frames.
+            let queue = &mut self.queues[q.idx()];
+            queue.mark_reported();
+            let epoch = queue.watch_gen;
+            self.watch(q, epoch, sim, up);
+        }
+        self.queues[q.idx()].counts.raised += 1;
+        match self.setup.mode {
+            InterruptMode::Msix => {
+                self.stats.msix.raised += 1;
+                // Queue i owns MSI-X entry i, which exists (table size = queues).
+                match self.msix.notify(q.idx() as u16) {
+                    Ok(NotifyOutcome::Sent(msg)) => self.send_msix(msg, sim, up),
+                    Ok(NotifyOutcome::PendingSet) => self.stats.msix.pending_set += 1,
+                    Ok(NotifyOutcome::PendingAlreadySet) => self.stats.msix.pending_coalesced += 1,
+                    Err(_) => self.stats.msix.no_entry += 1,
+                }
+            }
+            InterruptMode::Msi => {
+                self.icr |= 1 << q.0;
+                self.stats.msi_cap.raised += 1;
+                match self.msi_message {
+                    Some(msg) => {
+                        self.stats.msi_cap.sent += 1;
+                        up.msi_write(self.rid, msg.address, msg.data, sim);
+                    }
+                    None => self.stats.msi_cap.unprogrammed += 1,
+                }
+            }
+            InterruptMode::Intx => {
+                self.icr |= 1 << q.0;
+                self.stats.intx_raised += 1;
+                self.update_line(sim, up);
+            }
+        }
+    }
+
+    /// The INTx output follows the cause register.
+    fn update_line(&mut self, sim: &mut Sim, up: &mut dyn UpstreamPort) {
+        if self.setup.mode == InterruptMode::Intx {
+            up.intx(self.setup.intx_pin, LineSource::Nic(self.id.0), self.icr != 0, sim);
+        }
+    }
+
+    /// The driver reads the cause register (read-to-clear).
+    pub fn read_icr(&mut self, sim: &mut Sim, up: &mut dyn UpstreamPort) -> u64 {
+        let bits = std::mem::take(&mut self.icr);
+        self.update_line(sim, up);
+        bits
+    }
+
+    /// The cause register's bits, without clearing them (a peek).
+    pub fn peek_icr(&self) -> u64 {
+        self.icr
+    }
+
+    /// The driver writes 1s to cause bits (write-1-to-clear).
+    pub fn clear_cause(&mut self, bits: u64, sim: &mut Sim, up: &mut dyn UpstreamPort) {
+        self.icr &= !bits;
+        self.update_line(sim, up);
+    }
+
+    // ---- the receive rings --------------------------------------------------
+
+    /// Lands `q`'s frames up to now and takes up to `max` of them (a poll).
+    pub fn rx_take(
+        &mut self,
+        q: QueueId,
+        max: usize,
+        out: &mut Vec<Packet>,
+        sim: &mut Sim,
+        up: &mut dyn UpstreamPort,
+    ) -> usize {
+        let (now, dma, rid) = (sim.now(), self.setup.dma_write, self.rid);
+        let queue = &mut self.queues[q.idx()];
+        queue.advance(now, dma, rid, sim, up);
+        queue.take(max, out)
+    }
+
+    /// Lands every queue's frames up to now (end of a run).
+    pub fn rx_settle(&mut self, sim: &mut Sim, up: &mut dyn UpstreamPort) {
+        let (now, dma, rid) = (sim.now(), self.setup.dma_write, self.rid);
+        for q in &mut self.queues {
+            q.advance(now, dma, rid, sim, up);
+        }
+    }
+
+    /// Programs a flow filter (ntuple / aRFS `ndo_rx_flow_steer`): `flow`'s
+    /// packets go to queue `to` from now on, overriding RSS.
+    pub fn steer_flow(&mut self, flow: FlowId, to: QueueId, sim: &mut Sim, up: &mut dyn UpstreamPort) {
+        let from = self.flow_queue[flow.idx()];
+        if from == to {
+            return;
+        }
+        self.flow_queue[flow.idx()] = to;
+        let now = sim.now();
+        let Some(seq) = self.queues[from.idx()].remove_flow(flow) else { return };
+        self.queues[to.idx()].add_flow(flow, seq, now);
+        for q in [from, to] {
+            // The queue's arrival rate changed: re-evaluate a pending watch.
+            if self.queues[q.idx()].irq_enabled {
+                let queue = &mut self.queues[q.idx()];
+                queue.watch_gen = queue.watch_gen.wrapping_add(1);
+                let epoch = queue.watch_gen;
+                self.watch(q, epoch, sim, up);
+            }
+        }
+    }
+
+    /// DMA requests the NIC issued.
+    pub fn dma_requests(&self) -> u64 {
+        self.queues.iter().map(|q| q.counts.dma_requests).sum()
+    }
+}

@@ -1,0 +1,34 @@
+//! The NIC driver's private state for one device (as `struct
+//! ixgbe_adapter` is for ixgbe): how it set up interrupts, which IRQ serves
+//! which queue, and the etiquette it follows on a level line. The driver's
+//! code is in driver.rs.
+
+use crate::config::{InterruptMode, LevelEoi, TriggerKind};
+use crate::ids::{CpuId, IrqId, NicId};
+
+/// The driver's state for one NIC.
+#[derive(Clone, Debug)]
+pub struct Adapter {
+    /// The device.
+    pub nic: NicId,
+    /// Interrupt mode it set up.
+    pub mode: InterruptMode,
+    /// Order of EOI and clearing the cause on a level line.
+    pub level_eoi: LevelEoi,
+    /// Trigger mode of the INTx pin's redirection entry.
+    pub intx_trigger: TriggerKind,
+    /// IO-APIC pin of the INTx line.
+    pub intx_pin: u8,
+    /// The CPU of each interrupt vector (one per queue for MSI-X, one for
+    /// MSI/INTx): `rx_cpu_rmap`'s view of the IRQ affinities.
+    pub affinity: Vec<CpuId>,
+    /// The IRQ that signals each queue.
+    pub irq_of_queue: Vec<Option<IrqId>>,
+}
+
+impl Adapter {
+    /// The CPU whose vector signals queue `q` at probe.
+    pub fn queue_cpu(&self, q: usize) -> CpuId {
+        self.affinity[q.min(self.affinity.len() - 1)]
+    }
+}

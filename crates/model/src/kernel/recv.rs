@@ -1,0 +1,117 @@
+//! The applications' receive system calls, and the kernel side of their
+//! notification (workload/notify.rs has the mechanisms' rules).
+//!
+//! A reader loops on `recv` (or reaps io_uring completions): each call costs
+//! a system call plus the copy of the frame to user space, then the
+//! application's own per-packet work. With nothing to read it blocks and is
+//! woken by the softirq that queues its next packet. Reads are grouped into
+//! bursts of `recv_batch` calls (one CPU frame each); a packet's delivery
+//! time is the end of its own `recv` within the burst, which is when the
+//! wire-to-application latency is taken.
+
+use super::cpu::{Ctx, Work};
+use super::rps::payload_lines;
+use super::{Cx, Kernel};
+use crate::config::NotifyKind;
+use crate::ids::{CpuId, ThreadId};
+use crate::workload::app::{IO_URING_CQ_ENTRIES, ThreadState};
+use irqlab_engine::{Dur, Time};
+
+impl Kernel {
+    /// Kernel side of one packet queued for thread `t` on `cpu`: the
+    /// mechanism's per-packet work, and a wakeup if the thread now may run.
+    /// Returns the CPU time it costs the softirq.
+    pub(super) fn notify_data_ready(&mut self, t: ThreadId, cpu: CpuId, cx: &mut Cx) -> Dur {
+        let costs = cx.sim.costs;
+        let th = &mut self.threads[t.idx()];
+        let mut cost = th.notify.data_ready(&costs);
+        if th.state == ThreadState::Blocked && !th.notify.must_wait(th.queue.len()) {
+            cost += th.notify.woken(&costs);
+            self.wake_thread(t, cpu, cx);
+        }
+        cost
+    }
+
+    /// The thread has the CPU: read up to `recv_batch` packets, or block.
+    pub(super) fn recv_burst(&mut self, cpu: CpuId, t: ThreadId, cx: &mut Cx) {
+        let c = cpu.idx();
+        let now = cx.sim.now();
+        let costs = cx.sim.costs;
+        let overhead = self.params.cfg.skb_overhead_bytes as u64;
+        let ncpus = self.cpus.len() as u32;
+        let th = &mut self.threads[t.idx()];
+        if th.notify.must_wait(th.queue.len()) {
+            th.state = ThreadState::Blocked;
+            if let Some(every) = th.migrate_every
+                && now >= th.next_migration
+            {
+                // Load balancing moves the sleeping thread to the next CPU.
+                th.cpu = CpuId((th.cpu.0 + 1) % ncpus);
+                th.next_migration = now + every;
+                th.migrations += 1;
+            }
+            // Blocking switches to another task or the idle task: the next
+            // task to run here pays a context switch, even this one.
+            self.cpus[c].current = None;
+            self.cpus[c].last_task = None;
+            return;
+        }
+        // io_uring reaps every completion in the CQ ring at once; the others
+        // recv in bursts of `recv_batch` calls.
+        let batch = if th.notify.kind == NotifyKind::IoUring {
+            IO_URING_CQ_ENTRIES
+        } else {
+            self.params.cfg.recv_batch as usize
+        };
+        let m = batch.min(th.queue.len());
+        th.burst.clear();
+        let work = th.work;
+        let switch = if std::mem::take(&mut self.cpus[c].switch_due) { costs.context_switch } else { Dur::ZERO };
+        let th = &mut self.threads[t.idx()];
+        let mut cost = th.notify.burst_prologue(&costs, switch);
+        let per_packet = th.notify.per_packet(&costs);
+        for _ in 0..m {
+            let p = self.threads[t.idx()].queue.pop_front().expect("m <= queue length");
+            // The copy pulls the socket state and the packet's lines here.
+            let one =
+                per_packet + costs.copy(p.bytes) + work + self.touch_flow(p.flow, cpu, payload_lines(p.bytes), cx);
+            self.rps_record_flow(p.flow, cpu);
+            cost += one;
+            self.threads[t.idx()].burst.push((p, one));
+            let sock = &mut self.sockets[p.flow.idx()];
+            sock.rmem_bytes = sock.rmem_bytes.saturating_sub(p.bytes as u64 + overhead);
+        }
+        self.push_frame(cpu, Ctx::User, Work::Recv { thread: t }, cost, cx);
+    }
+
+    /// A burst ended: record each packet's delivery, then go on or yield.
+    pub(super) fn recv_done(&mut self, cpu: CpuId, t: ThreadId, cx: &mut Cx) {
+        let now = cx.sim.now();
+        let th = &mut self.threads[t.idx()];
+        // The last recv ended now; each earlier one ended its successors' cost before.
+        let mut end = now;
+        for (p, one) in th.burst.iter().rev() {
+            self.stats.latency.record_ns(end.since(p.wire).as_ns());
+            self.stats.delivered += 1;
+            self.stats.delivered_bytes += p.bytes as u64;
+            end = Time(end.0 - one.0);
+        }
+        th.received += th.burst.len() as u64;
+        for (p, _) in &th.burst {
+            let fl = &mut self.flows[p.flow.idx()];
+            match fl.last_seq {
+                Some(l) if p.seq < l => {
+                    self.stats.out_of_order += 1;
+                    fl.reorders += 1;
+                }
+                _ => fl.last_seq = Some(p.seq),
+            }
+        }
+        th.burst.clear();
+        if self.slice_expired(cpu, now) {
+            self.yield_current(cpu);
+        } else {
+            self.recv_burst(cpu, t, cx);
+        }
+    }
+}

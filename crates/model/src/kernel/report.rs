@@ -1,0 +1,274 @@
+//! What a kernel reports about itself at the end of a run: per-CPU time by
+//! context, its IRQ descriptors, NAPI and softirq counters, steering and
+//! locality, and its applications. The machine's metrics document
+//! (metrics.rs) places these sections; it reads no kernel field itself.
+
+use super::Kernel;
+use super::cpu::{Ctx, N_CTX};
+use crate::platform::Platform;
+use irqlab_engine::Time;
+use serde::Serialize;
+
+/// One CPU's use of its time.
+#[derive(Clone, Debug, Serialize)]
+pub struct CoreMetrics {
+    /// Core index.
+    pub core: u32,
+    /// NUMA node.
+    pub socket: u32,
+    /// Fraction of the run in each context; sums to 1.
+    pub busy_frac: BusyFrac,
+    /// Hard interrupts taken.
+    pub interrupts: u64,
+}
+
+/// Fractions of time by context.
+#[derive(Clone, Debug, Serialize)]
+pub struct BusyFrac {
+    /// Hard-IRQ handlers.
+    pub hardirq: f64,
+    /// Softirq on interrupt exit.
+    pub softirq: f64,
+    /// Kernel threads (ksoftirqd).
+    pub kthread: f64,
+    /// Application threads.
+    pub user: f64,
+    /// Guest mode (no VMs yet: always 0).
+    pub guest: f64,
+    /// Idle.
+    pub idle: f64,
+}
+
+/// One IRQ descriptor and its vector.
+#[derive(Clone, Debug, Serialize)]
+pub struct VectorMetrics {
+    /// IRQ number (order of `request_irq`).
+    pub irq: u32,
+    /// Chip and flow, as `/proc/interrupts` names them.
+    pub chip: &'static str,
+    /// The core the chip was programmed to target.
+    pub core: u32,
+    /// The vector on that core.
+    pub vector: u8,
+    /// RX queues it signals.
+    pub queues: Vec<u32>,
+    /// Flows that RSS steers to those queues.
+    pub flows: u32,
+    /// Times the flow handler ran.
+    pub count: u64,
+    /// Times no handler claimed it.
+    pub unhandled: u64,
+    /// Times it fired while disabled (masked and EOI'd only).
+    pub while_disabled: u64,
+    /// Whether "nobody cared" disabled it, and when (ms).
+    pub disabled_at_ms: Option<f64>,
+    /// Times the spurious poller ran its handlers.
+    pub polled: u64,
+}
+
+/// NAPI and softirq counters, summed over CPUs.
+#[derive(Clone, Debug, Serialize)]
+pub struct NapiMetrics {
+    /// Polls run.
+    pub polls: u64,
+    /// Packets per poll.
+    pub packets_per_poll: f64,
+    /// Polls that used their whole weight.
+    pub full_polls: u64,
+    /// `net_rx_action` invocations.
+    pub softirq_rounds: u64,
+    /// `time_squeeze`.
+    pub time_squeeze: u64,
+    /// ksoftirqd hand-offs (wakeups).
+    pub ksoftirqd_wakeups: u64,
+    /// `napi_schedule` on an already scheduled instance.
+    pub missed: u64,
+}
+
+/// Software steering and locality.
+#[derive(Clone, Debug, Serialize)]
+pub struct SteeringMetrics {
+    /// Packets queued on a backlog by RPS/RFS.
+    pub rps_enqueued: u64,
+    /// Of which on another core.
+    pub rps_remote: u64,
+    /// Times RFS moved a flow to its reader's core.
+    pub rfs_moves: u64,
+    /// NIC flow filters programmed by aRFS.
+    pub arfs_filter_updates: u64,
+    /// Flow state touched on another core than last time (cache transfers).
+    pub handoffs: u64,
+    /// Hand-offs per delivered packet.
+    pub handoffs_per_packet: f64,
+    /// Hand-offs beyond each flow's first (the first one is unavoidable
+    /// while RFS learns the reader's core).
+    pub handoffs_after_first: u64,
+    /// Of the hand-offs, across sockets.
+    pub cross_socket_handoffs: u64,
+    /// Packets delivered after a later packet of their flow.
+    pub out_of_order: u64,
+    /// Flows with at least one out-of-order delivery.
+    pub flows_reordered: u64,
+    /// Most out-of-order deliveries of any one flow.
+    pub max_reorders_per_flow: u64,
+    /// Thread migrations by the scheduler.
+    pub migrations: u64,
+}
+
+/// Application counters.
+#[derive(Clone, Debug, Serialize)]
+pub struct AppMetrics {
+    /// Threads.
+    pub threads: u32,
+    /// Reader wakeups.
+    pub wakeups: u64,
+    /// Wakeups per delivered packet.
+    pub wakeups_per_packet: f64,
+    /// Notification CPU time (waking, switching, waiting calls, signal
+    /// frames, io_uring enters) per delivered packet, ns.
+    pub notify_cpu_ns_per_packet: f64,
+    /// Notification CPU time per wakeup, ns.
+    pub notify_cpu_ns_per_wakeup: f64,
+    /// Signals delivered to handlers.
+    pub signal_deliveries: u64,
+    /// Standard signals that coalesced into a pending one.
+    pub signals_coalesced: u64,
+    /// Real-time signals that overflowed the queue.
+    pub rt_overflow: u64,
+    /// `io_uring_enter` calls that reaped completions.
+    pub uring_enters: u64,
+}
+
+/// `a / b`, or 0 when `b` is 0.
+pub fn ratio(a: u64, b: u64) -> f64 {
+    if b == 0 { 0.0 } else { a as f64 / b as f64 }
+}
+
+impl Kernel {
+    /// Per-CPU time by context over a run that ended at `end`.
+    pub fn report_cpus(&self, end: Time, platform: &Platform) -> Vec<CoreMetrics> {
+        self.cpus
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let f = |ctx: Ctx| {
+                    if end.0 == 0 { 0.0 } else { c.busy[ctx.idx()].0 as f64 / end.0 as f64 }
+                };
+                let busy: f64 = (0..N_CTX).map(|k| Ctx::ALL[k]).map(f).sum();
+                let core = self.cores[i];
+                CoreMetrics {
+                    core: core.0,
+                    socket: platform.topo.socket_of(core),
+                    busy_frac: BusyFrac {
+                        hardirq: f(Ctx::Hardirq),
+                        softirq: f(Ctx::Softirq),
+                        kthread: f(Ctx::Kthread),
+                        user: f(Ctx::User),
+                        guest: 0.0,
+                        idle: (1.0 - busy).max(0.0),
+                    },
+                    interrupts: self.stats.interrupts_per_cpu[i],
+                }
+            })
+            .collect()
+    }
+
+    /// The IRQ descriptors as `/proc/interrupts` would list them.
+    pub fn report_vectors(&self) -> Vec<VectorMetrics> {
+        let level_flow = self.params.cfg.level_flow;
+        let irq_of_queue = &self.adapter.irq_of_queue;
+        self.irqs
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                let queues: Vec<u32> = (0..irq_of_queue.len())
+                    .filter(|q| irq_of_queue[*q] == Some(crate::ids::IrqId(i as u32)))
+                    .map(|q| q as u32)
+                    .collect();
+                VectorMetrics {
+                    irq: i as u32,
+                    chip: d.chip_name(level_flow),
+                    core: self.cores[d.cpu.idx()].0,
+                    vector: d.vector,
+                    flows: self.flows.iter().filter(|f| queues.contains(&f.rss_queue.0)).count() as u32,
+                    queues,
+                    count: d.count,
+                    unhandled: d.unhandled,
+                    while_disabled: d.while_disabled,
+                    disabled_at_ms: d.disabled_at.map(|t| t.as_secs_f64() * 1e3),
+                    polled: d.polled,
+                }
+            })
+            .collect()
+    }
+
+    /// NAPI and softirq counters.
+    pub fn report_napi(&self) -> NapiMetrics {
+        let sum =
+            |f: fn(&super::softnet::SoftnetCounts) -> u64| -> u64 { self.softnet.iter().map(|s| f(&s.counts)).sum() };
+        let polls = sum(|c| c.polls);
+        NapiMetrics {
+            polls,
+            packets_per_poll: ratio(sum(|c| c.packets), polls),
+            full_polls: sum(|c| c.full_polls),
+            softirq_rounds: sum(|c| c.rounds),
+            time_squeeze: sum(|c| c.time_squeeze),
+            ksoftirqd_wakeups: sum(|c| c.ksoftirqd_wakeups),
+            missed: self.stats.napi_missed,
+        }
+    }
+
+    /// Steering and locality.
+    pub fn report_steering(&self) -> SteeringMetrics {
+        let st = &self.stats;
+        let rc = &self.rps.counts;
+        SteeringMetrics {
+            rps_enqueued: rc.enqueued,
+            rps_remote: rc.remote,
+            rfs_moves: rc.rfs_moves,
+            arfs_filter_updates: rc.arfs_filter_updates,
+            handoffs: st.handoffs,
+            handoffs_per_packet: ratio(st.handoffs, st.delivered),
+            handoffs_after_first: self.flows.iter().map(|f| f.handoffs.saturating_sub(1) as u64).sum(),
+            cross_socket_handoffs: st.cross_socket_handoffs,
+            out_of_order: st.out_of_order,
+            flows_reordered: self.flows.iter().filter(|f| f.reorders > 0).count() as u64,
+            max_reorders_per_flow: self.flows.iter().map(|f| f.reorders).max().unwrap_or(0) as u64,
+            migrations: self.threads.iter().map(|t| t.migrations).sum(),
+        }
+    }
+
+    /// The applications.
+    pub fn report_apps(&self) -> AppMetrics {
+        let sum = |f: fn(&crate::workload::notify::NotifyCounts) -> u64| -> u64 {
+            self.threads.iter().map(|t| f(&t.notify.counts)).sum()
+        };
+        let delivered = self.stats.delivered;
+        let wakeups: u64 = self.threads.iter().map(|t| t.wakeups).sum();
+        let notify_ps = sum(|c| c.notify_cpu.as_ps());
+        AppMetrics {
+            threads: self.threads.len() as u32,
+            wakeups,
+            wakeups_per_packet: ratio(wakeups, delivered),
+            notify_cpu_ns_per_packet: ratio(notify_ps, delivered) / 1e3,
+            notify_cpu_ns_per_wakeup: ratio(notify_ps, wakeups) / 1e3,
+            signal_deliveries: sum(|c| c.signal_deliveries),
+            signals_coalesced: sum(|c| c.signals_coalesced),
+            rt_overflow: sum(|c| c.rt_overflow),
+            uring_enters: sum(|c| c.uring_enters),
+        }
+    }
+
+    /// Packets held inside the kernel: backlogs and polls in progress, and
+    /// sockets and `recv` bursts.
+    pub fn held(&self) -> (u64, u64) {
+        let in_polls: u64 = self.softnet.iter().map(|sn| sn.held()).sum();
+        let in_sockets: u64 = self.threads.iter().map(|t| t.queue.len() as u64 + t.burst.len() as u64).sum();
+        (in_polls, in_sockets)
+    }
+
+    /// Packets dropped at full backlogs.
+    pub fn dropped_backlog(&self) -> u64 {
+        self.softnet.iter().map(|s| s.counts.dropped_backlog).sum()
+    }
+}

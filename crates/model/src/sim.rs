@@ -1,0 +1,168 @@
+//! The simulation context every part's handlers receive, and the events
+//! that travel between parts.
+//!
+//! A handler has the shape "given my state, this event, and a [`Sim`] to
+//! schedule events and read costs, update myself" (design brief §5). Events
+//! are addressed to the part that owns the state they touch; they mirror
+//! real interfaces: a posted MSI write reaching the platform, an IPI reaching
+//! a local APIC, a device's timer, a CPU finishing a piece of work.
+
+use crate::costs::Costs;
+use crate::ids::{CpuId, IrqId, KernelId, NicId, QueueId, Rid, ThreadId};
+use irqlab_engine::{EventQueue, Time};
+
+/// Something that happens at an instant.
+#[derive(Clone, Copy, Debug)]
+pub enum Event {
+    /// A device's posted MSI write (a DWORD write into 0xFEEx_xxxx) reaches
+    /// the platform's interrupt window, after the posted-write latency.
+    Msi {
+        /// Who wrote it (the IOMMU validates this in interrupt remapping).
+        rid: Rid,
+        /// Message address as written (64 bits).
+        address: u64,
+        /// Message data as written.
+        data: u32,
+    },
+    /// An inter-processor interrupt (an ICR write on the sending core)
+    /// reaches the destination local APIC. IPIs never pass through the
+    /// device-facing interrupt port.
+    Ipi {
+        /// Destination local APIC ID.
+        dest: u32,
+        /// The vector.
+        vector: u8,
+    },
+    /// A NIC RX queue's enabled interrupt must be re-evaluated (a frame
+    /// landed or a coalescing deadline passed).
+    RxWatch {
+        /// The NIC.
+        nic: NicId,
+        /// The queue.
+        queue: QueueId,
+        /// Matches the queue's watch generation unless superseded.
+        epoch: u32,
+    },
+    /// A level-triggered device raises an event.
+    DeviceEvent {
+        /// `[[devices]]` index.
+        device: u32,
+    },
+    /// An event of one kernel.
+    Kernel {
+        /// The kernel.
+        kernel: KernelId,
+        /// What happens.
+        ev: KernelEvent,
+    },
+}
+
+/// Events inside one kernel.
+#[derive(Clone, Copy, Debug)]
+pub enum KernelEvent {
+    /// The running frame of a CPU completes.
+    CpuDone {
+        /// The CPU.
+        cpu: CpuId,
+        /// Matches the CPU's epoch unless the frame was paused since.
+        epoch: u64,
+    },
+    /// A thread woken from another CPU becomes runnable on its own CPU (the
+    /// reschedule IPI and the idle exit, as one latency).
+    TaskWake {
+        /// The thread.
+        thread: ThreadId,
+    },
+    /// The "nobody cared" poller's 100 ms timer (`poll_spurious_irqs`).
+    SpuriousPoll,
+    /// The irqbalance-like rebalancer's periodic pass.
+    IrqBalance,
+    /// An affinity change finished rewriting the entry: unmask it.
+    IrqMoveDone {
+        /// The IRQ.
+        irq: IrqId,
+    },
+}
+
+/// The event queue, the costs, and the test-only fault injector.
+pub struct Sim {
+    /// Future events.
+    pub events: EventQueue<Event>,
+    /// Per-operation costs in picoseconds.
+    pub costs: Costs,
+    /// Faults injected by mutation tests (never active in a normal build).
+    pub faults: Faults,
+}
+
+impl Sim {
+    /// A simulation at time zero.
+    pub fn new(costs: Costs) -> Sim {
+        Sim { events: EventQueue::new(), costs, faults: Faults::default() }
+    }
+
+    /// The current simulated time.
+    pub fn now(&self) -> Time {
+        self.events.now()
+    }
+
+    /// Schedules `ev` at `t`.
+    pub fn at(&mut self, t: Time, ev: Event) {
+        self.events.schedule(t, ev);
+    }
+}
+
+/// A fault a mutation test can inject to show that a law catches it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// The interrupt-message port silently drops a device's MSI write.
+    DropMsi,
+    /// A socket-full drop is counted as a delivery.
+    MiscountSocketDrop,
+    /// A blocked reader is not woken when data arrives for it.
+    LoseWakeup,
+    /// The memory side forgets to complete a DMA request.
+    LoseDma,
+    /// An IPI is sent but never reaches its destination.
+    DropIpi,
+}
+
+/// The faults armed for a run: each fires once, at its `after`-th
+/// opportunity (0 = the first). Compiled to nothing outside tests.
+#[derive(Clone, Debug, Default)]
+pub struct Faults {
+    #[cfg(test)]
+    armed: Vec<(Fault, u64)>,
+}
+
+impl Faults {
+    /// Arms `fault` to fire at its `after`-th opportunity.
+    #[cfg(test)]
+    pub fn arm(&mut self, fault: Fault, after: u64) {
+        self.armed.push((fault, after));
+    }
+
+    /// Whether `fault` fires now (always false outside tests).
+    #[inline]
+    pub fn fire(&mut self, fault: Fault) -> bool {
+        #[cfg(test)]
+        {
+            for (f, left) in &mut self.armed {
+                if *f == fault {
+                    if *left == 0 {
+                        *left = u64::MAX;
+                        return true;
+                    }
+                    if *left != u64::MAX {
+                        *left -= 1;
+                    }
+                }
+            }
+            false
+        }
+        #[cfg(not(test))]
+        {
+            let _ = fault;
+            false
+        }
+    }
+}
