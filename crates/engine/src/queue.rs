@@ -96,6 +96,12 @@ impl<E> EventQueue<E> {
         self.heap.is_empty()
     }
 
+    /// The events still waiting, in no particular order (for end-of-run
+    /// accounting of messages in transit).
+    pub fn pending(&self) -> impl Iterator<Item = (Time, &E)> {
+        self.heap.iter().map(|e| (e.at, &e.event))
+    }
+
     /// Number of events popped so far (the engine's work measure).
     pub fn events_processed(&self) -> u64 {
         self.popped
@@ -126,6 +132,18 @@ mod tests {
         assert_eq!(q.pop_until(Time(15)), None);
         assert_eq!(q.now(), Time(10));
         assert_eq!(q.len(), 1);
+    }
+
+    #[test]
+    fn pending_lists_every_waiting_event() {
+        let mut q = EventQueue::new();
+        for i in 0..5 {
+            q.schedule(Time(i * 10), i);
+        }
+        while q.pop_until(Time(15)).is_some() {}
+        let mut left: Vec<u64> = q.pending().map(|(_, e)| *e).collect();
+        left.sort();
+        assert_eq!(left, vec![2, 3, 4]);
     }
 
     proptest! {

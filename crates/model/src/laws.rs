@@ -1,17 +1,67 @@
-//! The conservation laws every run ends with (design brief §9).
+//! The conservation laws every run ends with (design brief §9), and the
+//! progress law.
 //!
-//! Each law compares counts kept at different places, so that a lost or
-//! miscounted packet, message or IPI shows up as a disagreement.
+//! Each conservation law compares counts kept at **different places**: what
+//! a sender counted against what a receiver counted, plus what is provably
+//! between them (events still in the queue, entries still in a register or
+//! a queue). A message lost on the way, a drop counted as a delivery, a
+//! packet handed to nobody: each makes two places disagree.
+//!
+//! | law | sender side | receiver side |
+//! |---|---|---|
+//! | `packets` | NIC: frames offered | kernel: delivered (at the end of each copy), drops where they happen, packets inside |
+//! | `rx rings` | NIC: frames landed in rings | NIC: frames taken + in rings |
+//! | `driver` | NIC: frames taken from rings | kernel: frames the driver received |
+//! | `stack` | kernel: from rings + from backlogs | kernel: to backlogs, to sockets, socket drops, in polls |
+//! | `backlogs` | enqueued by `netif_rx`/RPS | dequeued by `process_backlog` + queued |
+//! | `sockets` | enqueued by softirq | taken by `recv` + queued |
+//! | `reads` | taken by `recv` | delivered at the end of each copy + copies in progress |
+//! | `dma` | NIC: requests issued | memory: completed + faulted |
+//! | `msi port` | devices and IO-APIC: messages sent | port: messages posted |
+//! | `msi transit` | port: posted | window: arrived + in transit (queued events) |
+//! | `msi window` | window: arrived | accepted, coalesced, rejected, blocked |
+//! | `msix pba` | NIC: pending bits set | NIC: released by unmask + still pending |
+//! | `msix notifies` | queues: raised (+ released) | function: sent, pended, coalesced |
+//! | `ipis` | kernel: RPS IPIs sent | APIC bus: ICR writes |
+//! | `ipi transit` | APIC bus: sent | arrived + in transit |
+//! | `reschedules` | kernel: reschedule IPIs sent | kernel: wakeups arrived + in transit |
+//! | `apic` | APIC bus: accepted (MSIs and IPIs) | kernel: vectors taken + still requested in IRRs |
+//! | `device …` | device: events | serviced, coalesced, pending |
+//!
+//! The **progress law** (progress.rs) runs after the others: with the
+//! traffic stopped, every packet still inside must be consumed within a
+//! bound; one that is not waits for a wakeup that will never come.
 
 use crate::metrics::{PacketCounts, Parts};
 use irqlab_engine::{Law, LawViolation};
 
-/// Checks every law of a finished run; returns the ones that failed.
-pub fn check(p: &Parts) -> Vec<LawViolation> {
+/// Messages still travelling when the run ended (events in the queue).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct InTransit {
+    /// MSI writes posted but not yet at the window.
+    pub msi: u64,
+    /// IPIs sent but not yet at their APIC.
+    pub ipis: u64,
+    /// Cross-CPU wakeups sent but not yet arrived.
+    pub wakeups: u64,
+}
+
+/// Checks every conservation law of a finished run; returns the ones that failed.
+pub fn check(p: &Parts, transit: &InTransit) -> Vec<LawViolation> {
     let k = p.kernel;
+    let ks = &k.stats;
     let pc = PacketCounts::of(p.nic, k);
     let nic = &p.nic.stats;
     let ps = &p.platform.stats;
+    let rx =
+        |f: fn(&crate::devices::nic::rx::RxCounts) -> u64| -> u64 { p.nic.queues.iter().map(|q| f(&q.counts)).sum() };
+    let sn =
+        |f: fn(&crate::kernel::softnet::SoftnetCounts) -> u64| -> u64 { k.softnet.iter().map(|s| f(&s.counts)).sum() };
+    let in_batches: u64 = k.softnet.iter().map(|s| s.in_batches()).sum();
+    let in_backlogs: u64 = k.softnet.iter().map(|s| s.backlog.len() as u64).sum();
+    let in_sockets: u64 = k.threads.iter().map(|t| t.queue.len() as u64).sum();
+    let in_reads: u64 = k.threads.iter().map(|t| t.burst.len() as u64).sum();
+    let taken: u64 = ks.interrupts_per_cpu.iter().sum();
     let mut laws = vec![
         Law::new("packets", "offered", pc.offered)
             .part("delivered", pc.delivered)
@@ -19,26 +69,56 @@ pub fn check(p: &Parts) -> Vec<LawViolation> {
             .part("dropped.socket_full", pc.socket_full)
             .part("dropped.no_socket", pc.no_socket)
             .part("dropped.backlog_full", pc.backlog_full)
+            .part("dropped.dma_fault", pc.dma_fault)
             .part("in_flight", pc.in_flight()),
-        Law::new("msix notifies", "raised + released", nic.msix.raised + nic.msix.released)
-            .part("sent", nic.msix.sent)
-            .part("pending_set", nic.msix.pending_set)
-            .part("pending_coalesced", nic.msix.pending_coalesced)
-            .part("no_entry", nic.msix.no_entry),
-        Law::new("messages", "arrived", ps.msi.arrived)
+        Law::new("rx rings", "landed", rx(|c| c.landed)).part("taken", rx(|c| c.taken)).part("in_rings", pc.in_rings),
+        Law::new("driver", "taken from rings (NIC)", rx(|c| c.taken)).part("received (kernel)", ks.rx_from_rings),
+        Law::new("stack", "from rings + from backlogs", ks.rx_from_rings + sn(|c| c.backlog_dequeued))
+            .part("to backlogs", sn(|c| c.backlog_enqueued))
+            .part("dropped.backlog_full", sn(|c| c.dropped_backlog))
+            .part("to sockets", ks.socket_enqueued)
+            .part("dropped.socket_full", ks.dropped_socket_full)
+            .part("dropped.no_socket", ks.dropped_no_socket)
+            .part("in polls", in_batches),
+        Law::new("backlogs", "enqueued", sn(|c| c.backlog_enqueued))
+            .part("dequeued", sn(|c| c.backlog_dequeued))
+            .part("queued", in_backlogs),
+        Law::new("sockets", "enqueued", ks.socket_enqueued).part("read", ks.recv_dequeued).part("queued", in_sockets),
+        Law::new("reads", "read from sockets", ks.recv_dequeued)
+            .part("delivered", ks.delivered)
+            .part("copies in progress", in_reads),
+        Law::new("dma", "requests (NIC)", p.nic.dma_requests())
+            .part("completed (memory)", ps.dma.completed)
+            .part("faulted", ps.dma.faults),
+        Law::new("msi port", "sent (devices, IO-APIC)", nic.msix.sent + nic.msi_cap.sent + ps.ioapic.messages)
+            .part("posted (port)", ps.msi_posted),
+        Law::new("msi transit", "posted", ps.msi_posted)
+            .part("arrived", ps.msi.arrived)
+            .part("in transit", transit.msi),
+        Law::new("msi window", "arrived", ps.msi.arrived)
             .part("accepted", ps.msi.accepted)
             .part("irr_coalesced", ps.msi.irr_coalesced)
             .part("illegal_vector", ps.msi.illegal_vector)
             .part("blocked_decode", ps.msi.blocked_decode)
             .part("blocked_no_apic", ps.msi.blocked_no_apic)
             .part("apic_disabled", ps.msi.apic_disabled),
-    ];
-    let taken: u64 = k.stats.interrupts_per_cpu.iter().sum();
-    laws.push(
-        Law::new("apic", "accepted", ps.msi.accepted + ps.ipis.accepted)
-            .part("taken", taken)
+        Law::new("msix pba", "pending bits set", nic.msix.pending_set)
+            .part("released", nic.msix.released)
+            .part("still pending", p.nic.msix_pending_bits()),
+        Law::new("msix notifies", "raised + released", nic.msix.raised + nic.msix.released)
+            .part("sent", nic.msix.sent)
+            .part("pending_set", nic.msix.pending_set)
+            .part("pending_coalesced", nic.msix.pending_coalesced)
+            .part("no_entry", nic.msix.no_entry),
+        Law::new("ipis", "RPS IPIs sent (kernel)", ks.ipis.rps).part("ICR writes (APIC bus)", ps.ipis.sent),
+        Law::new("ipi transit", "sent", ps.ipis.sent).part("arrived", ps.ipis.arrived).part("in transit", transit.ipis),
+        Law::new("reschedules", "sent", ks.ipis.reschedule)
+            .part("arrived", ks.ipis.reschedule_received)
+            .part("in transit", transit.wakeups),
+        Law::new("apic", "accepted (APIC bus)", ps.msi.accepted + ps.ipis.accepted)
+            .part("taken (kernel)", taken)
             .part("still_in_irr", p.platform.irr_bits()),
-    );
+    ];
     for d in p.devices {
         laws.push(
             Law::new(&format!("device {} events", d.cfg.name), "events", d.counts.events)

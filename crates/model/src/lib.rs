@@ -19,7 +19,10 @@ pub mod laws;
 pub mod machine;
 pub mod memory;
 pub mod metrics;
+#[cfg(test)]
+mod mutations;
 pub mod platform;
+pub mod progress;
 pub mod sim;
 pub mod workload;
 

@@ -12,9 +12,11 @@ use crate::devices::nic::rx::RxQueue;
 use crate::devices::nic::{Nic, NicSetup};
 use crate::ids::{CoreId, CpuId, KernelId, NicId, Rid};
 use crate::kernel::{Cx, Kernel};
+use crate::laws::InTransit;
 use crate::metrics::{Metrics, Parts};
 use crate::platform::Platform;
-use crate::sim::{Event, Sim};
+use crate::progress::{self, DRAIN_BOUND};
+use crate::sim::{Event, KernelEvent, Sim};
 use crate::workload::flows::{build_flows, flows_by_queue};
 use crate::workload::traffic::ArrivalGen;
 use irqlab_engine::Time;
@@ -146,7 +148,7 @@ impl Machine {
     fn dispatch(&mut self, ev: Event) {
         let Machine { sim, platform, nics, devices, kernels, owner, .. } = self;
         let core = match ev {
-            Event::Msi { rid, address, data } => platform.msi_arrives(rid, address, data),
+            Event::Msi { rid, address, data } => platform.msi_arrives(rid, address, data, &mut sim.faults),
             Event::Ipi { dest, vector } => platform.ipi_arrives(dest, vector),
             Event::RxWatch { nic, queue, epoch } => {
                 nics[nic.idx()].watch(queue, epoch, sim, platform);
@@ -167,7 +169,24 @@ impl Machine {
         }
     }
 
-    fn finish(mut self) -> Metrics {
+    /// The run's metrics and its conservation laws at its end; then the
+    /// drain that checks the progress law.
+    fn finish(self) -> Metrics {
+        self.finish_with_faults().0
+    }
+
+    /// Runs to the end and returns the metrics with the faults as they
+    /// stand after the run (a mutation test reads their opportunities).
+    #[cfg(test)]
+    pub(crate) fn run_counting_faults(mut self) -> (Metrics, crate::sim::Faults) {
+        while let Some((_, ev)) = self.sim.events.pop_until(self.end) {
+            self.dispatch(ev);
+        }
+        self.sim.events.advance_to(self.end);
+        self.finish_with_faults()
+    }
+
+    fn finish_with_faults(mut self) -> (Metrics, crate::sim::Faults) {
         let end = self.end;
         for nic in &mut self.nics {
             nic.rx_settle(&mut self.sim, &mut self.platform);
@@ -185,8 +204,53 @@ impl Machine {
             kernel: &self.kernels[0],
             devices: &self.devices,
         };
-        let laws = crate::laws::check(&parts);
-        crate::metrics::assemble(&parts, laws)
+        let laws = crate::laws::check(&parts, &self.in_transit());
+        let mut metrics = crate::metrics::assemble(&parts, laws);
+        let (progress, violation) = self.drain();
+        metrics.progress = progress;
+        metrics.law_violations.extend(violation);
+        (metrics, self.sim.faults)
+    }
+
+    /// Messages still travelling: events of those kinds still queued.
+    fn in_transit(&self) -> InTransit {
+        let mut t = InTransit::default();
+        for (_, ev) in self.sim.events.pending() {
+            match ev {
+                Event::Msi { .. } => t.msi += 1,
+                Event::Ipi { .. } => t.ipis += 1,
+                Event::Kernel { ev: KernelEvent::TaskWake { .. }, .. } => t.wakeups += 1,
+                _ => {}
+            }
+        }
+        t
+    }
+
+    /// Stops the traffic and runs on for up to [`DRAIN_BOUND`] (or until
+    /// no packet is left inside); returns the progress law's verdict.
+    fn drain(&mut self) -> (progress::Progress, Option<irqlab_engine::LawViolation>) {
+        let end = self.end;
+        for nic in &mut self.nics {
+            nic.stop_arrivals(end);
+        }
+        let before = self.kernels[0].stats.interrupts_per_cpu.clone();
+        let limit = end + DRAIN_BOUND;
+        while progress::packets_inside(&self.nics, &self.kernels[0]) > 0 {
+            let Some((_, ev)) = self.sim.events.pop_until(limit) else { break };
+            // The devices fall silent with the traffic.
+            if !matches!(ev, Event::DeviceEvent { .. }) {
+                self.dispatch(ev);
+            }
+        }
+        let k = &self.kernels[0];
+        let during: Vec<u64> = k.stats.interrupts_per_cpu.iter().zip(&before).map(|(a, b)| a - b).collect();
+        progress::check(&self.nics, k, &self.platform, end, self.sim.now(), &during)
+    }
+
+    /// The faults a mutation test arms for this run.
+    #[cfg(test)]
+    pub(crate) fn faults(&mut self) -> &mut crate::sim::Faults {
+        &mut self.sim.faults
     }
 
     /// The costs the run charges.

@@ -50,6 +50,8 @@ pub struct Metrics {
     pub devices: Vec<DeviceMetrics>,
     /// The transmit path's doorbell simulation (`[tx]`), if any.
     pub tx: Option<crate::memory::DoorbellSimStats>,
+    /// The drain after the run: packets that never got out, and why.
+    pub progress: crate::progress::Progress,
     /// Conservation laws: empty when all hold.
     pub law_violations: Vec<LawViolation>,
 }
@@ -186,6 +188,8 @@ pub struct PacketCounts {
     pub no_socket: u64,
     /// Dropped at a full backlog.
     pub backlog_full: u64,
+    /// Dropped because the DMA port refused the frame's buffer write.
+    pub dma_fault: u64,
     /// In rings at the end.
     pub in_rings: u64,
     /// In backlogs and polls at the end.
@@ -207,6 +211,7 @@ impl PacketCounts {
             socket_full: kernel.stats.dropped_socket_full,
             no_socket: kernel.stats.dropped_no_socket,
             backlog_full: kernel.dropped_backlog(),
+            dma_fault: rx(|c| c.dropped_dma_fault),
             in_rings: nic.queues.iter().map(|q| q.in_ring()).sum(),
             in_polls,
             in_sockets,
@@ -230,6 +235,7 @@ pub fn assemble(p: &Parts, law_violations: Vec<LawViolation>) -> Metrics {
     dropped.insert("socket_full", pc.socket_full);
     dropped.insert("no_socket", pc.no_socket);
     dropped.insert("backlog_full", pc.backlog_full);
+    dropped.insert("dma_fault", pc.dma_fault);
     let taken: u64 = st.interrupts_per_cpu.iter().sum();
     let nic_irq = &p.nic.stats;
     let ps = &p.platform.stats;
@@ -284,6 +290,7 @@ pub fn assemble(p: &Parts, law_violations: Vec<LawViolation>) -> Metrics {
             })
             .collect(),
         tx: None,
+        progress: crate::progress::Progress::default(),
         law_violations,
     }
 }

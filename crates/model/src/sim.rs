@@ -118,27 +118,90 @@ pub enum Fault {
     DropMsi,
     /// A socket-full drop is counted as a delivery.
     MiscountSocketDrop,
-    /// A blocked reader is not woken when data arrives for it.
+    /// A blocked reader is not woken when data arrives for it (the
+    /// classic lost-wakeup race).
     LoseWakeup,
     /// The memory side forgets to complete a DMA request.
     LoseDma,
     /// An IPI is sent but never reaches its destination.
     DropIpi,
+    /// An edge flow's ack (local-APIC EOI) goes to the CPU the IRQ is
+    /// routed to now instead of the CPU that took it — the bug that wedged
+    /// rings when the rebalancer moved an IRQ with an interrupt in flight.
+    AckOnIrqCpu,
+    /// A frame counted as landed never reaches the ring.
+    RingLosesFrame,
+    /// A frame taken from a ring never reaches the driver.
+    DriverLosesFrame,
+    /// A packet counted into a backlog is not queued there.
+    BacklogLosesPacket,
+    /// A packet counted into a socket is not queued there.
+    SocketLosesPacket,
+    /// The NIC counts an MSI-X message as sent but never writes it.
+    NicSkipsWrite,
+    /// The interrupt window forgets to count an accepted message.
+    WindowMiscount,
+    /// An unmask clears a Pending bit without sending its message.
+    PendingBitLost,
+    /// A queue's interrupt is counted as raised but never reaches the
+    /// MSI-X function.
+    NotifyLost,
+    /// The kernel counts an RPS IPI but never writes the ICR.
+    IcrNotWritten,
+    /// A reschedule IPI (a cross-CPU wakeup) never arrives.
+    DropReschedule,
+    /// A CPU takes an interrupt without counting it.
+    UncountedInterrupt,
+    /// A level device raises an event without counting it.
+    UncountedDeviceEvent,
 }
 
-/// The faults armed for a run: each fires once, at its `after`-th
-/// opportunity (0 = the first). Compiled to nothing outside tests.
+/// The faults armed for a run: each fires once at its `after`-th
+/// opportunity (0 = the first), or at every opportunity from its `after`-th
+/// on. Compiled to nothing outside tests.
 #[derive(Clone, Debug, Default)]
 pub struct Faults {
     #[cfg(test)]
-    armed: Vec<(Fault, u64)>,
+    armed: Vec<Armed>,
+    #[cfg(test)]
+    seen: Vec<(Fault, u64)>,
+}
+
+/// One armed fault.
+#[cfg(test)]
+#[derive(Clone, Copy, Debug)]
+struct Armed {
+    fault: Fault,
+    /// Opportunities to let pass first.
+    skip: u64,
+    /// Fire at every opportunity after the first firing.
+    repeat: bool,
+    fired: bool,
 }
 
 impl Faults {
-    /// Arms `fault` to fire at its `after`-th opportunity.
+    /// Arms `fault` to fire once, at its `after`-th opportunity.
     #[cfg(test)]
     pub fn arm(&mut self, fault: Fault, after: u64) {
-        self.armed.push((fault, after));
+        self.armed.push(Armed { fault, skip: after, repeat: false, fired: false });
+    }
+
+    /// Arms `fault` to fire at every opportunity from its `after`-th on.
+    #[cfg(test)]
+    pub fn arm_from(&mut self, fault: Fault, after: u64) {
+        self.armed.push(Armed { fault, skip: after, repeat: true, fired: false });
+    }
+
+    /// Arms `fault` to fire at every opportunity.
+    #[cfg(test)]
+    pub fn arm_always(&mut self, fault: Fault) {
+        self.arm_from(fault, 0);
+    }
+
+    /// How many opportunities `fault` has had so far.
+    #[cfg(test)]
+    pub fn opportunities(&self, fault: Fault) -> u64 {
+        self.seen.iter().find(|(f, _)| *f == fault).map_or(0, |(_, n)| *n)
     }
 
     /// Whether `fault` fires now (always false outside tests).
@@ -146,16 +209,20 @@ impl Faults {
     pub fn fire(&mut self, fault: Fault) -> bool {
         #[cfg(test)]
         {
-            for (f, left) in &mut self.armed {
-                if *f == fault {
-                    if *left == 0 {
-                        *left = u64::MAX;
-                        return true;
-                    }
-                    if *left != u64::MAX {
-                        *left -= 1;
-                    }
+            match self.seen.iter_mut().find(|(f, _)| *f == fault) {
+                Some((_, n)) => *n += 1,
+                None => self.seen.push((fault, 1)),
+            }
+            for a in &mut self.armed {
+                if a.fault != fault || (a.fired && !a.repeat) {
+                    continue;
                 }
+                if a.skip > 0 {
+                    a.skip -= 1;
+                    continue;
+                }
+                a.fired = true;
+                return true;
             }
             false
         }

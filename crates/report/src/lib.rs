@@ -156,6 +156,12 @@ pub fn summary(m: &Metrics) -> String {
         thousands(m.engine.events),
         m.engine.events_per_packet
     );
+    let pr = &m.progress;
+    if pr.stuck > 0 {
+        let why = pr.reason.as_deref().unwrap_or("no modelled reason: a lost wakeup");
+        let _ =
+            writeln!(o, "progress    {} packets stuck for good once the traffic stopped: {why}", thousands(pr.stuck));
+    }
     if m.law_violations.is_empty() {
         let _ = writeln!(o, "accounting  every packet and interrupt accounted for");
     } else {

@@ -64,7 +64,9 @@ impl LevelDevice {
 
     /// An event: set the cause, schedule the next, assert the line.
     pub fn on_event(&mut self, sim: &mut Sim, up: &mut dyn UpstreamPort) {
-        self.counts.events += 1;
+        if !sim.faults.fire(crate::sim::Fault::UncountedDeviceEvent) {
+            self.counts.events += 1;
+        }
         if self.cause {
             self.counts.coalesced += 1;
         } else {

@@ -102,6 +102,7 @@ impl Kernel {
         batch.clear();
         let (dev, sim, platform) = cx.nic(nic);
         let n = dev.rx_take(q, usize::MAX, &mut batch, sim, platform);
+        self.stats.rx_from_rings += batch.len() as u64;
         self.softnet[cpu.idx()].isr_batch = batch;
         costs.rx_driver_per_packet.times(n as u64)
     }
@@ -129,7 +130,7 @@ impl Kernel {
         } else {
             let batch = std::mem::take(&mut self.softnet[cpu.idx()].isr_batch);
             for p in &batch {
-                self.netif_rx(cpu, *p);
+                self.netif_rx(cpu, *p, &mut cx.sim.faults);
             }
             let sn = &mut self.softnet[cpu.idx()];
             sn.isr_batch = batch;

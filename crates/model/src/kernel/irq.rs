@@ -29,7 +29,7 @@ use super::vector::CALL_FUNCTION_SINGLE_VECTOR;
 use super::{Cx, Kernel};
 use crate::config::LevelEoi;
 use crate::ids::{CpuId, IrqId};
-use crate::sim::KernelEvent;
+use crate::sim::{Fault, KernelEvent};
 use irqlab_engine::{Dur, Time};
 
 impl Kernel {
@@ -42,7 +42,9 @@ impl Kernel {
         }
         let Some(vector) = cx.platform.lapic_ack(core) else { return false };
         let now = cx.sim.now();
-        self.stats.interrupts_per_cpu[c] += 1;
+        if !cx.sim.faults.fire(Fault::UncountedInterrupt) {
+            self.stats.interrupts_per_cpu[c] += 1;
+        }
         self.cpus[c].pause(now);
         let body = match self.vectors[c].irq(vector) {
             Some(irq) => self.flow_entry(irq, cpu, cx),
@@ -156,7 +158,8 @@ impl Kernel {
 
     /// `irq_ack` of the x86 vector domain (`apic_ack_irq`): EOI to the local
     /// APIC of the CPU that took the interrupt.
-    fn chip_ack(&mut self, cpu: CpuId, cx: &mut Cx) {
+    fn chip_ack(&mut self, irq: IrqId, cpu: CpuId, cx: &mut Cx) {
+        let cpu = if cx.sim.faults.fire(Fault::AckOnIrqCpu) { self.irqs[irq.idx()].cpu } else { cpu };
         let core = self.core(cpu);
         cx.platform.lapic_eoi(core, cx.sim);
     }
@@ -207,7 +210,7 @@ impl Kernel {
         let desc = &mut self.irqs[irq.idx()];
         desc.count += 1;
         match desc.flow(self.params.cfg.level_flow) {
-            Flow::Edge => self.chip_ack(cpu, cx),
+            Flow::Edge => self.chip_ack(irq, cpu, cx),
             Flow::FastEoi => {
                 if self.adapter.level_eoi == LevelEoi::BeforeClear && !desc.spurious_disabled {
                     self.chip_eoi(irq, cpu, cx);

@@ -111,8 +111,12 @@ pub struct KernelStats {
     pub dropped_socket_full: u64,
     /// Dropped: no socket reads the flow.
     pub dropped_no_socket: u64,
+    /// Packets the driver took from the NIC's rings.
+    pub rx_from_rings: u64,
     /// Packets queued on sockets.
     pub socket_enqueued: u64,
+    /// Packets `recv` took from sockets.
+    pub recv_dequeued: u64,
     /// Hard interrupts taken per CPU.
     pub interrupts_per_cpu: Vec<u64>,
     /// IPI counters.
@@ -139,7 +143,9 @@ impl KernelStats {
             delivered_bytes: 0,
             dropped_socket_full: 0,
             dropped_no_socket: 0,
+            rx_from_rings: 0,
             socket_enqueued: 0,
+            recv_dequeued: 0,
             interrupts_per_cpu: vec![0; cpus],
             ipis: IpiStats::default(),
             handoffs: 0,

@@ -24,7 +24,7 @@ use super::softnet::{Ksoftirqd, PollItem, Round};
 use super::vector::CALL_FUNCTION_SINGLE_VECTOR;
 use super::{Cx, Kernel};
 use crate::ids::{CpuId, FlowId, QueueId};
-use crate::sim::Fault;
+use crate::sim::{Fault, Faults};
 use crate::workload::traffic::Packet;
 use irqlab_engine::Dur;
 
@@ -100,6 +100,7 @@ impl Kernel {
             PollItem::Queue(q) => {
                 let (dev, sim, platform) = cx.nic(self.adapter.nic);
                 dev.rx_take(q, weight, &mut batch, sim, platform);
+                self.stats.rx_from_rings += batch.len() as u64;
                 for p in &batch {
                     cost += costs.rx_driver_per_packet;
                     // netif_receive_skb: RPS/RFS may send it to a backlog.
@@ -116,6 +117,7 @@ impl Kernel {
                 let sn = &mut self.softnet[c];
                 let n = weight.min(sn.backlog.len());
                 batch.extend(sn.backlog.drain(..n));
+                sn.counts.backlog_dequeued += n as u64;
                 // input_queue_head advances when the packets are processed (poll_done).
                 for p in &batch {
                     cost += costs.rx_protocol_per_packet + self.touch_flow(p.flow, cpu, 0, cx);
@@ -277,8 +279,8 @@ impl Kernel {
     /// `netif_rx()`: queue a packet on this CPU's backlog (dropped when it
     /// already holds `netdev_max_backlog`) and schedule the backlog NAPI,
     /// raising `NET_RX_SOFTIRQ`.
-    pub(super) fn netif_rx(&mut self, cpu: CpuId, p: Packet) {
-        if self.backlog_push(cpu, p).is_some() {
+    pub(super) fn netif_rx(&mut self, cpu: CpuId, p: Packet, faults: &mut Faults) {
+        if self.backlog_push(cpu, p, faults).is_some() {
             self.schedule_backlog(cpu);
         }
     }
@@ -286,7 +288,7 @@ impl Kernel {
     /// The queueing half of `enqueue_to_backlog()`: append to `cpu`'s input
     /// queue unless it is full (counted as `backlog_full`). Returns whether
     /// the queue was empty before, or `None` if the packet dropped.
-    fn backlog_push(&mut self, cpu: CpuId, p: Packet) -> Option<bool> {
+    fn backlog_push(&mut self, cpu: CpuId, p: Packet, faults: &mut Faults) -> Option<bool> {
         let max = self.params.cfg.netdev_max_backlog as usize;
         let sn = &mut self.softnet[cpu.idx()];
         if sn.backlog.len() >= max {
@@ -294,8 +296,11 @@ impl Kernel {
             return None;
         }
         let was_empty = sn.backlog.is_empty();
-        sn.backlog.push_back(p);
         sn.counts.backlog_enqueued += 1;
+        if faults.fire(Fault::BacklogLosesPacket) {
+            return Some(was_empty);
+        }
+        sn.backlog.push_back(p);
         sn.input_queue_tail = sn.input_queue_tail.wrapping_add(1);
         Some(was_empty)
     }
@@ -313,8 +318,15 @@ impl Kernel {
     /// `enqueue_to_backlog()` on `target` from the current CPU `here`.
     /// A remote backlog that was empty needs an IPI, sent at the end of
     /// `net_rx_action`; a local one is scheduled at once.
-    fn enqueue_to_backlog(&mut self, here: CpuId, target: CpuId, p: Packet, rflow: Option<(QueueId, usize)>) {
-        let Some(was_empty) = self.backlog_push(target, p) else { return };
+    fn enqueue_to_backlog(
+        &mut self,
+        here: CpuId,
+        target: CpuId,
+        p: Packet,
+        rflow: Option<(QueueId, usize)>,
+        faults: &mut Faults,
+    ) {
+        let Some(was_empty) = self.backlog_push(target, p, faults) else { return };
         let tail = self.softnet[target.idx()].input_queue_tail;
         if let Some((q, idx)) = rflow {
             self.rps.flow_tables[q.idx()][idx].last_qtail = tail;
@@ -339,6 +351,9 @@ impl Kernel {
         for t in &targets {
             self.stats.ipis.rps += 1;
             self.stats.ipis.sent += 1;
+            if cx.sim.faults.fire(Fault::IcrNotWritten) {
+                continue;
+            }
             let apic = cx.platform.topo.apic_id(self.core(*t));
             cx.platform.send_ipi(apic, CALL_FUNCTION_SINGLE_VECTOR, cx.sim);
         }
@@ -464,7 +479,7 @@ impl Kernel {
                     (Some(PollItem::Queue(q)), Some(i)) => Some((q, *i)),
                     _ => None,
                 };
-                self.enqueue_to_backlog(cpu, *t, *p, rflow);
+                self.enqueue_to_backlog(cpu, *t, *p, rflow, &mut cx.sim.faults);
                 continue;
             }
             let sock = &mut self.sockets[p.flow.idx()];
@@ -482,6 +497,9 @@ impl Kernel {
             }
             sock.rmem_bytes += (p.bytes + self.params.cfg.skb_overhead_bytes) as u64;
             self.stats.socket_enqueued += 1;
+            if cx.sim.faults.fire(Fault::SocketLosesPacket) {
+                continue;
+            }
             self.threads[t.idx()].queue.push_back(*p);
             notify_cost += self.notify_data_ready(t, cpu, cx);
         }

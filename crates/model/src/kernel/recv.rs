@@ -14,6 +14,7 @@ use super::rps::payload_lines;
 use super::{Cx, Kernel};
 use crate::config::NotifyKind;
 use crate::ids::{CpuId, ThreadId};
+use crate::sim::Fault;
 use crate::workload::app::{IO_URING_CQ_ENTRIES, ThreadState};
 use irqlab_engine::{Dur, Time};
 
@@ -26,6 +27,9 @@ impl Kernel {
         let th = &mut self.threads[t.idx()];
         let mut cost = th.notify.data_ready(&costs);
         if th.state == ThreadState::Blocked && !th.notify.must_wait(th.queue.len()) {
+            if cx.sim.faults.fire(Fault::LoseWakeup) {
+                return cost;
+            }
             cost += th.notify.woken(&costs);
             self.wake_thread(t, cpu, cx);
         }
@@ -64,6 +68,7 @@ impl Kernel {
             self.params.cfg.recv_batch as usize
         };
         let m = batch.min(th.queue.len());
+        self.stats.recv_dequeued += m as u64;
         th.burst.clear();
         let work = th.work;
         let switch = if std::mem::take(&mut self.cpus[c].switch_due) { costs.context_switch } else { Dur::ZERO };

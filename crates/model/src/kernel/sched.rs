@@ -104,7 +104,7 @@ impl Kernel {
             self.stats.ipis.sent += 1;
             self.stats.ipis.reschedule += 1;
             th.state = ThreadState::Waking;
-            if cx.sim.faults.fire(Fault::LoseWakeup) {
+            if cx.sim.faults.fire(Fault::DropReschedule) {
                 return;
             }
             let at = cx.sim.now() + cx.sim.costs.wakeup_cross_core_latency;

@@ -65,6 +65,8 @@ pub struct SoftnetCounts {
     pub dropped_backlog: u64,
     /// Packets queued on this CPU's backlog.
     pub backlog_enqueued: u64,
+    /// Packets `process_backlog` took from it.
+    pub backlog_dequeued: u64,
 }
 
 /// Per-CPU softirq state (`struct softnet_data`).
@@ -113,6 +115,11 @@ impl Softnet {
 
     /// Packets held here (backlog, the poll in progress, a no-NAPI handler's batch).
     pub fn held(&self) -> u64 {
-        (self.batch.len() + self.isr_batch.len() + self.backlog.len()) as u64
+        self.in_batches() + self.backlog.len() as u64
+    }
+
+    /// Packets taken by a poll or a no-NAPI handler and not yet handed on.
+    pub fn in_batches(&self) -> u64 {
+        (self.batch.len() + self.isr_batch.len()) as u64
     }
 }

@@ -18,7 +18,7 @@ pub mod ports;
 pub mod topology;
 
 use crate::ids::{CoreId, Rid};
-use crate::sim::{Event, Fault, Sim};
+use crate::sim::{Event, Fault, Faults, Sim};
 use intx::{DELAYED_IOAPIC_SERVICE, IntxLines};
 use irqlab_engine::{Dur, Time};
 use irqlab_hw::ioapic::{Delivery, IoApic, RedirectionEntry};
@@ -148,7 +148,7 @@ impl Platform {
 
     /// A posted message reaches the interrupt window: remap, decode, route,
     /// accept into the destination's IRR. Returns the core to look at.
-    pub fn msi_arrives(&mut self, rid: Rid, address: u64, data: u32) -> Option<CoreId> {
+    pub fn msi_arrives(&mut self, rid: Rid, address: u64, data: u32, faults: &mut Faults) -> Option<CoreId> {
         let st = &mut self.stats.msi;
         st.arrived += 1;
         let msg = match self.remapping.remap(rid, address, data) {
@@ -167,6 +167,7 @@ impl Platform {
             return None;
         };
         match self.lapics[core.idx()].accept(decoded.data.vector, decoded.data.trigger) {
+            AcceptOutcome::Accepted if faults.fire(Fault::WindowMiscount) => {}
             AcceptOutcome::Accepted => st.accepted += 1,
             AcceptOutcome::Coalesced => st.irr_coalesced += 1,
             AcceptOutcome::IllegalVector => st.illegal_vector += 1,
@@ -241,6 +242,13 @@ impl Platform {
     }
 
     // ---- the IO-APIC ---------------------------------------------------
+
+    /// Whether `pin` is an edge-triggered input whose line is held
+    /// asserted: no new edge can come, so no interrupt will.
+    pub fn edge_pin_held(&self, pin: u8) -> bool {
+        let edge = self.ioapic.rte(pin).is_ok_and(|r| r.trigger == Trigger::Edge);
+        edge && self.ioapic.asserted(pin).unwrap_or(false)
+    }
 
     /// A write to the IO-APIC's EOI register (directed EOI), or the
     /// broadcast EOI message: re-delivers a still-asserted level line.

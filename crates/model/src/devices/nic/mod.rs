@@ -22,7 +22,7 @@ pub mod rx;
 use crate::config::{CoalesceConfig, InterruptMode};
 use crate::ids::{FlowId, NicId, QueueId, Rid};
 use crate::platform::ports::{LineSource, UpstreamPort};
-use crate::sim::{Event, Sim};
+use crate::sim::{Event, Fault, Sim};
 use crate::workload::traffic::Packet;
 use irqlab_engine::{Dur, Time};
 use irqlab_hw::msi::MsiMessage;
@@ -117,6 +117,21 @@ impl Nic {
         self.setup.mode
     }
 
+    /// Whether queue `q`'s enabled interrupt waits, under frame-count-only
+    /// coalescing (`rx-usecs` 0), for more frames than it holds, none of
+    /// them reported yet: it fires only when enough frames arrive.
+    pub fn waits_for_frames(&self, q: QueueId) -> bool {
+        let c = &self.setup.coalesce;
+        let queue = &self.queues[q.idx()];
+        let none_reported = queue.unreported() == queue.ring_len();
+        queue.irq_enabled && c.rx_usecs == 0 && none_reported && (c.rx_frames as usize) > queue.ring_len()
+    }
+
+    /// The IO-APIC pin its INTx line is wired to.
+    pub fn intx_pin(&self) -> u8 {
+        self.setup.intx_pin
+    }
+
     /// Whether the NIC masks a queue itself when it fires (EIAM).
     pub fn auto_mask(&self) -> bool {
         self.setup.auto_mask
@@ -143,6 +158,9 @@ impl Nic {
     /// Sets an entry's mask bit; unmasking sends a pending message.
     pub fn msix_set_masked(&mut self, entry: u16, masked: bool, sim: &mut Sim, up: &mut dyn UpstreamPort) {
         if let Ok(Some(msg)) = self.msix.set_masked(entry, masked) {
+            if sim.faults.fire(Fault::PendingBitLost) {
+                return;
+            }
             self.stats.msix.released += 1;
             self.send_msix(msg, sim, up);
         }
@@ -166,6 +184,9 @@ impl Nic {
 
     fn send_msix(&mut self, msg: MsiMessage, sim: &mut Sim, up: &mut dyn UpstreamPort) {
         self.stats.msix.sent += 1;
+        if sim.faults.fire(Fault::NicSkipsWrite) {
+            return;
+        }
         up.msi_write(self.rid, msg.address, msg.data, sim);
     }
 
@@ -227,6 +248,9 @@ impl Nic {
         match self.setup.mode {
             InterruptMode::Msix => {
                 self.stats.msix.raised += 1;
+                if sim.faults.fire(Fault::NotifyLost) {
+                    return;
+                }
                 // Queue i owns MSI-X entry i, which exists (table size = queues).
                 match self.msix.notify(q.idx() as u16) {
                     Ok(NotifyOutcome::Sent(msg)) => self.send_msix(msg, sim, up),
@@ -293,7 +317,11 @@ impl Nic {
         let (now, dma, rid) = (sim.now(), self.setup.dma_write, self.rid);
         let queue = &mut self.queues[q.idx()];
         queue.advance(now, dma, rid, sim, up);
-        queue.take(max, out)
+        let n = queue.take(max, out);
+        if n > 0 && sim.faults.fire(Fault::DriverLosesFrame) {
+            out.pop();
+        }
+        n
     }
 
     /// Lands every queue's frames up to now (end of a run).
@@ -324,6 +352,18 @@ impl Nic {
                 self.watch(q, epoch, sim, up);
             }
         }
+    }
+
+    /// The wire falls silent after `at`.
+    pub fn stop_arrivals(&mut self, at: Time) {
+        for q in &mut self.queues {
+            q.stop_arrivals(at);
+        }
+    }
+
+    /// The MSI-X Pending bits set now.
+    pub fn msix_pending_bits(&self) -> u64 {
+        self.msix.pba().iter().map(|w| w.count_ones() as u64).sum()
     }
 
     /// DMA requests the NIC issued.

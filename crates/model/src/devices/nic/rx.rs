@@ -65,6 +65,9 @@ pub struct RxQueue {
     ahead: VecDeque<Packet>,
     source: ArrivalGen,
     source_done: bool,
+    /// Frames whose last bit arrives after this never arrive (the run's
+    /// drain stops the traffic).
+    cutoff: Time,
     /// Interrupt enable (EIMS bit): whether an arrival may raise the vector.
     pub irq_enabled: bool,
     /// When the interrupt was last enabled (coalescing starts no earlier).
@@ -88,6 +91,7 @@ impl RxQueue {
             ahead: VecDeque::with_capacity(64),
             source,
             source_done: false,
+            cutoff: Time::NEVER,
             irq_enabled: false,
             enabled_at: Time::ZERO,
             watch_gen: 0,
@@ -99,6 +103,11 @@ impl RxQueue {
     /// Frames in the ring now (filled descriptors not yet polled).
     pub fn ring_len(&self) -> usize {
         self.ring.len()
+    }
+
+    /// Frames in the ring not yet reported by an interrupt.
+    pub fn unreported(&self) -> usize {
+        self.ring.len() - self.reported
     }
 
     /// Whether frames in the ring have not been reported by an interrupt.
@@ -114,9 +123,18 @@ impl RxQueue {
     fn fill_ahead(&mut self, n: usize) {
         while self.ahead.len() < n && !self.source_done {
             match self.source.next_packet() {
-                Some(p) => self.ahead.push_back(p),
-                None => self.source_done = true,
+                Some(p) if p.wire <= self.cutoff => self.ahead.push_back(p),
+                _ => self.source_done = true,
             }
+        }
+    }
+
+    /// No frame arrives after `at`: frames already generated beyond it
+    /// vanish, the source stops.
+    pub fn stop_arrivals(&mut self, at: Time) {
+        self.cutoff = at;
+        while self.ahead.back().is_some_and(|p| p.wire > at) {
+            self.ahead.pop_back();
         }
     }
 
@@ -151,7 +169,9 @@ impl RxQueue {
                         continue;
                     }
                     self.counts.landed += 1;
-                    self.ring.push_back(p);
+                    if !sim.faults.fire(crate::sim::Fault::RingLosesFrame) {
+                        self.ring.push_back(p);
+                    }
                 }
                 _ => break,
             }

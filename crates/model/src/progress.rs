@@ -1,0 +1,215 @@
+//! The progress law: no packet waits forever for a wakeup.
+//!
+//! A conservation law cannot see a packet that sits in a ring, a backlog or
+//! a socket because nothing will ever wake its consumer — it is "in
+//! flight" for ever. So after a run the machine stops the traffic (no frame
+//! arrives after the run's end; level devices fall silent) and keeps
+//! running for up to [`DRAIN_BOUND`], long enough for every timer the model
+//! has (the 100 ms spurious poller, the QEMU limiter's 10 ms delay). A
+//! healthy machine empties in microseconds. A packet still inside after the
+//! drain has waited at least the bound with no new work arriving; if the
+//! CPU that should consume it is idle, nothing is scheduled to wake it: a
+//! lost wakeup, and a violation that names each place still holding
+//! packets and the state of its consumer.
+//!
+//! Three hazards of real systems also keep packets inside for good; they
+//! are reported (with their reason) rather than flagged:
+//! * an **interrupt storm** that never ends — e.g. a level line re-delivered
+//!   at every EOI with "nobody cared" switched off (`noirqdebug`): the
+//!   consumer's CPU is busy taking interrupts the whole drain;
+//! * an **edge-triggered INTx line held asserted** — the driver never lets
+//!   it fall (`driver.level_eoi = "before_clear"` on an edge RTE), so no new
+//!   edge comes and the NIC's interrupts are lost: the reason PCI INTx is
+//!   level-triggered;
+//! * **frame-count-only coalescing** (`rx-frames` N with `rx-usecs` 0, as
+//!   ethtool's rule allows): fewer than N frames wait for frames that never
+//!   come.
+//!
+//! Packets a consumer holds back by its own rule are not stuck: an io_uring
+//! reader waiting for `wait_nr` completions that will never come.
+
+use crate::config::InterruptMode;
+use crate::devices::nic::Nic;
+use crate::ids::CpuId;
+use crate::kernel::Kernel;
+use crate::kernel::softnet::PollItem;
+use crate::platform::Platform;
+use irqlab_engine::{Dur, LawViolation, Time};
+use serde::Serialize;
+
+/// How long the machine runs on, without traffic, before a packet still
+/// inside counts as stuck: three periods of the spurious-IRQ poller.
+pub const DRAIN_BOUND: Dur = Dur::from_ms(300);
+/// Interrupts a CPU takes during the drain for it to count as storming
+/// (one every 300 µs; a quiet machine takes none).
+pub const STORM_INTERRUPTS: u64 = 1000;
+
+/// What the drain after the run found.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Progress {
+    /// Simulated milliseconds the machine ran on without traffic.
+    pub drained_ms: f64,
+    /// Packets still inside at the end of the drain.
+    pub stuck: u64,
+    /// The modelled hazard that holds them, if one does.
+    pub reason: Option<String>,
+}
+
+/// Packets still inside the machine that a consumer could take.
+pub fn packets_inside(nics: &[Nic], kernel: &Kernel) -> u64 {
+    let rings: u64 = nics.iter().flat_map(|n| &n.queues).map(|q| q.in_ring()).sum();
+    let softnet: u64 = kernel.softnet.iter().map(|s| s.held()).sum();
+    let readable: u64 = kernel
+        .threads
+        .iter()
+        .filter(|t| !t.notify.must_wait(t.queue.len()))
+        .map(|t| (t.queue.len() + t.burst.len()) as u64)
+        .sum();
+    rings + softnet + readable
+}
+
+/// One place still holding packets, the CPU that should take them, and
+/// the modelled hazard that holds them, if one does.
+struct Stuck {
+    what: String,
+    packets: u64,
+    consumer: CpuId,
+    hazard: Option<&'static str>,
+}
+
+const EDGE_LINE_HELD: &str = "edge-triggered INTx line held asserted: no new edge, the NIC's interrupts are lost";
+const FRAMES_ONLY: &str = "rx-frames coalescing with rx-usecs 0: the last frames wait for frames that never come";
+
+/// Every place still holding packets.
+fn stuck_places(nics: &[Nic], kernel: &Kernel, platform: &Platform) -> Vec<Stuck> {
+    let ms = |t: Time| t.as_secs_f64() * 1e3;
+    let mut out = Vec::new();
+    for nic in nics {
+        for (q, queue) in nic.queues.iter().enumerate() {
+            if queue.in_ring() == 0 {
+                continue;
+            }
+            let napi = kernel.napi.get(q).is_some_and(|n| n.scheduled);
+            // A scheduled NAPI instance is on some CPU's poll list; an idle
+            // one waits for the queue's interrupt on its IRQ's CPU.
+            let polled_on = kernel
+                .softnet
+                .iter()
+                .position(|s| s.poll_list.contains(&PollItem::Queue(crate::ids::QueueId(q as u32))));
+            let irq_cpu = kernel.adapter.irq_of_queue.get(q).copied().flatten().map(|i| kernel.irqs[i.idx()].cpu);
+            let consumer = polled_on.map(|c| CpuId(c as u32)).or(irq_cpu).unwrap_or(CpuId(0));
+            let queue_id = crate::ids::QueueId(q as u32);
+            let hazard = if napi {
+                None
+            } else if nic.mode() == InterruptMode::Intx && platform.edge_pin_held(nic.intx_pin()) {
+                Some(EDGE_LINE_HELD)
+            } else if nic.waits_for_frames(queue_id) {
+                Some(FRAMES_ONLY)
+            } else {
+                None
+            };
+            out.push(Stuck {
+                what: format!(
+                    "NIC {} rx ring {q}: {} frames, oldest from {:.3} ms (queue interrupt {}, NAPI {})",
+                    nic.id.0,
+                    queue.in_ring(),
+                    queue.oldest_wire().map_or(f64::NAN, ms),
+                    if queue.irq_enabled { "enabled" } else { "disabled" },
+                    if napi { "scheduled" } else { "not scheduled" },
+                ),
+                packets: queue.in_ring(),
+                consumer,
+                hazard,
+            });
+        }
+    }
+    for (c, sn) in kernel.softnet.iter().enumerate() {
+        if sn.held() > 0 {
+            out.push(Stuck {
+                what: format!(
+                    "CPU {c} backlog/poll: {} packets (poll list {}, NET_RX {})",
+                    sn.held(),
+                    sn.poll_list.len(),
+                    if sn.pending { "pending" } else { "not pending" },
+                ),
+                packets: sn.held(),
+                consumer: CpuId(c as u32),
+                hazard: None,
+            });
+        }
+    }
+    for (t, th) in kernel.threads.iter().enumerate() {
+        let n = (th.queue.len() + th.burst.len()) as u64;
+        if n > 0 && !th.notify.must_wait(th.queue.len()) {
+            out.push(Stuck {
+                what: format!("thread {t} on CPU {}: {n} packets readable, thread {:?}", th.cpu.0, th.state),
+                packets: n,
+                consumer: th.cpu,
+                hazard: None,
+            });
+        }
+    }
+    out
+}
+
+/// The drain's findings, and the progress law's verdict, after a drain
+/// that ended at `now` (the run ended at `end`), during which each CPU took
+/// `drain_interrupts[cpu]` interrupts.
+pub fn check(
+    nics: &[Nic],
+    kernel: &Kernel,
+    platform: &Platform,
+    end: Time,
+    now: Time,
+    drain_interrupts: &[u64],
+) -> (Progress, Option<LawViolation>) {
+    let stuck = packets_inside(nics, kernel);
+    let mut progress = Progress { drained_ms: now.since(end).as_ns_f64() / 1e6, stuck, reason: None };
+    if stuck == 0 {
+        return (progress, None);
+    }
+    let places = stuck_places(nics, kernel, platform);
+    let storming = |c: CpuId| drain_interrupts.get(c.idx()).is_some_and(|n| *n >= STORM_INTERRUPTS);
+    let storm = |p: &Stuck| {
+        storming(p.consumer).then(|| {
+        format!(
+            "interrupt storm: CPU {} took {} interrupts in the {:.0} ms after the traffic stopped and never got to the packets",
+            p.consumer.0,
+            drain_interrupts[p.consumer.idx()],
+            progress.drained_ms
+        )
+    })
+    };
+    let reasons: Vec<Option<String>> =
+        places.iter().map(|p| p.hazard.map(str::to_string).or_else(|| storm(p))).collect();
+    if reasons.iter().all(Option::is_some) {
+        let mut list: Vec<String> = reasons.into_iter().flatten().collect();
+        list.sort();
+        list.dedup();
+        progress.reason = Some(list.join("; "));
+        return (progress, None);
+    }
+    let cpus: Vec<String> = kernel
+        .cpus
+        .iter()
+        .enumerate()
+        .map(|(c, run)| {
+            let isr = platform.isr_bits(kernel.cores[c]);
+            let state = if run.is_idle() { "idle" } else { "busy" };
+            let service = if isr > 0 { format!(" with {isr} vector(s) in service") } else { String::new() };
+            format!("CPU {c} {state}{service}")
+        })
+        .collect();
+    let list: Vec<String> = places.iter().map(|p| format!("{} [{} packets]", p.what, p.packets)).collect();
+    let violation = LawViolation {
+        name: "progress".into(),
+        detail: format!(
+            "{stuck} packets still inside {:.0} ms after the traffic stopped at {:.3} ms (lost wakeup): {}; {}",
+            progress.drained_ms,
+            end.as_secs_f64() * 1e3,
+            list.join("; "),
+            cpus.join(", ")
+        ),
+    };
+    (progress, Some(violation))
+}
