@@ -2,6 +2,10 @@
 //! from its own seed-derived scenario, so results do not depend on thread
 //! count), tabulated, and judged by findings computed from the run's data.
 //!
+//! This module is the framework (types, running, rendering, helpers); the
+//! experiments themselves and their registry live in `crate::experiments`,
+//! which depends on this module and not the other way round.
+//!
 //! The JSON document (`irqlab experiment run NAME --json -`) is
 //! `{"experiment", "description", "quick", "variants": [{"name", "params",
 //! "metrics"}], "findings": [{"claim", "holds"}]}` (design brief §10).
@@ -90,16 +94,6 @@ pub struct ExperimentReport {
     pub variants: Vec<VariantResult>,
     /// Findings.
     pub findings: Vec<Finding>,
-}
-
-/// Every experiment.
-pub fn experiments() -> Vec<Experiment> {
-    crate::experiments::all()
-}
-
-/// The experiment called `name`.
-pub fn experiment(name: &str) -> Option<Experiment> {
-    experiments().into_iter().find(|e| e.name == name)
 }
 
 /// Runs an experiment's variants in parallel and computes its findings.
@@ -204,6 +198,11 @@ pub fn cpu_ns_per_packet(m: &Value) -> f64 {
     if delivered > 0.0 { busy * secs * 1e9 / delivered } else { f64::NAN }
 }
 
+/// Formats a rate in Mpps with two decimals.
+pub fn mpps(v: f64) -> String {
+    format!("{:.2}", v / 1e6)
+}
+
 /// Shared table columns of the model-run experiments.
 pub mod col {
     use super::{Column, cpu_ns_per_packet, num};
@@ -252,21 +251,5 @@ mod tests {
             "cpu": [{"busy_frac": {"idle": 0.5}}, {"busy_frac": {"idle": 1.0}}]});
         // 0.5 core-seconds over 1000 packets = 500 µs each.
         assert!((cpu_ns_per_packet(&m) - 500_000.0).abs() < 1e-6);
-    }
-
-    #[test]
-    fn every_experiment_has_a_unique_name_and_variants() {
-        let all = experiments();
-        let mut names: Vec<&str> = all.iter().map(|e| e.name).collect();
-        names.sort();
-        names.dedup();
-        assert_eq!(names.len(), all.len());
-        for e in &all {
-            let vs = (e.variants)(true);
-            assert!(!vs.is_empty(), "{}", e.name);
-            for v in &vs {
-                assert!(!v.params.is_empty(), "{}: variant {} names no params", e.name, v.name);
-            }
-        }
     }
 }

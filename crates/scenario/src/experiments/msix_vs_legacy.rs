@@ -6,8 +6,7 @@
 //! service every queue. Application threads are spread over all cores in
 //! every variant. Findings compare delivered throughput and CPU per packet.
 
-use super::mpps;
-use crate::experiment::{Column, Experiment, Finding, Variant, VariantResult, by_name, col, num, params};
+use crate::experiment::{Column, Experiment, Finding, Variant, VariantResult, by_name, col, mpps, num, params};
 use irqlab_model::Scenario;
 use irqlab_model::config::{AppConfig, ArrivalKind, InterruptMode};
 use serde_json::json;

@@ -9,8 +9,7 @@
 //! runs with coalescing off and with rx-usecs 20. Findings locate each
 //! curve's peak and compare the highest offered load with it.
 
-use super::mpps;
-use crate::experiment::{Column, Experiment, Finding, Variant, VariantResult, num, params};
+use crate::experiment::{Column, Experiment, Finding, Variant, VariantResult, mpps, num, params};
 use irqlab_model::Scenario;
 use irqlab_model::config::ArrivalKind;
 use serde_json::json;
