@@ -7,10 +7,8 @@
 //! elsewhere — more across sockets.
 
 use crate::experiment::{
-    Column, Experiment, Finding, Variant, VariantResult, by_name, col, cpu_ns_per_packet, num, params,
+    Column, Experiment, Finding, Settings, Variant, VariantResult, by_name, col, cpu_ns_per_packet, num, run_model,
 };
-use irqlab_model::Scenario;
-use irqlab_model::config::AppConfig;
 use serde_json::json;
 
 const PLACEMENTS: [(&str, u32); 3] = [("irq-core", 0), ("same-socket", 1), ("remote-socket", 4)];
@@ -20,34 +18,34 @@ pub fn experiment() -> Experiment {
     Experiment {
         name: "affinity-locality",
         description: "reader on the IRQ's core vs another core of its socket vs the other socket (2×4 cores, 1 queue), at 100 and 800 kpps",
+        base,
         variants,
+        run: run_model,
         columns,
         findings,
     }
 }
 
-fn variants(quick: bool) -> Vec<Variant> {
-    let d = if quick { 30.0 } else { 200.0 };
+/// Two sockets of four cores, one queue (its interrupt on core 0 by
+/// default), one reader.
+fn base(quick: bool) -> Settings {
+    Settings::new()
+        .set("duration_ms", if quick { 30.0 } else { 200.0 })
+        .set("machine.cores", 8)
+        .set("machine.sockets", 2)
+        .set("nic.queues", 1)
+        .set("apps", json!([{"core": 0}]))
+}
+
+fn variants(_quick: bool) -> Vec<Variant> {
     let mut out = Vec::new();
     for rate in RATES {
         for (place, core) in PLACEMENTS {
-            let mut s = Scenario::default();
-            s.duration_ms = d;
-            s.machine.cores = 8;
-            s.machine.sockets = 2;
-            s.nic.queues = 1;
-            s.workload.rate_pps = Some(rate);
-            s.apps = vec![AppConfig::on_core(core)];
-            out.push(Variant::model(
-                format!("{place}/{}k", rate / 1e3),
-                params([
-                    ("app_placement", json!(place)),
-                    ("apps[0].core", json!(core)),
-                    ("irq_core", json!(0)),
-                    ("workload.rate_pps", json!(rate)),
-                ]),
-                s,
-            ));
+            out.push(
+                Variant::new(format!("{place}/{}k", rate / 1e3))
+                    .set("apps[0].core", core)
+                    .set("workload.rate_pps", rate),
+            );
         }
     }
     out

@@ -7,86 +7,61 @@
 //! all 16 flows. Findings compare wakeups per packet, notification CPU per
 //! wakeup and per packet, total CPU per packet and latency.
 
-use crate::experiment::{Column, Experiment, Finding, Variant, VariantResult, by_name, col, num, params};
-use irqlab_model::Scenario;
-use irqlab_model::config::{AppConfig, IoUringConfig, NotifyKind, SignalKind};
+use crate::experiment::{Column, Experiment, Finding, Settings, Variant, VariantResult, by_name, col, num, run_model};
 use serde_json::json;
 
 const RATES: [(&str, f64); 2] = [("low", 50_000.0), ("high", 1_500_000.0)];
 
-struct Mech {
-    name: &'static str,
-    notify: NotifyKind,
-    signal: SignalKind,
-    uring: IoUringConfig,
-}
+/// A notification mechanism: its name and the reader's `notify`, `signal`,
+/// `io_uring.eventfd` and `io_uring.wait_nr`.
+type Mech = (&'static str, &'static str, &'static str, bool, u32);
 
-fn mechanisms() -> Vec<Mech> {
-    let plain = IoUringConfig::default();
-    vec![
-        Mech {
-            name: "blocking_recv",
-            notify: NotifyKind::BlockingRecv,
-            signal: SignalKind::Standard,
-            uring: plain.clone(),
-        },
-        Mech { name: "epoll", notify: NotifyKind::Epoll, signal: SignalKind::Standard, uring: plain.clone() },
-        Mech { name: "eventfd", notify: NotifyKind::Eventfd, signal: SignalKind::Standard, uring: plain.clone() },
-        Mech { name: "signal", notify: NotifyKind::Signal, signal: SignalKind::Standard, uring: plain.clone() },
-        Mech { name: "signal-rt", notify: NotifyKind::Signal, signal: SignalKind::Realtime, uring: plain.clone() },
-        Mech { name: "io_uring", notify: NotifyKind::IoUring, signal: SignalKind::Standard, uring: plain },
-        Mech {
-            name: "io_uring+eventfd",
-            notify: NotifyKind::IoUring,
-            signal: SignalKind::Standard,
-            uring: IoUringConfig { eventfd: true, wait_nr: 1 },
-        },
-        Mech {
-            name: "io_uring/wait16",
-            notify: NotifyKind::IoUring,
-            signal: SignalKind::Standard,
-            uring: IoUringConfig { eventfd: false, wait_nr: 16 },
-        },
-    ]
-}
+const MECHANISMS: [Mech; 8] = [
+    ("blocking_recv", "blocking_recv", "standard", false, 0),
+    ("epoll", "epoll", "standard", false, 0),
+    ("eventfd", "eventfd", "standard", false, 0),
+    ("signal", "signal", "standard", false, 0),
+    ("signal-rt", "signal", "realtime", false, 0),
+    ("io_uring", "io_uring", "standard", false, 0),
+    ("io_uring+eventfd", "io_uring", "standard", true, 1),
+    ("io_uring/wait16", "io_uring", "standard", false, 16),
+];
 
 pub fn experiment() -> Experiment {
     Experiment {
         name: "notify",
         description: "blocking recv vs epoll vs eventfd vs signals vs io_uring, at 50 kpps and 1.5 Mpps (reader on another core)",
+        base,
         variants,
+        run: run_model,
         columns,
         findings,
     }
 }
 
-fn variants(quick: bool) -> Vec<Variant> {
-    let d = if quick { 20.0 } else { 100.0 };
+/// Two cores, one queue (its interrupt on core 0 by default), 16 flows, one
+/// reader on core 1.
+fn base(quick: bool) -> Settings {
+    Settings::new()
+        .set("duration_ms", if quick { 20.0 } else { 100.0 })
+        .set("machine.cores", 2)
+        .set("nic.queues", 1)
+        .set("workload.flows", 16)
+        .set("apps", json!([{"core": 1}]))
+}
+
+fn variants(_quick: bool) -> Vec<Variant> {
     let mut out = Vec::new();
     for (level, rate) in RATES {
-        for mech in mechanisms() {
-            let mut s = Scenario::default();
-            s.duration_ms = d;
-            s.machine.cores = 2;
-            s.nic.queues = 1;
-            s.workload.flows = 16;
-            s.workload.rate_pps = Some(rate);
-            let mut app = AppConfig::on_core(1);
-            app.notify = mech.notify;
-            app.signal = mech.signal;
-            app.io_uring = mech.uring.clone();
-            s.apps = vec![app];
-            out.push(Variant::model(
-                format!("{}/{level}", mech.name),
-                params([
-                    ("apps[0].notify", json!(mech.name.split(['/', '+', '-']).next().unwrap_or(mech.name))),
-                    ("apps[0].signal", json!(format!("{:?}", mech.signal).to_lowercase())),
-                    ("apps[0].io_uring.eventfd", json!(mech.uring.eventfd)),
-                    ("apps[0].io_uring.wait_nr", json!(mech.uring.wait_nr)),
-                    ("workload.rate_pps", json!(rate)),
-                ]),
-                s,
-            ));
+        for (name, notify, signal, eventfd, wait_nr) in MECHANISMS {
+            out.push(
+                Variant::new(format!("{name}/{level}"))
+                    .set("apps[0].notify", notify)
+                    .set("apps[0].signal", signal)
+                    .set("apps[0].io_uring.eventfd", eventfd)
+                    .set("apps[0].io_uring.wait_nr", wait_nr)
+                    .set("workload.rate_pps", rate),
+            );
         }
     }
     out

@@ -8,10 +8,9 @@
 //! interrupt targets the reader. Two more variants let the readers migrate
 //! every 100 µs, with RFS's reordering guard on and off.
 
-use crate::experiment::{Column, Experiment, Finding, Variant, VariantResult, by_name, col, num, params};
-use irqlab_model::Scenario;
-use irqlab_model::config::AppConfig;
-use serde_json::{Value, json};
+use crate::experiment::{
+    Column, Experiment, Finding, Settings, Variant, VariantResult, by_name, col, num, readers_on, run_model,
+};
 
 const CORES: u32 = 4;
 const FLOWS: u32 = 64;
@@ -22,64 +21,46 @@ pub fn experiment() -> Experiment {
     Experiment {
         name: "steering",
         description: "RSS with readers elsewhere vs RPS vs RFS vs aRFS (4 cores, 64 flows, 1 Mpps); RFS's reordering guard with migrating readers",
+        base,
         variants,
+        run: run_model,
         columns,
         findings,
     }
 }
 
-fn base(duration_ms: f64, migrate: bool) -> Scenario {
-    let mut s = Scenario::default();
-    s.duration_ms = duration_ms;
-    s.machine.cores = CORES;
-    s.nic.queues = CORES;
-    s.workload.flows = FLOWS;
-    s.workload.rate_pps = Some(RATE_PPS);
-    s.apps = (0..CORES)
-        .map(|c| AppConfig { migrate_every_us: if migrate { MIGRATE_US } else { 0.0 }, ..AppConfig::on_core(c) })
-        .collect();
-    s
+/// Four cores and four queues (queue i interrupts core i by default), 64
+/// flows at 1 Mpps, one reader per core; flows are dealt to the readers
+/// round-robin.
+fn base(quick: bool) -> Settings {
+    Settings::new()
+        .set("duration_ms", if quick { 20.0 } else { 100.0 })
+        .set("machine.cores", CORES)
+        .set("nic.queues", CORES)
+        .set("workload.flows", FLOWS)
+        .set("workload.rate_pps", RATE_PPS)
+        .set("apps", readers_on(0..CORES))
 }
 
-fn variants(quick: bool) -> Vec<Variant> {
-    let d = if quick { 20.0 } else { 100.0 };
+fn variants(_quick: bool) -> Vec<Variant> {
     let all: Vec<u32> = (0..CORES).collect();
-    let mut out = Vec::new();
-    let mut push = |name: &str, s: Scenario, p: Vec<(&str, Value)>| {
-        let mut ps = params([(
-            "readers",
-            json!(if s.apps[0].migrate_every_us > 0.0 { "migrating" } else { "pinned, round-robin flows" }),
-        )]);
-        for (k, v) in p {
-            ps.insert(k.to_string(), v);
-        }
-        out.push(Variant::model(name, ps, s));
-    };
-    push("rss", base(d, false), vec![("steering", json!("rss"))]);
-    let mut s = base(d, false);
-    s.kernel.rps_cpus = all.clone();
-    push("rps", s, vec![("steering", json!("rps")), ("kernel.rps_cpus", json!(all))]);
-    let mut s = base(d, false);
-    s.kernel.rfs = true;
-    push("rfs", s, vec![("steering", json!("rfs")), ("kernel.rfs", json!(true))]);
-    let mut s = base(d, false);
-    s.kernel.rfs = true;
-    s.nic.arfs = true;
-    push("arfs", s, vec![("steering", json!("arfs")), ("kernel.rfs", json!(true)), ("nic.arfs", json!(true))]);
+    let mut out = vec![
+        // RSS alone: no RPS, no RFS.
+        Variant::new("rss").set("kernel.rps_cpus", Vec::<u32>::new()).set("kernel.rfs", false),
+        Variant::new("rps").set("kernel.rps_cpus", all.clone()),
+        Variant::new("rfs").set("kernel.rfs", true),
+        Variant::new("arfs").set("kernel.rfs", true).set("nic.arfs", true),
+    ];
     for guard in [true, false] {
-        let mut s = base(d, true);
-        s.kernel.rfs = true;
-        s.kernel.rps_cpus = all.clone();
-        s.kernel.rfs_reorder_guard = guard;
-        push(
-            if guard { "rfs/migrating" } else { "rfs/migrating/no-guard" },
-            s,
-            vec![
-                ("steering", json!("rps+rfs")),
-                ("kernel.rfs_reorder_guard", json!(guard)),
-                ("apps.migrate_every_us", json!(MIGRATE_US)),
-            ],
-        );
+        let mut v = Variant::new(if guard { "rfs/migrating" } else { "rfs/migrating/no-guard" })
+            .set("kernel.rps_cpus", all.clone())
+            .set("kernel.rfs", true)
+            .set("kernel.rfs_reorder_guard", guard);
+        // Every reader moves to the next core every MIGRATE_US.
+        for core in 0..CORES {
+            v = v.set(format!("apps[{core}].migrate_every_us"), MIGRATE_US);
+        }
+        out.push(v);
     }
     out
 }
