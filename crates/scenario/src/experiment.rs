@@ -37,6 +37,13 @@
 //! assert!(scenario_with(&[&Settings::new().set("machine.corse", 2)]).is_err());
 //! ```
 //!
+//! # Ratios
+//!
+//! Columns and findings read per-X ratios (per packet, per wakeup, per
+//! device event…) as [`Ratio`]s, which carry the count they divide by: below
+//! [`MIN_SAMPLES`] a cell shows `n/a` and a finding comparing the ratio does
+//! not hold and says why ([`judge`]).
+//!
 //! # The report
 //!
 //! The JSON document (`irqlab experiment run NAME --json -`) is
@@ -361,13 +368,105 @@ pub fn run_model(s: &Scenario) -> Result<Value, String> {
     serde_json::to_value(&m).map_err(|e| e.to_string())
 }
 
+/// Fewest samples a per-X ratio (per packet, per wakeup, per interrupt, per
+/// device event…) is shown or judged from: the count it divides by must be
+/// at least this. Below it a table cell shows `n/a`, and a finding that
+/// compares the ratio does not hold and says why ([`judge`]); 3 wakeups do
+/// not make a cost per wakeup.
+pub const MIN_SAMPLES: u64 = 100;
+
+/// A per-X ratio and the count of X it was computed from.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Ratio {
+    value: f64,
+    count: f64,
+    per: &'static str,
+}
+
+impl Ratio {
+    /// `value`, a ratio over `count` samples of `per` (a plural noun, e.g.
+    /// `"wakeups"`), as the model or the caller computed it.
+    pub fn new(value: f64, count: f64, per: &'static str) -> Ratio {
+        Ratio { value, count, per }
+    }
+
+    /// Whether the count reaches [`MIN_SAMPLES`] (a missing count does not).
+    pub fn enough(self) -> bool {
+        self.count >= MIN_SAMPLES as f64
+    }
+
+    /// The value, or NaN when the count is too small (every comparison
+    /// with NaN is false).
+    pub fn get(self) -> f64 {
+        if self.enough() { self.value } else { f64::NAN }
+    }
+
+    /// The count the ratio divides by.
+    pub fn count(self) -> f64 {
+        self.count
+    }
+
+    /// The ratio times `k` (e.g. 100 for a percentage), over the same count.
+    pub fn times(self, k: f64) -> Ratio {
+        Ratio { value: k * self.value, ..self }
+    }
+
+    /// The value with `decimals` decimals, or `n/a` when the count is too small.
+    pub fn show(self, decimals: usize) -> String {
+        if self.enough() { format!("{:.*}", decimals, self.value) } else { "n/a".into() }
+    }
+
+    /// The value with `decimals` decimals and a `%` sign (for a ratio in
+    /// percent), or `n/a` when the count is too small.
+    pub fn show_pct(self, decimals: usize) -> String {
+        if self.enough() { format!("{:.*}%", decimals, self.value) } else { "n/a".into() }
+    }
+
+    /// Why the ratio is not judged (`label` names where it comes from), or
+    /// `None` when it may be.
+    fn shortfall(self, label: &str) -> Option<String> {
+        if self.enough() {
+            None
+        } else if self.count.is_nan() {
+            Some(format!("{label} has no count of {}", self.per))
+        } else {
+            Some(format!("{label} has {} {}", self.count, self.per))
+        }
+    }
+}
+
+/// A finding whose verdict compares ratios: `holds` is asked only when every
+/// ratio in `ratios` (each with a label, usually its variant's name) rests on
+/// at least [`MIN_SAMPLES`]; otherwise the finding does not hold and its
+/// claim says which counts fall short.
+pub fn judge(claim: String, ratios: &[(&str, Ratio)], holds: impl FnOnce() -> bool) -> Finding {
+    let short: Vec<String> = ratios.iter().filter_map(|(label, r)| r.shortfall(label)).collect();
+    if short.is_empty() {
+        Finding { claim, holds: holds() }
+    } else {
+        Finding {
+            claim: format!(
+                "{claim} — not judged: {}, fewer than the {MIN_SAMPLES} samples a ratio needs",
+                short.join(", ")
+            ),
+            holds: false,
+        }
+    }
+}
+
+/// A per-delivered-packet ratio the model computed, at `path` of the metrics.
+pub fn per_packet(m: &Value, path: &str) -> Ratio {
+    Ratio::new(num(m, path), num(m, "packets.delivered"), "delivered packets")
+}
+
 /// Total CPU busy time (all cores, all contexts) per delivered packet, ns.
-pub fn cpu_ns_per_packet(m: &Value) -> f64 {
+pub fn cpu_ns_per_packet(m: &Value) -> Ratio {
     let secs = num(m, "duration_s");
     let delivered = num(m, "packets.delivered");
     let busy: f64 =
         m["cpu"].as_array().map(|cores| cores.iter().map(|c| 1.0 - num(c, "busy_frac.idle")).sum()).unwrap_or(f64::NAN);
-    if delivered > 0.0 { busy * secs * 1e9 / delivered } else { f64::NAN }
+    let value = if delivered > 0.0 { busy * secs * 1e9 / delivered } else { f64::NAN };
+    Ratio::new(value, delivered, "delivered packets")
 }
 
 /// An `apps` value: one reader pinned to each of `cores`, its other
@@ -402,7 +501,7 @@ pub mod col {
     }
     /// CPU time (all cores) per delivered packet, ns.
     pub fn cpu_ns_per_pkt() -> Column {
-        Column { header: "cpu ns/pkt", cell: |v| format!("{:.0}", cpu_ns_per_packet(&v.metrics)) }
+        Column { header: "cpu ns/pkt", cell: |v| cpu_ns_per_packet(&v.metrics).show(0) }
     }
 }
 
@@ -481,6 +580,24 @@ mod tests {
         let m = json!({"duration_s": 1.0, "packets": {"delivered": 1000},
             "cpu": [{"busy_frac": {"idle": 0.5}}, {"busy_frac": {"idle": 1.0}}]});
         // 0.5 core-seconds over 1000 packets = 500 µs each.
-        assert!((cpu_ns_per_packet(&m) - 500_000.0).abs() < 1e-6);
+        assert!((cpu_ns_per_packet(&m).get() - 500_000.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn ratios_from_too_few_samples_are_not_shown_or_judged() {
+        let few = Ratio::new(28_981_300.0, 3.0, "wakeups");
+        let many = Ratio::new(1400.0, MIN_SAMPLES as f64, "wakeups");
+        assert_eq!((few.show(0), many.show(0)), ("n/a".to_string(), "1400".to_string()));
+        assert!(few.get().is_nan() && few.get().partial_cmp(&many.get()).is_none());
+        assert_eq!(many.times(0.5).show(1), "700.0");
+        let f = judge("x costs more".into(), &[("a", few), ("b", many)], || true);
+        assert!(!f.holds);
+        assert_eq!(f.claim, "x costs more — not judged: a has 3 wakeups, fewer than the 100 samples a ratio needs");
+        let missing = Ratio::new(1.0, f64::NAN, "packets");
+        assert!(judge("y".into(), &[("c", missing)], || true).claim.contains("c has no count of packets"));
+        let f = judge("x costs more".into(), &[("b", many)], || true);
+        assert!(f.holds && f.claim == "x costs more");
+        let m = json!({"duration_s": 1.0, "packets": {"delivered": 0}, "cpu": [{"busy_frac": {"idle": 0.5}}]});
+        assert_eq!(cpu_ns_per_packet(&m).show(0), "n/a");
     }
 }

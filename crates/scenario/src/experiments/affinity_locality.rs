@@ -7,7 +7,8 @@
 //! elsewhere — more across sockets.
 
 use crate::experiment::{
-    Column, Experiment, Finding, Settings, Variant, VariantResult, by_name, col, cpu_ns_per_packet, num, run_model,
+    Column, Experiment, Finding, Settings, Variant, VariantResult, by_name, col, cpu_ns_per_packet, judge, num,
+    per_packet, run_model,
 };
 use serde_json::json;
 
@@ -57,7 +58,7 @@ fn columns() -> Vec<Column> {
         col::p50_us(),
         col::p99_us(),
         col::cpu_ns_per_pkt(),
-        Column { header: "handoffs/pkt", cell: |v| format!("{:.2}", num(&v.metrics, "steering.handoffs_per_packet")) },
+        Column { header: "handoffs/pkt", cell: |v| per_packet(&v.metrics, "steering.handoffs_per_packet").show(2) },
         Column { header: "cross-socket", cell: |v| format!("{}", num(&v.metrics, "steering.cross_socket_handoffs")) },
     ]
 }
@@ -69,12 +70,17 @@ fn findings(vs: &[VariantResult]) -> Vec<Finding> {
         let m = |p: &str| by_name(vs, &format!("{p}/{k}k")).map(|v| &v.metrics);
         let (Some(a), Some(b), Some(c)) = (m("irq-core"), m("same-socket"), m("remote-socket")) else { continue };
         let (ca, cb, cc) = (cpu_ns_per_packet(a), cpu_ns_per_packet(b), cpu_ns_per_packet(c));
-        f.push(Finding {
-            claim: format!(
-                "{k} kpps: CPU per packet {ca:.0} ns on the IRQ's core, {cb:.0} ns on the same socket, {cc:.0} ns across sockets"
+        let (na, nb, nc) = (format!("irq-core/{k}k"), format!("same-socket/{k}k"), format!("remote-socket/{k}k"));
+        f.push(judge(
+            format!(
+                "{k} kpps: CPU per packet {} ns on the IRQ's core, {} ns on the same socket, {} ns across sockets",
+                ca.show(0),
+                cb.show(0),
+                cc.show(0)
             ),
-            holds: cb > ca && cc > cb,
-        });
+            &[(&na, ca), (&nb, cb), (&nc, cc)],
+            || cb.get() > ca.get() && cc.get() > cb.get(),
+        ));
         let (la, lb, lc) = (num(a, "latency_ns.p50"), num(b, "latency_ns.p50"), num(c, "latency_ns.p50"));
         let best = [("the IRQ's core", la), ("the same socket", lb), ("the other socket", lc)]
             .into_iter()

@@ -2,7 +2,7 @@
 //! doorbell — stale descriptor reads per million doorbells in the
 //! store-buffer simulation, next to the exhaustive checker's verdict.
 
-use crate::experiment::{Column, Experiment, Finding, Settings, Variant, VariantResult, num};
+use crate::experiment::{Column, Experiment, Finding, Ratio, Settings, Variant, VariantResult, num};
 use irqlab_model::Scenario;
 use irqlab_model::memory::{Verdict, check_doorbell, run_doorbell_sim};
 use serde_json::{Value, json};
@@ -80,15 +80,17 @@ fn stale(m: &Value) -> f64 {
     num(m, "simulation.stale_descriptor_reads")
 }
 
+/// Stale descriptor reads per million doorbells.
+fn stale_per_million(m: &Value) -> Ratio {
+    Ratio::new(num(m, "simulation.stale_reads_per_million_doorbells"), num(m, "simulation.doorbells"), "doorbells")
+}
+
 fn columns() -> Vec<Column> {
     vec![
         Column { header: "checker", cell: |v| verdict(&v.metrics).to_string() },
         Column { header: "doorbells", cell: |v| format!("{}", num(&v.metrics, "simulation.doorbells")) },
         Column { header: "stale reads", cell: |v| format!("{}", stale(&v.metrics)) },
-        Column {
-            header: "stale/M doorbells",
-            cell: |v| format!("{:.1}", num(&v.metrics, "simulation.stale_reads_per_million_doorbells")),
-        },
+        Column { header: "stale/M doorbells", cell: |v| stale_per_million(&v.metrics).show(1) },
         Column {
             header: "corrupted tx",
             cell: |v| format!("{}", num(&v.metrics, "simulation.corrupted_transmissions")),
@@ -115,10 +117,10 @@ fn findings(vs: &[VariantResult]) -> Vec<Finding> {
     if let Some(m) = get("weak/none/uc") {
         f.push(Finding {
             claim: format!(
-                "weak, no barrier: {} stale descriptor reads in {} doorbells ({:.1} per million), {} corrupted transmissions",
+                "weak, no barrier: {} stale descriptor reads in {} doorbells ({} per million), {} corrupted transmissions",
                 stale(m),
                 num(m, "simulation.doorbells"),
-                num(m, "simulation.stale_reads_per_million_doorbells"),
+                stale_per_million(m).show(1),
                 num(m, "simulation.corrupted_transmissions")
             ),
             holds: stale(m) > 0.0,

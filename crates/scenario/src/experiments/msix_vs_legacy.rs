@@ -7,7 +7,8 @@
 //! every variant. Findings compare delivered throughput and CPU per packet.
 
 use crate::experiment::{
-    Column, Experiment, Finding, Settings, Variant, VariantResult, by_name, col, mpps, num, readers_on, run_model,
+    Column, Experiment, Finding, Ratio, Settings, Variant, VariantResult, by_name, col, mpps, num, per_packet,
+    readers_on, run_model,
 };
 
 const CORES: [u32; 5] = [1, 2, 4, 8, 16];
@@ -63,13 +64,14 @@ fn columns() -> Vec<Column> {
     vec![
         Column { header: "delivered Mpps", cell: |v| mpps(num(&v.metrics, "throughput.delivered_pps")) },
         col::cpu_ns_per_pkt(),
-        Column { header: "ints/pkt", cell: |v| format!("{:.4}", num(&v.metrics, "interrupts.per_packet")) },
+        Column { header: "ints/pkt", cell: |v| per_packet(&v.metrics, "interrupts.per_packet").show(4) },
         Column {
             header: "dropped",
             cell: |v| {
                 let d = &v.metrics["packets"]["dropped"];
                 let total: f64 = d.as_object().map_or(0.0, |o| o.values().filter_map(|x| x.as_f64()).sum());
-                format!("{:.1}%", 100.0 * total / num(&v.metrics, "packets.offered").max(1.0))
+                let offered = num(&v.metrics, "packets.offered");
+                Ratio::new(100.0 * total / offered.max(1.0), offered, "offered packets").show_pct(1)
             },
         },
     ]

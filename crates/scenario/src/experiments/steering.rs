@@ -9,7 +9,8 @@
 //! every 100 µs, with RFS's reordering guard on and off.
 
 use crate::experiment::{
-    Column, Experiment, Finding, Settings, Variant, VariantResult, by_name, col, num, readers_on, run_model,
+    Column, Experiment, Finding, Settings, Variant, VariantResult, by_name, col, judge, num, per_packet, readers_on,
+    run_model,
 };
 
 const CORES: u32 = 4;
@@ -67,9 +68,9 @@ fn variants(_quick: bool) -> Vec<Variant> {
 
 fn columns() -> Vec<Column> {
     vec![
-        Column { header: "ipis/pkt", cell: |v| format!("{:.4}", num(&v.metrics, "ipis.per_packet")) },
+        Column { header: "ipis/pkt", cell: |v| per_packet(&v.metrics, "ipis.per_packet").show(4) },
         Column { header: "rps ipis", cell: |v| format!("{}", num(&v.metrics, "ipis.rps")) },
-        Column { header: "handoffs/pkt", cell: |v| format!("{:.4}", num(&v.metrics, "steering.handoffs_per_packet")) },
+        Column { header: "handoffs/pkt", cell: |v| per_packet(&v.metrics, "steering.handoffs_per_packet").show(4) },
         col::p50_us(),
         col::p99_us(),
         col::cpu_ns_per_pkt(),
@@ -82,22 +83,24 @@ fn findings(vs: &[VariantResult]) -> Vec<Finding> {
     let mut f = Vec::new();
     if let (Some(rss), Some(arfs)) = (get("rss"), get("arfs")) {
         let after = num(arfs, "steering.handoffs_after_first");
-        f.push(Finding {
-            claim: format!(
-                "aRFS: {after} cross-core hand-offs once each flow has been steered ({} in all for {FLOWS} flows, each flow's first while RFS learns its reader's core), {:.4} IPIs per packet — vs {:.2} hand-offs per packet with RSS alone",
+        let ipis = per_packet(arfs, "ipis.per_packet");
+        f.push(judge(
+            format!(
+                "aRFS: {after} cross-core hand-offs once each flow has been steered ({} in all for {FLOWS} flows, each flow's first while RFS learns its reader's core), {} IPIs per packet — vs {} hand-offs per packet with RSS alone",
                 num(arfs, "steering.handoffs"),
-                num(arfs, "ipis.per_packet"),
-                num(rss, "steering.handoffs_per_packet")
+                ipis.show(4),
+                per_packet(rss, "steering.handoffs_per_packet").show(2)
             ),
-            holds: after == 0.0 && num(arfs, "ipis.per_packet") < 0.01,
-        });
+            &[("arfs", ipis)],
+            || after == 0.0 && ipis.get() < 0.01,
+        ));
     }
     if let Some(rps) = get("rps") {
         f.push(Finding {
             claim: format!(
-                "RPS sends IPIs to kick remote backlogs: {} RPS IPIs, {:.3} IPIs per packet",
+                "RPS sends IPIs to kick remote backlogs: {} RPS IPIs, {} IPIs per packet",
                 num(rps, "ipis.rps"),
-                num(rps, "ipis.per_packet")
+                per_packet(rps, "ipis.per_packet").show(3)
             ),
             holds: num(rps, "ipis.rps") > 0.0,
         });
@@ -126,15 +129,18 @@ fn findings(vs: &[VariantResult]) -> Vec<Finding> {
         });
     }
     if let (Some(rss), Some(rfs)) = (get("rss"), get("rfs")) {
-        f.push(Finding {
-            claim: format!(
-                "RFS moves protocol processing to the reader: hand-offs per packet {:.3} → {:.3}, paid for with {:.3} IPIs per packet",
-                num(rss, "steering.handoffs_per_packet"),
-                num(rfs, "steering.handoffs_per_packet"),
-                num(rfs, "ipis.per_packet")
+        let (before, after) =
+            (per_packet(rss, "steering.handoffs_per_packet"), per_packet(rfs, "steering.handoffs_per_packet"));
+        f.push(judge(
+            format!(
+                "RFS moves protocol processing to the reader: hand-offs per packet {} → {}, paid for with {} IPIs per packet",
+                before.show(3),
+                after.show(3),
+                per_packet(rfs, "ipis.per_packet").show(3)
             ),
-            holds: num(rfs, "steering.handoffs_per_packet") < num(rss, "steering.handoffs_per_packet"),
-        });
+            &[("rss", before), ("rfs", after)],
+            || after.get() < before.get(),
+        ));
     }
     f
 }
