@@ -472,7 +472,8 @@ pub fn cpu_ns_per_packet(m: &Value) -> Ratio {
 /// An `apps` value: one reader pinned to each of `cores`, its other
 /// settings at their defaults.
 pub fn readers_on(cores: impl IntoIterator<Item = u32>) -> Value {
-    Value::Array(cores.into_iter().map(|core| serde_json::json!({ "core": core })).collect())
+    let reader = |core: u32| Value::Object([("core".to_string(), Value::from(core))].into_iter().collect());
+    Value::Array(cores.into_iter().map(reader).collect())
 }
 
 /// Formats a rate in Mpps with two decimals.

@@ -8,9 +8,8 @@
 
 use crate::experiment::{
     Column, Experiment, Finding, Settings, Variant, VariantResult, by_name, col, cpu_ns_per_packet, judge, num,
-    per_packet, run_model,
+    per_packet, readers_on, run_model,
 };
-use serde_json::json;
 
 const PLACEMENTS: [(&str, u32); 3] = [("irq-core", 0), ("same-socket", 1), ("remote-socket", 4)];
 const RATES: [f64; 2] = [100_000.0, 800_000.0];
@@ -35,7 +34,7 @@ fn base(quick: bool) -> Settings {
         .set("machine.cores", 8)
         .set("machine.sockets", 2)
         .set("nic.queues", 1)
-        .set("apps", json!([{"core": 0}]))
+        .set("apps", readers_on([0]))
 }
 
 fn variants(_quick: bool) -> Vec<Variant> {

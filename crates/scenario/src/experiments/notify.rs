@@ -9,9 +9,9 @@
 
 use crate::experiment::{
     Column, Experiment, Finding, Ratio, Settings, Variant, VariantResult, by_name, col, judge, num, per_packet,
-    run_model,
+    readers_on, run_model,
 };
-use serde_json::{Value, json};
+use serde_json::Value;
 
 const RATES: [(&str, f64); 2] = [("low", 50_000.0), ("high", 1_500_000.0)];
 
@@ -50,7 +50,7 @@ fn base(quick: bool) -> Settings {
         .set("machine.cores", 2)
         .set("nic.queues", 1)
         .set("workload.flows", 16)
-        .set("apps", json!([{"core": 1}]))
+        .set("apps", readers_on([1]))
 }
 
 fn variants(_quick: bool) -> Vec<Variant> {
@@ -150,6 +150,7 @@ fn findings(vs: &[VariantResult]) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn variant(name: &str, ns_per_wakeup: f64, wakeups: u64) -> VariantResult {
         VariantResult {
