@@ -165,6 +165,7 @@ fn experiments_list_and_run_with_computed_findings() {
     assert!(out.contains("eoi-order") && out.contains("msix-vs-legacy"), "{out}");
     let v = json(&["experiment", "run", "eoi-order", "--quick", "--json", "-"]);
     assert_eq!(v["experiment"], "eoi-order");
+    assert_eq!(v["base"]["duration_ms"], 250.0, "the base names the settings every variant shares");
     let variants = v["variants"].as_array().unwrap();
     assert_eq!(variants.len(), 10);
     for var in variants {
@@ -192,6 +193,7 @@ fn every_experiment_runs_quick_with_findings_that_hold() {
     for name in names {
         let v = json(&["experiment", "run", name, "--quick", "--json", "-"]);
         assert_eq!(v["experiment"], name);
+        assert!(!v["base"].as_object().unwrap().is_empty(), "{name}: base names the shared settings");
         for var in v["variants"].as_array().unwrap() {
             assert!(!var["params"].as_object().unwrap().is_empty(), "{name}: params name the settings");
             let laws = var["metrics"]["law_violations"]

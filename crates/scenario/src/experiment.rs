@@ -2,37 +2,170 @@
 //! from its own seed-derived scenario, so results do not depend on thread
 //! count), tabulated, and judged by findings computed from the run's data.
 //!
+//! This module is the framework (types, running, rendering, helpers); the
+//! experiments themselves and their registry live in `crate::experiments`,
+//! which depends on this module and not the other way round.
+//!
+//! # Declaring a variant
+//!
+//! An experiment states each setting once, as a dotted key path of the
+//! scenario and a value (`("nic.queues", 4)`, `("apps", [{core = 0}])`):
+//!
+//! - its `base` settings, shared by every variant, are applied to the
+//!   default scenario;
+//! - each variant's settings (its `params`) are applied on top of the base.
+//!
+//! Settings are applied exactly as `--set KEY=VALUE` arguments are
+//! ([`crate::load_str`] on an empty document, one override per setting, base
+//! first), so an unknown key, a value of the wrong type or a scenario that
+//! fails validation is an error, and nothing but the settings shapes a
+//! variant's scenario ([`Experiment::plan`]). Arrays of tables are set whole
+//! (`apps = [{core = 0}, {core = 1}]`) or element by element
+//! (`apps[0].core = 4`, once the array exists).
+//!
+//! ```
+//! use irqlab_scenario::experiment::{Settings, Variant, scenario_with};
+//! use serde_json::json;
+//!
+//! let base = Settings::new().set("duration_ms", 20.0).set("machine.cores", 2).set("apps", json!([{"core": 1}]));
+//! let v = Variant::new("signal-rt/high")
+//!     .set("apps[0].notify", "signal")
+//!     .set("apps[0].signal", "realtime")
+//!     .set("workload.rate_pps", 1_500_000.0);
+//! let s = scenario_with(&[&base, &v.params]).unwrap();
+//! assert_eq!((s.machine.cores, s.apps[0].core, s.workload.rate_pps), (2, 1, Some(1_500_000.0)));
+//! assert!(scenario_with(&[&Settings::new().set("machine.corse", 2)]).is_err());
+//! ```
+//!
+//! # Ratios
+//!
+//! Columns and findings read per-X ratios (per packet, per wakeup, per
+//! device event…) as [`Ratio`]s, which carry the count they divide by: below
+//! [`MIN_SAMPLES`] a cell shows `n/a` and a finding comparing the ratio does
+//! not hold and says why ([`judge`]).
+//!
+//! # The report
+//!
 //! The JSON document (`irqlab experiment run NAME --json -`) is
-//! `{"experiment", "description", "quick", "variants": [{"name", "params",
-//! "metrics"}], "findings": [{"claim", "holds"}]}` (design brief §10).
+//! `{"experiment", "description", "quick", "base", "variants": [{"name",
+//! "params", "metrics"}], "findings": [{"claim", "holds"}]}` (design brief
+//! §10): `base` and each variant's `params` map key paths to values, so
+//! together they name every setting that differs from the default scenario.
 //! A finding's sentence is a template; its numbers and its verdict come from
 //! the variants' metrics.
 
+use irqlab_model::Scenario;
 use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-/// One variant to run: a name, the parameters that distinguish it, and a
-/// thunk that produces its metrics as JSON.
+/// Scenario settings: (dotted key path, value) pairs, applied in order as
+/// `--set KEY=VALUE` overrides would be.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Settings(Vec<(String, Value)>);
+
+impl Settings {
+    /// No settings.
+    pub fn new() -> Settings {
+        Settings(Vec::new())
+    }
+
+    /// These settings and `key = value` after them.
+    pub fn set(mut self, key: impl Into<String>, value: impl Into<Value>) -> Settings {
+        self.0.push((key.into(), value.into()));
+        self
+    }
+
+    /// The settings in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// Number of settings.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Key → value, as the report shows them.
+    pub fn to_map(&self) -> BTreeMap<String, Value> {
+        self.0.iter().cloned().collect()
+    }
+
+    /// The settings as `--set` arguments, `KEY=VALUE` with VALUE in TOML.
+    /// Fails on a value TOML cannot hold (`null`).
+    pub fn to_overrides(&self) -> Result<Vec<String>, String> {
+        self.0
+            .iter()
+            .map(|(k, v)| {
+                let mut text = String::new();
+                serde::Serialize::serialize(v, toml::ser::ValueSerializer::new(&mut text))
+                    .map_err(|e| format!("{k}: {v} has no TOML form: {e}"))?;
+                Ok(format!("{k}={text}"))
+            })
+            .collect()
+    }
+}
+
+/// The default scenario with `settings` applied in order, exactly as the
+/// same `--set KEY=VALUE` arguments to `irqlab run` would apply them.
+pub fn scenario_with(settings: &[&Settings]) -> Result<Scenario, String> {
+    let mut overrides = Vec::new();
+    for s in settings {
+        overrides.extend(s.to_overrides()?);
+    }
+    crate::load_str("", "<experiment>", &overrides).map_err(|e| e.to_string())
+}
+
+/// A variant as declared: a name and the settings that distinguish it from
+/// the experiment's base.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Variant {
     /// Short name, unique within the experiment.
     pub name: String,
-    /// The settings that distinguish this variant (key → value).
-    pub params: BTreeMap<String, Value>,
-    /// Runs the variant.
-    pub run: Box<dyn Fn() -> Result<Value, String> + Send + Sync>,
+    /// Its settings, applied on top of the base.
+    pub params: Settings,
 }
 
 impl Variant {
-    /// A variant that runs `scenario` through the model.
-    pub fn model(
-        name: impl Into<String>,
-        params: BTreeMap<String, Value>,
-        scenario: irqlab_model::Scenario,
-    ) -> Variant {
-        Variant { name: name.into(), params, run: Box::new(move || run_model(&scenario)) }
+    /// A variant with no settings yet.
+    pub fn new(name: impl Into<String>) -> Variant {
+        Variant { name: name.into(), params: Settings::new() }
     }
+
+    /// This variant with `key = value` added to its settings.
+    pub fn set(mut self, key: impl Into<String>, value: impl Into<Value>) -> Variant {
+        self.params = self.params.set(key, value);
+        self
+    }
+}
+
+/// A variant ready to run: its declaration and the scenario derived from the
+/// base and its settings.
+#[derive(Clone, Debug)]
+pub struct PlannedVariant {
+    /// Its name.
+    pub name: String,
+    /// Its settings.
+    pub params: Settings,
+    /// The default scenario with the base and then `params` applied.
+    pub scenario: Scenario,
+}
+
+/// An experiment's variants with their scenarios.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// The settings every variant shares.
+    pub base: Settings,
+    /// The default scenario with `base` applied.
+    pub base_scenario: Scenario,
+    /// The variants in definition order.
+    pub variants: Vec<PlannedVariant>,
 }
 
 /// A finished variant.
@@ -40,7 +173,7 @@ impl Variant {
 pub struct VariantResult {
     /// Its name.
     pub name: String,
-    /// The distinguishing settings.
+    /// The settings that distinguish it (key path → value).
     pub params: BTreeMap<String, Value>,
     /// Its metrics document.
     pub metrics: Value,
@@ -69,12 +202,58 @@ pub struct Experiment {
     pub name: &'static str,
     /// One line on what it shows.
     pub description: &'static str,
-    /// Builds the variants; `quick` trims durations and sweeps for a fast run.
+    /// The settings every variant shares, applied to the default scenario;
+    /// `quick` trims durations for a fast run.
+    pub base: fn(quick: bool) -> Settings,
+    /// The variants, each with the settings that distinguish it; `quick`
+    /// trims sweeps.
     pub variants: fn(quick: bool) -> Vec<Variant>,
+    /// Runs one variant's scenario and returns its metrics as JSON
+    /// ([`run_model`] for the model-run experiments).
+    pub run: fn(&Scenario) -> Result<Value, String>,
     /// The table's columns after the variant name.
     pub columns: fn() -> Vec<Column>,
     /// Computes the findings from the finished variants.
     pub findings: fn(&[VariantResult]) -> Vec<Finding>,
+}
+
+impl Experiment {
+    /// Derives the base scenario and every variant's scenario from the
+    /// settings alone. Fails when a variant name repeats, a key is stated
+    /// twice (within a variant, or in both the base and a variant), or a
+    /// setting does not apply (unknown key, wrong type, invalid scenario).
+    pub fn plan(&self, quick: bool) -> Result<Plan, String> {
+        let base = (self.base)(quick);
+        let context = |what: &str, e: String| format!("experiment {}, {what}: {e}", self.name);
+        distinct_keys(&base, None).map_err(|e| context("base", e))?;
+        let base_scenario = scenario_with(&[&base]).map_err(|e| context("base", e))?;
+        let mut variants: Vec<PlannedVariant> = Vec::new();
+        for v in (self.variants)(quick) {
+            let what = format!("variant {}", v.name);
+            if variants.iter().any(|p| p.name == v.name) {
+                return Err(context(&what, "the name is used twice".into()));
+            }
+            distinct_keys(&v.params, Some(&base)).map_err(|e| context(&what, e))?;
+            let scenario = scenario_with(&[&base, &v.params]).map_err(|e| context(&what, e))?;
+            variants.push(PlannedVariant { name: v.name, params: v.params, scenario });
+        }
+        Ok(Plan { base, base_scenario, variants })
+    }
+}
+
+/// Checks that no key of `settings` is stated twice, nor also in `base`.
+fn distinct_keys(settings: &Settings, base: Option<&Settings>) -> Result<(), String> {
+    let mut seen: Vec<&str> = Vec::new();
+    for (k, _) in settings.iter() {
+        if seen.contains(&k) {
+            return Err(format!("{k} is set twice"));
+        }
+        if base.is_some_and(|b| b.iter().any(|(bk, _)| bk == k)) {
+            return Err(format!("{k} is set in both the base and the variant"));
+        }
+        seen.push(k);
+    }
+    Ok(())
 }
 
 /// The result of running an experiment.
@@ -86,20 +265,12 @@ pub struct ExperimentReport {
     pub description: String,
     /// Whether `--quick` was used.
     pub quick: bool,
+    /// The settings every variant shares (key path → value).
+    pub base: BTreeMap<String, Value>,
     /// Variants in definition order.
     pub variants: Vec<VariantResult>,
     /// Findings.
     pub findings: Vec<Finding>,
-}
-
-/// Every experiment.
-pub fn experiments() -> Vec<Experiment> {
-    crate::experiments::all()
-}
-
-/// The experiment called `name`.
-pub fn experiment(name: &str) -> Option<Experiment> {
-    experiments().into_iter().find(|e| e.name == name)
 }
 
 /// Runs an experiment's variants in parallel and computes its findings.
@@ -109,13 +280,14 @@ pub fn run_experiment(
     quick: bool,
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<ExperimentReport, String> {
-    let variants = (e.variants)(quick);
-    let results: Vec<Result<VariantResult, String>> = variants
+    let plan = e.plan(quick)?;
+    let results: Vec<Result<VariantResult, String>> = plan
+        .variants
         .par_iter()
         .map(|v| {
-            let metrics = (v.run)().map_err(|err| format!("variant {}: {err}", v.name))?;
+            let metrics = (e.run)(&v.scenario).map_err(|err| format!("variant {}: {err}", v.name))?;
             progress(&v.name);
-            Ok(VariantResult { name: v.name.clone(), params: v.params.clone(), metrics })
+            Ok(VariantResult { name: v.name.clone(), params: v.params.to_map(), metrics })
         })
         .collect();
     let variants: Vec<VariantResult> = results.into_iter().collect::<Result<_, _>>()?;
@@ -124,6 +296,7 @@ pub fn run_experiment(
         experiment: e.name.to_string(),
         description: e.description.to_string(),
         quick,
+        base: plan.base.to_map(),
         variants,
         findings,
     })
@@ -186,7 +359,7 @@ pub fn by_name<'a>(vs: &'a [VariantResult], name: &str) -> Option<&'a VariantRes
 
 /// Runs a model scenario and returns its metrics as JSON, failing on an
 /// accounting-law violation.
-pub fn run_model(s: &irqlab_model::Scenario) -> Result<Value, String> {
+pub fn run_model(s: &Scenario) -> Result<Value, String> {
     let m = irqlab_model::run(s).map_err(|e| e.to_string())?;
     if !m.law_violations.is_empty() {
         let list: Vec<String> = m.law_violations.iter().map(|v| v.to_string()).collect();
@@ -195,13 +368,117 @@ pub fn run_model(s: &irqlab_model::Scenario) -> Result<Value, String> {
     serde_json::to_value(&m).map_err(|e| e.to_string())
 }
 
+/// Fewest samples a per-X ratio (per packet, per wakeup, per interrupt, per
+/// device event…) is shown or judged from: the count it divides by must be
+/// at least this. Below it a table cell shows `n/a`, and a finding that
+/// compares the ratio does not hold and says why ([`judge`]); 3 wakeups do
+/// not make a cost per wakeup.
+pub const MIN_SAMPLES: u64 = 100;
+
+/// A per-X ratio and the count of X it was computed from.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Ratio {
+    value: f64,
+    count: f64,
+    per: &'static str,
+}
+
+impl Ratio {
+    /// `value`, a ratio over `count` samples of `per` (a plural noun, e.g.
+    /// `"wakeups"`), as the model or the caller computed it.
+    pub fn new(value: f64, count: f64, per: &'static str) -> Ratio {
+        Ratio { value, count, per }
+    }
+
+    /// Whether the count reaches [`MIN_SAMPLES`] (a missing count does not).
+    pub fn enough(self) -> bool {
+        self.count >= MIN_SAMPLES as f64
+    }
+
+    /// The value, or NaN when the count is too small (every comparison
+    /// with NaN is false).
+    pub fn get(self) -> f64 {
+        if self.enough() { self.value } else { f64::NAN }
+    }
+
+    /// The count the ratio divides by.
+    pub fn count(self) -> f64 {
+        self.count
+    }
+
+    /// The ratio times `k` (e.g. 100 for a percentage), over the same count.
+    pub fn times(self, k: f64) -> Ratio {
+        Ratio { value: k * self.value, ..self }
+    }
+
+    /// The value with `decimals` decimals, or `n/a` when the count is too small.
+    pub fn show(self, decimals: usize) -> String {
+        if self.enough() { format!("{:.*}", decimals, self.value) } else { "n/a".into() }
+    }
+
+    /// The value with `decimals` decimals and a `%` sign (for a ratio in
+    /// percent), or `n/a` when the count is too small.
+    pub fn show_pct(self, decimals: usize) -> String {
+        if self.enough() { format!("{:.*}%", decimals, self.value) } else { "n/a".into() }
+    }
+
+    /// Why the ratio is not judged (`label` names where it comes from), or
+    /// `None` when it may be.
+    fn shortfall(self, label: &str) -> Option<String> {
+        if self.enough() {
+            None
+        } else if self.count.is_nan() {
+            Some(format!("{label} has no count of {}", self.per))
+        } else {
+            Some(format!("{label} has {} {}", self.count, self.per))
+        }
+    }
+}
+
+/// A finding whose verdict compares ratios: `holds` is asked only when every
+/// ratio in `ratios` (each with a label, usually its variant's name) rests on
+/// at least [`MIN_SAMPLES`]; otherwise the finding does not hold and its
+/// claim says which counts fall short.
+pub fn judge(claim: String, ratios: &[(&str, Ratio)], holds: impl FnOnce() -> bool) -> Finding {
+    let short: Vec<String> = ratios.iter().filter_map(|(label, r)| r.shortfall(label)).collect();
+    if short.is_empty() {
+        Finding { claim, holds: holds() }
+    } else {
+        Finding {
+            claim: format!(
+                "{claim} — not judged: {}, fewer than the {MIN_SAMPLES} samples a ratio needs",
+                short.join(", ")
+            ),
+            holds: false,
+        }
+    }
+}
+
+/// A per-delivered-packet ratio the model computed, at `path` of the metrics.
+pub fn per_packet(m: &Value, path: &str) -> Ratio {
+    Ratio::new(num(m, path), num(m, "packets.delivered"), "delivered packets")
+}
+
 /// Total CPU busy time (all cores, all contexts) per delivered packet, ns.
-pub fn cpu_ns_per_packet(m: &Value) -> f64 {
+pub fn cpu_ns_per_packet(m: &Value) -> Ratio {
     let secs = num(m, "duration_s");
     let delivered = num(m, "packets.delivered");
     let busy: f64 =
         m["cpu"].as_array().map(|cores| cores.iter().map(|c| 1.0 - num(c, "busy_frac.idle")).sum()).unwrap_or(f64::NAN);
-    if delivered > 0.0 { busy * secs * 1e9 / delivered } else { f64::NAN }
+    let value = if delivered > 0.0 { busy * secs * 1e9 / delivered } else { f64::NAN };
+    Ratio::new(value, delivered, "delivered packets")
+}
+
+/// An `apps` value: one reader pinned to each of `cores`, its other
+/// settings at their defaults.
+pub fn readers_on(cores: impl IntoIterator<Item = u32>) -> Value {
+    let reader = |core: u32| Value::Object([("core".to_string(), Value::from(core))].into_iter().collect());
+    Value::Array(cores.into_iter().map(reader).collect())
+}
+
+/// Formats a rate in Mpps with two decimals.
+pub fn mpps(v: f64) -> String {
+    format!("{:.2}", v / 1e6)
 }
 
 /// Shared table columns of the model-run experiments.
@@ -225,19 +502,72 @@ pub mod col {
     }
     /// CPU time (all cores) per delivered packet, ns.
     pub fn cpu_ns_per_pkt() -> Column {
-        Column { header: "cpu ns/pkt", cell: |v| format!("{:.0}", cpu_ns_per_packet(&v.metrics)) }
+        Column { header: "cpu ns/pkt", cell: |v| cpu_ns_per_packet(&v.metrics).show(0) }
     }
-}
-
-/// Builds a params map from pairs.
-pub fn params<const N: usize>(pairs: [(&str, Value); N]) -> BTreeMap<String, Value> {
-    pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn experiment(base: fn(bool) -> Settings, variants: fn(bool) -> Vec<Variant>) -> Experiment {
+        Experiment {
+            name: "test",
+            description: "",
+            base,
+            variants,
+            run: run_model,
+            columns: Vec::new,
+            findings: |_| Vec::new(),
+        }
+    }
+
+    fn queues(_: bool) -> Settings {
+        Settings::new().set("nic.queues", 2)
+    }
+
+    #[test]
+    fn a_plan_applies_the_base_then_the_variant_as_set_would() {
+        let e = experiment(queues, |_| {
+            vec![
+                Variant::new("a").set("machine.cores", 2).set("apps", readers_on([1])),
+                Variant::new("b").set("machine.cores", 8).set("workload.arrival", "constant"),
+            ]
+        });
+        let plan = e.plan(true).unwrap();
+        assert_eq!(plan.base_scenario.nic.queues, 2);
+        let a = &plan.variants[0].scenario;
+        assert_eq!((a.nic.queues, a.machine.cores), (2, 2));
+        assert_eq!(a.apps, vec![irqlab_model::config::AppConfig::on_core(1)]);
+        let b = &plan.variants[1].scenario;
+        assert_eq!((b.nic.queues, b.machine.cores), (2, 8));
+        assert_eq!(b.workload.arrival, irqlab_model::config::ArrivalKind::Constant);
+        let overrides = ["nic.queues=2", "machine.cores=8", "workload.arrival=\"constant\""].map(String::from);
+        assert_eq!(b, &crate::load_str("", "x", &overrides).unwrap());
+    }
+
+    #[test]
+    fn unknown_keys_wrong_types_and_repeated_keys_are_errors() {
+        let bad_key = experiment(queues, |_| vec![Variant::new("a").set("nic.queue", 2)]);
+        let err = bad_key.plan(true).unwrap_err();
+        assert!(err.contains("variant a") && err.contains("queue"), "{err}");
+        let bad_type = experiment(queues, |_| vec![Variant::new("a").set("machine.cores", "four")]);
+        let err = bad_type.plan(true).unwrap_err();
+        assert!(err.contains("machine.cores"), "{err}");
+        let bad_base = experiment(|_| Settings::new().set("no_such_table.x", 1), |_| vec![Variant::new("a")]);
+        assert!(bad_base.plan(true).unwrap_err().contains("base"));
+        let invalid = experiment(queues, |_| vec![Variant::new("a").set("machine.cores", 0)]);
+        assert!(invalid.plan(true).is_err());
+        let null = experiment(queues, |_| vec![Variant::new("a").set("nic.queues", Value::Null)]);
+        assert!(null.plan(true).is_err());
+        let twice = experiment(queues, |_| vec![Variant::new("a").set("machine.cores", 2).set("machine.cores", 4)]);
+        assert!(twice.plan(true).unwrap_err().contains("twice"));
+        let also_in_base = experiment(queues, |_| vec![Variant::new("a").set("nic.queues", 4)]);
+        assert!(also_in_base.plan(true).unwrap_err().contains("base"));
+        let same_name = experiment(queues, |_| vec![Variant::new("a"), Variant::new("a")]);
+        assert!(same_name.plan(true).unwrap_err().contains("twice"));
+    }
 
     #[test]
     fn num_follows_dotted_paths_and_array_indices() {
@@ -251,22 +581,24 @@ mod tests {
         let m = json!({"duration_s": 1.0, "packets": {"delivered": 1000},
             "cpu": [{"busy_frac": {"idle": 0.5}}, {"busy_frac": {"idle": 1.0}}]});
         // 0.5 core-seconds over 1000 packets = 500 µs each.
-        assert!((cpu_ns_per_packet(&m) - 500_000.0).abs() < 1e-6);
+        assert!((cpu_ns_per_packet(&m).get() - 500_000.0).abs() < 1e-6);
     }
 
     #[test]
-    fn every_experiment_has_a_unique_name_and_variants() {
-        let all = experiments();
-        let mut names: Vec<&str> = all.iter().map(|e| e.name).collect();
-        names.sort();
-        names.dedup();
-        assert_eq!(names.len(), all.len());
-        for e in &all {
-            let vs = (e.variants)(true);
-            assert!(!vs.is_empty(), "{}", e.name);
-            for v in &vs {
-                assert!(!v.params.is_empty(), "{}: variant {} names no params", e.name, v.name);
-            }
-        }
+    fn ratios_from_too_few_samples_are_not_shown_or_judged() {
+        let few = Ratio::new(28_981_300.0, 3.0, "wakeups");
+        let many = Ratio::new(1400.0, MIN_SAMPLES as f64, "wakeups");
+        assert_eq!((few.show(0), many.show(0)), ("n/a".to_string(), "1400".to_string()));
+        assert!(few.get().is_nan() && few.get().partial_cmp(&many.get()).is_none());
+        assert_eq!(many.times(0.5).show(1), "700.0");
+        let f = judge("x costs more".into(), &[("a", few), ("b", many)], || true);
+        assert!(!f.holds);
+        assert_eq!(f.claim, "x costs more — not judged: a has 3 wakeups, fewer than the 100 samples a ratio needs");
+        let missing = Ratio::new(1.0, f64::NAN, "packets");
+        assert!(judge("y".into(), &[("c", missing)], || true).claim.contains("c has no count of packets"));
+        let f = judge("x costs more".into(), &[("b", many)], || true);
+        assert!(f.holds && f.claim == "x costs more");
+        let m = json!({"duration_s": 1.0, "packets": {"delivered": 0}, "cpu": [{"busy_frac": {"idle": 0.5}}]});
+        assert_eq!(cpu_ns_per_packet(&m).show(0), "n/a");
     }
 }

@@ -28,6 +28,7 @@ pub mod overrides;
 
 pub use builtin::{Builtin, DEFAULT_BUILTIN, builtin, builtins};
 pub use error::{Diagnostic, ErrorKind, ScenarioError};
+pub use experiments::{experiment, experiments};
 pub use irqlab_model::Scenario;
 
 use document::{OVERRIDE_ORIGIN, Source, span_of_path};

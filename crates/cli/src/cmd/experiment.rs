@@ -2,7 +2,8 @@
 
 use super::Failure;
 use clap::{Args, Subcommand};
-use irqlab_scenario::experiment::{experiment, experiments, render, run_experiment};
+use irqlab_scenario::experiment::{render, run_experiment};
+use irqlab_scenario::{experiment, experiments};
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
 

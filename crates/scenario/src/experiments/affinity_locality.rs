@@ -7,11 +7,9 @@
 //! elsewhere — more across sockets.
 
 use crate::experiment::{
-    Column, Experiment, Finding, Variant, VariantResult, by_name, col, cpu_ns_per_packet, num, params,
+    Column, Experiment, Finding, Settings, Variant, VariantResult, by_name, col, cpu_ns_per_packet, judge, num,
+    per_packet, readers_on, run_model,
 };
-use irqlab_model::Scenario;
-use irqlab_model::config::AppConfig;
-use serde_json::json;
 
 const PLACEMENTS: [(&str, u32); 3] = [("irq-core", 0), ("same-socket", 1), ("remote-socket", 4)];
 const RATES: [f64; 2] = [100_000.0, 800_000.0];
@@ -20,34 +18,34 @@ pub fn experiment() -> Experiment {
     Experiment {
         name: "affinity-locality",
         description: "reader on the IRQ's core vs another core of its socket vs the other socket (2×4 cores, 1 queue), at 100 and 800 kpps",
+        base,
         variants,
+        run: run_model,
         columns,
         findings,
     }
 }
 
-fn variants(quick: bool) -> Vec<Variant> {
-    let d = if quick { 30.0 } else { 200.0 };
+/// Two sockets of four cores, one queue (its interrupt on core 0 by
+/// default), one reader.
+fn base(quick: bool) -> Settings {
+    Settings::new()
+        .set("duration_ms", if quick { 30.0 } else { 200.0 })
+        .set("machine.cores", 8)
+        .set("machine.sockets", 2)
+        .set("nic.queues", 1)
+        .set("apps", readers_on([0]))
+}
+
+fn variants(_quick: bool) -> Vec<Variant> {
     let mut out = Vec::new();
     for rate in RATES {
         for (place, core) in PLACEMENTS {
-            let mut s = Scenario::default();
-            s.duration_ms = d;
-            s.machine.cores = 8;
-            s.machine.sockets = 2;
-            s.nic.queues = 1;
-            s.workload.rate_pps = Some(rate);
-            s.apps = vec![AppConfig::on_core(core)];
-            out.push(Variant::model(
-                format!("{place}/{}k", rate / 1e3),
-                params([
-                    ("app_placement", json!(place)),
-                    ("apps[0].core", json!(core)),
-                    ("irq_core", json!(0)),
-                    ("workload.rate_pps", json!(rate)),
-                ]),
-                s,
-            ));
+            out.push(
+                Variant::new(format!("{place}/{}k", rate / 1e3))
+                    .set("apps[0].core", core)
+                    .set("workload.rate_pps", rate),
+            );
         }
     }
     out
@@ -59,7 +57,7 @@ fn columns() -> Vec<Column> {
         col::p50_us(),
         col::p99_us(),
         col::cpu_ns_per_pkt(),
-        Column { header: "handoffs/pkt", cell: |v| format!("{:.2}", num(&v.metrics, "steering.handoffs_per_packet")) },
+        Column { header: "handoffs/pkt", cell: |v| per_packet(&v.metrics, "steering.handoffs_per_packet").show(2) },
         Column { header: "cross-socket", cell: |v| format!("{}", num(&v.metrics, "steering.cross_socket_handoffs")) },
     ]
 }
@@ -71,12 +69,17 @@ fn findings(vs: &[VariantResult]) -> Vec<Finding> {
         let m = |p: &str| by_name(vs, &format!("{p}/{k}k")).map(|v| &v.metrics);
         let (Some(a), Some(b), Some(c)) = (m("irq-core"), m("same-socket"), m("remote-socket")) else { continue };
         let (ca, cb, cc) = (cpu_ns_per_packet(a), cpu_ns_per_packet(b), cpu_ns_per_packet(c));
-        f.push(Finding {
-            claim: format!(
-                "{k} kpps: CPU per packet {ca:.0} ns on the IRQ's core, {cb:.0} ns on the same socket, {cc:.0} ns across sockets"
+        let (na, nb, nc) = (format!("irq-core/{k}k"), format!("same-socket/{k}k"), format!("remote-socket/{k}k"));
+        f.push(judge(
+            format!(
+                "{k} kpps: CPU per packet {} ns on the IRQ's core, {} ns on the same socket, {} ns across sockets",
+                ca.show(0),
+                cb.show(0),
+                cc.show(0)
             ),
-            holds: cb > ca && cc > cb,
-        });
+            &[(&na, ca), (&nb, cb), (&nc, cc)],
+            || cb.get() > ca.get() && cc.get() > cb.get(),
+        ));
         let (la, lb, lc) = (num(a, "latency_ns.p50"), num(b, "latency_ns.p50"), num(c, "latency_ns.p50"));
         let best = [("the IRQ's core", la), ("the same socket", lb), ("the other socket", lc)]
             .into_iter()

@@ -2,11 +2,9 @@
 //! doorbell — stale descriptor reads per million doorbells in the
 //! store-buffer simulation, next to the exhaustive checker's verdict.
 
-use crate::experiment::{Column, Experiment, Finding, Variant, VariantResult, num, params};
+use crate::experiment::{Column, Experiment, Finding, Ratio, Settings, Variant, VariantResult, num};
 use irqlab_model::Scenario;
-use irqlab_model::memory::{
-    Barrier, DoorbellSimConfig, MemoryModel, MmioType, Verdict, check_doorbell, run_doorbell_sim,
-};
+use irqlab_model::memory::{Verdict, check_doorbell, run_doorbell_sim};
 use serde_json::{Value, json};
 
 /// Descriptors per doorbell, in the checker and the simulation.
@@ -18,71 +16,60 @@ pub fn experiment() -> Experiment {
     Experiment {
         name: "doorbell-barrier",
         description: "TX doorbell after descriptor stores: tso/weak × none/wmb/dma_wmb × uc/wc, simulation vs exhaustive checker",
+        base,
         variants,
+        run,
         columns,
         findings,
     }
 }
 
-fn name<T: std::fmt::Debug>(x: T) -> String {
-    let s = format!("{x:?}");
-    let mut out = String::new();
-    for (i, ch) in s.chars().enumerate() {
-        if ch.is_uppercase() && i > 0 {
-            out.push('_');
-        }
-        out.extend(ch.to_lowercase());
-    }
-    out
+/// The `[tx]` path at a busy queue's doorbell rate; the duration sets the
+/// number of doorbells (1 M quick, 4 M full) and the link is 100 Gb/s.
+fn base(quick: bool) -> Settings {
+    Settings::new()
+        .set("duration_ms", if quick { 500.0 } else { 2000.0 })
+        .set("nic.line_rate_gbps", 100.0)
+        .set("tx.descriptors_per_doorbell", DESCRIPTORS)
+        .set("tx.doorbell_rate_per_s", DOORBELL_RATE_PER_S)
 }
 
-fn variants(quick: bool) -> Vec<Variant> {
-    let doorbells: u64 = if quick { 1_000_000 } else { 4_000_000 };
+fn variants(_quick: bool) -> Vec<Variant> {
     let mut out = Vec::new();
-    for model in [MemoryModel::Tso, MemoryModel::Weak] {
-        for barrier in [Barrier::None, Barrier::Wmb, Barrier::DmaWmb] {
-            for mmio in [MmioType::Uc, MmioType::Wc] {
-                let cfg = DoorbellSimConfig {
-                    model,
-                    barrier,
-                    mmio,
-                    doorbells,
-                    descriptors_per_doorbell: DESCRIPTORS,
-                    doorbell_rate_per_s: DOORBELL_RATE_PER_S,
-                    costs: Scenario::default().costs.memory,
-                    ..DoorbellSimConfig::default()
-                };
-                let seed = Scenario::default().seed;
-                out.push(Variant {
-                    name: format!("{}/{}/{}", name(model), name(barrier), name(mmio)),
-                    params: params([
-                        ("model", json!(name(model))),
-                        ("barrier", json!(name(barrier))),
-                        ("mmio", json!(name(mmio))),
-                        ("descriptors_per_doorbell", json!(DESCRIPTORS)),
-                        ("doorbell_rate_per_s", json!(DOORBELL_RATE_PER_S)),
-                    ]),
-                    run: Box::new(move || {
-                        let verdict = check_doorbell(model, barrier, mmio, DESCRIPTORS).map_err(|e| e.to_string())?;
-                        let stats = run_doorbell_sim(&cfg, seed);
-                        if !stats.law_violations.is_empty() {
-                            return Err(format!("accounting law violated: {:?}", stats.law_violations));
-                        }
-                        let checker = match verdict {
-                            Verdict::Safe { orders_explored } => json!({"verdict": "safe", "orders_explored": orders_explored}),
-                            Verdict::Counterexample { stores_in_visibility_order, device_read } => json!({
-                                "verdict": "counterexample",
-                                "stores_in_visibility_order": stores_in_visibility_order,
-                                "device_read": device_read,
-                            }),
-                        };
-                        Ok(json!({"checker": checker, "simulation": serde_json::to_value(&stats).map_err(|e| e.to_string())?}))
-                    }),
-                });
+    for model in ["tso", "weak"] {
+        for barrier in ["none", "wmb", "dma_wmb"] {
+            for mmio in ["uc", "wc"] {
+                out.push(
+                    Variant::new(format!("{model}/{barrier}/{mmio}"))
+                        .set("tx.model", model)
+                        .set("tx.barrier", barrier)
+                        .set("tx.mmio", mmio),
+                );
             }
         }
     }
     out
+}
+
+/// The exhaustive checker and the store-buffer simulation of the scenario's
+/// `[tx]` path (the model's other parts are not run).
+fn run(s: &Scenario) -> Result<Value, String> {
+    let cfg = s.tx_sim().ok_or("the scenario has no [tx] table")?;
+    let verdict =
+        check_doorbell(cfg.model, cfg.barrier, cfg.mmio, cfg.descriptors_per_doorbell).map_err(|e| e.to_string())?;
+    let stats = run_doorbell_sim(&cfg, s.seed);
+    if !stats.law_violations.is_empty() {
+        return Err(format!("accounting law violated: {:?}", stats.law_violations));
+    }
+    let checker = match verdict {
+        Verdict::Safe { orders_explored } => json!({"verdict": "safe", "orders_explored": orders_explored}),
+        Verdict::Counterexample { stores_in_visibility_order, device_read } => json!({
+            "verdict": "counterexample",
+            "stores_in_visibility_order": stores_in_visibility_order,
+            "device_read": device_read,
+        }),
+    };
+    Ok(json!({"checker": checker, "simulation": serde_json::to_value(&stats).map_err(|e| e.to_string())?}))
 }
 
 fn verdict(m: &Value) -> &str {
@@ -93,15 +80,17 @@ fn stale(m: &Value) -> f64 {
     num(m, "simulation.stale_descriptor_reads")
 }
 
+/// Stale descriptor reads per million doorbells.
+fn stale_per_million(m: &Value) -> Ratio {
+    Ratio::new(num(m, "simulation.stale_reads_per_million_doorbells"), num(m, "simulation.doorbells"), "doorbells")
+}
+
 fn columns() -> Vec<Column> {
     vec![
         Column { header: "checker", cell: |v| verdict(&v.metrics).to_string() },
         Column { header: "doorbells", cell: |v| format!("{}", num(&v.metrics, "simulation.doorbells")) },
         Column { header: "stale reads", cell: |v| format!("{}", stale(&v.metrics)) },
-        Column {
-            header: "stale/M doorbells",
-            cell: |v| format!("{:.1}", num(&v.metrics, "simulation.stale_reads_per_million_doorbells")),
-        },
+        Column { header: "stale/M doorbells", cell: |v| stale_per_million(&v.metrics).show(1) },
         Column {
             header: "corrupted tx",
             cell: |v| format!("{}", num(&v.metrics, "simulation.corrupted_transmissions")),
@@ -128,10 +117,10 @@ fn findings(vs: &[VariantResult]) -> Vec<Finding> {
     if let Some(m) = get("weak/none/uc") {
         f.push(Finding {
             claim: format!(
-                "weak, no barrier: {} stale descriptor reads in {} doorbells ({:.1} per million), {} corrupted transmissions",
+                "weak, no barrier: {} stale descriptor reads in {} doorbells ({} per million), {} corrupted transmissions",
                 stale(m),
                 num(m, "simulation.doorbells"),
-                num(m, "simulation.stale_reads_per_million_doorbells"),
+                stale_per_million(m).show(1),
                 num(m, "simulation.corrupted_transmissions")
             ),
             holds: stale(m) > 0.0,

@@ -10,10 +10,10 @@
 //! 100 ms. Findings compare interrupts per device event, hard-IRQ CPU, whether
 //! the line was disabled, and delivered throughput.
 
-use crate::experiment::{Column, Experiment, Finding, Variant, VariantResult, by_name, col, num, params};
-use irqlab_model::Scenario;
-use irqlab_model::config::{InterruptMode, LevelEoi, LevelFlow, TriggerKind};
-use serde_json::{Value, json};
+use crate::experiment::{
+    Column, Experiment, Finding, Ratio, Settings, Variant, VariantResult, by_name, col, judge, num, run_model,
+};
+use serde_json::Value;
 
 const RATE_PPS: f64 = 100_000.0;
 
@@ -21,54 +21,52 @@ pub fn experiment() -> Experiment {
     Experiment {
         name: "eoi-order",
         description: "clear-then-EOI vs EOI-first on level and edge IO-APIC lines and on MSI: storms, nobody cared, throughput",
+        base,
         variants,
+        run: run_model,
         columns,
         findings,
     }
 }
 
-fn variants(quick: bool) -> Vec<Variant> {
-    // Long enough for a storm to reach the 100,000-interrupt window and the
-    // disabled line to be polled a few times.
-    let duration_ms = if quick { 250.0 } else { 600.0 };
+/// Two cores, four queues behind the NIC's one interrupt, 100 kpps; long
+/// enough for a storm to reach the 100,000-interrupt window and the disabled
+/// line to be polled a few times.
+fn base(quick: bool) -> Settings {
+    Settings::new()
+        .set("duration_ms", if quick { 250.0 } else { 600.0 })
+        .set("machine.cores", 2)
+        .set("nic.queues", 4)
+        .set("workload.rate_pps", RATE_PPS)
+}
+
+/// A way of signalling: its name, `nic.interrupt_mode`, `nic.intx_trigger`
+/// (INTx only), `kernel.level_flow`, and QEMU's successive-IRQ limiter.
+type Line = (&'static str, &'static str, Option<&'static str>, &'static str, bool);
+
+const LINES: [Line; 5] = [
+    ("intx-level", "intx", Some("level"), "fasteoi", false),
+    ("intx-level/qemu-limiter", "intx", Some("level"), "fasteoi", true),
+    ("intx-level/handle_level_irq", "intx", Some("level"), "level", false),
+    ("intx-edge", "intx", Some("edge"), "fasteoi", false),
+    ("msi", "msi", None, "fasteoi", false),
+];
+
+fn variants(_quick: bool) -> Vec<Variant> {
     let mut out = Vec::new();
-    let lines = [
-        ("intx-level", InterruptMode::Intx, TriggerKind::Level, LevelFlow::Fasteoi),
-        ("intx-level/qemu-limiter", InterruptMode::Intx, TriggerKind::Level, LevelFlow::Fasteoi),
-        ("intx-level/handle_level_irq", InterruptMode::Intx, TriggerKind::Level, LevelFlow::Level),
-        ("intx-edge", InterruptMode::Intx, TriggerKind::Edge, LevelFlow::Fasteoi),
-        ("msi", InterruptMode::Msi, TriggerKind::Level, LevelFlow::Fasteoi),
-    ];
-    for (line, mode, trigger, level_flow) in lines {
-        for (order, eoi) in [("after_clear", LevelEoi::AfterClear), ("before_clear", LevelEoi::BeforeClear)] {
-            let mut s = Scenario::default();
-            s.name = format!("eoi-order/{line}/{order}");
-            s.duration_ms = duration_ms;
-            s.machine.cores = 2;
-            s.nic.queues = 4;
-            s.nic.interrupt_mode = mode;
-            s.nic.intx_trigger = trigger;
-            s.driver.level_eoi = eoi;
-            s.kernel.level_flow = level_flow;
-            let limiter = line.ends_with("qemu-limiter");
-            s.machine.ioapic_successive_irq_limit = limiter;
-            s.workload.rate_pps = Some(RATE_PPS);
-            let trig = if mode == InterruptMode::Msi {
-                json!("edge (message)")
-            } else {
-                json!(format!("{trigger:?}").to_lowercase())
-            };
-            out.push(Variant::model(
-                format!("{line}/{order}"),
-                params([
-                    ("nic.interrupt_mode", json!(format!("{mode:?}").to_lowercase())),
-                    ("trigger", trig),
-                    ("driver.level_eoi", json!(order)),
-                    ("kernel.level_flow", json!(format!("{level_flow:?}").to_lowercase())),
-                    ("machine.ioapic_successive_irq_limit", json!(limiter)),
-                ]),
-                s,
-            ));
+    for (line, mode, trigger, level_flow, limiter) in LINES {
+        for order in ["after_clear", "before_clear"] {
+            let mut v = Variant::new(format!("{line}/{order}"))
+                .set("name", format!("eoi-order/{line}/{order}"))
+                .set("nic.interrupt_mode", mode);
+            if let Some(trigger) = trigger {
+                v = v.set("nic.intx_trigger", trigger);
+            }
+            out.push(
+                v.set("driver.level_eoi", order)
+                    .set("kernel.level_flow", level_flow)
+                    .set("machine.ioapic_successive_irq_limit", limiter),
+            );
         }
     }
     out
@@ -79,8 +77,22 @@ fn device_events(m: &Value) -> f64 {
     num(m, "interrupts.intx_raised") + num(m, "interrupts.msi_cap.raised")
 }
 
-fn per_event(m: &Value) -> f64 {
-    num(m, "interrupts.total") / device_events(m).max(1.0)
+/// Interrupts taken per device event.
+fn per_event(m: &Value) -> Ratio {
+    let events = device_events(m);
+    Ratio::new(num(m, "interrupts.total") / events.max(1.0), events, "device events")
+}
+
+/// Share of the interrupts taken that no handler claimed.
+fn unhandled_share(m: &Value) -> Ratio {
+    let total = num(m, "interrupts.total");
+    Ratio::new(num(m, "interrupts.unhandled") / total.max(1.0), total, "interrupts")
+}
+
+/// Share of the offered packets delivered.
+fn delivered_share(m: &Value) -> Ratio {
+    let offered = num(m, "packets.offered");
+    Ratio::new(num(m, "packets.delivered") / offered.max(1.0), offered, "offered packets")
 }
 
 fn hardirq_core_frac(m: &Value) -> f64 {
@@ -93,7 +105,7 @@ fn disabled_at(m: &Value) -> Option<f64> {
 
 fn columns() -> Vec<Column> {
     vec![
-        Column { header: "ints/event", cell: |v| format!("{:.2}", per_event(&v.metrics)) },
+        Column { header: "ints/event", cell: |v| per_event(&v.metrics).show(2) },
         Column { header: "unhandled", cell: |v| format!("{}", num(&v.metrics, "interrupts.unhandled")) },
         Column { header: "hardirq (core %)", cell: |v| format!("{:.1}%", 100.0 * hardirq_core_frac(&v.metrics)) },
         Column {
@@ -110,65 +122,83 @@ fn findings(vs: &[VariantResult]) -> Vec<Finding> {
     let mut f = Vec::new();
     if let (Some(good), Some(bad)) = (get("intx-level/after_clear"), get("intx-level/before_clear")) {
         let storm = per_event(bad);
-        let unhandled = num(bad, "interrupts.unhandled") / num(bad, "interrupts.total").max(1.0);
+        let unhandled = unhandled_share(bad);
         let at = disabled_at(bad);
-        f.push(Finding {
-            claim: format!(
-                "level line, EOI first: {} interrupts ({:.0} per device event), {:.2}% unhandled; {}",
+        f.push(judge(
+            format!(
+                "level line, EOI first: {} interrupts ({} per device event), {} unhandled; {}",
                 num(bad, "interrupts.total"),
-                storm,
-                100.0 * unhandled,
+                storm.show(0),
+                unhandled.times(100.0).show_pct(2),
                 at.map_or("the line was never disabled".into(), |t| format!(
                     "\"nobody cared\" disabled the line at {t:.1} ms"
                 ))
             ),
+            &[("intx-level/before_clear", unhandled)],
             // The storm: at least the spurious window of interrupts, nearly all unclaimed.
-            holds: num(bad, "interrupts.total") >= 100_000.0 && unhandled > 0.999 && at.is_some(),
-        });
-        let ratio = num(bad, "throughput.delivered_pps") / num(good, "throughput.delivered_pps");
-        f.push(Finding {
-            claim: format!(
-                "after the line is disabled the device is only polled every 100 ms: {:.1} kpps delivered, {:.1}% of the correct order's {:.1} kpps",
+            || num(bad, "interrupts.total") >= 100_000.0 && unhandled.get() > 0.999 && at.is_some(),
+        ));
+        let ratio = Ratio::new(
+            num(bad, "throughput.delivered_pps") / num(good, "throughput.delivered_pps"),
+            num(good, "packets.delivered"),
+            "delivered packets",
+        );
+        f.push(judge(
+            format!(
+                "after the line is disabled the device is only polled every 100 ms: {:.1} kpps delivered, {} of the correct order's {:.1} kpps",
                 num(bad, "throughput.delivered_pps") / 1e3,
-                100.0 * ratio,
+                ratio.times(100.0).show_pct(1),
                 num(good, "throughput.delivered_pps") / 1e3
             ),
-            holds: ratio < 0.5,
-        });
+            &[("intx-level/after_clear", ratio)],
+            || ratio.get() < 0.5,
+        ));
         let ok = per_event(good);
-        f.push(Finding {
-            claim: format!(
-                "level line, cause cleared before the EOI: {ok:.2} interrupts per device event, {} unhandled, line {}",
+        f.push(judge(
+            format!(
+                "level line, cause cleared before the EOI: {} interrupts per device event, {} unhandled, line {}",
+                ok.show(2),
                 num(good, "interrupts.unhandled"),
                 if disabled_at(good).is_some() { "disabled" } else { "never disabled" }
             ),
-            holds: (0.5..=1.1).contains(&ok) && disabled_at(good).is_none(),
-        });
+            &[("intx-level/after_clear", ok)],
+            || (0.5..=1.1).contains(&ok.get()) && disabled_at(good).is_none(),
+        ));
     }
     if let (Some(a), Some(b)) = (get("msi/after_clear"), get("msi/before_clear")) {
         let (pa, pb) = (per_event(a), per_event(b));
         let (da, db) = (num(a, "throughput.delivered_pps"), num(b, "throughput.delivered_pps"));
-        let same = (pa - pb).abs() <= 0.1 * pa.max(pb) && (da - db).abs() <= 0.05 * da.max(db);
-        f.push(Finding {
-            claim: format!(
-                "MSI is unaffected by the order: {pa:.2} vs {pb:.2} interrupts per device event, {:.1} vs {:.1} kpps delivered, no line disabled",
+        f.push(judge(
+            format!(
+                "MSI is unaffected by the order: {} vs {} interrupts per device event, {:.1} vs {:.1} kpps delivered, no line disabled",
+                pa.show(2),
+                pb.show(2),
                 da / 1e3,
                 db / 1e3
             ),
-            holds: same && disabled_at(a).is_none() && disabled_at(b).is_none(),
-        });
+            &[("msi/after_clear", pa), ("msi/before_clear", pb)],
+            || {
+                let (pa, pb) = (pa.get(), pb.get());
+                let same = (pa - pb).abs() <= 0.1 * pa.max(pb) && (da - db).abs() <= 0.05 * da.max(db);
+                same && disabled_at(a).is_none() && disabled_at(b).is_none()
+            },
+        ));
     }
     if let (Some(fast), Some(lvl)) = (get("intx-level/before_clear"), get("intx-level/handle_level_irq/before_clear")) {
-        f.push(Finding {
-            claim: format!(
-                "handle_level_irq masks the line while the handler runs, so the EOI cannot re-deliver into it: with the cause left set, {:.1} interrupts per device event ({:.0}% unhandled, line {}) instead of fasteoi's {:.0}",
-                per_event(lvl),
-                100.0 * num(lvl, "interrupts.unhandled") / num(lvl, "interrupts.total").max(1.0),
+        let total = num(lvl, "interrupts.total");
+        let unhandled_pct = Ratio::new(100.0 * num(lvl, "interrupts.unhandled") / total.max(1.0), total, "interrupts");
+        let (pl, pf) = (per_event(lvl), per_event(fast));
+        f.push(judge(
+            format!(
+                "handle_level_irq masks the line while the handler runs, so the EOI cannot re-deliver into it: with the cause left set, {} interrupts per device event ({} unhandled, line {}) instead of fasteoi's {}",
+                pl.show(1),
+                unhandled_pct.show_pct(0),
                 if disabled_at(lvl).is_some() { "disabled" } else { "never disabled" },
-                per_event(fast)
+                pf.show(0)
             ),
-            holds: per_event(lvl) < per_event(fast) && disabled_at(lvl).is_none(),
-        });
+            &[("intx-level/handle_level_irq/before_clear", pl), ("intx-level/before_clear", pf)],
+            || pl.get() < pf.get() && disabled_at(lvl).is_none(),
+        ));
     }
     if let (Some(plain), Some(lim)) = (get("intx-level/before_clear"), get("intx-level/qemu-limiter/before_clear")) {
         f.push(Finding {
@@ -184,17 +214,20 @@ fn findings(vs: &[VariantResult]) -> Vec<Finding> {
         });
     }
     if let (Some(good), Some(bad)) = (get("intx-edge/after_clear"), get("intx-edge/before_clear")) {
-        let offered = num(bad, "packets.offered").max(1.0);
-        let share = num(bad, "packets.delivered") / offered;
-        f.push(Finding {
-            claim: format!(
-                "edge line, cause left set: no storm ({:.2} interrupts per device event) but lost interrupts — the line never falls, so no new edge: {:.1}% of offered packets delivered vs {:.1}% with the cause cleared",
-                per_event(bad),
-                100.0 * share,
-                100.0 * num(good, "packets.delivered") / num(good, "packets.offered").max(1.0)
+        let (per, share) = (per_event(bad), delivered_share(bad));
+        let good_total = num(good, "packets.offered");
+        let good_pct =
+            Ratio::new(100.0 * num(good, "packets.delivered") / good_total.max(1.0), good_total, "offered packets");
+        f.push(judge(
+            format!(
+                "edge line, cause left set: no storm ({} interrupts per device event) but lost interrupts — the line never falls, so no new edge: {} of offered packets delivered vs {} with the cause cleared",
+                per.show(2),
+                share.times(100.0).show_pct(1),
+                good_pct.show_pct(1)
             ),
-            holds: per_event(bad) <= 1.1 && share < 0.5,
-        });
+            &[("intx-edge/before_clear", per), ("intx-edge/before_clear", share)],
+            || per.get() <= 1.1 && share.get() < 0.5,
+        ));
     }
     f
 }

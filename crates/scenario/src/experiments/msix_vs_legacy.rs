@@ -6,66 +6,55 @@
 //! service every queue. Application threads are spread over all cores in
 //! every variant. Findings compare delivered throughput and CPU per packet.
 
-use super::mpps;
-use crate::experiment::{Column, Experiment, Finding, Variant, VariantResult, by_name, col, num, params};
-use irqlab_model::Scenario;
-use irqlab_model::config::{AppConfig, ArrivalKind, InterruptMode};
-use serde_json::json;
+use crate::experiment::{
+    Column, Experiment, Finding, Ratio, Settings, Variant, VariantResult, by_name, col, mpps, num, per_packet,
+    readers_on, run_model,
+};
 
 const CORES: [u32; 5] = [1, 2, 4, 8, 16];
 const RX_USECS: u32 = 20;
-const MODES: [InterruptMode; 3] = [InterruptMode::Intx, InterruptMode::Msi, InterruptMode::Msix];
+const MODES: [&str; 3] = ["intx", "msi", "msix"];
 
 pub fn experiment() -> Experiment {
     Experiment {
         name: "msix-vs-legacy",
         description: "INTx vs MSI vs MSI-X (spread affinity) at 1, 2, 4, 8, 16 cores, 10 GbE line rate of 64-byte frames, rx-usecs 20",
+        base,
         variants,
+        run: run_model,
         columns,
         findings,
     }
 }
 
-fn mode_name(m: InterruptMode) -> &'static str {
-    match m {
-        InterruptMode::Intx => "intx",
-        InterruptMode::Msi => "msi",
-        InterruptMode::Msix => "msix",
-    }
+/// 10 GbE line rate of 64-byte frames over 256 flows, evenly spaced; queue
+/// interrupts spread over the cores; moderate interrupt coalescing, as NIC
+/// drivers default to (e.g. igb rx-usecs 3, ixgbe adaptive ITR) — without it
+/// every mode spends much of its CPU on interrupts and wakeups.
+fn base(quick: bool) -> Settings {
+    Settings::new()
+        .set("duration_ms", if quick { 30.0 } else { 100.0 })
+        .set("workload.flows", 256)
+        .set("workload.arrival", "constant")
+        .set("workload.rate_pps", 14_880_952.0)
+        .set("nic.affinity_policy", "spread")
+        .set("nic.coalesce.rx_usecs", RX_USECS)
+        .set("nic.coalesce.rx_frames", 0)
 }
 
-fn variants(quick: bool) -> Vec<Variant> {
-    let duration_ms = if quick { 30.0 } else { 100.0 };
+fn variants(_quick: bool) -> Vec<Variant> {
     let mut out = Vec::new();
     for mode in MODES {
         for cores in CORES {
-            let mut s = Scenario::default();
-            s.name = format!("msix-vs-legacy/{}/{cores}", mode_name(mode));
-            s.duration_ms = duration_ms;
-            s.machine.cores = cores;
-            s.nic.queues = cores;
-            s.nic.interrupt_mode = mode;
-            s.workload.flows = 256;
-            s.workload.arrival = ArrivalKind::Constant;
-            s.workload.rate_pps = Some(14_880_952.0);
-            // Moderate interrupt coalescing, as NIC drivers default to (e.g.
-            // igb rx-usecs 3, ixgbe adaptive ITR); without it every mode
-            // spends much of its CPU on interrupts and wakeups.
-            s.nic.coalesce.rx_usecs = RX_USECS;
-            s.nic.coalesce.rx_frames = 0;
-            // One reader per core; flows dealt round-robin, whatever the interrupt mode.
-            s.apps = (0..cores).map(AppConfig::on_core).collect();
-            out.push(Variant::model(
-                format!("{}/{cores}", mode_name(mode)),
-                params([
-                    ("nic.interrupt_mode", json!(mode_name(mode))),
-                    ("machine.cores", json!(cores)),
-                    ("nic.queues", json!(cores)),
-                    ("affinity", json!("spread")),
-                    ("nic.coalesce.rx_usecs", json!(RX_USECS)),
-                ]),
-                s,
-            ));
+            out.push(
+                Variant::new(format!("{mode}/{cores}"))
+                    .set("name", format!("msix-vs-legacy/{mode}/{cores}"))
+                    .set("machine.cores", cores)
+                    .set("nic.queues", cores)
+                    .set("nic.interrupt_mode", mode)
+                    // One reader per core; flows dealt round-robin, whatever the interrupt mode.
+                    .set("apps", readers_on(0..cores)),
+            );
         }
     }
     out
@@ -75,13 +64,14 @@ fn columns() -> Vec<Column> {
     vec![
         Column { header: "delivered Mpps", cell: |v| mpps(num(&v.metrics, "throughput.delivered_pps")) },
         col::cpu_ns_per_pkt(),
-        Column { header: "ints/pkt", cell: |v| format!("{:.4}", num(&v.metrics, "interrupts.per_packet")) },
+        Column { header: "ints/pkt", cell: |v| per_packet(&v.metrics, "interrupts.per_packet").show(4) },
         Column {
             header: "dropped",
             cell: |v| {
                 let d = &v.metrics["packets"]["dropped"];
                 let total: f64 = d.as_object().map_or(0.0, |o| o.values().filter_map(|x| x.as_f64()).sum());
-                format!("{:.1}%", 100.0 * total / num(&v.metrics, "packets.offered").max(1.0))
+                let offered = num(&v.metrics, "packets.offered");
+                Ratio::new(100.0 * total / offered.max(1.0), offered, "offered packets").show_pct(1)
             },
         },
     ]

@@ -9,11 +9,7 @@
 //! runs with coalescing off and with rx-usecs 20. Findings locate each
 //! curve's peak and compare the highest offered load with it.
 
-use super::mpps;
-use crate::experiment::{Column, Experiment, Finding, Variant, VariantResult, num, params};
-use irqlab_model::Scenario;
-use irqlab_model::config::ArrivalKind;
-use serde_json::json;
+use crate::experiment::{Column, Experiment, Finding, Settings, Variant, VariantResult, mpps, num, run_model};
 
 const LOADS_PPS: [f64; 7] = [250_000.0, 500_000.0, 1_000_000.0, 2_000_000.0, 4_000_000.0, 8_000_000.0, 14_880_952.0];
 const SERIES: [(&str, bool, u32); 4] =
@@ -23,36 +19,36 @@ pub fn experiment() -> Experiment {
     Experiment {
         name: "napi-livelock",
         description: "offered-load sweep on one core: pre-NAPI interrupt-per-packet receive vs NAPI, each ± rx-usecs 20",
+        base,
         variants,
+        run: run_model,
         columns,
         findings,
     }
 }
 
-fn variants(quick: bool) -> Vec<Variant> {
-    let duration_ms = if quick { 20.0 } else { 100.0 };
+/// One core, one queue, Poisson arrivals.
+fn base(quick: bool) -> Settings {
+    Settings::new()
+        .set("duration_ms", if quick { 20.0 } else { 100.0 })
+        .set("machine.cores", 1)
+        .set("nic.queues", 1)
+        .set("workload.arrival", "poisson")
+}
+
+fn variants(_quick: bool) -> Vec<Variant> {
     let mut out = Vec::new();
     for (series, napi, rx_usecs) in SERIES {
         for load in LOADS_PPS {
-            let mut s = Scenario::default();
-            s.name = format!("napi-livelock/{series}/{load}");
-            s.duration_ms = duration_ms;
-            s.machine.cores = 1;
-            s.nic.queues = 1;
-            s.kernel.napi = napi;
-            s.nic.coalesce.rx_usecs = rx_usecs;
-            s.nic.coalesce.rx_frames = if rx_usecs == 0 { 1 } else { 0 };
-            s.workload.arrival = ArrivalKind::Poisson;
-            s.workload.rate_pps = Some(load);
-            out.push(Variant::model(
-                format!("{series}/{}", mpps(load)),
-                params([
-                    ("kernel.napi", json!(napi)),
-                    ("nic.coalesce.rx_usecs", json!(rx_usecs)),
-                    ("workload.rate_pps", json!(load)),
-                ]),
-                s,
-            ));
+            out.push(
+                Variant::new(format!("{series}/{}", mpps(load)))
+                    .set("name", format!("napi-livelock/{series}/{load}"))
+                    .set("kernel.napi", napi)
+                    .set("nic.coalesce.rx_usecs", rx_usecs)
+                    // Coalescing off is rx-frames 1 (an interrupt per packet).
+                    .set("nic.coalesce.rx_frames", if rx_usecs == 0 { 1 } else { 0 })
+                    .set("workload.rate_pps", load),
+            );
         }
     }
     out

@@ -7,103 +7,80 @@
 //! all 16 flows. Findings compare wakeups per packet, notification CPU per
 //! wakeup and per packet, total CPU per packet and latency.
 
-use crate::experiment::{Column, Experiment, Finding, Variant, VariantResult, by_name, col, num, params};
-use irqlab_model::Scenario;
-use irqlab_model::config::{AppConfig, IoUringConfig, NotifyKind, SignalKind};
-use serde_json::json;
+use crate::experiment::{
+    Column, Experiment, Finding, Ratio, Settings, Variant, VariantResult, by_name, col, judge, num, per_packet,
+    readers_on, run_model,
+};
+use serde_json::Value;
 
 const RATES: [(&str, f64); 2] = [("low", 50_000.0), ("high", 1_500_000.0)];
 
-struct Mech {
-    name: &'static str,
-    notify: NotifyKind,
-    signal: SignalKind,
-    uring: IoUringConfig,
-}
+/// A notification mechanism: its name and the reader's `notify`, `signal`,
+/// `io_uring.eventfd` and `io_uring.wait_nr`.
+type Mech = (&'static str, &'static str, &'static str, bool, u32);
 
-fn mechanisms() -> Vec<Mech> {
-    let plain = IoUringConfig::default();
-    vec![
-        Mech {
-            name: "blocking_recv",
-            notify: NotifyKind::BlockingRecv,
-            signal: SignalKind::Standard,
-            uring: plain.clone(),
-        },
-        Mech { name: "epoll", notify: NotifyKind::Epoll, signal: SignalKind::Standard, uring: plain.clone() },
-        Mech { name: "eventfd", notify: NotifyKind::Eventfd, signal: SignalKind::Standard, uring: plain.clone() },
-        Mech { name: "signal", notify: NotifyKind::Signal, signal: SignalKind::Standard, uring: plain.clone() },
-        Mech { name: "signal-rt", notify: NotifyKind::Signal, signal: SignalKind::Realtime, uring: plain.clone() },
-        Mech { name: "io_uring", notify: NotifyKind::IoUring, signal: SignalKind::Standard, uring: plain },
-        Mech {
-            name: "io_uring+eventfd",
-            notify: NotifyKind::IoUring,
-            signal: SignalKind::Standard,
-            uring: IoUringConfig { eventfd: true, wait_nr: 1 },
-        },
-        Mech {
-            name: "io_uring/wait16",
-            notify: NotifyKind::IoUring,
-            signal: SignalKind::Standard,
-            uring: IoUringConfig { eventfd: false, wait_nr: 16 },
-        },
-    ]
-}
+const MECHANISMS: [Mech; 8] = [
+    ("blocking_recv", "blocking_recv", "standard", false, 0),
+    ("epoll", "epoll", "standard", false, 0),
+    ("eventfd", "eventfd", "standard", false, 0),
+    ("signal", "signal", "standard", false, 0),
+    ("signal-rt", "signal", "realtime", false, 0),
+    ("io_uring", "io_uring", "standard", false, 0),
+    ("io_uring+eventfd", "io_uring", "standard", true, 1),
+    ("io_uring/wait16", "io_uring", "standard", false, 16),
+];
 
 pub fn experiment() -> Experiment {
     Experiment {
         name: "notify",
         description: "blocking recv vs epoll vs eventfd vs signals vs io_uring, at 50 kpps and 1.5 Mpps (reader on another core)",
+        base,
         variants,
+        run: run_model,
         columns,
         findings,
     }
 }
 
-fn variants(quick: bool) -> Vec<Variant> {
-    let d = if quick { 20.0 } else { 100.0 };
+/// Two cores, one queue (its interrupt on core 0 by default), 16 flows, one
+/// reader on core 1.
+fn base(quick: bool) -> Settings {
+    Settings::new()
+        .set("duration_ms", if quick { 20.0 } else { 100.0 })
+        .set("machine.cores", 2)
+        .set("nic.queues", 1)
+        .set("workload.flows", 16)
+        .set("apps", readers_on([1]))
+}
+
+fn variants(_quick: bool) -> Vec<Variant> {
     let mut out = Vec::new();
     for (level, rate) in RATES {
-        for mech in mechanisms() {
-            let mut s = Scenario::default();
-            s.duration_ms = d;
-            s.machine.cores = 2;
-            s.nic.queues = 1;
-            s.workload.flows = 16;
-            s.workload.rate_pps = Some(rate);
-            let mut app = AppConfig::on_core(1);
-            app.notify = mech.notify;
-            app.signal = mech.signal;
-            app.io_uring = mech.uring.clone();
-            s.apps = vec![app];
-            out.push(Variant::model(
-                format!("{}/{level}", mech.name),
-                params([
-                    ("apps[0].notify", json!(mech.name.split(['/', '+', '-']).next().unwrap_or(mech.name))),
-                    ("apps[0].signal", json!(format!("{:?}", mech.signal).to_lowercase())),
-                    ("apps[0].io_uring.eventfd", json!(mech.uring.eventfd)),
-                    ("apps[0].io_uring.wait_nr", json!(mech.uring.wait_nr)),
-                    ("workload.rate_pps", json!(rate)),
-                ]),
-                s,
-            ));
+        for (name, notify, signal, eventfd, wait_nr) in MECHANISMS {
+            out.push(
+                Variant::new(format!("{name}/{level}"))
+                    .set("apps[0].notify", notify)
+                    .set("apps[0].signal", signal)
+                    .set("apps[0].io_uring.eventfd", eventfd)
+                    .set("apps[0].io_uring.wait_nr", wait_nr)
+                    .set("workload.rate_pps", rate),
+            );
         }
     }
     out
 }
 
+/// Notification CPU per wakeup.
+fn per_wakeup(m: &Value) -> Ratio {
+    Ratio::new(num(m, "apps.notify_cpu_ns_per_wakeup"), num(m, "apps.wakeups"), "wakeups")
+}
+
 fn columns() -> Vec<Column> {
     vec![
         col::delivered_kpps(),
-        Column { header: "wakeups/pkt", cell: |v| format!("{:.3}", num(&v.metrics, "apps.wakeups_per_packet")) },
-        Column {
-            header: "notify ns/wakeup",
-            cell: |v| format!("{:.0}", num(&v.metrics, "apps.notify_cpu_ns_per_wakeup")),
-        },
-        Column {
-            header: "notify ns/pkt",
-            cell: |v| format!("{:.0}", num(&v.metrics, "apps.notify_cpu_ns_per_packet")),
-        },
+        Column { header: "wakeups/pkt", cell: |v| per_packet(&v.metrics, "apps.wakeups_per_packet").show(3) },
+        Column { header: "notify ns/wakeup", cell: |v| per_wakeup(&v.metrics).show(0) },
+        Column { header: "notify ns/pkt", cell: |v| per_packet(&v.metrics, "apps.notify_cpu_ns_per_packet").show(0) },
         col::cpu_ns_per_pkt(),
         col::p50_us(),
         col::p99_us(),
@@ -113,26 +90,34 @@ fn columns() -> Vec<Column> {
 
 fn findings(vs: &[VariantResult]) -> Vec<Finding> {
     let get = |n: &str| by_name(vs, n).map(|v| &v.metrics);
+    let missing = Ratio::new(f64::NAN, f64::NAN, "samples");
     let mut f = Vec::new();
-    let wk = |n: &str| get(n).map_or(f64::NAN, |m| num(m, "apps.wakeups_per_packet"));
+    let wk = |n: &str| get(n).map_or(missing, |m| per_packet(m, "apps.wakeups_per_packet"));
     let (u, e) = (wk("io_uring/high"), wk("eventfd/high"));
-    f.push(Finding {
-        claim: format!(
-            "at 1.5 Mpps io_uring makes {u:.3} and eventfd {e:.3} wakeups per packet (one wakeup serves many packets); at 50 kpps {:.3} and {:.3}",
-            wk("io_uring/low"),
-            wk("eventfd/low")
+    f.push(judge(
+        format!(
+            "at 1.5 Mpps io_uring makes {} and eventfd {} wakeups per packet (one wakeup serves many packets); at 50 kpps {} and {}",
+            u.show(3),
+            e.show(3),
+            wk("io_uring/low").show(3),
+            wk("eventfd/low").show(3)
         ),
-        holds: u < 0.2 && e < 0.2,
-    });
-    let per_wk = |n: &str| get(n).map_or(f64::NAN, |m| num(m, "apps.notify_cpu_ns_per_wakeup"));
+        &[("io_uring/high", u), ("eventfd/high", e)],
+        || u.get() < 0.2 && e.get() < 0.2,
+    ));
+    let per_wk = |n: &str| get(n).map_or(missing, per_wakeup);
     for level in ["low", "high"] {
-        let (sig, efd) = (per_wk(&format!("signal/{level}")), per_wk(&format!("eventfd/{level}")));
-        f.push(Finding {
-            claim: format!(
-                "{level} rate: a handler signal costs {sig:.0} ns of notification CPU per wakeup, an eventfd wakeup {efd:.0} ns"
+        let (ns, ne) = (format!("signal/{level}"), format!("eventfd/{level}"));
+        let (sig, efd) = (per_wk(&ns), per_wk(&ne));
+        f.push(judge(
+            format!(
+                "{level} rate: a handler signal costs {} ns of notification CPU per wakeup, an eventfd wakeup {} ns",
+                sig.show(0),
+                efd.show(0)
             ),
-            holds: sig > efd,
-        });
+            &[(&ns, sig), (&ne, efd)],
+            || sig.get() > efd.get(),
+        ));
     }
     if let (Some(std), Some(rt)) = (get("signal/high"), get("signal-rt/high")) {
         f.push(Finding {
@@ -146,17 +131,45 @@ fn findings(vs: &[VariantResult]) -> Vec<Finding> {
         });
     }
     if let (Some(w1), Some(w16)) = (get("io_uring/low"), get("io_uring/wait16/low")) {
-        f.push(Finding {
-            claim: format!(
-                "io_uring waiting for 16 completions trades latency for wakeups at 50 kpps: p50 {:.1} → {:.1} µs, wakeups per packet {:.3} → {:.3}",
+        let (r1, r16) = (per_packet(w1, "apps.wakeups_per_packet"), per_packet(w16, "apps.wakeups_per_packet"));
+        f.push(judge(
+            format!(
+                "io_uring waiting for 16 completions trades latency for wakeups at 50 kpps: p50 {:.1} → {:.1} µs, wakeups per packet {} → {}",
                 num(w1, "latency_ns.p50") / 1e3,
                 num(w16, "latency_ns.p50") / 1e3,
-                num(w1, "apps.wakeups_per_packet"),
-                num(w16, "apps.wakeups_per_packet")
+                r1.show(3),
+                r16.show(3)
             ),
-            holds: num(w16, "apps.wakeups_per_packet") < num(w1, "apps.wakeups_per_packet")
-                && num(w16, "latency_ns.p50") > num(w1, "latency_ns.p50"),
-        });
+            &[("io_uring/low", r1), ("io_uring/wait16/low", r16)],
+            || r16.get() < r1.get() && num(w16, "latency_ns.p50") > num(w1, "latency_ns.p50"),
+        ));
     }
     f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn variant(name: &str, ns_per_wakeup: f64, wakeups: u64) -> VariantResult {
+        VariantResult {
+            name: name.into(),
+            params: Default::default(),
+            metrics: json!({"apps": {"notify_cpu_ns_per_wakeup": ns_per_wakeup, "wakeups": wakeups}}),
+        }
+    }
+
+    #[test]
+    fn a_cost_per_wakeup_from_three_wakeups_is_neither_shown_nor_judged() {
+        let vs = [variant("signal/high", 28_981_300.0, 3), variant("eventfd/high", 1400.0, 5000)];
+        let cell = (columns()[2].cell)(&vs[0]);
+        assert_eq!(cell, "n/a");
+        let high = findings(&vs).into_iter().find(|f| f.claim.starts_with("high rate")).unwrap();
+        assert!(!high.holds, "{}", high.claim);
+        assert!(high.claim.contains("costs n/a ns"), "{}", high.claim);
+        assert!(
+            high.claim.ends_with("not judged: signal/high has 3 wakeups, fewer than the 100 samples a ratio needs")
+        );
+    }
 }

@@ -8,10 +8,10 @@
 //! interrupt targets the reader. Two more variants let the readers migrate
 //! every 100 µs, with RFS's reordering guard on and off.
 
-use crate::experiment::{Column, Experiment, Finding, Variant, VariantResult, by_name, col, num, params};
-use irqlab_model::Scenario;
-use irqlab_model::config::AppConfig;
-use serde_json::{Value, json};
+use crate::experiment::{
+    Column, Experiment, Finding, Settings, Variant, VariantResult, by_name, col, judge, num, per_packet, readers_on,
+    run_model,
+};
 
 const CORES: u32 = 4;
 const FLOWS: u32 = 64;
@@ -22,73 +22,55 @@ pub fn experiment() -> Experiment {
     Experiment {
         name: "steering",
         description: "RSS with readers elsewhere vs RPS vs RFS vs aRFS (4 cores, 64 flows, 1 Mpps); RFS's reordering guard with migrating readers",
+        base,
         variants,
+        run: run_model,
         columns,
         findings,
     }
 }
 
-fn base(duration_ms: f64, migrate: bool) -> Scenario {
-    let mut s = Scenario::default();
-    s.duration_ms = duration_ms;
-    s.machine.cores = CORES;
-    s.nic.queues = CORES;
-    s.workload.flows = FLOWS;
-    s.workload.rate_pps = Some(RATE_PPS);
-    s.apps = (0..CORES)
-        .map(|c| AppConfig { migrate_every_us: if migrate { MIGRATE_US } else { 0.0 }, ..AppConfig::on_core(c) })
-        .collect();
-    s
+/// Four cores and four queues (queue i interrupts core i by default), 64
+/// flows at 1 Mpps, one reader per core; flows are dealt to the readers
+/// round-robin.
+fn base(quick: bool) -> Settings {
+    Settings::new()
+        .set("duration_ms", if quick { 20.0 } else { 100.0 })
+        .set("machine.cores", CORES)
+        .set("nic.queues", CORES)
+        .set("workload.flows", FLOWS)
+        .set("workload.rate_pps", RATE_PPS)
+        .set("apps", readers_on(0..CORES))
 }
 
-fn variants(quick: bool) -> Vec<Variant> {
-    let d = if quick { 20.0 } else { 100.0 };
+fn variants(_quick: bool) -> Vec<Variant> {
     let all: Vec<u32> = (0..CORES).collect();
-    let mut out = Vec::new();
-    let mut push = |name: &str, s: Scenario, p: Vec<(&str, Value)>| {
-        let mut ps = params([(
-            "readers",
-            json!(if s.apps[0].migrate_every_us > 0.0 { "migrating" } else { "pinned, round-robin flows" }),
-        )]);
-        for (k, v) in p {
-            ps.insert(k.to_string(), v);
-        }
-        out.push(Variant::model(name, ps, s));
-    };
-    push("rss", base(d, false), vec![("steering", json!("rss"))]);
-    let mut s = base(d, false);
-    s.kernel.rps_cpus = all.clone();
-    push("rps", s, vec![("steering", json!("rps")), ("kernel.rps_cpus", json!(all))]);
-    let mut s = base(d, false);
-    s.kernel.rfs = true;
-    push("rfs", s, vec![("steering", json!("rfs")), ("kernel.rfs", json!(true))]);
-    let mut s = base(d, false);
-    s.kernel.rfs = true;
-    s.nic.arfs = true;
-    push("arfs", s, vec![("steering", json!("arfs")), ("kernel.rfs", json!(true)), ("nic.arfs", json!(true))]);
+    let mut out = vec![
+        // RSS alone: no RPS, no RFS.
+        Variant::new("rss").set("kernel.rps_cpus", Vec::<u32>::new()).set("kernel.rfs", false),
+        Variant::new("rps").set("kernel.rps_cpus", all.clone()),
+        Variant::new("rfs").set("kernel.rfs", true),
+        Variant::new("arfs").set("kernel.rfs", true).set("nic.arfs", true),
+    ];
     for guard in [true, false] {
-        let mut s = base(d, true);
-        s.kernel.rfs = true;
-        s.kernel.rps_cpus = all.clone();
-        s.kernel.rfs_reorder_guard = guard;
-        push(
-            if guard { "rfs/migrating" } else { "rfs/migrating/no-guard" },
-            s,
-            vec![
-                ("steering", json!("rps+rfs")),
-                ("kernel.rfs_reorder_guard", json!(guard)),
-                ("apps.migrate_every_us", json!(MIGRATE_US)),
-            ],
-        );
+        let mut v = Variant::new(if guard { "rfs/migrating" } else { "rfs/migrating/no-guard" })
+            .set("kernel.rps_cpus", all.clone())
+            .set("kernel.rfs", true)
+            .set("kernel.rfs_reorder_guard", guard);
+        // Every reader moves to the next core every MIGRATE_US.
+        for core in 0..CORES {
+            v = v.set(format!("apps[{core}].migrate_every_us"), MIGRATE_US);
+        }
+        out.push(v);
     }
     out
 }
 
 fn columns() -> Vec<Column> {
     vec![
-        Column { header: "ipis/pkt", cell: |v| format!("{:.4}", num(&v.metrics, "ipis.per_packet")) },
+        Column { header: "ipis/pkt", cell: |v| per_packet(&v.metrics, "ipis.per_packet").show(4) },
         Column { header: "rps ipis", cell: |v| format!("{}", num(&v.metrics, "ipis.rps")) },
-        Column { header: "handoffs/pkt", cell: |v| format!("{:.4}", num(&v.metrics, "steering.handoffs_per_packet")) },
+        Column { header: "handoffs/pkt", cell: |v| per_packet(&v.metrics, "steering.handoffs_per_packet").show(4) },
         col::p50_us(),
         col::p99_us(),
         col::cpu_ns_per_pkt(),
@@ -101,22 +83,24 @@ fn findings(vs: &[VariantResult]) -> Vec<Finding> {
     let mut f = Vec::new();
     if let (Some(rss), Some(arfs)) = (get("rss"), get("arfs")) {
         let after = num(arfs, "steering.handoffs_after_first");
-        f.push(Finding {
-            claim: format!(
-                "aRFS: {after} cross-core hand-offs once each flow has been steered ({} in all for {FLOWS} flows, each flow's first while RFS learns its reader's core), {:.4} IPIs per packet — vs {:.2} hand-offs per packet with RSS alone",
+        let ipis = per_packet(arfs, "ipis.per_packet");
+        f.push(judge(
+            format!(
+                "aRFS: {after} cross-core hand-offs once each flow has been steered ({} in all for {FLOWS} flows, each flow's first while RFS learns its reader's core), {} IPIs per packet — vs {} hand-offs per packet with RSS alone",
                 num(arfs, "steering.handoffs"),
-                num(arfs, "ipis.per_packet"),
-                num(rss, "steering.handoffs_per_packet")
+                ipis.show(4),
+                per_packet(rss, "steering.handoffs_per_packet").show(2)
             ),
-            holds: after == 0.0 && num(arfs, "ipis.per_packet") < 0.01,
-        });
+            &[("arfs", ipis)],
+            || after == 0.0 && ipis.get() < 0.01,
+        ));
     }
     if let Some(rps) = get("rps") {
         f.push(Finding {
             claim: format!(
-                "RPS sends IPIs to kick remote backlogs: {} RPS IPIs, {:.3} IPIs per packet",
+                "RPS sends IPIs to kick remote backlogs: {} RPS IPIs, {} IPIs per packet",
                 num(rps, "ipis.rps"),
-                num(rps, "ipis.per_packet")
+                per_packet(rps, "ipis.per_packet").show(3)
             ),
             holds: num(rps, "ipis.rps") > 0.0,
         });
@@ -145,15 +129,18 @@ fn findings(vs: &[VariantResult]) -> Vec<Finding> {
         });
     }
     if let (Some(rss), Some(rfs)) = (get("rss"), get("rfs")) {
-        f.push(Finding {
-            claim: format!(
-                "RFS moves protocol processing to the reader: hand-offs per packet {:.3} → {:.3}, paid for with {:.3} IPIs per packet",
-                num(rss, "steering.handoffs_per_packet"),
-                num(rfs, "steering.handoffs_per_packet"),
-                num(rfs, "ipis.per_packet")
+        let (before, after) =
+            (per_packet(rss, "steering.handoffs_per_packet"), per_packet(rfs, "steering.handoffs_per_packet"));
+        f.push(judge(
+            format!(
+                "RFS moves protocol processing to the reader: hand-offs per packet {} → {}, paid for with {} IPIs per packet",
+                before.show(3),
+                after.show(3),
+                per_packet(rfs, "ipis.per_packet").show(3)
             ),
-            holds: num(rfs, "steering.handoffs_per_packet") < num(rss, "steering.handoffs_per_packet"),
-        });
+            &[("rss", before), ("rfs", after)],
+            || after.get() < before.get(),
+        ));
     }
     f
 }
