@@ -12,8 +12,8 @@ use rand_chacha::ChaCha8Rng;
 pub mod streams {
     /// The flow-tuple generator.
     pub const FLOWS: u64 = 1 << 32;
-    /// Traffic arrivals for one NIC RX queue: `QUEUE_ARRIVALS + queue`.
-    pub const QUEUE_ARRIVALS: u64 = 2 << 32;
+    /// Traffic arrivals on one NIC port: `PORT_ARRIVALS + nic`.
+    pub const PORT_ARRIVALS: u64 = 2 << 32;
     /// Events of one level-triggered device: `DEVICE_EVENTS + device`.
     pub const DEVICE_EVENTS: u64 = 3 << 32;
 }

@@ -8,7 +8,6 @@
 use crate::config::Scenario;
 use crate::costs::Costs;
 use crate::devices::level::LevelDevice;
-use crate::devices::nic::rx::RxQueue;
 use crate::devices::nic::{Nic, NicSetup};
 use crate::ids::{CoreId, CpuId, KernelId, NicId, Rid};
 use crate::kernel::{Cx, Kernel};
@@ -17,8 +16,8 @@ use crate::metrics::{Metrics, Parts};
 use crate::platform::Platform;
 use crate::progress::{self, DRAIN_BOUND};
 use crate::sim::{Event, KernelEvent, Sim};
-use crate::workload::flows::{build_flows, flows_by_queue};
-use crate::workload::traffic::ArrivalGen;
+use crate::workload::flows::build_flows;
+use crate::workload::traffic::PortArrivals;
 use irqlab_engine::Time;
 use irqlab_engine::rng::{RngStreams, streams};
 use irqlab_engine::time::PS_PER_US;
@@ -72,15 +71,12 @@ impl Machine {
         let reta = Reta::new(s.nic.reta_size as usize, s.nic.queues as u16)
             .map_err(|e| BuildError::Invalid(format!("nic.reta_size: {e}")))?;
         let flows = build_flows(&s.workload, &key, &reta, &rngs);
-        let total = flows.len() as u32;
-        let queues: Vec<RxQueue> = flows_by_queue(&flows, s.nic.queues)
-            .into_iter()
-            .enumerate()
-            .map(|(q, fl)| {
-                let rng = rngs.stream(streams::QUEUE_ARRIVALS + q as u64);
-                RxQueue::new(q as u32, s.nic.ring_size, ArrivalGen::new(&s.workload, fl, total, rng))
-            })
-            .collect();
+        let port = PortArrivals::new(
+            &s.workload,
+            flows.len() as u32,
+            s.nic.line_rate_gbps,
+            rngs.stream(streams::PORT_ARRIVALS),
+        );
         let setup = NicSetup {
             coalesce: s.nic.coalesce.clone(),
             mode: s.nic.interrupt_mode,
@@ -88,7 +84,8 @@ impl Machine {
             intx_pin: s.nic.intx_pin as u8,
             dma_write: sim.costs.dma_write,
         };
-        let nic = Nic::new(NicId(0), nic_rid(0), setup, queues, flows.iter().map(|f| f.queue).collect());
+        let flow_queue = flows.iter().map(|f| f.queue).collect();
+        let nic = Nic::new(NicId(0), nic_rid(0), setup, s.nic.queues, s.nic.ring_size, flow_queue, port);
         let devices: Vec<LevelDevice> = s
             .devices
             .iter()

@@ -75,8 +75,9 @@ fn acking_on_the_irqs_new_cpu_wedges_rings_and_the_progress_law_catches_it() {
     // the CPU the IRQ had just been moved to, leaving the vector in service
     // on the CPU that took it, which then never took that vector class again.
     let mut s = Scenario::default();
-    s.duration_ms = 200.0;
-    s.kernel.irqbalance_interval_ms = 10.0;
+    s.duration_ms = 100.0;
+    s.kernel.irqbalance_interval_ms = 1.0;
+    s.kernel.irqbalance_threshold = 0.0;
     let names = fires(&s, "progress", |f| f.arm_always(Fault::AckOnIrqCpu));
     assert_eq!(names, ["progress"], "only progress can see a wedge: every packet is still accounted for");
 }

@@ -95,7 +95,9 @@ fn lazy_arrivals_need_far_fewer_events_than_packets_at_high_load() {
     s.workload.rate_pps = Some(14_000_000.0);
     s.workload.arrival = ArrivalKind::Constant;
     let m = quick(s);
-    assert!(m.engine.events_per_packet < 0.2, "events/packet {}", m.engine.events_per_packet);
+    // Well below one event per packet: a poll, a burst of reads and a
+    // wakeup each serve many packets, and arrivals cost no events.
+    assert!(m.engine.events_per_packet < 0.25, "events/packet {}", m.engine.events_per_packet);
 }
 
 #[test]

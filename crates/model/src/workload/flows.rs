@@ -8,7 +8,7 @@
 //! rx-flow-hash udp4 sdfn`); the 2-tuple default of some NICs is not modelled.
 
 use crate::config::WorkloadConfig;
-use crate::ids::{FlowId, QueueId};
+use crate::ids::QueueId;
 use irqlab_engine::rng::{RngStreams, streams};
 use irqlab_hw::rss::{self, Reta, RssKey, RssTuple};
 use rand::Rng;
@@ -61,13 +61,4 @@ pub fn build_flows(w: &WorkloadConfig, key: &RssKey, reta: &Reta, rngs: &RngStre
             Flow { src, dst, hash, queue: QueueId(reta.queue_for(hash) as u32) }
         })
         .collect()
-}
-
-/// Flow ids grouped by queue.
-pub fn flows_by_queue(flows: &[Flow], queues: u32) -> Vec<Vec<FlowId>> {
-    let mut by = vec![Vec::new(); queues as usize];
-    for (i, f) in flows.iter().enumerate() {
-        by[f.queue.idx()].push(FlowId(i as u32));
-    }
-    by
 }

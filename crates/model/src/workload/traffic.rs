@@ -1,15 +1,25 @@
-//! Traffic arrivals, generated lazily per RX queue (design brief §8).
+//! Traffic on the wire: the frames arriving at one NIC port, in wire order.
 //!
-//! Flows are chosen uniformly, so splitting the offered stream by RSS queue
-//! gives each queue an independent stream whose rate is its share of the
-//! flows (exact for Poisson arrivals, by the splitting property). Each queue
-//! draws from its own RNG stream, and nothing is generated until the NIC
-//! looks at the queue: arrivals cost no events.
+//! One stream per port, drawn from the port's own RNG stream: each frame
+//! picks its flow uniformly, its size from the configured distribution, and
+//! its last bit's arrival time from the arrival process — and no two frames
+//! overlap on the wire: a frame occupies `(bytes + 20) × 8 / line rate`
+//! (preamble, start-of-frame delimiter and the inter-frame gap, IEEE 802.3
+//! §4.4.2), and starts no earlier than the previous one ended.
 //!
-//! `onoff` runs the process in "on-time" and maps it onto bursts of `on_us`
-//! separated by `off_us`, keeping the long-run mean rate.
+//! * `constant`: frames end every `1/rate`, pushed back when a frame is
+//!   longer than the spacing (variable sizes).
+//! * `poisson`: between two frames the wire idles for an exponential time
+//!   with mean `1/rate − mean frame time`, so the mean rate is exact and at
+//!   line rate the frames come back to back.
+//! * `onoff`: the Poisson process at `rate × (on+off)/on` during bursts of
+//!   `on_us`, silent for `off_us`; the long-run mean is kept.
+//!
+//! The NIC splits the stream among its queues by RSS (and flow filters)
+//! and materialises it lazily, only as far as a queue is observed (design
+//! brief §8).
 
-use crate::config::{ArrivalKind, IMIX, PacketSizeKind, WorkloadConfig};
+use crate::config::{ArrivalKind, IMIX, PacketSizeKind, WIRE_OVERHEAD_BYTES, WorkloadConfig};
 use crate::ids::FlowId;
 use irqlab_engine::Time;
 use irqlab_engine::time::PS_PER_US;
@@ -29,23 +39,22 @@ pub struct Packet {
     pub seq: u32,
 }
 
-/// The arrival stream of one RX queue.
-pub struct ArrivalGen {
+/// The arrival stream of one NIC port.
+pub struct PortArrivals {
     rng: ChaCha8Rng,
     kind: ArrivalKind,
     size: PacketSizeKind,
     bytes_min: u32,
     bytes_max: u32,
-    /// The flows this queue receives, each with its next sequence number.
-    flows: Vec<(FlowId, u32)>,
-    /// Offered packets per second of one flow.
-    pps_per_flow: f64,
-    /// Fraction of time "on" (1 unless on/off).
-    duty: f64,
-    /// Mean gap in on-time, picoseconds.
+    /// Next sequence number of each flow.
+    seq: Vec<u32>,
+    /// Wire time per byte (including the 20 overhead bytes), picoseconds.
+    ps_per_byte: f64,
+    /// Constant: spacing of frame ends. Poisson/onoff: mean idle gap.
+    /// Both in on-time picoseconds.
     gap_ps: f64,
-    /// Position in on-time, picoseconds.
-    on_time_ps: f64,
+    /// End of the previous frame, in on-time picoseconds.
+    last_end_ps: f64,
     /// Constant arrivals: phase and index.
     phase_ps: f64,
     k: u64,
@@ -54,30 +63,34 @@ pub struct ArrivalGen {
     period_ps: f64,
 }
 
-impl ArrivalGen {
-    /// The stream for a queue that owns `flows` out of `total_flows`.
-    pub fn new(w: &WorkloadConfig, flows: Vec<FlowId>, total_flows: u32, mut rng: ChaCha8Rng) -> ArrivalGen {
-        let pps_per_flow = w.offered_pps() / total_flows.max(1) as f64;
-        let pps = pps_per_flow * flows.len() as f64;
+impl PortArrivals {
+    /// The stream of a port at `line_rate_gbps` carrying `flows` flows.
+    pub fn new(w: &WorkloadConfig, flows: u32, line_rate_gbps: f64, mut rng: ChaCha8Rng) -> PortArrivals {
         let (on_ps, period_ps) = match w.kind_onoff() {
             Some((on, off)) => (on * PS_PER_US as f64, (on + off) * PS_PER_US as f64),
             None => (0.0, 0.0),
         };
         // In on-time the rate is scaled up by period/on so the mean is kept.
         let duty = if period_ps > 0.0 { on_ps / period_ps } else { 1.0 };
-        let gap_ps = if pps > 0.0 { 1e12 / pps * duty } else { f64::INFINITY };
-        let phase_ps = if gap_ps.is_finite() { rng.random::<f64>() * gap_ps } else { 0.0 };
-        ArrivalGen {
+        let pps = w.offered_pps();
+        let spacing_ps = if pps > 0.0 { 1e12 / pps * duty } else { f64::INFINITY };
+        let ps_per_byte = 8.0 * 1000.0 / line_rate_gbps;
+        let mean_frame_ps = (w.mean_packet_bytes() + WIRE_OVERHEAD_BYTES as f64) * ps_per_byte;
+        let gap_ps = match w.arrival {
+            ArrivalKind::Constant => spacing_ps,
+            ArrivalKind::Poisson | ArrivalKind::Onoff => (spacing_ps - mean_frame_ps).max(0.0),
+        };
+        let phase_ps = if spacing_ps.is_finite() { rng.random::<f64>() * spacing_ps } else { 0.0 };
+        PortArrivals {
             rng,
             kind: w.arrival,
             size: w.packet_size,
             bytes_min: w.packet_bytes,
             bytes_max: w.packet_bytes_max,
-            flows: flows.into_iter().map(|f| (f, 0)).collect(),
-            pps_per_flow,
-            duty,
+            seq: vec![0; flows as usize],
+            ps_per_byte,
             gap_ps,
-            on_time_ps: 0.0,
+            last_end_ps: 0.0,
             phase_ps,
             k: 0,
             on_ps,
@@ -85,89 +98,52 @@ impl ArrivalGen {
         }
     }
 
-    /// The next arrival, or `None` if this queue receives no flows.
+    /// The next frame on the wire, or `None` if the port carries no traffic.
     pub fn next_packet(&mut self) -> Option<Packet> {
-        if self.flows.is_empty() || !self.gap_ps.is_finite() {
+        if self.seq.is_empty() || !self.gap_ps.is_finite() {
             return None;
         }
-        self.on_time_ps = match self.kind {
-            ArrivalKind::Constant => self.phase_ps + self.k as f64 * self.gap_ps,
+        let flows = self.seq.len();
+        let flow = if flows == 1 { 0 } else { self.rng.random_range(0..flows) };
+        let seq = self.seq[flow];
+        self.seq[flow] = seq.wrapping_add(1);
+        let bytes = self.frame_bytes();
+        let frame_ps = (bytes + WIRE_OVERHEAD_BYTES) as f64 * self.ps_per_byte;
+        let earliest = self.last_end_ps + frame_ps;
+        let end_ps = match self.kind {
+            ArrivalKind::Constant => (self.phase_ps + self.k as f64 * self.gap_ps).max(earliest),
             ArrivalKind::Poisson | ArrivalKind::Onoff => {
                 let u: f64 = self.rng.random();
-                self.on_time_ps - (1.0 - u).ln() * self.gap_ps
+                earliest - (1.0 - u).ln() * self.gap_ps
             }
         };
         self.k += 1;
+        self.last_end_ps = end_ps;
         let real_ps = if self.period_ps > 0.0 {
-            let bursts = (self.on_time_ps / self.on_ps).floor();
-            bursts * self.period_ps + (self.on_time_ps - bursts * self.on_ps)
+            let bursts = (end_ps / self.on_ps).floor();
+            bursts * self.period_ps + (end_ps - bursts * self.on_ps)
         } else {
-            self.on_time_ps
+            end_ps
         };
-        let pick = if self.flows.len() == 1 { 0 } else { self.rng.random_range(0..self.flows.len()) };
-        let (flow, seq) = self.flows[pick];
-        self.flows[pick].1 = seq.wrapping_add(1);
-        let bytes = match self.size {
+        Some(Packet { wire: Time(real_ps.round() as u64), flow: FlowId(flow as u32), bytes, seq })
+    }
+
+    fn frame_bytes(&mut self) -> u32 {
+        match self.size {
             PacketSizeKind::Fixed => self.bytes_min,
             PacketSizeKind::Uniform => self.rng.random_range(self.bytes_min..=self.bytes_max),
             PacketSizeKind::Imix => {
                 let total: u32 = IMIX.iter().map(|(_, w)| w).sum();
                 let mut pick = self.rng.random_range(0..total);
-                let mut bytes = IMIX[0].0;
                 for (b, w) in IMIX {
                     if pick < w {
-                        bytes = b;
-                        break;
+                        return b;
                     }
                     pick -= w;
                 }
-                bytes
+                IMIX[0].0
             }
-        };
-        Some(Packet { wire: Time(real_ps.round() as u64), flow, bytes, seq })
-    }
-
-    /// Stops generating `flow` here (a NIC filter steers it elsewhere);
-    /// returns its next sequence number. Poisson streams stay exact: the
-    /// remaining flows keep their rate from now on.
-    pub fn remove_flow(&mut self, flow: FlowId) -> Option<u32> {
-        let i = self.flows.iter().position(|(f, _)| *f == flow)?;
-        let (_, seq) = self.flows.swap_remove(i);
-        self.rescale();
-        Some(seq)
-    }
-
-    /// Starts generating `flow` here from `now` on, continuing its sequence.
-    pub fn add_flow(&mut self, flow: FlowId, seq: u32, now: Time) {
-        // A stream that was idle resumes at `now`, not where it stopped.
-        let now_on = self.on_time_of(now.0 as f64);
-        if self.flows.is_empty() || !self.gap_ps.is_finite() {
-            self.on_time_ps = self.on_time_ps.max(now_on);
         }
-        self.flows.push((flow, seq));
-        self.rescale();
-    }
-
-    /// Converts a real time to on-time (the time spent inside bursts).
-    fn on_time_of(&self, real_ps: f64) -> f64 {
-        if self.period_ps > 0.0 {
-            let periods = (real_ps / self.period_ps).floor();
-            periods * self.on_ps + (real_ps - periods * self.period_ps).min(self.on_ps)
-        } else {
-            real_ps
-        }
-    }
-
-    fn rescale(&mut self) {
-        let pps = self.pps_per_flow * self.flows.len() as f64;
-        let gap = if pps > 0.0 { 1e12 / pps * self.duty } else { f64::INFINITY };
-        if self.kind == ArrivalKind::Constant && gap.is_finite() {
-            // The next arrival is one new gap after the last one (or after
-            // the resume point); continue evenly from there.
-            let next = self.on_time_ps + if self.k == 0 { self.phase_ps.min(gap) } else { gap };
-            self.phase_ps = next - self.k as f64 * gap;
-        }
-        self.gap_ps = gap;
     }
 }
 
@@ -183,14 +159,21 @@ mod tests {
     use super::*;
     use irqlab_engine::RngStreams;
 
-    fn epoch(w: &WorkloadConfig) -> ArrivalGen {
-        ArrivalGen::new(w, vec![FlowId(0), FlowId(1)], 2, RngStreams::new(1).stream(9))
+    const GBPS: f64 = 10.0;
+
+    fn port(w: &WorkloadConfig) -> PortArrivals {
+        PortArrivals::new(w, 2, GBPS, RngStreams::new(1).stream(9))
+    }
+
+    /// Wire time of a frame of `bytes` at 10 Gbit/s, picoseconds.
+    fn frame_ps(bytes: u32) -> u64 {
+        (bytes as u64 + 20) * 800
     }
 
     #[test]
     fn constant_arrivals_are_evenly_spaced_at_the_rate() {
         let w = WorkloadConfig { arrival: ArrivalKind::Constant, rate_pps: Some(1e6), ..Default::default() };
-        let mut g = epoch(&w);
+        let mut g = port(&w);
         let a = g.next_packet().unwrap().wire.0;
         let b = g.next_packet().unwrap().wire.0;
         assert_eq!(b - a, 1_000_000, "1 Mpps is one packet per µs");
@@ -199,13 +182,55 @@ mod tests {
     #[test]
     fn poisson_mean_rate_matches_within_two_percent() {
         let w = WorkloadConfig { arrival: ArrivalKind::Poisson, rate_pps: Some(1e6), ..Default::default() };
-        let mut g = epoch(&w);
+        let mut g = port(&w);
         let mut last = Time(0);
         for _ in 0..100_000 {
             last = g.next_packet().unwrap().wire;
         }
         let rate = 100_000.0 / last.as_secs_f64();
         assert!((rate / 1e6 - 1.0).abs() < 0.02, "rate {rate}");
+    }
+
+    #[test]
+    fn no_two_frames_overlap_on_the_wire_whatever_the_process() {
+        for (arrival, size, rate_gbps) in [
+            (ArrivalKind::Poisson, PacketSizeKind::Fixed, 9.99),
+            (ArrivalKind::Constant, PacketSizeKind::Imix, 9.9),
+            (ArrivalKind::Poisson, PacketSizeKind::Uniform, 9.0),
+            (ArrivalKind::Onoff, PacketSizeKind::Imix, 5.0),
+        ] {
+            let w = WorkloadConfig {
+                arrival,
+                packet_size: size,
+                packet_bytes: 64,
+                packet_bytes_max: 1518,
+                rate_gbps: Some(rate_gbps * 1518.0 / 1538.0),
+                on_us: 200.0,
+                off_us: 100.0,
+                ..Default::default()
+            };
+            let mut g = port(&w);
+            let mut prev = g.next_packet().unwrap();
+            for _ in 0..200_000 {
+                let p = g.next_packet().unwrap();
+                // The frame's first bit may not arrive before the previous one's last (1 ps rounding).
+                assert!(p.wire.0 + 1 >= prev.wire.0 + frame_ps(p.bytes), "{arrival:?}/{size:?}: {prev:?} then {p:?}");
+                prev = p;
+            }
+        }
+    }
+
+    #[test]
+    fn at_line_rate_64_byte_frames_come_back_to_back_and_never_faster() {
+        let w = WorkloadConfig { arrival: ArrivalKind::Poisson, rate_pps: Some(14_880_952.0), ..Default::default() };
+        let mut g = port(&w);
+        let first = g.next_packet().unwrap().wire;
+        let mut last = first;
+        for _ in 0..1_000_000 {
+            last = g.next_packet().unwrap().wire;
+        }
+        let pps = 1_000_000.0 / last.since(first).as_secs_f64();
+        assert!(pps <= 14_880_953.0 && pps > 14_880_000.0, "{pps}");
     }
 
     #[test]
@@ -217,7 +242,7 @@ mod tests {
             off_us: 30.0,
             ..Default::default()
         };
-        let mut g = epoch(&w);
+        let mut g = port(&w);
         let mut last = Time(0);
         for _ in 0..50_000 {
             let p = g.next_packet().unwrap();
@@ -232,7 +257,7 @@ mod tests {
     #[test]
     fn imix_sizes_come_in_7_4_1_proportions() {
         let w = WorkloadConfig { packet_size: PacketSizeKind::Imix, ..Default::default() };
-        let mut g = epoch(&w);
+        let mut g = port(&w);
         let mut counts = [0u32; 3];
         for _ in 0..120_000 {
             let b = g.next_packet().unwrap().bytes;
@@ -243,9 +268,22 @@ mod tests {
     }
 
     #[test]
-    fn a_queue_without_flows_never_receives() {
+    fn flows_are_picked_uniformly_and_numbered_in_order() {
         let w = WorkloadConfig::default();
-        let mut g = ArrivalGen::new(&w, vec![], 4, RngStreams::new(1).stream(9));
+        let mut g = port(&w);
+        let mut next = [0u32; 2];
+        for _ in 0..10_000 {
+            let p = g.next_packet().unwrap();
+            assert_eq!(p.seq, next[p.flow.idx()]);
+            next[p.flow.idx()] += 1;
+        }
+        assert!((next[0] as f64 / 5000.0 - 1.0).abs() < 0.05, "{next:?}");
+    }
+
+    #[test]
+    fn a_port_without_flows_never_receives() {
+        let w = WorkloadConfig::default();
+        let mut g = PortArrivals::new(&w, 0, GBPS, RngStreams::new(1).stream(9));
         assert_eq!(g.next_packet(), None);
     }
 }

@@ -16,6 +16,14 @@
 //! * In `msi` and `intx` modes a queue's interrupt sets its bit in the cause
 //!   register; MSI sends the one message, INTx asserts the line while any
 //!   cause bit is set.
+//!
+//! Frames arrive on the port in wire order (workload/traffic.rs) and are
+//! split among the queues by RSS and flow filters as they are generated.
+//! Generation is lazy: the NIC pulls the port's stream forward only as far
+//! as an observed queue needs — up to the present to land its frames, or a
+//! few frames ahead for the coalescing rule — and a generated frame waits
+//! in its queue's look-ahead until it lands. A flow moved by a filter keeps
+//! the frames already generated for its old queue.
 
 pub mod rx;
 
@@ -23,7 +31,7 @@ use crate::config::{CoalesceConfig, InterruptMode};
 use crate::ids::{FlowId, NicId, QueueId, Rid};
 use crate::platform::ports::{LineSource, UpstreamPort};
 use crate::sim::{Event, Fault, Sim};
-use crate::workload::traffic::Packet;
+use crate::workload::traffic::{Packet, PortArrivals};
 use irqlab_engine::{Dur, Time};
 use irqlab_hw::msi::MsiMessage;
 use irqlab_hw::msix::{MsixEntry, MsixFunction, NotifyOutcome};
@@ -100,16 +108,124 @@ pub struct Nic {
     icr: u64,
     /// The queue each flow's packets go to (RSS, then flow filters).
     flow_queue: Vec<QueueId>,
+    /// Flows each queue receives.
+    flows_on_queue: Vec<u32>,
+    /// The port's arrivals.
+    port: PortArrivals,
+    /// When the last frame generated so far arrives.
+    generated_to: Time,
+    /// No frame arrives after this (the run's drain stops the traffic).
+    cutoff: Time,
+    /// The port's stream has ended.
+    port_done: bool,
     /// Interrupt counters.
     pub stats: NicIrqStats,
 }
 
 impl Nic {
-    /// A NIC with `queues` (queue i owns MSI-X entry i), each flow on its
-    /// RSS queue `flow_queue[f]`.
-    pub fn new(id: NicId, rid: Rid, setup: NicSetup, queues: Vec<RxQueue>, flow_queue: Vec<QueueId>) -> Nic {
-        let msix = MsixFunction::new(queues.len()).expect("1..=2048 queues (validated)");
-        Nic { id, rid, setup, queues, msix, msi_message: None, icr: 0, flow_queue, stats: NicIrqStats::default() }
+    /// A NIC with `queues` RX queues of `ring_size` descriptors (queue i
+    /// owns MSI-X entry i), each flow on its RSS queue `flow_queue[f]`,
+    /// fed by `port`.
+    pub fn new(
+        id: NicId,
+        rid: Rid,
+        setup: NicSetup,
+        queues: u32,
+        ring_size: u32,
+        flow_queue: Vec<QueueId>,
+        port: PortArrivals,
+    ) -> Nic {
+        let msix = MsixFunction::new(queues as usize).expect("1..=2048 queues (validated)");
+        let mut flows_on_queue = vec![0; queues as usize];
+        for q in &flow_queue {
+            flows_on_queue[q.idx()] += 1;
+        }
+        Nic {
+            id,
+            rid,
+            setup,
+            queues: (0..queues).map(|q| RxQueue::new(q, ring_size)).collect(),
+            msix,
+            msi_message: None,
+            icr: 0,
+            flow_queue,
+            flows_on_queue,
+            port,
+            generated_to: Time::ZERO,
+            cutoff: Time::NEVER,
+            port_done: false,
+            stats: NicIrqStats::default(),
+        }
+    }
+
+    // ---- the port's arrivals --------------------------------------------------
+
+    /// Generates the port's next frame into its queue's look-ahead; `false`
+    /// when the stream has ended.
+    fn generate(&mut self) -> bool {
+        if self.port_done {
+            return false;
+        }
+        match self.port.next_packet() {
+            Some(p) if p.wire <= self.cutoff => {
+                self.generated_to = p.wire;
+                let q = self.flow_queue[p.flow.idx()];
+                self.queues[q.idx()].push_ahead(p);
+                true
+            }
+            _ => {
+                self.port_done = true;
+                false
+            }
+        }
+    }
+
+    /// Generates every frame that lands by `now`.
+    fn generate_until(&mut self, now: Time) {
+        while self.generated_to + self.setup.dma_write <= now && self.generate() {}
+    }
+
+    /// Lands queue `q`'s frames up to now.
+    fn advance(&mut self, q: QueueId, sim: &mut Sim, up: &mut dyn UpstreamPort) {
+        let now = sim.now();
+        self.generate_until(now);
+        self.queues[q.idx()].land(now, self.setup.dma_write, self.rid, sim, up);
+    }
+
+    /// When the `n`-th frame (1-based) not yet landed in queue `q` lands;
+    /// `Time::NEVER` if it never will.
+    fn nth_landing(&mut self, q: QueueId, n: usize) -> Time {
+        while self.queues[q.idx()].ahead_len() < n {
+            if self.flows_on_queue[q.idx()] == 0 || !self.generate() {
+                return Time::NEVER;
+            }
+        }
+        self.queues[q.idx()].ahead(n - 1).map_or(Time::NEVER, |p| p.wire + self.setup.dma_write)
+    }
+
+    /// When queue `q`'s enabled interrupt should fire under the coalescing
+    /// rule, looking at its ring as of `now` (landed first). `Time::NEVER`
+    /// if nothing will ever arrive; a time in the future with nothing
+    /// unreported is the next landing, when the rule must be evaluated again.
+    fn coalesce_deadline(&mut self, q: QueueId, now: Time) -> Time {
+        let dma = self.setup.dma_write;
+        let c = &self.setup.coalesce;
+        let (rx_usecs, frames) = (c.rx_usecs, c.rx_frames as usize);
+        let queue = &self.queues[q.idx()];
+        let Some(first) = queue.first_unreported() else {
+            return self.nth_landing(q, 1).max(now);
+        };
+        let start = (first.wire + dma).max(queue.enabled_at);
+        let by_time = if rx_usecs > 0 { start + Dur::from_us(rx_usecs as u64) } else { Time::NEVER };
+        let unreported = queue.unreported();
+        let by_frames = if frames == 0 {
+            Time::NEVER
+        } else if unreported >= frames {
+            now
+        } else {
+            self.nth_landing(q, frames - unreported)
+        };
+        by_time.min(by_frames).max(now)
     }
 
     /// How it signals interrupts.
@@ -215,15 +331,13 @@ impl Nic {
     /// Re-evaluates an enabled queue's interrupt condition.
     pub fn watch(&mut self, q: QueueId, epoch: u32, sim: &mut Sim, up: &mut dyn UpstreamPort) {
         let now = sim.now();
-        let dma = self.setup.dma_write;
-        let rid = self.rid;
-        let queue = &mut self.queues[q.idx()];
+        let queue = &self.queues[q.idx()];
         if epoch != queue.watch_gen || !queue.irq_enabled {
             return;
         }
-        queue.advance(now, dma, rid, sim, up);
-        let deadline = queue.coalesce_deadline(now, &self.setup.coalesce, dma);
-        if deadline <= now && queue.has_unreported() {
+        self.advance(q, sim, up);
+        let deadline = self.coalesce_deadline(q, now);
+        if deadline <= now && self.queues[q.idx()].has_unreported() {
             self.raise(q, sim, up);
         } else if deadline != Time::NEVER {
             sim.at(deadline.max(now), Event::RxWatch { nic: self.id, queue: q, epoch });
@@ -314,10 +428,8 @@ impl Nic {
         sim: &mut Sim,
         up: &mut dyn UpstreamPort,
     ) -> usize {
-        let (now, dma, rid) = (sim.now(), self.setup.dma_write, self.rid);
-        let queue = &mut self.queues[q.idx()];
-        queue.advance(now, dma, rid, sim, up);
-        let n = queue.take(max, out);
+        self.advance(q, sim, up);
+        let n = self.queues[q.idx()].take(max, out);
         if n > 0 && sim.faults.fire(Fault::DriverLosesFrame) {
             out.pop();
         }
@@ -327,8 +439,9 @@ impl Nic {
     /// Lands every queue's frames up to now (end of a run).
     pub fn rx_settle(&mut self, sim: &mut Sim, up: &mut dyn UpstreamPort) {
         let (now, dma, rid) = (sim.now(), self.setup.dma_write, self.rid);
+        self.generate_until(now);
         for q in &mut self.queues {
-            q.advance(now, dma, rid, sim, up);
+            q.land(now, dma, rid, sim, up);
         }
     }
 
@@ -340,9 +453,8 @@ impl Nic {
             return;
         }
         self.flow_queue[flow.idx()] = to;
-        let now = sim.now();
-        let Some(seq) = self.queues[from.idx()].remove_flow(flow) else { return };
-        self.queues[to.idx()].add_flow(flow, seq, now);
+        self.flows_on_queue[from.idx()] -= 1;
+        self.flows_on_queue[to.idx()] += 1;
         for q in [from, to] {
             // The queue's arrival rate changed: re-evaluate a pending watch.
             if self.queues[q.idx()].irq_enabled {
@@ -356,8 +468,9 @@ impl Nic {
 
     /// The wire falls silent after `at`.
     pub fn stop_arrivals(&mut self, at: Time) {
+        self.cutoff = at;
         for q in &mut self.queues {
-            q.stop_arrivals(at);
+            q.truncate_ahead(at);
         }
     }
 

@@ -13,17 +13,17 @@
 //!   queue interrupts when `rx-usecs` have passed since the first unreported
 //!   packet, or `rx-frames` packets are waiting, whichever comes first.
 //!
-//! Arrivals are generated lazily (design brief §8): a queue materialises the
-//! frames that have landed up to the time it is observed, and looks ahead
-//! only as far as the coalescing rule needs. A frame lands when the NIC's
-//! DMA pipeline (`dma_write`, the estimate it schedules by) says so; the DMA
-//! itself is issued then, through the port.
+//! Arrivals are generated lazily (design brief §8), by the NIC for its whole
+//! port (nic/mod.rs): frames bound for this queue wait in its look-ahead
+//! until they land. A queue lands them when it is observed, and the NIC
+//! looks ahead only as far as the coalescing rule needs. A frame lands when
+//! the NIC's DMA pipeline (`dma_write`, the estimate it schedules by) says
+//! so; the DMA itself is issued then, through the port.
 
-use crate::config::CoalesceConfig;
-use crate::ids::{FlowId, Rid};
+use crate::ids::Rid;
 use crate::platform::ports::{DmaRequest, UpstreamPort};
 use crate::sim::Sim;
-use crate::workload::traffic::{ArrivalGen, Packet};
+use crate::workload::traffic::Packet;
 use irqlab_engine::{Dur, Time};
 use serde::Serialize;
 use std::collections::VecDeque;
@@ -62,12 +62,8 @@ pub struct RxQueue {
     index: u32,
     ring: VecDeque<Packet>,
     capacity: usize,
+    /// Frames generated for this queue that have not landed yet, in wire order.
     ahead: VecDeque<Packet>,
-    source: ArrivalGen,
-    source_done: bool,
-    /// Frames whose last bit arrives after this never arrive (the run's
-    /// drain stops the traffic).
-    cutoff: Time,
     /// Interrupt enable (EIMS bit): whether an arrival may raise the vector.
     pub irq_enabled: bool,
     /// When the interrupt was last enabled (coalescing starts no earlier).
@@ -82,16 +78,13 @@ pub struct RxQueue {
 }
 
 impl RxQueue {
-    /// Queue `index` with `capacity` descriptors fed by `source`.
-    pub fn new(index: u32, capacity: u32, source: ArrivalGen) -> RxQueue {
+    /// Queue `index` with `capacity` descriptors.
+    pub fn new(index: u32, capacity: u32) -> RxQueue {
         RxQueue {
             index,
             ring: VecDeque::with_capacity(capacity as usize),
             capacity: capacity as usize,
             ahead: VecDeque::with_capacity(64),
-            source,
-            source_done: false,
-            cutoff: Time::NEVER,
             irq_enabled: false,
             enabled_at: Time::ZERO,
             watch_gen: 0,
@@ -115,65 +108,65 @@ impl RxQueue {
         self.ring.len() > self.reported
     }
 
+    /// The oldest frame not yet reported by an interrupt.
+    pub fn first_unreported(&self) -> Option<&Packet> {
+        self.ring.get(self.reported)
+    }
+
     /// When the oldest frame in the ring arrived on the wire.
     pub fn oldest_wire(&self) -> Option<Time> {
         self.ring.front().map(|p| p.wire)
     }
 
-    fn fill_ahead(&mut self, n: usize) {
-        while self.ahead.len() < n && !self.source_done {
-            match self.source.next_packet() {
-                Some(p) if p.wire <= self.cutoff => self.ahead.push_back(p),
-                _ => self.source_done = true,
-            }
-        }
+    /// Frames bound for this queue that have not landed yet.
+    pub fn ahead_len(&self) -> usize {
+        self.ahead.len()
     }
 
-    /// No frame arrives after `at`: frames already generated beyond it
-    /// vanish, the source stops.
-    pub fn stop_arrivals(&mut self, at: Time) {
-        self.cutoff = at;
+    /// The `i`-th frame bound for this queue that has not landed (0-based).
+    pub fn ahead(&self, i: usize) -> Option<&Packet> {
+        self.ahead.get(i)
+    }
+
+    /// A frame generated for this queue joins its look-ahead.
+    pub fn push_ahead(&mut self, p: Packet) {
+        self.ahead.push_back(p);
+    }
+
+    /// Drops the look-ahead frames that arrive after `at` (the traffic stopped).
+    pub fn truncate_ahead(&mut self, at: Time) {
         while self.ahead.back().is_some_and(|p| p.wire > at) {
             self.ahead.pop_back();
         }
     }
 
-    /// The time the `n`-th future frame (1-based) lands in the ring.
-    fn nth_landing(&mut self, n: usize, dma: Dur) -> Time {
-        self.fill_ahead(n);
-        self.ahead.get(n - 1).map_or(Time::NEVER, |p| p.wire + dma)
-    }
-
-    /// Lands every frame whose DMA completes by `now`: a free descriptor
-    /// takes it (buffer write, then descriptor write-back, through the DMA
-    /// port); a full ring drops it.
-    pub fn advance(&mut self, now: Time, dma: Dur, rid: Rid, sim: &mut Sim, up: &mut dyn UpstreamPort) {
-        loop {
-            self.fill_ahead(1);
-            match self.ahead.front() {
-                Some(p) if p.wire + dma <= now => {
-                    let p = self.ahead.pop_front().expect("front exists");
-                    self.counts.offered += 1;
-                    if self.ring.len() >= self.capacity {
-                        self.counts.dropped_ring_full += 1;
-                        continue;
-                    }
-                    let slot = self.counts.landed % self.capacity as u64;
-                    let buffer = RX_BUFFER_IOVA + ((self.index as u64) << 32) + slot * RX_BUFFER_BYTES;
-                    let desc = RX_RING_IOVA + ((self.index as u64) << 24) + slot * RX_DESC_BYTES as u64;
-                    self.counts.dma_requests += 2;
-                    let wrote = up.dma(rid, DmaRequest::write(buffer, p.bytes), p.wire, sim);
-                    let done = up.dma(rid, DmaRequest::write(desc, RX_DESC_BYTES), p.wire, sim);
-                    if wrote.is_err() || done.is_err() {
-                        self.counts.dropped_dma_fault += 1;
-                        continue;
-                    }
-                    self.counts.landed += 1;
-                    if !sim.faults.fire(crate::sim::Fault::RingLosesFrame) {
-                        self.ring.push_back(p);
-                    }
-                }
-                _ => break,
+    /// Lands every look-ahead frame whose DMA completes by `now`: a free
+    /// descriptor takes it (buffer write, then descriptor write-back,
+    /// through the DMA port); a full ring drops it.
+    pub fn land(&mut self, now: Time, dma: Dur, rid: Rid, sim: &mut Sim, up: &mut dyn UpstreamPort) {
+        while let Some(p) = self.ahead.front().copied() {
+            if p.wire + dma > now {
+                break;
+            }
+            self.ahead.pop_front();
+            self.counts.offered += 1;
+            if self.ring.len() >= self.capacity {
+                self.counts.dropped_ring_full += 1;
+                continue;
+            }
+            let slot = self.counts.landed % self.capacity as u64;
+            let buffer = RX_BUFFER_IOVA + ((self.index as u64) << 32) + slot * RX_BUFFER_BYTES;
+            let desc = RX_RING_IOVA + ((self.index as u64) << 24) + slot * RX_DESC_BYTES as u64;
+            self.counts.dma_requests += 2;
+            let wrote = up.dma(rid, DmaRequest::write(buffer, p.bytes), p.wire, sim);
+            let done = up.dma(rid, DmaRequest::write(desc, RX_DESC_BYTES), p.wire, sim);
+            if wrote.is_err() || done.is_err() {
+                self.counts.dropped_dma_fault += 1;
+                continue;
+            }
+            self.counts.landed += 1;
+            if !sim.faults.fire(crate::sim::Fault::RingLosesFrame) {
+                self.ring.push_back(p);
             }
         }
     }
@@ -197,43 +190,8 @@ impl RxQueue {
         self.reported = 0;
     }
 
-    /// When the enabled interrupt should fire under the coalescing rule,
-    /// looking at the ring as of `now` (call [`advance`](Self::advance)
-    /// first). `Time::NEVER` if nothing will ever arrive; a time in the
-    /// future with an empty ring is the next landing, when the rule must be
-    /// evaluated again.
-    pub fn coalesce_deadline(&mut self, now: Time, c: &CoalesceConfig, dma: Dur) -> Time {
-        let Some(first) = self.ring.get(self.reported) else {
-            return self.nth_landing(1, dma).max(now);
-        };
-        let start = (first.wire + dma).max(self.enabled_at);
-        let by_time = if c.rx_usecs > 0 { start + Dur::from_us(c.rx_usecs as u64) } else { Time::NEVER };
-        let frames = c.rx_frames as usize;
-        let unreported = self.ring.len() - self.reported;
-        let by_frames = if frames == 0 {
-            Time::NEVER
-        } else if unreported >= frames {
-            now
-        } else {
-            self.nth_landing(frames - unreported, dma)
-        };
-        by_time.min(by_frames).max(now)
-    }
-
     /// Frames in the ring (in flight).
     pub fn in_ring(&self) -> u64 {
         self.ring.len() as u64
-    }
-
-    /// A flow filter takes `flow` away from this queue. Frames of it already
-    /// on the wire towards this queue (the look-ahead) still land here.
-    pub fn remove_flow(&mut self, flow: FlowId) -> Option<u32> {
-        self.source.remove_flow(flow)
-    }
-
-    /// A flow filter sends `flow` to this queue from `now` on.
-    pub fn add_flow(&mut self, flow: FlowId, seq: u32, now: Time) {
-        self.source.add_flow(flow, seq, now);
-        self.source_done = false;
     }
 }
