@@ -327,3 +327,32 @@ fn messages_speak_of_tables_and_arrays_not_rust_types() {
     let d = only(load("apps = 3\n"));
     assert_eq!(d.message, "invalid type: integer `3`, expected an array");
 }
+
+#[test]
+fn values_beyond_what_hardware_allows_are_named_by_key() {
+    for (set, key, needle) in [
+        (&["kernel.recv_batch=4294967295"][..], "kernel.recv_batch", "expected 1..=4096"),
+        (&["nic.coalesce.rx_frames=100000000"], "nic.coalesce.rx_frames", "at most nic.ring_size"),
+        (&["duration_ms=1e-12"], "duration_ms", "at least 1 µs"),
+        (&["nic.ring_size=65536"], "nic.ring_size", "expected 1..=8192 descriptors"),
+        (&["nic.coalesce.rx_usecs=100000"], "nic.coalesce.rx_usecs", "i40e/ice 8160"),
+        (&["costs.syscall_ns=1e12"], "costs.syscall_ns", "at most one second"),
+        (&["duration_ms=3600000"], "duration_ms", "above the limit of 1e9"),
+    ] {
+        let d = only(load_set("", set));
+        assert_at(&d, ErrorKind::Invalid, "--set", None, None, Some(key));
+        assert!(d.message.contains(needle), "{set:?}: {d}");
+    }
+    // Each out-of-range value once, and no derived load error from them.
+    let e = load_set("", &["nic.line_rate_gbps=1e30", "workload.rate_pps=1e25"]).unwrap_err();
+    let keys: Vec<_> = e.diagnostics().iter().map(|d| d.key.as_deref()).collect();
+    assert_eq!(keys, [Some("nic.line_rate_gbps"), Some("workload.rate_pps")], "{e}");
+}
+
+#[test]
+fn bursts_denser_than_the_line_rate_are_located_at_on_us() {
+    let src = "[workload]\narrival = \"onoff\"\nrate_pps = 1e6\non_us = 1\noff_us = 99\n";
+    let d = only(load(src));
+    assert_at(&d, ErrorKind::Invalid, "t.toml", Some(4), Some(9), Some("workload.on_us"));
+    assert!(d.message.contains("within a burst, above nic.line_rate_gbps = 10"), "{d}");
+}

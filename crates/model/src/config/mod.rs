@@ -15,6 +15,15 @@
 //! tables (the core count, the queue count, …) through [`ValidateCx`], which
 //! also collects the problems. Every type and constant is re-exported here,
 //! so `irqlab_model::config::NicConfig` and the like are the paths to use.
+//!
+//! Every number has bounds, chosen from what real hardware or the kernel
+//! allows (each constant cites its source) or, for modelling knobs, from
+//! what keeps a run meaningful; and a run whose work would be absurd (more
+//! than [`MAX_OFFERED_PACKETS`] packets, [`MAX_DEVICE_EVENTS`] device events
+//! or [`MAX_TX_DESCRIPTORS`] transmit descriptors) is refused before it
+//! starts, so no valid scenario exhausts memory or runs for hours.
+//! [`Scenario::warnings`] reports settings that are valid but probably not
+//! what was meant (an RSS table smaller than the queue count).
 
 pub mod apps;
 pub mod costs;
@@ -41,6 +50,31 @@ pub use workload::{
 use crate::costs::CostModel;
 use serde::{Deserialize, Serialize};
 
+/// Shortest run, ms: 1 µs. Time is kept in picoseconds, but a run shorter
+/// than a microsecond sees no packet and reports rates of nothing.
+pub const MIN_DURATION_MS: f64 = 0.001;
+/// Longest run, ms: one simulated hour.
+pub const MAX_DURATION_MS: f64 = 3_600_000.0;
+/// Most packets a run may offer (offered rate × duration). At the 3–20
+/// million simulated packets per CPU-second `irqlab bench` measures, 10^9
+/// packets take one to five minutes; more is refused rather than left to
+/// run for hours.
+pub const MAX_OFFERED_PACKETS: f64 = 1e9;
+/// Most events the `[[devices]]` may raise in a run (the sum of their
+/// `rate_hz` × duration): about ten million are simulated per CPU-second,
+/// so 10^9 take a couple of minutes.
+pub const MAX_DEVICE_EVENTS: f64 = 1e9;
+/// Most descriptors the `[tx]` path may post in a run (doorbell rate ×
+/// duration × descriptors per doorbell): about ten million are simulated
+/// per CPU-second, so 10^9 take a couple of minutes.
+pub const MAX_TX_DESCRIPTORS: f64 = 1e9;
+/// Largest value of a kernel `int` (sysctls handled by `proc_dointvec`,
+/// such as `net.core.netdev_budget`, and `int` variables): 2^31 − 1.
+pub const KERNEL_INT_MAX: u32 = i32::MAX as u32;
+/// Largest time of one operation in the cost model, ns: one second, far
+/// beyond any real per-packet or per-interrupt cost (which are 10 ns–10 µs).
+pub const MAX_COST_NS: f64 = 1e9;
+
 /// A whole run description.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -49,9 +83,11 @@ pub struct Scenario {
     pub name: String,
     /// One line on what the scenario shows.
     pub description: String,
-    /// Master seed; every random stream derives from it.
+    /// Master seed; every random stream derives from it. Any `u64`.
     pub seed: u64,
-    /// Simulated duration, milliseconds.
+    /// Simulated duration, milliseconds; [`MIN_DURATION_MS`]..=[`MAX_DURATION_MS`]
+    /// (1 µs to one hour), and short enough that the run offers at most
+    /// [`MAX_OFFERED_PACKETS`] packets.
     pub duration_ms: f64,
     /// Cores, sockets.
     pub machine: MachineConfig,
@@ -122,8 +158,9 @@ pub struct ValidateCx {
     pub queues: u32,
     /// `nic.interrupt_mode`.
     pub interrupt_mode: InterruptMode,
-    /// `nic.line_rate_gbps`.
-    pub line_rate_gbps: f64,
+    /// `nic.line_rate_gbps`, when it is within its bounds (checks derived
+    /// from it are skipped otherwise).
+    pub line_rate_gbps: Option<f64>,
     /// `kernel.rfs`.
     pub rfs: bool,
     /// Number of flows ([`WorkloadConfig::flow_count`]).
@@ -139,7 +176,7 @@ impl ValidateCx {
             sockets: s.machine.sockets,
             queues: s.nic.queues,
             interrupt_mode: s.nic.interrupt_mode,
-            line_rate_gbps: s.nic.line_rate_gbps,
+            line_rate_gbps: nic::line_rate_ok(s.nic.line_rate_gbps).then_some(s.nic.line_rate_gbps),
             rfs: s.kernel.rfs,
             flows: s.workload.flow_count(),
             errors: Vec::new(),
@@ -160,6 +197,25 @@ impl ValidateCx {
     pub(crate) fn no_such_core(&self, core: u32) -> String {
         format!("core {core} does not exist (machine.cores = {})", self.cores)
     }
+
+    /// Records a problem unless `lo <= v <= hi`; `what` names the unit and
+    /// the bound's source, e.g. `"descriptors (mlx5: 8192)"`.
+    pub(crate) fn check_u32(&mut self, path: &str, v: u32, lo: u32, hi: u32, what: &str) -> bool {
+        let ok = (lo..=hi).contains(&v);
+        if !ok {
+            self.err(path, format!("expected {lo}..={hi} {what}, got {v}"));
+        }
+        ok
+    }
+
+    /// Records a problem unless `v` is finite and `lo <= v <= hi`.
+    pub(crate) fn check_f64(&mut self, path: &str, v: f64, lo: f64, hi: f64, what: &str) -> bool {
+        let ok = v.is_finite() && (lo..=hi).contains(&v);
+        if !ok {
+            self.err(path, format!("expected {lo}..={hi} {what}, got {}", num(v)));
+        }
+        ok
+    }
 }
 
 /// A positive finite number.
@@ -167,18 +223,17 @@ pub(crate) fn finite_pos(v: f64) -> bool {
     v.is_finite() && v > 0.0
 }
 
+/// A number for a message: as written for ordinary magnitudes, in
+/// exponent form (`1e30`, `1e-12`) for huge or tiny ones.
+pub(crate) fn num(v: f64) -> String {
+    if v != 0.0 && v.is_finite() && !(1e-4..1e15).contains(&v.abs()) { format!("{v:e}") } else { format!("{v}") }
+}
+
 impl Scenario {
     /// Checks ranges and consistency; returns every problem, not just the first.
     pub fn validate(&self) -> Vec<ConfigError> {
         let mut cx = ValidateCx::new(self);
-        if !finite_pos(self.duration_ms) {
-            cx.err("duration_ms", format!("expected a positive number of milliseconds, got {}", self.duration_ms));
-        } else if self.duration_ms > 3_600_000.0 {
-            cx.err(
-                "duration_ms",
-                format!("expected at most one simulated hour (3600000 ms), got {}", self.duration_ms),
-            );
-        }
+        let duration_ok = validate_duration(self.duration_ms, &mut cx);
         self.machine.validate(&mut cx);
         self.nic.validate(&mut cx);
         self.kernel.validate(&mut cx);
@@ -192,12 +247,117 @@ impl Scenario {
         if let Some(key) = &self.nic.rss_key {
             nic::validate_rss_key(key, &mut cx);
         }
-        cx.into_errors()
+        let mut errors = cx.into_errors();
+        // The cost of the run, once everything it depends on is valid.
+        if duration_ok && errors.is_empty() {
+            errors.extend(self.run_cost_errors());
+        }
+        errors
+    }
+
+    /// Settings that are valid but probably not what was meant, by key path,
+    /// e.g. an RSS indirection table with fewer entries than there are
+    /// queues. Meant for a scenario that [`validate`](Self::validate)s.
+    pub fn warnings(&self) -> Vec<ConfigError> {
+        self.nic.warnings()
+    }
+
+    /// Refuses runs whose work is absurd: too many offered packets, device
+    /// events or transmit descriptors for the duration.
+    fn run_cost_errors(&self) -> Vec<ConfigError> {
+        let mut errs = Vec::new();
+        let seconds = self.duration_ms * 1e-3;
+        let pps = self.workload.offered_pps();
+        let packets = pps * seconds;
+        if packets > MAX_OFFERED_PACKETS {
+            let w = &self.workload;
+            let rate_key = if w.rate_gbps.is_some() { "workload.rate_gbps" } else { "workload.rate_pps" };
+            let rate = if w.rate_pps.is_some() || w.rate_gbps.is_some() { "" } else { "the default " };
+            errs.push(ConfigError {
+                path: "duration_ms".into(),
+                message: format!(
+                    "the run would offer {packets:.3e} packets ({rate}{pps:.0} pps × {} s), above the limit of 1e9 per run (at 3 million simulated packets per CPU-second that is {:.0} CPU-minutes); shorten duration_ms or lower {rate_key}",
+                    num(seconds),
+                    packets / 3e6 / 60.0
+                ),
+            });
+        }
+        let hz: f64 = self.devices.iter().map(|d| d.rate_hz).sum();
+        let events = hz * seconds;
+        if events > MAX_DEVICE_EVENTS {
+            errs.push(ConfigError {
+                path: "duration_ms".into(),
+                message: format!(
+                    "the [[devices]] would raise {events:.3e} events ({} Hz of devices[].rate_hz × {} s), above the limit of 1e9 per run; shorten duration_ms or lower devices[].rate_hz",
+                    num(hz),
+                    num(seconds)
+                ),
+            });
+        }
+        if let Some(t) = &self.tx {
+            let descriptors = t.doorbell_rate_per_s * seconds * t.descriptors_per_doorbell as f64;
+            if descriptors > MAX_TX_DESCRIPTORS {
+                errs.push(ConfigError {
+                    path: "duration_ms".into(),
+                    message: format!(
+                        "the [tx] path would post {descriptors:.3e} descriptors (tx.doorbell_rate_per_s × tx.descriptors_per_doorbell × {} s), above the limit of 1e9 per run; shorten duration_ms or lower tx.doorbell_rate_per_s",
+                        num(seconds)
+                    ),
+                });
+            }
+        }
+        errs
+    }
+}
+
+/// Checks `duration_ms`: at least [`MIN_DURATION_MS`], at most
+/// [`MAX_DURATION_MS`]. Returns whether it is valid.
+fn validate_duration(ms: f64, cx: &mut ValidateCx) -> bool {
+    if !finite_pos(ms) {
+        cx.err("duration_ms", format!("expected a positive number of milliseconds, got {}", num(ms)));
+    } else if ms < MIN_DURATION_MS {
+        cx.err(
+            "duration_ms",
+            format!("expected at least 1 µs ({MIN_DURATION_MS} ms): a shorter run measures nothing, got {}", num(ms)),
+        );
+    } else if ms > MAX_DURATION_MS {
+        cx.err("duration_ms", format!("expected at most one simulated hour (3600000 ms), got {}", num(ms)));
+    } else {
+        return true;
+    }
+    false
+}
+
+/// Test helpers shared by the tables' unit tests.
+#[cfg(test)]
+pub(crate) mod testutil {
+    use super::Scenario;
+
+    /// The key paths `s.validate()` names, in order.
+    pub fn paths(s: &Scenario) -> Vec<String> {
+        s.validate().into_iter().map(|e| e.path).collect()
+    }
+
+    /// Asserts that `s` fails validation with exactly one problem, at `path`,
+    /// whose message contains `needle`.
+    #[track_caller]
+    pub fn only_error(s: &Scenario, path: &str, needle: &str) {
+        let errs = s.validate();
+        assert_eq!(errs.len(), 1, "expected one problem at {path}, got {errs:?}");
+        assert_eq!(errs[0].path, path, "{errs:?}");
+        assert!(errs[0].message.contains(needle), "'{needle}' not in: {}", errs[0]);
+    }
+
+    /// Asserts that `s` is valid.
+    #[track_caller]
+    pub fn valid(s: &Scenario) {
+        assert_eq!(s.validate(), vec![]);
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::testutil::{only_error, valid};
     use super::*;
 
     #[test]
@@ -222,5 +382,86 @@ mod tests {
         assert_eq!(s.validate(), vec![]);
         s.workload.rate_pps = Some(15_000_000.0);
         assert_eq!(s.validate()[0].path, "workload.rate_pps");
+    }
+
+    #[test]
+    fn duration_is_one_microsecond_to_one_hour() {
+        let mut s = Scenario::default();
+        s.duration_ms = 1e-12;
+        only_error(&s, "duration_ms", "at least 1 µs");
+        s.duration_ms = MIN_DURATION_MS;
+        valid(&s);
+        s.duration_ms = MAX_DURATION_MS + 1.0;
+        s.workload.rate_pps = Some(1.0);
+        only_error(&s, "duration_ms", "at most one simulated hour");
+        s.duration_ms = MAX_DURATION_MS;
+        valid(&s);
+    }
+
+    #[test]
+    fn runs_offering_more_than_a_billion_packets_are_refused() {
+        let mut s = Scenario::default();
+        // The default 2 Mpps for 500 s is exactly 10^9 packets.
+        s.duration_ms = 500_000.0;
+        valid(&s);
+        s.duration_ms = 501_000.0;
+        only_error(&s, "duration_ms", "workload.rate_pps");
+        s.workload.rate_gbps = Some(1.0);
+        s.duration_ms = 3_600_000.0;
+        only_error(&s, "duration_ms", "lower workload.rate_gbps");
+    }
+
+    #[test]
+    fn device_events_beyond_a_billion_are_refused() {
+        let mut s = Scenario::default();
+        s.workload.rate_pps = Some(1.0);
+        s.duration_ms = 200_000.0;
+        let dev = |rate_hz| DeviceConfig {
+            name: "d".into(),
+            pin: 5,
+            rate_hz,
+            clear: CauseClear::Read,
+            handler_ns: 0.0,
+            core: 0,
+        };
+        s.devices = vec![dev(5e6)];
+        valid(&s);
+        s.devices = vec![dev(5e6), dev(1.0)];
+        only_error(&s, "duration_ms", "devices[].rate_hz");
+    }
+
+    #[test]
+    fn tx_descriptors_beyond_a_billion_are_refused() {
+        let mut s = Scenario::default();
+        s.workload.rate_pps = Some(1.0);
+        s.duration_ms = 1_000_000.0;
+        s.tx = Some(TxConfig { doorbell_rate_per_s: 1e3, descriptors_per_doorbell: 1, ..TxConfig::default() });
+        valid(&s);
+        s.tx = Some(TxConfig { doorbell_rate_per_s: 1e6, descriptors_per_doorbell: 2, ..TxConfig::default() });
+        only_error(&s, "duration_ms", "tx.doorbell_rate_per_s");
+    }
+
+    #[test]
+    fn the_run_cost_is_judged_only_on_an_otherwise_valid_scenario() {
+        let mut s = Scenario::default();
+        s.duration_ms = 3_600_000.0;
+        s.nic.queues = 0;
+        only_error(&s, "nic.queues", "expected 1..=2048");
+    }
+
+    #[test]
+    fn an_rss_table_smaller_than_the_queue_count_is_a_warning_not_an_error() {
+        let mut s = Scenario::default();
+        assert_eq!(s.warnings(), vec![]);
+        s.nic.queues = 4;
+        s.nic.reta_size = 2;
+        valid(&s);
+        let w = s.warnings();
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert_eq!(w[0].path, "nic.reta_size");
+        assert!(w[0].message.contains("queues 2 to 3 never receive"), "{}", w[0]);
+        s.nic.reta_size = 1;
+        s.nic.queues = 2;
+        assert!(s.warnings()[0].message.contains("queue 1 never receives"), "{:?}", s.warnings());
     }
 }
