@@ -218,18 +218,18 @@ impl Machine {
         }
     }
 
-    /// `irq_chip.irq_ack` of the x86 vector domain (`apic_ack_irq`): EOI to the local APIC.
-    fn chip_ack(&mut self, irq: IrqId) {
-        let core = self.irqs[irq.idx()].core;
+    /// `irq_chip.irq_ack` of the x86 vector domain (`apic_ack_irq`): EOI to
+    /// the local APIC of `core`, the one running the handler.
+    fn chip_ack(&mut self, core: CoreId) {
         self.lapics[core.idx()].eoi();
     }
 
     /// `irq_chip.irq_eoi` of the IO-APIC level chip (`ioapic_ack_level`):
     /// local-APIC EOI, which broadcasts to the IO-APIC for a level vector,
-    /// or, with directed EOI, a write to the IO-APIC's EOI register.
-    fn chip_eoi(&mut self, irq: IrqId, now: Time) {
-        let desc = &self.irqs[irq.idx()];
-        let (core, vector) = (desc.core, desc.vector);
+    /// or, with directed EOI, a write to the IO-APIC's EOI register. `core`
+    /// and `vector` are where and as the interrupt was taken: the rebalancer
+    /// may have moved the IRQ since.
+    fn chip_eoi(&mut self, core: CoreId, vector: u8, now: Time) {
         let out = self.lapics[core.idx()].eoi();
         let to_ioapic = out.broadcast_level_eoi || self.kp.cfg.directed_eoi;
         if to_ioapic {
@@ -239,11 +239,10 @@ impl Machine {
         }
     }
 
-    /// CPU time of the flow handler's chip operations and actions; the
-    /// actions see the device as it is when the handler starts.
-    fn flow_cost(&mut self, irq: IrqId, now: Time) -> Dur {
+    /// CPU time of the flow handler's chip operations and actions on
+    /// `core`; the actions see the device as it is when the handler starts.
+    fn flow_cost(&mut self, irq: IrqId, core: CoreId, now: Time) -> Dur {
         let desc = &self.irqs[irq.idx()];
-        let core = desc.core;
         let mut cost = self.costs.lapic_eoi;
         let flow = desc.chip.flow(self.level_flow);
         if flow != Flow::Edge && self.kp.cfg.directed_eoi {
@@ -269,30 +268,32 @@ impl Machine {
 
     /// The flow handler's entry half, when the vector is taken: returns the
     /// handler's CPU time. Edge flows ack here; a level flow written with
-    /// the wrong etiquette EOIs here, before the cause is cleared.
-    pub(crate) fn flow_entry(&mut self, irq: IrqId, now: Time) -> Dur {
-        let cost = self.flow_cost(irq, now);
+    /// the wrong etiquette EOIs here, before the cause is cleared. `core`
+    /// took `vector`; the handler runs there even if the rebalancer moves
+    /// the IRQ meanwhile.
+    pub(crate) fn flow_entry(&mut self, irq: IrqId, core: CoreId, vector: u8, now: Time) -> Dur {
+        let cost = self.flow_cost(irq, core, now);
         let desc = &mut self.irqs[irq.idx()];
         desc.count += 1;
         match desc.chip.flow(self.level_flow) {
-            Flow::Edge => self.chip_ack(irq),
+            Flow::Edge => self.chip_ack(core),
             Flow::FastEoi => {
                 if self.driver_level_eoi == LevelEoi::BeforeClear && !desc.spurious_disabled {
-                    self.chip_eoi(irq, now);
+                    self.chip_eoi(core, vector, now);
                 }
             }
             Flow::Level => {
                 // mask_ack_irq: masked, the EOI cannot re-deliver.
                 self.chip_mask(irq);
-                self.chip_eoi(irq, now);
+                self.chip_eoi(core, vector, now);
             }
         }
         cost
     }
 
     /// The flow handler's exit half: the actions, `note_interrupt`, and the
-    /// fasteoi EOI.
-    pub(crate) fn flow_exit(&mut self, irq: IrqId, now: Time) {
+    /// fasteoi EOI, on `core`, which took `vector` (see [`Self::flow_entry`]).
+    pub(crate) fn flow_exit(&mut self, irq: IrqId, core: CoreId, vector: u8, now: Time) {
         let desc = &self.irqs[irq.idx()];
         let flow = desc.chip.flow(self.level_flow);
         if desc.spurious_disabled {
@@ -300,23 +301,22 @@ impl Machine {
             self.irqs[irq.idx()].while_disabled += 1;
             self.chip_mask(irq);
             if flow != Flow::Edge {
-                self.chip_eoi(irq, now);
+                self.chip_eoi(core, vector, now);
             }
             return;
         }
-        let handled = self.handle_irq_event(irq, now);
+        let handled = self.handle_irq_event(irq, core, now);
         self.note_interrupt(irq, handled, now);
         match flow {
-            Flow::FastEoi if self.driver_level_eoi == LevelEoi::AfterClear => self.chip_eoi(irq, now),
+            Flow::FastEoi if self.driver_level_eoi == LevelEoi::AfterClear => self.chip_eoi(core, vector, now),
             // cond_unmask_irq: a line still asserted delivers again at once.
             Flow::Level if !self.irqs[irq.idx()].spurious_disabled => self.chip_unmask(irq, now),
             _ => {}
         }
     }
 
-    /// `handle_irq_event`: run every action; handled if any claims it.
-    fn handle_irq_event(&mut self, irq: IrqId, now: Time) -> bool {
-        let core = self.irqs[irq.idx()].core;
+    /// `handle_irq_event`: run every action on `core`; handled if any claims it.
+    fn handle_irq_event(&mut self, irq: IrqId, core: CoreId, now: Time) -> bool {
         let mut handled = false;
         for k in 0..self.irqs[irq.idx()].actions.len() {
             handled |= match self.irqs[irq.idx()].actions[k] {
@@ -358,7 +358,7 @@ impl Machine {
             let irq = IrqId(i as u32);
             self.irqs[i].polled += 1;
             let core = self.irqs[i].core;
-            self.handle_irq_event(irq, now);
+            self.handle_irq_event(irq, core, now);
             // The poll runs from a timer softirq: pending NET_RX runs next
             // unless that core is already inside softirq or ksoftirqd.
             let cpu = &self.cpus[core.idx()];

@@ -103,7 +103,7 @@ impl Machine {
         self.stats.interrupts_per_core[c] += 1;
         self.cpus[c].pause(now);
         let body = match self.vectors[c].irq(vector) {
-            Some(irq) => self.flow_entry(irq, now),
+            Some(irq) => self.flow_entry(irq, core, vector, now),
             None => {
                 // A system vector (IPI) or nothing wired: ack it on entry.
                 self.lapics[c].eoi();
@@ -122,7 +122,7 @@ impl Machine {
     /// The hard-IRQ frame finished: the flow handler's exit half, then `irq_exit`.
     pub(crate) fn hardirq_done(&mut self, core: CoreId, vector: u8, now: Time) {
         match self.vectors[core.idx()].irq(vector) {
-            Some(irq) => self.flow_exit(irq, now),
+            Some(irq) => self.flow_exit(irq, core, vector, now),
             None if vector == CALL_FUNCTION_SINGLE_VECTOR => self.rps_ipi_received(core),
             None => {}
         }
