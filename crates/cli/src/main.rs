@@ -1,18 +1,24 @@
 //! `irqlab`: command-line front end. Parses arguments, calls the library,
-//! prints. Exit codes: 0 success; 1 a run found an accounting-law violation
-//! (a model bug); 2 invalid input (arguments, scenario files, values to
-//! decode).
+//! prints.
+//!
+//! Exit codes ([`cmd::EXIT_CODES_HELP`], also in `irqlab --help`):
+//! 0 success; 1 `irqlab check` found a counterexample; 2 invalid input
+//! (arguments, scenario files, values to decode); 3 I/O error (a file or
+//! standard output cannot be read or written); 4 a run broke a model law
+//! (a model bug). Output into a closed pipe (`irqlab run | head -1`) ends
+//! quietly: the rest is dropped and the exit code is the command's own.
 
 #![forbid(unsafe_code)]
 
 mod cmd;
 
 use clap::{Parser, Subcommand};
+use std::io::Write;
 use std::process::ExitCode;
 
 /// An executable, deterministic model of a server's interrupt architecture.
 #[derive(Parser, Debug)]
-#[command(name = "irqlab", version, about, long_about = None)]
+#[command(name = "irqlab", version, about, long_about = None, after_help = cmd::EXIT_CODES_HELP)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -36,28 +42,49 @@ enum Command {
     Check(cmd::check::CheckArgs),
 }
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let mut out = std::io::stdout().lock();
-    let result = match &cli.command {
-        Command::Run(a) => cmd::run::run(a, &mut out),
-        Command::Scenarios => cmd::run::list_scenarios(&mut out),
-        Command::Bench(a) => cmd::bench::run(a, &mut out),
-        Command::Rss(a) => cmd::rss::run(a, &mut out).map_err(cmd::Failure::Input),
-        Command::Decode(a) => cmd::decode::run(a, &mut out).map_err(cmd::Failure::Input),
-        Command::Experiment(a) => cmd::experiment::run(a, &mut out),
-        Command::Check(a) => match cmd::check::run(a, &mut out) {
-            Ok(outcome) => return ExitCode::from(outcome.exit_code()),
-            Err(e) => Err(cmd::Failure::Input(e)),
+/// Runs the command, writing to `out`: the exit code, and the failure to report.
+fn dispatch(command: &Command, out: &mut cmd::Output<impl Write>) -> (u8, Option<cmd::Failure>) {
+    // Commands that report bad input as text: a failed write is I/O, not input.
+    let text = |r: Result<(), String>, out: &cmd::Output<_>| match r {
+        Ok(()) => Ok(()),
+        Err(e) if out.failed() => Err(cmd::Failure::Io(e)),
+        Err(e) => Err(cmd::Failure::Input(e)),
+    };
+    let result = match command {
+        Command::Run(a) => cmd::run::run(a, out),
+        Command::Scenarios => cmd::run::list_scenarios(out),
+        Command::Bench(a) => cmd::bench::run(a, out),
+        Command::Rss(a) => {
+            let r = cmd::rss::run(a, out);
+            text(r, out)
+        }
+        Command::Decode(a) => {
+            let r = cmd::decode::run(a, out);
+            text(r, out)
+        }
+        Command::Experiment(a) => cmd::experiment::run(a, out),
+        Command::Check(a) => match cmd::check::run(a, out) {
+            Ok(outcome) => return (outcome.exit_code(), None),
+            Err(e) => text(Err(e), out),
         },
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(f) => {
-            eprintln!("error: {}", f.message());
-            ExitCode::from(f.exit_code())
-        }
+        Ok(()) => (0, None),
+        Err(f) => (f.exit_code(), Some(f)),
     }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let mut out = cmd::Output::new(std::io::stdout().lock());
+    let (mut code, failure) = dispatch(&cli.command, &mut out);
+    if let Some(f) = failure {
+        cmd::note(format_args!("error: {}", f.message()));
+    } else if let Err(e) = out.flush() {
+        cmd::note(format_args!("error: writing output: {e}"));
+        code = cmd::EXIT_IO;
+    }
+    ExitCode::from(code)
 }
 
 #[cfg(test)]
@@ -67,14 +94,8 @@ mod tests {
 
     /// Parses and runs a command line the way `main` does; panics propagate.
     fn run_line(args: &[String]) -> u8 {
-        let Ok(cli) = Cli::try_parse_from(args) else { return 2 };
-        let mut out = Vec::new();
-        match &cli.command {
-            Command::Rss(a) => cmd::rss::run(a, &mut out).map_or(2, |_| 0),
-            Command::Decode(a) => cmd::decode::run(a, &mut out).map_or(2, |_| 0),
-            Command::Check(a) => cmd::check::run(a, &mut out).map_or(2, |o| o.exit_code()),
-            _ => 0,
-        }
+        let Ok(cli) = Cli::try_parse_from(args) else { return cmd::EXIT_INPUT };
+        dispatch(&cli.command, &mut cmd::Output::new(Vec::new())).0
     }
 
     fn line(parts: &[&str]) -> Vec<String> {

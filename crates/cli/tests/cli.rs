@@ -1,7 +1,7 @@
 //! The `irqlab` binary as a user meets it: exit codes, output, errors.
 
 use std::io::Write;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 fn irqlab(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_irqlab")).args(args).output().expect("binary runs")
@@ -263,4 +263,172 @@ fn experiment_json_does_not_depend_on_the_thread_count() {
             .stdout
     };
     assert_eq!(run("1"), run("2"));
+}
+
+/// Runs irqlab with its standard output closed at once, as `| head -0` does.
+fn into_closed_pipe(args: &[&str]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_irqlab"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary runs");
+    drop(child.stdout.take());
+    child.wait_with_output().expect("binary ends")
+}
+
+#[test]
+fn help_lists_the_exit_codes() {
+    let out = stdout(&irqlab(&["--help"]));
+    for line in [
+        "Exit codes:",
+        "0  success",
+        "1  `irqlab check` found a counterexample",
+        "2  invalid input",
+        "3  I/O error",
+        "4  a model law was violated",
+    ] {
+        assert!(out.contains(line), "'{line}' missing from --help:\n{out}");
+    }
+}
+
+#[test]
+fn each_exit_code_means_one_thing() {
+    let code = |args: &[&str]| {
+        let o = irqlab(args);
+        assert!(!stderr(&o).contains("panicked"), "{args:?}: {}", stderr(&o));
+        o.status.code()
+    };
+    assert_eq!(code(&["run", "--duration", "1ms"]), Some(0));
+    assert_eq!(code(&["check", "doorbell", "--model", "weak", "--barrier", "none", "--descriptors", "2"]), Some(1));
+    assert_eq!(code(&["run", "--set", "nic.queues=0"]), Some(2));
+    assert_eq!(code(&["run", "/nonexistent-dir/x.toml"]), Some(3));
+    assert_eq!(code(&["run", "--duration", "1ms", "--json", "/nonexistent-dir/out.json"]), Some(3));
+    assert_eq!(code(&["experiment", "run", "notify", "--quick", "--json", "/nonexistent-dir/out.json"]), Some(3));
+}
+
+#[test]
+fn a_file_that_cannot_be_read_is_an_io_error_naming_it() {
+    let o = irqlab(&["run", "/nonexistent-dir/x.toml"]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(stderr(&o).contains("/nonexistent-dir/x.toml: cannot read the scenario file"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_full_disk_on_standard_output_is_an_io_error() {
+    let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") else { return };
+    let o = Command::new(env!("CARGO_BIN_EXE_irqlab"))
+        .args(["scenarios"])
+        .stdout(Stdio::from(full))
+        .output()
+        .expect("binary runs");
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stderr(&o).starts_with("error: "), "{}", stderr(&o));
+}
+
+/// Debug builds (the ones tests use) can inject a law violation, so the
+/// model-bug exit code is tested end to end.
+#[cfg(debug_assertions)]
+#[test]
+fn a_law_violation_exits_4() {
+    let o = Command::new(env!("CARGO_BIN_EXE_irqlab"))
+        .args(["run", "--duration", "1ms"])
+        .env("IRQLAB_TEST_LAW_VIOLATION", "1")
+        .output()
+        .expect("binary runs");
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(stderr(&o).contains("model bug, please report"), "{}", stderr(&o));
+}
+
+#[test]
+fn output_into_a_closed_pipe_ends_quietly_with_the_commands_own_code() {
+    for (args, want) in [
+        (&["run", "--duration", "2ms"][..], 0),
+        (&["run", "--duration", "2ms", "--json", "-"], 0),
+        (&["experiment", "list"], 0),
+        (&["experiment", "run", "eoi-order", "--quick", "--json", "-"], 0),
+        (&["scenarios"], 0),
+        (&["decode", "msi", "--address", "0xfee01000", "--data", "0x4031"], 0),
+        (&["rss", "--src", "66.9.149.187:2794", "--dst", "161.142.100.80:1766"], 0),
+        (&["check", "doorbell", "--model", "weak", "--barrier", "none", "--descriptors", "2"], 1),
+    ] {
+        let o = into_closed_pipe(args);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(want), "{args:?}: {err}");
+        assert!(!err.contains("Broken pipe") && !err.contains("panicked") && !err.contains("error"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn duration_beyond_an_hour_names_the_option_and_the_limit() {
+    let o = irqlab(&["run", "--duration", "3601s"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("'--duration <DURATION>'") && err.contains("1us to 3600s"), "{err}");
+    assert!(!err.contains("--set"), "{err}");
+    // A duration within bounds that makes the run too costly is reported
+    // against --duration as well.
+    let o = irqlab(&["run", "--duration", "3600s"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).starts_with("error: --duration: duration_ms: the run would offer"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_directory_is_not_a_scenario_file() {
+    let dir = std::env::temp_dir();
+    let o = irqlab(&["run", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("is a directory, not a scenario file"), "{err}");
+    assert!(!err.contains("no such file"), "{err}");
+}
+
+#[test]
+fn a_bad_frame_size_is_blamed_on_itself_at_its_place() {
+    let p = scratch("jumbo.toml", "[workload]\npacket_bytes = 9000\n");
+    let o = irqlab(&["run", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("jumbo.toml:2:16: workload.packet_bytes: expected a frame size of 64..=1518"), "{err}");
+    assert!(!err.contains("rate_pps") && !err.contains(":1:1:"), "{err}");
+}
+
+#[test]
+fn warnings_go_to_stderr_and_the_run_goes_on() {
+    let o = irqlab(&["run", "--duration", "1ms", "--set", "nic.reta_size=2"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.starts_with("warning: nic.reta_size: 2 indirection-table entries for 4 queues"), "{err}");
+    assert!(stdout(&o).starts_with("irqlab run: default"), "{}", stdout(&o));
+    let o = irqlab(&["bench", "--duration", "1ms", "--repeat", "1", "--json", "--set", "nic.reta_size=1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("warning: nic.reta_size: 1 indirection-table entries"), "{}", stderr(&o));
+    // No warning for the defaults.
+    assert_eq!(stderr(&irqlab(&["run", "--duration", "1ms"])), "");
+}
+
+#[test]
+fn negative_numbers_get_the_parsers_own_message() {
+    for (args, want) in [
+        (&["run", "--seed", "-5"][..], "invalid value '-5' for '--seed <SEED>'"),
+        (&["rss", "--src", "1.1.1.1", "--dst", "2.2.2.2", "--queues", "-3"], "invalid value '-3' for '--queues <Q>'"),
+        (
+            &["rss", "--src", "1.1.1.1", "--dst", "2.2.2.2", "--reta-size", "-8"],
+            "invalid value '-8' for '--reta-size <N>'",
+        ),
+        (
+            &["check", "doorbell", "--model", "weak", "--barrier", "none", "--descriptors", "-2"],
+            "invalid value '-2' for '--descriptors <K>'",
+        ),
+        (&["bench", "--repeat", "-1"], "invalid value '-1' for '--repeat <REPEAT>'"),
+        (&["run", "--duration", "-5ms"], "invalid value '-5ms' for '--duration <DURATION>'"),
+        (&["decode", "ioapic-rte", "-5"], "IO-APIC RTE: invalid hex character '-'"),
+        (&["decode", "msi", "--address", "-1", "--data", "0"], "--address:"),
+    ] {
+        let o = irqlab(args);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: expected '{want}' in {err}");
+        assert!(!err.contains("to pass"), "{args:?}: {err}");
+    }
 }

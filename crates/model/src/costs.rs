@@ -11,6 +11,8 @@ use irqlab_engine::Dur;
 use serde::{Deserialize, Serialize};
 
 /// Per-operation costs as written in a scenario file (nanoseconds, bytes/ns).
+/// Validation (`config::costs`) keeps every time in 0..=1 s
+/// (`config::MAX_COST_NS`) and `copy_bytes_per_ns` in 0.001..=1000.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CostModel {

@@ -16,7 +16,9 @@
 //! are reported (with their reason) rather than flagged:
 //! * an **interrupt storm** that never ends — e.g. a level line re-delivered
 //!   at every EOI with "nobody cared" switched off (`noirqdebug`): the
-//!   consumer's CPU is busy taking interrupts the whole drain;
+//!   consumer's CPU is busy taking interrupts the whole drain (any consumer
+//!   whose CPU is still busy at the end of the drain is working, not
+//!   waiting for a wakeup: it is reported the same way);
 //! * an **edge-triggered INTx line held asserted** — the driver never lets
 //!   it fall (`driver.level_eoi = "before_clear"` on an edge RTE), so no new
 //!   edge comes and the NIC's interrupts are lost: the reason PCI INTx is
@@ -169,19 +171,26 @@ pub fn check(
         return (progress, None);
     }
     let places = stuck_places(nics, kernel, platform);
-    let storming = |c: CpuId| drain_interrupts.get(c.idx()).is_some_and(|n| *n >= STORM_INTERRUPTS);
-    let storm = |p: &Stuck| {
-        storming(p.consumer).then(|| {
-        format!(
-            "interrupt storm: CPU {} took {} interrupts in the {:.0} ms after the traffic stopped and never got to the packets",
-            p.consumer.0,
-            drain_interrupts[p.consumer.idx()],
-            progress.drained_ms
-        )
-    })
+    // A consumer whose CPU is still busy is not waiting for a wakeup: it
+    // is working (or storming) and will get to the packets, or never will
+    // for a reason that is not a lost wakeup.
+    let busy = |p: &Stuck| {
+        let c = p.consumer;
+        let taken = drain_interrupts.get(c.idx()).copied().unwrap_or(0);
+        let idle = kernel.cpus.get(c.idx()).is_none_or(|run| run.is_idle() && run.runqueue.is_empty());
+        if taken >= STORM_INTERRUPTS {
+            Some(format!(
+                "interrupt storm: CPU {} took {taken} interrupts in the {:.0} ms after the traffic stopped and never got to the packets",
+                c.0, progress.drained_ms
+            ))
+        } else if !idle {
+            Some(format!("CPU {} still busy {:.0} ms after the traffic stopped", c.0, progress.drained_ms))
+        } else {
+            None
+        }
     };
     let reasons: Vec<Option<String>> =
-        places.iter().map(|p| p.hazard.map(str::to_string).or_else(|| storm(p))).collect();
+        places.iter().map(|p| p.hazard.map(str::to_string).or_else(|| busy(p))).collect();
     if reasons.iter().all(Option::is_some) {
         let mut list: Vec<String> = reasons.into_iter().flatten().collect();
         list.sort();

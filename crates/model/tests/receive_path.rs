@@ -116,3 +116,17 @@ fn the_tx_table_runs_the_doorbell_path_and_counts_stale_reads_by_barrier() {
     s.tx = Some(TxConfig { model: MemoryModel::Weak, barrier: Barrier::Wmb, ..TxConfig::default() });
     assert_eq!(quick(s).tx.unwrap().stale_descriptor_reads, 0);
 }
+
+/// The rebalancer may move an IRQ while its handler runs: the handler
+/// finishes on the core that took it (its EOI to that local APIC, its frames
+/// to that core's backlog), so nothing is lost and no vector stays in service.
+#[test]
+fn an_irq_moved_while_its_handler_runs_finishes_where_it_started() {
+    let mut s = Scenario::default();
+    s.machine.cores = 3;
+    s.kernel.napi = false;
+    s.kernel.irqbalance_interval_ms = 0.1;
+    s.duration_ms = 5.0;
+    let m = quick(s);
+    assert!(m.interrupts.affinity_moves > 0, "the rebalancer moved something");
+}

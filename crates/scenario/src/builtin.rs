@@ -61,6 +61,11 @@ impl Builtin {
         crate::load_str(self.toml, &self.origin(), overrides)
     }
 
+    /// Loads it, applying overrides that name their option (see [`crate::load_str_with`]).
+    pub fn load_with(&self, overrides: &[crate::Setting]) -> Result<Scenario, ScenarioError> {
+        crate::load_str_with(self.toml, &self.origin(), overrides)
+    }
+
     /// The scenario's own `description` field (every built-in has one and
     /// loads; a test guarantees it).
     pub fn description(&self) -> String {

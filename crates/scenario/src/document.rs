@@ -21,6 +21,9 @@ pub struct Source<'a> {
     pub origin: &'a str,
     /// The scenario text.
     pub text: &'a str,
+    /// For each override, in order, the option it came from (`--set`, or
+    /// e.g. `--duration`); an override beyond the list is `--set`.
+    pub override_options: &'a [&'a str],
 }
 
 impl Source<'_> {
@@ -32,9 +35,11 @@ impl Source<'_> {
         key: Option<String>,
         message: String,
     ) -> Diagnostic {
-        let (origin, line, column) = match span {
-            Some(s) if override_of_span(&s).is_some() => (OVERRIDE_ORIGIN.to_string(), None, None),
-            Some(s) => {
+        let (origin, line, column) = match span.as_ref().map(|s| (s, override_of_span(s))) {
+            Some((_, Some(i))) => {
+                (self.override_options.get(i).copied().unwrap_or(OVERRIDE_ORIGIN).to_string(), None, None)
+            }
+            Some((s, None)) => {
                 let (line, column) = line_column(self.text, s.start);
                 (self.origin.to_string(), Some(line), Some(column))
             }
@@ -60,6 +65,12 @@ pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
 /// when the key itself is absent (it took its default). `None` when not even
 /// the first key is in the document.
 pub fn span_of_path(root: &DeTable<'_>, path: &KeyPath) -> Option<Range<usize>> {
+    locate(root, path).map(|(span, _)| span)
+}
+
+/// Like [`span_of_path`], and whether the span is the key's own (`true`)
+/// or a parent's, the key being absent (`false`).
+pub fn locate(root: &DeTable<'_>, path: &KeyPath) -> Option<(Range<usize>, bool)> {
     let mut segments = path.0.iter();
     let Some(Segment::Key(first)) = segments.next() else {
         return None;
@@ -72,10 +83,15 @@ pub fn span_of_path(root: &DeTable<'_>, path: &KeyPath) -> Option<Range<usize>> 
         };
         match next {
             Some(v) => cur = v,
-            None => break,
+            None => return Some((cur.span(), false)),
         }
     }
-    Some(cur.span())
+    Some((cur.span(), true))
+}
+
+/// Whether `path` names a key the document sets.
+pub fn is_set(root: &DeTable<'_>, path: &KeyPath) -> bool {
+    locate(root, path).is_some_and(|(_, exact)| exact)
 }
 
 #[cfg(test)]
@@ -103,5 +119,8 @@ mod tests {
         let parent = span_of_path(doc.get_ref(), &path("nic.ring_size")).unwrap();
         assert_eq!(line_column(text, parent.start).0, 1);
         assert_eq!(span_of_path(doc.get_ref(), &path("machine.cores")), None);
+        assert!(is_set(doc.get_ref(), &path("nic.queues")));
+        assert!(!is_set(doc.get_ref(), &path("nic.ring_size")));
+        assert!(!is_set(doc.get_ref(), &path("machine.cores")));
     }
 }

@@ -11,9 +11,11 @@ use std::fmt;
 /// What stage of loading found the problem.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorKind {
-    /// The file could not be read (missing, unreadable, not UTF-8).
+    /// The file could not be read (missing, unreadable).
     Io,
-    /// The text is not valid TOML.
+    /// The path names a directory (or anything else that is not a file).
+    NotAFile,
+    /// The text is not valid TOML (which includes not being UTF-8).
     Syntax,
     /// A `--set` override is malformed or cannot be applied.
     Override,

@@ -14,7 +14,10 @@
 //!    document ([`document::span_of_path`]), reporting all of them.
 //!
 //! Spans become `FILE:LINE:COL`; values that came from an override are
-//! reported against `--set`. Loading never panics, whatever the input.
+//! reported against `--set` (or the option the override stands for, see
+//! [`Setting`]). A problem with a key the text does not set is located at
+//! the nearest table the text has (or nowhere), and says the key kept its
+//! default. Loading never panics, whatever the input.
 
 #![forbid(unsafe_code)]
 
@@ -30,8 +33,9 @@ pub use builtin::{Builtin, DEFAULT_BUILTIN, builtin, builtins};
 pub use error::{Diagnostic, ErrorKind, ScenarioError};
 pub use experiments::{experiment, experiments};
 pub use irqlab_model::Scenario;
+pub use overrides::Setting;
 
-use document::{OVERRIDE_ORIGIN, Source, span_of_path};
+use document::{Source, locate, span_of_path};
 use keypath::KeyPath;
 use overrides::Override;
 use std::path::Path;
@@ -41,16 +45,23 @@ use toml::de::DeTable;
 /// file name, or `<builtin:NAME>`); `overrides` are `KEY=VALUE` strings as
 /// given to `--set`, applied in order on top of the text.
 pub fn load_str(src: &str, origin: &str, overrides: &[String]) -> Result<Scenario, ScenarioError> {
-    let source = Source { origin, text: src };
+    load_str_with(src, origin, &set_all(overrides))
+}
+
+/// [`load_str`] with overrides that name the option they came from, which
+/// their problems are reported against.
+pub fn load_str_with(src: &str, origin: &str, overrides: &[Setting]) -> Result<Scenario, ScenarioError> {
+    let options: Vec<&str> = overrides.iter().map(|o| o.option.as_str()).collect();
+    let source = Source { origin, text: src, override_options: &options };
 
     // Overrides are checked first: they are short, and a malformed one is
     // worth reporting even when the file has other problems.
     let mut parsed = Vec::with_capacity(overrides.len());
     let mut problems = Vec::new();
-    for text in overrides {
-        match Override::parse(text) {
-            Ok(o) => parsed.push(o),
-            Err(message) => problems.push(override_diagnostic(message)),
+    for o in overrides {
+        match Override::parse(&o.text) {
+            Ok(p) => parsed.push(p),
+            Err(message) => problems.push(override_diagnostic(&o.option, message)),
         }
     }
     if let Some(e) = ScenarioError::from_diagnostics(problems) {
@@ -69,7 +80,7 @@ pub fn load_str(src: &str, origin: &str, overrides: &[String]) -> Result<Scenari
     let mut problems = Vec::new();
     for (index, o) in parsed.iter().enumerate() {
         if let Err(message) = o.apply(doc.get_mut(), index) {
-            problems.push(override_diagnostic(message));
+            problems.push(override_diagnostic(options[index], message));
         }
     }
     if let Some(e) = ScenarioError::from_diagnostics(problems) {
@@ -95,8 +106,13 @@ pub fn load_str(src: &str, origin: &str, overrides: &[String]) -> Result<Scenari
         .validate()
         .into_iter()
         .map(|e| {
-            let span = KeyPath::parse(&e.path).ok().and_then(|p| span_of_path(&table, &p));
-            source.diagnostic(ErrorKind::Invalid, span, Some(e.path), e.message)
+            let located = KeyPath::parse(&e.path).ok().and_then(|p| locate(&table, &p));
+            let message = match located {
+                Some((_, true)) => e.message,
+                // Located at its table, or nowhere: say why.
+                _ => format!("{} ({} is not set, so its default applies)", e.message, e.path),
+            };
+            source.diagnostic(ErrorKind::Invalid, located.map(|(span, _)| span), Some(e.path), message)
         })
         .collect();
     // Source order; problems without a line (defaults, overrides) last.
@@ -110,7 +126,15 @@ pub fn load_str(src: &str, origin: &str, overrides: &[String]) -> Result<Scenari
 /// Loads a scenario file, applying `overrides` (see [`load_str`]). Errors are
 /// reported against the path as given.
 pub fn load_file(path: &Path, overrides: &[String]) -> Result<Scenario, ScenarioError> {
+    load_file_with(path, &set_all(overrides))
+}
+
+/// [`load_file`] with overrides that name their option (see [`load_str_with`]).
+pub fn load_file_with(path: &Path, overrides: &[Setting]) -> Result<Scenario, ScenarioError> {
     let origin = path.display().to_string();
+    if path.is_dir() {
+        return Err(not_a_file(&origin));
+    }
     let bytes = std::fs::read(path).map_err(|e| {
         ScenarioError::single(Diagnostic {
             kind: ErrorKind::Io,
@@ -124,7 +148,7 @@ pub fn load_file(path: &Path, overrides: &[String]) -> Result<Scenario, Scenario
     let text = std::str::from_utf8(&bytes).map_err(|e| {
         let (line, column) = document::line_column(&String::from_utf8_lossy(&bytes), e.valid_up_to());
         ScenarioError::single(Diagnostic {
-            kind: ErrorKind::Io,
+            kind: ErrorKind::Syntax,
             origin: origin.clone(),
             line: Some(line),
             column: Some(column),
@@ -132,27 +156,55 @@ pub fn load_file(path: &Path, overrides: &[String]) -> Result<Scenario, Scenario
             message: "expected UTF-8 text (TOML files are UTF-8)".into(),
         })
     })?;
-    load_str(text, &origin, overrides)
+    load_str_with(text, &origin, overrides)
 }
 
 /// Resolves the scenario argument of `irqlab run`: none → the `default`
 /// built-in; an argument ending in `.toml` or naming an existing file → that
-/// file; anything else → the built-in of that name.
+/// file; a directory → an error saying so; anything else → the built-in of
+/// that name.
 pub fn resolve(arg: Option<&str>, overrides: &[String]) -> Result<Scenario, ScenarioError> {
+    resolve_with(arg, &set_all(overrides))
+}
+
+/// [`resolve`] with overrides that name their option (see [`load_str_with`]).
+pub fn resolve_with(arg: Option<&str>, overrides: &[Setting]) -> Result<Scenario, ScenarioError> {
     let Some(arg) = arg else {
         return match builtin(DEFAULT_BUILTIN) {
-            Some(b) => b.load(overrides),
+            Some(b) => b.load_with(overrides),
             None => Err(unknown_scenario(DEFAULT_BUILTIN)),
         };
     };
     let path = Path::new(arg);
+    if path.is_dir() {
+        return Err(not_a_file(arg));
+    }
     if arg.ends_with(".toml") || path.is_file() {
-        return load_file(path, overrides);
+        return load_file_with(path, overrides);
     }
     match builtin(arg) {
-        Some(b) => b.load(overrides),
+        Some(b) => b.load_with(overrides),
         None => Err(unknown_scenario(arg)),
     }
+}
+
+/// `--set` overrides.
+fn set_all(overrides: &[String]) -> Vec<Setting> {
+    overrides.iter().map(Setting::set).collect()
+}
+
+fn not_a_file(origin: &str) -> ScenarioError {
+    ScenarioError::single(Diagnostic {
+        kind: ErrorKind::NotAFile,
+        origin: origin.to_string(),
+        line: None,
+        column: None,
+        key: None,
+        message: format!(
+            "is a directory, not a scenario file; expected a .toml file or one of the built-ins: {}",
+            builtin::builtin_names()
+        ),
+    })
 }
 
 fn unknown_scenario(arg: &str) -> ScenarioError {
@@ -191,13 +243,6 @@ fn schema_message(message: &str, got: &str) -> String {
     out
 }
 
-fn override_diagnostic(message: String) -> Diagnostic {
-    Diagnostic {
-        kind: ErrorKind::Override,
-        origin: OVERRIDE_ORIGIN.to_string(),
-        line: None,
-        column: None,
-        key: None,
-        message,
-    }
+fn override_diagnostic(option: &str, message: String) -> Diagnostic {
+    Diagnostic { kind: ErrorKind::Override, origin: option.to_string(), line: None, column: None, key: None, message }
 }

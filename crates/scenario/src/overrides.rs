@@ -32,6 +32,29 @@ pub fn override_of_span(span: &Range<usize>) -> Option<usize> {
     span.start.checked_sub(OVERRIDE_SPAN_BASE)
 }
 
+/// A `KEY=VALUE` override and the command-line option it came from, which
+/// names it in errors: `--set` for `--set KEY=VALUE`, or an option that
+/// stands for a key, such as `--duration` for `duration_ms=…`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Setting {
+    /// The option problems with it are reported against, e.g. `--set`.
+    pub option: String,
+    /// `KEY=VALUE`.
+    pub text: String,
+}
+
+impl Setting {
+    /// A `--set KEY=VALUE` override.
+    pub fn set(text: impl Into<String>) -> Setting {
+        Setting { option: crate::document::OVERRIDE_ORIGIN.to_string(), text: text.into() }
+    }
+
+    /// An override given by `option`, e.g. `Setting::from_option("--duration", "duration_ms=5.0")`.
+    pub fn from_option(option: impl Into<String>, text: impl Into<String>) -> Setting {
+        Setting { option: option.into(), text: text.into() }
+    }
+}
+
 /// One parsed `--set` argument.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Override {

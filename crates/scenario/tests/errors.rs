@@ -1,7 +1,7 @@
 //! Every kind of bad input is reported at the right place: origin, line,
 //! column, key path, and a message that says what was expected.
 
-use irqlab_scenario::{Diagnostic, ErrorKind, ScenarioError, load_file, load_str, resolve};
+use irqlab_scenario::{Diagnostic, ErrorKind, ScenarioError, Setting, load_file, load_str, load_str_with, resolve};
 
 fn load(src: &str) -> Result<irqlab_scenario::Scenario, ScenarioError> {
     load_str(src, "t.toml", &[])
@@ -137,6 +137,57 @@ fn a_key_left_at_its_default_is_located_at_its_table() {
         [(Some("workload.packet_bytes_max"), Some(1), Some(1)), (Some("workload.packet_bytes"), Some(3), Some(16))],
         "{e}"
     );
+    assert!(
+        e.diagnostics()[0].message.ends_with("(workload.packet_bytes_max is not set, so its default applies)"),
+        "{e}"
+    );
+    // The same with the table further down: located at its header, not at 1:1.
+    let e = load("seed = 1\n\n[workload]\npacket_size = \"uniform\"\npacket_bytes = 1600\n").unwrap_err();
+    let d = &e.diagnostics()[0];
+    assert_eq!((d.key.as_deref(), d.line, d.column), (Some("workload.packet_bytes_max"), Some(3), Some(1)), "{e}");
+}
+
+#[test]
+fn a_bad_frame_size_alone_is_blamed_on_itself() {
+    // Without the guard, the line-rate check on 9000-byte frames blamed the
+    // absent workload.rate_pps at 1:1.
+    let d = only(load("[workload]\npacket_bytes = 9000\n"));
+    assert_at(&d, ErrorKind::Invalid, "t.toml", Some(2), Some(16), Some("workload.packet_bytes"));
+}
+
+#[test]
+fn a_problem_with_an_absent_key_is_located_at_its_table_or_nowhere() {
+    // The default 2 Mpps of 1518-byte frames overflows 10 GbE; the file
+    // sets neither the rate nor anything in [workload] but the frame size
+    // through a dotted key at the root.
+    let d = only(load("seed = 3\nworkload.packet_bytes = 1518\n"));
+    assert_eq!(d.key.as_deref(), Some("workload.rate_pps"));
+    assert_eq!(d.line, Some(2), "located at the workload table's key: {d}");
+    assert!(d.message.contains("the default 2000000 pps") && d.message.contains("is not set"), "{d}");
+    let d = only(load_set("", &["workload.packet_bytes=1518"]));
+    assert_eq!((d.origin.as_str(), d.line, d.key.as_deref()), ("--set", None, Some("workload.rate_pps")), "{d}");
+    let d = only(load("[tx]\ndoorbell_rate_per_s = 1e12\n"));
+    assert_at(&d, ErrorKind::Invalid, "t.toml", None, None, Some("duration_ms"));
+}
+
+#[test]
+fn overrides_from_other_options_are_reported_against_them() {
+    let o = [Setting::set("nic.queues=4"), Setting::from_option("--duration", "duration_ms=3600000.0")];
+    let d = only(load_str_with("", "t.toml", &o));
+    assert_at(&d, ErrorKind::Invalid, "--duration", None, None, Some("duration_ms"));
+    assert!(d.to_string().starts_with("--duration: duration_ms: the run would offer"), "{d}");
+    let d = only(load_str_with("", "t.toml", &[Setting::from_option("--seed", "seed=x y")]));
+    assert_eq!((d.kind, d.origin.as_str()), (ErrorKind::Schema, "--seed"), "{d}");
+}
+
+#[test]
+fn a_directory_is_not_a_scenario_file() {
+    let dir = std::env::temp_dir();
+    let d = only(resolve(dir.to_str(), &[]));
+    assert_eq!((d.kind, d.line), (ErrorKind::NotAFile, None), "{d}");
+    assert!(d.message.starts_with("is a directory, not a scenario file"), "{d}");
+    let d = only(load_file(&dir, &[]));
+    assert_eq!(d.kind, ErrorKind::NotAFile, "{d}");
 }
 
 #[test]
@@ -308,7 +359,8 @@ fn files_are_loaded_and_errors_name_the_path() {
     let binary = dir.join("binary.toml");
     std::fs::write(&binary, b"seed = 1\nname = \"\xff\"\n").unwrap();
     let d = only(load_file(&binary, &[]));
-    assert_at(&d, ErrorKind::Io, binary.to_str().unwrap(), Some(2), Some(9), None);
+    // TOML is UTF-8: other bytes are a syntax error (bad input), not an I/O one.
+    assert_at(&d, ErrorKind::Syntax, binary.to_str().unwrap(), Some(2), Some(9), None);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -326,4 +378,33 @@ fn messages_speak_of_tables_and_arrays_not_rust_types() {
     assert_eq!(d.message, "invalid type: integer `3`, expected a table");
     let d = only(load("apps = 3\n"));
     assert_eq!(d.message, "invalid type: integer `3`, expected an array");
+}
+
+#[test]
+fn values_beyond_what_hardware_allows_are_named_by_key() {
+    for (set, key, needle) in [
+        (&["kernel.recv_batch=4294967295"][..], "kernel.recv_batch", "expected 1..=4096"),
+        (&["nic.coalesce.rx_frames=100000000"], "nic.coalesce.rx_frames", "at most nic.ring_size"),
+        (&["duration_ms=1e-12"], "duration_ms", "at least 1 µs"),
+        (&["nic.ring_size=65536"], "nic.ring_size", "expected 1..=8192 descriptors"),
+        (&["nic.coalesce.rx_usecs=100000"], "nic.coalesce.rx_usecs", "i40e/ice 8160"),
+        (&["costs.syscall_ns=1e12"], "costs.syscall_ns", "at most one second"),
+        (&["duration_ms=3600000"], "duration_ms", "above the limit of 1e9"),
+    ] {
+        let d = only(load_set("", set));
+        assert_at(&d, ErrorKind::Invalid, "--set", None, None, Some(key));
+        assert!(d.message.contains(needle), "{set:?}: {d}");
+    }
+    // Each out-of-range value once, and no derived load error from them.
+    let e = load_set("", &["nic.line_rate_gbps=1e30", "workload.rate_pps=1e25"]).unwrap_err();
+    let keys: Vec<_> = e.diagnostics().iter().map(|d| d.key.as_deref()).collect();
+    assert_eq!(keys, [Some("nic.line_rate_gbps"), Some("workload.rate_pps")], "{e}");
+}
+
+#[test]
+fn bursts_denser_than_the_line_rate_are_located_at_on_us() {
+    let src = "[workload]\narrival = \"onoff\"\nrate_pps = 1e6\non_us = 1\noff_us = 99\n";
+    let d = only(load(src));
+    assert_at(&d, ErrorKind::Invalid, "t.toml", Some(4), Some(9), Some("workload.on_us"));
+    assert!(d.message.contains("within a burst, above nic.line_rate_gbps = 10"), "{d}");
 }

@@ -16,13 +16,13 @@ pub struct BenchArgs {
     #[arg(default_value = "line-rate-10g")]
     pub scenario: String,
     /// Runs to make; the fastest is reported.
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100), allow_negative_numbers = true)]
     pub repeat: u32,
     /// Override a scenario key (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
     /// Simulated duration (as for `run`); long enough that start-up is negligible.
-    #[arg(long, value_parser = super::run::parse_duration_ms, default_value = "1s")]
+    #[arg(long, value_parser = super::run::parse_duration_ms, default_value = "1s", allow_hyphen_values = true)]
     pub duration: Option<f64>,
     /// Print the figures as JSON.
     #[arg(long)]
@@ -38,7 +38,7 @@ pub fn run(a: &BenchArgs, out: &mut dyn Write) -> Result<(), Failure> {
         let m = irqlab_model::run(&s).map_err(|e| Failure::Input(e.to_string()))?;
         let wall = t0.elapsed().as_secs_f64();
         if !a.json {
-            eprintln!("run {}/{}: {:.3} s", i + 1, a.repeat, wall);
+            super::note(format_args!("run {}/{}: {:.3} s", i + 1, a.repeat, wall));
         }
         if best.as_ref().is_none_or(|(w, _)| wall < *w) {
             best = Some((wall, m));

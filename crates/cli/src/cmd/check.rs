@@ -45,7 +45,7 @@ pub struct DoorbellArgs {
     #[arg(long, value_enum)]
     pub barrier: BarrierArg,
     /// Descriptors written before the doorbell (1 to 10).
-    #[arg(long, value_name = "K")]
+    #[arg(long, value_name = "K", allow_negative_numbers = true)]
     pub descriptors: u32,
     /// Memory type of the doorbell's MMIO mapping.
     #[arg(long, value_enum, default_value_t = MmioArg::Uc)]
@@ -123,7 +123,7 @@ impl CheckOutcome {
     pub fn exit_code(self) -> u8 {
         match self {
             CheckOutcome::Safe => 0,
-            CheckOutcome::Counterexample => 1,
+            CheckOutcome::Counterexample => super::EXIT_COUNTEREXAMPLE,
         }
     }
 }

@@ -51,10 +51,10 @@ pub enum DecodeWhat {
 #[derive(Debug, Clone, Args)]
 pub struct MsiArgs {
     /// Message address, hex (up to 64 bits: upper << 32 | lower), e.g. 0xfee01000
-    #[arg(long, value_name = "HEX")]
+    #[arg(long, value_name = "HEX", allow_hyphen_values = true)]
     pub address: String,
     /// Message data, hex (32 bits), e.g. 0x4031
-    #[arg(long, value_name = "HEX")]
+    #[arg(long, value_name = "HEX", allow_hyphen_values = true)]
     pub data: String,
 }
 
@@ -62,7 +62,7 @@ pub struct MsiArgs {
 #[derive(Debug, Clone, Args)]
 pub struct MsixEntryArgs {
     /// The entry's 16 bytes as 32 hex digits, byte 0 (address bits 7:0) first
-    #[arg(value_name = "HEX")]
+    #[arg(value_name = "HEX", allow_hyphen_values = true)]
     pub hex: String,
 }
 
@@ -70,7 +70,7 @@ pub struct MsixEntryArgs {
 #[derive(Debug, Clone, Args)]
 pub struct IoapicRteArgs {
     /// The entry as one hex number of up to 16 digits, `0x` optional (bits 63:56 = destination)
-    #[arg(value_name = "HEX")]
+    #[arg(value_name = "HEX", allow_hyphen_values = true)]
     pub hex: String,
 }
 

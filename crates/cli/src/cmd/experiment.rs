@@ -52,12 +52,12 @@ pub fn run(a: &ExperimentArgs, out: &mut dyn Write) -> Result<(), Failure> {
             let progress = |variant: &str| {
                 let k = done.fetch_add(1, Ordering::SeqCst) + 1;
                 if show {
-                    eprint!("\r\x1b[K[{k}/{total}] {variant}");
+                    let _ = write!(std::io::stderr(), "\r\x1b[K[{k}/{total}] {variant}");
                 }
             };
             let report = run_experiment(&e, *quick, &progress).map_err(Failure::Bug)?;
             if show {
-                eprint!("\r\x1b[K");
+                let _ = write!(std::io::stderr(), "\r\x1b[K");
             }
             let text = serde_json::to_string_pretty(&report).map_err(|err| Failure::Io(err.to_string()))? + "\n";
             match json.as_deref() {

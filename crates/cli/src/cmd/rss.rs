@@ -25,7 +25,7 @@ pub const DEFAULT_RETA_SIZE: usize = 128;
 pub struct RssArgs {
     /// RSS key as hex (plain or colon-separated, optional 0x, >= 40 bytes)
     /// [default: the Microsoft verification key]
-    #[arg(long, value_name = "HEX")]
+    #[arg(long, value_name = "HEX", allow_hyphen_values = true)]
     pub key: Option<String>,
     /// Source endpoint: IPv4, IPv4:PORT, IPv6 or [IPv6]:PORT
     #[arg(long, value_name = "IP[:PORT]")]
@@ -34,10 +34,10 @@ pub struct RssArgs {
     #[arg(long, value_name = "IP[:PORT]")]
     pub dst: String,
     /// Indirection table size, a power of two [default: 128 with --queues]
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub reta_size: Option<usize>,
     /// Number of RX queues: print the RETA index and the queue it selects
-    #[arg(long, value_name = "Q")]
+    #[arg(long, value_name = "Q", allow_negative_numbers = true)]
     pub queues: Option<u16>,
     /// Print one JSON object instead of `name: value` lines
     #[arg(long)]

@@ -3,6 +3,8 @@
 use super::Failure;
 use clap::Args;
 use irqlab_model::Scenario;
+use irqlab_model::config::{MAX_DURATION_MS, MIN_DURATION_MS};
+use irqlab_scenario::{ErrorKind, Setting};
 use std::io::Write;
 
 /// Arguments of `irqlab run`.
@@ -11,20 +13,22 @@ pub struct RunArgs {
     /// A scenario file (`*.toml`) or a built-in name (see `irqlab scenarios`); default: `default`.
     pub scenario: Option<String>,
     /// Master seed (overrides the scenario's `seed`).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub seed: Option<u64>,
     /// Override a scenario key, e.g. `--set nic.queues=8` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
-    /// Simulated duration, e.g. `50ms`, `2s`, `500us` (a bare number is milliseconds).
-    #[arg(long, value_parser = parse_duration_ms)]
+    /// Simulated duration, e.g. `50ms`, `2s`, `500us` (a bare number is
+    /// milliseconds); 1us to 3600s.
+    #[arg(long, value_parser = parse_duration_ms, allow_hyphen_values = true)]
     pub duration: Option<f64>,
     /// Write the metrics JSON to FILE, or `-` for standard output (instead of the summary).
     #[arg(long, value_name = "FILE|-")]
     pub json: Option<String>,
 }
 
-/// Parses `50ms`, `2s`, `500us`, `1.5` (ms) into milliseconds.
+/// Parses `50ms`, `2s`, `500us`, `1.5` (ms) into milliseconds, within the
+/// scenario's bounds (1 µs to one hour).
 pub fn parse_duration_ms(s: &str) -> Result<f64, String> {
     let t = s.trim();
     let (num, scale) = if let Some(n) = t.strip_suffix("ms") {
@@ -40,30 +44,45 @@ pub fn parse_duration_ms(s: &str) -> Result<f64, String> {
     if !(v.is_finite() && v > 0.0) {
         return Err(format!("expected a positive duration, got '{s}'"));
     }
-    Ok(v * scale)
+    let ms = v * scale;
+    if !(MIN_DURATION_MS..=MAX_DURATION_MS).contains(&ms) {
+        return Err(format!("expected a duration of 1us to 3600s (one simulated hour), got '{s}'"));
+    }
+    Ok(ms)
 }
 
-/// Loads the scenario named by the arguments, with every override applied.
+/// Loads the scenario named by the arguments, with every override applied
+/// (problems from `--seed` and `--duration` are reported against them),
+/// and prints its warnings. A file that cannot be read is an I/O failure.
 pub fn load(
     scenario: Option<&str>,
     seed: Option<u64>,
     set: &[String],
     duration_ms: Option<f64>,
 ) -> Result<Scenario, Failure> {
-    let mut overrides = set.to_vec();
+    let mut overrides: Vec<Setting> = set.iter().map(Setting::set).collect();
     if let Some(s) = seed {
-        overrides.push(format!("seed={s}"));
+        overrides.push(Setting::from_option("--seed", format!("seed={s}")));
     }
     if let Some(d) = duration_ms {
-        overrides.push(format!("duration_ms={d:?}"));
+        overrides.push(Setting::from_option("--duration", format!("duration_ms={d:?}")));
     }
-    irqlab_scenario::resolve(scenario, &overrides).map_err(|e| Failure::Input(e.to_string()))
+    let s = irqlab_scenario::resolve_with(scenario, &overrides).map_err(|e| {
+        if e.diagnostics().iter().all(|d| d.kind == ErrorKind::Io) {
+            Failure::Io(e.to_string())
+        } else {
+            Failure::Input(e.to_string())
+        }
+    })?;
+    super::print_warnings(&s);
+    Ok(s)
 }
 
 /// `irqlab run`.
 pub fn run(a: &RunArgs, out: &mut dyn Write) -> Result<(), Failure> {
     let s = load(a.scenario.as_deref(), a.seed, &a.set, a.duration)?;
-    let m = irqlab_model::run(&s).map_err(|e| Failure::Input(e.to_string()))?;
+    let mut m = irqlab_model::run(&s).map_err(|e| Failure::Input(e.to_string()))?;
+    inject_test_violation(&mut m);
     match a.json.as_deref() {
         Some("-") => out.write_all(irqlab_report::to_json(&m).as_bytes())?,
         Some(path) => {
@@ -79,6 +98,22 @@ pub fn run(a: &RunArgs, out: &mut dyn Write) -> Result<(), Failure> {
     }
     Ok(())
 }
+
+/// Debug builds only: with `IRQLAB_TEST_LAW_VIOLATION` set, a run reports a
+/// made-up law violation, so that the exit code of a model bug (4) can be
+/// tested end to end (tests/cli.rs). Release builds have no such hook.
+#[cfg(debug_assertions)]
+fn inject_test_violation(m: &mut irqlab_model::Metrics) {
+    if std::env::var_os("IRQLAB_TEST_LAW_VIOLATION").is_some() {
+        m.law_violations.push(irqlab_engine::LawViolation {
+            name: "test".into(),
+            detail: "injected by IRQLAB_TEST_LAW_VIOLATION (debug builds only)".into(),
+        });
+    }
+}
+
+#[cfg(not(debug_assertions))]
+fn inject_test_violation(_: &mut irqlab_model::Metrics) {}
 
 /// `irqlab scenarios`.
 pub fn list_scenarios(out: &mut dyn Write) -> Result<(), Failure> {
@@ -100,5 +135,11 @@ mod tests {
         assert_eq!(parse_duration_ms("7"), Ok(7.0));
         assert!(parse_duration_ms("-3ms").is_err());
         assert!(parse_duration_ms("fast").is_err());
+        assert_eq!(parse_duration_ms("1us"), Ok(0.001));
+        assert_eq!(parse_duration_ms("3600s"), Ok(3_600_000.0));
+        for out_of_range in ["3601s", "0.5us", "1e300"] {
+            let e = parse_duration_ms(out_of_range).unwrap_err();
+            assert!(e.contains("1us to 3600s"), "{e}");
+        }
     }
 }

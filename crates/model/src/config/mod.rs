@@ -1,0 +1,467 @@
+//! The scenario: everything a run needs, as plain data.
+//!
+//! These types are what a scenario TOML file deserialises into (the
+//! `scenario` crate adds file handling, `--set` overrides and source
+//! locations). Every table rejects unknown keys and every field has a
+//! default, so a file only states what differs from the built-in default.
+//! [`Scenario::validate`] checks what types cannot (ranges, consistency) and
+//! names each problem by its dotted key path, e.g. `nic.queues`.
+//!
+//! One file per table, each with the table's types, defaults and its own
+//! `validate`: [`machine`], [`nic`] (with coalescing, interrupt mode and
+//! affinity policy), [`kernel`], [`driver`], [`workload`] (flows, packet
+//! sizes, arrivals and the wire constants), [`apps`], [`devices`], [`tx`]
+//! and [`costs`]. A table's checks get the facts they need from other
+//! tables (the core count, the queue count, …) through [`ValidateCx`], which
+//! also collects the problems. Every type and constant is re-exported here,
+//! so `irqlab_model::config::NicConfig` and the like are the paths to use.
+//!
+//! Every number has bounds, chosen from what real hardware or the kernel
+//! allows (each constant cites its source) or, for modelling knobs, from
+//! what keeps a run meaningful; and a run whose work would be absurd (more
+//! than [`MAX_OFFERED_PACKETS`] packets, [`MAX_DEVICE_EVENTS`] device events
+//! or [`MAX_TX_DESCRIPTORS`] transmit descriptors) is refused before it
+//! starts, so no valid scenario exhausts memory or runs for hours.
+//! [`Scenario::warnings`] reports settings that are valid but probably not
+//! what was meant (an RSS table smaller than the queue count).
+
+pub mod apps;
+pub mod costs;
+pub mod devices;
+pub mod driver;
+pub mod kernel;
+pub mod machine;
+pub mod nic;
+pub mod tx;
+pub mod workload;
+
+pub use apps::{AppConfig, IoUringConfig, NotifyKind, SignalKind};
+pub use devices::{CauseClear, DeviceConfig, MAX_DEVICES};
+pub use driver::{DriverConfig, LevelEoi};
+pub use kernel::{KernelConfig, LevelFlow};
+pub use machine::{IOAPIC_PINS, MachineConfig};
+pub use nic::{AffinityPolicy, CoalesceConfig, InterruptMode, MAX_QUEUES_SINGLE_IRQ, NicConfig, TriggerKind};
+pub use tx::TxConfig;
+pub use workload::{
+    ArrivalKind, DEFAULT_RATE_PPS, FlowSpec, IMIX, MAX_FRAME_BYTES, MIN_FRAME_BYTES, PacketSizeKind,
+    WIRE_OVERHEAD_BYTES, WorkloadConfig,
+};
+
+use crate::costs::CostModel;
+use serde::{Deserialize, Serialize};
+
+/// Shortest run, ms: 1 µs. Time is kept in picoseconds, but a run shorter
+/// than a microsecond sees no packet and reports rates of nothing.
+pub const MIN_DURATION_MS: f64 = 0.001;
+/// Longest run, ms: one simulated hour.
+pub const MAX_DURATION_MS: f64 = 3_600_000.0;
+/// Most packets a run may offer (offered rate × duration). At the 3–20
+/// million simulated packets per CPU-second `irqlab bench` measures, 10^9
+/// packets take one to five minutes; more is refused rather than left to
+/// run for hours.
+pub const MAX_OFFERED_PACKETS: f64 = 1e9;
+/// Most events the `[[devices]]` may raise in a run (the sum of their
+/// `rate_hz` × duration): about ten million are simulated per CPU-second,
+/// so 10^9 take a couple of minutes.
+pub const MAX_DEVICE_EVENTS: f64 = 1e9;
+/// Most descriptors the `[tx]` path may post in a run (doorbell rate ×
+/// duration × descriptors per doorbell): about ten million are simulated
+/// per CPU-second, so 10^9 take a couple of minutes.
+pub const MAX_TX_DESCRIPTORS: f64 = 1e9;
+/// Largest value of a kernel `int` (sysctls handled by `proc_dointvec`,
+/// such as `net.core.netdev_budget`, and `int` variables): 2^31 − 1.
+pub const KERNEL_INT_MAX: u32 = i32::MAX as u32;
+/// Largest time of one operation in the cost model, ns: one second, far
+/// beyond any real per-packet or per-interrupt cost (which are 10 ns–10 µs).
+pub const MAX_COST_NS: f64 = 1e9;
+
+/// A whole run description.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Scenario {
+    /// Short name, shown in reports.
+    pub name: String,
+    /// One line on what the scenario shows.
+    pub description: String,
+    /// Master seed; every random stream derives from it. Any `u64`.
+    pub seed: u64,
+    /// Simulated duration, milliseconds; [`MIN_DURATION_MS`]..=[`MAX_DURATION_MS`]
+    /// (1 µs to one hour), and short enough that the run offers at most
+    /// [`MAX_OFFERED_PACKETS`] packets.
+    pub duration_ms: f64,
+    /// Cores, sockets.
+    pub machine: MachineConfig,
+    /// The network card.
+    pub nic: NicConfig,
+    /// Kernel tunables (sysctl names where there is one).
+    pub kernel: KernelConfig,
+    /// NIC driver behaviour.
+    pub driver: DriverConfig,
+    /// Offered traffic.
+    pub workload: WorkloadConfig,
+    /// Application threads; empty means one reader per core that owns the
+    /// flows whose interrupts that core takes.
+    pub apps: Vec<AppConfig>,
+    /// Other level-triggered devices on IO-APIC lines (`[[devices]]`).
+    pub devices: Vec<DeviceConfig>,
+    /// The transmit path (`[tx]`): descriptor stores, barrier and doorbell,
+    /// run through the memory-ordering simulation; absent means no TX.
+    pub tx: Option<TxConfig>,
+    /// Per-operation costs.
+    pub costs: CostModel,
+}
+
+impl Default for Scenario {
+    fn default() -> Self {
+        Scenario {
+            name: "default".into(),
+            description: "4 cores, 4 RSS queues with MSI-X, NAPI, 2 Mpps of 64-byte UDP over 64 flows".into(),
+            seed: 1,
+            duration_ms: 100.0,
+            machine: MachineConfig::default(),
+            nic: NicConfig::default(),
+            kernel: KernelConfig::default(),
+            driver: DriverConfig::default(),
+            workload: WorkloadConfig::default(),
+            apps: Vec::new(),
+            devices: Vec::new(),
+            tx: None,
+            costs: CostModel::default(),
+        }
+    }
+}
+
+/// One problem found by validation, located by its key path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    /// Dotted key path, e.g. `nic.queues` or `apps[1].core`.
+    pub path: String,
+    /// What is wrong and what was expected.
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+/// What one table's checks may know about the others, and the problems
+/// found so far. Built once from the whole scenario by [`ValidateCx::new`].
+#[derive(Clone, Debug)]
+pub struct ValidateCx {
+    /// `machine.cores`.
+    pub cores: u32,
+    /// `machine.sockets`.
+    pub sockets: u32,
+    /// `nic.queues`.
+    pub queues: u32,
+    /// `nic.interrupt_mode`.
+    pub interrupt_mode: InterruptMode,
+    /// `nic.line_rate_gbps`, when it is within its bounds (checks derived
+    /// from it are skipped otherwise).
+    pub line_rate_gbps: Option<f64>,
+    /// `kernel.rfs`.
+    pub rfs: bool,
+    /// Number of flows ([`WorkloadConfig::flow_count`]).
+    pub flows: u32,
+    errors: Vec<ConfigError>,
+}
+
+impl ValidateCx {
+    /// The facts of `s` that cross tables, with no problems yet.
+    pub fn new(s: &Scenario) -> ValidateCx {
+        ValidateCx {
+            cores: s.machine.cores,
+            sockets: s.machine.sockets,
+            queues: s.nic.queues,
+            interrupt_mode: s.nic.interrupt_mode,
+            line_rate_gbps: nic::line_rate_ok(s.nic.line_rate_gbps).then_some(s.nic.line_rate_gbps),
+            rfs: s.kernel.rfs,
+            flows: s.workload.flow_count(),
+            errors: Vec::new(),
+        }
+    }
+
+    /// Records a problem at the dotted key path `path`.
+    pub fn err(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.errors.push(ConfigError { path: path.into(), message: message.into() });
+    }
+
+    /// The problems recorded, in the order they were found.
+    pub fn into_errors(self) -> Vec<ConfigError> {
+        self.errors
+    }
+
+    /// The message for a core index that is not below `machine.cores`.
+    pub(crate) fn no_such_core(&self, core: u32) -> String {
+        format!("core {core} does not exist (machine.cores = {})", self.cores)
+    }
+
+    /// Records a problem unless `lo <= v <= hi`; `what` names the unit and
+    /// the bound's source, e.g. `"descriptors (mlx5: 8192)"`.
+    pub(crate) fn check_u32(&mut self, path: &str, v: u32, lo: u32, hi: u32, what: &str) -> bool {
+        let ok = (lo..=hi).contains(&v);
+        if !ok {
+            self.err(path, format!("expected {lo}..={hi} {what}, got {v}"));
+        }
+        ok
+    }
+
+    /// Records a problem unless `v` is finite and `lo <= v <= hi`.
+    pub(crate) fn check_f64(&mut self, path: &str, v: f64, lo: f64, hi: f64, what: &str) -> bool {
+        let ok = v.is_finite() && (lo..=hi).contains(&v);
+        if !ok {
+            self.err(path, format!("expected {lo}..={hi} {what}, got {}", num(v)));
+        }
+        ok
+    }
+}
+
+/// A positive finite number.
+pub(crate) fn finite_pos(v: f64) -> bool {
+    v.is_finite() && v > 0.0
+}
+
+/// A number for a message: as written for ordinary magnitudes, in
+/// exponent form (`1e30`, `1e-12`) for huge or tiny ones.
+pub(crate) fn num(v: f64) -> String {
+    if v != 0.0 && v.is_finite() && !(1e-4..1e15).contains(&v.abs()) { format!("{v:e}") } else { format!("{v}") }
+}
+
+impl Scenario {
+    /// Checks ranges and consistency; returns every problem, not just the first.
+    pub fn validate(&self) -> Vec<ConfigError> {
+        let mut cx = ValidateCx::new(self);
+        let duration_ok = validate_duration(self.duration_ms, &mut cx);
+        self.machine.validate(&mut cx);
+        self.nic.validate(&mut cx);
+        self.kernel.validate(&mut cx);
+        self.workload.validate(&mut cx);
+        apps::validate(&self.apps, &mut cx);
+        devices::validate(&self.devices, &mut cx);
+        if let Some(sim) = self.tx_sim() {
+            tx::validate(&sim, &mut cx);
+        }
+        costs::validate(&self.costs, &mut cx);
+        if let Some(key) = &self.nic.rss_key {
+            nic::validate_rss_key(key, &mut cx);
+        }
+        let mut errors = cx.into_errors();
+        // The cost of the run, once everything it depends on is valid.
+        if duration_ok && errors.is_empty() {
+            errors.extend(self.run_cost_errors());
+        }
+        errors
+    }
+
+    /// Settings that are valid but probably not what was meant, by key path,
+    /// e.g. an RSS indirection table with fewer entries than there are
+    /// queues. Meant for a scenario that [`validate`](Self::validate)s.
+    pub fn warnings(&self) -> Vec<ConfigError> {
+        self.nic.warnings()
+    }
+
+    /// Refuses runs whose work is absurd: too many offered packets, device
+    /// events or transmit descriptors for the duration.
+    fn run_cost_errors(&self) -> Vec<ConfigError> {
+        let mut errs = Vec::new();
+        let seconds = self.duration_ms * 1e-3;
+        let pps = self.workload.offered_pps();
+        let packets = pps * seconds;
+        if packets > MAX_OFFERED_PACKETS {
+            let w = &self.workload;
+            let rate_key = if w.rate_gbps.is_some() { "workload.rate_gbps" } else { "workload.rate_pps" };
+            let rate = if w.rate_pps.is_some() || w.rate_gbps.is_some() { "" } else { "the default " };
+            errs.push(ConfigError {
+                path: "duration_ms".into(),
+                message: format!(
+                    "the run would offer {packets:.3e} packets ({rate}{pps:.0} pps × {} s), above the limit of 1e9 per run (at 3 million simulated packets per CPU-second that is {:.0} CPU-minutes); shorten duration_ms or lower {rate_key}",
+                    num(seconds),
+                    packets / 3e6 / 60.0
+                ),
+            });
+        }
+        let hz: f64 = self.devices.iter().map(|d| d.rate_hz).sum();
+        let events = hz * seconds;
+        if events > MAX_DEVICE_EVENTS {
+            errs.push(ConfigError {
+                path: "duration_ms".into(),
+                message: format!(
+                    "the [[devices]] would raise {events:.3e} events ({} Hz of devices[].rate_hz × {} s), above the limit of 1e9 per run; shorten duration_ms or lower devices[].rate_hz",
+                    num(hz),
+                    num(seconds)
+                ),
+            });
+        }
+        if let Some(t) = &self.tx {
+            let descriptors = t.doorbell_rate_per_s * seconds * t.descriptors_per_doorbell as f64;
+            if descriptors > MAX_TX_DESCRIPTORS {
+                errs.push(ConfigError {
+                    path: "duration_ms".into(),
+                    message: format!(
+                        "the [tx] path would post {descriptors:.3e} descriptors (tx.doorbell_rate_per_s × tx.descriptors_per_doorbell × {} s), above the limit of 1e9 per run; shorten duration_ms or lower tx.doorbell_rate_per_s",
+                        num(seconds)
+                    ),
+                });
+            }
+        }
+        errs
+    }
+}
+
+/// Checks `duration_ms`: at least [`MIN_DURATION_MS`], at most
+/// [`MAX_DURATION_MS`]. Returns whether it is valid.
+fn validate_duration(ms: f64, cx: &mut ValidateCx) -> bool {
+    if !finite_pos(ms) {
+        cx.err("duration_ms", format!("expected a positive number of milliseconds, got {}", num(ms)));
+    } else if ms < MIN_DURATION_MS {
+        cx.err(
+            "duration_ms",
+            format!("expected at least 1 µs ({MIN_DURATION_MS} ms): a shorter run measures nothing, got {}", num(ms)),
+        );
+    } else if ms > MAX_DURATION_MS {
+        cx.err("duration_ms", format!("expected at most one simulated hour (3600000 ms), got {}", num(ms)));
+    } else {
+        return true;
+    }
+    false
+}
+
+/// Test helpers shared by the tables' unit tests.
+#[cfg(test)]
+pub(crate) mod testutil {
+    use super::Scenario;
+
+    /// The key paths `s.validate()` names, in order.
+    pub fn paths(s: &Scenario) -> Vec<String> {
+        s.validate().into_iter().map(|e| e.path).collect()
+    }
+
+    /// Asserts that `s` fails validation with exactly one problem, at `path`,
+    /// whose message contains `needle`.
+    #[track_caller]
+    pub fn only_error(s: &Scenario, path: &str, needle: &str) {
+        let errs = s.validate();
+        assert_eq!(errs.len(), 1, "expected one problem at {path}, got {errs:?}");
+        assert_eq!(errs[0].path, path, "{errs:?}");
+        assert!(errs[0].message.contains(needle), "'{needle}' not in: {}", errs[0]);
+    }
+
+    /// Asserts that `s` is valid.
+    #[track_caller]
+    pub fn valid(s: &Scenario) {
+        assert_eq!(s.validate(), vec![]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testutil::{only_error, valid};
+    use super::*;
+
+    #[test]
+    fn default_scenario_is_valid() {
+        assert_eq!(Scenario::default().validate(), vec![]);
+    }
+
+    #[test]
+    fn zero_queues_and_negative_rate_are_named_by_path() {
+        let mut s = Scenario::default();
+        s.nic.queues = 0;
+        s.workload.rate_pps = Some(-5.0);
+        let paths: Vec<String> = s.validate().into_iter().map(|e| e.path).collect();
+        assert!(paths.contains(&"nic.queues".to_string()), "{paths:?}");
+        assert!(paths.contains(&"workload.rate_pps".to_string()), "{paths:?}");
+    }
+
+    #[test]
+    fn line_rate_64_byte_frames_fit_10g_and_more_does_not() {
+        let mut s = Scenario::default();
+        s.workload.rate_pps = Some(14_880_952.0);
+        assert_eq!(s.validate(), vec![]);
+        s.workload.rate_pps = Some(15_000_000.0);
+        assert_eq!(s.validate()[0].path, "workload.rate_pps");
+    }
+
+    #[test]
+    fn duration_is_one_microsecond_to_one_hour() {
+        let mut s = Scenario::default();
+        s.duration_ms = 1e-12;
+        only_error(&s, "duration_ms", "at least 1 µs");
+        s.duration_ms = MIN_DURATION_MS;
+        valid(&s);
+        s.duration_ms = MAX_DURATION_MS + 1.0;
+        s.workload.rate_pps = Some(1.0);
+        only_error(&s, "duration_ms", "at most one simulated hour");
+        s.duration_ms = MAX_DURATION_MS;
+        valid(&s);
+    }
+
+    #[test]
+    fn runs_offering_more_than_a_billion_packets_are_refused() {
+        let mut s = Scenario::default();
+        // The default 2 Mpps for 500 s is exactly 10^9 packets.
+        s.duration_ms = 500_000.0;
+        valid(&s);
+        s.duration_ms = 501_000.0;
+        only_error(&s, "duration_ms", "workload.rate_pps");
+        s.workload.rate_gbps = Some(1.0);
+        s.duration_ms = 3_600_000.0;
+        only_error(&s, "duration_ms", "lower workload.rate_gbps");
+    }
+
+    #[test]
+    fn device_events_beyond_a_billion_are_refused() {
+        let mut s = Scenario::default();
+        s.workload.rate_pps = Some(1.0);
+        s.duration_ms = 200_000.0;
+        let dev = |rate_hz| DeviceConfig {
+            name: "d".into(),
+            pin: 5,
+            rate_hz,
+            clear: CauseClear::Read,
+            handler_ns: 0.0,
+            core: 0,
+        };
+        s.devices = vec![dev(5e6)];
+        valid(&s);
+        s.devices = vec![dev(5e6), dev(1.0)];
+        only_error(&s, "duration_ms", "devices[].rate_hz");
+    }
+
+    #[test]
+    fn tx_descriptors_beyond_a_billion_are_refused() {
+        let mut s = Scenario::default();
+        s.workload.rate_pps = Some(1.0);
+        s.duration_ms = 1_000_000.0;
+        s.tx = Some(TxConfig { doorbell_rate_per_s: 1e3, descriptors_per_doorbell: 1, ..TxConfig::default() });
+        valid(&s);
+        s.tx = Some(TxConfig { doorbell_rate_per_s: 1e6, descriptors_per_doorbell: 2, ..TxConfig::default() });
+        only_error(&s, "duration_ms", "tx.doorbell_rate_per_s");
+    }
+
+    #[test]
+    fn the_run_cost_is_judged_only_on_an_otherwise_valid_scenario() {
+        let mut s = Scenario::default();
+        s.duration_ms = 3_600_000.0;
+        s.nic.queues = 0;
+        only_error(&s, "nic.queues", "expected 1..=2048");
+    }
+
+    #[test]
+    fn an_rss_table_smaller_than_the_queue_count_is_a_warning_not_an_error() {
+        let mut s = Scenario::default();
+        assert_eq!(s.warnings(), vec![]);
+        s.nic.queues = 4;
+        s.nic.reta_size = 2;
+        valid(&s);
+        let w = s.warnings();
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert_eq!(w[0].path, "nic.reta_size");
+        assert!(w[0].message.contains("queues 2 to 3 never receive"), "{}", w[0]);
+        s.nic.reta_size = 1;
+        s.nic.queues = 2;
+        assert!(s.warnings()[0].message.contains("queue 1 never receives"), "{:?}", s.warnings());
+    }
+}
