@@ -255,3 +255,43 @@ impl Machine {
         &self.sim.costs
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A packet's latency ends when its own copy ends: never while its
+    /// CPU runs an interrupt handler or a softirq that preempted the
+    /// reader's burst (the first landing gave the packets copied before a
+    /// preemption the preemption's time too).
+    #[test]
+    fn no_copy_ends_while_the_reader_is_preempted() {
+        let mut s = Scenario::default();
+        s.duration_ms = 20.0;
+        let mut m = Machine::new(&s).expect("valid");
+        while let Some((_, ev)) = m.sim.events.pop_until(m.end) {
+            m.dispatch(ev);
+        }
+        let k = &m.kernels[0];
+        let mut checked = 0;
+        let mut preempted = 0;
+        for (c, run) in k.cpus.iter().enumerate() {
+            let mut others: Vec<(Time, Time)> = run
+                .segments
+                .iter()
+                .filter(|(_, _, ctx)| *ctx != crate::kernel::cpu::Ctx::User)
+                .map(|(a, b, _)| (*a, *b))
+                .collect();
+            others.sort();
+            for &(cpu, end) in k.stats.deliveries.iter().filter(|(cpu, _)| cpu.idx() == c) {
+                let i = others.partition_point(|(a, _)| *a < end);
+                let inside = i > 0 && others[i - 1].1 > end;
+                assert!(!inside, "CPU {}: a copy ended at {end:?}, inside {:?}", cpu.0, others[i - 1]);
+                checked += 1;
+                preempted += (i > 0 && others[i - 1].0 > Time::ZERO) as u64;
+            }
+        }
+        assert!(checked > 30_000, "{checked} deliveries checked");
+        assert!(preempted > 0);
+    }
+}

@@ -73,6 +73,8 @@ pub struct Frame {
     pub work: Work,
     /// Time still to run.
     pub remaining: Dur,
+    /// Its whole cost.
+    pub total: Dur,
     /// When it last (re)started, if it is running now.
     pub running_since: Option<Time>,
 }
@@ -106,6 +108,14 @@ pub struct Cpu {
     /// The current task has just been switched in: its first frame pays
     /// the context switch.
     pub switch_due: bool,
+    /// The bottom (task) frame's timeline: when it started, and for each
+    /// time it was preempted, its progress then and how long it waited.
+    task_started: Time,
+    task_pauses: Vec<(Dur, Dur)>,
+    task_paused: Option<(Time, Dur)>,
+    /// Every stretch a frame ran: from, to, context (tests only).
+    #[cfg(test)]
+    pub segments: Vec<(Time, Time, Ctx)>,
 }
 
 impl Default for Cpu {
@@ -119,6 +129,11 @@ impl Default for Cpu {
             last_task: None,
             slice_start: Time::ZERO,
             switch_due: false,
+            task_started: Time::ZERO,
+            task_pauses: Vec::new(),
+            task_paused: None,
+            #[cfg(test)]
+            segments: Vec::new(),
         }
     }
 }
@@ -148,6 +163,7 @@ impl Cpu {
     /// Stops the running frame at `now`, charging its progress. Returns
     /// whether a frame was running.
     pub fn pause(&mut self, now: Time) -> bool {
+        let depth = self.stack.len();
         let Some(f) = self.stack.last_mut() else {
             return false;
         };
@@ -158,26 +174,51 @@ impl Cpu {
         f.remaining = f.remaining - ran;
         self.busy[f.ctx.idx()] += ran;
         self.epoch += 1;
+        #[cfg(test)]
+        self.segments.push((since, now, f.ctx));
+        if depth == 1 {
+            self.task_paused = Some((now, f.total - f.remaining));
+        }
         true
     }
 
     /// Pushes a new frame (the caller has paused the one below) and starts
     /// it; returns its completion time and generation.
     pub fn push(&mut self, now: Time, ctx: Ctx, work: Work, cost: Dur) -> (Time, u64) {
-        self.stack.push(Frame { ctx, work, remaining: cost, running_since: None });
+        if self.stack.is_empty() {
+            self.task_started = now;
+            self.task_pauses.clear();
+            self.task_paused = None;
+        }
+        self.stack.push(Frame { ctx, work, remaining: cost, total: cost, running_since: None });
         self.resume(now).expect("a frame was just pushed")
     }
 
     /// Restarts the top frame if it is paused; returns its completion time
     /// and generation, or `None` if nothing needed starting.
     pub fn resume(&mut self, now: Time) -> Option<(Time, u64)> {
+        let depth = self.stack.len();
         let f = self.stack.last_mut()?;
         if f.running_since.is_some() {
             return None;
         }
         f.running_since = Some(now);
         self.epoch += 1;
-        Some((now + f.remaining, self.epoch))
+        let done = (now + f.remaining, self.epoch);
+        if depth == 1
+            && let Some((at, progress)) = self.task_paused.take()
+        {
+            self.task_pauses.push((progress, now.since(at)));
+        }
+        Some(done)
+    }
+
+    /// When the bottom (task) frame, last pushed on an empty stack, had
+    /// done `progress` of its work: its start, plus `progress`, plus every
+    /// preemption it suffered before reaching that point.
+    pub fn task_time_at(&self, progress: Dur) -> Time {
+        let waited = self.task_pauses.iter().filter(|(p, _)| *p < progress).fold(Dur::ZERO, |a, (_, w)| a + *w);
+        self.task_started + progress + waited
     }
 
     /// Completes the top frame at `now` (its event fired): charges its time
@@ -186,6 +227,8 @@ impl Cpu {
         let mut f = self.stack.pop().expect("completion of an empty stack");
         if let Some(since) = f.running_since.take() {
             self.busy[f.ctx.idx()] += now.since(since);
+            #[cfg(test)]
+            self.segments.push((since, now, f.ctx));
         }
         f.remaining = Dur::ZERO;
         f
@@ -225,5 +268,25 @@ mod tests {
         c.complete(Time(110));
         assert_eq!(c.busy[Ctx::User.idx()], Dur(100));
         assert_eq!(c.busy[Ctx::Hardirq.idx()], Dur(10));
+    }
+
+    #[test]
+    fn a_task_frames_timeline_adds_only_the_preemptions_before_each_point() {
+        let mut c = Cpu::default();
+        c.push(Time(1000), Ctx::User, Work::Recv { thread: ThreadId(0) }, Dur(100));
+        // Preempted at progress 30 for 50 ps, then at progress 80 for 5 ps.
+        c.pause(Time(1030));
+        c.push(Time(1030), Ctx::Hardirq, Work::HardIrq { vector: 0x21 }, Dur(50));
+        c.complete(Time(1080));
+        c.resume(Time(1080));
+        c.pause(Time(1130));
+        c.push(Time(1130), Ctx::Hardirq, Work::HardIrq { vector: 0x21 }, Dur(5));
+        c.complete(Time(1135));
+        let (end, _) = c.resume(Time(1135)).unwrap();
+        assert_eq!(end, Time(1155));
+        assert_eq!(c.task_time_at(Dur(20)), Time(1020), "before any preemption");
+        assert_eq!(c.task_time_at(Dur(30)), Time(1030), "reached exactly when preempted");
+        assert_eq!(c.task_time_at(Dur(60)), Time(1110));
+        assert_eq!(c.task_time_at(Dur(100)), end);
     }
 }

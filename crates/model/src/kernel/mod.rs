@@ -133,6 +133,9 @@ pub struct KernelStats {
     pub spurious_vectors: u64,
     /// `napi_schedule` calls that found the instance already scheduled.
     pub napi_missed: u64,
+    /// Every delivery: the CPU and the time its copy ended (tests only).
+    #[cfg(test)]
+    pub deliveries: Vec<(CpuId, Time)>,
 }
 
 impl KernelStats {
@@ -154,6 +157,8 @@ impl KernelStats {
             vector_alloc_failures: 0,
             spurious_vectors: 0,
             napi_missed: 0,
+            #[cfg(test)]
+            deliveries: Vec::new(),
         }
     }
 }

@@ -16,7 +16,7 @@ use crate::config::NotifyKind;
 use crate::ids::{CpuId, ThreadId};
 use crate::sim::Fault;
 use crate::workload::app::{IO_URING_CQ_ENTRIES, ThreadState};
-use irqlab_engine::{Dur, Time};
+use irqlab_engine::Dur;
 
 impl Kernel {
     /// Kernel side of one packet queued for thread `t` on `cpu`: the
@@ -75,6 +75,7 @@ impl Kernel {
         let th = &mut self.threads[t.idx()];
         let mut cost = th.notify.burst_prologue(&costs, switch);
         let per_packet = th.notify.per_packet(&costs);
+        th.burst_prologue = cost;
         for _ in 0..m {
             let p = self.threads[t.idx()].queue.pop_front().expect("m <= queue length");
             // The copy pulls the socket state and the packet's lines here.
@@ -93,14 +94,20 @@ impl Kernel {
     pub(super) fn recv_done(&mut self, cpu: CpuId, t: ThreadId, cx: &mut Cx) {
         let now = cx.sim.now();
         let th = &mut self.threads[t.idx()];
-        // The last recv ended now; each earlier one ended its successors' cost before.
-        let mut end = now;
-        for (p, one) in th.burst.iter().rev() {
+        // Each packet's copy ended when the burst had done the prologue and
+        // every recv up to its own, plus the preemptions suffered by then.
+        let run = &self.cpus[cpu.idx()];
+        let mut done = th.burst_prologue;
+        for (p, one) in &th.burst {
+            done += *one;
+            let end = run.task_time_at(done);
+            #[cfg(test)]
+            self.stats.deliveries.push((cpu, end));
             self.stats.latency.record_ns(end.since(p.wire).as_ns());
             self.stats.delivered += 1;
             self.stats.delivered_bytes += p.bytes as u64;
-            end = Time(end.0 - one.0);
         }
+        debug_assert!(th.burst.is_empty() || run.task_time_at(done) == now, "the last copy ends with the burst");
         th.received += th.burst.len() as u64;
         for (p, _) in &th.burst {
             let fl = &mut self.flows[p.flow.idx()];

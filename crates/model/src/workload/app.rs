@@ -47,6 +47,8 @@ pub struct Thread {
     pub queue: VecDeque<Packet>,
     /// The burst in progress: each packet and the CPU time its `recv` took.
     pub burst: Vec<(Packet, Dur)>,
+    /// CPU time of the burst in progress before its first `recv`.
+    pub burst_prologue: Dur,
     /// Application work per packet.
     pub work: Dur,
     /// Times it was woken.
@@ -77,6 +79,7 @@ pub fn build_threads(s: &Scenario, flows: &[Flow], affinity: &[CpuId]) -> Vec<Th
         state: ThreadState::Blocked,
         queue: VecDeque::new(),
         burst: Vec::with_capacity(s.kernel.recv_batch as usize),
+        burst_prologue: Dur::ZERO,
         work,
         wakeups: 0,
         received: 0,
