@@ -12,6 +12,8 @@
 //!   (§4.1–4.2);
 //! * [`ioapic`] — IO-APIC redirection entries, register file, and the
 //!   edge/level pin state machine with Remote IRR and EOI (§4.3);
+//! * [`txdesc`] — the 16-byte TX descriptor (e1000 legacy layout plus a
+//!   generation bit), its two 64-bit words and the DD write-back;
 //! * [`hex`] — parsing of hex text for the above (no hardware).
 //!
 //! Nothing here simulates time or does I/O; the `model` crate owns the
@@ -32,6 +34,7 @@ pub mod lapic;
 pub mod msi;
 pub mod msix;
 pub mod rss;
+pub mod txdesc;
 
 pub use ioapic::{
     Delivery, DeliveryCause, DeliveryStatus, IoApic, IoApicError, PinCounters, Polarity, RedirectionEntry,

@@ -91,6 +91,15 @@ pub struct CostModel {
     /// CPU time per packet to hash and queue it on a backlog for RPS
     /// (`get_rps_cpu` + `enqueue_to_backlog`). *estimate*.
     pub rps_enqueue_ns: f64,
+    /// CPU time per transmitted packet before its descriptor is written:
+    /// `sendmsg`'s UDP/IP output, `dev_queue_xmit` and the driver's
+    /// `ndo_start_xmit` (skb, headers, DMA mapping). *estimate*: of the
+    /// order of the receive path's per-packet cost, as the send and receive
+    /// halves of the UDP stack are commonly measured to be.
+    pub tx_per_packet_ns: f64,
+    /// CPU time per transmitted packet reclaimed by the TX clean-up
+    /// (`*_clean_tx_irq`: check DD, unmap, free the skb). *estimate*.
+    pub tx_clean_per_packet_ns: f64,
     /// Costs of the memory-ordering model (store buffer, barriers, MMIO, DMA
     /// reads of descriptors): `[costs.memory]`, see memory/mod.rs.
     pub memory: crate::memory::MemoryCostModel,
@@ -153,6 +162,8 @@ impl Default for CostModel {
             ipi_send_ns: 100.0,
             ipi_latency_ns: 1500.0,
             rps_enqueue_ns: 50.0,
+            tx_per_packet_ns: 300.0,
+            tx_clean_per_packet_ns: 50.0,
         }
     }
 }
@@ -201,6 +212,12 @@ pub struct Costs {
     pub ipi_latency: Dur,
     /// See [`CostModel::rps_enqueue_ns`].
     pub rps_enqueue: Dur,
+    /// See [`CostModel::tx_per_packet_ns`].
+    pub tx_per_packet: Dur,
+    /// See [`CostModel::tx_clean_per_packet_ns`].
+    pub tx_clean_per_packet: Dur,
+    /// The memory-ordering costs, in picoseconds.
+    pub memory: crate::memory::MemoryCosts,
     /// See [`CostModel::eventfd_signal_ns`].
     pub eventfd_signal: Dur,
     /// See [`CostModel::signal_queue_ns`].
@@ -220,7 +237,7 @@ pub struct Costs {
 
 impl CostModel {
     /// Every field with its name and value, for validation and reports.
-    pub fn fields(&self) -> [(&'static str, f64); 26] {
+    pub fn fields(&self) -> [(&'static str, f64); 28] {
         [
             ("irq_entry_exit_ns", self.irq_entry_exit_ns),
             ("lapic_eoi_ns", self.lapic_eoi_ns),
@@ -242,6 +259,8 @@ impl CostModel {
             ("ipi_send_ns", self.ipi_send_ns),
             ("ipi_latency_ns", self.ipi_latency_ns),
             ("rps_enqueue_ns", self.rps_enqueue_ns),
+            ("tx_per_packet_ns", self.tx_per_packet_ns),
+            ("tx_clean_per_packet_ns", self.tx_clean_per_packet_ns),
             ("eventfd_signal_ns", self.eventfd_signal_ns),
             ("signal_queue_ns", self.signal_queue_ns),
             ("signal_frame_ns", self.signal_frame_ns),
@@ -275,6 +294,9 @@ impl CostModel {
             ipi_send: d(self.ipi_send_ns),
             ipi_latency: d(self.ipi_latency_ns),
             rps_enqueue: d(self.rps_enqueue_ns),
+            tx_per_packet: d(self.tx_per_packet_ns),
+            tx_clean_per_packet: d(self.tx_clean_per_packet_ns),
+            memory: self.memory.resolve(),
             eventfd_signal: d(self.eventfd_signal_ns),
             signal_queue: d(self.signal_queue_ns),
             signal_frame: d(self.signal_frame_ns),

@@ -44,6 +44,8 @@ pub struct InTransit {
     pub ipis: u64,
     /// Cross-CPU wakeups sent but not yet arrived.
     pub wakeups: u64,
+    /// TX doorbells written but not yet at the NIC.
+    pub doorbells: u64,
 }
 
 /// Checks every conservation law of a finished run; returns the ones that failed.
@@ -119,6 +121,25 @@ pub fn check(p: &Parts, transit: &InTransit) -> Vec<LawViolation> {
             .part("taken (kernel)", taken)
             .part("still_in_irr", p.platform.irr_bits()),
     ];
+    if let (Some(s), Some(tx)) = (&k.sender, p.nic.tx.first()) {
+        let t = &tx.counts;
+        laws.push(
+            Law::new("tx doorbells", "rung (sender)", s.counts.doorbells)
+                .part("arrived (NIC)", t.doorbells)
+                .part("in transit", transit.doorbells),
+        );
+        laws.push(
+            Law::new("tx descriptor reads", "read", t.descriptors_read)
+                .part("transmitted_ok", t.transmitted_ok)
+                .part("corrupted", t.corrupted_transmissions)
+                .part("stale_ownership", t.stale_ownership_reads),
+        );
+        laws.push(
+            Law::new("tx descriptors", "posted (sender)", s.counts.descriptors_posted)
+                .part("transmitted (NIC)", t.transmitted_ok + t.corrupted_transmissions)
+                .part("not yet fetched (NIC)", s.posted - tx.head()),
+        );
+    }
     for d in p.devices {
         laws.push(
             Law::new(&format!("device {} events", d.cfg.name), "events", d.counts.events)

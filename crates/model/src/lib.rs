@@ -31,14 +31,7 @@ pub use costs::{CostModel, Costs};
 pub use machine::{BuildError, Machine};
 pub use metrics::Metrics;
 
-/// Builds and runs a scenario: the machine, and the transmit path's
-/// doorbell simulation when the scenario has a `[tx]` table.
+/// Builds and runs a scenario.
 pub fn run(s: &Scenario) -> Result<Metrics, BuildError> {
-    let mut m = Machine::new(s)?.run();
-    if let Some(cfg) = s.tx_sim() {
-        let stats = memory::run_doorbell_sim(&cfg, s.seed);
-        m.law_violations.extend(stats.law_violations.iter().cloned());
-        m.tx = Some(stats);
-    }
-    Ok(m)
+    Ok(Machine::new(s)?.run())
 }

@@ -83,6 +83,8 @@ impl Machine {
             auto_mask: s.nic.auto_mask,
             intx_pin: s.nic.intx_pin as u8,
             dma_write: sim.costs.dma_write,
+            line_rate_gbps: s.nic.line_rate_gbps,
+            tx: s.tx.as_ref().map(|t| (t.vectors, t.ring_size, t.max_descriptors_per_fetch)),
         };
         let flow_queue = flows.iter().map(|f| f.queue).collect();
         let nic = Nic::new(NicId(0), nic_rid(0), setup, s.nic.queues, s.nic.ring_size, flow_queue, port);
@@ -151,6 +153,18 @@ impl Machine {
                 nics[nic.idx()].watch(queue, epoch, sim, platform);
                 None
             }
+            Event::TxDoorbell { nic, queue, tail } => {
+                nics[nic.idx()].tx_doorbell(queue, tail, sim, platform);
+                None
+            }
+            Event::TxFetchDone { nic, queue } => {
+                nics[nic.idx()].tx_fetch_done(queue, sim, platform);
+                None
+            }
+            Event::TxComplete { nic, queue } => {
+                nics[nic.idx()].tx_complete(queue, sim, platform);
+                None
+            }
             Event::DeviceEvent { device } => {
                 devices[device as usize].on_event(sim, platform);
                 None
@@ -217,6 +231,7 @@ impl Machine {
                 Event::Msi { .. } => t.msi += 1,
                 Event::Ipi { .. } => t.ipis += 1,
                 Event::Kernel { ev: KernelEvent::TaskWake { .. }, .. } => t.wakeups += 1,
+                Event::TxDoorbell { .. } => t.doorbells += 1,
                 _ => {}
             }
         }
@@ -234,8 +249,9 @@ impl Machine {
         let limit = end + DRAIN_BOUND;
         while progress::packets_inside(&self.nics, &self.kernels[0]) > 0 {
             let Some((_, ev)) = self.sim.events.pop_until(limit) else { break };
-            // The devices fall silent with the traffic.
-            if !matches!(ev, Event::DeviceEvent { .. }) {
+            // The devices and the sender fall silent with the traffic.
+            let silent = matches!(ev, Event::DeviceEvent { .. } | Event::Kernel { ev: KernelEvent::SendTimer, .. });
+            if !silent {
                 self.dispatch(ev);
             }
         }

@@ -48,8 +48,8 @@ pub struct Metrics {
     pub engine: EngineMetrics,
     /// Level-triggered devices (`[[devices]]`).
     pub devices: Vec<DeviceMetrics>,
-    /// The transmit path's doorbell simulation (`[tx]`), if any.
-    pub tx: Option<crate::memory::DoorbellSimStats>,
+    /// The transmit path (`[tx]`), if any.
+    pub tx: Option<TxMetrics>,
     /// The drain after the run: packets that never got out, and why.
     pub progress: crate::progress::Progress,
     /// Conservation laws: empty when all hold.
@@ -142,6 +142,47 @@ pub struct IpiMetrics {
     pub rps: u64,
     /// Reschedule IPIs to idle cores.
     pub reschedule: u64,
+}
+
+/// The transmit path: the sender and the driver, and the NIC's TX queue.
+#[derive(Clone, Debug, Serialize)]
+pub struct TxMetrics {
+    /// How completions interrupt: `txrx` or `separate`.
+    pub vectors: crate::config::TxVectors,
+    /// Doorbells the driver rang.
+    pub doorbells: u64,
+    /// Descriptors the driver wrote.
+    pub descriptors_posted: u64,
+    /// Descriptor reads by the NIC (a descriptor fetched twice counts twice).
+    pub descriptors_read: u64,
+    /// Reads that saw any field of a descriptor before its store was visible.
+    pub stale_descriptor_reads: u64,
+    /// Stale reads with the previous lap's generation bit (refetched).
+    pub stale_ownership_reads: u64,
+    /// Stale reads with the current generation but a stale buffer address.
+    pub torn_descriptor_reads: u64,
+    /// Fetches repeated after a stale-ownership read.
+    pub refetches: u64,
+    /// Frames sent from the descriptor the driver wrote.
+    pub transmitted_ok: u64,
+    /// Frames sent from a torn descriptor (wrong buffer).
+    pub corrupted_transmissions: u64,
+    /// Descriptors posted and not yet transmitted at the end.
+    pub in_flight: u64,
+    /// Descriptors the NIC wrote DD back to (those with RS).
+    pub completions: u64,
+    /// TX interrupts the NIC raised (on the shared or its own vector).
+    pub tx_interrupts: u64,
+    /// Descriptors the TX clean-up reclaimed.
+    pub cleaned: u64,
+    /// Times the driver found the ring too full to post and waited.
+    pub ring_full_waits: u64,
+    /// CPU time the sender's CPU spent stalled in `dsb st`, ns.
+    pub barrier_stall_ns: f64,
+    /// Stale descriptor reads per million doorbells.
+    pub stale_reads_per_million_doorbells: f64,
+    /// Frames per second put on the wire.
+    pub transmitted_pps: f64,
 }
 
 /// Engine work measures.
@@ -289,8 +330,40 @@ pub fn assemble(p: &Parts, law_violations: Vec<LawViolation>) -> Metrics {
                 pending: d.cause,
             })
             .collect(),
-        tx: None,
+        tx: tx_metrics(p),
         progress: crate::progress::Progress::default(),
         law_violations,
     }
+}
+
+/// The transmit path's section, when the scenario transmits.
+fn tx_metrics(p: &Parts) -> Option<TxMetrics> {
+    let s = p.kernel.sender.as_ref()?;
+    let q = p.nic.tx.first()?;
+    let t = &q.counts;
+    let sent = t.transmitted_ok + t.corrupted_transmissions;
+    Some(TxMetrics {
+        vectors: p.nic.tx_vectors()?,
+        doorbells: s.counts.doorbells,
+        descriptors_posted: s.counts.descriptors_posted,
+        descriptors_read: t.descriptors_read,
+        stale_descriptor_reads: t.stale_descriptor_reads,
+        stale_ownership_reads: t.stale_ownership_reads,
+        torn_descriptor_reads: t.torn_descriptor_reads,
+        refetches: t.refetches,
+        transmitted_ok: t.transmitted_ok,
+        corrupted_transmissions: t.corrupted_transmissions,
+        in_flight: s.counts.descriptors_posted - sent,
+        completions: t.completions,
+        tx_interrupts: t.interrupts,
+        cleaned: s.counts.cleaned,
+        ring_full_waits: s.counts.ring_full_waits,
+        barrier_stall_ns: s.store_buffer.barrier_stall.as_ns_f64(),
+        stale_reads_per_million_doorbells: if s.counts.doorbells == 0 {
+            0.0
+        } else {
+            t.stale_descriptor_reads as f64 * 1e6 / s.counts.doorbells as f64
+        },
+        transmitted_pps: sent as f64 / p.end.as_secs_f64(),
+    })
 }

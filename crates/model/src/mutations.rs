@@ -93,6 +93,7 @@ fn busy() -> Scenario {
     // Slow register writes keep a moved entry masked for 6 µs: queues
     // interrupt into the window and set Pending bits.
     s.costs.mmio_write_ns = 2000.0;
+    s.tx = Some(crate::config::TxConfig { doorbell_rate_per_s: 100_000.0, ..Default::default() });
     s.devices = vec![crate::config::DeviceConfig {
         name: "disk".into(),
         pin: 17,
@@ -130,6 +131,9 @@ fn every_law_fires_on_the_fault_it_exists_to_catch() {
         (Fault::UncountedInterrupt, "apic"),
         (Fault::UncountedDeviceEvent, "device disk events"),
         (Fault::RingLosesFrame, "packets"),
+        (Fault::DoorbellLost, "tx doorbells"),
+        (Fault::TxReadUncounted, "tx descriptor reads"),
+        (Fault::TxHeadSkips, "tx descriptors"),
     ];
     let s = busy();
     assert_eq!(violated(&s, |_| {}), Vec::<String>::new(), "the clean run breaks no law");
@@ -137,4 +141,15 @@ fn every_law_fires_on_the_fault_it_exists_to_catch() {
         let names = violated(&s, |f| f.arm(fault, 3));
         assert!(names.iter().any(|n| n == law), "{fault:?}: law '{law}' did not fire: {names:?}");
     }
+}
+
+#[test]
+fn a_lost_doorbell_leaves_frames_in_the_tx_ring_and_the_progress_law_catches_it() {
+    // The last doorbell of the run is lost: nothing else will make the NIC
+    // fetch the batch it announced (Linux's TX watchdog would fire).
+    let s = busy();
+    let (_, faults) = Machine::new(&s).expect("valid").run_counting_faults();
+    let last = faults.opportunities(Fault::DoorbellLost) - 1;
+    let names = fires(&s, "progress", |f| f.arm(Fault::DoorbellLost, last));
+    assert_eq!(names, ["progress"], "lost after the run's end, it is seen by the drain alone");
 }

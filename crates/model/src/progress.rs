@@ -57,6 +57,14 @@ pub struct Progress {
     pub reason: Option<String>,
 }
 
+/// Frames the sender posted that the NIC has not transmitted.
+fn tx_untransmitted(nics: &[Nic], kernel: &Kernel) -> u64 {
+    match (&kernel.sender, nics.first().and_then(|n| n.tx.first())) {
+        (Some(s), Some(q)) => s.posted.saturating_sub(q.head()),
+        _ => 0,
+    }
+}
+
 /// Packets still inside the machine that a consumer could take.
 pub fn packets_inside(nics: &[Nic], kernel: &Kernel) -> u64 {
     let rings: u64 = nics.iter().flat_map(|n| &n.queues).map(|q| q.in_ring()).sum();
@@ -67,7 +75,12 @@ pub fn packets_inside(nics: &[Nic], kernel: &Kernel) -> u64 {
         .filter(|t| !t.notify.must_wait(t.queue.len()))
         .map(|t| (t.queue.len() + t.burst.len()) as u64)
         .sum();
-    rings + softnet + readable
+    let waiting = kernel
+        .sender
+        .as_ref()
+        .filter(|s| s.state == crate::kernel::sender::SenderState::RingFull)
+        .map_or(0, |s| s.pending * s.batch as u64);
+    rings + softnet + readable + tx_untransmitted(nics, kernel) + waiting
 }
 
 /// One place still holding packets, the CPU that should take them, and
@@ -124,6 +137,27 @@ fn stuck_places(nics: &[Nic], kernel: &Kernel, platform: &Platform) -> Vec<Stuck
                 hazard,
             });
         }
+    }
+    if let Some(s) = kernel.sender.as_ref().filter(|s| s.state == crate::kernel::sender::SenderState::RingFull) {
+        out.push(Stuck {
+            what: format!(
+                "sender on CPU {}: {} batches waiting for TX ring room the clean-up never frees ({} posted, {} reclaimed)",
+                s.cpu.0, s.pending, s.posted, s.freed
+            ),
+            packets: s.pending * s.batch as u64,
+            consumer: s.cpu,
+            hazard: None,
+        });
+    }
+    let tx = tx_untransmitted(nics, kernel);
+    if tx > 0 {
+        // The consumer is the NIC's TX engine: nothing wakes it but a doorbell.
+        out.push(Stuck {
+            what: format!("TX ring: {tx} frames posted and never fetched (no doorbell reached the NIC for them)"),
+            packets: tx,
+            consumer: kernel.sender.as_ref().map_or(CpuId(0), |s| s.cpu),
+            hazard: None,
+        });
     }
     for (c, sn) in kernel.softnet.iter().enumerate() {
         if sn.held() > 0 {

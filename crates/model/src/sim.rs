@@ -43,6 +43,29 @@ pub enum Event {
         /// Matches the queue's watch generation unless superseded.
         epoch: u32,
     },
+    /// A TX doorbell write (the new tail) reaches the NIC.
+    TxDoorbell {
+        /// The NIC.
+        nic: NicId,
+        /// The TX queue.
+        queue: u32,
+        /// The free-running tail written.
+        tail: u64,
+    },
+    /// A NIC's TX descriptor fetch completes.
+    TxFetchDone {
+        /// The NIC.
+        nic: NicId,
+        /// The TX queue.
+        queue: u32,
+    },
+    /// A NIC's DD write-back up to `upto` is visible: the TX interrupt.
+    TxComplete {
+        /// The NIC.
+        nic: NicId,
+        /// The TX queue.
+        queue: u32,
+    },
     /// A level-triggered device raises an event.
     DeviceEvent {
         /// `[[devices]]` index.
@@ -77,6 +100,10 @@ pub enum KernelEvent {
     SpuriousPoll,
     /// The irqbalance-like rebalancer's periodic pass.
     IrqBalance,
+    /// The sender's timer: another batch is due.
+    SendTimer,
+    /// The sender, woken from another CPU when its ring had room again.
+    SenderWake,
     /// An affinity change finished rewriting the entry: unmask it.
     IrqMoveDone {
         /// The IRQ.
@@ -154,6 +181,12 @@ pub enum Fault {
     UncountedInterrupt,
     /// A level device raises an event without counting it.
     UncountedDeviceEvent,
+    /// A TX doorbell write never reaches the NIC.
+    DoorbellLost,
+    /// The NIC reads a TX descriptor without counting the read.
+    TxReadUncounted,
+    /// The NIC's TX head skips a descriptor without transmitting it.
+    TxHeadSkips,
 }
 
 /// The faults armed for a run: each fires once at its `after`-th

@@ -166,7 +166,7 @@ fn a_problem_with_an_absent_key_is_located_at_its_table_or_nowhere() {
     assert!(d.message.contains("the default 2000000 pps") && d.message.contains("is not set"), "{d}");
     let d = only(load_set("", &["workload.packet_bytes=1518"]));
     assert_eq!((d.origin.as_str(), d.line, d.key.as_deref()), ("--set", None, Some("workload.rate_pps")), "{d}");
-    let d = only(load("[tx]\ndoorbell_rate_per_s = 1e12\n"));
+    let d = only(load("[tx]\ndoorbell_rate_per_s = 1e9\ndescriptors_per_doorbell = 64\n"));
     assert_at(&d, ErrorKind::Invalid, "t.toml", None, None, Some("duration_ms"));
 }
 

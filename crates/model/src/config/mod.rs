@@ -41,7 +41,7 @@ pub use driver::{DriverConfig, LevelEoi};
 pub use kernel::{KernelConfig, LevelFlow};
 pub use machine::{IOAPIC_PINS, MachineConfig};
 pub use nic::{AffinityPolicy, CoalesceConfig, InterruptMode, MAX_QUEUES_SINGLE_IRQ, NicConfig, TriggerKind};
-pub use tx::TxConfig;
+pub use tx::{TxConfig, TxVectors};
 pub use workload::{
     ArrivalKind, DEFAULT_RATE_PPS, FlowSpec, IMIX, MAX_FRAME_BYTES, MIN_FRAME_BYTES, PacketSizeKind,
     WIRE_OVERHEAD_BYTES, WorkloadConfig,
@@ -104,8 +104,9 @@ pub struct Scenario {
     pub apps: Vec<AppConfig>,
     /// Other level-triggered devices on IO-APIC lines (`[[devices]]`).
     pub devices: Vec<DeviceConfig>,
-    /// The transmit path (`[tx]`): descriptor stores, barrier and doorbell,
-    /// run through the memory-ordering simulation; absent means no TX.
+    /// The transmit path (`[tx]`): a sender thread, descriptor stores,
+    /// barrier and doorbell, the NIC's fetch and completions; absent means
+    /// no TX.
     pub tx: Option<TxConfig>,
     /// Per-operation costs.
     pub costs: CostModel,
@@ -240,8 +241,8 @@ impl Scenario {
         self.workload.validate(&mut cx);
         apps::validate(&self.apps, &mut cx);
         devices::validate(&self.devices, &mut cx);
-        if let Some(sim) = self.tx_sim() {
-            tx::validate(&sim, &mut cx);
+        if let Some(t) = &self.tx {
+            t.validate(self, &mut cx);
         }
         costs::validate(&self.costs, &mut cx);
         if let Some(key) = &self.nic.rss_key {

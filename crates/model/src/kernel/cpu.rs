@@ -62,6 +62,8 @@ pub enum Work {
         /// The thread.
         thread: ThreadId,
     },
+    /// The sender's `sendmmsg` of one batch, through its doorbell.
+    Send,
 }
 
 /// One level of the context stack.
@@ -86,6 +88,8 @@ pub enum Task {
     Ksoftirqd,
     /// An application thread.
     App(ThreadId),
+    /// The transmitting thread.
+    Sender,
 }
 
 /// Per-core execution state.

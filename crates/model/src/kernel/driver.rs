@@ -26,6 +26,7 @@
 
 use super::genirq::IrqAction;
 use super::irqchip::{IoapicChip, IrqChip, MsiChip, MsixChip};
+use super::softnet::PollItem;
 use super::{Cx, Kernel};
 use crate::config::{InterruptMode, LevelEoi, TriggerKind};
 use crate::ids::{CpuId, QueueId};
@@ -44,6 +45,13 @@ impl Kernel {
                     let cpu = self.adapter.affinity[q];
                     let irq = self.request_irq(chips, cpu, IrqAction::NicQueue(nic, QueueId(q as u32)), cx);
                     self.adapter.irq_of_queue[q] = irq;
+                }
+                if cx.nics[nic.idx()].tx_vectors() == Some(crate::config::TxVectors::Separate) {
+                    // virtio-net style: the TX queue's own vector, on its pair's CPU.
+                    let entry = cx.nics[nic.idx()].tx_entry(0);
+                    let chips: Vec<Box<dyn IrqChip>> = vec![Box::new(MsixChip { nic, entry })];
+                    let cpu = self.adapter.affinity[0];
+                    self.tx_irq = self.request_irq(chips, cpu, IrqAction::NicTx(nic, 0), cx);
                 }
                 let (dev, sim, platform) = cx.nic(nic);
                 dev.msix_enable(sim, platform);
@@ -68,10 +76,40 @@ impl Kernel {
                 }
             }
         }
+        if let Some(s) = &self.sender {
+            // dma_alloc_coherent of the TX descriptor ring.
+            let base = crate::devices::nic::tx::tx_desc_iova(0, 0, 0);
+            cx.platform.memory.alloc(base, s.ring_size as u64 * crate::devices::nic::tx::TX_DESC_BYTES);
+        }
         for q in 0..queues {
             let (dev, sim, platform) = cx.nic(nic);
             dev.enable_irq(QueueId(q as u32), sim, platform);
         }
+        if self.tx_irq.is_some() {
+            let (dev, sim, platform) = cx.nic(nic);
+            dev.tx_enable_irq(0, sim, platform);
+        }
+    }
+
+    /// CPU time of the TX vector's handler: the mask write, unless the NIC
+    /// masks itself.
+    pub(super) fn nic_tx_irq_cost(&self, cx: &mut Cx) -> Dur {
+        if cx.nics[self.adapter.nic.idx()].auto_mask() { Dur::ZERO } else { cx.sim.costs.mmio_write }
+    }
+
+    /// The TX vector's handler (`skb_xmit_done`): mask it and schedule the
+    /// TX queue's NAPI instance on this CPU.
+    pub(super) fn nic_tx_irq(&mut self, cpu: CpuId, q: u32, cx: &mut Cx) -> bool {
+        if !self.tx_napi.scheduled {
+            cx.nics[self.adapter.nic.idx()].tx_disable_irq(q);
+            self.tx_napi.scheduled = true;
+            let sn = &mut self.softnet[cpu.idx()];
+            sn.poll_list.push_back(PollItem::Tx(q));
+            sn.pending = true;
+        } else {
+            self.stats.napi_missed += 1;
+        }
+        true
     }
 
     /// Probe of the level devices: each requests its IO-APIC pin, sharing
@@ -104,7 +142,9 @@ impl Kernel {
         let n = dev.rx_take(q, usize::MAX, &mut batch, sim, platform);
         self.stats.rx_from_rings += batch.len() as u64;
         self.softnet[cpu.idx()].isr_batch = batch;
-        costs.rx_driver_per_packet.times(n as u64)
+        // A pre-NAPI handler also reclaims its queue pair's transmitted frames.
+        let clean = if self.sender.as_ref().is_some_and(|s| s.pair == q) { self.tx_clean(cpu, cx) } else { Dur::ZERO };
+        costs.rx_driver_per_packet.times(n as u64) + clean
     }
 
     /// CPU time of the single-vector handler: one uncached read of the

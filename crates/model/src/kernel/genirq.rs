@@ -24,6 +24,8 @@ pub enum IrqAction {
     NicCause(NicId),
     /// A level-triggered device's handler (`[[devices]]` index).
     LevelDevice(u32),
+    /// A NIC's TX-queue handler (separate TX vectors): schedule its TX NAPI.
+    NicTx(NicId, u32),
 }
 
 /// One IRQ descriptor (`struct irq_desc`).

@@ -197,6 +197,7 @@ impl Kernel {
                 IrqAction::NicQueue(_, q) => self.nic_queue_irq_entry(cpu, q, cx),
                 IrqAction::NicCause(_) => self.nic_cause_irq_cost(cx),
                 IrqAction::LevelDevice(d) => cx.devices[d as usize].handler_cost(&costs),
+                IrqAction::NicTx(_, _) => self.nic_tx_irq_cost(cx),
             };
         }
         cost
@@ -260,6 +261,7 @@ impl Kernel {
                     let sim = &mut *cx.sim;
                     cx.devices[d as usize].service(sim, cx.platform)
                 }
+                IrqAction::NicTx(_, q) => self.nic_tx_irq(cpu, q, cx),
             };
         }
         handled

@@ -25,6 +25,7 @@ pub mod genirq;
 pub mod irqchip;
 pub mod napi;
 pub mod rps;
+pub mod sender;
 pub mod socket;
 pub mod softnet;
 pub mod spurious;
@@ -37,6 +38,7 @@ mod net_rx;
 mod recv;
 pub mod report;
 mod sched;
+mod xmit;
 
 pub use cx::Cx;
 
@@ -191,10 +193,16 @@ pub struct Kernel {
     pub threads: Vec<Thread>,
     /// The irqbalance-like rebalancer.
     pub balance: Balancer,
+    /// The transmitting thread and its TX ring (`[tx]`).
+    pub sender: Option<sender::Sender>,
+    /// The TX queue's own NAPI instance (`separate` TX vectors).
+    pub tx_napi: Napi,
     /// The NIC driver's state.
     pub adapter: Adapter,
     /// The level devices this kernel drives (`[[devices]]` indices).
     pub level_devices: Vec<u32>,
+    /// The IRQ of the TX queue's own vector (`separate` TX vectors).
+    pub tx_irq: Option<crate::ids::IrqId>,
     /// The IRQ of each IO-APIC input (GSI) in use.
     gsi_irqs: Vec<Option<crate::ids::IrqId>>,
     /// Whether the 100 ms spurious poller is armed.
@@ -243,8 +251,31 @@ impl Kernel {
             sockets,
             threads,
             balance: Balancer::new(s, n),
+            sender: s.tx.as_ref().map(|t| sender::Sender {
+                cpu: CpuId(t.core),
+                state: sender::SenderState::Idle,
+                pending: 0,
+                interval: Dur::from_ns_f64(1e9 / t.doorbell_rate_per_s),
+                batch: t.descriptors_per_doorbell,
+                frame_bytes: t.frame_bytes,
+                ring_size: t.ring_size,
+                pair: crate::ids::QueueId(0),
+                posted: 0,
+                freed: 0,
+                store_buffer: crate::memory::store_buffer::StoreBuffer::new(
+                    t.model,
+                    t.barrier,
+                    t.mmio,
+                    s.costs.memory.resolve(),
+                    irqlab_engine::RngStreams::new(s.seed)
+                        .stream(crate::memory::store_buffer::STORE_BUFFER_STREAM + t.core as u64),
+                ),
+                counts: sender::SenderCounts::default(),
+            }),
+            tx_napi: Napi::new(s.kernel.napi_weight),
             adapter,
             level_devices: (0..s.devices.len() as u32).collect(),
+            tx_irq: None,
             gsi_irqs: vec![None; crate::platform::IOAPIC_PINS as usize],
             spurious_poll_armed: false,
             stats: KernelStats::new(n),
@@ -266,6 +297,7 @@ impl Kernel {
     /// Starts the kernel's periodic work (after the devices have started).
     pub fn start(&mut self, cx: &mut Cx) {
         self.start_irqbalance(cx);
+        self.start_sender(cx);
     }
 
     /// Handles one of this kernel's events.
@@ -276,6 +308,8 @@ impl Kernel {
             KernelEvent::SpuriousPoll => self.spurious_poll(cx),
             KernelEvent::IrqBalance => self.irqbalance(cx),
             KernelEvent::IrqMoveDone { irq } => self.irq_move_done(irq, cx),
+            KernelEvent::SendTimer => self.send_timer(cx),
+            KernelEvent::SenderWake => self.sender_wake(cx),
         }
     }
 

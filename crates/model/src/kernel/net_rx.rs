@@ -79,6 +79,7 @@ impl Kernel {
         match item {
             PollItem::Queue(q) => self.napi[q.idx()].weight,
             PollItem::Backlog => self.params.cfg.napi_weight,
+            PollItem::Tx(_) => self.tx_napi.weight,
         }
     }
 
@@ -97,7 +98,14 @@ impl Kernel {
         targets.clear();
         let mut cost = costs.napi_poll;
         match item {
+            PollItem::Tx(_) => cost += self.tx_clean(cpu, cx),
             PollItem::Queue(q) => {
+                // TxRx vectors: the poll cleans the paired TX queue first.
+                if self.sender.as_ref().is_some_and(|s| s.pair == q)
+                    && cx.nics[self.adapter.nic.idx()].tx_vectors() == Some(crate::config::TxVectors::Txrx)
+                {
+                    cost += self.tx_clean(cpu, cx);
+                }
                 let (dev, sim, platform) = cx.nic(self.adapter.nic);
                 dev.rx_take(q, weight, &mut batch, sim, platform);
                 self.stats.rx_from_rings += batch.len() as u64;
@@ -159,6 +167,7 @@ impl Kernel {
                 let sn = &mut self.softnet[c];
                 sn.input_queue_head = sn.input_queue_head.wrapping_add(n);
             }
+            PollItem::Tx(_) => {}
         }
         let cost = self.deliver_batch(cpu, cx);
         if cost > Dur::ZERO {
@@ -192,6 +201,11 @@ impl Kernel {
             match item {
                 PollItem::Queue(q) => self.napi_complete_done(q, cx),
                 PollItem::Backlog => self.softnet[c].backlog_scheduled = false,
+                PollItem::Tx(q) => {
+                    self.tx_napi.scheduled = false;
+                    let (dev, sim, platform) = cx.nic(self.adapter.nic);
+                    dev.tx_enable_irq(q, sim, platform);
+                }
             }
         }
         let sn = &mut self.softnet[c];

@@ -47,6 +47,7 @@ impl Kernel {
                     self.threads[t.idx()].state = ThreadState::Running;
                     self.recv_burst(cpu, t, cx);
                 }
+                Task::Sender => self.send_burst(cpu, cx),
             }
         }
     }
@@ -67,6 +68,7 @@ impl Kernel {
                 self.round_end(cpu, cx);
             }
             Work::Recv { thread } => self.recv_done(cpu, thread, cx),
+            Work::Send => self.send_done(cpu, cx),
         }
         self.kick(cpu, cx);
     }
@@ -87,8 +89,14 @@ impl Kernel {
         let run = &mut self.cpus[cpu.idx()];
         if let Some(task) = run.current.take() {
             run.runqueue.push_back(task);
-            if let Task::App(t) = task {
-                self.threads[t.idx()].state = ThreadState::Runnable;
+            match task {
+                Task::App(t) => self.threads[t.idx()].state = ThreadState::Runnable,
+                Task::Sender => {
+                    if let Some(s) = self.sender.as_mut() {
+                        s.state = super::sender::SenderState::Runnable;
+                    }
+                }
+                Task::Ksoftirqd => {}
             }
         }
     }

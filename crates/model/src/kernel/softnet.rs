@@ -44,6 +44,8 @@ pub enum PollItem {
     Queue(QueueId),
     /// This CPU's input-packet backlog.
     Backlog,
+    /// A TX queue's own NAPI instance (separate TX vectors).
+    Tx(u32),
 }
 
 /// Softirq counters of one CPU (`/proc/net/softnet_stat` and more).

@@ -2,7 +2,7 @@
 //! allows, and whether any of them lets a reader see stale data.
 //!
 //! **TX (`check_doorbell`).** The driver writes K descriptors into the TX ring
-//! (two 64-bit stores each, [`super::txring`]), optionally a barrier, then the
+//! (two 64-bit stores each, [`irqlab_hw::txdesc`]), optionally a barrier, then the
 //! tail doorbell (an MMIO store, `uc` or `wc`). [`super::ordering`] turns that
 //! program into a partial order: which stores must become visible before
 //! which. The device, once the doorbell is visible, reads descriptors 0..K in
@@ -33,10 +33,10 @@
 //!
 //! Left out: several cores writing one ring, the device prefetching beyond the
 //! tail, and the device re-reading a descriptor it found stale (the
-//! simulation, [`super::doorbell_sim`], models that reaction).
+//! machine's TX path, devices/nic/tx.rs, models that reaction).
 
 use super::ordering::{Barrier, MemoryModel, MmioType, Op, RxBarrier, Target, store_constraints};
-use super::txring::{DescriptorRead, TxDesc, classify, field};
+use irqlab_hw::txdesc::{DescriptorRead, TxDesc, classify, field};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::hash::Hash;

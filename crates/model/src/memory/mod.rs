@@ -13,16 +13,14 @@
 //!   order: `tso` (x86) and `weak` (ARMv8-like), barriers `wmb` / `dma_wmb` /
 //!   `dma_rmb`, MMIO types `uc` / `wc`. The one source of ordering rules for
 //!   both the checker and the simulation.
-//! * [`txring`] — the 16-byte TX descriptor (e1000 legacy layout plus a
-//!   generation bit), its encode/decode and its completion write-back.
-//! * [`check`] — an exhaustive checker: every visibility order the model
-//!   allows for K descriptors plus the doorbell, with the device's reads,
-//!   giving "safe" or the shortest counterexample; and the RX status/data
-//!   read pair (`dma_rmb`).
-//! * [`doorbell_sim`] — a small discrete-event simulation of one core ringing
-//!   the doorbell at a given rate, with a per-core store buffer whose stores
-//!   drain after random delays, counting stale descriptor reads and corrupted
-//!   transmissions.
+//! * [`store_buffer`] — one CPU's store buffer: when each of a driver's
+//!   stores becomes visible to a device, under those rules, with drain delays
+//!   drawn from the CPU's own RNG stream. The kernel's TX driver
+//!   (kernel/xmit.rs) writes descriptors and rings the doorbell through it;
+//!   the NIC reads the descriptors by DMA (devices/nic/tx.rs) and sees what
+//!   was visible then.
+//!
+//! The TX descriptor format is hw's `txdesc`.
 //!
 //! Costs used here live in [`MemoryCostModel`], each field citing its row in
 //! `shared/reference/costs.md` (design brief §6).
@@ -32,14 +30,11 @@
 //! own write ordering beyond PCIe's posted-write rule, and IOMMU translation.
 
 pub mod check;
-pub mod doorbell_sim;
 pub mod ordering;
-pub mod txring;
+pub mod store_buffer;
 
 pub use check::{CheckError, MAX_DESCRIPTORS, Verdict, check_doorbell, check_rx_status};
-pub use doorbell_sim::{DoorbellSimConfig, DoorbellSimStats, run_doorbell_sim};
 pub use ordering::{Barrier, MemoryModel, MmioType, RxBarrier, Target};
-pub use txring::TxDesc;
 
 use irqlab_engine::Dur;
 use serde::{Deserialize, Serialize};

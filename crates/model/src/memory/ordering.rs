@@ -1,6 +1,6 @@
 //! Which stores and loads a memory model keeps in program order, as seen by a
 //! DMA-capable device: the one set of ordering rules the checker
-//! ([`super::check`]) and the simulation ([`super::doorbell_sim`]) share.
+//! ([`super::check`]) and the store buffer ([`super::store_buffer`]) share.
 //!
 //! A core's stores sit in its store buffer and become *visible* (a DMA read of
 //! the location returns the new value; an MMIO store has left the core towards

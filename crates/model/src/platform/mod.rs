@@ -14,6 +14,7 @@
 //! what devices and kernels sent with what arrived here.
 
 pub mod intx;
+pub mod memory;
 pub mod ports;
 pub mod topology;
 
@@ -24,6 +25,7 @@ use irqlab_engine::{Dur, Time};
 use irqlab_hw::ioapic::{Delivery, IoApic, RedirectionEntry};
 use irqlab_hw::lapic::{AcceptOutcome, EoiOutcome, LocalApic};
 use irqlab_hw::msi::{MsiMessage, Trigger};
+use memory::HostMemory;
 use ports::{DmaFault, DmaRequest, DmaTranslation, IdentityDma, InterruptRemapping, LineSource, NoRemapping, Remapped};
 use serde::Serialize;
 use topology::Topology;
@@ -122,6 +124,8 @@ pub struct Platform {
     dma_write_latency: Dur,
     /// Round trip of a device read of memory.
     dma_read_latency: Dur,
+    /// Memory drivers and devices share (descriptor rings).
+    pub memory: HostMemory,
     /// What happened here.
     pub stats: PlatformStats,
 }
@@ -140,6 +144,7 @@ impl Platform {
             translation: Box::new(IdentityDma),
             dma_write_latency: sim.costs.dma_write,
             dma_read_latency: sim.costs.dma_read,
+            memory: HostMemory::default(),
             stats: PlatformStats::default(),
         }
     }
@@ -338,6 +343,19 @@ impl ports::UpstreamPort for Platform {
             }
         };
         Ok(at + walk + latency)
+    }
+
+    fn dma_sample(&mut self, rid: Rid, iova: u64, at: Time) -> (u64, u64) {
+        match self.translation.translate(rid, DmaRequest::read(iova, 8)) {
+            Ok((phys, _)) => self.memory.sample(phys, at),
+            Err(_) => (0, 0),
+        }
+    }
+
+    fn dma_store(&mut self, rid: Rid, iova: u64, value: u64, at: Time) {
+        if let Ok((phys, _)) = self.translation.translate(rid, DmaRequest::write(iova, 8)) {
+            self.memory.store(phys, value, at);
+        }
     }
 
     fn intx(&mut self, pin: u8, source: LineSource, asserted: bool, sim: &mut Sim) {

@@ -33,6 +33,13 @@ pub trait UpstreamPort {
     /// Performs a DMA access issued at `at`; returns when it completes
     /// (the data is in memory, or has come back to the device).
     fn dma(&mut self, rid: Rid, req: DmaRequest, at: Time, sim: &mut Sim) -> Result<Time, DmaFault>;
+    /// The data of a DMA read of the 64-bit word at `iova` that samples
+    /// memory at `at` (its timing is [`UpstreamPort::dma`]'s): what the
+    /// device sees, and the latest value written (the model knows it, to
+    /// tell a stale read from a current one).
+    fn dma_sample(&mut self, rid: Rid, iova: u64, at: Time) -> (u64, u64);
+    /// The data of a DMA write of the 64-bit word at `iova`, visible at `at`.
+    fn dma_store(&mut self, rid: Rid, iova: u64, value: u64, at: Time);
     /// Drives the device's INTx output on IO-APIC input `pin`.
     fn intx(&mut self, pin: u8, source: LineSource, asserted: bool, sim: &mut Sim);
 }

@@ -26,8 +26,9 @@
 //! the frames already generated for its old queue.
 
 pub mod rx;
+pub mod tx;
 
-use crate::config::{CoalesceConfig, InterruptMode};
+use crate::config::{CoalesceConfig, InterruptMode, TxVectors};
 use crate::ids::{FlowId, NicId, QueueId, Rid};
 use crate::platform::ports::{LineSource, UpstreamPort};
 use crate::sim::{Event, Fault, Sim};
@@ -37,6 +38,7 @@ use irqlab_hw::msi::MsiMessage;
 use irqlab_hw::msix::{MsixEntry, MsixFunction, NotifyOutcome};
 use rx::RxQueue;
 use serde::Serialize;
+use tx::TxQueue;
 
 /// MSI-X function counters.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -90,6 +92,11 @@ pub struct NicSetup {
     pub intx_pin: u8,
     /// The DMA pipeline's latency from a frame's last bit to its landing.
     pub dma_write: Dur,
+    /// Line rate, Gbit/s (bits per ns).
+    pub line_rate_gbps: f64,
+    /// The TX queue, if the scenario transmits: how its completions
+    /// interrupt, its ring size and fetch size.
+    pub tx: Option<(TxVectors, u32, u32)>,
 }
 
 /// A NIC.
@@ -101,6 +108,10 @@ pub struct Nic {
     setup: NicSetup,
     /// The RX queues, indexed by [`QueueId`].
     pub queues: Vec<RxQueue>,
+    /// The TX queues (one when the scenario transmits; it pairs with RX queue 0).
+    pub tx: Vec<TxQueue>,
+    /// Separate TX vectors: whether each TX queue's interrupt is enabled.
+    tx_irq_enabled: Vec<bool>,
     msix: MsixFunction,
     msi_message: Option<MsiMessage>,
     /// Interrupt cause register (ICR): bit q set while queue q has an
@@ -135,7 +146,10 @@ impl Nic {
         flow_queue: Vec<QueueId>,
         port: PortArrivals,
     ) -> Nic {
-        let msix = MsixFunction::new(queues as usize).expect("1..=2048 queues (validated)");
+        let separate = matches!(setup.tx, Some((TxVectors::Separate, _, _)));
+        let entries = queues as usize + separate as usize;
+        let msix = MsixFunction::new(entries).expect("1..=2048 entries (validated)");
+        let tx: Vec<TxQueue> = setup.tx.iter().map(|(_, ring, fetch)| TxQueue::new(0, *ring, *fetch)).collect();
         let mut flows_on_queue = vec![0; queues as usize];
         for q in &flow_queue {
             flows_on_queue[q.idx()] += 1;
@@ -145,6 +159,8 @@ impl Nic {
             rid,
             setup,
             queues: (0..queues).map(|q| RxQueue::new(q, ring_size)).collect(),
+            tx_irq_enabled: vec![false; tx.len()],
+            tx,
             msix,
             msi_message: None,
             icr: 0,
@@ -336,6 +352,11 @@ impl Nic {
             return;
         }
         self.advance(q, sim, up);
+        if self.queues[q.idx()].tx_pending > 0 {
+            // TX completions interrupt at once (no TX coalescing modelled).
+            self.raise(q, sim, up);
+            return;
+        }
         let deadline = self.coalesce_deadline(q, now);
         if deadline <= now && self.queues[q.idx()].has_unreported() {
             self.raise(q, sim, up);
@@ -349,6 +370,7 @@ impl Nic {
     /// enabled and interrupts again for later frames until the driver's top
     /// half masks it.
     fn raise(&mut self, q: QueueId, sim: &mut Sim, up: &mut dyn UpstreamPort) {
+        self.queues[q.idx()].tx_pending = 0;
         if self.setup.auto_mask {
             self.disable_irq(q);
         } else {
@@ -360,19 +382,8 @@ impl Nic {
         }
         self.queues[q.idx()].counts.raised += 1;
         match self.setup.mode {
-            InterruptMode::Msix => {
-                self.stats.msix.raised += 1;
-                if sim.faults.fire(Fault::NotifyLost) {
-                    return;
-                }
-                // Queue i owns MSI-X entry i, which exists (table size = queues).
-                match self.msix.notify(q.idx() as u16) {
-                    Ok(NotifyOutcome::Sent(msg)) => self.send_msix(msg, sim, up),
-                    Ok(NotifyOutcome::PendingSet) => self.stats.msix.pending_set += 1,
-                    Ok(NotifyOutcome::PendingAlreadySet) => self.stats.msix.pending_coalesced += 1,
-                    Err(_) => self.stats.msix.no_entry += 1,
-                }
-            }
+            // Queue i owns MSI-X entry i, which exists (table size ≥ queues).
+            InterruptMode::Msix => self.notify_msix(q.idx() as u16, sim, up),
             InterruptMode::Msi => {
                 self.icr |= 1 << q.0;
                 self.stats.msi_cap.raised += 1;
@@ -390,6 +401,103 @@ impl Nic {
                 self.update_line(sim, up);
             }
         }
+    }
+
+    /// A notify on MSI-X entry `entry`: the message goes out, or the
+    /// Pending bit is set while the entry is masked.
+    fn notify_msix(&mut self, entry: u16, sim: &mut Sim, up: &mut dyn UpstreamPort) {
+        self.stats.msix.raised += 1;
+        if sim.faults.fire(Fault::NotifyLost) {
+            return;
+        }
+        match self.msix.notify(entry) {
+            Ok(NotifyOutcome::Sent(msg)) => self.send_msix(msg, sim, up),
+            Ok(NotifyOutcome::PendingSet) => self.stats.msix.pending_set += 1,
+            Ok(NotifyOutcome::PendingAlreadySet) => self.stats.msix.pending_coalesced += 1,
+            Err(_) => self.stats.msix.no_entry += 1,
+        }
+    }
+
+    // ---- the transmit side ----------------------------------------------------
+
+    /// The MSI-X entry of TX queue `q`'s own vector (after the RX queues').
+    pub fn tx_entry(&self, q: u32) -> u16 {
+        (self.queues.len() as u32 + q) as u16
+    }
+
+    /// How TX completions interrupt.
+    pub fn tx_vectors(&self) -> Option<TxVectors> {
+        self.setup.tx.map(|(v, _, _)| v)
+    }
+
+    /// A TX doorbell carrying `tail` arrived.
+    pub fn tx_doorbell(&mut self, q: u32, tail: u64, sim: &mut Sim, up: &mut dyn UpstreamPort) {
+        if self.tx[q as usize].doorbell(tail) {
+            self.tx_start_fetch(q, sim, up);
+        }
+    }
+
+    fn tx_start_fetch(&mut self, q: u32, sim: &mut Sim, up: &mut dyn UpstreamPort) {
+        let done = self.tx[q as usize].start_fetch(self.rid, sim, up);
+        sim.at(done, Event::TxFetchDone { nic: self.id, queue: q });
+    }
+
+    /// A TX descriptor fetch completed: transmit, write back, fetch on.
+    pub fn tx_fetch_done(&mut self, q: u32, sim: &mut Sim, up: &mut dyn UpstreamPort) {
+        let gbps = self.setup.line_rate_gbps;
+        let frame_time =
+            |bytes: u16| Dur::from_ns_f64((bytes as u32 + crate::config::WIRE_OVERHEAD_BYTES) as f64 * 8.0 / gbps);
+        let f = self.tx[q as usize].fetch_done(self.rid, sim, up, frame_time);
+        if let Some((_, at)) = f.complete {
+            sim.at(at, Event::TxComplete { nic: self.id, queue: q });
+        }
+        if f.fetch_again {
+            self.tx_start_fetch(q, sim, up);
+        }
+    }
+
+    /// A DD write-back of TX queue `q` is visible: its interrupt, on the
+    /// queue pair's vector or on its own, unless masked.
+    pub fn tx_complete(&mut self, q: u32, sim: &mut Sim, up: &mut dyn UpstreamPort) {
+        self.tx[q as usize].unreported += 1;
+        match self.tx_vectors() {
+            Some(TxVectors::Txrx) => {
+                let pair = QueueId(q);
+                self.queues[pair.idx()].tx_pending += 1;
+                if self.queues[pair.idx()].irq_enabled {
+                    self.tx[q as usize].counts.interrupts += 1;
+                    self.raise(pair, sim, up);
+                }
+            }
+            Some(TxVectors::Separate) => self.tx_raise(q, sim, up),
+            None => {}
+        }
+    }
+
+    fn tx_raise(&mut self, q: u32, sim: &mut Sim, up: &mut dyn UpstreamPort) {
+        let t = q as usize;
+        if !self.tx_irq_enabled[t] || self.tx[t].unreported == 0 {
+            return;
+        }
+        self.tx[t].unreported = 0;
+        self.tx[t].counts.interrupts += 1;
+        if self.setup.auto_mask {
+            self.tx_irq_enabled[t] = false;
+        }
+        let entry = self.tx_entry(q);
+        self.notify_msix(entry, sim, up);
+    }
+
+    /// The driver enables TX queue `q`'s own interrupt; completions already
+    /// written interrupt at once.
+    pub fn tx_enable_irq(&mut self, q: u32, sim: &mut Sim, up: &mut dyn UpstreamPort) {
+        self.tx_irq_enabled[q as usize] = true;
+        self.tx_raise(q, sim, up);
+    }
+
+    /// The driver masks TX queue `q`'s own interrupt in the device.
+    pub fn tx_disable_irq(&mut self, q: u32) {
+        self.tx_irq_enabled[q as usize] = false;
     }
 
     /// The INTx output follows the cause register.
@@ -481,6 +589,7 @@ impl Nic {
 
     /// DMA requests the NIC issued.
     pub fn dma_requests(&self) -> u64 {
-        self.queues.iter().map(|q| q.counts.dma_requests).sum()
+        let rx: u64 = self.queues.iter().map(|q| q.counts.dma_requests).sum();
+        rx + self.tx.iter().map(|q| q.counts.dma_requests).sum::<u64>()
     }
 }

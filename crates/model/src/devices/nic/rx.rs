@@ -73,6 +73,9 @@ pub struct RxQueue {
     /// Frames at the head of the ring already reported by an interrupt
     /// (the coalescing rule only counts the ones after them).
     reported: usize,
+    /// Completions of the paired TX queue (`txrx` vectors) not yet
+    /// reported by an interrupt.
+    pub tx_pending: u64,
     /// Counters.
     pub counts: RxCounts,
 }
@@ -89,6 +92,7 @@ impl RxQueue {
             enabled_at: Time::ZERO,
             watch_gen: 0,
             reported: 0,
+            tx_pending: 0,
             counts: RxCounts::default(),
         }
     }

@@ -1,0 +1,181 @@
+//! The transmit path's kernel side: the sender thread's `sendmmsg`, the
+//! driver's `ndo_start_xmit` writing descriptors and the tail doorbell, and
+//! the TX clean-up (`*_clean_tx_irq`) that reclaims completed descriptors.
+//!
+//! * The sender is woken by its timer once per doorbell period. Given the
+//!   CPU it sends one batch: a system call and the stack's per-packet work
+//!   (`tx_per_packet_ns`), then each descriptor as two 64-bit stores into
+//!   the ring in host memory (hw::txdesc; the last descriptor has RS), the
+//!   barrier, and the doorbell — an MMIO store of the new tail. The stores
+//!   go through the CPU's store buffer (memory/store_buffer.rs), which
+//!   decides when each becomes visible to the NIC, under the scenario's
+//!   memory model, barrier and doorbell memory type; the doorbell reaches
+//!   the NIC `mmio_flight_ns` after it leaves the CPU. The batch's CPU frame
+//!   lasts until the doorbell has issued (a `dsb st` stall included); its
+//!   stores are timed as if the frame ran without preemption.
+//! * A full ring makes the sender wait until the clean-up frees room
+//!   (`netif_stop_queue` / `netif_wake_queue`).
+//! * The clean-up reads the descriptors' DD bits in host memory and frees
+//!   every descriptor up to the last completed RS one. With `txrx` vectors
+//!   it runs at the start of the paired RX queue's NAPI poll (ixgbe_poll);
+//!   with `separate` vectors the TX vector's handler masks it and schedules
+//!   the TX queue's own NAPI instance, whose poll cleans and re-enables it.
+
+use super::cpu::{Ctx, Task, Work};
+use super::sender::SenderState;
+use super::{Cx, Kernel};
+use crate::devices::nic::tx::tx_desc_iova;
+use crate::ids::CpuId;
+use crate::sim::{Event, Fault, KernelEvent};
+use irqlab_engine::{Dur, Time};
+use irqlab_hw::txdesc::{TxDesc, field, generation_for};
+
+/// Bus address of the sender's first packet buffer.
+pub const TX_BUFFER_IOVA: u64 = 0x1_0000_0000;
+/// One 2 KiB packet buffer per posted frame.
+pub const TX_BUFFER_BYTES: u64 = 0x800;
+/// Buffer addresses wrap within 2^40 bytes: each lap of the ring uses fresh
+/// buffers, so a torn descriptor (new control word, old address) points at
+/// the previous lap's frame.
+pub const TX_BUFFER_SPACE_MASK: u64 = (1 << 40) - 1;
+
+impl Kernel {
+    /// Arms the sender's first timer.
+    pub(super) fn start_sender(&mut self, cx: &mut Cx) {
+        if let Some(s) = &self.sender {
+            let at = Time::ZERO + s.interval;
+            self.at(cx, at, KernelEvent::SendTimer);
+        }
+    }
+
+    /// The sender's timer: one more batch is due; wake it if it waits.
+    pub(super) fn send_timer(&mut self, cx: &mut Cx) {
+        let Some(s) = self.sender.as_mut() else { return };
+        s.pending += 1;
+        let next = cx.sim.now() + s.interval;
+        let cpu = s.cpu;
+        let idle = s.state == SenderState::Idle;
+        self.at(cx, next, KernelEvent::SendTimer);
+        if idle {
+            self.make_sender_runnable(cpu, cx);
+        }
+    }
+
+    fn make_sender_runnable(&mut self, cpu: CpuId, cx: &mut Cx) {
+        if let Some(s) = self.sender.as_mut() {
+            s.state = SenderState::Runnable;
+        }
+        self.cpus[cpu.idx()].runqueue.push_back(Task::Sender);
+        self.kick(cpu, cx);
+    }
+
+    /// The sender has the CPU: send one batch, or wait.
+    pub(super) fn send_burst(&mut self, cpu: CpuId, cx: &mut Cx) {
+        let c = cpu.idx();
+        let Some(s) = self.sender.as_mut() else { return };
+        let wait = if s.pending == 0 {
+            Some(SenderState::Idle)
+        } else if !s.has_room() {
+            s.counts.ring_full_waits += 1;
+            Some(SenderState::RingFull)
+        } else {
+            None
+        };
+        if let Some(state) = wait {
+            s.state = state;
+            self.cpus[c].current = None;
+            self.cpus[c].last_task = None;
+            return;
+        }
+        s.state = SenderState::Running;
+        let costs = cx.sim.costs;
+        let mem = costs.memory;
+        let now = cx.sim.now();
+        let switch = if std::mem::take(&mut self.cpus[c].switch_due) { costs.context_switch } else { Dur::ZERO };
+        let s = self.sender.as_mut().expect("checked above");
+        let ring = s.ring_size;
+        let mut t = now + switch + costs.syscall + costs.tx_per_packet.times(s.batch as u64);
+        for k in 0..s.batch {
+            let idx = s.posted;
+            let slot = idx % ring as u64;
+            let buffer = TX_BUFFER_IOVA + (idx.wrapping_mul(TX_BUFFER_BYTES) & TX_BUFFER_SPACE_MASK);
+            let rs = k + 1 == s.batch;
+            let desc = TxDesc::for_frame(buffer, s.frame_bytes, rs, generation_for(idx, ring));
+            for (w, value) in desc.to_words().into_iter().enumerate() {
+                let addr = tx_desc_iova(0, slot, w);
+                let previous = cx.platform.memory.visible_at(addr);
+                let visible = s.store_buffer.store_wb(t, previous);
+                cx.platform.memory.store(addr, value, visible);
+                t += mem.descriptor_write;
+            }
+            s.posted += 1;
+        }
+        s.counts.descriptors_posted += s.batch as u64;
+        s.counts.doorbells += 1;
+        let t = s.store_buffer.barrier(t);
+        let visible = s.store_buffer.doorbell(t);
+        let tail = s.posted;
+        let nic = self.adapter.nic;
+        if !cx.sim.faults.fire(Fault::DoorbellLost) {
+            cx.sim.at(visible + mem.mmio_flight, Event::TxDoorbell { nic, queue: 0, tail });
+        }
+        let cost = (t + mem.mmio_write_issue).since(now);
+        self.push_frame(cpu, Ctx::User, Work::Send, cost, cx);
+    }
+
+    /// The sender's batch frame ended: go on, or yield.
+    pub(super) fn send_done(&mut self, cpu: CpuId, cx: &mut Cx) {
+        if let Some(s) = self.sender.as_mut() {
+            s.pending -= 1;
+        }
+        if self.slice_expired(cpu, cx.sim.now()) {
+            self.yield_current(cpu);
+        } else {
+            self.send_burst(cpu, cx);
+        }
+    }
+
+    /// The TX clean-up on `cpu`: reclaims every descriptor up to the last
+    /// RS one whose DD is visible, wakes a sender waiting for room, and
+    /// returns its CPU time.
+    pub(super) fn tx_clean(&mut self, cpu: CpuId, cx: &mut Cx) -> Dur {
+        let now = cx.sim.now();
+        let Some(s) = self.sender.as_mut() else { return Dur::ZERO };
+        let ring = s.ring_size as u64;
+        let before = s.freed;
+        let mut idx = s.freed;
+        while idx < s.posted {
+            let addr = tx_desc_iova(0, idx % ring, field::WORD_CTRL);
+            let (ctrl, _) = cx.platform.memory.sample(addr, now);
+            let addr0 = tx_desc_iova(0, idx % ring, field::WORD_ADDR);
+            let (word0, _) = cx.platform.memory.sample(addr0, now);
+            match TxDesc::from_words([word0, ctrl]) {
+                Ok(d) if d.rs() && d.dd() => s.freed = idx + 1,
+                Ok(d) if d.rs() => break,
+                _ => {}
+            }
+            idx += 1;
+        }
+        let cleaned = s.freed - before;
+        s.counts.cleaned += cleaned;
+        if s.state == SenderState::RingFull && s.has_room() {
+            let scpu = s.cpu;
+            s.state = SenderState::Runnable;
+            if scpu != cpu && self.cpus[scpu.idx()].is_idle() {
+                let at = now + cx.sim.costs.wakeup_cross_core_latency;
+                self.at(cx, at, KernelEvent::SenderWake);
+            } else {
+                self.cpus[scpu.idx()].runqueue.push_back(Task::Sender);
+            }
+        }
+        cx.sim.costs.tx_clean_per_packet.times(cleaned)
+    }
+
+    /// A cross-CPU wakeup of the sender arrived.
+    pub(super) fn sender_wake(&mut self, cx: &mut Cx) {
+        let Some(s) = self.sender.as_ref() else { return };
+        let cpu = s.cpu;
+        self.cpus[cpu.idx()].runqueue.push_back(Task::Sender);
+        self.kick(cpu, cx);
+    }
+}
