@@ -32,7 +32,7 @@
 //! traffic stopped, every packet still inside must be consumed within a
 //! bound; one that is not waits for a wakeup that will never come.
 
-use crate::metrics::{PacketCounts, Parts};
+use crate::metrics::PacketCounts;
 use irqlab_engine::{Law, LawViolation};
 
 /// Messages still travelling when the run ended (events in the queue).
@@ -48,24 +48,45 @@ pub struct InTransit {
     pub doorbells: u64,
 }
 
+/// The parts whose counts the laws compare.
+pub struct Counted<'a> {
+    /// The platform.
+    pub platform: &'a crate::platform::Platform,
+    /// Every NIC.
+    pub nics: &'a [crate::devices::nic::Nic],
+    /// Every kernel.
+    pub kernels: &'a [crate::kernel::Kernel],
+    /// The level devices.
+    pub devices: &'a [crate::devices::level::LevelDevice],
+}
+
 /// Checks every conservation law of a finished run; returns the ones that failed.
-pub fn check(p: &Parts, transit: &InTransit) -> Vec<LawViolation> {
-    let k = p.kernel;
+pub fn check(p: &Counted, transit: &InTransit) -> Vec<LawViolation> {
+    let mut laws = Vec::new();
+    for (i, k) in p.kernels.iter().enumerate() {
+        let prefix = if i == 0 { String::new() } else { format!("kernel {i} ") };
+        pair_laws(k, &p.nics[k.adapter.nic.idx()], &prefix, &mut laws);
+    }
+    platform_laws(p, transit, &mut laws);
+    laws.iter().filter_map(|l| l.check().err()).collect()
+}
+
+/// The laws of one kernel and the NIC its driver owns.
+fn pair_laws(k: &crate::kernel::Kernel, nic: &crate::devices::nic::Nic, prefix: &str, laws: &mut Vec<Law>) {
     let ks = &k.stats;
-    let pc = PacketCounts::of(p.nic, k);
-    let nic = &p.nic.stats;
-    let ps = &p.platform.stats;
+    let pc = PacketCounts::of(nic, k);
     let rx =
-        |f: fn(&crate::devices::nic::rx::RxCounts) -> u64| -> u64 { p.nic.queues.iter().map(|q| f(&q.counts)).sum() };
+        |f: fn(&crate::devices::nic::rx::RxCounts) -> u64| -> u64 { nic.queues.iter().map(|q| f(&q.counts)).sum() };
     let sn =
         |f: fn(&crate::kernel::softnet::SoftnetCounts) -> u64| -> u64 { k.softnet.iter().map(|s| f(&s.counts)).sum() };
     let in_batches: u64 = k.softnet.iter().map(|s| s.in_batches()).sum();
     let in_backlogs: u64 = k.softnet.iter().map(|s| s.backlog.len() as u64).sum();
     let in_sockets: u64 = k.threads.iter().map(|t| t.queue.len() as u64).sum();
     let in_reads: u64 = k.threads.iter().map(|t| t.burst.len() as u64).sum();
-    let taken: u64 = ks.interrupts_per_cpu.iter().sum();
-    let mut laws = vec![
-        Law::new("packets", "offered", pc.offered)
+    let name = |n: &str| format!("{prefix}{n}");
+    let ms = &nic.stats.msix;
+    laws.extend([
+        Law::new(&name("packets"), "offered", pc.offered)
             .part("delivered", pc.delivered)
             .part("dropped.rx_ring_full", pc.ring_full)
             .part("dropped.socket_full", pc.socket_full)
@@ -73,26 +94,65 @@ pub fn check(p: &Parts, transit: &InTransit) -> Vec<LawViolation> {
             .part("dropped.backlog_full", pc.backlog_full)
             .part("dropped.dma_fault", pc.dma_fault)
             .part("in_flight", pc.in_flight()),
-        Law::new("rx rings", "landed", rx(|c| c.landed)).part("taken", rx(|c| c.taken)).part("in_rings", pc.in_rings),
-        Law::new("driver", "taken from rings (NIC)", rx(|c| c.taken)).part("received (kernel)", ks.rx_from_rings),
-        Law::new("stack", "from rings + from backlogs", ks.rx_from_rings + sn(|c| c.backlog_dequeued))
+        Law::new(&name("rx rings"), "landed", rx(|c| c.landed))
+            .part("taken", rx(|c| c.taken))
+            .part("in_rings", pc.in_rings),
+        Law::new(&name("driver"), "taken from rings (NIC)", rx(|c| c.taken))
+            .part("received (kernel)", ks.rx_from_rings),
+        Law::new(&name("stack"), "from rings + from backlogs", ks.rx_from_rings + sn(|c| c.backlog_dequeued))
             .part("to backlogs", sn(|c| c.backlog_enqueued))
             .part("dropped.backlog_full", sn(|c| c.dropped_backlog))
             .part("to sockets", ks.socket_enqueued)
             .part("dropped.socket_full", ks.dropped_socket_full)
             .part("dropped.no_socket", ks.dropped_no_socket)
             .part("in polls", in_batches),
-        Law::new("backlogs", "enqueued", sn(|c| c.backlog_enqueued))
+        Law::new(&name("backlogs"), "enqueued", sn(|c| c.backlog_enqueued))
             .part("dequeued", sn(|c| c.backlog_dequeued))
             .part("queued", in_backlogs),
-        Law::new("sockets", "enqueued", ks.socket_enqueued).part("read", ks.recv_dequeued).part("queued", in_sockets),
-        Law::new("reads", "read from sockets", ks.recv_dequeued)
+        Law::new(&name("sockets"), "enqueued", ks.socket_enqueued)
+            .part("read", ks.recv_dequeued)
+            .part("queued", in_sockets),
+        Law::new(&name("reads"), "read from sockets", ks.recv_dequeued)
             .part("delivered", ks.delivered)
             .part("copies in progress", in_reads),
-        Law::new("dma", "requests (NIC)", p.nic.dma_requests())
+        Law::new(&name("msix pba"), "pending bits set", ms.pending_set)
+            .part("released", ms.released)
+            .part("still pending", nic.msix_pending_bits()),
+        Law::new(&name("msix notifies"), "raised + released", ms.raised + ms.released)
+            .part("sent", ms.sent)
+            .part("pending_set", ms.pending_set)
+            .part("pending_coalesced", ms.pending_coalesced)
+            .part("no_entry", ms.no_entry),
+    ]);
+    if let (Some(s), Some(tx)) = (&k.sender, nic.tx.first()) {
+        let t = &tx.counts;
+        laws.push(
+            Law::new(&name("tx descriptor reads"), "read", t.descriptors_read)
+                .part("transmitted_ok", t.transmitted_ok)
+                .part("corrupted", t.corrupted_transmissions)
+                .part("stale_ownership", t.stale_ownership_reads),
+        );
+        laws.push(
+            Law::new(&name("tx descriptors"), "posted (sender)", s.counts.descriptors_posted)
+                .part("transmitted (NIC)", t.transmitted_ok + t.corrupted_transmissions)
+                .part("not yet fetched (NIC)", s.posted - tx.head()),
+        );
+    }
+}
+
+/// The laws of the platform's buses, summed over the devices and kernels on them.
+fn platform_laws(p: &Counted, transit: &InTransit, laws: &mut Vec<Law>) {
+    let ps = &p.platform.stats;
+    let nics = |f: fn(&crate::devices::nic::Nic) -> u64| -> u64 { p.nics.iter().map(f).sum() };
+    let kernels = |f: fn(&crate::kernel::Kernel) -> u64| -> u64 { p.kernels.iter().map(f).sum() };
+    let nic_msis = nics(|n| n.stats.msix.sent + n.stats.msi_cap.sent);
+    let taken = kernels(|k| k.stats.interrupts_per_cpu.iter().sum());
+    let doorbells = kernels(|k| k.sender.as_ref().map_or(0, |s| s.counts.doorbells));
+    laws.extend([
+        Law::new("dma", "requests (NICs)", nics(|n| n.dma_requests()))
             .part("completed (memory)", ps.dma.completed)
             .part("faulted", ps.dma.faults),
-        Law::new("msi port", "sent (devices, IO-APIC)", nic.msix.sent + nic.msi_cap.sent + ps.ioapic.messages)
+        Law::new("msi port", "sent (devices, IO-APIC)", nic_msis + ps.ioapic.messages)
             .part("posted (port)", ps.msi_posted),
         Law::new("msi transit", "posted", ps.msi_posted)
             .part("arrived", ps.msi.arrived)
@@ -104,40 +164,21 @@ pub fn check(p: &Parts, transit: &InTransit) -> Vec<LawViolation> {
             .part("blocked_decode", ps.msi.blocked_decode)
             .part("blocked_no_apic", ps.msi.blocked_no_apic)
             .part("apic_disabled", ps.msi.apic_disabled),
-        Law::new("msix pba", "pending bits set", nic.msix.pending_set)
-            .part("released", nic.msix.released)
-            .part("still pending", p.nic.msix_pending_bits()),
-        Law::new("msix notifies", "raised + released", nic.msix.raised + nic.msix.released)
-            .part("sent", nic.msix.sent)
-            .part("pending_set", nic.msix.pending_set)
-            .part("pending_coalesced", nic.msix.pending_coalesced)
-            .part("no_entry", nic.msix.no_entry),
-        Law::new("ipis", "RPS IPIs sent (kernel)", ks.ipis.rps).part("ICR writes (APIC bus)", ps.ipis.sent),
+        Law::new("ipis", "RPS IPIs sent (kernels)", kernels(|k| k.stats.ipis.rps))
+            .part("ICR writes (APIC bus)", ps.ipis.sent),
         Law::new("ipi transit", "sent", ps.ipis.sent).part("arrived", ps.ipis.arrived).part("in transit", transit.ipis),
-        Law::new("reschedules", "sent", ks.ipis.reschedule)
-            .part("arrived", ks.ipis.reschedule_received)
+        Law::new("reschedules", "sent", kernels(|k| k.stats.ipis.reschedule))
+            .part("arrived", kernels(|k| k.stats.ipis.reschedule_received))
             .part("in transit", transit.wakeups),
         Law::new("apic", "accepted (APIC bus)", ps.msi.accepted + ps.ipis.accepted)
-            .part("taken (kernel)", taken)
+            .part("taken (kernels)", taken)
             .part("still_in_irr", p.platform.irr_bits()),
-    ];
-    if let (Some(s), Some(tx)) = (&k.sender, p.nic.tx.first()) {
-        let t = &tx.counts;
+    ]);
+    if doorbells > 0 || transit.doorbells > 0 {
         laws.push(
-            Law::new("tx doorbells", "rung (sender)", s.counts.doorbells)
-                .part("arrived (NIC)", t.doorbells)
+            Law::new("tx doorbells", "rung (senders)", doorbells)
+                .part("arrived (NICs)", nics(|n| n.tx.iter().map(|q| q.counts.doorbells).sum()))
                 .part("in transit", transit.doorbells),
-        );
-        laws.push(
-            Law::new("tx descriptor reads", "read", t.descriptors_read)
-                .part("transmitted_ok", t.transmitted_ok)
-                .part("corrupted", t.corrupted_transmissions)
-                .part("stale_ownership", t.stale_ownership_reads),
-        );
-        laws.push(
-            Law::new("tx descriptors", "posted (sender)", s.counts.descriptors_posted)
-                .part("transmitted (NIC)", t.transmitted_ok + t.corrupted_transmissions)
-                .part("not yet fetched (NIC)", s.posted - tx.head()),
         );
     }
     for d in p.devices {
@@ -148,5 +189,4 @@ pub fn check(p: &Parts, transit: &InTransit) -> Vec<LawViolation> {
                 .part("pending", d.cause as u64),
         );
     }
-    laws.iter().filter_map(|l| l.check().err()).collect()
 }

@@ -11,12 +11,12 @@ use crate::devices::level::LevelDevice;
 use crate::devices::nic::{Nic, NicSetup};
 use crate::ids::{CoreId, CpuId, KernelId, NicId, Rid};
 use crate::kernel::{Cx, Kernel};
-use crate::laws::InTransit;
+use crate::laws::{Counted, InTransit};
 use crate::metrics::{Metrics, Parts};
 use crate::platform::Platform;
 use crate::progress::{self, DRAIN_BOUND};
 use crate::sim::{Event, KernelEvent, Sim};
-use crate::workload::flows::build_flows;
+use crate::workload::flows::{Flow, build_flows};
 use crate::workload::traffic::PortArrivals;
 use irqlab_engine::Time;
 use irqlab_engine::rng::{RngStreams, streams};
@@ -26,6 +26,40 @@ use irqlab_hw::rss::{Reta, RssKey};
 /// The PCI requester ID of NIC `n` (bus n+1, device 0, function 0).
 pub fn nic_rid(n: u32) -> Rid {
     Rid::bdf(n as u8 + 1, 0, 0)
+}
+
+/// NIC `id` as a scenario describes it, with its flows (RSS hashed with
+/// the scenario's key and indirection table) and its port's arrival stream
+/// (`PORT_ARRIVALS + id`).
+pub fn nic_for(s: &Scenario, id: NicId, sim: &Sim) -> Result<(Nic, Vec<Flow>), BuildError> {
+    let rngs = RngStreams::new(s.seed);
+    let key = match &s.nic.rss_key {
+        Some(hex) => {
+            irqlab_hw::rss::parse_key_hex(hex).map_err(|e| BuildError::Invalid(format!("nic.rss_key: {e}")))?
+        }
+        None => RssKey::microsoft(),
+    };
+    let reta = Reta::new(s.nic.reta_size as usize, s.nic.queues as u16)
+        .map_err(|e| BuildError::Invalid(format!("nic.reta_size: {e}")))?;
+    let flows = build_flows(&s.workload, &key, &reta, &rngs);
+    let port = PortArrivals::new(
+        &s.workload,
+        flows.len() as u32,
+        s.nic.line_rate_gbps,
+        rngs.stream(streams::PORT_ARRIVALS + id.0 as u64),
+    );
+    let setup = NicSetup {
+        coalesce: s.nic.coalesce.clone(),
+        mode: s.nic.interrupt_mode,
+        auto_mask: s.nic.auto_mask,
+        intx_pin: s.nic.intx_pin as u8,
+        dma_write: sim.costs.dma_write,
+        line_rate_gbps: s.nic.line_rate_gbps,
+        tx: s.tx.as_ref().map(|t| (t.vectors, t.ring_size, t.max_descriptors_per_fetch)),
+    };
+    let flow_queue = flows.iter().map(|f| f.queue).collect();
+    let nic = Nic::new(id, nic_rid(id.0), setup, s.nic.queues, s.nic.ring_size, flow_queue, port);
+    Ok((nic, flows))
 }
 
 /// The simulated machine.
@@ -62,32 +96,7 @@ impl Machine {
         let sim = Sim::new(s.costs.resolve());
         let platform = Platform::new(s.machine.cores, s.machine.sockets, s.machine.ioapic_successive_irq_limit, &sim);
         let rngs = RngStreams::new(s.seed);
-        let key = match &s.nic.rss_key {
-            Some(hex) => {
-                irqlab_hw::rss::parse_key_hex(hex).map_err(|e| BuildError::Invalid(format!("nic.rss_key: {e}")))?
-            }
-            None => RssKey::microsoft(),
-        };
-        let reta = Reta::new(s.nic.reta_size as usize, s.nic.queues as u16)
-            .map_err(|e| BuildError::Invalid(format!("nic.reta_size: {e}")))?;
-        let flows = build_flows(&s.workload, &key, &reta, &rngs);
-        let port = PortArrivals::new(
-            &s.workload,
-            flows.len() as u32,
-            s.nic.line_rate_gbps,
-            rngs.stream(streams::PORT_ARRIVALS),
-        );
-        let setup = NicSetup {
-            coalesce: s.nic.coalesce.clone(),
-            mode: s.nic.interrupt_mode,
-            auto_mask: s.nic.auto_mask,
-            intx_pin: s.nic.intx_pin as u8,
-            dma_write: sim.costs.dma_write,
-            line_rate_gbps: s.nic.line_rate_gbps,
-            tx: s.tx.as_ref().map(|t| (t.vectors, t.ring_size, t.max_descriptors_per_fetch)),
-        };
-        let flow_queue = flows.iter().map(|f| f.queue).collect();
-        let nic = Nic::new(NicId(0), nic_rid(0), setup, s.nic.queues, s.nic.ring_size, flow_queue, port);
+        let (nic, flows) = nic_for(s, NicId(0), &sim)?;
         let devices: Vec<LevelDevice> = s
             .devices
             .iter()
@@ -96,20 +105,37 @@ impl Machine {
             .collect();
         let cores: Vec<CoreId> = (0..s.machine.cores).map(CoreId).collect();
         let kernel = Kernel::new(KernelId(0), s, cores, NicId(0), &flows);
+        Ok(Machine::assemble(s, sim, platform, vec![nic], devices, vec![kernel]))
+    }
+
+    /// Assembles a machine from its parts — a platform, devices, and one or
+    /// more kernels, each on its own cores — and boots it. `s` gives the
+    /// run's name, seed and duration.
+    pub fn assemble(
+        s: &Scenario,
+        sim: Sim,
+        platform: Platform,
+        nics: Vec<Nic>,
+        devices: Vec<LevelDevice>,
+        kernels: Vec<Kernel>,
+    ) -> Machine {
         let end = Time((s.duration_ms * PS_PER_US as f64 * 1000.0).round() as u64);
+        let cores = platform.topo.cores() as usize;
         let mut m = Machine {
             sim,
             platform,
-            nics: vec![nic],
+            nics,
             devices,
             kernels: Vec::new(),
-            owner: vec![None; s.machine.cores as usize],
+            owner: vec![None; cores],
             scenario: s.clone(),
             end,
         };
-        m.add_kernel(kernel);
+        for k in kernels {
+            m.add_kernel(k);
+        }
         m.boot();
-        Ok(m)
+        m
     }
 
     /// Adds a kernel; it owns the cores it runs on.
@@ -134,8 +160,22 @@ impl Machine {
         }
     }
 
-    /// Runs to the scenario's end and returns the metrics.
-    pub fn run(mut self) -> Metrics {
+    /// Runs to the scenario's end and returns the metrics (of the host
+    /// kernel and its NIC; the laws cover every part).
+    pub fn run(self) -> Metrics {
+        self.run_all().swap_remove(0)
+    }
+
+    /// Runs to the scenario's end and returns the metrics of each kernel
+    /// with the NIC its driver owns; the laws and the progress check cover
+    /// the whole machine and are reported with each.
+    pub fn run_all(self) -> Vec<Metrics> {
+        self.run_counting_faults().0
+    }
+
+    /// Runs to the end; returns the metrics with the faults as they stand
+    /// after the run (a mutation test reads their opportunities).
+    pub(crate) fn run_counting_faults(mut self) -> (Vec<Metrics>, crate::sim::Faults) {
         while let Some((_, ev)) = self.sim.events.pop_until(self.end) {
             self.dispatch(ev);
         }
@@ -182,22 +222,7 @@ impl Machine {
 
     /// The run's metrics and its conservation laws at its end; then the
     /// drain that checks the progress law.
-    fn finish(self) -> Metrics {
-        self.finish_with_faults().0
-    }
-
-    /// Runs to the end and returns the metrics with the faults as they
-    /// stand after the run (a mutation test reads their opportunities).
-    #[cfg(test)]
-    pub(crate) fn run_counting_faults(mut self) -> (Metrics, crate::sim::Faults) {
-        while let Some((_, ev)) = self.sim.events.pop_until(self.end) {
-            self.dispatch(ev);
-        }
-        self.sim.events.advance_to(self.end);
-        self.finish_with_faults()
-    }
-
-    fn finish_with_faults(mut self) -> (Metrics, crate::sim::Faults) {
+    fn finish(mut self) -> (Vec<Metrics>, crate::sim::Faults) {
         let end = self.end;
         for nic in &mut self.nics {
             nic.rx_settle(&mut self.sim, &mut self.platform);
@@ -205,22 +230,32 @@ impl Machine {
         for k in &mut self.kernels {
             k.settle(end);
         }
-        let parts = Parts {
-            scenario: &self.scenario.name,
-            seed: self.scenario.seed,
-            end,
-            events: self.sim.events.events_processed(),
-            platform: &self.platform,
-            nic: &self.nics[0],
-            kernel: &self.kernels[0],
-            devices: &self.devices,
-        };
-        let laws = crate::laws::check(&parts, &self.in_transit());
-        let mut metrics = crate::metrics::assemble(&parts, laws);
-        let (progress, violation) = self.drain();
-        metrics.progress = progress;
-        metrics.law_violations.extend(violation);
-        (metrics, self.sim.faults)
+        let counted =
+            Counted { platform: &self.platform, nics: &self.nics, kernels: &self.kernels, devices: &self.devices };
+        let laws = crate::laws::check(&counted, &self.in_transit());
+        let mut all: Vec<Metrics> = self
+            .kernels
+            .iter()
+            .map(|k| {
+                let parts = Parts {
+                    scenario: &self.scenario.name,
+                    seed: self.scenario.seed,
+                    end,
+                    events: self.sim.events.events_processed(),
+                    platform: &self.platform,
+                    nic: &self.nics[k.adapter.nic.idx()],
+                    kernel: k,
+                    devices: &self.devices,
+                };
+                crate::metrics::assemble(&parts, laws.clone())
+            })
+            .collect();
+        let (progress, violations) = self.drain();
+        for m in &mut all {
+            m.progress = progress.clone();
+            m.law_violations.extend(violations.iter().cloned());
+        }
+        (all, self.sim.faults)
     }
 
     /// Messages still travelling: events of those kinds still queued.
@@ -240,14 +275,14 @@ impl Machine {
 
     /// Stops the traffic and runs on for up to [`DRAIN_BOUND`] (or until
     /// no packet is left inside); returns the progress law's verdict.
-    fn drain(&mut self) -> (progress::Progress, Option<irqlab_engine::LawViolation>) {
+    fn drain(&mut self) -> (progress::Progress, Vec<irqlab_engine::LawViolation>) {
         let end = self.end;
         for nic in &mut self.nics {
             nic.stop_arrivals(end);
         }
-        let before = self.kernels[0].stats.interrupts_per_cpu.clone();
+        let before: Vec<Vec<u64>> = self.kernels.iter().map(|k| k.stats.interrupts_per_cpu.clone()).collect();
         let limit = end + DRAIN_BOUND;
-        while progress::packets_inside(&self.nics, &self.kernels[0]) > 0 {
+        while self.packets_inside() > 0 {
             let Some((_, ev)) = self.sim.events.pop_until(limit) else { break };
             // The devices and the sender fall silent with the traffic.
             let silent = matches!(ev, Event::DeviceEvent { .. } | Event::Kernel { ev: KernelEvent::SendTimer, .. });
@@ -255,9 +290,29 @@ impl Machine {
                 self.dispatch(ev);
             }
         }
-        let k = &self.kernels[0];
-        let during: Vec<u64> = k.stats.interrupts_per_cpu.iter().zip(&before).map(|(a, b)| a - b).collect();
-        progress::check(&self.nics, k, &self.platform, end, self.sim.now(), &during)
+        let mut total = progress::Progress::default();
+        let mut violations = Vec::new();
+        for (k, before) in self.kernels.iter().zip(&before) {
+            let during: Vec<u64> = k.stats.interrupts_per_cpu.iter().zip(before).map(|(a, b)| a - b).collect();
+            let nic = std::slice::from_ref(&self.nics[k.adapter.nic.idx()]);
+            let (p, v) = progress::check(nic, k, &self.platform, end, self.sim.now(), &during);
+            total.drained_ms = p.drained_ms;
+            total.stuck += p.stuck;
+            total.reason = match (total.reason.take(), p.reason) {
+                (Some(a), Some(b)) if a != b => Some(format!("{a}; {b}")),
+                (a, b) => a.or(b),
+            };
+            violations.extend(v);
+        }
+        (total, violations)
+    }
+
+    /// Packets inside the machine that a consumer could take.
+    fn packets_inside(&self) -> u64 {
+        self.kernels
+            .iter()
+            .map(|k| progress::packets_inside(std::slice::from_ref(&self.nics[k.adapter.nic.idx()]), k))
+            .sum()
     }
 
     /// The faults a mutation test arms for this run.
