@@ -83,3 +83,17 @@ fn poisson_at_line_rate_never_offers_more_than_the_line_carries() {
         assert!(m.throughput.offered_pps <= 14_880_953.0, "seed {seed}: {} pps offered", m.throughput.offered_pps);
     }
 }
+
+/// A vector left behind by a move is freed once the IRQ has fired on its
+/// new one: thousands of moves never exhaust a CPU's 204 device vectors.
+#[test]
+fn moved_irqs_give_their_old_vectors_back() {
+    let mut s = Scenario::default();
+    s.duration_ms = 100.0;
+    s.kernel.irqbalance_interval_ms = 0.2;
+    s.kernel.irqbalance_threshold = 0.0;
+    let m = checked(&s);
+    assert!(m.interrupts.affinity_moves > 300, "{} moves", m.interrupts.affinity_moves);
+    assert_eq!(m.interrupts.affinity_failed_moves, 0);
+    assert!(m.interrupts.per_vector.iter().all(|v| v.vector < 0x30), "{:?}", m.interrupts.per_vector);
+}

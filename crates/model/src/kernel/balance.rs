@@ -7,9 +7,13 @@
 //! words (an MSI-X entry, an RTE) is masked first and unmasked once the
 //! rewrite has landed; an interrupt raised in that window sets the entry's
 //! Pending bit and is sent on unmask (PBA). An MSI's single message is
-//! simply rewritten.
+//! simply rewritten. The old vector is freed once nothing of it is left on
+//! its CPU — neither requested nor in service (`irq_complete_move` and the
+//! vector cleanup of arch/x86/kernel/apic/vector.c); until then the IRQ is
+//! not moved again.
 
 use super::affinity::REPROGRAM_WRITES;
+use super::cpu::Work;
 use super::genirq::IrqAction;
 use super::{Cx, Kernel};
 use crate::ids::{CpuId, IrqId};
@@ -49,9 +53,21 @@ impl Kernel {
         if load[hot.idx()] - load[cold.idx()] <= self.balance.threshold {
             return;
         }
-        // The busiest IRQ on the hot CPU that moves at all.
+        // The busiest IRQ on the hot CPU that moves at all (and is not
+        // still leaving its previous CPU).
+        for i in 0..self.irqs.len() {
+            self.free_old_vector(IrqId(i as u32), cx);
+        }
+        // An IRQ whose vector is requested or in service is left alone: an
+        // IO-APIC level line's EOI must match the vector it was sent with
+        // (Linux moves such IRQs only from their ack path).
+        let busy: Vec<bool> =
+            self.irqs.iter().map(|d| cx.platform.lapic_holds(self.cores[d.cpu.idx()], d.vector)).collect();
         let candidate = (0..self.irqs.len())
-            .filter(|i| self.irqs[*i].cpu == hot && rates[*i] > 0 && !self.irqs[*i].spurious_disabled)
+            .filter(|i| {
+                let d = &self.irqs[*i];
+                d.cpu == hot && rates[*i] > 0 && !d.spurious_disabled && d.moving_from.is_none() && !busy[*i]
+            })
             .max_by_key(|i| (rates[*i], std::cmp::Reverse(*i)));
         if let Some(i) = candidate {
             self.set_irq_affinity(IrqId(i as u32), cold, cx);
@@ -67,6 +83,7 @@ impl Kernel {
         self.balance.moves += 1;
         let desc = &mut self.irqs[irq.idx()];
         desc.moving_from = Some((desc.cpu, desc.vector));
+        desc.fired_since_move = false;
         desc.cpu = cpu;
         desc.vector = vector;
         for a in &desc.actions {
@@ -90,5 +107,21 @@ impl Kernel {
         if !self.irqs[irq.idx()].spurious_disabled {
             self.chip_unmask(irq, cx);
         }
+    }
+
+    /// Frees the vector an IRQ moved away from (`irq_complete_move` and the
+    /// vector cleanup): once the IRQ has fired on its new vector — so no
+    /// message with the old one is still on its way — and its old CPU holds
+    /// nothing of the old vector (neither requested, in service, nor a
+    /// handler running for it).
+    pub(super) fn free_old_vector(&mut self, irq: IrqId, cx: &mut Cx) {
+        let desc = &self.irqs[irq.idx()];
+        let Some((cpu, vector)) = desc.moving_from else { return };
+        let running = self.cpus[cpu.idx()].stack.iter().any(|f| f.work == Work::HardIrq { vector });
+        if !desc.fired_since_move || running || cx.platform.lapic_holds(self.core(cpu), vector) {
+            return;
+        }
+        self.vectors[cpu.idx()].free(vector);
+        self.irqs[irq.idx()].moving_from = None;
     }
 }

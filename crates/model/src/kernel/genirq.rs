@@ -37,8 +37,12 @@ pub struct IrqDesc {
     pub cpu: CpuId,
     /// Vector on that CPU.
     pub vector: u8,
-    /// A move to another CPU whose rewrite has not landed: the old (CPU, vector).
+    /// A move not yet complete: the old (CPU, vector), still wired until
+    /// the IRQ has fired on its new vector and nothing of the old one is
+    /// left on its CPU.
     pub moving_from: Option<(CpuId, u8)>,
+    /// The IRQ has fired on its new vector since the move.
+    pub fired_since_move: bool,
     /// Handlers sharing the line.
     pub actions: Vec<IrqAction>,
     /// `note_interrupt` state.
@@ -65,6 +69,7 @@ impl IrqDesc {
             cpu,
             vector,
             moving_from: None,
+            fired_since_move: false,
             actions: vec![action],
             detector: SpuriousDetector::default(),
             spurious_disabled: false,

@@ -47,7 +47,13 @@ impl Kernel {
         }
         self.cpus[c].pause(now);
         let body = match self.vectors[c].irq(vector) {
-            Some(irq) => self.flow_entry(irq, cpu, cx),
+            Some(irq) => {
+                let d = &mut self.irqs[irq.idx()];
+                if d.moving_from.is_some() && d.cpu == cpu && d.vector == vector {
+                    d.fired_since_move = true;
+                }
+                self.flow_entry(irq, cpu, cx)
+            }
             None => {
                 // A system vector (IPI) or nothing wired: ack it on entry.
                 cx.platform.lapic_eoi(core, cx.sim);
@@ -66,7 +72,12 @@ impl Kernel {
     /// The hard-IRQ frame finished: the flow handler's exit half, then `irq_exit`.
     pub(super) fn hardirq_done(&mut self, cpu: CpuId, vector: u8, cx: &mut Cx) {
         match self.vectors[cpu.idx()].irq(vector) {
-            Some(irq) => self.flow_exit(irq, cpu, cx),
+            Some(irq) => {
+                self.flow_exit(irq, cpu, cx);
+                if self.irqs[irq.idx()].moving_from.is_some() {
+                    self.free_old_vector(irq, cx);
+                }
+            }
             None if vector == CALL_FUNCTION_SINGLE_VECTOR => self.rps_ipi_received(cpu),
             None => {}
         }

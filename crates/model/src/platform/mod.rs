@@ -236,6 +236,12 @@ impl Platform {
         l.set_svr(if on { l.svr() | bit } else { l.svr() & !bit });
     }
 
+    /// Whether `vector` is requested or in service on `core`'s APIC.
+    pub fn lapic_holds(&self, core: CoreId, vector: u8) -> bool {
+        let l = &self.lapics[core.idx()];
+        l.irr_contains(vector) || l.isr_contains(vector)
+    }
+
     /// Vectors requested (IRR bits set) on every APIC.
     pub fn irr_bits(&self) -> u64 {
         self.lapics.iter().map(|l| l.irr().iter().map(|r| r.count_ones() as u64).sum::<u64>()).sum()
