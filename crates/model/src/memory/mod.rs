@@ -76,10 +76,6 @@ pub struct MemoryCostModel {
     /// (median)": 546 ns (pcie-bench, Neugebauer et al., SIGCOMM 2018). The
     /// read samples host memory half-way through the round trip.
     pub dma_read_latency_ns: f64,
-    /// Time from the device's completion write-back (DD bit) to its being
-    /// visible in host memory. *estimate*: half of the 773 ns costs.md "DMA
-    /// write then read, 64 B" row, as in the main cost model.
-    pub dma_write_latency_ns: f64,
     /// CPU time of x86 `sfence` (`wmb()` on x86-64). costs.md "MFENCE / SFENCE
     /// / LFENCE throughput": ≈6 cycles (Skylake, instruction tables), taken at
     /// 3 GHz. The wait for earlier stores to drain is modelled separately.
@@ -103,7 +99,6 @@ impl Default for MemoryCostModel {
             mmio_write_issue_ns: 30.0,
             mmio_flight_ns: 273.0,
             dma_read_latency_ns: 546.0,
-            dma_write_latency_ns: 386.0,
             sfence_ns: 2.0,
             dsb_st_ns: 10.0,
             dmb_oshst_ns: 3.0,
@@ -128,8 +123,6 @@ pub struct MemoryCosts {
     pub mmio_flight: Dur,
     /// See [`MemoryCostModel::dma_read_latency_ns`].
     pub dma_read_latency: Dur,
-    /// See [`MemoryCostModel::dma_write_latency_ns`].
-    pub dma_write_latency: Dur,
     /// See [`MemoryCostModel::sfence_ns`].
     pub sfence: Dur,
     /// See [`MemoryCostModel::dsb_st_ns`].
@@ -150,7 +143,7 @@ pub struct MemoryCostError {
 
 impl MemoryCostModel {
     /// Every field with its name and value, for validation and reports.
-    pub fn fields(&self) -> [(&'static str, f64); 11] {
+    pub fn fields(&self) -> [(&'static str, f64); 10] {
         [
             ("store_drain_min_ns", self.store_drain_min_ns),
             ("store_rfo_fraction", self.store_rfo_fraction),
@@ -159,7 +152,6 @@ impl MemoryCostModel {
             ("mmio_write_issue_ns", self.mmio_write_issue_ns),
             ("mmio_flight_ns", self.mmio_flight_ns),
             ("dma_read_latency_ns", self.dma_read_latency_ns),
-            ("dma_write_latency_ns", self.dma_write_latency_ns),
             ("sfence_ns", self.sfence_ns),
             ("dsb_st_ns", self.dsb_st_ns),
             ("dmb_oshst_ns", self.dmb_oshst_ns),
@@ -200,7 +192,6 @@ impl MemoryCostModel {
             mmio_write_issue: d(self.mmio_write_issue_ns),
             mmio_flight: d(self.mmio_flight_ns),
             dma_read_latency: d(self.dma_read_latency_ns),
-            dma_write_latency: d(self.dma_write_latency_ns),
             sfence: d(self.sfence_ns),
             dsb_st: d(self.dsb_st_ns),
             dmb_oshst: d(self.dmb_oshst_ns),
