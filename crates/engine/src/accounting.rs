@@ -1,4 +1,4 @@
-//! Conservation laws checked at the end of every run (design brief §9).
+//! Conservation laws checked at the end of every run (docs/architecture.md).
 //!
 //! A law states that one quantity equals the sum of named parts, e.g.
 //! `offered = delivered + dropped + in_flight`. A violation is a model bug and

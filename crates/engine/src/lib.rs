@@ -3,7 +3,7 @@
 //! the conservation checks every run ends with.
 //!
 //! Nothing here knows about interrupts or packets; the `model` crate builds the
-//! machine on top of these pieces (design brief §4, §9).
+//! machine on top of these pieces (docs/architecture.md).
 
 #![forbid(unsafe_code)]
 

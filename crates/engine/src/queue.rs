@@ -1,7 +1,7 @@
 //! The event queue: a binary heap ordered by (time, sequence number).
 //!
 //! Ties in time are broken by insertion order (FIFO), so a run is a pure
-//! function of its scenario and seed (design brief §4). Events are a typed
+//! function of its scenario and seed (docs/architecture.md). Events are a typed
 //! value chosen by the model; the queue never inspects them.
 
 use crate::time::Time;

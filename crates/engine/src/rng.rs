@@ -3,7 +3,7 @@
 //! Each component (a traffic source for one NIC queue, a flow generator, …)
 //! draws from its own ChaCha8 stream selected with `set_stream(component)`, so
 //! adding a component or drawing more numbers in one does not change any
-//! other component's draws (design brief §4). No `thread_rng` anywhere.
+//! other component's draws (docs/architecture.md). No `thread_rng` anywhere.
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;

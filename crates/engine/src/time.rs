@@ -1,4 +1,4 @@
-//! Simulated time as an integer number of picoseconds (design brief §4).
+//! Simulated time as an integer number of picoseconds (docs/architecture.md).
 //!
 //! `u64` picoseconds cover about 213 days, with sub-nanosecond resolution for
 //! 100 GbE wire times. Floating point is used only to convert human-facing

@@ -1,7 +1,7 @@
 //! IO-APIC (Intel 82093AA): the 64-bit redirection table entry, the indirect
 //! register file, and the per-pin edge/level state machine with Remote IRR.
 //!
-//! Models specs.md §4.3 (82093AA datasheet; QEMU `hw/intc/ioapic.c` and
+//! Models docs/sources.md §4.3 (82093AA datasheet; QEMU `hw/intc/ioapic.c` and
 //! `ioapic_internal.h` as the executable description) and the IO-APIC side
 //! of the §4.2 EOI rules:
 //! * [`RedirectionEntry`] — one RTE, bit-exact `decode`/`encode`, reserved

@@ -1,7 +1,7 @@
 //! Local APIC interrupt-acceptance state: IRR/ISR/TMR, TPR/PPR, SVR, ESR,
 //! and the accept → acknowledge → EOI cycle for fixed interrupts.
 //!
-//! Models specs.md §4.1 (register offsets, 256-bit registers as 8 × 32-bit)
+//! Models docs/sources.md §4.1 (register offsets, 256-bit registers as 8 × 32-bit)
 //! and §4.2 (SDM Vol. 3A §10.8.3–10.8.5, §10.5.3, §10.9; QEMU
 //! `hw/intc/apic.c`): priority classes, PPR, which IRR vector is presented to
 //! the core, IRR→ISR on acknowledge, EOI with level-triggered EOI broadcast
@@ -152,7 +152,7 @@ pub enum AcceptOutcome {
     /// Vector 0–15: ESR Receive Illegal Vector set, IRR untouched.
     IllegalVector,
     /// SVR software-enable clear: fixed interrupts are not accepted (as KVM
-    /// `__apic_accept_irq` does; the SDM's spec text is not in specs.md).
+    /// `__apic_accept_irq` does; the SDM's text is not reproduced in docs/sources.md).
     SoftwareDisabled,
 }
 

@@ -2,7 +2,7 @@
 //!
 //! Bit-exact formats with encode/decode, and register-level state machines
 //! with no notion of time, for the path a received packet's interrupt takes
-//! (specs.md in `shared/reference`):
+//! (docs/sources.md):
 //!
 //! * [`rss`] — Toeplitz hash, hash-input tuples, indirection table (§1);
 //! * [`msix`] — MSI-X capability words, table entries, and a function's

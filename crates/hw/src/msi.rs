@@ -1,7 +1,7 @@
 //! x86 MSI message, compatibility format: the (address, data) pair a device
 //! writes to the 0xFEE0_0000 window to raise an interrupt.
 //!
-//! Models specs.md §3.1 (Intel SDM Vol. 3A §10.11 "Message Signalled
+//! Models docs/sources.md §3.1 (Intel SDM Vol. 3A §10.11 "Message Signalled
 //! Interrupts"): [`MsiAddress`] (destination ID, redirection hint,
 //! destination mode) and [`MsiData`] (vector, delivery mode, level, trigger),
 //! the raw [`MsiMessage`] that MSI-X entries hold, and its decoded, printable

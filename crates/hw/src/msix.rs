@@ -1,7 +1,7 @@
 //! PCIe MSI-X: the capability registers, the 16-byte table entry, and the
 //! per-function table + Pending Bit Array state machine.
 //!
-//! Models specs.md §2 (PCI Express Base Spec §6.1.4.5, Linux
+//! Models docs/sources.md §2 (PCI Express Base Spec §6.1.4.5, Linux
 //! `include/uapi/linux/pci_regs.h`, QEMU `hw/pci/msix.c`):
 //! * [`MessageControl`] and [`OffsetBir`] — capability words (§2.1);
 //! * [`MsixEntry`] — one table entry in memory order (§2.2);

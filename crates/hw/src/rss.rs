@@ -2,7 +2,7 @@
 //! indirection table (RETA) that turns a hash into a receive queue.
 //!
 //! Models what a NIC does between parsing a received packet's headers and
-//! picking an RX queue (specs.md §1):
+//! picking an RX queue (docs/sources.md §1):
 //! * [`toeplitz_hash`] / [`RssKey::hash`] — the Microsoft Toeplitz algorithm
 //!   (§1.1), bit-exact, MSB of `input[0]` first.
 //! * [`RssTuple`] — the hash input in network byte order, source before
@@ -536,7 +536,7 @@ mod tests {
         s.parse().unwrap()
     }
 
-    /// specs.md §1.3, Microsoft IPv4 table, in the table's own column order:
+    /// docs/sources.md §1.3, Microsoft IPv4 table, in the table's own column order:
     /// (destination addr, destination port, source addr, source port,
     ///  "IPv4 only" hash, "IPv4 with TCP" hash). The hash input is built
     /// source first, so each row is fed (src, dst) swapped relative to the
@@ -571,7 +571,7 @@ mod tests {
 
     #[test]
     fn worked_example_row_1_bytes_are_src_dst_sport_dport_big_endian() {
-        // specs.md §1.3: `42 09 95 bb  a1 8e 64 50  0a ea  06 e6` → 0x51ccc178.
+        // docs/sources.md §1.3: `42 09 95 bb  a1 8e 64 50  0a ea  06 e6` → 0x51ccc178.
         let expected = [0x42, 0x09, 0x95, 0xbb, 0xa1, 0x8e, 0x64, 0x50, 0x0a, 0xea, 0x06, 0xe6];
         let t = RssTuple::ipv4_ports(v4("66.9.149.187"), 2794, v4("161.142.100.80"), 1766);
         assert_eq!(t.as_bytes(), expected);
@@ -589,7 +589,7 @@ mod tests {
 
     #[test]
     fn derived_reta_indices_for_128_and_512_entries() {
-        // specs.md §1.5 [derived]: IPv4+TCP hashes & (size-1).
+        // docs/sources.md §1.5 [derived]: IPv4+TCP hashes & (size-1).
         let r128 = Reta::new(128, 16).unwrap();
         let r512 = Reta::new(512, 16).unwrap();
         let idx128: Vec<usize> = MS_IPV4_ROWS.iter().map(|r| r128.index_for(r.5)).collect();

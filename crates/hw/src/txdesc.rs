@@ -1,5 +1,5 @@
-//! The TX descriptor ring's wire format (specs.md §7 context; the device
-//! contract of docs/memory-model.md): one 16-byte transmit descriptor, its
+//! The TX descriptor ring's wire format (the device contract of
+//! docs/memory-model.md): one 16-byte transmit descriptor, its
 //! encode/decode, the generation (ownership) bit per ring lap, and the
 //! device's completion write-back (DD).
 //!

@@ -1,7 +1,7 @@
 //! The cost model: every CPU time, latency and bandwidth the machine charges.
 //!
 //! Each field carries its unit in its name and cites its row in
-//! `shared/reference/costs.md` (design brief §6). Rows that costs.md marks
+//! docs/costs.md (docs/architecture.md). Rows that docs/costs.md marks
 //! "estimate" are marked *estimate* here too: keep the default, and let a
 //! scenario's `[costs]` table (or a calibration file) replace it. Handlers
 //! never contain a cost literal: they read these fields, converted once to
@@ -17,24 +17,24 @@ use serde::{Deserialize, Serialize};
 #[serde(deny_unknown_fields, default)]
 pub struct CostModel {
     /// CPU time of hardware-interrupt entry plus exit around a minimal handler.
-    /// costs.md "hardware interrupt entry + exit, minimal handler": *estimate*,
+    /// docs/costs.md "hardware interrupt entry + exit, minimal handler": *estimate*,
     /// 0.3–1 µs on current x86 with mitigations; default in the middle.
     pub irq_entry_exit_ns: f64,
-    /// CPU time of the local-APIC EOI write. costs.md "local APIC EOI (x2APIC
+    /// CPU time of the local-APIC EOI write. docs/costs.md "local APIC EOI (x2APIC
     /// MSR write)": *estimate* ≈100 cycles, taken at 3 GHz.
     pub lapic_eoi_ns: f64,
     /// Latency from the device's MSI memory write to its arrival at the local
     /// APIC. *estimate*: half of the 546 ns 64-byte PCIe DMA read round trip
-    /// (costs.md "PCIe DMA read latency, 64 B, warm", pcie-bench), as for a
+    /// (docs/costs.md "PCIe DMA read latency, 64 B, warm", pcie-bench), as for a
     /// posted write in the "MMIO doorbell write" row.
     pub msi_delivery_ns: f64,
     /// CPU time to issue one posted MMIO register write (the driver's
-    /// interrupt-mask and re-enable writes). costs.md "MMIO doorbell write
+    /// interrupt-mask and re-enable writes). docs/costs.md "MMIO doorbell write
     /// (posted)": *estimate*, "tens of ns to issue".
     pub mmio_write_ns: f64,
     /// CPU time of one uncached MMIO register read (a non-posted PCIe read
     /// that stalls the core until the completion returns). *estimate*: the
-    /// 546 ns 64-byte PCIe read round trip (costs.md "PCIe DMA read latency,
+    /// 546 ns 64-byte PCIe read round trip (docs/costs.md "PCIe DMA read latency,
     /// 64 B, warm", pcie-bench) taken as the round trip in the other direction.
     pub mmio_read_ns: f64,
     /// Latency from a frame's last bit on the wire until its descriptor
@@ -58,33 +58,33 @@ pub struct CostModel {
     /// receive, socket lookup and enqueue (softirq). *estimate*, as above.
     pub rx_protocol_per_packet_ns: f64,
     /// CPU time the waker spends in `try_to_wake_up` for a blocked reader.
-    /// *estimate*: a fraction of the 1.20 µs same-core futex wake (costs.md
+    /// *estimate*: a fraction of the 1.20 µs same-core futex wake (docs/costs.md
     /// "futex wake same core", measured).
     pub wakeup_ns: f64,
     /// Latency until a task woken from another core starts on an idle core.
-    /// costs.md "futex wake … cross-core one-way": 3.4–3.7 µs, measured (it
+    /// docs/costs.md "futex wake … cross-core one-way": 3.4–3.7 µs, measured (it
     /// includes waking a halted vCPU, so high for bare metal).
     pub wakeup_cross_core_latency_ns: f64,
-    /// CPU time of a context switch. costs.md "context switch (lmbench
+    /// CPU time of a context switch. docs/costs.md "context switch (lmbench
     /// lat_ctx -s 0 2)": 0.90 µs (I. Molnar, LKML 2002).
     pub context_switch_ns: f64,
-    /// CPU time of a trivial system call with mitigations. costs.md "syscall
+    /// CPU time of a trivial system call with mitigations. docs/costs.md "syscall
     /// (trivial, with mitigations)": ≈100 ns, measured (getppid).
     pub syscall_ns: f64,
     /// CPU stall to pull one cache line last written by another core of the
     /// same socket (flow/socket state, a packet's data). *estimate*: an LLC
     /// hit on a line modified in another core's private cache is of the
-    /// order of 40–80 ns on current server parts; no costs.md row.
+    /// order of 40–80 ns on current server parts; no docs/costs.md row.
     pub cache_transfer_same_socket_ns: f64,
     /// As above, for a line last written on the other socket. *estimate*:
-    /// costs.md "NUMA-remote DMA read, 64 B" shows +105 ns for the remote
+    /// docs/costs.md "NUMA-remote DMA read, 64 B" shows +105 ns for the remote
     /// node; a cross-socket cache-to-cache transfer is of the order of 100–200 ns.
     pub cache_transfer_cross_socket_ns: f64,
     /// CPU time of sending one IPI (ICR write). *estimate*: a few hundred
-    /// cycles; costs.md's round trip row covers the receiver's side.
+    /// cycles; docs/costs.md's round trip row covers the receiver's side.
     pub ipi_send_ns: f64,
     /// Latency of an IPI from the ICR write to the target's APIC. *estimate*:
-    /// half of costs.md "IPI round trip (membarrier expedited, one remote
+    /// half of docs/costs.md "IPI round trip (membarrier expedited, one remote
     /// CPU)" 2.8–3.2 µs, measured on this project's machines (which include
     /// waking a halted vCPU, so high for bare metal).
     pub ipi_latency_ns: f64,
@@ -107,27 +107,27 @@ pub struct CostModel {
     /// check). *estimate*: a locked add and a wait-queue check.
     pub eventfd_signal_ns: f64,
     /// Extra CPU time of queueing and dequeuing a signal over an eventfd
-    /// notification. costs.md "RT signal + sigwaitinfo vs eventfd": +0.6 µs
+    /// notification. docs/costs.md "RT signal + sigwaitinfo vs eventfd": +0.6 µs
     /// (same core), measured.
     pub signal_queue_ns: f64,
     /// CPU time of delivering a signal to a handler: signal-frame setup,
-    /// the handler's entry and `sigreturn`. Derived from costs.md: "RT
+    /// the handler's entry and `sigreturn`. Derived from docs/costs.md: "RT
     /// signal + handler + sigsuspend vs eventfd" +1.5 µs minus the 0.6 µs of
     /// `signal_queue_ns`.
     pub signal_frame_ns: f64,
     /// CPU time of one `io_uring_enter` beyond its per-completion work.
-    /// Derived from costs.md "io_uring NOP submit+reap per op, batch 1 / 8 /
+    /// Derived from docs/costs.md "io_uring NOP submit+reap per op, batch 1 / 8 /
     /// 64": 260 − 66 ns.
     pub io_uring_enter_ns: f64,
     /// CPU time per io_uring completion (submit + reap) in a large batch.
-    /// costs.md: 66 ns per op at batch 64, measured.
+    /// docs/costs.md: 66 ns per op at batch 64, measured.
     pub io_uring_op_ns: f64,
-    /// Extra cost of a CQE signalling a registered eventfd. costs.md
+    /// Extra cost of a CQE signalling a registered eventfd. docs/costs.md
     /// "io_uring CQE → registered eventfd → waiter": +0.1 µs over a plain
     /// eventfd write, measured.
     pub io_uring_eventfd_ns: f64,
     /// Copy bandwidth from a socket buffer to user space, bytes per ns (=GB/s).
-    /// costs.md "memcpy, single thread … L3": 35–40 GB/s, measured; received
+    /// docs/costs.md "memcpy, single thread … L3": 35–40 GB/s, measured; received
     /// data is fresh in the LLC (DDIO), so the L3 figure applies.
     pub copy_bytes_per_ns: f64,
 }
@@ -184,7 +184,7 @@ pub struct Costs {
     /// See [`CostModel::dma_write_ns`].
     pub dma_write: Dur,
     /// Round trip of a device's DMA read of host memory: the memory cost
-    /// model's `dma_read_latency_ns` (costs.md "PCIe DMA read latency, 64 B").
+    /// model's `dma_read_latency_ns` (docs/costs.md "PCIe DMA read latency, 64 B").
     pub dma_read: Dur,
     /// See [`CostModel::softirq_entry_ns`].
     pub softirq_entry: Dur,

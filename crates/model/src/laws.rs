@@ -1,4 +1,4 @@
-//! The conservation laws every run ends with (design brief §9), and the
+//! The conservation laws every run ends with (docs/architecture.md), and the
 //! progress law.
 //!
 //! Each conservation law compares counts kept at **different places**: what

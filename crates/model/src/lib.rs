@@ -4,7 +4,7 @@
 //! kernels (genirq with stackable chips, softirq, NAPI, RPS/RFS, scheduler,
 //! sockets) and the workload (traffic, applications).
 //!
-//! Layout mirrors the machine (design brief §2; docs/architecture.md):
+//! Layout mirrors the machine (docs/architecture.md):
 //! `platform/`, `devices/`, `kernel/`, `workload/`, one file per modelled
 //! thing; `machine.rs` assembles the parts and routes events between them.
 

@@ -2,7 +2,7 @@
 //! that travel between parts.
 //!
 //! A handler has the shape "given my state, this event, and a [`Sim`] to
-//! schedule events and read costs, update myself" (design brief §5). Events
+//! schedule events and read costs, update myself" (docs/architecture.md). Events
 //! are addressed to the part that owns the state they touch; they mirror
 //! real interfaces: a posted MSI write reaching the platform, an IPI reaching
 //! a local APIC, a device's timer, a CPU finishing a piece of work.

@@ -48,8 +48,8 @@
 //!
 //! The JSON document (`irqlab experiment run NAME --json -`) is
 //! `{"experiment", "description", "quick", "base", "variants": [{"name",
-//! "params", "metrics"}], "findings": [{"claim", "holds"}]}` (design brief
-//! §10): `base` and each variant's `params` map key paths to values, so
+//! "params", "metrics"}], "findings": [{"claim", "holds"}]}` (docs/experiments.md):
+//! `base` and each variant's `params` map key paths to values, so
 //! together they name every setting that differs from the default scenario.
 //! A finding's sentence is a template; its numbers and its verdict come from
 //! the variants' metrics.

@@ -1,5 +1,5 @@
 //! Scenario files: TOML in, a validated [`Scenario`] out, or errors that say
-//! where and what (design brief §10).
+//! where and what (docs/architecture.md).
 //!
 //! Loading goes in four steps, each of which reports problems against the
 //! text the user wrote:

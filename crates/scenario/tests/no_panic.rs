@@ -1,4 +1,4 @@
-//! Loading never panics on user input (design brief §10): any text, any
+//! Loading never panics on user input (docs/architecture.md): any text, any
 //! bytes, any overrides give `Ok` or `Err`, and every error located in the
 //! file points inside it. And whatever loads also runs: the model neither
 //! panics nor breaks a conservation law on any scenario that validates.

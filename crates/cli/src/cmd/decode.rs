@@ -3,7 +3,7 @@
 //!
 //! Front end for `irqlab_hw` decoders:
 //! * `decode msi --address HEX --data HEX` — x86 compatibility-format MSI
-//!   (specs.md §3.1);
+//!   (docs/sources.md §3.1);
 //! * `decode msix-entry HEX` — a 16-byte MSI-X table entry, 32 hex digits in
 //!   memory order, byte 0 first (§2.2), followed by the MSI decode of the
 //!   message it holds;
@@ -179,7 +179,7 @@ mod tests {
     #[test]
     fn msi_prints_every_field_by_name() {
         // address 0xFEE01000 → dest 1, physical; data 0x4031 → vector 0x31,
-        // fixed, level bit set, edge (specs.md §3.1 bit tables).
+        // fixed, level bit set, edge (docs/sources.md §3.1 bit tables).
         let text = run_argv(&["irqlab", "decode", "msi", "--address", "0xfee01000", "--data", "0x4031"]).unwrap();
         assert_eq!(line(&text, "address"), Some("0x00000000fee01000"));
         assert_eq!(line(&text, "destination_id"), Some("0x01 (1)"));
@@ -237,7 +237,7 @@ mod tests {
 
     #[test]
     fn ioapic_rte_prints_every_field_by_name() {
-        // 0x0100_0000_0000_A031 (specs.md §4.3 table): vector 0x31 (7:0),
+        // 0x0100_0000_0000_A031 (docs/sources.md §4.3 table): vector 0x31 (7:0),
         // fixed (10:8 = 000), physical (11), idle (12), 0xA0 in 15:8 sets
         // bit 13 (active low) and bit 15 (level), Remote IRR (14) clear,
         // unmasked (16), destination 0x01 (63:56). It travels as MSI address

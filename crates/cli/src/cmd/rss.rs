@@ -1,7 +1,7 @@
 //! `irqlab rss`: the RSS Toeplitz hash of one flow, and optionally the
 //! indirection-table slot and receive queue it lands on.
 //!
-//! Front end for `irqlab_hw::rss` (specs.md §1): builds the hash input from
+//! Front end for `irqlab_hw::rss` (docs/sources.md §1): builds the hash input from
 //! `--src`/`--dst` (4-tuple when both carry ports, 2-tuple when neither
 //! does), hashes it with `--key` (default: the Microsoft verification key),
 //! and with `--queues` looks the hash up in a default-filled RETA
@@ -127,7 +127,7 @@ mod tests {
 
     #[test]
     fn microsoft_row_1_with_ports_prints_the_4tuple_hash_first() {
-        // specs.md §1.3 row 1: src 66.9.149.187:2794, dst 161.142.100.80:1766.
+        // docs/sources.md §1.3 row 1: src 66.9.149.187:2794, dst 161.142.100.80:1766.
         let text = output(&args("66.9.149.187:2794", "161.142.100.80:1766")).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "hash: 0x51ccc178");

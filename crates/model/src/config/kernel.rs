@@ -64,7 +64,7 @@ pub struct KernelConfig {
     pub noirqdebug: bool,
     /// Directed EOI: set SVR bit 12 (EOI-broadcast suppression) and write the
     /// IO-APIC's EOI register for level interrupts instead of relying on the
-    /// local APIC's broadcast (specs.md §4.2).
+    /// local APIC's broadcast (docs/sources.md §4.2).
     pub directed_eoi: bool,
     /// NAPI. `false` models a pre-NAPI driver: an interrupt per packet (or
     /// per coalesced batch) whose handler takes every frame from the ring and

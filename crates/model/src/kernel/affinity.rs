@@ -1,5 +1,5 @@
 //! IRQ affinity: the initial placement policies and an irqbalance-like
-//! rebalancer (specs.md §8.2; Documentation/core-api/irq/irq-affinity.rst).
+//! rebalancer (docs/sources.md §8.2; Documentation/core-api/irq/irq-affinity.rst).
 //!
 //! * Policies: an explicit list (`nic.affinity`, like writing
 //!   `smp_affinity_list`), `spread` (round robin over the allowed cores),

@@ -1,7 +1,7 @@
 //! One CPU's execution state: a stack of contexts, each a piece of work
 //! with a remaining duration.
 //!
-//! Contexts nest in priority order (design brief §7): hard IRQ on top of
+//! Contexts nest in priority order (docs/architecture.md): hard IRQ on top of
 //! softirq on top of a task (kernel thread or user thread). Only the top frame
 //! makes progress; pushing a frame pauses the one below, keeping its
 //! remaining time, and popping resumes it. Each (re)start schedules one

@@ -37,7 +37,7 @@ impl Kernel {
     /// Returns whether a handler started.
     pub(super) fn take_interrupt(&mut self, cpu: CpuId, cx: &mut Cx) -> bool {
         let (c, core) = (cpu.idx(), self.core(cpu));
-        if !self.cpus[c].interrupts_enabled() || !cx.platform.lapic_pending(core) {
+        if !self.cpus[c].interrupts_enabled() {
             return false;
         }
         let Some(vector) = cx.platform.lapic_ack(core) else { return false };

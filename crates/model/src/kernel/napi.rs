@@ -1,4 +1,4 @@
-//! A NAPI instance (`struct napi_struct`, specs.md §7.1; Linux
+//! A NAPI instance (`struct napi_struct`, docs/sources.md §7.1; Linux
 //! net/core/dev.c): one per RX queue, with its own weight.
 //!
 //! `napi_schedule` (from the top half) puts the instance on the interrupted

@@ -1,7 +1,7 @@
 //! The receive path's bottom half: `NET_RX_SOFTIRQ` (`net_rx_action`,
 //! `__do_softirq`'s restart rule, ksoftirqd), NAPI scheduling and polls,
 //! RPS/RFS/aRFS and the per-CPU backlogs, and delivery to sockets
-//! (specs.md §7; Linux net/core/dev.c, kernel/softirq.c).
+//! (docs/sources.md §7; Linux net/core/dev.c, kernel/softirq.c).
 //!
 //! * `net_rx_action` walks the CPU's poll list: each NAPI instance is polled
 //!   with its weight; the action stops when `netdev_budget` packets have been

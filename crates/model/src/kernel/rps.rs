@@ -1,4 +1,4 @@
-//! RPS, RFS and accelerated RFS (specs.md §7.4; Linux net/core/dev.c
+//! RPS, RFS and accelerated RFS (docs/sources.md §7.4; Linux net/core/dev.c
 //! `get_rps_cpu`, `set_rps_cpu`, `enqueue_to_backlog`, Documentation/networking/scaling.rst).
 //!
 //! * RPS: a queue's `rps_cpus` map picks `cpus[(hash * len) >> 32]`

@@ -1,7 +1,7 @@
 //! Linux's stuck-IRQ detector, `note_interrupt()`: the "irq N: nobody cared"
 //! rule that disables a line whose handlers keep returning `IRQ_NONE`.
 //!
-//! Models specs.md §8.1 after Linux `kernel/irq/spurious.c` `note_interrupt()`
+//! Models docs/sources.md §8.1 after Linux `kernel/irq/spurious.c` `note_interrupt()`
 //! (current mainline; read via the public mirror `Kingxukai/linux`, same
 //! path), one [`SpuriousDetector`] per IRQ descriptor:
 //! * an unhandled interrupt increments `irqs_unhandled`, except that if the

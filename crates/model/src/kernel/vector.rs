@@ -5,11 +5,11 @@
 
 use crate::ids::IrqId;
 
-/// Linux `FIRST_EXTERNAL_VECTOR`: device vectors start here (specs.md §4.2).
+/// Linux `FIRST_EXTERNAL_VECTOR`: device vectors start here (docs/sources.md §4.2).
 pub const FIRST_EXTERNAL_VECTOR: u8 = 0x20;
 /// Linux `LOCAL_TIMER_VECTOR`: system vectors start here; device vectors stay below.
 pub const FIRST_SYSTEM_VECTOR: u8 = 0xec;
-/// Linux `CALL_FUNCTION_SINGLE_VECTOR` (specs.md §4.2): RPS kicks remote backlogs with it.
+/// Linux `CALL_FUNCTION_SINGLE_VECTOR` (docs/sources.md §4.2): RPS kicks remote backlogs with it.
 pub const CALL_FUNCTION_SINGLE_VECTOR: u8 = 0xfb;
 
 /// One CPU's vector → IRQ map (`vector_irq` per CPU).

@@ -1,6 +1,5 @@
 //! The device contract between a driver and a DMA-capable NIC: memory
-//! ordering, descriptors and doorbells (design brief §7, memory-ordering
-//! bullet; `docs/memory-model.md`).
+//! ordering, descriptors and doorbells (docs/memory-model.md).
 //!
 //! A driver hands work to a NIC by writing descriptors into a ring in
 //! ordinary write-back (WB) memory and then writing a tail *doorbell* register
@@ -23,7 +22,7 @@
 //! The TX descriptor format is hw's `txdesc`.
 //!
 //! Costs used here live in [`MemoryCostModel`], each field citing its row in
-//! `shared/reference/costs.md` (design brief §6).
+//! docs/costs.md (docs/architecture.md).
 //!
 //! Left out: caches and cache-line state (a store's drain delay is drawn, not
 //! derived from coherence traffic), more than one core per ring, the device's
@@ -40,52 +39,52 @@ use irqlab_engine::Dur;
 use serde::{Deserialize, Serialize};
 
 /// Costs of the memory-ordering model, as written in a cost file (nanoseconds
-/// and fractions). Rows that costs.md marks "estimate" are *estimate* here.
+/// and fractions). Rows that docs/costs.md marks "estimate" are *estimate* here.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MemoryCostModel {
     /// Shortest time from a store's issue until it leaves the store buffer and
     /// is visible to other observers (a DMA read) when its cache line is
-    /// already owned. *estimate*: no costs.md row; a few cycles.
+    /// already owned. *estimate*: no docs/costs.md row; a few cycles.
     pub store_drain_min_ns: f64,
     /// Fraction of descriptor stores that must first fetch their cache line
     /// for ownership (RFO), because the device read the line or wrote a
     /// completion back into it since the core last wrote it. *estimate*: no
-    /// costs.md row; with 16-byte descriptors four share a line.
+    /// docs/costs.md row; with 16-byte descriptors four share a line.
     pub store_rfo_fraction: f64,
     /// Mean of the exponentially distributed extra drain delay of a store
-    /// that needs an RFO. *estimate*: no costs.md row; of the order of an LLC
+    /// that needs an RFO. *estimate*: no docs/costs.md row; of the order of an LLC
     /// or DRAM round trip, with an exponential tail standing in for the rare
     /// long waits (contended lines, snoops) that make stale reads possible.
     pub store_rfo_mean_ns: f64,
     /// CPU time between the driver's two stores of one descriptor, and after
     /// the last one (building a descriptor from an already mapped buffer).
-    /// *estimate*: no costs.md row; a handful of instructions.
+    /// *estimate*: no docs/costs.md row; a handful of instructions.
     pub descriptor_write_ns: f64,
     /// CPU time to issue one posted MMIO store (the doorbell), after which the
-    /// store has left the core. costs.md "MMIO doorbell write (posted)":
+    /// store has left the core. docs/costs.md "MMIO doorbell write (posted)":
     /// *estimate*, "tens of ns to issue".
     pub mmio_write_issue_ns: f64,
     /// Time from an MMIO store leaving the core until the device sees it.
-    /// costs.md "MMIO doorbell write (posted)": *estimate*, "reaches the
+    /// docs/costs.md "MMIO doorbell write (posted)": *estimate*, "reaches the
     /// device after ≈ half a PCIe round trip": half of the 546 ns "PCIe DMA
     /// read latency, 64 B, warm (median)" row.
     pub mmio_flight_ns: f64,
     /// Round trip of a device's DMA read of host memory (descriptor fetch,
-    /// packet payload fetch). costs.md "PCIe DMA read latency, 64 B, warm
+    /// packet payload fetch). docs/costs.md "PCIe DMA read latency, 64 B, warm
     /// (median)": 546 ns (pcie-bench, Neugebauer et al., SIGCOMM 2018). The
     /// read samples host memory half-way through the round trip.
     pub dma_read_latency_ns: f64,
-    /// CPU time of x86 `sfence` (`wmb()` on x86-64). costs.md "MFENCE / SFENCE
+    /// CPU time of x86 `sfence` (`wmb()` on x86-64). docs/costs.md "MFENCE / SFENCE
     /// / LFENCE throughput": ≈6 cycles (Skylake, instruction tables), taken at
     /// 3 GHz. The wait for earlier stores to drain is modelled separately.
     pub sfence_ns: f64,
     /// CPU time of arm64 `dsb st` (`wmb()` on arm64) beyond waiting for
     /// earlier stores to complete, which the model charges separately as a
-    /// stall. *estimate*: no costs.md row.
+    /// stall. *estimate*: no docs/costs.md row.
     pub dsb_st_ns: f64,
     /// CPU time of arm64 `dmb oshst` (`dma_wmb()` on arm64). It orders
-    /// stores without stalling the core for them. *estimate*: no costs.md row.
+    /// stores without stalling the core for them. *estimate*: no docs/costs.md row.
     pub dmb_oshst_ns: f64,
 }
 

@@ -4,7 +4,7 @@
 //! Lines are wired-OR: a pin's input is asserted while any source on it
 //! asserts (PCI INTx is shared this way, PCI Local Bus §2.2.6). The IO-APIC
 //! itself is the register-level model in hw::ioapic (edge/level, mask,
-//! Remote IRR, EOI re-delivery, specs.md §4.3). This file also keeps, per
+//! Remote IRR, EOI re-delivery, docs/sources.md §4.3). This file also keeps, per
 //! pin, the run of consecutive EOI re-deliveries that QEMU's successive-IRQ
 //! limiter counts.
 

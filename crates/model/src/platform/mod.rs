@@ -24,7 +24,7 @@ use intx::{DELAYED_IOAPIC_SERVICE, IntxLines};
 use irqlab_engine::{Dur, Time};
 use irqlab_hw::ioapic::{Delivery, IoApic, RedirectionEntry};
 use irqlab_hw::lapic::{AcceptOutcome, EoiOutcome, LocalApic};
-use irqlab_hw::msi::{MsiMessage, Trigger};
+use irqlab_hw::msi::{MsiAddress, MsiData, MsiMessage, Trigger};
 use memory::HostMemory;
 use ports::{DmaFault, DmaRequest, DmaTranslation, IdentityDma, InterruptRemapping, LineSource, NoRemapping, Remapped};
 use serde::Serialize;
@@ -163,15 +163,18 @@ impl Platform {
                 return None;
             }
         };
-        let Ok(decoded) = msg.decode() else {
+        // The fields only: the human-readable notes of a full decode are
+        // for `irqlab decode`, not for every message.
+        let Ok(address) = MsiAddress::decode(msg.address) else {
             st.blocked_decode += 1;
             return None;
         };
-        let Some(core) = self.topo.core_of_apic(decoded.address.destination_id as u32) else {
+        let data = MsiData::decode(msg.data);
+        let Some(core) = self.topo.core_of_apic(address.destination_id as u32) else {
             st.blocked_no_apic += 1;
             return None;
         };
-        match self.lapics[core.idx()].accept(decoded.data.vector, decoded.data.trigger) {
+        match self.lapics[core.idx()].accept(data.vector, data.trigger) {
             AcceptOutcome::Accepted if faults.fire(Fault::WindowMiscount) => {}
             AcceptOutcome::Accepted => st.accepted += 1,
             AcceptOutcome::Coalesced => st.irr_coalesced += 1,

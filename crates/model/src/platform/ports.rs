@@ -1,5 +1,5 @@
 //! The platform's device-facing ports, mirroring the interfaces a PCIe
-//! device really has upstream (design brief §3; the shape of OpenVMM's
+//! device really has upstream (docs/architecture.md; the shape of OpenVMM's
 //! `MsiInterruptTarget` and DMA client):
 //!
 //! * the **interrupt-message port**: a device's MSI or MSI-X write, a
@@ -7,7 +7,7 @@
 //!   It reaches the platform's interrupt window after the posted-write
 //!   latency; there an [`InterruptRemapping`] unit turns it into a
 //!   local-APIC delivery (today [`NoRemapping`]: the address/data already
-//!   are in the x86 compatibility format, specs.md §3.1);
+//!   are in the x86 compatibility format, docs/sources.md §3.1);
 //! * the **DMA port**: a (requester ID, IOVA, length, read/write) request
 //!   answered with the time it completes or a fault. A [`DmaTranslation`]
 //!   unit maps the IOVA first (today [`IdentityDma`]: bus address = physical

@@ -3,7 +3,7 @@
 //! A flow is generated from the seed (sources in 10.0.0.0/8 with ephemeral
 //! ports, towards one server address) or listed in the scenario. Its RSS
 //! queue is computed exactly as the NIC would: Toeplitz over the IPv4/IPv6
-//! 4-tuple in network byte order (specs.md §1.2), then the indirection table
+//! 4-tuple in network byte order (docs/sources.md §1.2), then the indirection table
 //! (§1.5). The NIC is assumed to hash UDP on the 4-tuple (`ethtool -N …
 //! rx-flow-hash udp4 sdfn`); the 2-tuple default of some NICs is not modelled.
 

@@ -16,8 +16,8 @@
 //!   `on_us`, silent for `off_us`; the long-run mean is kept.
 //!
 //! The NIC splits the stream among its queues by RSS (and flow filters)
-//! and materialises it lazily, only as far as a queue is observed (design
-//! brief §8).
+//! and materialises it lazily, only as far as a queue is observed, so
+//! arrivals cost no events.
 
 use crate::config::{ArrivalKind, IMIX, PacketSizeKind, WIRE_OVERHEAD_BYTES, WorkloadConfig};
 use crate::ids::FlowId;

@@ -9,11 +9,11 @@
 //! * Each queue has an interrupt-enable bit (like ixgbe's EIMS/EIMC): the
 //!   driver's top half clears it and `napi_complete_done` sets it again.
 //!   While it is clear the queue raises nothing and costs no events.
-//! * Coalescing follows ethtool's rule (specs.md §7.3): once enabled, the
+//! * Coalescing follows ethtool's rule (docs/sources.md §7.3): once enabled, the
 //!   queue interrupts when `rx-usecs` have passed since the first unreported
 //!   packet, or `rx-frames` packets are waiting, whichever comes first.
 //!
-//! Arrivals are generated lazily (design brief §8), by the NIC for its whole
+//! Arrivals are generated lazily (docs/architecture.md), by the NIC for its whole
 //! port (nic/mod.rs): frames bound for this queue wait in its look-ahead
 //! until they land. A queue lands them when it is observed, and the NIC
 //! looks ahead only as far as the coalescing rule needs. A frame lands when
