@@ -51,6 +51,9 @@
 //! "params", "metrics"}], "findings": [{"claim", "holds"}]}` (docs/experiments.md):
 //! `base` and each variant's `params` map key paths to values, so
 //! together they name every setting that differs from the default scenario.
+//! A run with overrides ([`run_experiment_with`], e.g. a robustness check
+//! under other seeds and costs) also has `"overrides"`, the settings applied
+//! to every variant after its own.
 //! A finding's sentence is a template; its numbers and its verdict come from
 //! the variants' metrics.
 
@@ -223,6 +226,13 @@ impl Experiment {
     /// twice (within a variant, or in both the base and a variant), or a
     /// setting does not apply (unknown key, wrong type, invalid scenario).
     pub fn plan(&self, quick: bool) -> Result<Plan, String> {
+        self.plan_with(quick, &Settings::new())
+    }
+
+    /// [`Experiment::plan`] with `overrides` applied to every variant after
+    /// its own settings (another seed, another cost model…); unlike the
+    /// variant's settings they may restate a key of the base or the variant.
+    pub fn plan_with(&self, quick: bool, overrides: &Settings) -> Result<Plan, String> {
         let base = (self.base)(quick);
         let context = |what: &str, e: String| format!("experiment {}, {what}: {e}", self.name);
         distinct_keys(&base, None).map_err(|e| context("base", e))?;
@@ -234,7 +244,7 @@ impl Experiment {
                 return Err(context(&what, "the name is used twice".into()));
             }
             distinct_keys(&v.params, Some(&base)).map_err(|e| context(&what, e))?;
-            let scenario = scenario_with(&[&base, &v.params]).map_err(|e| context(&what, e))?;
+            let scenario = scenario_with(&[&base, &v.params, overrides]).map_err(|e| context(&what, e))?;
             variants.push(PlannedVariant { name: v.name, params: v.params, scenario });
         }
         Ok(Plan { base, base_scenario, variants })
@@ -267,6 +277,10 @@ pub struct ExperimentReport {
     pub quick: bool,
     /// The settings every variant shares (key path → value).
     pub base: BTreeMap<String, Value>,
+    /// Settings applied to every variant after its own
+    /// ([`run_experiment_with`]); absent from the JSON when there are none.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub overrides: BTreeMap<String, Value>,
     /// Variants in definition order.
     pub variants: Vec<VariantResult>,
     /// Findings.
@@ -280,7 +294,20 @@ pub fn run_experiment(
     quick: bool,
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<ExperimentReport, String> {
-    let plan = e.plan(quick)?;
+    run_experiment_with(e, quick, &Settings::new(), progress)
+}
+
+/// [`run_experiment`] with `overrides` applied to every variant after its
+/// own settings ([`Experiment::plan_with`]): the same experiment under
+/// another seed or cost model, as a robustness check does. The report names
+/// them.
+pub fn run_experiment_with(
+    e: &Experiment,
+    quick: bool,
+    overrides: &Settings,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<ExperimentReport, String> {
+    let plan = e.plan_with(quick, overrides)?;
     let results: Vec<Result<VariantResult, String>> = plan
         .variants
         .par_iter()
@@ -297,6 +324,7 @@ pub fn run_experiment(
         description: e.description.to_string(),
         quick,
         base: plan.base.to_map(),
+        overrides: overrides.to_map(),
         variants,
         findings,
     })

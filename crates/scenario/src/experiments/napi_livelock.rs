@@ -6,10 +6,19 @@
 //! the interrupts leave (Mogul & Ramakrishnan's receive livelock). With NAPI
 //! the interrupt is masked while the poll runs and overload moves the work
 //! to ksoftirqd, which shares the core with the application. Each mechanism
-//! runs with coalescing off and with rx-usecs 20. Findings locate each
-//! curve's peak and compare the highest offered load with it.
+//! runs with coalescing off and with rx-usecs 20.
+//!
+//! Findings locate each curve's peak (its highest delivered rate). Without
+//! NAPI, delivered falls at every load past the peak. With NAPI, every load
+//! above the peak rate must deliver within 10% of the peak (a plateau); a
+//! load below it that delivers less than 90% of what is offered is a dip,
+//! and its finding checks the mechanism from the core's CPU shares and NAPI
+//! counters: polls that drain the ring, so softirq runs on `irq_exit` after
+//! every interrupt and never hands over to ksoftirqd, leaving the reader
+//! little — against ksoftirqd carrying the work at the loads above the peak.
 
 use crate::experiment::{Column, Experiment, Finding, Settings, Variant, VariantResult, mpps, num, run_model};
+use serde_json::Value;
 
 const LOADS_PPS: [f64; 7] = [250_000.0, 500_000.0, 1_000_000.0, 2_000_000.0, 4_000_000.0, 8_000_000.0, 14_880_952.0];
 const SERIES: [(&str, bool, u32); 4] =
@@ -81,47 +90,280 @@ fn columns() -> Vec<Column> {
     ]
 }
 
-/// (offered, delivered) points of one series, in load order.
-fn curve(vs: &[VariantResult], series: &str) -> Vec<(f64, f64)> {
+/// Share of its offered load a point below the peak rate must deliver not to
+/// count as a dip.
+const DIP_BELOW: f64 = 0.9;
+/// Share of the peak each load above the peak rate must deliver for a NAPI
+/// curve to count as a plateau.
+const PLATEAU_WITHIN: f64 = 0.9;
+/// At most this share of a dip's polls may use their whole weight for "the
+/// polls drain the ring".
+const DIP_FULL_POLLS: f64 = 0.01;
+
+/// One point of a series: the offered load and what core 0 did with it.
+#[derive(Clone, Copy, Debug)]
+struct Point {
+    offered: f64,
+    delivered: f64,
+    hardirq: f64,
+    softirq: f64,
+    kthread: f64,
+    user: f64,
+    polls: f64,
+    full_polls: f64,
+    time_squeeze: f64,
+    ksoftirqd_wakeups: f64,
+}
+
+impl Point {
+    fn of(m: &Value) -> Point {
+        Point {
+            offered: num(m, "throughput.offered_pps"),
+            delivered: num(m, "throughput.delivered_pps"),
+            hardirq: num(m, "cpu.0.busy_frac.hardirq"),
+            softirq: num(m, "cpu.0.busy_frac.softirq"),
+            kthread: num(m, "cpu.0.busy_frac.kthread"),
+            user: num(m, "cpu.0.busy_frac.user"),
+            polls: num(m, "napi.polls"),
+            full_polls: num(m, "napi.full_polls"),
+            time_squeeze: num(m, "napi.time_squeeze"),
+            ksoftirqd_wakeups: num(m, "napi.ksoftirqd_wakeups"),
+        }
+    }
+}
+
+/// The points of one series, in load order.
+fn curve(vs: &[VariantResult], series: &str) -> Vec<Point> {
     vs.iter()
         .filter(|v| v.name.rsplit_once('/').is_some_and(|(s, _)| s == series))
-        .map(|v| (num(&v.metrics, "throughput.offered_pps"), num(&v.metrics, "throughput.delivered_pps")))
+        .map(|v| Point::of(&v.metrics))
         .collect()
+}
+
+/// A fraction as a whole percentage.
+fn pct(x: f64) -> String {
+    format!("{:.0}%", 100.0 * x)
+}
+
+/// The smallest and largest of `xs` (NaN-free), as `(min, max)`.
+fn range(xs: impl IntoIterator<Item = f64>) -> (f64, f64) {
+    xs.into_iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| (lo.min(x), hi.max(x)))
+}
+
+/// `lo–hi` with `show` and then `unit`, or one value when they agree as shown.
+fn span(lo: f64, hi: f64, show: impl Fn(f64) -> String, unit: &str) -> String {
+    let (a, b) = (show(lo), show(hi));
+    if a == b { format!("{a}{unit}") } else { format!("{a}–{b}{unit}") }
+}
+
+/// A fraction as a whole percentage, without the sign.
+fn pct_digits(x: f64) -> String {
+    format!("{:.0}", 100.0 * x)
+}
+
+fn loads(ps: &[Point]) -> String {
+    ps.iter().map(|p| mpps(p.offered)).collect::<Vec<_>>().join(", ")
 }
 
 fn findings(vs: &[VariantResult]) -> Vec<Finding> {
     let mut f = Vec::new();
     for (series, napi, _) in SERIES {
         let c = curve(vs, series);
-        let Some(&(last_offered, last)) = c.last() else { continue };
-        let (peak_at, peak) = c.iter().fold((0.0, 0.0), |acc, &(o, d)| if d > acc.1 { (o, d) } else { acc });
-        let share = last / peak;
+        // The peak: the highest delivered rate, at the lowest load reaching it.
+        let Some(peak) = c.iter().copied().reduce(|best, p| if p.delivered > best.delivered { p } else { best }) else {
+            continue;
+        };
+        // The loads the core cannot keep up with: above its best delivered rate
+        // (the peak's own load among them).
+        let above: Vec<Point> = c.iter().copied().filter(|p| p.offered >= peak.delivered).collect();
+        let below: Vec<Point> = c.iter().copied().filter(|p| p.offered < peak.delivered).collect();
         if napi {
-            f.push(Finding {
-                claim: format!(
-                    "{series}: plateau — peak {} Mpps (at {} Mpps offered), {} Mpps at {} Mpps offered = {:.0}% of peak",
-                    mpps(peak),
-                    mpps(peak_at),
-                    mpps(last),
-                    mpps(last_offered),
-                    100.0 * share
-                ),
-                holds: share >= 0.9,
-            });
+            f.push(plateau(series, &peak, &above));
+            let dips: Vec<Point> = below.iter().copied().filter(|p| p.delivered < DIP_BELOW * p.offered).collect();
+            if dips.is_empty() {
+                let shares: Vec<String> = below.iter().map(|p| pct(p.delivered / p.offered)).collect();
+                f.push(Finding {
+                    claim: format!(
+                        "{series}: no dip — every offered load below the peak rate ({} Mpps) is delivered: {} of it (at least {} each)",
+                        loads(&below),
+                        shares.join(", "),
+                        pct(DIP_BELOW)
+                    ),
+                    holds: !below.is_empty(),
+                });
+            }
+            for d in &dips {
+                f.push(dip(series, d, &above));
+            }
         } else {
-            let rises_then_falls = peak_at > c[0].0 && peak_at < last_offered;
-            f.push(Finding {
-                claim: format!(
-                    "{series}: livelock — delivered rises to {} Mpps at {} Mpps offered, then falls to {} Mpps at {} Mpps offered = {:.0}% of its peak",
-                    mpps(peak),
-                    mpps(peak_at),
-                    mpps(last),
-                    mpps(last_offered),
-                    100.0 * share
-                ),
-                holds: rises_then_falls && share < 0.5,
-            });
+            f.push(livelock(series, &c, &peak));
         }
     }
     f
+}
+
+/// NAPI's plateau: every load above the peak rate delivers within
+/// `PLATEAU_WITHIN` of the peak.
+fn plateau(series: &str, peak: &Point, above: &[Point]) -> Finding {
+    let (lo, hi) = range(above.iter().map(|p| p.delivered));
+    Finding {
+        claim: format!(
+            "{series}: plateau — peak {} Mpps at {} Mpps offered; at each offered load above the peak rate ({} Mpps) it delivers {} Mpps, at least {} of the peak (threshold {})",
+            mpps(peak.delivered),
+            mpps(peak.offered),
+            loads(above),
+            span(lo, hi, mpps, ""),
+            pct(lo / peak.delivered),
+            pct(PLATEAU_WITHIN)
+        ),
+        // The peak's own load and at least one above it.
+        holds: above.len() >= 2 && lo >= PLATEAU_WITHIN * peak.delivered,
+    }
+}
+
+/// A dip below the peak rate, and its mechanism: interrupt-driven softirq
+/// on `irq_exit` that never hands over to ksoftirqd, against ksoftirqd
+/// carrying the work at every load above the peak rate.
+fn dip(series: &str, d: &Point, above: &[Point]) -> Finding {
+    let (kt_lo, kt_hi) = range(above.iter().map(|p| p.kthread));
+    let (_, si_hi) = range(above.iter().map(|p| p.softirq));
+    let (us_lo, us_hi) = range(above.iter().map(|p| p.user));
+    let (full_lo, _) = range(above.iter().map(|p| p.full_polls / p.polls));
+    let drained = d.full_polls <= DIP_FULL_POLLS * d.polls;
+    let no_ksoftirqd = d.ksoftirqd_wakeups == 0.0 && d.kthread < 0.01;
+    let softirq_takes_it = d.softirq >= 0.5 && d.softirq + d.hardirq >= 0.9 && d.user <= 0.1;
+    let ksoftirqd_above = !above.is_empty()
+        && above.iter().all(|p| p.ksoftirqd_wakeups >= 1.0 && p.time_squeeze > 0.0)
+        && full_lo >= 0.9
+        && kt_lo >= 0.5
+        && si_hi <= 0.1
+        && us_lo >= 0.15
+        && us_lo >= 2.0 * d.user;
+    Finding {
+        claim: format!(
+            "{series}: dip at {} Mpps offered, below the peak rate — {} Mpps delivered ({} of offered). Its polls drain the ring ({} of {} used their whole weight), so NAPI completes and re-enables the interrupt, and ksoftirqd is never woken ({} wakeups, {} of the CPU): softirq on irq_exit takes {} and hard IRQs {}, leaving the reader {}. At each load above the peak rate the polls fill their weight (at least {} of them do, with budget squeezes), ksoftirqd takes over ({} of the CPU; softirq on irq_exit at most {}) and the reader gets {}",
+            mpps(d.offered),
+            mpps(d.delivered),
+            pct(d.delivered / d.offered),
+            d.full_polls,
+            d.polls,
+            d.ksoftirqd_wakeups,
+            pct(d.kthread),
+            pct(d.softirq),
+            pct(d.hardirq),
+            pct(d.user),
+            pct(full_lo),
+            span(kt_lo, kt_hi, pct_digits, "%"),
+            pct(si_hi),
+            span(us_lo, us_hi, pct_digits, "%")
+        ),
+        holds: d.delivered < DIP_BELOW * d.offered && drained && no_ksoftirqd && softirq_takes_it && ksoftirqd_above,
+    }
+}
+
+/// Receive livelock: delivered rises to a peak inside the sweep, never
+/// recovers at a higher load, and ends under half the peak at the highest.
+fn livelock(series: &str, c: &[Point], peak: &Point) -> Finding {
+    let (Some(first), Some(last)) = (c.first(), c.last()) else {
+        return Finding { claim: format!("{series}: no points"), holds: false };
+    };
+    let after: Vec<&Point> = c.iter().filter(|p| p.offered > peak.offered).collect();
+    // Never recovers: each load past the peak delivers no more than the one
+    // before it (5% leeway for noise).
+    let falls = after.windows(2).all(|w| w[1].delivered <= 1.05 * w[0].delivered);
+    let share = last.delivered / peak.delivered;
+    Finding {
+        claim: format!(
+            "{series}: livelock — delivered rises to {} Mpps at {} Mpps offered, then never recovers: each higher load delivers no more than the one before ({} Mpps), down to {} Mpps at {} Mpps offered = {} of its peak",
+            mpps(peak.delivered),
+            mpps(peak.offered),
+            after.iter().map(|p| mpps(p.delivered)).collect::<Vec<_>>().join(", "),
+            mpps(last.delivered),
+            mpps(last.offered),
+            pct(share)
+        ),
+        holds: peak.offered > first.offered && peak.offered < last.offered && falls && share < 0.5,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A NAPI point: offered and delivered Mpps, core 0's (hardirq, softirq,
+    /// kthread, user) shares, and (polls, full polls, squeezes, ksoftirqd wakeups).
+    fn point(offered: f64, delivered: f64, cpu: [f64; 4], napi: [f64; 4]) -> VariantResult {
+        let [hardirq, softirq, kthread, user] = cpu;
+        let [polls, full_polls, time_squeeze, ksoftirqd_wakeups] = napi;
+        VariantResult {
+            name: format!("napi/{offered:.2}"),
+            params: Default::default(),
+            metrics: json!({
+                "throughput": {"offered_pps": offered * 1e6, "delivered_pps": delivered * 1e6},
+                "cpu": [{"busy_frac": {"hardirq": hardirq, "softirq": softirq, "kthread": kthread, "user": user}}],
+                "napi": {"polls": polls, "full_polls": full_polls, "time_squeeze": time_squeeze,
+                         "ksoftirqd_wakeups": ksoftirqd_wakeups},
+            }),
+        }
+    }
+
+    const IDLE: [f64; 4] = [0.1, 0.1, 0.0, 0.1];
+    const DRAINED: [f64; 4] = [1000.0, 0.0, 0.0, 0.0];
+    const STARVED: [f64; 4] = [0.22, 0.73, 0.0, 0.04];
+    const POLLING: [f64; 4] = [0.0, 0.01, 0.77, 0.22];
+    const FULL: [f64; 4] = [1000.0, 1000.0, 100.0, 1.0];
+
+    fn napi_findings(points: Vec<VariantResult>) -> Vec<Finding> {
+        findings(&points).into_iter().filter(|f| f.claim.starts_with("napi:")).collect()
+    }
+
+    #[test]
+    fn a_plateau_is_judged_at_every_load_above_the_peak_rate() {
+        let good = vec![
+            point(1.0, 1.0, IDLE, DRAINED),
+            point(4.0, 2.2, POLLING, FULL),
+            point(8.0, 2.2, POLLING, FULL),
+            point(14.88, 2.2, POLLING, FULL),
+        ];
+        assert!(napi_findings(good).iter().all(|f| f.holds));
+        // The highest load is back at the peak, but 8 Mpps is not.
+        let sagging = vec![
+            point(1.0, 1.0, IDLE, DRAINED),
+            point(4.0, 2.2, POLLING, FULL),
+            point(8.0, 1.1, POLLING, FULL),
+            point(14.88, 2.2, POLLING, FULL),
+        ];
+        let f = napi_findings(sagging);
+        assert!(f[0].claim.contains("plateau") && !f[0].holds, "{}", f[0].claim);
+    }
+
+    #[test]
+    fn a_dip_below_the_peak_rate_is_a_finding_judged_on_its_mechanism() {
+        let dip = |at_dip: [f64; 4], napi: [f64; 4]| {
+            vec![
+                point(1.0, 1.0, IDLE, DRAINED),
+                point(2.0, 0.4, at_dip, napi),
+                point(4.0, 2.2, POLLING, FULL),
+                point(14.88, 2.2, POLLING, FULL),
+            ]
+        };
+        let f = napi_findings(dip(STARVED, DRAINED));
+        assert_eq!(f.len(), 2);
+        assert!(f[1].claim.contains("dip at 2.00") && f[1].holds, "{}", f[1].claim);
+        // The same dip with ksoftirqd woken, or with full polls, is not the mechanism claimed.
+        let woken = napi_findings(dip(STARVED, [1000.0, 0.0, 0.0, 1.0]));
+        assert!(!woken[1].holds);
+        let full = napi_findings(dip(STARVED, [1000.0, 500.0, 0.0, 0.0]));
+        assert!(!full[1].holds);
+        let reader_runs = napi_findings(dip([0.2, 0.5, 0.0, 0.3], DRAINED));
+        assert!(!reader_runs[1].holds);
+        // Without a dip, the series says so.
+        let none = napi_findings(vec![
+            point(1.0, 1.0, IDLE, DRAINED),
+            point(4.0, 2.2, POLLING, FULL),
+            point(8.0, 2.2, POLLING, FULL),
+        ]);
+        assert!(none[1].claim.contains("no dip") && none[1].holds);
+    }
 }
