@@ -63,7 +63,7 @@ impl LevelDevice {
     }
 
     /// An event: set the cause, schedule the next, assert the line.
-    pub fn on_event(&mut self, sim: &mut Sim, up: &mut dyn UpstreamPort) {
+    pub fn on_event(&mut self, sim: &mut Sim, up: &mut impl UpstreamPort) {
         if !sim.faults.fire(crate::sim::Fault::UncountedDeviceEvent) {
             self.counts.events += 1;
         }
@@ -88,7 +88,7 @@ impl LevelDevice {
 
     /// The driver reads the cause: claim and clear a pending one (the line
     /// falls), or `IRQ_NONE`.
-    pub fn service(&mut self, sim: &mut Sim, up: &mut dyn UpstreamPort) -> bool {
+    pub fn service(&mut self, sim: &mut Sim, up: &mut impl UpstreamPort) -> bool {
         if !self.cause {
             self.counts.none += 1;
             return false;

@@ -202,7 +202,7 @@ impl Nic {
     }
 
     /// Lands queue `q`'s frames up to now.
-    fn advance(&mut self, q: QueueId, sim: &mut Sim, up: &mut dyn UpstreamPort) {
+    fn advance(&mut self, q: QueueId, sim: &mut Sim, up: &mut impl UpstreamPort) {
         let now = sim.now();
         self.generate_until(now);
         self.queues[q.idx()].land(now, self.setup.dma_write, self.rid, sim, up);
@@ -288,7 +288,7 @@ impl Nic {
     }
 
     /// Sets an entry's mask bit; unmasking sends a pending message.
-    pub fn msix_set_masked(&mut self, entry: u16, masked: bool, sim: &mut Sim, up: &mut dyn UpstreamPort) {
+    pub fn msix_set_masked(&mut self, entry: u16, masked: bool, sim: &mut Sim, up: &mut impl UpstreamPort) {
         if let Ok(Some(msg)) = self.msix.set_masked(entry, masked) {
             if sim.faults.fire(Fault::PendingBitLost) {
                 return;
@@ -300,7 +300,7 @@ impl Nic {
 
     /// Enables MSI-X and clears the function mask (driver probe); pending
     /// messages go out.
-    pub fn msix_enable(&mut self, sim: &mut Sim, up: &mut dyn UpstreamPort) {
+    pub fn msix_enable(&mut self, sim: &mut Sim, up: &mut impl UpstreamPort) {
         let mut released = self.msix.set_enabled(true);
         released.extend(self.msix.set_function_mask(false));
         for (_, msg) in released {
@@ -314,7 +314,7 @@ impl Nic {
         self.msi_message = Some(msg);
     }
 
-    fn send_msix(&mut self, msg: MsiMessage, sim: &mut Sim, up: &mut dyn UpstreamPort) {
+    fn send_msix(&mut self, msg: MsiMessage, sim: &mut Sim, up: &mut impl UpstreamPort) {
         self.stats.msix.sent += 1;
         if sim.faults.fire(Fault::NicSkipsWrite) {
             return;
@@ -326,7 +326,7 @@ impl Nic {
 
     /// The driver sets the queue's interrupt-enable bit (EIMS write): the
     /// coalescing rule starts over, and frames already waiting count.
-    pub fn enable_irq(&mut self, q: QueueId, sim: &mut Sim, up: &mut dyn UpstreamPort) {
+    pub fn enable_irq(&mut self, q: QueueId, sim: &mut Sim, up: &mut impl UpstreamPort) {
         let now = sim.now();
         let queue = &mut self.queues[q.idx()];
         queue.irq_enabled = true;
@@ -345,7 +345,7 @@ impl Nic {
     }
 
     /// Re-evaluates an enabled queue's interrupt condition.
-    pub fn watch(&mut self, q: QueueId, epoch: u32, sim: &mut Sim, up: &mut dyn UpstreamPort) {
+    pub fn watch(&mut self, q: QueueId, epoch: u32, sim: &mut Sim, up: &mut impl UpstreamPort) {
         let now = sim.now();
         let queue = &self.queues[q.idx()];
         if epoch != queue.watch_gen || !queue.irq_enabled {
@@ -369,7 +369,7 @@ impl Nic {
     /// clears the queue's enable bit itself; otherwise the queue stays
     /// enabled and interrupts again for later frames until the driver's top
     /// half masks it.
-    fn raise(&mut self, q: QueueId, sim: &mut Sim, up: &mut dyn UpstreamPort) {
+    fn raise(&mut self, q: QueueId, sim: &mut Sim, up: &mut impl UpstreamPort) {
         self.queues[q.idx()].tx_pending = 0;
         if self.setup.auto_mask {
             self.disable_irq(q);
@@ -405,7 +405,7 @@ impl Nic {
 
     /// A notify on MSI-X entry `entry`: the message goes out, or the
     /// Pending bit is set while the entry is masked.
-    fn notify_msix(&mut self, entry: u16, sim: &mut Sim, up: &mut dyn UpstreamPort) {
+    fn notify_msix(&mut self, entry: u16, sim: &mut Sim, up: &mut impl UpstreamPort) {
         self.stats.msix.raised += 1;
         if sim.faults.fire(Fault::NotifyLost) {
             return;
@@ -431,19 +431,19 @@ impl Nic {
     }
 
     /// A TX doorbell carrying `tail` arrived.
-    pub fn tx_doorbell(&mut self, q: u32, tail: u64, sim: &mut Sim, up: &mut dyn UpstreamPort) {
+    pub fn tx_doorbell(&mut self, q: u32, tail: u64, sim: &mut Sim, up: &mut impl UpstreamPort) {
         if self.tx[q as usize].doorbell(tail) {
             self.tx_start_fetch(q, sim, up);
         }
     }
 
-    fn tx_start_fetch(&mut self, q: u32, sim: &mut Sim, up: &mut dyn UpstreamPort) {
+    fn tx_start_fetch(&mut self, q: u32, sim: &mut Sim, up: &mut impl UpstreamPort) {
         let done = self.tx[q as usize].start_fetch(self.rid, sim, up);
         sim.at(done, Event::TxFetchDone { nic: self.id, queue: q });
     }
 
     /// A TX descriptor fetch completed: transmit, write back, fetch on.
-    pub fn tx_fetch_done(&mut self, q: u32, sim: &mut Sim, up: &mut dyn UpstreamPort) {
+    pub fn tx_fetch_done(&mut self, q: u32, sim: &mut Sim, up: &mut impl UpstreamPort) {
         let gbps = self.setup.line_rate_gbps;
         let frame_time =
             |bytes: u16| Dur::from_ns_f64((bytes as u32 + crate::config::WIRE_OVERHEAD_BYTES) as f64 * 8.0 / gbps);
@@ -458,7 +458,7 @@ impl Nic {
 
     /// A DD write-back of TX queue `q` is visible: its interrupt, on the
     /// queue pair's vector or on its own, unless masked.
-    pub fn tx_complete(&mut self, q: u32, sim: &mut Sim, up: &mut dyn UpstreamPort) {
+    pub fn tx_complete(&mut self, q: u32, sim: &mut Sim, up: &mut impl UpstreamPort) {
         self.tx[q as usize].unreported += 1;
         match self.tx_vectors() {
             Some(TxVectors::Txrx) => {
@@ -474,7 +474,7 @@ impl Nic {
         }
     }
 
-    fn tx_raise(&mut self, q: u32, sim: &mut Sim, up: &mut dyn UpstreamPort) {
+    fn tx_raise(&mut self, q: u32, sim: &mut Sim, up: &mut impl UpstreamPort) {
         let t = q as usize;
         if !self.tx_irq_enabled[t] || self.tx[t].unreported == 0 {
             return;
@@ -490,7 +490,7 @@ impl Nic {
 
     /// The driver enables TX queue `q`'s own interrupt; completions already
     /// written interrupt at once.
-    pub fn tx_enable_irq(&mut self, q: u32, sim: &mut Sim, up: &mut dyn UpstreamPort) {
+    pub fn tx_enable_irq(&mut self, q: u32, sim: &mut Sim, up: &mut impl UpstreamPort) {
         self.tx_irq_enabled[q as usize] = true;
         self.tx_raise(q, sim, up);
     }
@@ -501,14 +501,14 @@ impl Nic {
     }
 
     /// The INTx output follows the cause register.
-    fn update_line(&mut self, sim: &mut Sim, up: &mut dyn UpstreamPort) {
+    fn update_line(&mut self, sim: &mut Sim, up: &mut impl UpstreamPort) {
         if self.setup.mode == InterruptMode::Intx {
             up.intx(self.setup.intx_pin, LineSource::Nic(self.id.0), self.icr != 0, sim);
         }
     }
 
     /// The driver reads the cause register (read-to-clear).
-    pub fn read_icr(&mut self, sim: &mut Sim, up: &mut dyn UpstreamPort) -> u64 {
+    pub fn read_icr(&mut self, sim: &mut Sim, up: &mut impl UpstreamPort) -> u64 {
         let bits = std::mem::take(&mut self.icr);
         self.update_line(sim, up);
         bits
@@ -520,7 +520,7 @@ impl Nic {
     }
 
     /// The driver writes 1s to cause bits (write-1-to-clear).
-    pub fn clear_cause(&mut self, bits: u64, sim: &mut Sim, up: &mut dyn UpstreamPort) {
+    pub fn clear_cause(&mut self, bits: u64, sim: &mut Sim, up: &mut impl UpstreamPort) {
         self.icr &= !bits;
         self.update_line(sim, up);
     }
@@ -534,7 +534,7 @@ impl Nic {
         max: usize,
         out: &mut Vec<Packet>,
         sim: &mut Sim,
-        up: &mut dyn UpstreamPort,
+        up: &mut impl UpstreamPort,
     ) -> usize {
         self.advance(q, sim, up);
         let n = self.queues[q.idx()].take(max, out);
@@ -545,7 +545,7 @@ impl Nic {
     }
 
     /// Lands every queue's frames up to now (end of a run).
-    pub fn rx_settle(&mut self, sim: &mut Sim, up: &mut dyn UpstreamPort) {
+    pub fn rx_settle(&mut self, sim: &mut Sim, up: &mut impl UpstreamPort) {
         let (now, dma, rid) = (sim.now(), self.setup.dma_write, self.rid);
         self.generate_until(now);
         for q in &mut self.queues {
@@ -555,7 +555,7 @@ impl Nic {
 
     /// Programs a flow filter (ntuple / aRFS `ndo_rx_flow_steer`): `flow`'s
     /// packets go to queue `to` from now on, overriding RSS.
-    pub fn steer_flow(&mut self, flow: FlowId, to: QueueId, sim: &mut Sim, up: &mut dyn UpstreamPort) {
+    pub fn steer_flow(&mut self, flow: FlowId, to: QueueId, sim: &mut Sim, up: &mut impl UpstreamPort) {
         let from = self.flow_queue[flow.idx()];
         if from == to {
             return;

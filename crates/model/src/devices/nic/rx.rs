@@ -147,7 +147,7 @@ impl RxQueue {
     /// Lands every look-ahead frame whose DMA completes by `now`: a free
     /// descriptor takes it (buffer write, then descriptor write-back,
     /// through the DMA port); a full ring drops it.
-    pub fn land(&mut self, now: Time, dma: Dur, rid: Rid, sim: &mut Sim, up: &mut dyn UpstreamPort) {
+    pub fn land(&mut self, now: Time, dma: Dur, rid: Rid, sim: &mut Sim, up: &mut impl UpstreamPort) {
         while let Some(p) = self.ahead.front().copied() {
             if p.wire + dma > now {
                 break;

@@ -128,7 +128,7 @@ impl TxQueue {
 
     /// Starts a descriptor fetch at `now` through the DMA port: returns when
     /// it completes.
-    pub fn start_fetch(&mut self, rid: Rid, sim: &mut Sim, up: &mut dyn UpstreamPort) -> Time {
+    pub fn start_fetch(&mut self, rid: Rid, sim: &mut Sim, up: &mut impl UpstreamPort) -> Time {
         let now = sim.now();
         let end = self.tail_seen.min(self.head + self.max_fetch.max(1) as u64);
         let slot = self.head % self.ring_size as u64;
@@ -149,7 +149,7 @@ impl TxQueue {
         &mut self,
         rid: Rid,
         sim: &mut Sim,
-        up: &mut dyn UpstreamPort,
+        up: &mut impl UpstreamPort,
         frame_time: impl Fn(u16) -> Dur,
     ) -> Fetched {
         let now = sim.now();
@@ -222,7 +222,7 @@ impl TxQueue {
 
     /// Writes DD back into the RS descriptors among `from..upto` once the
     /// wire is done with them; returns when the write-back is visible.
-    fn write_back(&mut self, from: u64, upto: u64, rid: Rid, sim: &mut Sim, up: &mut dyn UpstreamPort) -> Time {
+    fn write_back(&mut self, from: u64, upto: u64, rid: Rid, sim: &mut Sim, up: &mut impl UpstreamPort) -> Time {
         let ring = self.ring_size as u64;
         self.counts.dma_requests += 1;
         let at = self.wire_free;
