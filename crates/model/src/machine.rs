@@ -6,7 +6,6 @@
 //! local APIC is handed to the kernel that runs on that core.
 
 use crate::config::Scenario;
-use crate::costs::Costs;
 use crate::devices::level::LevelDevice;
 use crate::devices::nic::{Nic, NicSetup};
 use crate::ids::{CoreId, CpuId, KernelId, NicId, Rid};
@@ -319,11 +318,6 @@ impl Machine {
     #[cfg(test)]
     pub(crate) fn faults(&mut self) -> &mut crate::sim::Faults {
         &mut self.sim.faults
-    }
-
-    /// The costs the run charges.
-    pub fn costs(&self) -> &Costs {
-        &self.sim.costs
     }
 }
 

@@ -59,7 +59,7 @@ pub enum Event {
         /// The TX queue.
         queue: u32,
     },
-    /// A NIC's DD write-back up to `upto` is visible: the TX interrupt.
+    /// A NIC's DD write-back is visible: the TX interrupt.
     TxComplete {
         /// The NIC.
         nic: NicId,

@@ -303,6 +303,17 @@ mod tests {
 
     #[test]
     fn int_sysctls_stop_at_int_max() {
+        fn set(s: &mut Scenario, field: usize, v: u32) {
+            let k = &mut s.kernel;
+            let fields = [
+                &mut k.napi_weight,
+                &mut k.netdev_budget,
+                &mut k.netdev_budget_usecs,
+                &mut k.max_softirq_restart,
+                &mut k.netdev_max_backlog,
+            ];
+            *fields.into_iter().nth(field).expect("five fields") = v;
+        }
         for (field, path) in [
             (0, "kernel.napi_weight"),
             (1, "kernel.netdev_budget"),
@@ -311,25 +322,9 @@ mod tests {
             (4, "kernel.netdev_max_backlog"),
         ] {
             let mut s = Scenario::default();
-            let k = &mut s.kernel;
-            let v = [
-                &mut k.napi_weight,
-                &mut k.netdev_budget,
-                &mut k.netdev_budget_usecs,
-                &mut k.max_softirq_restart,
-                &mut k.netdev_max_backlog,
-            ];
-            *v.into_iter().nth(field).unwrap() = KERNEL_INT_MAX;
+            set(&mut s, field, KERNEL_INT_MAX);
             valid(&s);
-            let k = &mut s.kernel;
-            let v = [
-                &mut k.napi_weight,
-                &mut k.netdev_budget,
-                &mut k.netdev_budget_usecs,
-                &mut k.max_softirq_restart,
-                &mut k.netdev_max_backlog,
-            ];
-            *v.into_iter().nth(field).unwrap() = KERNEL_INT_MAX + 1;
+            set(&mut s, field, KERNEL_INT_MAX + 1);
             only_error(&s, path, "expected 1..=2147483647");
         }
     }

@@ -313,11 +313,6 @@ impl Kernel {
         }
     }
 
-    /// The CPU of this kernel that runs on `core`, if any.
-    pub fn cpu_of_core(&self, core: CoreId) -> Option<CpuId> {
-        self.cores.iter().position(|c| *c == core).map(|i| CpuId(i as u32))
-    }
-
     /// Charges every CPU's running frame up to `now` (end of a run).
     pub fn settle(&mut self, now: Time) {
         for c in &mut self.cpus {

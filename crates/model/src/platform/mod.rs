@@ -210,11 +210,6 @@ impl Platform {
         Some(core)
     }
 
-    /// Whether `core`'s APIC presents a vector above its priority.
-    pub fn lapic_pending(&self, core: CoreId) -> bool {
-        self.lapics[core.idx()].pending_vector().is_some()
-    }
-
     /// `core` acknowledges its highest deliverable vector (IRR → ISR).
     pub fn lapic_ack(&mut self, core: CoreId) -> Option<u8> {
         self.lapics[core.idx()].ack()
