@@ -7,13 +7,11 @@
 
 use crate::error::{Diagnostic, ErrorKind};
 use crate::keypath::{KeyPath, Segment};
+pub use crate::overrides::OVERRIDE_ORIGIN;
 use crate::overrides::override_of_span;
 use std::ops::Range;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
-
-/// Origin shown for problems in `--set` overrides.
-pub const OVERRIDE_ORIGIN: &str = "--set";
 
 /// Where the text being loaded came from, for turning spans into locations.
 pub struct Source<'a> {

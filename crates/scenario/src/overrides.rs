@@ -18,6 +18,9 @@ use std::ops::Range;
 use toml::Spanned;
 use toml::de::{DeArray, DeTable, DeValue};
 
+/// Origin shown for problems in `--set` overrides.
+pub const OVERRIDE_ORIGIN: &str = "--set";
+
 /// First span offset used for override values: far beyond any real source.
 const OVERRIDE_SPAN_BASE: usize = usize::MAX / 4;
 
@@ -46,7 +49,7 @@ pub struct Setting {
 impl Setting {
     /// A `--set KEY=VALUE` override.
     pub fn set(text: impl Into<String>) -> Setting {
-        Setting { option: crate::document::OVERRIDE_ORIGIN.to_string(), text: text.into() }
+        Setting { option: OVERRIDE_ORIGIN.to_string(), text: text.into() }
     }
 
     /// An override given by `option`, e.g. `Setting::from_option("--duration", "duration_ms=5.0")`.

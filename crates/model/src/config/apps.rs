@@ -4,11 +4,15 @@
 use super::{MAX_COST_NS, ValidateCx, num};
 use serde::{Deserialize, Serialize};
 
+/// CQ ring entries of the io_uring a reader sets up (`IORING_SETUP` default:
+/// twice the 2048-entry SQ is common; one ring's worth per reap).
+pub const IO_URING_CQ_ENTRIES: usize = 4096;
+
 /// Largest `io_uring.wait_nr`: the completion ring the model gives a reader
-/// ([`crate::workload::app::IO_URING_CQ_ENTRIES`], 4096 entries; the kernel
+/// ([`IO_URING_CQ_ENTRIES`], 4096 entries; the kernel
 /// allows rings of up to `IORING_MAX_CQ_ENTRIES` = 2 × 32768, but waiting for
 /// more completions than the ring holds never ends).
-pub const MAX_WAIT_NR: u32 = crate::workload::app::IO_URING_CQ_ENTRIES as u32;
+pub const MAX_WAIT_NR: u32 = IO_URING_CQ_ENTRIES as u32;
 /// Largest `rt_signal_limit`: 2^31 − 1, a modelling bound (`RLIMIT_SIGPENDING`
 /// may be unlimited; no process could queue more signals in memory).
 pub const MAX_RT_SIGNAL_LIMIT: u32 = i32::MAX as u32;

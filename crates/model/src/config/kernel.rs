@@ -19,9 +19,9 @@ pub const MAX_SOCKET_RCVBUF_BYTES: u64 = i32::MAX as u64;
 /// `SKB_TRUESIZE` adds.
 pub const MAX_SKB_OVERHEAD_BYTES: u32 = 65_536;
 /// Largest `recv_batch`: the io_uring completion ring the model gives a
-/// reader ([`crate::workload::app::IO_URING_CQ_ENTRIES`], 4096), the
-/// largest batch any reader takes.
-pub const MAX_RECV_BATCH: u32 = crate::workload::app::IO_URING_CQ_ENTRIES as u32;
+/// reader ([`super::apps::IO_URING_CQ_ENTRIES`], 4096), the largest batch any
+/// reader takes.
+pub const MAX_RECV_BATCH: u32 = super::apps::IO_URING_CQ_ENTRIES as u32;
 /// Largest RFS table, entries: 2^26 for `rps_sock_flow_entries` and for
 /// the per-queue `rps_flow_cnt` tables together (256 MiB and 768 MiB of
 /// model state; the kernel refuses `rps_sock_flow_entries` above 2^29).

@@ -35,7 +35,7 @@ pub mod nic;
 pub mod tx;
 pub mod workload;
 
-pub use apps::{AppConfig, IoUringConfig, NotifyKind, SignalKind};
+pub use apps::{AppConfig, IO_URING_CQ_ENTRIES, IoUringConfig, NotifyKind, SignalKind};
 pub use devices::{CauseClear, DeviceConfig, MAX_DEVICES};
 pub use driver::{DriverConfig, LevelEoi};
 pub use kernel::{KernelConfig, LevelFlow};

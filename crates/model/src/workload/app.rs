@@ -17,9 +17,7 @@ use crate::workload::traffic::Packet;
 use irqlab_engine::{Dur, Time};
 use std::collections::VecDeque;
 
-/// CQ ring entries of the io_uring a reader sets up (`IORING_SETUP` default:
-/// twice the 2048-entry SQ is common; one ring's worth per reap).
-pub const IO_URING_CQ_ENTRIES: usize = 4096;
+pub use crate::config::IO_URING_CQ_ENTRIES;
 
 /// A thread's scheduling state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
