@@ -38,6 +38,8 @@ pub struct Metrics {
     pub interrupts: InterruptMetrics,
     /// Inter-processor interrupts.
     pub ipis: IpiMetrics,
+    /// The DMA port: the devices' memory accesses.
+    pub dma: DmaMetrics,
     /// RPS/RFS/aRFS and locality.
     pub steering: SteeringMetrics,
     /// NAPI and softirq counters.
@@ -185,6 +187,23 @@ pub struct TxMetrics {
     pub transmitted_pps: f64,
 }
 
+/// The DMA port.
+#[derive(Clone, Debug, Serialize)]
+pub struct DmaMetrics {
+    /// Accesses the NIC issued (RX descriptor reads, buffer writes and
+    /// descriptor write-backs; TX descriptor fetches, payload reads and
+    /// write-backs).
+    pub requests: u64,
+    /// Accesses memory completed.
+    pub completed: u64,
+    /// Accesses the translation stage refused.
+    pub faulted: u64,
+    /// Bytes written to memory.
+    pub bytes_written: u64,
+    /// Bytes read from memory.
+    pub bytes_read: u64,
+}
+
 /// Engine work measures.
 #[derive(Clone, Debug, Serialize)]
 pub struct EngineMetrics {
@@ -315,6 +334,13 @@ pub fn assemble(p: &Parts, law_violations: Vec<LawViolation>) -> Metrics {
             per_packet: ratio(st.ipis.sent, pc.delivered),
             rps: st.ipis.rps,
             reschedule: st.ipis.reschedule,
+        },
+        dma: DmaMetrics {
+            requests: p.nic.dma_requests(),
+            completed: ps.dma.completed,
+            faulted: ps.dma.faults,
+            bytes_written: ps.dma.bytes_written,
+            bytes_read: ps.dma.bytes_read,
         },
         steering: k.report_steering(),
         napi: k.report_napi(),

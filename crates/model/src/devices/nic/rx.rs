@@ -2,9 +2,11 @@
 //! interrupt coalescing and the queue's interrupt-enable bit.
 //!
 //! * A frame is written to its queue's ring by DMA after its last bit
-//!   arrives: the buffer write and the descriptor write-back go through the
-//!   DMA port. A full ring drops the frame before any DMA (`rx_ring_full`,
-//!   the NIC's rx_missed/no-buffer counter). The driver refills descriptors
+//!   arrives: the descriptor read that tells the NIC the buffer (one DMA read
+//!   per line of four descriptors, ahead of the frames), the buffer write and
+//!   the descriptor write-back all go through the DMA port. A full ring drops
+//!   the frame before any DMA (`rx_ring_full`, the NIC's rx_missed/no-buffer
+//!   counter). The driver refills descriptors
 //!   as NAPI consumes them, so ring occupancy = landed − polled.
 //! * Each queue has an interrupt-enable bit (like ixgbe's EIMS/EIMC): the
 //!   driver's top half clears it and `napi_complete_done` sets it again.
@@ -30,6 +32,9 @@ use std::collections::VecDeque;
 
 /// Bytes of one RX descriptor (the 16-byte advanced/legacy layouts).
 pub const RX_DESC_BYTES: u32 = 16;
+/// Descriptors the NIC reads with one DMA read ahead of the frames that
+/// will use them: a 64-byte cache line of four.
+pub const RX_DESC_PER_FETCH: u64 = 4;
 /// Bytes of the packet buffer each RX descriptor points to (2 KiB, the
 /// common `rx_buf_len` for a 1500-byte MTU).
 pub const RX_BUFFER_BYTES: u64 = 2048;
@@ -161,10 +166,18 @@ impl RxQueue {
             let slot = self.counts.landed % self.capacity as u64;
             let buffer = RX_BUFFER_IOVA + ((self.index as u64) << 32) + slot * RX_BUFFER_BYTES;
             let desc = RX_RING_IOVA + ((self.index as u64) << 24) + slot * RX_DESC_BYTES as u64;
+            let fetched = if slot % RX_DESC_PER_FETCH == 0 {
+                // Prefetched ahead of the frame: its latency is hidden.
+                self.counts.dma_requests += 1;
+                let line = RX_DESC_BYTES * RX_DESC_PER_FETCH as u32;
+                up.dma(rid, DmaRequest::read(desc, line), p.wire, sim).is_ok()
+            } else {
+                true
+            };
             self.counts.dma_requests += 2;
             let wrote = up.dma(rid, DmaRequest::write(buffer, p.bytes), p.wire, sim);
             let done = up.dma(rid, DmaRequest::write(desc, RX_DESC_BYTES), p.wire, sim);
-            if wrote.is_err() || done.is_err() {
+            if !fetched || wrote.is_err() || done.is_err() {
                 self.counts.dropped_dma_fault += 1;
                 continue;
             }
