@@ -166,7 +166,7 @@ impl RxQueue {
             let slot = self.counts.landed % self.capacity as u64;
             let buffer = RX_BUFFER_IOVA + ((self.index as u64) << 32) + slot * RX_BUFFER_BYTES;
             let desc = RX_RING_IOVA + ((self.index as u64) << 24) + slot * RX_DESC_BYTES as u64;
-            let fetched = if slot % RX_DESC_PER_FETCH == 0 {
+            let fetched = if slot.is_multiple_of(RX_DESC_PER_FETCH) {
                 // Prefetched ahead of the frame: its latency is hidden.
                 self.counts.dma_requests += 1;
                 let line = RX_DESC_BYTES * RX_DESC_PER_FETCH as u32;
