@@ -14,6 +14,12 @@
 //!   edge/level pin state machine with Remote IRR and EOI (§4.3);
 //! * [`txdesc`] — the 16-byte TX descriptor (e1000 legacy layout plus a
 //!   generation bit), its two 64-bit words and the DD write-back;
+//! * [`vtd`] — Intel VT-d, legacy mode: remappable MSI and IO-APIC RTEs
+//!   (§3.2), interrupt-remapping table entries, remapped and posted, with
+//!   source-id validation (§5.1), root/context entries, second-level page
+//!   tables and their walk, the fault recording register and fault
+//!   reasons, and the fault/invalidation registers and queued-invalidation
+//!   descriptors (§6);
 //! * [`hex`] — parsing of hex text for the above (no hardware).
 //!
 //! Nothing here simulates time or does I/O; the `model` crate owns the
@@ -22,8 +28,8 @@
 //! and offer `fields()` as `(name, value)` pairs whose names match the JSON
 //! keys.
 //!
-//! Left out (for now): VT-d remappable MSI and IRTEs (§3.2, §5), posted
-//! interrupts, and DMA remapping.
+//! Left out (for now): the posted-interrupt descriptor and the CPU side of
+//! posting (§5.2–5.4), VT-d scalable mode, and AMD-Vi.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -35,6 +41,7 @@ pub mod msi;
 pub mod msix;
 pub mod rss;
 pub mod txdesc;
+pub mod vtd;
 
 pub use ioapic::{
     Delivery, DeliveryCause, DeliveryStatus, IoApic, IoApicError, PinCounters, Polarity, RedirectionEntry,
@@ -48,4 +55,8 @@ pub use msix::{
 pub use rss::{
     MICROSOFT_KEY, Reta, RssError, RssKey, RssTuple, SYMMETRIC_KEY, TupleKind, parse_endpoint, parse_key_hex,
     toeplitz_hash,
+};
+pub use vtd::{
+    ContextEntry, FaultReason, FaultRecord, InvDesc, Irte, PostedIrte, RemapMsiError, RemappableMsi, RemappedIrte,
+    RootEntry, SlPte, SourceValidation, TranslationType, Walk, WalkFault,
 };
