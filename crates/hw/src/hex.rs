@@ -3,8 +3,9 @@
 //! This models no hardware. It is the one place where the crate turns text
 //! into the raw bytes and words that the format modules decode: an RSS key
 //! (spec §1.3 gives it as a plain hex string; `ethtool -x` prints it
-//! colon-separated), an MSI-X table entry in memory order (spec §2.2), and
-//! MSI address/data words (spec §3.1).
+//! colon-separated), an MSI-X table entry in memory order (spec §2.2),
+//! MSI address/data words (spec §3.1), and the 128-bit VT-d entries and
+//! registers (§5.1, §6) as one number.
 //!
 //! Accepted byte-string syntax, kept deliberately small:
 //! * an optional `0x`/`0X` prefix;
@@ -54,6 +55,20 @@ pub enum HexError {
         digits: usize,
         /// Width of the target integer.
         bits: u32,
+    },
+    /// One half of a split 128-bit value has more than 16 significant digits.
+    #[error("the {half} half has {digits} significant hex digits; each half holds 64 bits (16 digits)")]
+    HalfTooWide {
+        /// `high` (bits 127:64, written first) or `low` (bits 63:0).
+        half: &'static str,
+        /// Significant digits in that half.
+        digits: usize,
+    },
+    /// A 128-bit value split into more than two groups.
+    #[error("{groups} groups of hex digits; expected one 128-bit number or two 64-bit halves (bits 127:64, then 63:0)")]
+    TooManyGroups {
+        /// Number of groups found.
+        groups: usize,
     },
 }
 
@@ -154,6 +169,61 @@ pub fn parse_u64(text: &str) -> Result<u64, HexError> {
     parse_uint(text, u64::BITS)
 }
 
+/// Parse a hex `u128` (bits 127:0, most significant digit first): an
+/// optional `0x`, then either one number of up to 32 significant digits, or
+/// two 64-bit halves — bits 127:64 first, then bits 63:0, each up to 16
+/// significant digits — separated by `_` and/or whitespace. Surrounding
+/// whitespace is ignored; error positions count characters after the `0x`.
+///
+/// ```
+/// # use irqlab_hw::hex::parse_u128;
+/// assert_eq!(parse_u128("0x1_0000000000000002"), Ok((1 << 64) | 2));
+/// assert_eq!(parse_u128("1 2"), Ok((1 << 64) | 2));
+/// assert_eq!(parse_u128("10000000000000002"), Ok((1 << 64) | 2));
+/// assert!(parse_u128("1_2_3").is_err());
+/// ```
+pub fn parse_u128(text: &str) -> Result<u128, HexError> {
+    let body = strip_prefix(text.trim());
+    let mut groups: Vec<Vec<u8>> = Vec::new();
+    let mut in_group = false;
+    for (position, ch) in body.chars().enumerate() {
+        if ch == '_' || ch.is_whitespace() {
+            in_group = false;
+            continue;
+        }
+        let d = digit(ch, position)?;
+        if !in_group {
+            groups.push(Vec::new());
+            in_group = true;
+        }
+        if let Some(group) = groups.last_mut() {
+            group.push(d);
+        }
+    }
+    let value = |digits: &[u8]| digits.iter().fold(0u128, |acc, &d| (acc << BITS_PER_DIGIT) | u128::from(d));
+    let significant = |digits: &[u8]| digits.iter().skip_while(|&&d| d == 0).count();
+    match groups.as_slice() {
+        [] => Err(HexError::Empty),
+        [one] => {
+            let digits = significant(one);
+            if digits > 32 {
+                return Err(HexError::TooWide { digits, bits: u128::BITS });
+            }
+            Ok(value(one))
+        }
+        [high, low] => {
+            for (half, digits) in [("high", high), ("low", low)] {
+                let digits = significant(digits);
+                if digits > 16 {
+                    return Err(HexError::HalfTooWide { half, digits });
+                }
+            }
+            Ok((value(high) << 64) | value(low))
+        }
+        more => Err(HexError::TooManyGroups { groups: more.len() }),
+    }
+}
+
 /// Parse a hex `u32` (up to 8 significant digits, optional `0x`).
 pub fn parse_u32(text: &str) -> Result<u32, HexError> {
     let value = parse_uint(text, u32::BITS)?;
@@ -198,5 +268,41 @@ mod tests {
         assert_eq!(parse_u64("1ffffffffffffffff0"), Err(HexError::TooWide { digits: 18, bits: 64 }));
         assert_eq!(parse_u64("0x"), Err(HexError::Empty));
         assert!(matches!(parse_u32("12z"), Err(HexError::NonHex { .. })));
+    }
+
+    #[test]
+    fn u128_takes_one_number_or_two_halves() {
+        let full = 0x0000_0000_0006_0318_0000_0300_005C_0A3D_u128;
+        assert_eq!(parse_u128("0x0000000000060318_00000300005c0a3d"), Ok(full));
+        assert_eq!(parse_u128("000000000006031800000300005c0a3d"), Ok(full));
+        assert_eq!(parse_u128("  0X60318 00000300005C0A3D\n"), Ok(full));
+        assert_eq!(parse_u128("60318\t300005c0a3d"), Ok(full));
+        assert_eq!(parse_u128("ffffffffffffffffffffffffffffffff"), Ok(u128::MAX));
+        assert_eq!(parse_u128("0x0000ffffffffffffffffffffffffffffffff"), Ok(u128::MAX));
+        // Halves are halves: "1_2" is 1 << 64 | 2, not 0x12.
+        assert_eq!(parse_u128("1_2"), Ok((1 << 64) | 2));
+        assert_eq!(parse_u128("1__2"), Ok((1 << 64) | 2));
+    }
+
+    #[test]
+    fn u128_errors_say_what_is_wrong() {
+        assert_eq!(parse_u128(""), Err(HexError::Empty));
+        assert_eq!(parse_u128("0x"), Err(HexError::Empty));
+        assert_eq!(parse_u128(" _ "), Err(HexError::Empty));
+        assert_eq!(parse_u128(&"1".repeat(33)), Err(HexError::TooWide { digits: 33, bits: 128 }));
+        assert_eq!(parse_u128("0x12g4"), Err(HexError::NonHex { ch: 'g', position: 2 }));
+        assert_eq!(parse_u128("12_x4"), Err(HexError::NonHex { ch: 'x', position: 3 }));
+        assert_eq!(parse_u128("1_2_3"), Err(HexError::TooManyGroups { groups: 3 }));
+        assert_eq!(
+            parse_u128(&format!("1{}_0", "0".repeat(16))),
+            Err(HexError::HalfTooWide { half: "high", digits: 17 })
+        );
+        assert_eq!(
+            parse_u128(&format!("0_1{}", "0".repeat(16))),
+            Err(HexError::HalfTooWide { half: "low", digits: 17 })
+        );
+        assert!(matches!(parse_u128("1é"), Err(HexError::NonHex { ch: 'é', position: 1 })));
+        let message = parse_u128("1_2_3").unwrap_err().to_string();
+        assert!(message.contains("bits 127:64, then 63:0"), "{message}");
     }
 }
