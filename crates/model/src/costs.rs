@@ -130,6 +130,33 @@ pub struct CostModel {
     /// docs/costs.md "memcpy, single thread … L3": 35–40 GB/s, measured; received
     /// data is fresh in the LLC (DDIO), so the L3 figure applies.
     pub copy_bytes_per_ns: f64,
+    /// Time the IOMMU takes to read one entry of its in-memory structures
+    /// (a root, context or second-level page-table entry) on a cache miss;
+    /// a walk costs one per level it does not find cached. *estimate*: a
+    /// coherent memory read of the order of an LLC miss; docs/costs.md
+    /// "IOMMU on, no IOTLB pressure" shows no cost while translations hit.
+    pub iommu_walk_access_ns: f64,
+    /// Time the IOMMU takes to process one queued invalidation (IOTLB,
+    /// context or interrupt-entry-cache descriptor) and the wait descriptor
+    /// after it, until the wait's status write. *estimate*: no published
+    /// figure; of the order of a PCIe round trip.
+    pub iommu_invalidation_ns: f64,
+    /// CPU time of `dma_map_single` (or `dma_map_page`) through a
+    /// translating IOMMU: IOVA allocation from the per-CPU cache and the
+    /// page-table write. *estimate*.
+    pub dma_map_ns: f64,
+    /// CPU time of `dma_unmap_single` through a translating IOMMU, beyond
+    /// the invalidation: the page-table clear and the IOVA free (strict) or
+    /// flush-queue entry (lazy). *estimate*.
+    pub dma_unmap_ns: f64,
+    /// CPU time of one access to an IOMMU register (fault status and
+    /// recording registers, the invalidation queue tail): an uncached access
+    /// to the root complex, not across PCIe. *estimate*.
+    pub iommu_register_ns: f64,
+    /// CPU time of logging one DMA-remapping fault (`dmar_fault_do_one`'s
+    /// `pr_err`, rate-limited to 10 per 5 s as the kernel's default
+    /// ratelimit). *estimate*: a formatted message into the log buffer.
+    pub iommu_fault_log_ns: f64,
 }
 
 impl Default for CostModel {
@@ -164,6 +191,12 @@ impl Default for CostModel {
             rps_enqueue_ns: 50.0,
             tx_per_packet_ns: 300.0,
             tx_clean_per_packet_ns: 50.0,
+            iommu_walk_access_ns: 80.0,
+            iommu_invalidation_ns: 1000.0,
+            dma_map_ns: 120.0,
+            dma_unmap_ns: 100.0,
+            iommu_register_ns: 100.0,
+            iommu_fault_log_ns: 2000.0,
         }
     }
 }
@@ -230,6 +263,18 @@ pub struct Costs {
     pub io_uring_op: Dur,
     /// See [`CostModel::io_uring_eventfd_ns`].
     pub io_uring_eventfd: Dur,
+    /// See [`CostModel::iommu_walk_access_ns`].
+    pub iommu_walk_access: Dur,
+    /// See [`CostModel::iommu_invalidation_ns`].
+    pub iommu_invalidation: Dur,
+    /// See [`CostModel::dma_map_ns`].
+    pub dma_map: Dur,
+    /// See [`CostModel::dma_unmap_ns`].
+    pub dma_unmap: Dur,
+    /// See [`CostModel::iommu_register_ns`].
+    pub iommu_register: Dur,
+    /// See [`CostModel::iommu_fault_log_ns`].
+    pub iommu_fault_log: Dur,
     /// Picoseconds to copy 2^20 bytes (2^20 · 1000 / `copy_bytes_per_ns`):
     /// integral, and precise to well under a picosecond per packet.
     pub copy_ps_per_mib: u64,
@@ -237,7 +282,7 @@ pub struct Costs {
 
 impl CostModel {
     /// Every field with its name and value, for validation and reports.
-    pub fn fields(&self) -> [(&'static str, f64); 28] {
+    pub fn fields(&self) -> [(&'static str, f64); 34] {
         [
             ("irq_entry_exit_ns", self.irq_entry_exit_ns),
             ("lapic_eoi_ns", self.lapic_eoi_ns),
@@ -267,6 +312,12 @@ impl CostModel {
             ("io_uring_enter_ns", self.io_uring_enter_ns),
             ("io_uring_op_ns", self.io_uring_op_ns),
             ("io_uring_eventfd_ns", self.io_uring_eventfd_ns),
+            ("iommu_walk_access_ns", self.iommu_walk_access_ns),
+            ("iommu_invalidation_ns", self.iommu_invalidation_ns),
+            ("dma_map_ns", self.dma_map_ns),
+            ("dma_unmap_ns", self.dma_unmap_ns),
+            ("iommu_register_ns", self.iommu_register_ns),
+            ("iommu_fault_log_ns", self.iommu_fault_log_ns),
         ]
     }
 
@@ -303,6 +354,12 @@ impl CostModel {
             io_uring_enter: d(self.io_uring_enter_ns),
             io_uring_op: d(self.io_uring_op_ns),
             io_uring_eventfd: d(self.io_uring_eventfd_ns),
+            iommu_walk_access: d(self.iommu_walk_access_ns),
+            iommu_invalidation: d(self.iommu_invalidation_ns),
+            dma_map: d(self.dma_map_ns),
+            dma_unmap: d(self.dma_unmap_ns),
+            iommu_register: d(self.iommu_register_ns),
+            iommu_fault_log: d(self.iommu_fault_log_ns),
             copy_ps_per_mib: ((1u64 << 20) as f64 * 1000.0 / self.copy_bytes_per_ns).round() as u64,
         }
     }

@@ -16,10 +16,13 @@
 //! | `backlogs` | enqueued by `netif_rx`/RPS | dequeued by `process_backlog` + queued |
 //! | `sockets` | enqueued by softirq | taken by `recv` + queued |
 //! | `reads` | taken by `recv` | delivered at the end of each copy + copies in progress |
-//! | `dma` | NIC: requests issued | memory: completed + faulted |
-//! | `msi port` | devices and IO-APIC: messages sent | port: messages posted |
+//! | `dma` | NIC and misbehaving devices: requests issued | memory: completed + faulted |
+//! | `msi port` | devices, IO-APIC and IOMMU fault events: messages sent | port: messages posted |
 //! | `msi transit` | port: posted | window: arrived + in transit (queued events) |
-//! | `msi window` | window: arrived | accepted, coalesced, rejected, blocked |
+//! | `msi window` | window: arrived | accepted, coalesced, rejected, blocked (remapping or decode) |
+//! | `interrupt remapping` | window: blocked by remapping | IOMMU: blocked, by fault reason |
+//! | `iommu faults` | DMA port and window: faults | fault registers: recorded, overflowed, collapsed, suppressed |
+//! | `fault records` | fault registers: recorded | kernel: drained + still pending in the registers |
 //! | `msix pba` | NIC: pending bits set | NIC: released by unmask + still pending |
 //! | `msix notifies` | queues: raised (+ released) | function: sent, pended, coalesced |
 //! | `ipis` | kernel: RPS IPIs sent | APIC bus: ICR writes |
@@ -58,6 +61,8 @@ pub struct Counted<'a> {
     pub kernels: &'a [crate::kernel::Kernel],
     /// The level devices.
     pub devices: &'a [crate::devices::level::LevelDevice],
+    /// The misbehaving devices.
+    pub rogues: &'a [crate::devices::rogue::RogueDevice],
 }
 
 /// Checks every conservation law of a finished run; returns the ones that failed.
@@ -92,7 +97,7 @@ fn pair_laws(k: &crate::kernel::Kernel, nic: &crate::devices::nic::Nic, prefix: 
             .part("dropped.socket_full", pc.socket_full)
             .part("dropped.no_socket", pc.no_socket)
             .part("dropped.backlog_full", pc.backlog_full)
-            .part("dropped.dma_fault", pc.dma_fault)
+            .part("dropped.iommu_fault", pc.iommu_fault)
             .part("in_flight", pc.in_flight()),
         Law::new(&name("rx rings"), "landed", rx(|c| c.landed))
             .part("taken", rx(|c| c.taken))
@@ -148,12 +153,18 @@ fn platform_laws(p: &Counted, transit: &InTransit, laws: &mut Vec<Law>) {
     let nic_msis = nics(|n| n.stats.msix.sent + n.stats.msi_cap.sent);
     let taken = kernels(|k| k.stats.interrupts_per_cpu.iter().sum());
     let doorbells = kernels(|k| k.sender.as_ref().map_or(0, |s| s.counts.doorbells));
+    let rogue_dma: u64 = p.rogues.iter().map(|r| r.dma_requests()).sum();
+    let rogue_msi: u64 = p.rogues.iter().map(|r| r.msi_writes()).sum();
     laws.extend([
-        Law::new("dma", "requests (NICs)", nics(|n| n.dma_requests()))
+        Law::new("dma", "requests (NICs, misbehaving devices)", nics(|n| n.dma_requests()) + rogue_dma)
             .part("completed (memory)", ps.dma.completed)
             .part("faulted", ps.dma.faults),
-        Law::new("msi port", "sent (devices, IO-APIC)", nic_msis + ps.ioapic.messages)
-            .part("posted (port)", ps.msi_posted),
+        Law::new(
+            "msi port",
+            "sent (devices, IO-APIC, IOMMU fault events)",
+            nic_msis + ps.ioapic.messages + rogue_msi + ps.fault_events,
+        )
+        .part("posted (port)", ps.msi_posted),
         Law::new("msi transit", "posted", ps.msi_posted)
             .part("arrived", ps.msi.arrived)
             .part("in transit", transit.msi),
@@ -161,6 +172,7 @@ fn platform_laws(p: &Counted, transit: &InTransit, laws: &mut Vec<Law>) {
             .part("accepted", ps.msi.accepted)
             .part("irr_coalesced", ps.msi.irr_coalesced)
             .part("illegal_vector", ps.msi.illegal_vector)
+            .part("blocked_remapping", ps.msi.blocked_remapping)
             .part("blocked_decode", ps.msi.blocked_decode)
             .part("blocked_no_apic", ps.msi.blocked_no_apic)
             .part("apic_disabled", ps.msi.apic_disabled),
@@ -174,6 +186,30 @@ fn platform_laws(p: &Counted, transit: &InTransit, laws: &mut Vec<Law>) {
             .part("taken (kernels)", taken)
             .part("still_in_irr", p.platform.irr_bits()),
     ]);
+    if let Some(u) = &p.platform.iommu {
+        let fc = &u.faults.counts;
+        if let Some(ir) = &u.ir {
+            laws.push(
+                Law::new("interrupt remapping", "blocked (window)", ps.msi.blocked_remapping)
+                    .part("blocked (IOMMU, by reason)", ir.counts.blocked.values().sum()),
+            );
+        }
+        laws.push(
+            Law::new("iommu faults", "faults (DMA port + window)", ps.dma.faults + ps.msi.blocked_remapping)
+                .part("recorded", fc.recorded)
+                .part("overflowed", fc.overflows)
+                .part("collapsed", fc.collapsed)
+                .part("suppressed (FPD)", fc.suppressed),
+        );
+        let pending = (0..u.faults.len())
+            .filter(|i| irqlab_hw::vtd::fault::FaultRecord::decode(u.faults.record(*i)).valid)
+            .count() as u64;
+        laws.push(
+            Law::new("fault records", "recorded (IOMMU)", fc.recorded)
+                .part("drained (kernel)", kernels(|k| k.dma.counts.faults_drained))
+                .part("pending in the registers", pending),
+        );
+    }
     if doorbells > 0 || transit.doorbells > 0 {
         laws.push(
             Law::new("tx doorbells", "rung (senders)", doorbells)

@@ -8,6 +8,7 @@
 use crate::config::Scenario;
 use crate::devices::level::LevelDevice;
 use crate::devices::nic::{Nic, NicSetup};
+use crate::devices::rogue::RogueDevice;
 use crate::ids::{CoreId, CpuId, KernelId, NicId, Rid};
 use crate::kernel::{Cx, Kernel};
 use crate::laws::{Counted, InTransit};
@@ -57,7 +58,16 @@ pub fn nic_for(s: &Scenario, id: NicId, sim: &Sim) -> Result<(Nic, Vec<Flow>), B
         tx: s.tx.as_ref().map(|t| (t.vectors, t.ring_size, t.max_descriptors_per_fetch)),
     };
     let flow_queue = flows.iter().map(|f| f.queue).collect();
-    let nic = Nic::new(id, nic_rid(id.0), setup, s.nic.queues, s.nic.ring_size, flow_queue, port);
+    let mut nic = Nic::new(id, nic_rid(id.0), setup, s.nic.queues, s.nic.ring_size, flow_queue, port);
+    for a in &s.attackers {
+        match a.kind {
+            crate::config::AttackKind::LateDma => {
+                nic.set_late_dma(irqlab_engine::Dur::from_ns_f64(a.delay_us * 1e3), a.every)
+            }
+            crate::config::AttackKind::Misdirect => nic.set_misdirect(a.every, a.target),
+            _ => {}
+        }
+    }
     Ok((nic, flows))
 }
 
@@ -67,6 +77,7 @@ pub struct Machine {
     platform: Platform,
     nics: Vec<Nic>,
     devices: Vec<LevelDevice>,
+    rogues: Vec<RogueDevice>,
     kernels: Vec<Kernel>,
     /// The kernel and CPU running on each core.
     owner: Vec<Option<(KernelId, CpuId)>>,
@@ -93,7 +104,11 @@ impl Machine {
             return Err(BuildError::Invalid(list.join("; ")));
         }
         let sim = Sim::new(s.costs.resolve());
-        let platform = Platform::new(s.machine.cores, s.machine.sockets, s.machine.ioapic_successive_irq_limit, &sim);
+        let mut platform =
+            Platform::new(s.machine.cores, s.machine.sockets, s.machine.ioapic_successive_irq_limit, &sim);
+        if s.iommu.present() {
+            platform.install_iommu(crate::platform::iommu::Iommu::new(&s.iommu, &sim.costs));
+        }
         let rngs = RngStreams::new(s.seed);
         let (nic, flows) = nic_for(s, NicId(0), &sim)?;
         let devices: Vec<LevelDevice> = s
@@ -104,7 +119,19 @@ impl Machine {
             .collect();
         let cores: Vec<CoreId> = (0..s.machine.cores).map(CoreId).collect();
         let kernel = Kernel::new(KernelId(0), s, cores, NicId(0), &flows);
-        Ok(Machine::assemble(s, sim, platform, vec![nic], devices, vec![kernel]))
+        let rogues: Vec<RogueDevice> = s
+            .attackers
+            .iter()
+            .enumerate()
+            .map(|(i, a)| RogueDevice::new(i as u32, a.clone(), s.nic.queues, s.nic.ring_size))
+            .filter(|r| r.active())
+            .collect();
+        for r in &rogues {
+            platform.watch_source(r.rid);
+        }
+        let mut m = Machine::assemble_with(s, sim, platform, vec![nic], devices, rogues, vec![kernel]);
+        m.boot();
+        Ok(m)
     }
 
     /// Assembles a machine from its parts — a platform, devices, and one or
@@ -118,6 +145,20 @@ impl Machine {
         devices: Vec<LevelDevice>,
         kernels: Vec<Kernel>,
     ) -> Machine {
+        let mut m = Machine::assemble_with(s, sim, platform, nics, devices, Vec::new(), kernels);
+        m.boot();
+        m
+    }
+
+    fn assemble_with(
+        s: &Scenario,
+        sim: Sim,
+        platform: Platform,
+        nics: Vec<Nic>,
+        devices: Vec<LevelDevice>,
+        rogues: Vec<RogueDevice>,
+        kernels: Vec<Kernel>,
+    ) -> Machine {
         let end = Time((s.duration_ms * PS_PER_US as f64 * 1000.0).round() as u64);
         let cores = platform.topo.cores() as usize;
         let mut m = Machine {
@@ -125,6 +166,7 @@ impl Machine {
             platform,
             nics,
             devices,
+            rogues,
             kernels: Vec::new(),
             owner: vec![None; cores],
             scenario: s.clone(),
@@ -133,7 +175,6 @@ impl Machine {
         for k in kernels {
             m.add_kernel(k);
         }
-        m.boot();
         m
     }
 
@@ -147,12 +188,15 @@ impl Machine {
 
     /// Boots every kernel, starts the devices, then the kernels' periodic work.
     fn boot(&mut self) {
-        let Machine { sim, platform, nics, devices, kernels, .. } = self;
+        let Machine { sim, platform, nics, devices, rogues, kernels, .. } = self;
         for k in kernels.iter_mut() {
             k.boot(&mut Cx { sim, platform, nics, devices });
         }
         for d in devices.iter_mut() {
             d.start(sim);
+        }
+        for r in rogues.iter() {
+            r.start(sim);
         }
         for k in kernels.iter_mut() {
             k.start(&mut Cx { sim, platform, nics, devices });
@@ -184,9 +228,9 @@ impl Machine {
 
     /// Routes one event to the part it is addressed to.
     fn dispatch(&mut self, ev: Event) {
-        let Machine { sim, platform, nics, devices, kernels, owner, .. } = self;
+        let Machine { sim, platform, nics, devices, rogues, kernels, owner, .. } = self;
         let core = match ev {
-            Event::Msi { rid, address, data } => platform.msi_arrives(rid, address, data, &mut sim.faults),
+            Event::Msi { rid, address, data } => platform.msi_arrives(rid, address, data, sim),
             Event::Ipi { dest, vector } => platform.ipi_arrives(dest, vector),
             Event::RxWatch { nic, queue, epoch } => {
                 nics[nic.idx()].watch(queue, epoch, sim, platform);
@@ -206,6 +250,18 @@ impl Machine {
             }
             Event::DeviceEvent { device } => {
                 devices[device as usize].on_event(sim, platform);
+                None
+            }
+            Event::LateDma { nic, iova, bytes } => {
+                nics[nic.idx()].late_dma(iova, bytes, sim, platform);
+                None
+            }
+            Event::Rogue { index } => {
+                if let Some(r) = rogues.iter_mut().find(|r| r.index == index) {
+                    let topo = &platform.topo;
+                    let apics: Vec<u32> = (0..topo.cores()).map(|c| topo.apic_id(CoreId(c))).collect();
+                    r.on_event(sim, platform, |c| apics.get(c as usize).copied().unwrap_or(c));
+                }
                 None
             }
             Event::Kernel { kernel, ev } => {
@@ -229,8 +285,16 @@ impl Machine {
         for k in &mut self.kernels {
             k.settle(end);
         }
-        let counted =
-            Counted { platform: &self.platform, nics: &self.nics, kernels: &self.kernels, devices: &self.devices };
+        if let Some(u) = self.platform.iommu.as_mut() {
+            u.settle(end);
+        }
+        let counted = Counted {
+            platform: &self.platform,
+            nics: &self.nics,
+            kernels: &self.kernels,
+            devices: &self.devices,
+            rogues: &self.rogues,
+        };
         let laws = crate::laws::check(&counted, &self.in_transit());
         let mut all: Vec<Metrics> = self
             .kernels
@@ -245,6 +309,9 @@ impl Machine {
                     nic: &self.nics[k.adapter.nic.idx()],
                     kernel: k,
                     devices: &self.devices,
+                    rogues: &self.rogues,
+                    attackers: &self.scenario.attackers,
+                    costs: &self.sim.costs,
                 };
                 crate::metrics::assemble(&parts, laws.clone())
             })
@@ -284,7 +351,10 @@ impl Machine {
         while self.packets_inside() > 0 {
             let Some((_, ev)) = self.sim.events.pop_until(limit) else { break };
             // The devices and the sender fall silent with the traffic.
-            let silent = matches!(ev, Event::DeviceEvent { .. } | Event::Kernel { ev: KernelEvent::SendTimer, .. });
+            let silent = matches!(
+                ev,
+                Event::DeviceEvent { .. } | Event::Rogue { .. } | Event::Kernel { ev: KernelEvent::SendTimer, .. }
+            );
             if !silent {
                 self.dispatch(ev);
             }

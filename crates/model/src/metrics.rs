@@ -52,6 +52,13 @@ pub struct Metrics {
     pub devices: Vec<DeviceMetrics>,
     /// The transmit path (`[tx]`), if any.
     pub tx: Option<TxMetrics>,
+    /// The IOMMU's DMA remapping and the kernel's DMA mapping, when the
+    /// platform has a unit.
+    pub iommu: Option<IommuMetrics>,
+    /// Interrupt remapping, when on.
+    pub ir: Option<crate::platform::iommu::ir::IrCounts>,
+    /// Misbehaving devices (`[[attackers]]`).
+    pub attackers: Vec<AttackerMetrics>,
     /// The drain after the run: packets that never got out, and why.
     pub progress: crate::progress::Progress,
     /// Conservation laws: empty when all hold.
@@ -83,6 +90,10 @@ pub struct PacketMetrics {
     pub dropped: BTreeMap<&'static str, u64>,
     /// Frames in rings, polls, sockets or reads at the end.
     pub in_flight: u64,
+    /// Frames the driver received corrupted (ground truth it cannot see):
+    /// a misbehaving device's write reached the buffer after the frame
+    /// landed, or the NIC wrote the frame elsewhere and left the buffer stale.
+    pub corrupted: u64,
 }
 
 /// Rates over the run.
@@ -190,18 +201,79 @@ pub struct TxMetrics {
 /// The DMA port.
 #[derive(Clone, Debug, Serialize)]
 pub struct DmaMetrics {
-    /// Accesses the NIC issued (RX descriptor reads, buffer writes and
-    /// descriptor write-backs; TX descriptor fetches, payload reads and
-    /// write-backs).
+    /// Accesses the devices issued: the NIC's (RX descriptor reads, buffer
+    /// writes and descriptor write-backs; TX descriptor fetches, payload
+    /// reads and write-backs; a misbehaving NIC's late writes) and the
+    /// misbehaving devices'.
     pub requests: u64,
     /// Accesses memory completed.
     pub completed: u64,
-    /// Accesses the translation stage refused.
+    /// Accesses the IOMMU refused.
     pub faulted: u64,
     /// Bytes written to memory.
     pub bytes_written: u64,
     /// Bytes read from memory.
     pub bytes_read: u64,
+    /// Misbehaving devices' writes that landed in memory.
+    pub unprotected_writes: u64,
+    /// Their bytes.
+    pub unprotected_bytes: u64,
+    /// Of those writes, the ones into kernel memory.
+    pub unprotected_kernel: u64,
+    /// The ones into a device's buffers.
+    pub unprotected_device: u64,
+}
+
+/// The IOMMU's DMA remapping, and the kernel's DMA mapping through it.
+#[derive(Clone, Debug, Serialize)]
+pub struct IommuMetrics {
+    /// `off`, `passthrough`, `strict` or `lazy`.
+    pub mode: &'static str,
+    /// How receive buffers are mapped: `page_pool` or `per_packet`.
+    pub mapping: crate::config::DmaMapping,
+    /// Page size of the page pool's mappings.
+    pub page_size: &'static str,
+    /// The unit's counters (translations, IOTLB, walks, faults by reason,
+    /// stale-window DMAs).
+    #[serde(flatten)]
+    pub unit: crate::platform::iommu::IommuStats,
+    /// IOTLB hits / (hits + misses).
+    pub iotlb_hit_rate: f64,
+    /// Page walks per DMA request translated.
+    pub walks_per_dma: f64,
+    /// IOTLB invalidations per delivered packet.
+    pub invalidations_per_packet: f64,
+    /// Faults lost to a full set of recording registers (FSTS.PFO).
+    pub fault_overflows: u64,
+    /// The fault-recording registers' counters.
+    pub fault_records: crate::platform::iommu::faults::FaultCounts,
+    /// Mean time a stale IOTLB entry stayed usable after its unmap, µs.
+    pub stale_window_us_mean: f64,
+    /// The longest such time, µs.
+    pub stale_window_us_max: f64,
+    /// The kernel's DMA API and IOMMU driver.
+    pub dma_api: crate::kernel::iova::DmaCounts,
+    /// CPU time of mapping, unmapping and invalidation waits per delivered packet, ns.
+    pub map_cpu_ns_per_packet: f64,
+}
+
+/// One misbehaving device.
+#[derive(Clone, Debug, Serialize)]
+pub struct AttackerMetrics {
+    /// Its name.
+    pub name: String,
+    /// `dma`, `msi` or `late_dma`.
+    pub kind: crate::config::AttackKind,
+    /// Its requester ID (bus:device.function); the NIC's for `late_dma`.
+    pub requester_id: String,
+    /// Attempts made (late writes for `late_dma`).
+    pub attempts: u64,
+    /// DMA writes that landed.
+    pub dma_landed: u64,
+    /// DMA writes the IOMMU refused.
+    pub dma_blocked: u64,
+    /// What became of its interrupt messages (`msi`).
+    pub msi: Option<crate::platform::MsiOutcomes>,
 }
 
 /// Engine work measures.
@@ -231,6 +303,12 @@ pub struct Parts<'a> {
     pub kernel: &'a Kernel,
     /// The level devices.
     pub devices: &'a [LevelDevice],
+    /// The misbehaving devices.
+    pub rogues: &'a [crate::devices::rogue::RogueDevice],
+    /// The scenario's `[[attackers]]` (for the NIC's own misbehaviour).
+    pub attackers: &'a [crate::config::AttackerConfig],
+    /// The run's costs.
+    pub costs: &'a crate::costs::Costs,
 }
 
 /// Packet counts of a run, each counted where it happened.
@@ -248,8 +326,8 @@ pub struct PacketCounts {
     pub no_socket: u64,
     /// Dropped at a full backlog.
     pub backlog_full: u64,
-    /// Dropped because the DMA port refused the frame's buffer write.
-    pub dma_fault: u64,
+    /// Dropped because the IOMMU refused one of the frame's DMAs.
+    pub iommu_fault: u64,
     /// In rings at the end.
     pub in_rings: u64,
     /// In backlogs and polls at the end.
@@ -271,7 +349,7 @@ impl PacketCounts {
             socket_full: kernel.stats.dropped_socket_full,
             no_socket: kernel.stats.dropped_no_socket,
             backlog_full: kernel.dropped_backlog(),
-            dma_fault: rx(|c| c.dropped_dma_fault),
+            iommu_fault: rx(|c| c.dropped_iommu_fault),
             in_rings: nic.queues.iter().map(|q| q.in_ring()).sum(),
             in_polls,
             in_sockets,
@@ -295,7 +373,7 @@ pub fn assemble(p: &Parts, law_violations: Vec<LawViolation>) -> Metrics {
     dropped.insert("socket_full", pc.socket_full);
     dropped.insert("no_socket", pc.no_socket);
     dropped.insert("backlog_full", pc.backlog_full);
-    dropped.insert("dma_fault", pc.dma_fault);
+    dropped.insert("iommu_fault", pc.iommu_fault);
     let taken: u64 = st.interrupts_per_cpu.iter().sum();
     let nic_irq = &p.nic.stats;
     let ps = &p.platform.stats;
@@ -303,7 +381,14 @@ pub fn assemble(p: &Parts, law_violations: Vec<LawViolation>) -> Metrics {
         scenario: p.scenario.to_string(),
         seed: p.seed,
         duration_s: secs,
-        packets: PacketMetrics { offered: pc.offered, delivered: pc.delivered, dropped, in_flight: pc.in_flight() },
+        packets: PacketMetrics {
+            offered: pc.offered,
+            delivered: pc.delivered,
+            dropped,
+            in_flight: pc.in_flight(),
+            corrupted: k.dma.counts.rx_corrupted
+                + p.nic.queues.iter().map(|q| q.counts.misdirected_landed).sum::<u64>(),
+        },
         throughput: Throughput {
             offered_pps: pc.offered as f64 / secs,
             delivered_pps: pc.delivered as f64 / secs,
@@ -336,11 +421,15 @@ pub fn assemble(p: &Parts, law_violations: Vec<LawViolation>) -> Metrics {
             reschedule: st.ipis.reschedule,
         },
         dma: DmaMetrics {
-            requests: p.nic.dma_requests(),
+            requests: p.nic.dma_requests() + p.rogues.iter().map(|r| r.dma_requests()).sum::<u64>(),
             completed: ps.dma.completed,
             faulted: ps.dma.faults,
             bytes_written: ps.dma.bytes_written,
             bytes_read: ps.dma.bytes_read,
+            unprotected_writes: ps.dma.unprotected_writes,
+            unprotected_bytes: ps.dma.unprotected_bytes,
+            unprotected_kernel: ps.dma.unprotected_kernel,
+            unprotected_device: ps.dma.unprotected_device,
         },
         steering: k.report_steering(),
         napi: k.report_napi(),
@@ -357,9 +446,93 @@ pub fn assemble(p: &Parts, law_violations: Vec<LawViolation>) -> Metrics {
             })
             .collect(),
         tx: tx_metrics(p),
+        iommu: iommu_metrics(p, pc.delivered),
+        ir: p.platform.iommu.as_ref().and_then(|u| u.ir.as_ref()).map(|ir| ir.counts.clone()),
+        attackers: attacker_metrics(p),
         progress: crate::progress::Progress::default(),
         law_violations,
     }
+}
+
+/// The IOMMU section, when the platform has a unit.
+fn iommu_metrics(p: &Parts, delivered: u64) -> Option<IommuMetrics> {
+    let u = p.platform.iommu.as_ref()?;
+    let st = &u.stats;
+    let d = &p.kernel.dma;
+    let looked_up = st.iotlb_hits + st.iotlb_misses;
+    let us = |ps: u64| ps as f64 / 1e6;
+    let map_cpu_ps = d.counts.maps * p.costs.dma_map.as_ps()
+        + d.counts.unmaps * p.costs.dma_unmap.as_ps()
+        + d.counts.invalidation_wait_ps;
+    Some(IommuMetrics {
+        mode: u.mode().name(),
+        mapping: d.mapping,
+        page_size: match d.pool_shift {
+            21 => "2m",
+            30 => "1g",
+            _ => "4k",
+        },
+        unit: st.clone(),
+        iotlb_hit_rate: ratio(st.iotlb_hits, looked_up),
+        walks_per_dma: ratio(st.page_walks, st.translations),
+        invalidations_per_packet: ratio(st.invalidations, delivered),
+        fault_overflows: u.faults.counts.overflows,
+        fault_records: u.faults.counts.clone(),
+        stale_window_us_mean: if st.stale_entries == 0 {
+            0.0
+        } else {
+            us(st.stale_window_ps) / st.stale_entries as f64
+        },
+        stale_window_us_max: us(st.stale_window_max_ps),
+        dma_api: d.counts.clone(),
+        map_cpu_ns_per_packet: if delivered == 0 { 0.0 } else { map_cpu_ps as f64 / 1e3 / delivered as f64 },
+    })
+}
+
+/// One entry per `[[attackers]]` entry, in order.
+fn attacker_metrics(p: &Parts) -> Vec<AttackerMetrics> {
+    let mut out: Vec<(u32, AttackerMetrics)> = p
+        .rogues
+        .iter()
+        .map(|r| {
+            (
+                r.index,
+                AttackerMetrics {
+                    name: r.cfg.name.clone(),
+                    kind: r.cfg.kind,
+                    requester_id: r.rid.to_string(),
+                    attempts: r.counts.attempts,
+                    dma_landed: r.counts.dma_landed,
+                    dma_blocked: r.counts.dma_blocked,
+                    msi: (r.cfg.kind == crate::config::AttackKind::Msi)
+                        .then(|| p.platform.stats.msi_by_source.get(&r.rid.0).cloned().unwrap_or_default()),
+                },
+            )
+        })
+        .collect();
+    let rx =
+        |f: fn(&crate::devices::nic::rx::RxCounts) -> u64| -> u64 { p.nic.queues.iter().map(|q| f(&q.counts)).sum() };
+    for (i, a) in p.attackers.iter().enumerate() {
+        let (attempts, landed) = match a.kind {
+            crate::config::AttackKind::LateDma => (rx(|c| c.late_writes), rx(|c| c.late_landed)),
+            crate::config::AttackKind::Misdirect => (rx(|c| c.misdirected), rx(|c| c.misdirected_landed)),
+            _ => continue,
+        };
+        out.push((
+            i as u32,
+            AttackerMetrics {
+                name: a.name.clone(),
+                kind: a.kind,
+                requester_id: p.nic.rid.to_string(),
+                attempts,
+                dma_landed: landed,
+                dma_blocked: attempts - landed,
+                msi: None,
+            },
+        ));
+    }
+    out.sort_by_key(|(i, _)| *i);
+    out.into_iter().map(|(_, m)| m).collect()
 }
 
 /// The transmit path's section, when the scenario transmits.

@@ -153,3 +153,51 @@ fn a_lost_doorbell_leaves_frames_in_the_tx_ring_and_the_progress_law_catches_it(
     let names = fires(&s, "progress", |f| f.arm(Fault::DoorbellLost, last));
     assert_eq!(names, ["progress"], "lost after the run's end, it is seen by the drain alone");
 }
+
+/// A machine under attack with every isolation mechanism on: DMA
+/// remapping (strict, per-packet maps), interrupt remapping, a rogue
+/// device writing into the NIC's buffers, a fault storm, forged MSIs in
+/// both formats, and a NIC that misdirects frames into kernel memory.
+fn attacked() -> Scenario {
+    use crate::config::{AttackKind, AttackTarget, AttackerConfig, DmaMapping, IommuMode};
+    let mut s = short(Scenario::default());
+    s.iommu.mode = IommuMode::Strict;
+    s.iommu.mapping = DmaMapping::PerPacket;
+    s.iommu.interrupt_remapping = true;
+    let a = AttackerConfig::default;
+    s.attackers = vec![
+        AttackerConfig { name: "dma".into(), rate_hz: 50_000.0, ..a() },
+        AttackerConfig { name: "storm".into(), target: AttackTarget::Unowned, rate_hz: 2_000_000.0, ..a() },
+        AttackerConfig { name: "compat".into(), kind: AttackKind::Msi, rate_hz: 20_000.0, ..a() },
+        AttackerConfig { name: "handle".into(), kind: AttackKind::Msi, handle: Some(1), rate_hz: 20_000.0, ..a() },
+        AttackerConfig {
+            name: "misdirect".into(),
+            kind: AttackKind::Misdirect,
+            target: AttackTarget::KernelMemory,
+            every: 64,
+            ..a()
+        },
+    ];
+    s
+}
+
+#[test]
+fn the_isolation_laws_fire_on_the_faults_they_exist_to_catch() {
+    let s = attacked();
+    let m = crate::run(&s).expect("valid");
+    assert!(m.law_violations.is_empty(), "{:?}", m.law_violations);
+    let iommu = m.iommu.as_ref().expect("an IOMMU");
+    assert!(iommu.fault_overflows > 0, "the storm overflows the records");
+    assert!(m.packets.dropped["iommu_fault"] > 0, "misdirected frames are refused and dropped");
+    assert!(m.ir.as_ref().expect("remapping").blocked.len() == 2, "{:?}", m.ir);
+    let cases = [
+        (Fault::RemapBlockUncounted, "interrupt remapping"),
+        (Fault::FaultNotReported, "iommu faults"),
+        (Fault::FaultDrainUncounted, "fault records"),
+        (Fault::IommuDropUncounted, "packets"),
+    ];
+    for (fault, law) in cases {
+        let names = violated(&s, |f| f.arm(fault, 3));
+        assert!(names.iter().any(|n| n == law), "{fault:?}: law '{law}' did not fire: {names:?}");
+    }
+}

@@ -66,6 +66,20 @@ pub enum Event {
         /// The TX queue.
         queue: u32,
     },
+    /// A misbehaving NIC writes a buffer it already handed back.
+    LateDma {
+        /// The NIC.
+        nic: NicId,
+        /// The buffer's IOVA.
+        iova: u64,
+        /// Bytes.
+        bytes: u32,
+    },
+    /// A misbehaving device (`[[attackers]]`) makes its next attempt.
+    Rogue {
+        /// `[[attackers]]` index.
+        index: u32,
+    },
     /// A level-triggered device raises an event.
     DeviceEvent {
         /// `[[devices]]` index.
@@ -104,6 +118,10 @@ pub enum KernelEvent {
     SendTimer,
     /// The sender, woken from another CPU when its ring had room again.
     SenderWake,
+    /// The lazy-invalidation flush queue's timer (`fq_flush_timeout`).
+    IommuFlushTimer,
+    /// Timer-softirq work deferred while its CPU was busy.
+    TimerDebt,
     /// An affinity change finished rewriting the entry: unmask it.
     IrqMoveDone {
         /// The IRQ.
@@ -187,6 +205,15 @@ pub enum Fault {
     TxReadUncounted,
     /// The NIC's TX head skips a descriptor without transmitting it.
     TxHeadSkips,
+    /// The interrupt window counts a message interrupt remapping blocked
+    /// as blocked nowhere.
+    RemapBlockUncounted,
+    /// A DMA the IOMMU refused is never reported to the fault registers.
+    FaultNotReported,
+    /// The IOMMU driver clears a fault record without counting it.
+    FaultDrainUncounted,
+    /// A frame the IOMMU refused is dropped without being counted.
+    IommuDropUncounted,
 }
 
 /// The faults armed for a run: each fires once at its `after`-th

@@ -26,9 +26,11 @@
 //! what was meant (an RSS table smaller than the queue count).
 
 pub mod apps;
+pub mod attackers;
 pub mod costs;
 pub mod devices;
 pub mod driver;
+pub mod iommu;
 pub mod kernel;
 pub mod machine;
 pub mod nic;
@@ -36,8 +38,10 @@ pub mod tx;
 pub mod workload;
 
 pub use apps::{AppConfig, IO_URING_CQ_ENTRIES, IoUringConfig, NotifyKind, SignalKind};
+pub use attackers::{AttackKind, AttackTarget, AttackerConfig, MAX_ATTACKERS};
 pub use devices::{CauseClear, DeviceConfig, MAX_DEVICES};
 pub use driver::{DriverConfig, LevelEoi};
+pub use iommu::{CompatFormat, DmaMapping, IommuConfig, IommuMode, IommuPageSize};
 pub use kernel::{KernelConfig, LevelFlow};
 pub use machine::{IOAPIC_PINS, MachineConfig};
 pub use nic::{AffinityPolicy, CoalesceConfig, InterruptMode, MAX_QUEUES_SINGLE_IRQ, NicConfig, TriggerKind};
@@ -108,6 +112,10 @@ pub struct Scenario {
     /// barrier and doorbell, the NIC's fetch and completions; absent means
     /// no TX.
     pub tx: Option<TxConfig>,
+    /// The IOMMU (`[iommu]`): DMA and interrupt remapping; off by default.
+    pub iommu: IommuConfig,
+    /// Misbehaving devices (`[[attackers]]`).
+    pub attackers: Vec<AttackerConfig>,
     /// Per-operation costs.
     pub costs: CostModel,
 }
@@ -127,6 +135,8 @@ impl Default for Scenario {
             apps: Vec::new(),
             devices: Vec::new(),
             tx: None,
+            iommu: IommuConfig::default(),
+            attackers: Vec::new(),
             costs: CostModel::default(),
         }
     }
@@ -244,6 +254,8 @@ impl Scenario {
         if let Some(t) = &self.tx {
             t.validate(self, &mut cx);
         }
+        self.iommu.validate(&mut cx);
+        attackers::validate(&self.attackers, &mut cx);
         costs::validate(&self.costs, &mut cx);
         if let Some(key) = &self.nic.rss_key {
             nic::validate_rss_key(key, &mut cx);
@@ -283,13 +295,14 @@ impl Scenario {
                 ),
             });
         }
-        let hz: f64 = self.devices.iter().map(|d| d.rate_hz).sum();
+        let hz: f64 = self.devices.iter().map(|d| d.rate_hz).sum::<f64>()
+            + self.attackers.iter().filter(|a| !a.kind.is_nic()).map(|a| a.rate_hz).sum::<f64>();
         let events = hz * seconds;
         if events > MAX_DEVICE_EVENTS {
             errs.push(ConfigError {
                 path: "duration_ms".into(),
                 message: format!(
-                    "the [[devices]] would raise {events:.3e} events ({} Hz of devices[].rate_hz × {} s), above the limit of 1e9 per run; shorten duration_ms or lower devices[].rate_hz",
+                    "the [[devices]] and [[attackers]] would raise {events:.3e} events ({} Hz of devices[].rate_hz and attackers[].rate_hz × {} s), above the limit of 1e9 per run; shorten duration_ms or lower the rates",
                     num(hz),
                     num(seconds)
                 ),

@@ -1,6 +1,8 @@
 //! Devices: the NIC (RX queues, RSS-steered arrivals, coalescing, MSI-X,
-//! MSI, INTx) and simple level-triggered devices. Each reaches the platform
-//! only through its upstream port (platform/ports.rs).
+//! MSI, INTx), simple level-triggered devices, and misbehaving ones
+//! (`[[attackers]]`). Each reaches the platform only through its upstream
+//! port (platform/ports.rs).
 
 pub mod level;
 pub mod nic;
+pub mod rogue;

@@ -91,7 +91,10 @@ impl Kernel {
                 self.adapter.affinity[q.idx()] = cpu;
             }
         }
-        let mask = self.irqs[irq.idx()].chips.first().is_some_and(|c| c.mask_to_rewrite());
+        // With interrupt remapping only the IRTE changes (atomically): the
+        // device's entry is not rewritten, so not masked.
+        let chips = &self.irqs[irq.idx()].chips;
+        let mask = !chips.iter().any(|c| c.remaps()) && chips.first().is_some_and(|c| c.mask_to_rewrite());
         if mask {
             self.chip_mask(irq, cx);
         }

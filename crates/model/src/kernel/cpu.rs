@@ -64,6 +64,8 @@ pub enum Work {
     },
     /// The sender's `sendmmsg` of one batch, through its doorbell.
     Send,
+    /// Timer-softirq work (the IOMMU flush queue's timer).
+    Timer,
 }
 
 /// One level of the context stack.

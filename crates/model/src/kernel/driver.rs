@@ -25,7 +25,7 @@
 //! interrupt: NAPI is scheduled there (`this_cpu_ptr(&softnet_data)`).
 
 use super::genirq::IrqAction;
-use super::irqchip::{IoapicChip, IrqChip, MsiChip, MsixChip};
+use super::irqchip::{DmarChip, IoapicChip, IrChip, IrqChip, MsiChip, MsixChip};
 use super::softnet::PollItem;
 use super::{Cx, Kernel};
 use crate::config::{InterruptMode, LevelEoi, TriggerKind};
@@ -34,14 +34,67 @@ use irqlab_engine::Dur;
 use irqlab_hw::msi::Trigger;
 
 impl Kernel {
-    /// Driver probe: request the NIC's IRQs and enable its interrupts.
+    /// The IOMMU driver's start: the misbehaving devices' drivers attach
+    /// each to a domain of its own with its one 4 KiB buffer mapped (or to
+    /// pass-through); the fault event's IRQ goes to CPU 0 (unless the
+    /// scenario leaves FECTL.IM set).
+    pub(super) fn probe_iommu(&mut self, cx: &mut Cx) {
+        let (mode, levels) = (self.dma.mode, self.dma.levels);
+        let Some(u) = cx.platform.iommu.as_mut() else { return };
+        for (i, rid) in self.rogues.iter().enumerate() {
+            let buffer = crate::platform::memory::ROGUE_BUFFER_PHYS + 4096 * i as u64;
+            cx.platform.memory.set_owner(buffer, 4096, crate::platform::memory::Owner::Device(*rid));
+            if !mode.enabled() {
+                continue;
+            }
+            let did = super::dma::NIC_DID + 1 + i as u16;
+            let pgd = u.attach(*rid, did, levels, mode == crate::config::IommuMode::Passthrough);
+            if mode.translates() {
+                u.map(
+                    pgd,
+                    levels,
+                    crate::devices::rogue::OWN_BUFFER_IOVA,
+                    crate::platform::iommu::Leaf::rw(buffer, 12),
+                );
+            }
+        }
+        if u.faults.masked() {
+            return;
+        }
+        let chips: Vec<Box<dyn IrqChip>> = vec![Box::new(DmarChip)];
+        self.dmar_irq = self.request_irq(chips, CpuId(0), IrqAction::DmarFault, cx);
+    }
+
+    /// The chip stack of a source: its own level, with the interrupt-
+    /// remapping level under it when the IOMMU remaps (the next IRTE,
+    /// validating requester `sid`).
+    pub(super) fn chip_stack(
+        &mut self,
+        top: Box<dyn IrqChip>,
+        sid: u16,
+        level: bool,
+        cx: &Cx,
+    ) -> Vec<Box<dyn IrqChip>> {
+        let remaps = cx.platform.iommu.as_ref().is_some_and(|u| u.ir.is_some());
+        if !remaps {
+            return vec![top];
+        }
+        let index = self.dma.irte_next;
+        self.dma.irte_next += 1;
+        vec![top, Box::new(IrChip::new(index, sid, level))]
+    }
+
+    /// Driver probe: map the NIC's memory, request its IRQs and enable its
+    /// interrupts.
     pub(super) fn probe_driver(&mut self, cx: &mut Cx) {
         let nic = self.adapter.nic;
+        let rid = cx.nics[nic.idx()].rid.0;
         let queues = self.napi.len();
+        self.dma_setup(cx);
         match self.adapter.mode {
             InterruptMode::Msix => {
                 for q in 0..queues {
-                    let chips: Vec<Box<dyn IrqChip>> = vec![Box::new(MsixChip { nic, entry: q as u16 })];
+                    let chips = self.chip_stack(Box::new(MsixChip { nic, entry: q as u16 }), rid, false, cx);
                     let cpu = self.adapter.affinity[q];
                     let irq = self.request_irq(chips, cpu, IrqAction::NicQueue(nic, QueueId(q as u32)), cx);
                     self.adapter.irq_of_queue[q] = irq;
@@ -49,7 +102,7 @@ impl Kernel {
                 if cx.nics[nic.idx()].tx_vectors() == Some(crate::config::TxVectors::Separate) {
                     // virtio-net style: the TX queue's own vector, on its pair's CPU.
                     let entry = cx.nics[nic.idx()].tx_entry(0);
-                    let chips: Vec<Box<dyn IrqChip>> = vec![Box::new(MsixChip { nic, entry })];
+                    let chips = self.chip_stack(Box::new(MsixChip { nic, entry }), rid, false, cx);
                     let cpu = self.adapter.affinity[0];
                     self.tx_irq = self.request_irq(chips, cpu, IrqAction::NicTx(nic, 0), cx);
                 }
@@ -59,13 +112,18 @@ impl Kernel {
             InterruptMode::Msi | InterruptMode::Intx => {
                 let directed = self.params.cfg.directed_eoi;
                 let pin = self.adapter.intx_pin;
-                let chip: Box<dyn IrqChip> = match (self.adapter.mode, self.adapter.intx_trigger) {
-                    (InterruptMode::Msi, _) => Box::new(MsiChip { nic }),
-                    (_, TriggerKind::Level) => Box::new(IoapicChip::new(pin, Trigger::Level, directed)),
-                    (_, TriggerKind::Edge) => Box::new(IoapicChip::new(pin, Trigger::Edge, directed)),
+                let ioapic = crate::platform::IOAPIC_RID.0;
+                let chips = match (self.adapter.mode, self.adapter.intx_trigger) {
+                    (InterruptMode::Msi, _) => self.chip_stack(Box::new(MsiChip { nic }), rid, false, cx),
+                    (_, TriggerKind::Level) => {
+                        self.chip_stack(Box::new(IoapicChip::new(pin, Trigger::Level, directed)), ioapic, true, cx)
+                    }
+                    (_, TriggerKind::Edge) => {
+                        self.chip_stack(Box::new(IoapicChip::new(pin, Trigger::Edge, directed)), ioapic, false, cx)
+                    }
                 };
                 let cpu = self.adapter.affinity[0];
-                let irq = self.request_irq(vec![chip], cpu, IrqAction::NicCause(nic), cx);
+                let irq = self.request_irq(chips, cpu, IrqAction::NicCause(nic), cx);
                 if self.adapter.mode == InterruptMode::Intx
                     && let Some(irq) = irq
                 {
@@ -75,11 +133,6 @@ impl Kernel {
                     *slot = irq;
                 }
             }
-        }
-        if let Some(s) = &self.sender {
-            // dma_alloc_coherent of the TX descriptor ring.
-            let base = crate::devices::nic::tx::tx_desc_iova(0, 0, 0);
-            cx.platform.memory.alloc(base, s.ring_size as u64 * crate::devices::nic::tx::TX_DESC_BYTES);
         }
         for q in 0..queues {
             let (dev, sim, platform) = cx.nic(nic);
@@ -120,8 +173,14 @@ impl Kernel {
             let d = self.level_devices[k];
             let cfg = &cx.devices[d as usize].cfg;
             let (pin, cpu) = (cfg.pin as u8, CpuId(cfg.core));
-            let chips = || -> Vec<Box<dyn IrqChip>> { vec![Box::new(IoapicChip::new(pin, Trigger::Level, directed))] };
-            self.request_shared_irq(pin, chips, cpu, IrqAction::LevelDevice(d), cx);
+            let shared = self.gsi_irq(pin).is_some();
+            let chips = if shared {
+                Vec::new()
+            } else {
+                let top = Box::new(IoapicChip::new(pin, Trigger::Level, directed));
+                self.chip_stack(top, crate::platform::IOAPIC_RID.0, true, cx)
+            };
+            self.request_shared_irq(pin, || chips, cpu, IrqAction::LevelDevice(d), cx);
         }
     }
 
@@ -141,10 +200,11 @@ impl Kernel {
         let (dev, sim, platform) = cx.nic(nic);
         let n = dev.rx_take(q, usize::MAX, &mut batch, sim, platform);
         self.stats.rx_from_rings += batch.len() as u64;
+        let refill = self.rx_refill(cpu, q, &batch, cx);
         self.softnet[cpu.idx()].isr_batch = batch;
         // A pre-NAPI handler also reclaims its queue pair's transmitted frames.
         let clean = if self.sender.as_ref().is_some_and(|s| s.pair == q) { self.tx_clean(cpu, cx) } else { Dur::ZERO };
-        costs.rx_driver_per_packet.times(n as u64) + clean
+        costs.rx_driver_per_packet.times(n as u64) + clean + refill
     }
 
     /// CPU time of the single-vector handler: one uncached read of the

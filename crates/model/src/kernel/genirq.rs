@@ -26,6 +26,8 @@ pub enum IrqAction {
     LevelDevice(u32),
     /// A NIC's TX-queue handler (separate TX vectors): schedule its TX NAPI.
     NicTx(NicId, u32),
+    /// The IOMMU driver's fault handler (`dmar_fault`).
+    DmarFault,
 }
 
 /// One IRQ descriptor (`struct irq_desc`).
@@ -86,8 +88,19 @@ impl IrqDesc {
         self.chips.iter().find_map(|c| c.flow(level_flow)).unwrap_or(Flow::Edge)
     }
 
-    /// The name `/proc/interrupts` shows.
+    /// The name `/proc/interrupts` shows (`IR-` before it when remapped).
     pub fn chip_name(&self, level_flow: LevelFlow) -> &'static str {
-        self.chips.first().map_or("vector", |c| c.name(level_flow))
+        let name = self.chips.first().map_or("vector", |c| c.name(level_flow));
+        if !self.chips.iter().any(|c| c.remaps()) {
+            return name;
+        }
+        match name {
+            "PCI-MSIX-edge" => "IR-PCI-MSIX-edge",
+            "PCI-MSI-edge" => "IR-PCI-MSI-edge",
+            "IO-APIC-edge" => "IR-IO-APIC-edge",
+            "IO-APIC-fasteoi" => "IR-IO-APIC-fasteoi",
+            "IO-APIC-level" => "IR-IO-APIC-level",
+            other => other,
+        }
     }
 }

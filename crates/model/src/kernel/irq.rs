@@ -209,6 +209,11 @@ impl Kernel {
                 IrqAction::NicCause(_) => self.nic_cause_irq_cost(cx),
                 IrqAction::LevelDevice(d) => cx.devices[d as usize].handler_cost(&costs),
                 IrqAction::NicTx(_, _) => self.nic_tx_irq_cost(cx),
+                IrqAction::DmarFault => {
+                    let (handled, cost) = self.dmar_fault(cx);
+                    self.dma.fault_handled = handled;
+                    cost
+                }
             };
         }
         cost
@@ -273,6 +278,7 @@ impl Kernel {
                     cx.devices[d as usize].service(sim, cx.platform)
                 }
                 IrqAction::NicTx(_, q) => self.nic_tx_irq(cpu, q, cx),
+                IrqAction::DmarFault => std::mem::take(&mut self.dma.fault_handled),
             };
         }
         handled

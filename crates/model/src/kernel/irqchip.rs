@@ -13,7 +13,9 @@
 //! not change when the IRQ moves. Masking is done by the topmost level that
 //! can mask. Adding remapping or posted delivery is adding a level.
 //!
-//! Levels today, one per device-facing interrupt source:
+//! Levels today, one per device-facing interrupt source, plus the
+//! interrupt-remapping level between them and the vector domain when the
+//! IOMMU remaps interrupts:
 //!
 //! | chip | `/proc/interrupts` | masks with | flow |
 //! |---|---|---|---|
@@ -21,6 +23,16 @@
 //! | [`MsiChip`] | `PCI-MSI-edge` | nothing (no per-vector mask bits modelled) | `handle_edge_irq` |
 //! | [`IoapicChip`] edge | `IO-APIC-edge` | the RTE mask bit | `handle_edge_irq` |
 //! | [`IoapicChip`] level | `IO-APIC-fasteoi` / `IO-APIC-level` | the RTE mask bit | `handle_fasteoi_irq` / `handle_level_irq`, EOI = `ioapic_ack_level` |
+//! | [`IrChip`] under any of them | `IR-` prefix | (cannot mask) | (the level above decides) |
+//! | [`DmarChip`] | `DMAR-MSI-edge` | FECTL.IM | `handle_edge_irq` |
+//!
+//! With [`IrChip`] (Linux's `intel_ir_chip`), a move rewrites the IRTE and
+//! invalidates the interrupt entry cache; the device's entry keeps the
+//! remappable message it was given once, so it is neither masked nor
+//! rewritten. An IO-APIC entry in remappable form carries the pin number
+//! as its vector, and its level EOI is always a directed EOI of that
+//! number (`ioapic_ir_ack_level`: "Intr-remapping uses pin number as the
+//! virtual vector in the RTE").
 
 use super::cx::Cx;
 use crate::config::LevelFlow;
@@ -28,6 +40,8 @@ use crate::ids::{CoreId, NicId};
 use irqlab_hw::ioapic::{Polarity, RedirectionEntry};
 use irqlab_hw::msi::{DeliveryMode, MsiMessage, Trigger};
 use irqlab_hw::msix::MsixEntry;
+use irqlab_hw::vtd::irte::{Irte, RemappedIrte};
+use irqlab_hw::vtd::msi::{RemappableMsi, remappable_rte};
 
 /// The flow handler an IRQ uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,6 +85,83 @@ pub trait IrqChip: std::fmt::Debug {
     /// actions); `false` if this level has none.
     fn eoi(&mut self, _core: CoreId, _vector: u8, _cx: &mut Cx) -> bool {
         false
+    }
+    /// Whether this level remaps: the levels above it are programmed once
+    /// and a move stops here.
+    fn remaps(&self) -> bool {
+        false
+    }
+}
+
+/// The interrupt-remapping level (`intel_ir_chip`): owns IRTE `index`.
+#[derive(Debug)]
+pub struct IrChip {
+    /// The IRTE's index (the handle in the remappable message).
+    pub index: u16,
+    /// The requester ID the entry validates (SVT = 1, SQ = 0: all 16 bits).
+    pub sid: u16,
+    /// Level-triggered source (an IO-APIC level pin).
+    pub level: bool,
+    /// The levels above have their remappable message.
+    written: bool,
+}
+
+impl IrChip {
+    /// The level for IRTE `index`, validating requester `sid`.
+    pub fn new(index: u16, sid: u16, level: bool) -> IrChip {
+        IrChip { index, sid, level, written: false }
+    }
+}
+
+impl IrqChip for IrChip {
+    fn name(&self, _: LevelFlow) -> &'static str {
+        "IR"
+    }
+    fn write_msg(&mut self, msg: MsiMessage, cx: &mut Cx) -> Option<MsiMessage> {
+        // modify_irte: the new destination and vector into the entry, then
+        // an IEC invalidation of it through the invalidation queue.
+        let d = msg.decode().ok()?;
+        let e = RemappedIrte::new(d.data.vector, d.address.destination_id as u32, false, self.level, self.sid);
+        let now = cx.sim.now();
+        let u = cx.platform.iommu.as_mut()?;
+        u.ir.as_mut()?.write_irte(self.index as u32, Irte::Remapped(e).encode());
+        u.submit(&[crate::platform::iommu::inv::iec_index(self.index), crate::platform::iommu::inv::wait()], now);
+        if std::mem::replace(&mut self.written, true) {
+            return None;
+        }
+        let (address, data) = RemappableMsi::linux(self.index);
+        Some(MsiMessage::new(address, data))
+    }
+    fn set_masked(&mut self, _masked: bool, _cx: &mut Cx) -> bool {
+        false
+    }
+    fn remaps(&self) -> bool {
+        true
+    }
+}
+
+/// The IOMMU's fault event (`dmar_msi_controller`): FEADDR/FEDATA hold its
+/// message, FECTL.IM masks it.
+#[derive(Debug)]
+pub struct DmarChip;
+
+impl IrqChip for DmarChip {
+    fn name(&self, _: LevelFlow) -> &'static str {
+        "DMAR-MSI-edge"
+    }
+    fn flow(&self, _: LevelFlow) -> Option<Flow> {
+        Some(Flow::Edge)
+    }
+    fn write_msg(&mut self, msg: MsiMessage, cx: &mut Cx) -> Option<MsiMessage> {
+        if let Some(u) = cx.platform.iommu.as_mut() {
+            u.set_fault_event_msg(msg);
+        }
+        None
+    }
+    fn set_masked(&mut self, masked: bool, cx: &mut Cx) -> bool {
+        let sim = &mut *cx.sim;
+        cx.platform.iommu_set_fault_masked(masked, sim);
+        true
     }
 }
 
@@ -143,12 +234,14 @@ pub struct IoapicChip {
     pub directed_eoi: bool,
     /// The entry's mask bit as last written.
     masked: bool,
+    /// The entry is in remappable form (the IOMMU remaps interrupts).
+    remapped: bool,
 }
 
 impl IoapicChip {
     /// Pin `pin` with an entry of `trigger` mode, masked (as at reset).
     pub fn new(pin: u8, trigger: Trigger, directed_eoi: bool) -> IoapicChip {
-        IoapicChip { pin, trigger, directed_eoi, masked: true }
+        IoapicChip { pin, trigger, directed_eoi, masked: true, remapped: false }
     }
 }
 
@@ -171,11 +264,17 @@ impl IrqChip for IoapicChip {
         // ioapic_setup_msg_from_msi: destination and vector from the
         // message, trigger and polarity from the pin's configuration. PCI
         // INTx is active-low; the polarity bit does not change delivery here.
-        let (dest, vector) = match msg.decode() {
-            Ok(d) => (d.address.destination_id, d.data.vector),
-            Err(_) => return None,
+        let mut rte = if let Ok(r) = RemappableMsi::decode(msg.address, msg.data) {
+            // Remappable form: the IRTE index, and the pin as the vector.
+            self.remapped = true;
+            let mut rte =
+                RedirectionEntry::decode(remappable_rte(r.index() as u16, self.pin, self.trigger == Trigger::Level));
+            rte.polarity = Polarity::ActiveLow;
+            rte
+        } else {
+            let d = msg.decode().ok()?;
+            RedirectionEntry::fixed(d.data.vector, d.address.destination_id, self.trigger, Polarity::ActiveLow)
         };
-        let mut rte = RedirectionEntry::fixed(vector, dest, self.trigger, Polarity::ActiveLow);
         rte.masked = self.masked;
         let sim = &mut *cx.sim;
         cx.platform.ioapic_write_rte(self.pin, rte, sim);
@@ -196,7 +295,10 @@ impl IrqChip for IoapicChip {
         // EOI a write of the vector to the IO-APIC's EOI register.
         let sim = &mut *cx.sim;
         cx.platform.lapic_eoi(core, sim);
-        if self.directed_eoi {
+        if self.remapped {
+            // ioapic_ir_ack_level: the RTE's vector is the pin number.
+            cx.platform.ioapic_eoi(self.pin, sim);
+        } else if self.directed_eoi {
             cx.platform.ioapic_eoi(vector, sim);
         }
         true

@@ -22,6 +22,7 @@ pub mod affinity;
 pub mod cpu;
 pub mod cx;
 pub mod genirq;
+pub mod iova;
 pub mod irqchip;
 pub mod napi;
 pub mod rps;
@@ -32,6 +33,7 @@ pub mod spurious;
 pub mod vector;
 
 mod balance;
+pub mod dma;
 mod driver;
 mod irq;
 mod net_rx;
@@ -199,6 +201,13 @@ pub struct Kernel {
     pub tx_napi: Napi,
     /// The NIC driver's state.
     pub adapter: Adapter,
+    /// DMA mappings and the IOMMU driver's state.
+    pub dma: iova::DmaState,
+    /// The IOMMU's fault-event IRQ.
+    pub dmar_irq: Option<crate::ids::IrqId>,
+    /// Requester IDs of the misbehaving devices (`[[attackers]]`) its
+    /// drivers bind.
+    pub rogues: Vec<crate::ids::Rid>,
     /// The level devices this kernel drives (`[[devices]]` indices).
     pub level_devices: Vec<u32>,
     /// The IRQ of the TX queue's own vector (`separate` TX vectors).
@@ -274,6 +283,12 @@ impl Kernel {
             }),
             tx_napi: Napi::new(s.kernel.napi_weight),
             adapter,
+            dma: iova::DmaState::new(s, n),
+            dmar_irq: None,
+            rogues: (0..s.attackers.len() as u32)
+                .filter(|i| !s.attackers[*i as usize].kind.is_nic())
+                .map(crate::devices::rogue::rogue_rid)
+                .collect(),
             level_devices: (0..s.devices.len() as u32).collect(),
             tx_irq: None,
             gsi_irqs: vec![None; crate::platform::IOAPIC_PINS as usize],
@@ -290,6 +305,7 @@ impl Kernel {
                 cx.platform.lapic_suppress_eoi_broadcast(*core, true);
             }
         }
+        self.probe_iommu(cx);
         self.probe_driver(cx);
         self.probe_devices(cx);
     }
@@ -310,6 +326,8 @@ impl Kernel {
             KernelEvent::IrqMoveDone { irq } => self.irq_move_done(irq, cx),
             KernelEvent::SendTimer => self.send_timer(cx),
             KernelEvent::SenderWake => self.sender_wake(cx),
+            KernelEvent::IommuFlushTimer => self.iommu_flush_timer(cx),
+            KernelEvent::TimerDebt => self.timer_debt(cx),
         }
     }
 

@@ -109,6 +109,7 @@ impl Kernel {
                 let (dev, sim, platform) = cx.nic(self.adapter.nic);
                 dev.rx_take(q, weight, &mut batch, sim, platform);
                 self.stats.rx_from_rings += batch.len() as u64;
+                cost += self.rx_refill(cpu, q, &batch, cx);
                 for p in &batch {
                     cost += costs.rx_driver_per_packet;
                     // netif_receive_skb: RPS/RFS may send it to a backlog.

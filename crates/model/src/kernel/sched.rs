@@ -69,6 +69,9 @@ impl Kernel {
             }
             Work::Recv { thread } => self.recv_done(cpu, thread, cx),
             Work::Send => self.send_done(cpu, cx),
+            // __do_softirq goes on with what became pending meanwhile (a
+            // hard IRQ inside the timer softirq could not run NET_RX).
+            Work::Timer => self.irq_exit(cpu, cx),
         }
         self.kick(cpu, cx);
     }

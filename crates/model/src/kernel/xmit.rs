@@ -26,18 +26,10 @@ use super::sender::SenderState;
 use super::{Cx, Kernel};
 use crate::devices::nic::tx::tx_desc_iova;
 use crate::ids::CpuId;
+use crate::platform::memory::tx_buffer_phys;
 use crate::sim::{Event, Fault, KernelEvent};
 use irqlab_engine::{Dur, Time};
 use irqlab_hw::txdesc::{TxDesc, field, generation_for};
-
-/// Bus address of the sender's first packet buffer.
-pub const TX_BUFFER_IOVA: u64 = 0x1_0000_0000;
-/// One 2 KiB packet buffer per posted frame.
-pub const TX_BUFFER_BYTES: u64 = 0x800;
-/// Buffer addresses wrap within 2^40 bytes: each lap of the ring uses fresh
-/// buffers, so a torn descriptor (new control word, old address) points at
-/// the previous lap's frame.
-pub const TX_BUFFER_SPACE_MASK: u64 = (1 << 40) - 1;
 
 impl Kernel {
     /// Arms the sender's first timer.
@@ -92,13 +84,23 @@ impl Kernel {
         let mem = costs.memory;
         let now = cx.sim.now();
         let switch = if std::mem::take(&mut self.cpus[c].switch_due) { costs.context_switch } else { Dur::ZERO };
+        let (ring, batch, first) = {
+            let s = self.sender.as_ref().expect("checked above");
+            (s.ring_size, s.batch, s.posted)
+        };
+        let mut t = now + switch + costs.syscall + costs.tx_per_packet.times(batch as u64);
+        // dma_map_single of each frame's buffer (a cost only through a
+        // translating IOMMU).
+        for idx in first..first + batch as u64 {
+            let (iova, c) = self.map_single(cpu, tx_buffer_phys(idx), t, cx);
+            t += c;
+            self.dma.tx_iova[(idx % ring as u64) as usize] = iova;
+        }
         let s = self.sender.as_mut().expect("checked above");
-        let ring = s.ring_size;
-        let mut t = now + switch + costs.syscall + costs.tx_per_packet.times(s.batch as u64);
         for k in 0..s.batch {
             let idx = s.posted;
             let slot = idx % ring as u64;
-            let buffer = TX_BUFFER_IOVA + (idx.wrapping_mul(TX_BUFFER_BYTES) & TX_BUFFER_SPACE_MASK);
+            let buffer = self.dma.tx_iova[slot as usize];
             let rs = k + 1 == s.batch;
             let desc = TxDesc::for_frame(buffer, s.frame_bytes, rs, generation_for(idx, ring));
             for (w, value) in desc.to_words().into_iter().enumerate() {
@@ -158,6 +160,14 @@ impl Kernel {
         }
         let cleaned = s.freed - before;
         s.counts.cleaned += cleaned;
+        let freed = s.freed;
+        // dma_unmap_single of each reclaimed frame's buffer.
+        let mut unmap = Dur::ZERO;
+        for idx in before..freed {
+            let iova = self.dma.tx_iova[(idx % ring) as usize];
+            unmap += self.unmap_single(cpu, iova, now + unmap, cx);
+        }
+        let Some(s) = self.sender.as_mut() else { return unmap };
         if s.state == SenderState::RingFull && s.has_room() {
             let scpu = s.cpu;
             s.state = SenderState::Runnable;
@@ -168,7 +178,7 @@ impl Kernel {
                 self.cpus[scpu.idx()].runqueue.push_back(Task::Sender);
             }
         }
-        cx.sim.costs.tx_clean_per_packet.times(cleaned)
+        cx.sim.costs.tx_clean_per_packet.times(cleaned) + unmap
     }
 
     /// A cross-CPU wakeup of the sender arrived.

@@ -10,8 +10,73 @@
 //! descriptor is rewritten only a lap later). Device writes (completion
 //! write-backs) are visible when their DMA completes. Packet buffers are
 //! not kept: only their addresses travel.
+//!
+//! For the isolation study the memory also knows who owns which physical
+//! range (the kernel, a device's buffers) and when a misbehaving device's
+//! write landed where (ground truth the driver cannot see, to count the
+//! frames such writes corrupt).
 
+use crate::ids::Rid;
 use irqlab_engine::Time;
+use std::collections::BTreeMap;
+
+// ---- the physical memory map ---------------------------------------------
+//
+// | range | what |
+// |---|---|
+// | 1 MiB – 256 MiB | kernel memory ([`KERNEL_PHYS`]) |
+// | 4 GiB + q · 128 KiB | RX descriptor ring of queue q (devices/nic/rx.rs) |
+// | 6 GiB + q · 1 MiB | TX descriptor ring of queue q (devices/nic/tx.rs) |
+// | 8 GiB – 9 GiB | transmit buffers ([`TX_BUFFER_PHYS`]) |
+// | 24 GiB + i · 4 KiB | misbehaving device i's own buffer ([`ROGUE_BUFFER_PHYS`]) |
+// | 28 GiB | nobody's (devices/rogue.rs `UNOWNED_PHYS`) |
+// | 64 GiB + q · 4 GiB | receive buffers of queue q ([`RX_BUFFER_PHYS`]) |
+// | 32 TiB – | the IOMMU's tables (platform/iommu/tables.rs) |
+//
+// Rings are mapped at IOVA = physical address when the IOMMU translates;
+// buffers at IOVAs the kernel allocates (kernel/iova.rs: below 2 GiB, or
+// from 128 GiB up).
+
+/// Physical address of RX queue 0's first packet buffer; queue q's start
+/// `q << 32` above, 2 KiB per descriptor.
+pub const RX_BUFFER_PHYS: u64 = 0x10_0000_0000;
+/// Bytes of the packet buffer each RX descriptor points to (2 KiB, the
+/// common `rx_buf_len` for a 1500-byte MTU).
+pub const RX_BUFFER_BYTES: u64 = 2048;
+/// Physical address of the sender's first packet buffer.
+pub const TX_BUFFER_PHYS: u64 = 0x2_0000_0000;
+/// One 2 KiB packet buffer per posted frame.
+pub const TX_BUFFER_BYTES: u64 = 0x800;
+/// Transmit buffer addresses wrap within 2^30 bytes (2^19 buffers, eight
+/// laps of the largest ring): each lap of the ring uses fresh buffers, so
+/// a torn descriptor (new control word, old address) points at the
+/// previous lap's frame.
+pub const TX_BUFFER_SPACE_MASK: u64 = (1 << 30) - 1;
+/// Physical address of misbehaving device 0's own 4 KiB buffer; device
+/// i's 4 KiB above.
+pub const ROGUE_BUFFER_PHYS: u64 = 0x6_0000_0000;
+/// Kernel memory (text, data, slab) as far as the model knows it: physical
+/// 1 MiB to 256 MiB.
+pub const KERNEL_PHYS: std::ops::Range<u64> = 0x10_0000..0x1000_0000;
+
+/// Physical address of RX buffer `slot` of queue `q`.
+pub fn rx_buffer_phys(q: u32, slot: u64) -> u64 {
+    RX_BUFFER_PHYS + ((q as u64) << 32) + slot * RX_BUFFER_BYTES
+}
+
+/// Physical address of the transmit buffer of the `idx`-th posted frame.
+pub fn tx_buffer_phys(idx: u64) -> u64 {
+    TX_BUFFER_PHYS + (idx.wrapping_mul(TX_BUFFER_BYTES) & TX_BUFFER_SPACE_MASK)
+}
+
+/// Who owns a physical range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Owner {
+    /// Kernel memory.
+    Kernel,
+    /// A device's DMA buffers.
+    Device(Rid),
+}
 
 /// One 64-bit word: its previous and latest value, and when the latest
 /// became visible.
@@ -32,27 +97,66 @@ struct Region {
 /// The shared memory of the machine.
 #[derive(Debug, Default)]
 pub struct HostMemory {
+    /// Allocations, sorted by base, not overlapping.
     regions: Vec<Region>,
+    /// Owned ranges: base → (length, owner), not overlapping.
+    owners: BTreeMap<u64, (u64, Owner)>,
+    /// Rogue writes that landed: start → (length, latest time).
+    clobbers: BTreeMap<u64, (u64, Time)>,
 }
 
 impl HostMemory {
-    /// Allocates `bytes` (zeroed) at bus address `base`.
+    /// Allocates `bytes` (zeroed) at physical address `base`.
     pub fn alloc(&mut self, base: u64, bytes: u64) {
-        self.regions.push(Region { base, words: vec![Word::default(); bytes.div_ceil(8) as usize] });
+        let i = self.regions.partition_point(|r| r.base < base);
+        self.regions.insert(i, Region { base, words: vec![Word::default(); bytes.div_ceil(8) as usize] });
+    }
+
+    fn region(&self, addr: u64) -> Option<usize> {
+        let i = self.regions.partition_point(|r| r.base <= addr).checked_sub(1)?;
+        let r = &self.regions[i];
+        (addr < r.base + 8 * r.words.len() as u64).then_some(i)
     }
 
     fn word(&self, addr: u64) -> Option<&Word> {
-        self.regions
-            .iter()
-            .find(|r| addr >= r.base && addr < r.base + 8 * r.words.len() as u64)
-            .map(|r| &r.words[((addr - r.base) / 8) as usize])
+        let r = &self.regions[self.region(addr)?];
+        Some(&r.words[((addr - r.base) / 8) as usize])
     }
 
     fn word_mut(&mut self, addr: u64) -> Option<&mut Word> {
-        self.regions
-            .iter_mut()
-            .find(|r| addr >= r.base && addr < r.base + 8 * r.words.len() as u64)
-            .map(|r| &mut r.words[((addr - r.base) / 8) as usize])
+        let i = self.region(addr)?;
+        let r = &mut self.regions[i];
+        Some(&mut r.words[((addr - r.base) / 8) as usize])
+    }
+
+    /// Records that `owner` owns `[base, base + len)`.
+    pub fn set_owner(&mut self, base: u64, len: u64, owner: Owner) {
+        self.owners.insert(base, (len, owner));
+    }
+
+    /// Who owns the byte at `addr`, if anyone.
+    pub fn owner(&self, addr: u64) -> Option<Owner> {
+        let (base, (len, owner)) = self.owners.range(..=addr).next_back()?;
+        (addr < base + len).then_some(*owner)
+    }
+
+    /// A misbehaving device's write of `len` bytes at `addr` landed at `at`.
+    pub fn clobber(&mut self, addr: u64, len: u64, at: Time) {
+        let e = self.clobbers.entry(addr).or_insert((len, at));
+        e.0 = e.0.max(len);
+        e.1 = e.1.max(at);
+    }
+
+    /// Whether any rogue write has landed at all.
+    pub fn has_clobbers(&self) -> bool {
+        !self.clobbers.is_empty()
+    }
+
+    /// Whether a rogue write landed in `[addr, addr + len)` after `since`.
+    pub fn clobbered_since(&self, addr: u64, len: u64, since: Time) -> bool {
+        // Rogue writes are at most a frame (1518 bytes) long.
+        let from = addr.saturating_sub(2048);
+        self.clobbers.range(from..addr + len).any(|(a, (l, t))| a + l > addr && *t > since)
     }
 
     /// When the latest value of the word at `addr` became (or becomes) visible.
@@ -90,5 +194,24 @@ mod tests {
         m.store(0x1008, 9, Time(200));
         assert_eq!(m.sample(0x1008, Time(150)), (7, 9));
         assert_eq!(m.sample(0x2000, Time(150)), (0, 0), "outside every allocation");
+        m.alloc(0x800, 16);
+        m.store(0x808, 5, Time(1));
+        assert_eq!(m.sample(0x808, Time(1)), (5, 5), "regions stay sorted");
+        assert_eq!(m.sample(0x1008, Time(300)), (9, 9));
+    }
+
+    #[test]
+    fn owners_and_rogue_writes_are_found_by_address() {
+        let mut m = HostMemory::default();
+        m.set_owner(0x1000, 0x1000, Owner::Kernel);
+        m.set_owner(0x4000, 0x800, Owner::Device(Rid(0x100)));
+        assert_eq!(m.owner(0x1fff), Some(Owner::Kernel));
+        assert_eq!(m.owner(0x2000), None);
+        assert_eq!(m.owner(0x47ff), Some(Owner::Device(Rid(0x100))));
+        assert!(!m.has_clobbers());
+        m.clobber(0x4040, 64, Time(10));
+        assert!(m.clobbered_since(0x4000, 0x800, Time(5)));
+        assert!(!m.clobbered_since(0x4000, 0x800, Time(10)), "before the frame landed");
+        assert!(!m.clobbered_since(0x4800, 0x800, Time(0)), "another buffer");
     }
 }

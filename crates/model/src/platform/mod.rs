@@ -8,26 +8,32 @@
 //!   their own messages, never through the device-facing port;
 //! * the IO-APIC (hw::ioapic) and the INTx lines wired to it (intx.rs);
 //! * the device-facing ports (ports.rs): [`UpstreamPort`] for MSI writes,
-//!   DMA and INTx, with the translation stages an IOMMU will occupy.
+//!   DMA and INTx;
+//! * the IOMMU (iommu/), when the scenario has one: DMA remapping behind the
+//!   DMA port, interrupt remapping between the interrupt-message port and
+//!   the APIC bus, and its fault-recording registers and fault event.
 //!
 //! Each handler counts where it stands, so the machine's laws can compare
 //! what devices and kernels sent with what arrived here.
 
 pub mod intx;
+pub mod iommu;
 pub mod memory;
 pub mod ports;
 pub mod topology;
 
 use crate::ids::{CoreId, Rid};
-use crate::sim::{Event, Fault, Faults, Sim};
+use crate::sim::{Event, Fault, Sim};
 use intx::{DELAYED_IOAPIC_SERVICE, IntxLines};
+use iommu::{DMAR_RID, DmaFault, Iommu};
 use irqlab_engine::{Dur, Time};
 use irqlab_hw::ioapic::{Delivery, IoApic, RedirectionEntry};
 use irqlab_hw::lapic::{AcceptOutcome, EoiOutcome, LocalApic};
 use irqlab_hw::msi::{MsiAddress, MsiData, MsiMessage, Trigger};
-use memory::HostMemory;
-use ports::{DmaFault, DmaRequest, DmaTranslation, IdentityDma, InterruptRemapping, LineSource, NoRemapping, Remapped};
+use memory::{HostMemory, Owner};
+use ports::{DmaRequest, LineSource};
 use serde::Serialize;
+use std::collections::BTreeMap;
 use topology::Topology;
 
 /// Redirection entries of the modelled IO-APIC (82093AA: 24).
@@ -47,6 +53,8 @@ pub struct MsiStats {
     pub irr_coalesced: u64,
     /// Rejected by the APIC: vector 0–15 (ESR "receive illegal vector").
     pub illegal_vector: u64,
+    /// Blocked by interrupt remapping (a fault: reasons in `ir.blocked`).
+    pub blocked_remapping: u64,
     /// Blocked: the address/data did not decode as a compatibility-format MSI.
     pub blocked_decode: u64,
     /// Blocked: the destination APIC ID names no core.
@@ -86,12 +94,45 @@ pub struct IpiBusStats {
 pub struct DmaStats {
     /// Accesses completed.
     pub completed: u64,
-    /// Accesses refused by the translation stage.
+    /// Accesses refused by the IOMMU.
     pub faults: u64,
     /// Bytes devices wrote to memory.
     pub bytes_written: u64,
     /// Bytes devices read from memory.
     pub bytes_read: u64,
+    /// Misbehaving devices' writes that landed (nothing stopped them).
+    pub unprotected_writes: u64,
+    /// Their bytes.
+    pub unprotected_bytes: u64,
+    /// Of the writes, those that landed in kernel memory.
+    pub unprotected_kernel: u64,
+    /// Those that landed in a device's buffers.
+    pub unprotected_device: u64,
+}
+
+/// What became of the interrupt messages of one requester the platform
+/// watches (a misbehaving device's).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct MsiOutcomes {
+    /// Messages that reached the interrupt window.
+    pub arrived: u64,
+    /// Accepted into a local APIC's IRR (an interrupt the victim will take).
+    pub accepted: u64,
+    /// Found their vector already requested (merged into a pending one).
+    pub irr_coalesced: u64,
+    /// Refused by interrupt remapping.
+    pub blocked_remapping: u64,
+    /// Refused by the APIC bus (not an interrupt, no such APIC, illegal vector).
+    pub refused: u64,
+}
+
+/// Where a message ended at the interrupt window.
+enum Window {
+    Accepted(CoreId),
+    Coalesced(CoreId),
+    Refused(Option<CoreId>),
+    Remapping,
+    Nowhere,
 }
 
 /// Everything the platform counted.
@@ -109,6 +150,10 @@ pub struct PlatformStats {
     pub dma: DmaStats,
     /// Messages posted to the interrupt-message port.
     pub msi_posted: u64,
+    /// Of which the IOMMU's fault events.
+    pub fault_events: u64,
+    /// Interrupt messages of watched requesters, by requester ID.
+    pub msi_by_source: BTreeMap<u16, MsiOutcomes>,
 }
 
 /// The platform.
@@ -118,8 +163,8 @@ pub struct Platform {
     lapics: Vec<LocalApic>,
     ioapic: IoApic,
     lines: IntxLines,
-    remapping: Box<dyn InterruptRemapping>,
-    translation: Box<dyn DmaTranslation>,
+    /// The IOMMU, if the platform has one.
+    pub iommu: Option<Iommu>,
     /// Time a device write takes to become visible in memory.
     dma_write_latency: Dur,
     /// Round trip of a device read of memory.
@@ -140,8 +185,7 @@ impl Platform {
             lapics: (0..cores).map(|_| LocalApic::new()).collect(),
             ioapic: IoApic::new(IOAPIC_PINS as usize).expect("24 pins is a valid IO-APIC"),
             lines: IntxLines::new(IOAPIC_PINS as usize, successive_irq_limit),
-            remapping: Box::new(NoRemapping),
-            translation: Box::new(IdentityDma),
+            iommu: None,
             dma_write_latency: sim.costs.dma_write,
             dma_read_latency: sim.costs.dma_read,
             memory: HostMemory::default(),
@@ -149,39 +193,117 @@ impl Platform {
         }
     }
 
+    /// Installs an IOMMU (before any device is attached to it).
+    pub fn install_iommu(&mut self, iommu: Iommu) {
+        self.iommu = Some(iommu);
+    }
+
+    /// Counts the interrupt messages of `rid` separately (a misbehaving device).
+    pub fn watch_source(&mut self, rid: Rid) {
+        self.stats.msi_by_source.entry(rid.0).or_default();
+    }
+
     // ---- the APIC bus -------------------------------------------------
 
     /// A posted message reaches the interrupt window: remap, decode, route,
     /// accept into the destination's IRR. Returns the core to look at.
-    pub fn msi_arrives(&mut self, rid: Rid, address: u64, data: u32, faults: &mut Faults) -> Option<CoreId> {
-        let st = &mut self.stats.msi;
-        st.arrived += 1;
-        let msg = match self.remapping.remap(rid, address, data) {
-            Remapped::Message(m) => m,
-            Remapped::Blocked => {
-                st.blocked_decode += 1;
-                return None;
+    pub fn msi_arrives(&mut self, rid: Rid, address: u64, data: u32, sim: &mut Sim) -> Option<CoreId> {
+        let watched = self.stats.msi_by_source.contains_key(&rid.0);
+        let outcome = self.window(rid, address, data, sim);
+        if watched && let Some(o) = self.stats.msi_by_source.get_mut(&rid.0) {
+            o.arrived += 1;
+            match outcome {
+                Window::Accepted(_) => o.accepted += 1,
+                Window::Coalesced(_) => o.irr_coalesced += 1,
+                Window::Remapping => o.blocked_remapping += 1,
+                Window::Refused(_) | Window::Nowhere => o.refused += 1,
             }
+        }
+        match outcome {
+            Window::Accepted(c) | Window::Coalesced(c) | Window::Refused(Some(c)) => Some(c),
+            Window::Remapping | Window::Nowhere | Window::Refused(None) => None,
+        }
+    }
+
+    fn window(&mut self, rid: Rid, address: u64, data: u32, sim: &mut Sim) -> Window {
+        self.stats.msi.arrived += 1;
+        let msg = match self.iommu.as_mut() {
+            // The unit's own messages (its fault event) are not remapped.
+            Some(u) if rid != DMAR_RID && u.ir.is_some() => {
+                let ir = u.ir.as_mut().expect("checked");
+                match ir.remap(rid, address, data) {
+                    Ok(m) => m,
+                    Err(f) => {
+                        if !sim.faults.fire(Fault::RemapBlockUncounted) {
+                            self.stats.msi.blocked_remapping += 1;
+                        }
+                        u.count_fault(f.reason);
+                        let index = (f.index as u64 & 0xffff) << 48;
+                        let r = u.faults.report(rid.0, index, f.reason, true, f.fpd);
+                        self.fault_event(r, sim);
+                        return Window::Remapping;
+                    }
+                }
+            }
+            _ => MsiMessage::new(address, data),
         };
+        let st = &mut self.stats.msi;
         // The fields only: the human-readable notes of a full decode are
         // for `irqlab decode`, not for every message.
         let Ok(address) = MsiAddress::decode(msg.address) else {
             st.blocked_decode += 1;
-            return None;
+            return Window::Nowhere;
         };
         let data = MsiData::decode(msg.data);
         let Some(core) = self.topo.core_of_apic(address.destination_id as u32) else {
             st.blocked_no_apic += 1;
-            return None;
+            return Window::Nowhere;
         };
         match self.lapics[core.idx()].accept(data.vector, data.trigger) {
-            AcceptOutcome::Accepted if faults.fire(Fault::WindowMiscount) => {}
-            AcceptOutcome::Accepted => st.accepted += 1,
-            AcceptOutcome::Coalesced => st.irr_coalesced += 1,
-            AcceptOutcome::IllegalVector => st.illegal_vector += 1,
-            AcceptOutcome::SoftwareDisabled => st.apic_disabled += 1,
+            AcceptOutcome::Accepted if sim.faults.fire(Fault::WindowMiscount) => Window::Accepted(core),
+            AcceptOutcome::Accepted => {
+                st.accepted += 1;
+                Window::Accepted(core)
+            }
+            AcceptOutcome::Coalesced => {
+                st.irr_coalesced += 1;
+                Window::Coalesced(core)
+            }
+            AcceptOutcome::IllegalVector => {
+                st.illegal_vector += 1;
+                Window::Refused(Some(core))
+            }
+            AcceptOutcome::SoftwareDisabled => {
+                st.apic_disabled += 1;
+                Window::Refused(Some(core))
+            }
         }
-        Some(core)
+    }
+
+    /// A fault was reported to the recording registers: send the fault
+    /// event if it asks for one.
+    fn fault_event(&mut self, r: iommu::faults::Reported, sim: &mut Sim) {
+        if r != (iommu::faults::Reported::Recorded { event: true }) {
+            return;
+        }
+        if let Some(msg) = self.iommu.as_ref().and_then(|u| u.fault_event_msg()) {
+            self.stats.fault_events += 1;
+            let now = sim.now();
+            self.post(DMAR_RID, msg, now, sim);
+        }
+    }
+
+    /// Software unmasks the fault event (FECTL.IM = 0) or masks it; a
+    /// pending event goes out on unmask.
+    pub fn iommu_set_fault_masked(&mut self, masked: bool, sim: &mut Sim) {
+        let Some(u) = self.iommu.as_mut() else { return };
+        if u.faults.set_masked(masked)
+            && let Some(msg) = u.fault_event_msg()
+        {
+            self.stats.fault_events += 1;
+            let now = sim.now();
+            self.post(DMAR_RID, msg, now, sim);
+        }
     }
 
     /// A core writes its ICR: a fixed IPI of `vector` to APIC `dest`, which
@@ -272,7 +394,7 @@ impl Platform {
         match self.ioapic.write_rte(pin, rte) {
             Ok(out) => {
                 for d in out {
-                    self.ioapic_send(d.message, sim);
+                    self.ioapic_send(d, sim);
                 }
             }
             Err(_) => self.stats.ioapic.bad_pin += 1,
@@ -283,7 +405,7 @@ impl Platform {
     /// assertion delivers it.
     pub fn ioapic_set_masked(&mut self, pin: u8, masked: bool, sim: &mut Sim) {
         if let Ok(Some(d)) = self.ioapic.set_masked(pin, masked) {
-            self.ioapic_send(d.message, sim);
+            self.ioapic_send(d, sim);
         }
     }
 
@@ -295,16 +417,30 @@ impl Platform {
             self.stats.ioapic.limiter_delays += 1;
             self.stats.ioapic.messages += 1;
             let at = sim.now() + DELAYED_IOAPIC_SERVICE;
-            self.post(IOAPIC_RID, d.message, at, sim);
+            let msg = self.ioapic_message(&d);
+            self.post(IOAPIC_RID, msg, at, sim);
             return;
         }
-        self.ioapic_send(d.message, sim);
+        self.ioapic_send(d, sim);
     }
 
-    /// The IO-APIC sends a message (assertion, unmask or EOI re-delivery).
-    fn ioapic_send(&mut self, msg: MsiMessage, sim: &mut Sim) {
+    /// The IO-APIC sends a message (assertion, unmask or EOI re-delivery):
+    /// for an entry in remappable form, the message QEMU's IO-APIC builds
+    /// from it (docs/sources.md §3.2).
+    fn ioapic_send(&mut self, d: Delivery, sim: &mut Sim) {
         self.stats.ioapic.messages += 1;
+        let msg = self.ioapic_message(&d);
         self.post(IOAPIC_RID, msg, sim.now(), sim);
+    }
+
+    fn ioapic_message(&self, d: &Delivery) -> MsiMessage {
+        match self.ioapic.rte(d.pin) {
+            Ok(rte) if rte.encode() & irqlab_hw::vtd::msi::field::RTE_FORMAT != 0 => {
+                let (address, data) = irqlab_hw::vtd::msi::remappable_rte_to_msi(rte.encode());
+                MsiMessage::new(address, data)
+            }
+            _ => d.message,
+        }
     }
 
     /// A message enters the interrupt-message port at `at`; it reaches the
@@ -328,37 +464,59 @@ impl ports::UpstreamPort for Platform {
         if sim.faults.fire(Fault::LoseDma) {
             return Ok(at);
         }
-        let (_phys, walk) = match self.translation.translate(rid, req) {
-            Ok(t) => t,
-            Err(f) => {
-                self.stats.dma.faults += 1;
-                return Err(f);
-            }
+        let write = req.dir == ports::DmaDir::Write;
+        let (phys, stall) = match self.iommu.as_mut() {
+            Some(u) => match u.translate(rid, req.iova, write, at) {
+                Ok(t) => (t.phys, t.stall),
+                Err(f) => {
+                    self.stats.dma.faults += 1;
+                    if !sim.faults.fire(Fault::FaultNotReported) {
+                        let r = u.faults.report(rid.0, req.iova, f.reason, write, f.fpd);
+                        self.fault_event(r, sim);
+                    }
+                    return Err(f);
+                }
+            },
+            None => (req.iova, Dur::ZERO),
         };
         self.stats.dma.completed += 1;
-        let latency = match req.dir {
-            ports::DmaDir::Write => {
-                self.stats.dma.bytes_written += req.len as u64;
-                self.dma_write_latency
-            }
-            ports::DmaDir::Read => {
-                self.stats.dma.bytes_read += req.len as u64;
-                self.dma_read_latency
-            }
+        let latency = if write {
+            self.stats.dma.bytes_written += req.len as u64;
+            self.dma_write_latency
+        } else {
+            self.stats.dma.bytes_read += req.len as u64;
+            self.dma_read_latency
         };
-        Ok(at + walk + latency)
+        let done = at + stall + latency;
+        if req.rogue && write {
+            let st = &mut self.stats.dma;
+            st.unprotected_writes += 1;
+            st.unprotected_bytes += req.len as u64;
+            match self.memory.owner(phys) {
+                Some(Owner::Kernel) => st.unprotected_kernel += 1,
+                Some(Owner::Device(_)) => st.unprotected_device += 1,
+                None => {}
+            }
+            self.memory.clobber(phys, req.len as u64, done);
+        }
+        Ok(done)
     }
 
     fn dma_sample(&mut self, rid: Rid, iova: u64, at: Time) -> (u64, u64) {
-        match self.translation.translate(rid, DmaRequest::read(iova, 8)) {
-            Ok((phys, _)) => self.memory.sample(phys, at),
-            Err(_) => (0, 0),
-        }
+        let phys = match &self.iommu {
+            Some(u) => u.peek(rid, iova),
+            None => Some(iova),
+        };
+        phys.map_or((0, 0), |p| self.memory.sample(p, at))
     }
 
     fn dma_store(&mut self, rid: Rid, iova: u64, value: u64, at: Time) {
-        if let Ok((phys, _)) = self.translation.translate(rid, DmaRequest::write(iova, 8)) {
-            self.memory.store(phys, value, at);
+        let phys = match &self.iommu {
+            Some(u) => u.peek(rid, iova),
+            None => Some(iova),
+        };
+        if let Some(p) = phys {
+            self.memory.store(p, value, at);
         }
     }
 
@@ -368,7 +526,7 @@ impl ports::UpstreamPort for Platform {
             return;
         };
         match self.ioapic.set_pin_level(pin, level) {
-            Ok(Some(d)) => self.ioapic_send(d.message, sim),
+            Ok(Some(d)) => self.ioapic_send(d, sim),
             Ok(None) => {}
             Err(_) => self.stats.ioapic.bad_pin += 1,
         }

@@ -5,26 +5,25 @@
 //! * the **interrupt-message port**: a device's MSI or MSI-X write, a
 //!   (requester ID, address, data) triple posted towards the root complex.
 //!   It reaches the platform's interrupt window after the posted-write
-//!   latency; there an [`InterruptRemapping`] unit turns it into a
-//!   local-APIC delivery (today [`NoRemapping`]: the address/data already
-//!   are in the x86 compatibility format, docs/sources.md §3.1);
+//!   latency; there the IOMMU's interrupt remapping, when on, translates it
+//!   through its IRTE (platform/iommu/ir.rs) before the APIC bus decodes it;
 //! * the **DMA port**: a (requester ID, IOVA, length, read/write) request
-//!   answered with the time it completes or a fault. A [`DmaTranslation`]
-//!   unit maps the IOVA first (today [`IdentityDma`]: bus address = physical
-//!   address, no fault);
+//!   answered with the time it completes or a fault. The IOMMU's DMA
+//!   remapping, when on, translates the IOVA first (platform/iommu);
+//!   without it the bus address is the physical address;
 //! * the **INTx pins**: a device's legacy interrupt line, wired to an
 //!   IO-APIC input.
 //!
-//! A device sees only [`UpstreamPort`]; it never knows what is behind it.
-//! An IOMMU (VT-d DMA remapping and interrupt remapping) is a new
-//! [`DmaTranslation`] and [`InterruptRemapping`] plugged into the platform,
-//! with no change to the devices or to the APIC bus.
+//! A device sees only [`UpstreamPort`]; it never knows what is behind it:
+//! the IOMMU sits behind the port, with no change to the devices or to the
+//! APIC bus.
 
 use crate::ids::Rid;
 use crate::sim::Sim;
-use irqlab_engine::{Dur, Time};
-use irqlab_hw::msi::MsiMessage;
+use irqlab_engine::Time;
 use serde::Serialize;
+
+pub use super::iommu::DmaFault;
 
 /// What a device can do upstream.
 pub trait UpstreamPort {
@@ -82,68 +81,24 @@ pub struct DmaRequest {
     pub len: u32,
     /// Read or write.
     pub dir: DmaDir,
+    /// Ground truth for accounting: the access is a device's misbehaviour
+    /// (`[[attackers]]`). Nothing on the path reads it to decide anything;
+    /// the platform counts where such writes land.
+    pub rogue: bool,
 }
 
 impl DmaRequest {
     /// A device read of `len` bytes at `iova`.
     pub fn read(iova: u64, len: u32) -> DmaRequest {
-        DmaRequest { iova, len, dir: DmaDir::Read }
+        DmaRequest { iova, len, dir: DmaDir::Read, rogue: false }
     }
     /// A device write of `len` bytes at `iova`.
     pub fn write(iova: u64, len: u32) -> DmaRequest {
-        DmaRequest { iova, len, dir: DmaDir::Write }
+        DmaRequest { iova, len, dir: DmaDir::Write, rogue: false }
     }
-}
-
-/// Why a DMA access was refused (a translation unit's fault reason).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DmaFault {
-    /// No translation for the address (VT-d fault reason 0x6, "not present").
-    NotPresent,
-    /// The translation forbids this direction (VT-d reasons 0x5 / 0x6).
-    AccessDenied,
-}
-
-/// An interrupt message after the remapping stage: what the APIC bus decodes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Remapped {
-    /// A compatibility-format message to decode as written.
-    Message(MsiMessage),
-    /// The message was refused (a remapping fault); it goes nowhere.
-    Blocked,
-}
-
-/// The stage between the interrupt-message port and the APIC bus.
-pub trait InterruptRemapping {
-    /// Translates a message posted by `rid`.
-    fn remap(&mut self, rid: Rid, address: u64, data: u32) -> Remapped;
-}
-
-/// No interrupt remapping: messages reach the APIC bus as written.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct NoRemapping;
-
-impl InterruptRemapping for NoRemapping {
-    fn remap(&mut self, _rid: Rid, address: u64, data: u32) -> Remapped {
-        Remapped::Message(MsiMessage::new(address, data))
-    }
-}
-
-/// The stage between the DMA port and memory.
-pub trait DmaTranslation {
-    /// Translates `req` from `rid`: the physical address and the extra time
-    /// the translation took (an IOTLB miss's page walk), or a fault.
-    fn translate(&mut self, rid: Rid, req: DmaRequest) -> Result<(u64, Dur), DmaFault>;
-}
-
-/// No DMA remapping: bus addresses are physical addresses.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct IdentityDma;
-
-impl DmaTranslation for IdentityDma {
-    fn translate(&mut self, _rid: Rid, req: DmaRequest) -> Result<(u64, Dur), DmaFault> {
-        Ok((req.iova, Dur::ZERO))
+    /// A misbehaving device's write.
+    pub fn rogue_write(iova: u64, len: u32) -> DmaRequest {
+        DmaRequest { iova, len, dir: DmaDir::Write, rogue: true }
     }
 }
 
@@ -158,15 +113,5 @@ mod tests {
             .map(|s| s.bit())
             .collect();
         assert_eq!(bits, [1, 2, 4, 1 << 31]);
-    }
-
-    #[test]
-    fn identity_stages_pass_everything_through() {
-        let rid = Rid::bdf(1, 0, 0);
-        assert_eq!(IdentityDma.translate(rid, DmaRequest::write(0x1000, 64)), Ok((0x1000, Dur::ZERO)));
-        assert_eq!(
-            NoRemapping.remap(rid, 0xfee0_1000, 0x4031),
-            Remapped::Message(MsiMessage::new(0xfee0_1000, 0x4031))
-        );
     }
 }

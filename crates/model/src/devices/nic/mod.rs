@@ -30,7 +30,7 @@ pub mod tx;
 
 use crate::config::{CoalesceConfig, InterruptMode, TxVectors};
 use crate::ids::{FlowId, NicId, QueueId, Rid};
-use crate::platform::ports::{LineSource, UpstreamPort};
+use crate::platform::ports::{DmaRequest, LineSource, UpstreamPort};
 use crate::sim::{Event, Fault, Sim};
 use crate::workload::traffic::{Packet, PortArrivals};
 use irqlab_engine::{Dur, Time};
@@ -205,7 +205,53 @@ impl Nic {
     fn advance(&mut self, q: QueueId, sim: &mut Sim, up: &mut impl UpstreamPort) {
         let now = sim.now();
         self.generate_until(now);
-        self.queues[q.idx()].land(now, self.setup.dma_write, self.rid, sim, up);
+        let mut late = Vec::new();
+        self.queues[q.idx()].land(now, self.setup.dma_write, self.rid, sim, up, &mut late);
+        self.schedule_late(late, sim);
+    }
+
+    /// Schedules a misbehaving NIC's late writes.
+    fn schedule_late(&mut self, late: Vec<rx::LateWrite>, sim: &mut Sim) {
+        for w in late {
+            sim.at(w.at, Event::LateDma { nic: self.id, iova: w.iova, bytes: w.bytes });
+        }
+    }
+
+    /// A misbehaving NIC writes a buffer it has already handed to the
+    /// driver (`[[attackers]]` kind `late_dma`).
+    pub fn late_dma(&mut self, iova: u64, bytes: u32, sim: &mut Sim, up: &mut impl UpstreamPort) {
+        let now = sim.now();
+        if let Some(q) = self.queues.first_mut() {
+            q.counts.late_writes += 1;
+            q.counts.dma_requests += 1;
+        }
+        if up.dma(self.rid, DmaRequest::rogue_write(iova, bytes), now, sim).is_ok()
+            && let Some(q) = self.queues.first_mut()
+        {
+            q.counts.late_landed += 1;
+        }
+    }
+
+    /// Late writes that landed (nothing refused them).
+    pub fn late_landed(&self) -> u64 {
+        self.queues.first().map_or(0, |q| q.counts.late_landed)
+    }
+
+    /// Makes every `every`-th frame be written to `target` instead of its
+    /// buffer (a misbehaving NIC).
+    pub fn set_misdirect(&mut self, every: u32, target: crate::config::AttackTarget) {
+        let victim = (self.queues.len() as u32, self.queues.first().map_or(0, |q| q.capacity()));
+        for q in &mut self.queues {
+            q.misdirect = Some((every, target, victim));
+        }
+    }
+
+    /// Makes every `every`-th landed frame's buffer be written again
+    /// `delay` after it landed (a misbehaving NIC).
+    pub fn set_late_dma(&mut self, delay: Dur, every: u32) {
+        for q in &mut self.queues {
+            q.late = Some((delay, every));
+        }
     }
 
     /// When the `n`-th frame (1-based) not yet landed in queue `q` lands;
@@ -216,7 +262,10 @@ impl Nic {
                 return Time::NEVER;
             }
         }
-        self.queues[q.idx()].ahead(n - 1).map_or(Time::NEVER, |p| p.wire + self.setup.dma_write)
+        let dma = self.setup.dma_write;
+        let queue = &self.queues[q.idx()];
+        let head = queue.head_landing(dma).unwrap_or(Time::NEVER);
+        queue.ahead(n - 1).map_or(Time::NEVER, |p| (p.wire + dma).max(head))
     }
 
     /// When queue `q`'s enabled interrupt should fire under the coalescing
@@ -548,9 +597,11 @@ impl Nic {
     pub fn rx_settle(&mut self, sim: &mut Sim, up: &mut impl UpstreamPort) {
         let (now, dma, rid) = (sim.now(), self.setup.dma_write, self.rid);
         self.generate_until(now);
+        let mut late = Vec::new();
         for q in &mut self.queues {
-            q.land(now, dma, rid, sim, up);
+            q.land(now, dma, rid, sim, up, &mut late);
         }
+        self.schedule_late(late, sim);
     }
 
     /// Programs a flow filter (ntuple / aRFS `ndo_rx_flow_steer`): `flow`'s

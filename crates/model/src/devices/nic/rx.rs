@@ -3,11 +3,17 @@
 //!
 //! * A frame is written to its queue's ring by DMA after its last bit
 //!   arrives: the descriptor read that tells the NIC the buffer (one DMA read
-//!   per line of four descriptors, ahead of the frames), the buffer write and
-//!   the descriptor write-back all go through the DMA port. A full ring drops
-//!   the frame before any DMA (`rx_ring_full`, the NIC's rx_missed/no-buffer
-//!   counter). The driver refills descriptors
-//!   as NAPI consumes them, so ring occupancy = landed − polled.
+//!   per line of four descriptors, ahead of the frames; the buffer's address
+//!   is the one the driver wrote into the descriptor in host memory), the
+//!   buffer write and the descriptor write-back all go through the DMA
+//!   port. A full ring drops the frame before any DMA (`rx_ring_full`, the
+//!   NIC's rx_missed/no-buffer counter); a write the IOMMU refuses drops it
+//!   (`iommu_fault`). The driver refills descriptors as NAPI consumes them,
+//!   so ring occupancy = landed − polled.
+//! * A queue's writes are translated in order: when the IOMMU stalls one
+//!   (an IOTLB miss and its page walk), the frame lands that much later and
+//!   the frames behind it wait; without stalls a frame lands `dma_write`
+//!   after its last bit.
 //! * Each queue has an interrupt-enable bit (like ixgbe's EIMS/EIMC): the
 //!   driver's top half clears it and `napi_complete_done` sets it again.
 //!   While it is clear the queue raises nothing and costs no events.
@@ -35,13 +41,15 @@ pub const RX_DESC_BYTES: u32 = 16;
 /// Descriptors the NIC reads with one DMA read ahead of the frames that
 /// will use them: a 64-byte cache line of four.
 pub const RX_DESC_PER_FETCH: u64 = 4;
-/// Bytes of the packet buffer each RX descriptor points to (2 KiB, the
-/// common `rx_buf_len` for a 1500-byte MTU).
-pub const RX_BUFFER_BYTES: u64 = 2048;
-/// I/O virtual address of queue 0's packet buffers; queue q's start `q << 32` above.
-pub const RX_BUFFER_IOVA: u64 = 0x10_0000_0000;
-/// I/O virtual address of queue 0's descriptor ring; queue q's `q << 24` above.
-pub const RX_RING_IOVA: u64 = 0x8000_0000;
+/// I/O virtual address of queue 0's descriptor ring (the RDBA the driver
+/// programs; the ring is mapped at IOVA = physical address); queue q's
+/// `q << 17` above (128 KiB: 8,192 descriptors).
+pub const RX_RING_IOVA: u64 = 0x1_0000_0000;
+
+/// The descriptor ring's address of RX queue `q`.
+pub fn rx_ring_iova(q: u32) -> u64 {
+    RX_RING_IOVA + ((q as u64) << 17)
+}
 
 /// An RX queue's counters.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -50,8 +58,8 @@ pub struct RxCounts {
     pub offered: u64,
     /// Frames dropped because every descriptor was full.
     pub dropped_ring_full: u64,
-    /// Frames dropped because the DMA port refused the buffer write.
-    pub dropped_dma_fault: u64,
+    /// Frames dropped because the IOMMU refused a DMA of theirs.
+    pub dropped_iommu_fault: u64,
     /// Frames written into the ring.
     pub landed: u64,
     /// Frames the driver took from the ring.
@@ -60,6 +68,15 @@ pub struct RxCounts {
     pub raised: u64,
     /// DMA requests issued (buffer writes and descriptor write-backs).
     pub dma_requests: u64,
+    /// Late writes to buffers already handed back (a misbehaving NIC).
+    pub late_writes: u64,
+    /// Of which landed.
+    pub late_landed: u64,
+    /// Frames a misbehaving NIC wrote outside their buffer (`misdirect`).
+    pub misdirected: u64,
+    /// Of which the write landed (the frame's own buffer keeps stale data:
+    /// the driver receives it corrupted).
+    pub misdirected_landed: u64,
 }
 
 /// One RX queue.
@@ -81,8 +98,33 @@ pub struct RxQueue {
     /// Completions of the paired TX queue (`txrx` vectors) not yet
     /// reported by an interrupt.
     pub tx_pending: u64,
+    /// The frame at the head of the look-ahead whose DMA is in flight:
+    /// when it lands.
+    inflight: Option<Time>,
+    /// When the translation of the queue's latest write finished (the
+    /// next write's translation starts no earlier).
+    xlate_free: Time,
+    /// A misbehaving NIC: every `n`-th landed frame's buffer is written
+    /// again this long after landing.
+    pub late: Option<(Dur, u32)>,
+    /// A misbehaving NIC: every `n`-th frame is written to the target's
+    /// addresses instead (the NIC's (queues, ring size) for `nic_buffers`).
+    pub misdirect: Option<(u32, crate::config::AttackTarget, (u32, u32))>,
+    /// Frames whose DMA was issued (for `misdirect`'s count).
+    issued: u64,
     /// Counters.
     pub counts: RxCounts,
+}
+
+/// A late write a misbehaving NIC will make: when, where, how much.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LateWrite {
+    /// When.
+    pub at: Time,
+    /// The buffer's IOVA.
+    pub iova: u64,
+    /// Bytes.
+    pub bytes: u32,
 }
 
 impl RxQueue {
@@ -98,8 +140,18 @@ impl RxQueue {
             watch_gen: 0,
             reported: 0,
             tx_pending: 0,
+            inflight: None,
+            xlate_free: Time::ZERO,
+            late: None,
+            misdirect: None,
+            issued: 0,
             counts: RxCounts::default(),
         }
+    }
+
+    /// Descriptors in the ring.
+    pub fn capacity(&self) -> u32 {
+        self.capacity as u32
     }
 
     /// Frames in the ring now (filled descriptors not yet polled).
@@ -149,41 +201,128 @@ impl RxQueue {
         }
     }
 
+    /// When the head of the look-ahead lands if nothing stalls it: its
+    /// DMA's completion if in flight, else its last bit plus `dma` (no
+    /// earlier than the queue's previous translation).
+    pub fn head_landing(&self, dma: Dur) -> Option<Time> {
+        let p = self.ahead.front()?;
+        Some(self.inflight.unwrap_or(p.wire.max(self.xlate_free) + dma))
+    }
+
     /// Lands every look-ahead frame whose DMA completes by `now`: a free
     /// descriptor takes it (buffer write, then descriptor write-back,
-    /// through the DMA port); a full ring drops it.
-    pub fn land(&mut self, now: Time, dma: Dur, rid: Rid, sim: &mut Sim, up: &mut impl UpstreamPort) {
+    /// through the DMA port); a full ring drops it. Late writes a
+    /// misbehaving NIC owes are appended to `late`.
+    pub fn land(
+        &mut self,
+        now: Time,
+        dma: Dur,
+        rid: Rid,
+        sim: &mut Sim,
+        up: &mut impl UpstreamPort,
+        late: &mut Vec<LateWrite>,
+    ) {
         while let Some(p) = self.ahead.front().copied() {
-            if p.wire + dma > now {
+            let done = match self.inflight {
+                Some(done) => done,
+                None => {
+                    let issue = p.wire.max(self.xlate_free);
+                    if issue + dma > now {
+                        break;
+                    }
+                    match self.issue(p, issue, dma, rid, now, sim, up) {
+                        Some(done) => done,
+                        None => {
+                            self.ahead.pop_front();
+                            self.counts.offered += 1;
+                            continue;
+                        }
+                    }
+                }
+            };
+            if done > now {
+                self.inflight = Some(done);
                 break;
             }
+            self.inflight = None;
             self.ahead.pop_front();
             self.counts.offered += 1;
-            if self.ring.len() >= self.capacity {
-                self.counts.dropped_ring_full += 1;
-                continue;
-            }
-            let slot = self.counts.landed % self.capacity as u64;
-            let buffer = RX_BUFFER_IOVA + ((self.index as u64) << 32) + slot * RX_BUFFER_BYTES;
-            let desc = RX_RING_IOVA + ((self.index as u64) << 24) + slot * RX_DESC_BYTES as u64;
-            let fetched = if slot.is_multiple_of(RX_DESC_PER_FETCH) {
-                // Prefetched ahead of the frame: its latency is hidden.
-                self.counts.dma_requests += 1;
-                let line = RX_DESC_BYTES * RX_DESC_PER_FETCH as u32;
-                up.dma(rid, DmaRequest::read(desc, line), p.wire, sim).is_ok()
-            } else {
-                true
-            };
-            self.counts.dma_requests += 2;
-            let wrote = up.dma(rid, DmaRequest::write(buffer, p.bytes), p.wire, sim);
-            let done = up.dma(rid, DmaRequest::write(desc, RX_DESC_BYTES), p.wire, sim);
-            if !fetched || wrote.is_err() || done.is_err() {
-                self.counts.dropped_dma_fault += 1;
-                continue;
+            if let Some((delay, every)) = self.late
+                && self.counts.landed.is_multiple_of(every as u64)
+            {
+                let slot = self.counts.landed % self.capacity as u64;
+                let (iova, _) = up.dma_sample(rid, self.desc_iova(slot), now);
+                late.push(LateWrite { at: done + delay, iova, bytes: p.bytes });
             }
             self.counts.landed += 1;
             if !sim.faults.fire(crate::sim::Fault::RingLosesFrame) {
                 self.ring.push_back(p);
+            }
+        }
+    }
+
+    fn desc_iova(&self, slot: u64) -> u64 {
+        rx_ring_iova(self.index) + slot * RX_DESC_BYTES as u64
+    }
+
+    /// Issues frame `p`'s DMAs at `issue`: returns when it lands, or
+    /// `None` if it is dropped (ring full, or a DMA refused).
+    #[allow(clippy::too_many_arguments)]
+    fn issue(
+        &mut self,
+        p: Packet,
+        issue: Time,
+        dma: Dur,
+        rid: Rid,
+        now: Time,
+        sim: &mut Sim,
+        up: &mut impl UpstreamPort,
+    ) -> Option<Time> {
+        if self.ring.len() >= self.capacity {
+            self.counts.dropped_ring_full += 1;
+            return None;
+        }
+        let slot = self.counts.landed % self.capacity as u64;
+        let desc = self.desc_iova(slot);
+        let fetched = if slot.is_multiple_of(RX_DESC_PER_FETCH) {
+            // Prefetched ahead of the frame: its latency is hidden.
+            self.counts.dma_requests += 1;
+            let line = RX_DESC_BYTES * RX_DESC_PER_FETCH as u32;
+            up.dma(rid, DmaRequest::read(desc, line), p.wire, sim).is_ok()
+        } else {
+            true
+        };
+        // The buffer the driver posted in this descriptor — or, for a
+        // misbehaving NIC, somewhere else.
+        let (buffer, _) = up.dma_sample(rid, desc, now);
+        self.issued += 1;
+        let req = match self.misdirect {
+            Some((every, target, victim)) if self.issued.is_multiple_of(every as u64) => {
+                self.counts.misdirected += 1;
+                let k = self.issued / every as u64;
+                DmaRequest::rogue_write(crate::devices::rogue::target_address(target, k, victim), p.bytes)
+            }
+            _ => DmaRequest::write(buffer, p.bytes),
+        };
+        self.counts.dma_requests += 2;
+        let wrote = up.dma(rid, req, issue, sim);
+        let back = up.dma(rid, DmaRequest::write(desc, RX_DESC_BYTES), issue, sim);
+        match (fetched, wrote, back) {
+            (true, Ok(w), Ok(b)) => {
+                if req.rogue {
+                    self.counts.misdirected_landed += 1;
+                }
+                // The write-back's translation follows the data's.
+                let stall_w = w.since(issue).as_ps().saturating_sub(dma.as_ps());
+                let stall_b = b.since(issue).as_ps().saturating_sub(dma.as_ps());
+                self.xlate_free = issue + Dur(stall_w + stall_b);
+                Some((issue + dma + Dur(stall_w + stall_b)).max(w).max(b))
+            }
+            _ => {
+                if !sim.faults.fire(crate::sim::Fault::IommuDropUncounted) {
+                    self.counts.dropped_iommu_fault += 1;
+                }
+                None
             }
         }
     }

@@ -27,12 +27,13 @@ use serde::Serialize;
 
 /// Bytes of one TX descriptor.
 pub const TX_DESC_BYTES: u64 = field::DESC_LEN as u64;
-/// I/O virtual address of TX queue 0's descriptor ring; queue q's `q << 24` above.
-pub const TX_RING_IOVA: u64 = 0xC000_0000;
+/// I/O virtual address of TX queue 0's descriptor ring (mapped at IOVA =
+/// physical address); queue q's `q << 20` above (1 MiB: 65,536 descriptors).
+pub const TX_RING_IOVA: u64 = 0x1_8000_0000;
 
 /// The I/O virtual address of word `w` of descriptor `slot` of TX queue `q`.
 pub fn tx_desc_iova(q: u32, slot: u64, w: usize) -> u64 {
-    TX_RING_IOVA + ((q as u64) << 24) + slot * TX_DESC_BYTES + 8 * w as u64
+    TX_RING_IOVA + ((q as u64) << 20) + slot * TX_DESC_BYTES + 8 * w as u64
 }
 
 /// A TX queue's counters.
@@ -61,6 +62,9 @@ pub struct TxCounts {
     pub interrupts: u64,
     /// DMA requests (descriptor fetches, payload reads, write-backs).
     pub dma_requests: u64,
+    /// Payload reads the IOMMU refused (a torn descriptor's stale buffer
+    /// address, already unmapped): the frame goes out without its data.
+    pub payload_faults: u64,
 }
 
 /// The NIC's TX DMA engine for one queue.
@@ -194,7 +198,13 @@ impl TxQueue {
             // The payload, from the buffer the NIC read (right or wrong).
             let d = seen.unwrap_or_default();
             self.counts.dma_requests += 1;
-            let got = up.dma(rid, DmaRequest::read(d.buffer_addr, d.length as u32), now, sim).unwrap_or(now);
+            let got = match up.dma(rid, DmaRequest::read(d.buffer_addr, d.length as u32), now, sim) {
+                Ok(t) => t,
+                Err(_) => {
+                    self.counts.payload_faults += 1;
+                    now
+                }
+            };
             payload_done = payload_done.max(got);
             wire += frame_time(d.length);
             if written.is_ok_and(|w| w.rs()) {

@@ -1,0 +1,171 @@
+//! Interrupt remapping (docs/sources.md §3.2, §5.1), as QEMU's
+//! `vtd_interrupt_remap_msi` and `vtd_irte_get` do it:
+//!
+//! 1. a compatibility-format message (address bit 4 clear) passes only if
+//!    the platform allows it (GSTS.CFIS), else fault 0x25;
+//! 2. a remappable one is decoded (reserved fields → 0x20) to its interrupt
+//!    index (handle, plus the sub-handle when SHV); beyond the table → 0x21;
+//! 3. the IRTE is read (from the interrupt entry cache, or the table in
+//!    memory on a miss): not present → 0x22, reserved bits → 0x24;
+//! 4. the requester ID is checked against the entry's SVT/SQ/SID → 0x26;
+//! 5. the message the APIC bus sees is composed from the entry: its
+//!    destination, vector, trigger and delivery mode.
+//!
+//! The kernel writes IRTEs into the table and invalidates the interrupt
+//! entry cache (IEC) through the invalidation queue; an entry cached before
+//! its rewrite stays in use until that invalidation.
+
+use super::cache::SetAssoc;
+use crate::ids::Rid;
+use irqlab_hw::msi::{DeliveryMode, DestinationMode, MsiAddress, MsiData, MsiMessage, Trigger};
+use irqlab_hw::vtd::fault::FaultReason;
+use irqlab_hw::vtd::irte::Irte;
+use irqlab_hw::vtd::msi::RemappableMsi;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Counts of the remapping unit.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct IrCounts {
+    /// Remappable messages translated through an IRTE.
+    pub remapped: u64,
+    /// Compatibility-format messages passed unremapped (CFIS set).
+    pub compat_passed: u64,
+    /// Messages blocked, by fault reason name.
+    pub blocked: BTreeMap<String, u64>,
+    /// IRTE reads served by the interrupt entry cache.
+    pub iec_hits: u64,
+    /// IRTE reads that went to the table in memory.
+    pub iec_misses: u64,
+    /// IEC invalidations processed.
+    pub iec_invalidations: u64,
+}
+
+/// A message refused by remapping.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IrFault {
+    /// The fault reason (0x20–0x26).
+    pub reason: FaultReason,
+    /// The interrupt index concerned (0 if the message named none).
+    pub index: u32,
+    /// Whether the entry's FPD bit suppresses recording.
+    pub fpd: bool,
+}
+
+/// The interrupt-remapping table and its cache.
+#[derive(Clone, Debug)]
+pub struct IrUnit {
+    table: Vec<u128>,
+    iec: SetAssoc<u32, u128>,
+    compat_allowed: bool,
+    /// Counters.
+    pub counts: IrCounts,
+}
+
+impl IrUnit {
+    /// A table of `entries` entries (all not present), an IEC of
+    /// `iec_entries`; compatibility format allowed or not.
+    pub fn new(entries: usize, iec_entries: usize, compat_allowed: bool) -> IrUnit {
+        IrUnit {
+            table: vec![0; entries],
+            iec: SetAssoc::new(iec_entries, iec_entries),
+            compat_allowed,
+            counts: IrCounts::default(),
+        }
+    }
+
+    /// Table entries.
+    pub fn entries(&self) -> usize {
+        self.table.len()
+    }
+
+    /// Software writes IRTE `index` in memory (the IEC may still hold the old one).
+    pub fn write_irte(&mut self, index: u32, irte: u128) {
+        if let Some(e) = self.table.get_mut(index as usize) {
+            *e = irte;
+        }
+    }
+
+    /// IRTE `index` as in memory.
+    pub fn irte(&self, index: u32) -> u128 {
+        self.table.get(index as usize).copied().unwrap_or(0)
+    }
+
+    /// An IEC invalidation: of entries `index .. index + 2^mask`, or all.
+    pub fn invalidate(&mut self, range: Option<(u32, u8)>) {
+        self.counts.iec_invalidations += 1;
+        match range {
+            Some((index, mask)) => {
+                let n = 1u32 << mask;
+                let base = index & !(n - 1);
+                self.iec.invalidate(|k, _| (base..base + n).contains(k), |_, _| {});
+            }
+            None => self.iec.invalidate(|_, _| true, |_, _| {}),
+        }
+    }
+
+    fn block(&mut self, f: IrFault) -> Result<MsiMessage, IrFault> {
+        *self.counts.blocked.entry(fault_key(f.reason)).or_default() += 1;
+        Err(f)
+    }
+
+    /// Remaps a message written by `rid`.
+    pub fn remap(&mut self, rid: Rid, address: u64, data: u32) -> Result<MsiMessage, IrFault> {
+        let fault = |reason, index| IrFault { reason, index, fpd: false };
+        let Ok(msg) = RemappableMsi::decode(address, data) else {
+            // Not remappable: compatibility format (or not an interrupt
+            // address at all, which the APIC bus then refuses).
+            if self.compat_allowed {
+                self.counts.compat_passed += 1;
+                return Ok(MsiMessage::new(address, data));
+            }
+            return self.block(fault(FaultReason::CompatBlocked, 0));
+        };
+        if let Err(reason) = msg.check() {
+            return self.block(fault(reason, msg.index()));
+        }
+        let index = msg.index();
+        if index as usize >= self.table.len() {
+            return self.block(fault(FaultReason::IrIndexBeyondTable, index));
+        }
+        let raw = match self.iec.get(0, index) {
+            Some(raw) => {
+                self.counts.iec_hits += 1;
+                raw
+            }
+            None => {
+                self.counts.iec_misses += 1;
+                let raw = self.table[index as usize];
+                if Irte::decode(raw).present() {
+                    self.iec.insert(0, index, raw);
+                }
+                raw
+            }
+        };
+        let irte = Irte::decode(raw);
+        let fpd = irte.fpd();
+        if let Err(reason) = irte.check() {
+            return self.block(IrFault { reason, index, fpd });
+        }
+        if !irte.source().check(rid.0) {
+            return self.block(IrFault { reason: FaultReason::SourceIdFailed, index, fpd });
+        }
+        let Irte::Remapped(e) = irte else {
+            // Posted entries go to a virtual CPU's descriptor: not modelled
+            // on the host; refused as a reserved-field fault would be.
+            return self.block(IrFault { reason: FaultReason::IrteReserved, index, fpd });
+        };
+        self.counts.remapped += 1;
+        let mut addr = MsiAddress::physical(e.apic_id(false) as u8);
+        addr.redirection_hint = e.redir_hint;
+        addr.destination_mode = if e.dest_mode_logical { DestinationMode::Logical } else { DestinationMode::Physical };
+        let trigger = if e.trigger_level { Trigger::Level } else { Trigger::Edge };
+        let data = MsiData::new(e.vector, DeliveryMode::from_bits(e.delivery_mode), trigger);
+        Ok(MsiMessage::encode(&addr, &data))
+    }
+}
+
+/// The JSON key of a fault reason (its snake_case name).
+pub fn fault_key(reason: FaultReason) -> String {
+    reason.name()
+}

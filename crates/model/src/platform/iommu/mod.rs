@@ -1,0 +1,556 @@
+//! The platform's VT-d remapping unit: DMA remapping between the devices'
+//! DMA port and memory, interrupt remapping between the interrupt-message
+//! port and the APIC bus (docs/sources.md §3.2, §5.1, §6).
+//!
+//! * **DMA remapping.** A request's requester ID selects its context entry
+//!   (root table by bus, context table by devfn; cached in the context
+//!   cache); the entry gives the domain (DID) and its second-level page
+//!   table, or pass-through. The IOVA is looked up in the IOTLB, tagged by
+//!   DID, at each page size in use; on a miss the walker reads the tables
+//!   from the deepest level the paging-structure cache holds, one memory
+//!   access ([`crate::costs::CostModel::iommu_walk_access_ns`]) per level
+//!   read. Permissions are the AND over the levels; a missing or
+//!   insufficient one is a fault (0x5 write, 0x6 read), as are entries with
+//!   reserved bits, addresses beyond the address width, absent root or
+//!   context entries. Faults go to the fault-recording registers
+//!   (faults.rs) unless the context entry's FPD bit is set.
+//! * **Invalidation.** The kernel submits descriptors (hw::vtd::regs::InvDesc)
+//!   to the invalidation queue; the unit processes them one after another,
+//!   each taking [`crate::costs::CostModel::iommu_invalidation_ns`], and the
+//!   caller learns when its wait descriptor completes. An IOTLB entry for a
+//!   page the kernel has unmapped stays usable until an invalidation
+//!   removes it (or it is evicted): the model marks such entries *stale*
+//!   and counts the DMAs that use them (`stale_window_dmas`) and how long
+//!   each stayed reachable.
+//! * **Interrupt remapping**: ir.rs.
+//!
+//! Requests are assumed not to cross a page (buffers are 2 KiB-aligned
+//! and descriptor reads are line-aligned): the first byte's page translates
+//! the request.
+
+pub mod cache;
+pub mod faults;
+pub mod ir;
+pub mod tables;
+
+use crate::config::{IommuConfig, IommuMode};
+use crate::costs::Costs;
+use crate::ids::Rid;
+use cache::{Evicted, SetAssoc};
+use faults::FaultRegs;
+use ir::IrUnit;
+use irqlab_engine::{Dur, Time};
+use irqlab_hw::msi::MsiMessage;
+use irqlab_hw::vtd::context::{ContextEntry, RootEntry, TranslationType};
+use irqlab_hw::vtd::fault::FaultReason;
+use irqlab_hw::vtd::regs::InvDesc;
+use irqlab_hw::vtd::slpt::{SlPte, level_index, level_shift, reserved_bits};
+use serde::Serialize;
+use std::collections::BTreeMap;
+pub use tables::Leaf;
+use tables::{HOST_ADDRESS_WIDTH, TableMemory};
+
+/// The descriptors the kernel's IOMMU driver queues, as Linux builds them
+/// (`qi_flush_iotlb`, `qi_flush_iec`, `qi_submit_sync`).
+pub mod inv {
+    use irqlab_hw::vtd::regs::InvDesc;
+
+    /// A page-selective IOTLB invalidation of the page at `addr` in `did`,
+    /// draining reads and writes.
+    pub fn iotlb_page(did: u16, addr: u64) -> InvDesc {
+        InvDesc::Iotlb { granularity: 3, did, addr: addr & !0xfff, am: 0, ih: false, dr: true, dw: true }
+    }
+
+    /// A domain-selective IOTLB invalidation (`flush_iotlb_all`).
+    pub fn iotlb_domain(did: u16) -> InvDesc {
+        InvDesc::Iotlb { granularity: 2, did, addr: 0, am: 0, ih: false, dr: true, dw: true }
+    }
+
+    /// An index-selective interrupt-entry-cache invalidation of one entry.
+    pub fn iec_index(index: u16) -> InvDesc {
+        InvDesc::Iec { granularity_index: true, index, im: 0 }
+    }
+
+    /// The wait descriptor `qi_submit_sync` appends: a status write, fenced.
+    pub fn wait() -> InvDesc {
+        InvDesc::Wait { status_write: true, interrupt: false, fence: true, status_data: 1, status_addr: 0 }
+    }
+}
+
+/// The requester ID the unit's own messages carry (its fault event):
+/// messages the remapping hardware generates itself are not remapped.
+pub const DMAR_RID: Rid = Rid(0xffff);
+
+/// A DMA request the unit refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct DmaFault {
+    /// The VT-d fault reason.
+    pub reason: FaultReason,
+    /// The context entry's FPD bit: the fault is not recorded.
+    #[serde(skip)]
+    pub fpd: bool,
+}
+
+/// What the unit counted.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct IommuStats {
+    /// DMA requests looked up (remapping enabled).
+    pub translations: u64,
+    /// Of the translated (not pass-through) ones, served by the IOTLB.
+    pub iotlb_hits: u64,
+    /// Missed the IOTLB.
+    pub iotlb_misses: u64,
+    /// Page walks (one per IOTLB miss).
+    pub page_walks: u64,
+    /// Table entries the walker read (root, context and page-table entries).
+    pub walk_reads: u64,
+    /// Context-cache misses (each reads the root and the context entry).
+    pub context_cache_misses: u64,
+    /// IOTLB invalidation descriptors processed.
+    pub invalidations: u64,
+    /// Context-cache invalidation descriptors processed.
+    pub context_invalidations: u64,
+    /// Wait descriptors processed.
+    pub waits: u64,
+    /// Faults by reason (DMA and interrupt remapping, recorded or not).
+    pub faults: BTreeMap<String, u64>,
+    /// DMAs that reached a page through an IOTLB entry for a mapping the
+    /// kernel had already removed (lazy invalidation's window).
+    pub stale_window_dmas: u64,
+    /// IOTLB entries that outlived their unmap by some time.
+    pub stale_entries: u64,
+    /// Their total time reachable after the unmap, picoseconds.
+    #[serde(skip)]
+    pub stale_window_ps: u64,
+    /// The longest, picoseconds.
+    #[serde(skip)]
+    pub stale_window_max_ps: u64,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct CtxInfo {
+    did: u16,
+    pgd: u64,
+    levels: u8,
+    passthrough: bool,
+    fpd: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct TlbKey {
+    did: u16,
+    shift: u8,
+    vpn: u64,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct TlbEntry {
+    page: u64,
+    read: bool,
+    write: bool,
+    /// When the kernel unmapped the page ([`Time::NEVER`]: still mapped).
+    stale_since: Time,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct PscKey {
+    did: u16,
+    level: u8,
+    prefix: u64,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct PscEntry {
+    next: u64,
+    read: bool,
+    write: bool,
+}
+
+/// A successful translation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Translated {
+    /// Physical address of the request's first byte.
+    pub phys: u64,
+    /// Time the lookup added (context fetch, page walk).
+    pub stall: Dur,
+}
+
+/// The remapping unit.
+pub struct Iommu {
+    mode: IommuMode,
+    /// The in-memory tables.
+    pub mem: TableMemory,
+    root: u64,
+    ctx_cache: SetAssoc<u16, CtxInfo>,
+    iotlb: SetAssoc<TlbKey, TlbEntry>,
+    psc: Option<SetAssoc<PscKey, PscEntry>>,
+    /// Page shifts with mappings (bit 0: 4 KiB, 1: 2 MiB, 2: 1 GiB).
+    sizes: u8,
+    /// The fault-recording registers.
+    pub faults: FaultRegs,
+    fault_msg: Option<MsiMessage>,
+    /// Interrupt remapping, when enabled.
+    pub ir: Option<IrUnit>,
+    inv_busy_until: Time,
+    walk_access: Dur,
+    invalidation: Dur,
+    /// Counters.
+    pub stats: IommuStats,
+}
+
+impl Iommu {
+    /// The unit a scenario's `[iommu]` describes, with an empty root table.
+    pub fn new(cfg: &IommuConfig, costs: &Costs) -> Iommu {
+        let mut mem = TableMemory::default();
+        let root = mem.alloc();
+        let psc = (cfg.paging_cache_entries > 0)
+            .then(|| SetAssoc::new(cfg.paging_cache_entries as usize, cfg.paging_cache_entries as usize));
+        Iommu {
+            mode: cfg.mode,
+            mem,
+            root,
+            ctx_cache: SetAssoc::new(cfg.context_cache_entries as usize, cfg.context_cache_entries as usize),
+            iotlb: SetAssoc::new(cfg.iotlb_entries as usize, cfg.iotlb_ways as usize),
+            psc,
+            sizes: 0,
+            faults: FaultRegs::new(cfg.fault_records as usize, cfg.fault_event_masked, cfg.collapse_faults),
+            fault_msg: None,
+            ir: cfg.interrupt_remapping.then(|| {
+                IrUnit::new(
+                    cfg.ir_entries as usize,
+                    cfg.iec_entries as usize,
+                    cfg.compat_format == crate::config::CompatFormat::Allowed,
+                )
+            }),
+            inv_busy_until: Time::ZERO,
+            walk_access: costs.iommu_walk_access,
+            invalidation: costs.iommu_invalidation,
+            stats: IommuStats::default(),
+        }
+    }
+
+    /// DMA remapping's mode.
+    pub fn mode(&self) -> IommuMode {
+        self.mode
+    }
+
+    // ---- the kernel's side: tables and invalidations ----------------------
+
+    /// Attaches requester `rid` to domain `did`: a second-level table of
+    /// `levels` levels (returned, to map into), or pass-through.
+    pub fn attach(&mut self, rid: Rid, did: u16, levels: u8, passthrough: bool) -> u64 {
+        let aw = levels - 2;
+        let (ce, pgd) = if passthrough {
+            (ContextEntry::new_passthrough(did, aw), 0)
+        } else {
+            let pgd = self.mem.alloc();
+            (ContextEntry::new_translated(pgd, did, aw), pgd)
+        };
+        self.mem.set_context(self.root, rid.0, &ce);
+        pgd
+    }
+
+    /// Attaches `rid` to the same domain and tables as an attached device
+    /// (devices sharing a DID share page tables and IOTLB entries).
+    pub fn attach_to(&mut self, rid: Rid, did: u16, pgd: u64, levels: u8) {
+        let ce = ContextEntry::new_translated(pgd, did, levels - 2);
+        self.mem.set_context(self.root, rid.0, &ce);
+    }
+
+    /// Writes the leaf mapping of `iova` in the tables at `pgd`.
+    pub fn map(&mut self, pgd: u64, levels: u8, iova: u64, leaf: Leaf) {
+        self.mem.map(pgd, levels, iova, leaf);
+        self.sizes |= size_bit(leaf.shift);
+    }
+
+    /// Clears the leaf mapping of `iova` at `now`. A cached translation of
+    /// it stays usable until invalidated: it becomes stale from `now`.
+    pub fn unmap(&mut self, did: u16, pgd: u64, levels: u8, iova: u64, shift: u32, now: Time) -> bool {
+        let key = TlbKey { did, shift: shift as u8, vpn: iova >> shift };
+        if let Some(e) = self.iotlb.peek_mut(key.vpn, key) {
+            e.stale_since = e.stale_since.min(now);
+        }
+        self.mem.unmap(pgd, levels, iova, shift)
+    }
+
+    /// Submits descriptors to the invalidation queue at `at` (the last is
+    /// usually a wait); returns when the unit has processed them all.
+    pub fn submit(&mut self, descs: &[InvDesc], at: Time) -> Time {
+        let start = self.inv_busy_until.max(at);
+        let mut work = 0u64;
+        for d in descs {
+            match *d {
+                InvDesc::Wait { .. } => self.stats.waits += 1,
+                InvDesc::Iotlb { granularity, did, addr, am, .. } => {
+                    work += 1;
+                    self.stats.invalidations += 1;
+                    self.invalidate_iotlb(granularity, did, addr, am, start);
+                }
+                InvDesc::Context { granularity, did, sid, .. } => {
+                    work += 1;
+                    self.stats.context_invalidations += 1;
+                    match granularity {
+                        3 => self.ctx_cache.invalidate(|k, _| *k == sid, |_, _| {}),
+                        2 => self.ctx_cache.invalidate(|_, v| v.did == did, |_, _| {}),
+                        _ => self.ctx_cache.invalidate(|_, _| true, |_, _| {}),
+                    }
+                }
+                InvDesc::Iec { granularity_index, index, im } => {
+                    work += 1;
+                    if let Some(ir) = &mut self.ir {
+                        ir.invalidate(granularity_index.then_some((index as u32, im)));
+                    }
+                }
+                InvDesc::Other(_) => {}
+            }
+        }
+        self.inv_busy_until = start + self.invalidation.times(work.max(1));
+        self.inv_busy_until
+    }
+
+    fn invalidate_iotlb(&mut self, granularity: u8, did: u16, addr: u64, am: u8, now: Time) {
+        let stats = &mut self.stats;
+        let mut gone = |_: TlbKey, e: TlbEntry| note_gone(stats, e, now);
+        match granularity {
+            // Page-selective: 2^am pages from addr.
+            3 => {
+                let base = addr & !((4096u64 << am) - 1);
+                let end = base + (4096u64 << am);
+                self.iotlb.invalidate(
+                    |k, _| k.did == did && (k.vpn << k.shift) < end && ((k.vpn + 1) << k.shift) > base,
+                    &mut gone,
+                );
+                if let Some(psc) = &mut self.psc {
+                    psc.invalidate(
+                        |k, _| {
+                            k.did == did && {
+                                let shift = level_shift(k.level);
+                                (k.prefix << shift) < end && ((k.prefix + 1) << shift) > base
+                            }
+                        },
+                        |_, _| {},
+                    );
+                }
+            }
+            2 => {
+                self.iotlb.invalidate(|k, _| k.did == did, &mut gone);
+                if let Some(psc) = &mut self.psc {
+                    psc.invalidate(|k, _| k.did == did, |_, _| {});
+                }
+            }
+            _ => {
+                self.iotlb.invalidate(|_, _| true, &mut gone);
+                if let Some(psc) = &mut self.psc {
+                    psc.invalidate(|_, _| true, |_, _| {});
+                }
+            }
+        }
+    }
+
+    /// Programs FEADDR/FEDATA, the fault event's message.
+    pub fn set_fault_event_msg(&mut self, msg: MsiMessage) {
+        self.fault_msg = Some(msg);
+    }
+
+    /// The fault event's message, if programmed.
+    pub fn fault_event_msg(&self) -> Option<MsiMessage> {
+        self.fault_msg
+    }
+
+    /// At the end of a run: the stale IOTLB entries still reachable count
+    /// their window up to `now`.
+    pub fn settle(&mut self, now: Time) {
+        let stats = &mut self.stats;
+        self.iotlb.invalidate(|_, e| e.stale_since != Time::NEVER, |_, e| note_gone(stats, e, now));
+    }
+
+    // ---- the device side: translation --------------------------------------
+
+    fn fault(&mut self, reason: FaultReason, fpd: bool) -> DmaFault {
+        *self.stats.faults.entry(reason.name()).or_default() += 1;
+        DmaFault { reason, fpd }
+    }
+
+    /// Counts an interrupt-remapping fault with the DMA ones.
+    pub fn count_fault(&mut self, reason: FaultReason) {
+        *self.stats.faults.entry(reason.name()).or_default() += 1;
+    }
+
+    fn context(&mut self, rid: Rid) -> Result<(CtxInfo, Dur), DmaFault> {
+        if let Some(c) = self.ctx_cache.get(0, rid.0) {
+            return Ok((c, Dur::ZERO));
+        }
+        self.stats.context_cache_misses += 1;
+        self.stats.walk_reads += 2;
+        let stall = self.walk_access.times(2);
+        let Some(raw) = self.mem.read128(self.root + 16 * rid.bus() as u64) else {
+            return Err(self.fault(FaultReason::RootTableInvalid, false));
+        };
+        let re = RootEntry::decode(raw);
+        if !re.present {
+            return Err(self.fault(FaultReason::RootNotPresent, false));
+        }
+        if let Err(r) = re.check() {
+            return Err(self.fault(r, false));
+        }
+        let Some(raw) = self.mem.read128(re.context_table + 16 * (rid.0 & 0xff) as u64) else {
+            return Err(self.fault(FaultReason::ContextTableInvalid, false));
+        };
+        let ce = ContextEntry::decode(raw);
+        if !ce.present {
+            return Err(self.fault(FaultReason::ContextNotPresent, ce.fpd));
+        }
+        if let Err(r) = ce.check() {
+            return Err(self.fault(r, ce.fpd));
+        }
+        let Some(levels) = ce.levels() else {
+            return Err(self.fault(FaultReason::ContextInvalid, ce.fpd));
+        };
+        let info = CtxInfo {
+            did: ce.did,
+            pgd: ce.slptptr,
+            levels,
+            passthrough: ce.translation_type == TranslationType::PassThrough,
+            fpd: ce.fpd,
+        };
+        self.ctx_cache.insert(0, rid.0, info);
+        Ok((info, stall))
+    }
+
+    /// Translates a request of `rid` for `iova` (a write if `write`) at `at`.
+    pub fn translate(&mut self, rid: Rid, iova: u64, write: bool, at: Time) -> Result<Translated, DmaFault> {
+        if !self.mode.enabled() {
+            return Ok(Translated { phys: iova, stall: Dur::ZERO });
+        }
+        self.stats.translations += 1;
+        let (ctx, mut stall) = self.context(rid)?;
+        if ctx.passthrough {
+            return Ok(Translated { phys: iova, stall });
+        }
+        if iova >> (12 + 9 * ctx.levels as u32) != 0 {
+            return Err(self.fault(FaultReason::AddressBeyondMgaw, ctx.fpd));
+        }
+        for shift in [12u32, 21, 30] {
+            if self.sizes & size_bit(shift) == 0 {
+                continue;
+            }
+            let key = TlbKey { did: ctx.did, shift: shift as u8, vpn: iova >> shift };
+            if let Some(e) = self.iotlb.get(key.vpn, key) {
+                self.stats.iotlb_hits += 1;
+                if (write && !e.write) || (!write && !e.read) {
+                    let r = if write { FaultReason::WriteDenied } else { FaultReason::ReadDenied };
+                    return Err(self.fault(r, ctx.fpd));
+                }
+                if e.stale_since != Time::NEVER {
+                    self.stats.stale_window_dmas += 1;
+                }
+                return Ok(Translated { phys: e.page | (iova & ((1 << shift) - 1)), stall });
+            }
+        }
+        self.stats.iotlb_misses += 1;
+        self.stats.page_walks += 1;
+        let (walk, reads) = self.walk(&ctx, iova, write);
+        self.stats.walk_reads += reads as u64;
+        stall += self.walk_access.times(reads as u64);
+        let (page, shift, read, wr) = walk.map_err(|r| self.fault(r, ctx.fpd))?;
+        let key = TlbKey { did: ctx.did, shift: shift as u8, vpn: iova >> shift };
+        let entry = TlbEntry { page, read, write: wr, stale_since: Time::NEVER };
+        if let Evicted::Entry(_, old) = self.iotlb.insert(key.vpn, key, entry) {
+            note_gone(&mut self.stats, old, at);
+        }
+        Ok(Translated { phys: page | (iova & ((1 << shift) - 1)), stall })
+    }
+
+    /// The page walk: from the deepest level the paging-structure cache
+    /// holds, one read per level. Returns (page base, page shift, R, W) or
+    /// the fault, and the entries read.
+    #[allow(clippy::type_complexity)]
+    fn walk(&mut self, ctx: &CtxInfo, iova: u64, write: bool) -> (Result<(u64, u32, bool, bool), FaultReason>, u8) {
+        let (mut table, mut level, mut r, mut w) = (ctx.pgd, ctx.levels, true, true);
+        if let Some(psc) = &mut self.psc {
+            for l in 2..=ctx.levels {
+                let key = PscKey { did: ctx.did, level: l, prefix: iova >> level_shift(l) };
+                if let Some(e) = psc.get(0, key) {
+                    (table, level, r, w) = (e.next, l - 1, e.read, e.write);
+                    break;
+                }
+            }
+        }
+        let mut reads = 0u8;
+        loop {
+            reads += 1;
+            let Some(raw) = self.mem.read(table + 8 * level_index(iova, level) as u64) else {
+                return (Err(FaultReason::NextLevelInvalid), reads);
+            };
+            let pte = SlPte::decode(raw);
+            r &= pte.read;
+            w &= pte.write;
+            if (write && !w) || (!write && !r) {
+                let reason = if write { FaultReason::WriteDenied } else { FaultReason::ReadDenied };
+                return (Err(reason), reads);
+            }
+            if reserved_bits(raw, level, HOST_ADDRESS_WIDTH) != 0 {
+                return (Err(FaultReason::PteReserved), reads);
+            }
+            if level == 1 || pte.page_size {
+                let shift = level_shift(level);
+                return (Ok((pte.address & !((1u64 << shift) - 1), shift, r, w)), reads);
+            }
+            if let Some(psc) = &mut self.psc {
+                let key = PscKey { did: ctx.did, level, prefix: iova >> level_shift(level) };
+                psc.insert(0, key, PscEntry { next: pte.address, read: r, write: w });
+            }
+            table = pte.address;
+            level -= 1;
+        }
+    }
+
+    /// The physical address `iova` maps to for `rid`, as the tables say
+    /// now — without caches, counters or faults (the data of a request
+    /// already translated and counted).
+    pub fn peek(&self, rid: Rid, iova: u64) -> Option<u64> {
+        if !self.mode.enabled() {
+            return Some(iova);
+        }
+        let re = RootEntry::decode(self.mem.read128(self.root + 16 * rid.bus() as u64)?);
+        let ce = ContextEntry::decode(self.mem.read128(re.context_table + 16 * (rid.0 & 0xff) as u64)?);
+        if !re.present || !ce.present {
+            return None;
+        }
+        if ce.translation_type == TranslationType::PassThrough {
+            return Some(iova);
+        }
+        let (mut table, mut level) = (ce.slptptr, ce.levels()?);
+        loop {
+            let pte = SlPte::decode(self.mem.read(table + 8 * level_index(iova, level) as u64)?);
+            if !(pte.read || pte.write) {
+                return None;
+            }
+            if level == 1 || pte.page_size {
+                let mask = (1u64 << level_shift(level)) - 1;
+                return Some((pte.address & !mask) | (iova & mask));
+            }
+            table = pte.address;
+            level -= 1;
+        }
+    }
+}
+
+fn size_bit(shift: u32) -> u8 {
+    match shift {
+        21 => 2,
+        30 => 4,
+        _ => 1,
+    }
+}
+
+/// An IOTLB entry leaves (invalidated or evicted) at `now`: if it was
+/// stale, its window closes.
+fn note_gone(stats: &mut IommuStats, e: TlbEntry, now: Time) {
+    if e.stale_since != Time::NEVER && now > e.stale_since {
+        let w = now.since(e.stale_since).as_ps();
+        stats.stale_entries += 1;
+        stats.stale_window_ps += w;
+        stats.stale_window_max_ps = stats.stale_window_max_ps.max(w);
+    }
+}
