@@ -105,7 +105,8 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(400))]
 
-        /// No value handed to `decode`, `rss` or `check` makes irqlab panic.
+        /// No value handed to `decode` (MSI, MSI-X, IO-APIC and VT-d formats), `rss`
+        /// or `check` makes irqlab panic.
         #[test]
         fn decode_rss_and_check_never_panic(a in ".{0,40}", b in ".{0,40}", n in "[0-9a-fx]{0,36}") {
             for args in [
@@ -115,6 +116,17 @@ mod tests {
                 line(&["irqlab", "decode", "msix-entry", &a]),
                 line(&["irqlab", "decode", "ioapic-rte", &n]),
                 line(&["irqlab", "decode", "ioapic-rte", &a]),
+                line(&["irqlab", "decode", "irte", &n]),
+                line(&["irqlab", "decode", "irte", &a]),
+                line(&["irqlab", "decode", "irte", &a, &b]),
+                line(&["irqlab", "decode", "vtd-fault", &n]),
+                line(&["irqlab", "decode", "vtd-fault", &a]),
+                line(&["irqlab", "decode", "context-entry", &n]),
+                line(&["irqlab", "decode", "context-entry", &a, &b]),
+                line(&["irqlab", "decode", "root-entry", &n]),
+                line(&["irqlab", "decode", "root-entry", &a]),
+                line(&["irqlab", "decode", "sl-pte", &n, "--level", &b]),
+                line(&["irqlab", "decode", "sl-pte", &a, "--haw", &b]),
                 line(&["irqlab", "rss", "--src", &a, "--dst", &b]),
                 line(&["irqlab", "rss", "--src", "10.0.0.1:1", "--dst", "10.0.0.2:2", "--key", &n, "--queues", &b]),
                 line(&["irqlab", "check", "doorbell", "--model", &a, "--barrier", &b]),

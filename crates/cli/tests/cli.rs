@@ -123,6 +123,9 @@ fn bad_cli_values_exit_2() {
         &["rss", "--src", "1.2.3.4:5", "--dst", "nonsense"],
         &["decode", "msi", "--address", "0xzz", "--data", "0"],
         &["decode", "msix-entry", "0011"],
+        &["decode", "irte", "0x12g4"],
+        &["decode", "vtd-fault", "1_2_3"],
+        &["decode", "sl-pte", "1", "--level", "9"],
         &["bench", "--repeat", "0"],
     ] {
         let o = irqlab(args);
@@ -423,6 +426,8 @@ fn negative_numbers_get_the_parsers_own_message() {
         (&["bench", "--repeat", "-1"], "invalid value '-1' for '--repeat <REPEAT>'"),
         (&["run", "--duration", "-5ms"], "invalid value '-5ms' for '--duration <DURATION>'"),
         (&["decode", "ioapic-rte", "-5"], "IO-APIC RTE: invalid hex character '-'"),
+        (&["decode", "irte", "-5"], "IRTE: invalid hex character '-'"),
+        (&["decode", "sl-pte", "-5"], "SL-PTE: invalid hex character '-'"),
         (&["decode", "msi", "--address", "-1", "--data", "0"], "--address:"),
     ] {
         let o = irqlab(args);

@@ -31,7 +31,8 @@
 //! destination matching (the `model` resolves the message's destination),
 //! Delivery Status (always idle: delivery is instantaneous), ExtINT vectors
 //! taken from an 8259A, the remappable (VT-d) RTE format of §3.2 (bit 48 is
-//! reported in the notes, not interpreted), QEMU's 10 ms back-off after
+//! reported in the notes with the IRTE index it makes; [`crate::vtd::msi`]
+//! decodes it), QEMU's 10 ms back-off after
 //! 10,000 successive EOI re-deliveries (`SUCCESSIVE_IRQ_MAX_COUNT`: here
 //! every re-delivery is immediate and counted in `eoi_redeliveries`), MMIO
 //! access widths, and IO-APIC versions before 0x20, which have no EOI
@@ -336,10 +337,11 @@ impl RedirectionEntry {
             notes.push("Remote IRR set on an edge entry (an edge entry always has Remote IRR = 0)".to_owned());
         }
         if self.reserved & field::REMAPPABLE_FORMAT != 0 {
-            notes.push(
-                "bit 48 set: under VT-d this is a remappable-format RTE (bits 63:49 and 11 form an IRTE index), not decoded here"
-                    .to_owned(),
-            );
+            let raw = self.encode();
+            let index = ((raw >> 49) & 0x7FFF) | (((raw >> 11) & 1) << 15);
+            notes.push(format!(
+                "bit 48 set: under VT-d this is a remappable-format RTE for IRTE index {index:#06x} (bits 63:49, bit 11 = index bit 15; vtd::msi::remappable_rte_to_msi), not decoded here"
+            ));
         }
         if self.reserved != 0 {
             notes.push(format!("reserved bits 55:17 set: {:#018x}", self.reserved));

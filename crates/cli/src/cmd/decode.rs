@@ -2,30 +2,40 @@
 //! value, by name.
 //!
 //! Front end for `irqlab_hw` decoders:
-//! * `decode msi --address HEX --data HEX` — x86 compatibility-format MSI
-//!   (docs/sources.md §3.1);
+//! * `decode msi --address HEX --data HEX` — an x86 MSI message: the
+//!   compatibility format (docs/sources.md §3.1) or, with address bit 4 set,
+//!   the VT-d remappable format (§3.2: handle, SHV, sub-handle, interrupt
+//!   index); the first line, `format`, says which;
 //! * `decode msix-entry HEX` — a 16-byte MSI-X table entry, 32 hex digits in
 //!   memory order, byte 0 first (§2.2), followed by the MSI decode of the
 //!   message it holds;
 //! * `decode ioapic-rte HEX` — a 64-bit IO-APIC redirection table entry
 //!   (§4.3), high DWORD ‖ low DWORD, followed by the MSI decode of the
-//!   compatibility-format message irqlab delivers it as.
+//!   compatibility-format message irqlab delivers it as;
+//! * VT-d (§5.1, §6), each one 128-bit number, bits 127:0, most significant
+//!   digit first (the two 64-bit halves may be split by `_` or a space, high
+//!   half first): `decode irte`, `decode vtd-fault` (a fault recording
+//!   register), `decode context-entry`, `decode root-entry`; and `decode
+//!   sl-pte HEX [--level N] [--haw N]`, a 64-bit second-level page-table
+//!   entry with the reserved bits of its level.
 //!
 //! Output is `name: value` lines or, with `--json`, one JSON object with the
 //! same keys (the message decode of an MSI-X entry or RTE nests under `msi`,
-//! printed as `msi.`-prefixed lines). Leaves out remappable (VT-d) messages:
-//! they are reported as an error naming the remappable-format bit.
+//! printed as `msi.`-prefixed lines). 128-bit values appear in JSON as
+//! `0x`-prefixed hex strings.
 
 use std::io::Write;
 
 use clap::{Args, Subcommand};
 use irqlab_hw::hex;
 use irqlab_hw::ioapic::RedirectionEntry;
-use irqlab_hw::msi::{DecodedMsi, MsiMessage};
+use irqlab_hw::msi::{DecodedMsi, MsiError, MsiMessage};
 use irqlab_hw::msix::parse_hex_entry;
+use irqlab_hw::vtd::slpt::{SlPte, SlPteAtLevel};
+use irqlab_hw::vtd::{ContextEntry, FaultRecord, Irte, RemappableMsi, RootEntry};
 
-/// Decode an MSI message, MSI-X table entry or IO-APIC redirection entry,
-/// printing every field by name.
+/// Decode an MSI message, MSI-X table entry, IO-APIC redirection entry or
+/// VT-d entry, printing every field by name.
 #[derive(Debug, Clone, Args)]
 pub struct DecodeArgs {
     /// What to decode
@@ -45,6 +55,16 @@ pub enum DecodeWhat {
     MsixEntry(MsixEntryArgs),
     /// A 64-bit IO-APIC redirection table entry (high DWORD, then low), e.g. 0x010000000000a031
     IoapicRte(IoapicRteArgs),
+    /// A VT-d interrupt-remapping table entry (128 bits; remapped or posted format)
+    Irte(Hex128Args),
+    /// A VT-d fault recording register (128 bits)
+    VtdFault(Hex128Args),
+    /// A VT-d context entry (128 bits, legacy mode)
+    ContextEntry(Hex128Args),
+    /// A VT-d root entry (128 bits, legacy mode)
+    RootEntry(Hex128Args),
+    /// A VT-d second-level page-table entry (64 bits)
+    SlPte(SlPteArgs),
 }
 
 /// Decode an x86 MSI message (compatibility format).
@@ -74,6 +94,44 @@ pub struct IoapicRteArgs {
     pub hex: String,
 }
 
+/// A 128-bit VT-d value.
+#[derive(Debug, Clone, Args)]
+pub struct Hex128Args {
+    /// The value as hex, bits 127:0, most significant digit first (`0x` optional), e.g.
+    /// 0x000000000006031800000300005c0a3d; the two 64-bit halves may be split by `_` or a
+    /// space: bits 127:64 first, then bits 63:0 (0x60318_300005c0a3d)
+    #[arg(value_name = "HEX", allow_hyphen_values = true)]
+    pub hex: String,
+    /// Bits 63:0, when HEX gives only bits 127:64 (`irqlab decode irte 60318 300005c0a3d`)
+    #[arg(value_name = "LOW")]
+    pub low: Option<String>,
+}
+
+impl Hex128Args {
+    /// Parse the value; `what` names it in the error.
+    fn parse(&self, what: &str) -> Result<u128, String> {
+        let text = match &self.low {
+            Some(low) => format!("{} {low}", self.hex),
+            None => self.hex.clone(),
+        };
+        hex::parse_u128(&text).map_err(|e| format!("{what}: {e}"))
+    }
+}
+
+/// A second-level page-table entry and where it sits.
+#[derive(Debug, Clone, Args)]
+pub struct SlPteArgs {
+    /// The 64-bit entry as hex (up to 16 digits, `0x` optional), e.g. 0x0000000876540003
+    #[arg(value_name = "HEX", allow_hyphen_values = true)]
+    pub hex: String,
+    /// Level of the table holding it: 1 (4 KiB page table) to 5
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=5))]
+    pub level: u8,
+    /// Host address width of the unit (address bits at and above it are reserved)
+    #[arg(long, default_value_t = 48, value_parser = clap::value_parser!(u8).range(12..=52))]
+    pub haw: u8,
+}
+
 fn write_err(e: std::io::Error) -> String {
     format!("writing output: {e}")
 }
@@ -94,8 +152,59 @@ fn print_fields(out: &mut dyn Write, prefix: &str, fields: &[(&'static str, Stri
     Ok(())
 }
 
-fn decode_msi(address: u64, data: u32) -> Result<DecodedMsi, String> {
-    MsiMessage::new(address, data).decode().map_err(|e| e.to_string())
+/// An MSI message in either x86 format.
+enum Message {
+    /// Address bit 4 clear (§3.1).
+    Compatibility(DecodedMsi),
+    /// Address bit 4 set: VT-d remappable format (§3.2).
+    Remappable(RemappableMsi),
+}
+
+impl Message {
+    /// `format` first, then the format's own fields.
+    fn fields(&self) -> Vec<(&'static str, String)> {
+        match self {
+            Message::Compatibility(d) => {
+                let mut out = vec![("format", "compatibility".to_owned())];
+                out.extend(d.fields());
+                out
+            }
+            Message::Remappable(m) => m.fields(),
+        }
+    }
+
+    fn json(&self) -> Result<serde_json::Value, String> {
+        match self {
+            Message::Compatibility(d) => {
+                let mut value = to_json(d)?;
+                if let serde_json::Value::Object(map) = &mut value {
+                    map.insert("format".to_owned(), "compatibility".into());
+                }
+                Ok(value)
+            }
+            Message::Remappable(m) => to_json(m),
+        }
+    }
+}
+
+fn decode_msi(address: u64, data: u32) -> Result<Message, String> {
+    match MsiMessage::new(address, data).decode() {
+        Ok(d) => Ok(Message::Compatibility(d)),
+        Err(MsiError::RemappableFormat { .. }) => {
+            RemappableMsi::decode(address, data).map(Message::Remappable).map_err(|e| e.to_string())
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Print one decoded value: its fields, or its JSON.
+fn print_one<T: serde::Serialize>(
+    out: &mut dyn Write,
+    json: bool,
+    value: &T,
+    fields: &[(&'static str, String)],
+) -> Result<(), String> {
+    if json { print_json(out, &to_json(value)?) } else { print_fields(out, "", fields) }
 }
 
 /// Run `irqlab decode`. Errors are returned as text for the caller to print.
@@ -105,7 +214,7 @@ pub fn run(args: &DecodeArgs, out: &mut dyn Write) -> Result<(), String> {
             let address = hex::parse_u64(&msi.address).map_err(|e| format!("--address: {e}"))?;
             let data = hex::parse_u32(&msi.data).map_err(|e| format!("--data: {e}"))?;
             let decoded = decode_msi(address, data)?;
-            if args.json { print_json(out, &to_json(&decoded)?) } else { print_fields(out, "", &decoded.fields()) }
+            if args.json { print_json(out, &decoded.json()?) } else { print_fields(out, "", &decoded.fields()) }
         }
         DecodeWhat::MsixEntry(entry) => {
             let entry = parse_hex_entry(&entry.hex).map_err(|e| e.to_string())?;
@@ -114,7 +223,7 @@ pub fn run(args: &DecodeArgs, out: &mut dyn Write) -> Result<(), String> {
                 let mut value = to_json(&entry)?;
                 if let serde_json::Value::Object(map) = &mut value {
                     match &msi {
-                        Ok(d) => map.insert("msi".to_owned(), to_json(d)?),
+                        Ok(d) => map.insert("msi".to_owned(), d.json()?),
                         Err(e) => map.insert("msi_error".to_owned(), e.clone().into()),
                     };
                 }
@@ -132,17 +241,39 @@ pub fn run(args: &DecodeArgs, out: &mut dyn Write) -> Result<(), String> {
             let entry = RedirectionEntry::decode(raw);
             // The compatibility-format message always decodes (head 0xFEE,
             // format bit clear); an error here would be an irqlab bug.
-            let msi = entry.to_msi().decode().map_err(|e| e.to_string())?;
+            let msi = entry.to_msi();
+            let msi = decode_msi(msi.address, msi.data)?;
             if args.json {
                 let mut value = to_json(&entry)?;
                 if let serde_json::Value::Object(map) = &mut value {
-                    map.insert("msi".to_owned(), to_json(&msi)?);
+                    map.insert("msi".to_owned(), msi.json()?);
                 }
                 print_json(out, &value)
             } else {
                 print_fields(out, "", &entry.fields())?;
                 print_fields(out, "msi.", &msi.fields())
             }
+        }
+        DecodeWhat::Irte(a) => {
+            let irte = Irte::decode(a.parse("IRTE")?);
+            print_one(out, args.json, &irte, &irte.fields())
+        }
+        DecodeWhat::VtdFault(a) => {
+            let record = FaultRecord::decode(a.parse("fault record")?);
+            print_one(out, args.json, &record, &record.fields())
+        }
+        DecodeWhat::ContextEntry(a) => {
+            let entry = ContextEntry::decode(a.parse("context entry")?);
+            print_one(out, args.json, &entry, &entry.fields())
+        }
+        DecodeWhat::RootEntry(a) => {
+            let entry = RootEntry::decode(a.parse("root entry")?);
+            print_one(out, args.json, &entry, &entry.fields())
+        }
+        DecodeWhat::SlPte(a) => {
+            let raw = hex::parse_u64(&a.hex).map_err(|e| format!("SL-PTE: {e}"))?;
+            let entry = SlPteAtLevel { pte: SlPte::decode(raw), level: a.level, haw: a.haw };
+            print_one(out, args.json, &entry, &entry.fields())
         }
     }
 }
@@ -151,6 +282,7 @@ pub fn run(args: &DecodeArgs, out: &mut dyn Write) -> Result<(), String> {
 mod tests {
     use super::*;
     use clap::Parser;
+    use irqlab_hw::vtd::{FaultReason, PostedIrte, RemappedIrte, source_id};
 
     /// Stand-in for the real binary's parser, to test the argument syntax.
     #[derive(Debug, Parser)]
@@ -187,7 +319,8 @@ mod tests {
         assert_eq!(line(&text, "delivery_mode"), Some("fixed"));
         assert_eq!(line(&text, "trigger"), Some("edge"));
         assert_eq!(line(&text, "level_assert"), Some("true"));
-        assert_eq!(text.lines().count(), 13);
+        assert_eq!(line(&text, "format"), Some("compatibility"));
+        assert_eq!(text.lines().count(), 14);
     }
 
     #[test]
@@ -202,6 +335,7 @@ mod tests {
         assert_eq!(v["vector"], 0x31);
         assert_eq!(v["delivery_mode"], "fixed");
         assert_eq!(v["destination_mode"], "physical");
+        assert_eq!(v["format"], "compatibility");
         assert_eq!(v["notes"], serde_json::json!([]));
     }
 
@@ -259,8 +393,9 @@ mod tests {
         assert_eq!(line(&text, "msi.address"), Some("0x00000000fee01000"));
         assert_eq!(line(&text, "msi.data"), Some("0x0000c031"));
         assert!(line(&text, "note").is_none());
-        // 13 RTE lines + 13 MSI lines, no notes.
-        assert_eq!(text.lines().count(), 26);
+        assert_eq!(line(&text, "msi.format"), Some("compatibility"));
+        // 13 RTE lines + 14 MSI lines (format first), no notes.
+        assert_eq!(text.lines().count(), 27);
         // Without 0x and with leading zeros dropped: same output.
         assert_eq!(run_argv(&["irqlab", "decode", "ioapic-rte", "10000000000A031"]).unwrap(), text);
     }
@@ -319,7 +454,201 @@ mod tests {
         assert!(err.starts_with("--address:"), "{err}");
         let err = run_argv(&["irqlab", "decode", "msi", "--address", "fee00000", "--data", "123456789"]).unwrap_err();
         assert!(err.starts_with("--data:"), "{err}");
-        let err = run_argv(&["irqlab", "decode", "msi", "--address", "fee00010", "--data", "0"]).unwrap_err();
-        assert!(err.contains("remappable"), "{err}");
+        let err = run_argv(&["irqlab", "decode", "msi", "--address", "fed00010", "--data", "0"]).unwrap_err();
+        assert!(err.contains("outside the MSI window"), "{err}");
+    }
+
+    /// `(address, data)` as the two `--address`/`--data` arguments.
+    fn run_msi(address: u64, data: u32, json: bool) -> String {
+        let (a, d) = (format!("{address:#x}"), format!("{data:#x}"));
+        let mut argv = vec!["irqlab", "decode", "msi", "--address", &a, "--data", &d];
+        if json {
+            argv.push("--json");
+        }
+        run_argv(&argv).unwrap()
+    }
+
+    /// Every `name` of the plain output is a key of the JSON output.
+    fn assert_same_keys(plain: &str, json: &str) -> serde_json::Value {
+        let v: serde_json::Value = serde_json::from_str(json).unwrap();
+        for l in plain.lines() {
+            let name = l.split(": ").next().unwrap();
+            let found = if name == "note" {
+                v["notes"].as_array().is_some_and(|n| !n.is_empty())
+            } else {
+                v.get(name).is_some()
+            };
+            assert!(found, "JSON lacks {name}");
+        }
+        v
+    }
+
+    #[test]
+    fn remappable_msi_prints_handle_and_index() {
+        // Linux's message for IRTE 0x8001 (MSI_ADDR_IR_* bits, data 0).
+        let (address, data) = RemappableMsi::linux(0x8001);
+        let text = run_msi(address, data, false);
+        assert_eq!(line(&text, "format"), Some("remappable"));
+        assert_eq!(line(&text, "address"), Some("0x00000000fee0003c"));
+        assert_eq!(line(&text, "handle"), Some("0x8001 (32769)"));
+        assert_eq!(line(&text, "shv"), Some("true"));
+        assert_eq!(line(&text, "subhandle"), Some("0x0000 (0)"));
+        assert_eq!(line(&text, "interrupt_index"), Some("0x8001 (32769)"));
+        assert_eq!(line(&text, "check"), Some("ok"));
+        assert!(line(&text, "vector").is_none() && line(&text, "destination_id").is_none());
+        let v = assert_same_keys(&text, &run_msi(address, data, true));
+        assert_eq!(v["interrupt_index"], 0x8001);
+        // SHV with a sub-handle: index = handle + sub-handle; data 31:16 set
+        // is the request's reserved field (fault 0x20).
+        let m =
+            RemappableMsi { handle: 0x10, shv: true, subhandle: 3, ..RemappableMsi::decode(0xFEE0_0010, 0).unwrap() };
+        let (address, data) = m.encode();
+        let text = run_msi(address, data | 0x0001_0000, false);
+        assert_eq!(line(&text, "interrupt_index"), Some("0x0013 (19)"));
+        assert_eq!(
+            line(&text, "check"),
+            Some("0x20 (Detected reserved fields in the decoded interrupt-remapped request)")
+        );
+        assert!(line(&text, "note").unwrap().contains("fault 0x20"));
+    }
+
+    #[test]
+    fn msix_entry_with_a_remappable_message() {
+        // Address lo 0xfee24698 (Linux, IRTE 0x1234) in memory order.
+        let text = run_argv(&["irqlab", "decode", "msix-entry", "9846e2fe000000000000000000000000"]).unwrap();
+        assert_eq!(line(&text, "msi.format"), Some("remappable"));
+        assert_eq!(line(&text, "msi.interrupt_index"), Some("0x1234 (4660)"));
+    }
+
+    #[test]
+    fn irte_round_trips_through_the_cli() {
+        // Linux prepare_irte + set_irte_sid for vector 0x41 → APIC 2, 01:00.0.
+        let raw = RemappedIrte::new(0x41, 2, false, false, source_id(1, 0, 0)).encode();
+        let hex = format!("{raw:032x}");
+        let text = run_argv(&["irqlab", "decode", "irte", &hex]).unwrap();
+        assert_eq!(line(&text, "format"), Some("remapped"));
+        assert_eq!(line(&text, "raw"), Some(format!("0x{hex}").as_str()));
+        assert_eq!(line(&text, "present"), Some("true"));
+        assert_eq!(line(&text, "redir_hint"), Some("true"));
+        assert_eq!(line(&text, "trigger_level"), Some("false"));
+        assert_eq!(line(&text, "delivery_mode"), Some("0 (fixed)"));
+        assert_eq!(line(&text, "vector"), Some("0x41 (65)"));
+        assert_eq!(line(&text, "destination"), Some("0x00000200"));
+        assert_eq!(line(&text, "apic_id_xapic"), Some("2"));
+        assert_eq!(line(&text, "sid"), Some("0x0100 (01:00.0)"));
+        assert_eq!(line(&text, "svt"), Some("1 (verify requester id under SQ)"));
+        assert_eq!(line(&text, "check"), Some("ok"));
+        // The same value as two halves, `_`-joined or as two arguments.
+        let (hi, lo) = (&hex[..16], &hex[16..]);
+        assert_eq!(run_argv(&["irqlab", "decode", "irte", &format!("0x{hi}_{lo}")]).unwrap(), text);
+        assert_eq!(run_argv(&["irqlab", "decode", "irte", hi, lo]).unwrap(), text);
+        let json = run_argv(&["irqlab", "decode", "irte", &hex, "--json"]).unwrap();
+        let v = assert_same_keys(&text, &json);
+        assert_eq!(v["vector"], 0x41);
+        assert_eq!(v["raw"], format!("0x{hex}"));
+        // Posted: the vCPU vector and descriptor address.
+        let posted = PostedIrte::from_remapped(&RemappedIrte::new(0x41, 2, false, false, 0x0100), 0x55, 0x1_2345_6740);
+        let text = run_argv(&["irqlab", "decode", "irte", &format!("{:#x}", posted.encode())]).unwrap();
+        assert_eq!(line(&text, "format"), Some("posted"));
+        assert_eq!(line(&text, "vector"), Some("0x55 (85)"));
+        assert_eq!(line(&text, "pda"), Some("0x0000000123456740"));
+        // Not present: the check names fault 0x22.
+        let text = run_argv(&["irqlab", "decode", "irte", "0"]).unwrap();
+        assert_eq!(line(&text, "check"), Some("0x22 (Present field in the IRTE entry is clear)"));
+    }
+
+    #[test]
+    fn vtd_fault_round_trips_through_the_cli() {
+        // A write by 03:02.0 to 0x1234_5678 denied (QEMU vtd_report_dmar_fault).
+        let raw = FaultRecord::dma(source_id(3, 2, 0), 0x1234_5678, FaultReason::WriteDenied, false).encode();
+        let hex = format!("{raw:#x}");
+        let text = run_argv(&["irqlab", "decode", "vtd-fault", &hex]).unwrap();
+        assert_eq!(line(&text, "fault_info"), Some("0x0000000012345000"));
+        assert_eq!(line(&text, "source_id"), Some("0x0310 (03:02.0)"));
+        assert_eq!(line(&text, "reason"), Some("0x05 (PTE Write access is not set)"));
+        assert_eq!(line(&text, "read"), Some("false"));
+        assert_eq!(line(&text, "valid"), Some("true"));
+        let v = assert_same_keys(&text, &run_argv(&["irqlab", "decode", "vtd-fault", &hex, "--json"]).unwrap());
+        assert_eq!(v["reason"], "write_denied");
+        // Interrupt fault: the index from bits 63:48.
+        let raw = FaultRecord::interrupt(0x00f8, 0x0105, FaultReason::IrteNotPresent).encode();
+        let text = run_argv(&["irqlab", "decode", "vtd-fault", &format!("{raw:x}")]).unwrap();
+        assert_eq!(line(&text, "interrupt_index"), Some("0x0105 (261)"));
+    }
+
+    #[test]
+    fn context_and_root_entries_round_trip_through_the_cli() {
+        let raw = ContextEntry::new_translated(0x7_5432_1000, 0x42, 2).encode();
+        let hex = format!("{raw:#x}");
+        let text = run_argv(&["irqlab", "decode", "context-entry", &hex]).unwrap();
+        assert_eq!(line(&text, "translation_type"), Some("multi-level"));
+        assert_eq!(line(&text, "slptptr"), Some("0x0000000754321000"));
+        assert_eq!(line(&text, "levels"), Some("4"));
+        assert_eq!(line(&text, "address_width"), Some("48"));
+        assert_eq!(line(&text, "did"), Some("0x0042 (66)"));
+        assert_eq!(line(&text, "check"), Some("ok"));
+        let v = assert_same_keys(&text, &run_argv(&["irqlab", "decode", "context-entry", &hex, "--json"]).unwrap());
+        assert_eq!(v["did"], 0x42);
+        // A reserved bit (4) makes it fault 0xB.
+        let text = run_argv(&["irqlab", "decode", "context-entry", &format!("{:#x}", raw | 0x10)]).unwrap();
+        assert_eq!(line(&text, "check"), Some("0x0b (non-zero reserved fields in CTP)"));
+
+        let raw = RootEntry::new(0x1_2345_6000).encode();
+        let text = run_argv(&["irqlab", "decode", "root-entry", &format!("{raw:x}")]).unwrap();
+        assert_eq!(line(&text, "present"), Some("true"));
+        assert_eq!(line(&text, "context_table"), Some("0x0000000123456000"));
+        assert_eq!(line(&text, "check"), Some("ok"));
+        let text = run_argv(&["irqlab", "decode", "root-entry", "0"]).unwrap();
+        assert_eq!(line(&text, "check"), Some("0x01 (Present bit in root entry is clear)"));
+    }
+
+    #[test]
+    fn sl_pte_round_trips_through_the_cli() {
+        // A read-only 2 MiB page at 0x4060_0000.
+        let raw = SlPte::leaf(0x4060_0000, true, false, true).raw;
+        let hex = format!("{raw:#x}");
+        let text = run_argv(&["irqlab", "decode", "sl-pte", &hex, "--level", "2"]).unwrap();
+        assert_eq!(line(&text, "raw"), Some("0x0000000040600081"));
+        assert_eq!(line(&text, "read"), Some("true"));
+        assert_eq!(line(&text, "write"), Some("false"));
+        assert_eq!(line(&text, "page_size"), Some("true"));
+        assert_eq!(line(&text, "maps"), Some("2 MiB"));
+        assert_eq!(line(&text, "reserved"), Some("0x0000000000000000"));
+        let v = assert_same_keys(
+            &text,
+            &run_argv(&["irqlab", "decode", "sl-pte", &hex, "--level", "2", "--json"]).unwrap(),
+        );
+        assert_eq!(v["maps"], 0x20_0000);
+        // At level 4 PS is reserved; at level 1 the same entry maps 4 KiB.
+        let text = run_argv(&["irqlab", "decode", "sl-pte", &hex, "--level", "4"]).unwrap();
+        assert_eq!(line(&text, "reserved"), Some("0x0000000000000080"));
+        let text = run_argv(&["irqlab", "decode", "sl-pte", &hex]).unwrap();
+        assert_eq!(line(&text, "maps"), Some("4 KiB"));
+        // Address bit 40 is reserved under a 39-bit HAW.
+        let text = run_argv(&["irqlab", "decode", "sl-pte", "0x10000000003", "--haw", "39"]).unwrap();
+        assert_eq!(line(&text, "reserved"), Some("0x0000010000000000"));
+    }
+
+    #[test]
+    fn vtd_bad_input_is_an_error_naming_the_problem() {
+        for (argv, expect) in [
+            (vec!["irte", &"1".repeat(33)], "IRTE: 33 hex digits do not fit in 128 bits"),
+            (vec!["irte", "0x12g4"], "IRTE: invalid hex character 'g' at position 2"),
+            (vec!["vtd-fault", "xyz"], "fault record: invalid hex character 'x' at position 0"),
+            (vec!["context-entry", "1_2_3"], "context entry: 3 groups of hex digits"),
+            (vec!["root-entry", ""], "root entry: empty hex string"),
+            (vec!["root-entry", "11111111111111111", "0"], "root entry: the high half has 17 significant hex digits"),
+            (vec!["sl-pte", "1ffffffffffffffff"], "SL-PTE: 17 hex digits do not fit in 64 bits"),
+        ] {
+            let mut full = vec!["irqlab", "decode"];
+            full.extend(argv.iter().copied());
+            let err = run_argv(&full).unwrap_err();
+            assert!(err.starts_with(expect), "{argv:?}: {err}");
+        }
+        // Usage errors from the parser: a level outside 1-5, three halves, no value.
+        assert!(run_argv(&["irqlab", "decode", "sl-pte", "3", "--level", "0"]).is_err());
+        assert!(run_argv(&["irqlab", "decode", "sl-pte", "3", "--haw", "60"]).is_err());
+        assert!(run_argv(&["irqlab", "decode", "irte", "1", "2", "3"]).is_err());
+        assert!(run_argv(&["irqlab", "decode", "vtd-fault"]).is_err());
     }
 }

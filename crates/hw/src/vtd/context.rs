@@ -26,7 +26,7 @@
 //! | 11:4 | reserved |
 //! | 63:12 | SLPTPTR — second-level page-table pointer |
 //! | 66:64 | AW — address width: levels = AW + 2, AGAW = 30 + 9·AW |
-//! | 70:67 | AVAIL — software (Linux marks copied kdump entries with bit 67) |
+//! | 70:67 | AVAIL — software (older Linux kernels marked entries copied from a previous kernel with bit 67) |
 //! | 71 | reserved |
 //! | 87:72 | DID — domain id |
 //! | 127:88 | reserved |
