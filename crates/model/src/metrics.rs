@@ -241,6 +241,8 @@ pub struct IommuMetrics {
     pub iotlb_hit_rate: f64,
     /// Page walks per DMA request translated.
     pub walks_per_dma: f64,
+    /// Mean time a DMA request waited for its translation, ns.
+    pub stall_ns_per_dma: f64,
     /// IOTLB invalidations per delivered packet.
     pub invalidations_per_packet: f64,
     /// Faults lost to a full set of recording registers (FSTS.PFO).
@@ -475,6 +477,7 @@ fn iommu_metrics(p: &Parts, delivered: u64) -> Option<IommuMetrics> {
         unit: st.clone(),
         iotlb_hit_rate: ratio(st.iotlb_hits, looked_up),
         walks_per_dma: ratio(st.page_walks, st.translations),
+        stall_ns_per_dma: if st.translations == 0 { 0.0 } else { st.stall_ps as f64 / 1e3 / st.translations as f64 },
         invalidations_per_packet: ratio(st.invalidations, delivered),
         fault_overflows: u.faults.counts.overflows,
         fault_records: u.faults.counts.clone(),
@@ -484,7 +487,7 @@ fn iommu_metrics(p: &Parts, delivered: u64) -> Option<IommuMetrics> {
             us(st.stale_window_ps) / st.stale_entries as f64
         },
         stale_window_us_max: us(st.stale_window_max_ps),
-        dma_api: d.counts.clone(),
+        dma_api: crate::kernel::iova::DmaCounts { iova_reused: d.alloc.cached, ..d.counts.clone() },
         map_cpu_ns_per_packet: if delivered == 0 { 0.0 } else { map_cpu_ps as f64 / 1e3 / delivered as f64 },
     })
 }

@@ -23,8 +23,9 @@ use serde::Serialize;
 /// Physical address a `unowned` attacker writes to (28 GiB: no buffer,
 /// table or kernel memory is there, and no domain maps it).
 pub const UNOWNED_PHYS: u64 = 0x7_0000_0000;
-/// The IOVA of a misbehaving device's own 4 KiB buffer (its driver's one mapping).
-pub const OWN_BUFFER_IOVA: u64 = 0x10_0000;
+/// The IOVA of a misbehaving device's own 4 KiB buffer (its driver's one
+/// mapping), below every physical address an attack targets.
+pub const OWN_BUFFER_IOVA: u64 = 0x1000;
 
 /// The requester ID of attacker `i`: bus 0x20 + i, device 0, function 0.
 pub fn rogue_rid(i: u32) -> Rid {

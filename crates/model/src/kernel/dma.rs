@@ -186,8 +186,9 @@ impl Kernel {
         let page = iova & !0xfff;
         let (did, pgd, levels) = (self.dma.did, self.dma.pgd, self.dma.levels);
         let costs = cx.sim.costs;
+        let strict = self.dma.mode == IommuMode::Strict;
         let u = cx.platform.iommu.as_mut().expect("translating mode has a unit");
-        u.unmap(did, pgd, levels, page, 12, now);
+        u.unmap(did, pgd, levels, page, 12, (!strict).then_some(now));
         self.dma.counts.unmaps += 1;
         let mut cost = costs.dma_unmap;
         match self.dma.mode {

@@ -235,6 +235,7 @@ impl Kernel {
             let sn = &mut self.softnet[cpu.idx()];
             sn.isr_batch = batch;
             sn.isr_batch.clear();
+            self.write_rx_tail(q, cx);
             let (dev, sim, platform) = cx.nic(nic);
             dev.enable_irq(q, sim, platform);
         }
@@ -272,9 +273,19 @@ impl Kernel {
         }
     }
 
-    /// End of a poll of `q`: with the deferred etiquette the poll is where
-    /// the queue's cause bit is cleared (write-1-to-clear).
+    /// Writes queue `q`'s RX tail past the buffers the driver refilled.
+    fn write_rx_tail(&mut self, q: QueueId, cx: &mut Cx) {
+        let ring = self.dma.rx_iova[q.idx()].len() as u64;
+        let tail = self.dma.rx_taken[q.idx()] + ring;
+        cx.nics[self.adapter.nic.idx()].rx_write_tail(q, tail);
+    }
+
+    /// End of a poll of `q`: the RX tail moves past the refilled buffers
+    /// (ixgbe_alloc_rx_buffers' `writel(…, rx_ring->tail)`); with the
+    /// deferred etiquette the poll is also where the queue's cause bit is
+    /// cleared (write-1-to-clear).
     pub(super) fn driver_poll_end(&mut self, q: QueueId, cx: &mut Cx) {
+        self.write_rx_tail(q, cx);
         if self.adapter.level_eoi == LevelEoi::BeforeClear && self.adapter.mode != InterruptMode::Msix {
             let (dev, sim, platform) = cx.nic(self.adapter.nic);
             dev.clear_cause(1 << q.0, sim, platform);

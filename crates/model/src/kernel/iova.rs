@@ -211,6 +211,9 @@ pub struct DmaCounts {
     /// Received frames whose buffer a rogue DMA overwrote after they
     /// landed (ground truth; the driver cannot tell).
     pub rx_corrupted: u64,
+    /// IOVA allocations a CPU's cache of freed IOVAs served (an IOVA
+    /// unmapped earlier, mapped again).
+    pub iova_reused: u64,
 }
 
 /// The kernel's DMA-mapping state for its NIC.

@@ -9,6 +9,8 @@
 mod affinity_locality;
 mod doorbell_barrier;
 mod eoi_order;
+mod iommu_cost;
+mod isolation;
 mod msix_vs_legacy;
 mod napi_livelock;
 mod notify;
@@ -26,6 +28,8 @@ pub fn experiments() -> Vec<Experiment> {
         notify::experiment(),
         eoi_order::experiment(),
         doorbell_barrier::experiment(),
+        iommu_cost::experiment(),
+        isolation::experiment(),
     ]
 }
 

@@ -268,13 +268,14 @@ fn livelock(series: &str, c: &[Point], peak: &Point) -> Finding {
         return Finding { claim: format!("{series}: no points"), holds: false };
     };
     let after: Vec<&Point> = c.iter().filter(|p| p.offered > peak.offered).collect();
-    // Never recovers: each load past the peak delivers no more than the one
-    // before it (5% leeway for noise).
-    let falls = after.windows(2).all(|w| w[1].delivered <= 1.05 * w[0].delivered);
+    // Never recovers: no load past the peak gets back more than 5% of the
+    // peak over the load before it (noise and the dip's floor).
+    let falls = after.windows(2).all(|w| w[1].delivered <= w[0].delivered + 0.05 * peak.delivered)
+        && after.iter().all(|p| p.delivered < peak.delivered);
     let share = last.delivered / peak.delivered;
     Finding {
         claim: format!(
-            "{series}: livelock — delivered rises to {} Mpps at {} Mpps offered, then never recovers: each higher load delivers no more than the one before ({} Mpps), down to {} Mpps at {} Mpps offered = {} of its peak",
+            "{series}: livelock — delivered rises to {} Mpps at {} Mpps offered, then never recovers: no higher load gets back more than 5% of the peak ({} Mpps), down to {} Mpps at {} Mpps offered = {} of its peak",
             mpps(peak.delivered),
             mpps(peak.offered),
             after.iter().map(|p| mpps(p.delivered)).collect::<Vec<_>>().join(", "),

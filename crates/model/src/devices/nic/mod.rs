@@ -212,8 +212,11 @@ impl Nic {
 
     /// Schedules a misbehaving NIC's late writes.
     fn schedule_late(&mut self, late: Vec<rx::LateWrite>, sim: &mut Sim) {
+        // A queue observed late lands frames whose late write is already
+        // due: it goes out now.
+        let now = sim.now();
         for w in late {
-            sim.at(w.at, Event::LateDma { nic: self.id, iova: w.iova, bytes: w.bytes });
+            sim.at(w.at.max(now), Event::LateDma { nic: self.id, iova: w.iova, bytes: w.bytes });
         }
     }
 
@@ -591,6 +594,12 @@ impl Nic {
             out.pop();
         }
         n
+    }
+
+    /// The driver writes queue `q`'s RX tail (free-running): the buffers
+    /// it refilled are the NIC's to fill.
+    pub fn rx_write_tail(&mut self, q: QueueId, tail: u64) {
+        self.queues[q.idx()].write_tail(tail);
     }
 
     /// Lands every queue's frames up to now (end of a run).

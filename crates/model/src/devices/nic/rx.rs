@@ -8,8 +8,10 @@
 //!   buffer write and the descriptor write-back all go through the DMA
 //!   port. A full ring drops the frame before any DMA (`rx_ring_full`, the
 //!   NIC's rx_missed/no-buffer counter); a write the IOMMU refuses drops it
-//!   (`iommu_fault`). The driver refills descriptors as NAPI consumes them,
-//!   so ring occupancy = landed − polled.
+//!   (`iommu_fault`). The driver refills the descriptors a NAPI poll
+//!   consumed and writes the RX tail when the poll ends: the NIC fills only
+//!   descriptors before the tail, so the ring is full when landed frames
+//!   reach it.
 //! * A queue's writes are translated in order: when the IOMMU stalls one
 //!   (an IOTLB miss and its page walk), the frame lands that much later and
 //!   the frames behind it wait; without stalls a frame lands `dma_write`
@@ -112,6 +114,9 @@ pub struct RxQueue {
     pub misdirect: Option<(u32, crate::config::AttackTarget, (u32, u32))>,
     /// Frames whose DMA was issued (for `misdirect`'s count).
     issued: u64,
+    /// The RX tail the driver last wrote (free-running): descriptors up to
+    /// it hold posted buffers the NIC may fill.
+    tail: u64,
     /// Counters.
     pub counts: RxCounts,
 }
@@ -145,6 +150,7 @@ impl RxQueue {
             late: None,
             misdirect: None,
             issued: 0,
+            tail: capacity as u64,
             counts: RxCounts::default(),
         }
     }
@@ -278,7 +284,9 @@ impl RxQueue {
         sim: &mut Sim,
         up: &mut impl UpstreamPort,
     ) -> Option<Time> {
-        if self.ring.len() >= self.capacity {
+        // No descriptor with a posted buffer: the ring is full (the driver
+        // has not refilled and written the tail past this one yet).
+        if self.counts.landed >= self.tail || self.ring.len() >= self.capacity {
             self.counts.dropped_ring_full += 1;
             return None;
         }
@@ -325,6 +333,12 @@ impl RxQueue {
                 None
             }
         }
+    }
+
+    /// The driver writes the RX tail (RDT): descriptors before `tail`
+    /// (free-running) hold buffers it has posted.
+    pub fn write_tail(&mut self, tail: u64) {
+        self.tail = self.tail.max(tail);
     }
 
     /// Takes up to `max` frames from the ring (a NAPI poll), appending them to `out`.

@@ -104,6 +104,10 @@ pub struct IommuStats {
     pub page_walks: u64,
     /// Table entries the walker read (root, context and page-table entries).
     pub walk_reads: u64,
+    /// Time DMA requests waited for their translations (context fetches
+    /// and walks), picoseconds.
+    #[serde(skip)]
+    pub stall_ps: u64,
     /// Context-cache misses (each reads the root and the context entry).
     pub context_cache_misses: u64,
     /// IOTLB invalidation descriptors processed.
@@ -119,6 +123,8 @@ pub struct IommuStats {
     pub stale_window_dmas: u64,
     /// IOTLB entries that outlived their unmap by some time.
     pub stale_entries: u64,
+    /// Of which closed by eviction (the rest by an invalidation, or the run's end).
+    pub stale_evicted: u64,
     /// Their total time reachable after the unmap, picoseconds.
     #[serde(skip)]
     pub stale_window_ps: u64,
@@ -263,12 +269,17 @@ impl Iommu {
         self.sizes |= size_bit(leaf.shift);
     }
 
-    /// Clears the leaf mapping of `iova` at `now`. A cached translation of
-    /// it stays usable until invalidated: it becomes stale from `now`.
-    pub fn unmap(&mut self, did: u16, pgd: u64, levels: u8, iova: u64, shift: u32, now: Time) -> bool {
-        let key = TlbKey { did, shift: shift as u8, vpn: iova >> shift };
-        if let Some(e) = self.iotlb.peek_mut(key.vpn, key) {
-            e.stale_since = e.stale_since.min(now);
+    /// Clears the leaf mapping of `iova`. A cached translation of it stays
+    /// usable until invalidated: with `stale_from`, the caller returns
+    /// before that invalidation (lazy mode), and the entry counts as a
+    /// stale window from then; without, the caller waits for the
+    /// invalidation before it lets the page go (strict mode).
+    pub fn unmap(&mut self, did: u16, pgd: u64, levels: u8, iova: u64, shift: u32, stale_from: Option<Time>) -> bool {
+        if let Some(now) = stale_from {
+            let key = TlbKey { did, shift: shift as u8, vpn: iova >> shift };
+            if let Some(e) = self.iotlb.peek_mut(key.vpn, key) {
+                e.stale_since = e.stale_since.min(now);
+            }
         }
         self.mem.unmap(pgd, levels, iova, shift)
     }
@@ -310,7 +321,9 @@ impl Iommu {
 
     fn invalidate_iotlb(&mut self, granularity: u8, did: u16, addr: u64, am: u8, now: Time) {
         let stats = &mut self.stats;
-        let mut gone = |_: TlbKey, e: TlbEntry| note_gone(stats, e, now);
+        let mut gone = |_: TlbKey, e: TlbEntry| {
+            note_gone(stats, e, now);
+        };
         match granularity {
             // Page-selective: 2^am pages from addr.
             3 => {
@@ -361,7 +374,12 @@ impl Iommu {
     /// their window up to `now`.
     pub fn settle(&mut self, now: Time) {
         let stats = &mut self.stats;
-        self.iotlb.invalidate(|_, e| e.stale_since != Time::NEVER, |_, e| note_gone(stats, e, now));
+        self.iotlb.invalidate(
+            |_, e| e.stale_since != Time::NEVER,
+            |_, e| {
+                note_gone(stats, e, now);
+            },
+        );
     }
 
     // ---- the device side: translation --------------------------------------
@@ -424,6 +442,7 @@ impl Iommu {
         }
         self.stats.translations += 1;
         let (ctx, mut stall) = self.context(rid)?;
+        self.stats.stall_ps += stall.as_ps();
         if ctx.passthrough {
             return Ok(Translated { phys: iova, stall });
         }
@@ -449,14 +468,18 @@ impl Iommu {
         }
         self.stats.iotlb_misses += 1;
         self.stats.page_walks += 1;
-        let (walk, reads) = self.walk(&ctx, iova, write);
+        let (found, reads) = self.walk(&ctx, iova, write);
         self.stats.walk_reads += reads as u64;
-        stall += self.walk_access.times(reads as u64);
-        let (page, shift, read, wr) = walk.map_err(|r| self.fault(r, ctx.fpd))?;
+        let walk = self.walk_access.times(reads as u64);
+        self.stats.stall_ps += walk.as_ps();
+        stall += walk;
+        let (page, shift, read, wr) = found.map_err(|r| self.fault(r, ctx.fpd))?;
         let key = TlbKey { did: ctx.did, shift: shift as u8, vpn: iova >> shift };
         let entry = TlbEntry { page, read, write: wr, stale_since: Time::NEVER };
-        if let Evicted::Entry(_, old) = self.iotlb.insert(key.vpn, key, entry) {
-            note_gone(&mut self.stats, old, at);
+        if let Evicted::Entry(_, old) = self.iotlb.insert(key.vpn, key, entry)
+            && note_gone(&mut self.stats, old, at)
+        {
+            self.stats.stale_evicted += 1;
         }
         Ok(Translated { phys: page | (iova & ((1 << shift) - 1)), stall })
     }
@@ -545,12 +568,14 @@ fn size_bit(shift: u32) -> u8 {
 }
 
 /// An IOTLB entry leaves (invalidated or evicted) at `now`: if it was
-/// stale, its window closes.
-fn note_gone(stats: &mut IommuStats, e: TlbEntry, now: Time) {
+/// stale, its window closes. Returns whether it was.
+fn note_gone(stats: &mut IommuStats, e: TlbEntry, now: Time) -> bool {
     if e.stale_since != Time::NEVER && now > e.stale_since {
         let w = now.since(e.stale_since).as_ps();
         stats.stale_entries += 1;
         stats.stale_window_ps += w;
         stats.stale_window_max_ps = stats.stale_window_max_ps.max(w);
+        return true;
     }
+    false
 }
