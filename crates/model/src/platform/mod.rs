@@ -3,7 +3,7 @@
 //! * cores grouped into sockets (topology.rs), each with a local APIC
 //!   (hw::lapic: IRR/ISR/TMR/PPR/EOI);
 //! * the **APIC bus**: the interrupt window at 0xFEEx_xxxx, where a posted
-//!   message is decoded (after the [`InterruptRemapping`] stage) into a
+//!   message is decoded (after the IOMMU's interrupt remapping, when on) into a
 //!   local-APIC delivery, and IPIs — ICR writes of one core — travel as
 //!   their own messages, never through the device-facing port;
 //! * the IO-APIC (hw::ioapic) and the INTx lines wired to it (intx.rs);

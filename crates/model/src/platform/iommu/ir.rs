@@ -169,3 +169,57 @@ impl IrUnit {
 pub fn fault_key(reason: FaultReason) -> String {
     reason.name()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use irqlab_hw::msi::MsiAddress;
+    use irqlab_hw::vtd::irte::RemappedIrte;
+
+    const NIC: Rid = Rid::bdf(1, 0, 0);
+
+    fn unit() -> IrUnit {
+        let mut ir = IrUnit::new(256, 4, false);
+        ir.write_irte(3, Irte::Remapped(RemappedIrte::new(0x41, 2, false, false, NIC.0)).encode());
+        ir
+    }
+
+    #[test]
+    fn a_remappable_message_takes_its_destination_and_vector_from_the_irte() {
+        let mut ir = unit();
+        let (a, d) = RemappableMsi::linux(3);
+        let m = ir.remap(NIC, a, d).unwrap();
+        assert_eq!(MsiAddress::decode(m.address).unwrap().destination_id, 2);
+        assert_eq!(MsiData::decode(m.data).vector, 0x41);
+        assert_eq!((ir.counts.remapped, ir.counts.iec_misses), (1, 1));
+        ir.remap(NIC, a, d).unwrap();
+        assert_eq!(ir.counts.iec_hits, 1);
+    }
+
+    #[test]
+    fn each_refusal_has_its_vt_d_reason() {
+        let mut ir = unit();
+        let reason = |ir: &mut IrUnit, rid: Rid, (a, d): (u64, u32)| ir.remap(rid, a, d).unwrap_err().reason;
+        let compat = MsiMessage::compose(0, 0x41, DeliveryMode::Fixed, Trigger::Edge);
+        assert_eq!(reason(&mut ir, NIC, (compat.address, compat.data)), FaultReason::CompatBlocked);
+        assert_eq!(reason(&mut ir, Rid::bdf(0x20, 0, 0), RemappableMsi::linux(3)), FaultReason::SourceIdFailed);
+        assert_eq!(reason(&mut ir, NIC, RemappableMsi::linux(4)), FaultReason::IrteNotPresent);
+        assert_eq!(reason(&mut ir, NIC, RemappableMsi::linux(300)), FaultReason::IrIndexBeyondTable);
+        let (a, _) = RemappableMsi::linux(3);
+        assert_eq!(reason(&mut ir, NIC, (a, 0x1_0000)), FaultReason::IrReservedField, "SHV with data 31:16 set");
+        assert_eq!(ir.counts.blocked.values().sum::<u64>(), 5);
+        let mut open = IrUnit::new(256, 4, true);
+        assert_eq!(open.remap(NIC, compat.address, compat.data), Ok(compat), "CFIS: passed as written");
+    }
+
+    #[test]
+    fn a_rewritten_irte_is_used_only_after_the_iec_is_invalidated() {
+        let mut ir = unit();
+        let (a, d) = RemappableMsi::linux(3);
+        ir.remap(NIC, a, d).unwrap();
+        ir.write_irte(3, Irte::Remapped(RemappedIrte::new(0x42, 1, false, false, NIC.0)).encode());
+        assert_eq!(MsiData::decode(ir.remap(NIC, a, d).unwrap().data).vector, 0x41, "the cached entry");
+        ir.invalidate(Some((3, 0)));
+        assert_eq!(MsiData::decode(ir.remap(NIC, a, d).unwrap().data).vector, 0x42);
+    }
+}

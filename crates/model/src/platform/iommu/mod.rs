@@ -579,3 +579,122 @@ fn note_gone(stats: &mut IommuStats, e: TlbEntry, now: Time) -> bool {
     }
     false
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{IommuConfig, IommuMode};
+    use crate::costs::CostModel;
+
+    const NIC: Rid = Rid::bdf(1, 0, 0);
+
+    fn unit(mode: IommuMode) -> Iommu {
+        let cfg = IommuConfig { mode, iotlb_entries: 4, iotlb_ways: 4, paging_cache_entries: 4, ..Default::default() };
+        Iommu::new(&cfg, &CostModel::default().resolve())
+    }
+
+    fn walk_ns(u: &Iommu) -> u64 {
+        u.walk_access.as_ps() / 1000
+    }
+
+    #[test]
+    fn a_miss_walks_the_tables_and_a_hit_does_not() {
+        let mut u = unit(IommuMode::Strict);
+        let pgd = u.attach(NIC, 1, 4, false);
+        u.map(pgd, 4, 0x7000, Leaf::rw(0x12_3456_7000, 12));
+        let t = u.translate(NIC, 0x7010, true, Time::ZERO).unwrap();
+        assert_eq!(t.phys, 0x12_3456_7010);
+        // Context miss (root + context entry) and a 4-level walk.
+        assert_eq!(t.stall.as_ps() / 1000, 6 * walk_ns(&u));
+        assert_eq!((u.stats.context_cache_misses, u.stats.iotlb_misses, u.stats.walk_reads), (1, 1, 6));
+        let t = u.translate(NIC, 0x7fff, false, Time::ZERO).unwrap();
+        assert_eq!((t.phys, t.stall), (0x12_3456_7fff, Dur::ZERO), "IOTLB and context cache hit");
+        // A neighbouring page: the paging-structure cache holds levels 4–2.
+        u.map(pgd, 4, 0x8000, Leaf::rw(0x9000, 12));
+        let t = u.translate(NIC, 0x8000, true, Time::ZERO).unwrap();
+        assert_eq!(t.stall.as_ps() / 1000, walk_ns(&u), "one read, the leaf");
+    }
+
+    #[test]
+    fn faults_name_the_reason_and_fpd_is_carried() {
+        let mut u = unit(IommuMode::Strict);
+        let pgd = u.attach(NIC, 1, 4, false);
+        u.map(pgd, 4, 0x1000, Leaf { phys: 0x5000, shift: 12, read: true, write: false });
+        let f = |r: Result<Translated, DmaFault>| r.unwrap_err().reason;
+        assert_eq!(f(u.translate(NIC, 0x1000, true, Time::ZERO)), FaultReason::WriteDenied);
+        assert!(u.translate(NIC, 0x1000, false, Time::ZERO).is_ok());
+        assert_eq!(f(u.translate(NIC, 0x2000, false, Time::ZERO)), FaultReason::ReadDenied, "not mapped");
+        assert_eq!(f(u.translate(NIC, 1 << 48, false, Time::ZERO)), FaultReason::AddressBeyondMgaw);
+        assert_eq!(f(u.translate(Rid::bdf(1, 0, 1), 0x1000, true, Time::ZERO)), FaultReason::ContextNotPresent);
+        assert_eq!(f(u.translate(Rid::bdf(9, 0, 0), 0x1000, true, Time::ZERO)), FaultReason::RootNotPresent);
+        assert_eq!(u.stats.faults["write_denied"], 1);
+        assert_eq!(u.stats.faults.values().sum::<u64>(), 5);
+    }
+
+    #[test]
+    fn passthrough_and_off_translate_nothing() {
+        let mut u = unit(IommuMode::Passthrough);
+        u.attach(NIC, 1, 4, true);
+        assert_eq!(u.translate(NIC, 0xabc_d000, true, Time::ZERO).unwrap().phys, 0xabc_d000);
+        assert_eq!(u.stats.page_walks, 0);
+        let mut off = unit(IommuMode::Off);
+        assert_eq!(
+            off.translate(NIC, 0x1234, true, Time::ZERO).unwrap(),
+            Translated { phys: 0x1234, stall: Dur::ZERO }
+        );
+        assert_eq!(off.stats.translations, 0);
+    }
+
+    #[test]
+    fn an_unmapped_page_stays_reachable_until_invalidated_and_the_window_is_measured() {
+        let mut u = unit(IommuMode::Lazy);
+        let pgd = u.attach(NIC, 1, 4, false);
+        u.map(pgd, 4, 0x3000, Leaf::rw(0x4000, 12));
+        u.translate(NIC, 0x3000, true, Time::ZERO).unwrap();
+        assert!(u.unmap(1, pgd, 4, 0x3000, 12, Some(Time(1_000))));
+        assert!(u.translate(NIC, 0x3000, true, Time(2_000)).is_ok(), "the stale IOTLB entry still translates");
+        assert_eq!(u.stats.stale_window_dmas, 1);
+        let done = u.submit(&[inv::iotlb_domain(1), inv::wait()], Time(5_000));
+        assert_eq!(done, Time(5_000) + u.invalidation, "one invalidation, the wait adds nothing");
+        assert_eq!((u.stats.stale_entries, u.stats.stale_window_ps), (1, 4_000));
+        assert!(u.translate(NIC, 0x3000, true, Time(6_000)).is_err(), "gone after the flush");
+        // The queue is one server: a second submission waits for the first.
+        let a = u.submit(&[inv::iotlb_page(1, 0x3000), inv::wait()], Time(10_000));
+        let b = u.submit(&[inv::iotlb_page(1, 0x3000), inv::wait()], Time(10_000));
+        assert_eq!(b, a + u.invalidation);
+    }
+
+    #[test]
+    fn strict_unmaps_leave_no_stale_window() {
+        let mut u = unit(IommuMode::Strict);
+        let pgd = u.attach(NIC, 1, 4, false);
+        u.map(pgd, 4, 0x3000, Leaf::rw(0x4000, 12));
+        u.translate(NIC, 0x3000, true, Time::ZERO).unwrap();
+        u.unmap(1, pgd, 4, 0x3000, 12, None);
+        u.submit(&[inv::iotlb_page(1, 0x3000), inv::wait()], Time(100));
+        u.settle(Time(1_000_000));
+        assert_eq!(u.stats.stale_entries, 0);
+    }
+
+    #[test]
+    fn two_megabyte_pages_take_one_iotlb_entry_for_512_small_ones() {
+        let mut u = unit(IommuMode::Strict);
+        let pgd = u.attach(NIC, 1, 4, false);
+        u.map(pgd, 4, 0x20_0000, Leaf::rw(0x4000_0000, 21));
+        for k in 0..512u64 {
+            let t = u.translate(NIC, 0x20_0000 + k * 4096, true, Time::ZERO).unwrap();
+            assert_eq!(t.phys, 0x4000_0000 + k * 4096);
+        }
+        assert_eq!((u.stats.iotlb_misses, u.stats.iotlb_hits), (1, 511));
+    }
+
+    #[test]
+    fn peek_reads_the_tables_without_counting() {
+        let mut u = unit(IommuMode::Strict);
+        let pgd = u.attach(NIC, 1, 4, false);
+        u.map(pgd, 4, 0x1000, Leaf::rw(0x9000, 12));
+        assert_eq!(u.peek(NIC, 0x1008), Some(0x9008));
+        assert_eq!(u.peek(NIC, 0x2000), None);
+        assert_eq!(u.stats.translations, 0);
+    }
+}
