@@ -249,6 +249,9 @@ pub struct IommuMetrics {
     pub fault_overflows: u64,
     /// The fault-recording registers' counters.
     pub fault_records: crate::platform::iommu::faults::FaultCounts,
+    /// The first fault records the unit wrote, as 32 hex digits (bits
+    /// 127:0), ready for `irqlab decode vtd-fault`.
+    pub first_fault_records: Vec<String>,
     /// Mean time a stale IOTLB entry stayed usable after its unmap, µs.
     pub stale_window_us_mean: f64,
     /// The longest such time, µs.
@@ -481,6 +484,7 @@ fn iommu_metrics(p: &Parts, delivered: u64) -> Option<IommuMetrics> {
         invalidations_per_packet: ratio(st.invalidations, delivered),
         fault_overflows: u.faults.counts.overflows,
         fault_records: u.faults.counts.clone(),
+        first_fault_records: u.faults.first.iter().map(|r| format!("{r:#034x}")).collect(),
         stale_window_us_mean: if st.stale_entries == 0 {
             0.0
         } else {

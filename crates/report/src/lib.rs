@@ -150,6 +150,77 @@ pub fn summary(m: &Metrics) -> String {
             thousands(t.tx_interrupts)
         );
     }
+    if let Some(u) = &m.iommu {
+        let st = &u.unit;
+        let faults: Vec<String> = st.faults.iter().map(|(k, v)| format!("{k}×{}", thousands(*v))).collect();
+        let _ = writeln!(
+            o,
+            "iommu       {} ({}, {} pages): {} translations, IOTLB {:.1}% hits, {:.3} walks/DMA, {:.1} ns stall/DMA, {} invalidations, map CPU {:.0} ns/packet",
+            u.mode,
+            serde_json::to_value(u.mapping).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+            u.page_size,
+            thousands(st.translations),
+            u.iotlb_hit_rate * 100.0,
+            u.walks_per_dma,
+            u.stall_ns_per_dma,
+            thousands(st.invalidations),
+            u.map_cpu_ns_per_packet
+        );
+        let _ = writeln!(
+            o,
+            "            faults: {}; {} recorded, {} lost to overflow, {} fault interrupts; stale IOTLB entries {} (mean {:.1} µs, max {:.1} µs), {} DMAs through them",
+            if faults.is_empty() { "none".to_string() } else { faults.join(" ") },
+            thousands(u.fault_records.recorded),
+            thousands(u.fault_overflows),
+            thousands(u.dma_api.fault_interrupts),
+            thousands(st.stale_entries),
+            u.stale_window_us_mean,
+            u.stale_window_us_max,
+            thousands(st.stale_window_dmas)
+        );
+        if let Some(r) = u.first_fault_records.first() {
+            let _ = writeln!(o, "            first fault record {r} (irqlab decode vtd-fault {r})");
+        }
+    }
+    if let Some(ir) = &m.ir {
+        let blocked: Vec<String> = ir.blocked.iter().map(|(k, v)| format!("{k}×{}", thousands(*v))).collect();
+        let _ = writeln!(
+            o,
+            "remapping   {} interrupts remapped, blocked: {}",
+            thousands(ir.remapped),
+            if blocked.is_empty() { "none".to_string() } else { blocked.join(" ") }
+        );
+    }
+    for a in &m.attackers {
+        let kind = serde_json::to_value(a.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        let what = match &a.msi {
+            Some(msi) => format!(
+                "{} interrupts reached an APIC, {} blocked by remapping, {} refused",
+                thousands(msi.accepted + msi.irr_coalesced),
+                thousands(msi.blocked_remapping),
+                thousands(msi.refused)
+            ),
+            None => format!("{} writes landed, {} blocked", thousands(a.dma_landed), thousands(a.dma_blocked)),
+        };
+        let _ = writeln!(
+            o,
+            "attacker    {} ({kind}, {}): {} attempts: {what}",
+            a.name,
+            a.requester_id,
+            thousands(a.attempts)
+        );
+    }
+    if !m.attackers.is_empty() {
+        let d = &m.dma;
+        let _ = writeln!(
+            o,
+            "            rogue writes in memory: {} ({} into kernel memory, {} into device buffers); {} frames received corrupted",
+            thousands(d.unprotected_writes),
+            thousands(d.unprotected_kernel),
+            thousands(d.unprotected_device),
+            thousands(m.packets.corrupted)
+        );
+    }
     let _ = writeln!(
         o,
         "\nengine      {} events ({:.3} per offered packet)",

@@ -23,13 +23,14 @@ macro_rules! builtin {
     };
 }
 
-static BUILTINS: [Builtin; 6] = [
+static BUILTINS: [Builtin; 7] = [
     builtin!("default"),
     builtin!("line-rate-10g"),
     builtin!("low-load"),
     builtin!("overload"),
     builtin!("affinity-2cores"),
     builtin!("imix-onoff"),
+    builtin!("rogue-device"),
 ];
 
 /// Name of the scenario run when none is given.

@@ -24,7 +24,10 @@ fn every_builtin_loads_validates_and_is_named_after_itself() {
 #[test]
 fn builtin_names_are_unique_and_the_expected_set() {
     let names: Vec<&str> = builtins().iter().map(|b| b.name).collect();
-    assert_eq!(names, ["default", "line-rate-10g", "low-load", "overload", "affinity-2cores", "imix-onoff"]);
+    assert_eq!(
+        names,
+        ["default", "line-rate-10g", "low-load", "overload", "affinity-2cores", "imix-onoff", "rogue-device"]
+    );
 }
 
 #[test]
@@ -99,4 +102,20 @@ fn overrides_apply_to_builtins_and_errors_name_the_builtin() {
     assert_eq!(d.origin, "<builtin:affinity-2cores>");
     assert_eq!(d.key.as_deref(), Some("nic.affinity"));
     assert_eq!(d.line, Some(16)); // `affinity = [0, 1, 0, 1]`
+}
+
+#[test]
+fn the_rogue_device_is_refused_with_the_reasons_the_hardware_records() {
+    let m = irqlab_model::run(&load("rogue-device")).expect("valid");
+    assert!(m.law_violations.is_empty(), "{:?}", m.law_violations);
+    assert_eq!(m.dma.unprotected_writes, 0, "strict remapping lets no rogue write land");
+    let u = m.iommu.as_ref().expect("an IOMMU");
+    let scribbler = &m.attackers[0];
+    assert_eq!(scribbler.dma_blocked, scribbler.attempts);
+    let forger = m.attackers[1].msi.as_ref().expect("an msi attacker");
+    assert_eq!((forger.accepted, forger.blocked_remapping), (0, forger.arrived));
+    assert_eq!(u.unit.faults["source_id_failed"], forger.arrived);
+    // The first record is the scribbler's first write: a write (T = 0) to
+    // kernel memory's first page by 20:00.0, fault reason 0x5, F set.
+    assert_eq!(u.first_fault_records[0], "0x80000005000020000000000000100000");
 }

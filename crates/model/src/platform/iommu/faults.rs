@@ -59,9 +59,14 @@ pub struct FaultRegs {
     masked: bool,
     event_pending: bool,
     collapse: bool,
+    /// The first records written (raw), for a reader to decode.
+    pub first: Vec<u128>,
     /// Counters.
     pub counts: FaultCounts,
 }
+
+/// Records [`FaultRegs::first`] keeps.
+pub const FIRST_RECORDS: usize = 4;
 
 /// FSTS bit 0: primary fault overflow.
 pub const FSTS_PFO: u32 = 1;
@@ -79,6 +84,7 @@ impl FaultRegs {
             masked,
             event_pending: false,
             collapse,
+            first: Vec::new(),
             counts: FaultCounts::default(),
         }
     }
@@ -117,6 +123,9 @@ impl FaultRegs {
         let rec =
             FaultRecord { fault_info: addr & !0xfff, source_id: sid, reason, read: !write, valid: true, reserved: 0 };
         self.records[self.next] = rec.encode();
+        if self.first.len() < FIRST_RECORDS {
+            self.first.push(rec.encode());
+        }
         self.counts.recorded += 1;
         let index = self.next;
         self.next = (self.next + 1) % self.records.len();
