@@ -146,7 +146,7 @@ pub struct IommuConfig {
     /// IOTLB associativity; 1..=`iotlb_entries`. Default 8 (*estimate*).
     pub iotlb_ways: u32,
     /// Paging-structure-cache entries (non-leaf entries of the second-level
-    /// tables, fully associative); 0..=65536. Default 32 (*estimate*).
+    /// tables, 4-way set-associative); 0..=65536. Default 32 (*estimate*).
     pub paging_cache_entries: u32,
     /// Context-cache entries (fully associative); 1..=65536. Default 16 (*estimate*).
     pub context_cache_entries: u32,

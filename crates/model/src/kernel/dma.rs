@@ -290,6 +290,11 @@ impl Kernel {
         let now = cx.sim.now();
         let per_packet = self.dma.translates() && self.dma.mapping == DmaMapping::PerPacket;
         let check = cx.platform.memory.has_clobbers();
+        if !per_packet && !check {
+            // Recycled buffers, nothing to check: the descriptors keep their IOVAs.
+            self.dma.rx_taken[q.idx()] += batch.len() as u64;
+            return Dur::ZERO;
+        }
         let landing = cx.sim.costs.dma_write;
         let mut cost = Dur::ZERO;
         for p in batch {

@@ -103,6 +103,8 @@ pub struct HostMemory {
     owners: BTreeMap<u64, (u64, Owner)>,
     /// Rogue writes that landed: start → (length, latest time).
     clobbers: BTreeMap<u64, (u64, Time)>,
+    /// The region the last lookup found (most accesses walk one ring).
+    hint: std::cell::Cell<usize>,
 }
 
 impl HostMemory {
@@ -113,9 +115,16 @@ impl HostMemory {
     }
 
     fn region(&self, addr: u64) -> Option<usize> {
+        let within = |r: &Region| addr >= r.base && addr < r.base + 8 * r.words.len() as u64;
+        let h = self.hint.get();
+        if self.regions.get(h).is_some_and(within) {
+            return Some(h);
+        }
         let i = self.regions.partition_point(|r| r.base <= addr).checked_sub(1)?;
-        let r = &self.regions[i];
-        (addr < r.base + 8 * r.words.len() as u64).then_some(i)
+        within(&self.regions[i]).then(|| {
+            self.hint.set(i);
+            i
+        })
     }
 
     fn word(&self, addr: u64) -> Option<&Word> {

@@ -454,15 +454,13 @@ impl Platform {
     }
 }
 
-impl ports::UpstreamPort for Platform {
-    fn msi_write(&mut self, rid: Rid, address: u64, data: u32, sim: &mut Sim) {
-        let now = sim.now();
-        self.post(rid, MsiMessage::new(address, data), now, sim);
-    }
-
-    fn dma(&mut self, rid: Rid, req: DmaRequest, at: Time, sim: &mut Sim) -> Result<Time, DmaFault> {
+impl Platform {
+    /// One DMA access through the port: translated (if the IOMMU is on),
+    /// counted, its rogue writes noted; returns when it completes and the
+    /// physical address it reached.
+    fn access(&mut self, rid: Rid, req: DmaRequest, at: Time, sim: &mut Sim) -> Result<(Time, u64), DmaFault> {
         if sim.faults.fire(Fault::LoseDma) {
-            return Ok(at);
+            return Ok((at, req.iova));
         }
         let write = req.dir == ports::DmaDir::Write;
         let (phys, stall) = match self.iommu.as_mut() {
@@ -498,6 +496,32 @@ impl ports::UpstreamPort for Platform {
                 None => {}
             }
             self.memory.clobber(phys, req.len as u64, done);
+        }
+        Ok((done, phys))
+    }
+}
+
+impl ports::UpstreamPort for Platform {
+    fn msi_write(&mut self, rid: Rid, address: u64, data: u32, sim: &mut Sim) {
+        let now = sim.now();
+        self.post(rid, MsiMessage::new(address, data), now, sim);
+    }
+
+    fn dma(&mut self, rid: Rid, req: DmaRequest, at: Time, sim: &mut Sim) -> Result<Time, DmaFault> {
+        self.access(rid, req, at, sim).map(|(done, _)| done)
+    }
+
+    fn dma_read(
+        &mut self,
+        rid: Rid,
+        req: DmaRequest,
+        at: Time,
+        sim: &mut Sim,
+        data: &mut [u64],
+    ) -> Result<Time, DmaFault> {
+        let (done, phys) = self.access(rid, req, at, sim)?;
+        for (i, w) in data.iter_mut().enumerate() {
+            *w = self.memory.sample(phys + 8 * i as u64, at).0;
         }
         Ok(done)
     }

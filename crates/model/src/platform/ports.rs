@@ -32,6 +32,18 @@ pub trait UpstreamPort {
     /// Performs a DMA access issued at `at`; returns when it completes
     /// (the data is in memory, or has come back to the device).
     fn dma(&mut self, rid: Rid, req: DmaRequest, at: Time, sim: &mut Sim) -> Result<Time, DmaFault>;
+    /// A DMA read of `req` issued at `at` that returns its data: the
+    /// request's 64-bit words from `req.iova` on, as memory holds them at
+    /// `at` (one translation for the whole request), into `data`; returns
+    /// when it completes, or the fault.
+    fn dma_read(
+        &mut self,
+        rid: Rid,
+        req: DmaRequest,
+        at: Time,
+        sim: &mut Sim,
+        data: &mut [u64],
+    ) -> Result<Time, DmaFault>;
     /// The data of a DMA read of the 64-bit word at `iova` that samples
     /// memory at `at` (its timing is [`UpstreamPort::dma`]'s): what the
     /// device sees, and the latest value written (the model knows it, to

@@ -2,11 +2,11 @@
 //! interrupt coalescing and the queue's interrupt-enable bit.
 //!
 //! * A frame is written to its queue's ring by DMA after its last bit
-//!   arrives: the descriptor read that tells the NIC the buffer (one DMA read
-//!   per line of four descriptors, ahead of the frames; the buffer's address
-//!   is the one the driver wrote into the descriptor in host memory), the
-//!   buffer write and the descriptor write-back all go through the DMA
-//!   port. A full ring drops the frame before any DMA (`rx_ring_full`, the
+//!   arrives: the descriptor read that tells the NIC the buffer (one DMA
+//!   read per line of four descriptors, ahead of the frames, into the NIC's
+//!   descriptor cache; the buffer addresses are the ones the driver wrote
+//!   into the descriptors in host memory), the buffer write and the
+//!   descriptor write-back all go through the DMA port. A full ring drops the frame before any DMA (`rx_ring_full`, the
 //!   NIC's rx_missed/no-buffer counter); a write the IOMMU refuses drops it
 //!   (`iommu_fault`). The driver refills the descriptors a NAPI poll
 //!   consumed and writes the RX tail when the poll ends: the NIC fills only
@@ -101,8 +101,12 @@ pub struct RxQueue {
     /// reported by an interrupt.
     pub tx_pending: u64,
     /// The frame at the head of the look-ahead whose DMA is in flight:
-    /// when it lands.
-    inflight: Option<Time>,
+    /// when it lands, and the buffer it was written to.
+    inflight: Option<(Time, u64)>,
+    /// The NIC's descriptor cache: buffer addresses the driver posted in
+    /// the descriptors from the next slot on, as the last descriptor read
+    /// returned them.
+    desc_cache: VecDeque<u64>,
     /// When the translation of the queue's latest write finished (the
     /// next write's translation starts no earlier).
     xlate_free: Time,
@@ -146,6 +150,7 @@ impl RxQueue {
             reported: 0,
             tx_pending: 0,
             inflight: None,
+            desc_cache: VecDeque::with_capacity(RX_DESC_PER_FETCH as usize),
             xlate_free: Time::ZERO,
             late: None,
             misdirect: None,
@@ -212,7 +217,7 @@ impl RxQueue {
     /// earlier than the queue's previous translation).
     pub fn head_landing(&self, dma: Dur) -> Option<Time> {
         let p = self.ahead.front()?;
-        Some(self.inflight.unwrap_or(p.wire.max(self.xlate_free) + dma))
+        Some(self.inflight.map_or(p.wire.max(self.xlate_free) + dma, |(t, _)| t))
     }
 
     /// Lands every look-ahead frame whose DMA completes by `now`: a free
@@ -229,15 +234,15 @@ impl RxQueue {
         late: &mut Vec<LateWrite>,
     ) {
         while let Some(p) = self.ahead.front().copied() {
-            let done = match self.inflight {
-                Some(done) => done,
+            let (done, buffer) = match self.inflight {
+                Some(inflight) => inflight,
                 None => {
                     let issue = p.wire.max(self.xlate_free);
                     if issue + dma > now {
                         break;
                     }
                     match self.issue(p, issue, dma, rid, now, sim, up) {
-                        Some(done) => done,
+                        Some(landing) => landing,
                         None => {
                             self.ahead.pop_front();
                             self.counts.offered += 1;
@@ -247,7 +252,7 @@ impl RxQueue {
                 }
             };
             if done > now {
-                self.inflight = Some(done);
+                self.inflight = Some((done, buffer));
                 break;
             }
             self.inflight = None;
@@ -256,9 +261,7 @@ impl RxQueue {
             if let Some((delay, every)) = self.late
                 && self.counts.landed.is_multiple_of(every as u64)
             {
-                let slot = self.counts.landed % self.capacity as u64;
-                let (iova, _) = up.dma_sample(rid, self.desc_iova(slot), now);
-                late.push(LateWrite { at: done + delay, iova, bytes: p.bytes });
+                late.push(LateWrite { at: done + delay, iova: buffer, bytes: p.bytes });
             }
             self.counts.landed += 1;
             if !sim.faults.fire(crate::sim::Fault::RingLosesFrame) {
@@ -271,8 +274,9 @@ impl RxQueue {
         rx_ring_iova(self.index) + slot * RX_DESC_BYTES as u64
     }
 
-    /// Issues frame `p`'s DMAs at `issue`: returns when it lands, or
-    /// `None` if it is dropped (ring full, or a DMA refused).
+    /// Issues frame `p`'s DMAs at `issue`: returns when it lands and the
+    /// buffer it was written to, or `None` if it is dropped (ring full, or
+    /// a DMA refused).
     #[allow(clippy::too_many_arguments)]
     fn issue(
         &mut self,
@@ -283,7 +287,7 @@ impl RxQueue {
         now: Time,
         sim: &mut Sim,
         up: &mut impl UpstreamPort,
-    ) -> Option<Time> {
+    ) -> Option<(Time, u64)> {
         // No descriptor with a posted buffer: the ring is full (the driver
         // has not refilled and written the tail past this one yet).
         if self.counts.landed >= self.tail || self.ring.len() >= self.capacity {
@@ -292,17 +296,26 @@ impl RxQueue {
         }
         let slot = self.counts.landed % self.capacity as u64;
         let desc = self.desc_iova(slot);
-        let fetched = if slot.is_multiple_of(RX_DESC_PER_FETCH) {
-            // Prefetched ahead of the frame: its latency is hidden.
+        if self.desc_cache.is_empty() {
+            // Fetch the posted descriptors from this one to the end of its
+            // 64-byte line (prefetched ahead of the frame: its latency is
+            // hidden), reading what the driver has written by now.
+            let per = RX_DESC_PER_FETCH;
+            let n = (per - slot % per).min(self.tail - self.counts.landed).min(self.capacity as u64 - slot);
+            let mut words = [0u64; 2 * RX_DESC_PER_FETCH as usize];
+            let words = &mut words[..2 * n as usize];
             self.counts.dma_requests += 1;
-            let line = RX_DESC_BYTES * RX_DESC_PER_FETCH as u32;
-            up.dma(rid, DmaRequest::read(desc, line), p.wire, sim).is_ok()
-        } else {
-            true
-        };
+            if up.dma_read(rid, DmaRequest::read(desc, n as u32 * RX_DESC_BYTES), now, sim, words).is_err() {
+                if !sim.faults.fire(crate::sim::Fault::IommuDropUncounted) {
+                    self.counts.dropped_iommu_fault += 1;
+                }
+                return None;
+            }
+            self.desc_cache.extend(words.iter().step_by(2));
+        }
         // The buffer the driver posted in this descriptor — or, for a
         // misbehaving NIC, somewhere else.
-        let (buffer, _) = up.dma_sample(rid, desc, now);
+        let buffer = *self.desc_cache.front().expect("fetched above");
         self.issued += 1;
         let req = match self.misdirect {
             Some((every, target, victim)) if self.issued.is_multiple_of(every as u64) => {
@@ -315,16 +328,17 @@ impl RxQueue {
         self.counts.dma_requests += 2;
         let wrote = up.dma(rid, req, issue, sim);
         let back = up.dma(rid, DmaRequest::write(desc, RX_DESC_BYTES), issue, sim);
-        match (fetched, wrote, back) {
-            (true, Ok(w), Ok(b)) => {
+        match (wrote, back) {
+            (Ok(w), Ok(b)) => {
                 if req.rogue {
                     self.counts.misdirected_landed += 1;
                 }
+                self.desc_cache.pop_front();
                 // The write-back's translation follows the data's.
                 let stall_w = w.since(issue).as_ps().saturating_sub(dma.as_ps());
                 let stall_b = b.since(issue).as_ps().saturating_sub(dma.as_ps());
                 self.xlate_free = issue + Dur(stall_w + stall_b);
-                Some((issue + dma + Dur(stall_w + stall_b)).max(w).max(b))
+                Some(((issue + dma + Dur(stall_w + stall_b)).max(w).max(b), buffer))
             }
             _ => {
                 if !sim.faults.fire(crate::sim::Fault::IommuDropUncounted) {

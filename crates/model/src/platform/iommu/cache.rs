@@ -7,7 +7,7 @@
 //! ways. A fully associative cache is one set.
 
 /// One way of a set.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 struct Way<K, V> {
     key: K,
     value: V,
@@ -16,11 +16,24 @@ struct Way<K, V> {
 }
 
 /// A set-associative LRU cache from `K` to `V`.
+///
+/// The ways of every set sit in one vector (set `s` at `s * ways ..`), the
+/// occupied ones first, so a lookup touches one short run of memory.
 #[derive(Clone, Debug)]
 pub struct SetAssoc<K, V> {
-    sets: Vec<Vec<Way<K, V>>>,
+    /// Every set's ways; those past a set's `fill` hold nothing (defaults).
+    slots: Vec<Way<K, V>>,
+    /// Occupied ways of each set.
+    fill: Vec<u32>,
+    sets: usize,
+    /// `sets - 1` when `sets` is a power of two (the set is then a mask).
+    mask: Option<u64>,
     ways: usize,
     clock: u64,
+    /// Each set's way of its last lookup or insertion (slot index): looked
+    /// at first, since DMAs come in runs to one page. Only a shortcut: the
+    /// key is compared, and LRU ages are kept as without it.
+    mru: Vec<usize>,
 }
 
 /// What an insertion displaced.
@@ -32,88 +45,144 @@ pub enum Evicted<K, V> {
     Entry(K, V),
 }
 
-impl<K: Copy + PartialEq, V: Copy> SetAssoc<K, V> {
+impl<K: Copy + PartialEq + Default, V: Copy + Default> SetAssoc<K, V> {
     /// A cache of `entries` entries in sets of `ways` (`entries` a multiple
     /// of `ways`, both at least 1).
     pub fn new(entries: usize, ways: usize) -> SetAssoc<K, V> {
         let ways = ways.clamp(1, entries.max(1));
         let sets = (entries.max(1) / ways).max(1);
-        SetAssoc { sets: (0..sets).map(|_| Vec::with_capacity(ways)).collect(), ways, clock: 0 }
+        SetAssoc {
+            slots: vec![Way::default(); sets * ways],
+            fill: vec![0; sets],
+            sets,
+            mask: sets.is_power_of_two().then_some(sets as u64 - 1),
+            ways,
+            clock: 0,
+            mru: (0..sets).map(|s| s * ways).collect(),
+        }
     }
 
     /// Number of sets.
     pub fn sets(&self) -> usize {
-        self.sets.len()
+        self.sets
+    }
+
+    fn set_of(&self, set: u64) -> usize {
+        match self.mask {
+            Some(m) => (set & m) as usize,
+            None => (set % self.sets as u64) as usize,
+        }
+    }
+
+    /// The slot of `key` in set `s`, if present.
+    #[inline]
+    fn find(&self, s: usize, key: &K) -> Option<usize> {
+        let base = s * self.ways;
+        let end = base + self.fill[s] as usize;
+        let m = self.mru[s];
+        if m < end && self.slots[m].key == *key {
+            return Some(m);
+        }
+        self.slots[base..end].iter().position(|w| w.key == *key).map(|i| base + i)
     }
 
     /// Looks `key` up in set `set % sets`; a hit becomes the most recently used.
+    #[inline]
     pub fn get(&mut self, set: u64, key: K) -> Option<V> {
         self.clock += 1;
-        let clock = self.clock;
-        let s = (set % self.sets.len() as u64) as usize;
-        self.sets[s].iter_mut().find(|w| w.key == key).map(|w| {
-            w.used = clock;
-            w.value
-        })
+        let s = self.set_of(set);
+        let i = self.find(s, &key)?;
+        self.mru[s] = i;
+        let w = &mut self.slots[i];
+        w.used = self.clock;
+        Some(w.value)
+    }
+
+    /// The value of `key` without touching its age.
+    pub fn peek(&self, set: u64, key: K) -> Option<V> {
+        let s = self.set_of(set);
+        self.find(s, &key).map(|i| self.slots[i].value)
     }
 
     /// The entry for `key` without touching its age.
     pub fn peek_mut(&mut self, set: u64, key: K) -> Option<&mut V> {
-        let s = (set % self.sets.len() as u64) as usize;
-        self.sets[s].iter_mut().find(|w| w.key == key).map(|w| &mut w.value)
+        let s = self.set_of(set);
+        let i = self.find(s, &key)?;
+        Some(&mut self.slots[i].value)
     }
 
     /// Inserts (or replaces) `key` in set `set % sets`; returns what it displaced.
     pub fn insert(&mut self, set: u64, key: K, value: V) -> Evicted<K, V> {
+        let s = self.set_of(set);
+        if let Some(i) = self.find(s, &key) {
+            self.clock += 1;
+            self.slots[i] = Way { key, value, used: self.clock };
+            self.mru[s] = i;
+            return Evicted::None;
+        }
+        self.insert_absent(set, key, value)
+    }
+
+    /// Inserts `key`, which a lookup just missed (so it is not there);
+    /// returns what it displaced.
+    pub fn insert_absent(&mut self, set: u64, key: K, value: V) -> Evicted<K, V> {
         self.clock += 1;
         let clock = self.clock;
-        let ways = self.ways;
-        let n = self.sets.len() as u64;
-        let s = &mut self.sets[(set % n) as usize];
-        if let Some(w) = s.iter_mut().find(|w| w.key == key) {
-            w.value = value;
-            w.used = clock;
+        let s = self.set_of(set);
+        let base = s * self.ways;
+        let fill = self.fill[s] as usize;
+        if fill < self.ways {
+            self.slots[base + fill] = Way { key, value, used: clock };
+            self.fill[s] += 1;
+            self.mru[s] = base + fill;
             return Evicted::None;
         }
-        if s.len() < ways {
-            s.push(Way { key, value, used: clock });
-            return Evicted::None;
-        }
-        let lru = s.iter_mut().min_by_key(|w| w.used).expect("a full set has ways");
-        let old = (lru.key, lru.value);
-        *lru = Way { key, value, used: clock };
-        Evicted::Entry(old.0, old.1)
+        let i = (base..base + self.ways).min_by_key(|i| self.slots[*i].used).expect("a full set has ways");
+        let old = std::mem::replace(&mut self.slots[i], Way { key, value, used: clock });
+        self.mru[s] = i;
+        Evicted::Entry(old.key, old.value)
     }
 
     /// Removes every entry `drop` selects; calls `gone` on each.
     pub fn invalidate(&mut self, mut drop: impl FnMut(&K, &V) -> bool, mut gone: impl FnMut(K, V)) {
-        for s in &mut self.sets {
-            s.retain(|w| {
-                let d = drop(&w.key, &w.value);
-                if d {
+        for s in 0..self.sets {
+            let base = s * self.ways;
+            let fill = self.fill[s] as usize;
+            let mut kept = 0;
+            for i in base..base + fill {
+                let w = self.slots[i];
+                if drop(&w.key, &w.value) {
                     gone(w.key, w.value);
+                } else {
+                    self.slots[base + kept] = w;
+                    kept += 1;
                 }
-                !d
-            });
+            }
+            for i in base + kept..base + fill {
+                self.slots[i] = Way::default();
+            }
+            self.fill[s] = kept as u32;
         }
     }
 
     /// Removes `key` from set `set % sets`, returning its value.
     pub fn remove(&mut self, set: u64, key: K) -> Option<V> {
-        let n = self.sets.len() as u64;
-        let s = &mut self.sets[(set % n) as usize];
-        let i = s.iter().position(|w| w.key == key)?;
-        Some(s.swap_remove(i).value)
+        let s = self.set_of(set);
+        let i = self.find(s, &key)?;
+        let last = s * self.ways + self.fill[s] as usize - 1;
+        self.slots.swap(i, last);
+        self.fill[s] -= 1;
+        Some(std::mem::take(&mut self.slots[last]).value)
     }
 
     /// Entries held now.
     pub fn len(&self) -> usize {
-        self.sets.iter().map(|s| s.len()).sum()
+        self.fill.iter().map(|f| *f as usize).sum()
     }
 
     /// Whether the cache holds nothing.
     pub fn is_empty(&self) -> bool {
-        self.sets.iter().all(|s| s.is_empty())
+        self.len() == 0
     }
 }
 

@@ -77,6 +77,10 @@ pub mod inv {
     }
 }
 
+/// Ways of the paging-structure cache (sets are indexed by the entry's
+/// region number). *Estimate*: the organisation is implementation-defined.
+pub const PSC_WAYS: usize = 4;
+
 /// The requester ID the unit's own messages carry (its fault event):
 /// messages the remapping hardware generates itself are not remapped.
 pub const DMAR_RID: Rid = Rid(0xffff);
@@ -133,7 +137,7 @@ pub struct IommuStats {
     pub stale_window_max_ps: u64,
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 struct CtxInfo {
     did: u16,
     pgd: u64,
@@ -142,14 +146,14 @@ struct CtxInfo {
     fpd: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct TlbKey {
     did: u16,
     shift: u8,
     vpn: u64,
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 struct TlbEntry {
     page: u64,
     read: bool,
@@ -158,14 +162,14 @@ struct TlbEntry {
     stale_since: Time,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct PscKey {
     did: u16,
     level: u8,
     prefix: u64,
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 struct PscEntry {
     next: u64,
     read: bool,
@@ -209,8 +213,10 @@ impl Iommu {
     pub fn new(cfg: &IommuConfig, costs: &Costs) -> Iommu {
         let mut mem = TableMemory::default();
         let root = mem.alloc();
-        let psc = (cfg.paging_cache_entries > 0)
-            .then(|| SetAssoc::new(cfg.paging_cache_entries as usize, cfg.paging_cache_entries as usize));
+        let psc = (cfg.paging_cache_entries > 0).then(|| {
+            let n = cfg.paging_cache_entries as usize;
+            SetAssoc::new(n, PSC_WAYS.min(n))
+        });
         Iommu {
             mode: cfg.mode,
             mem,
@@ -394,10 +400,16 @@ impl Iommu {
         *self.stats.faults.entry(reason.name()).or_default() += 1;
     }
 
+    #[inline]
     fn context(&mut self, rid: Rid) -> Result<(CtxInfo, Dur), DmaFault> {
         if let Some(c) = self.ctx_cache.get(0, rid.0) {
             return Ok((c, Dur::ZERO));
         }
+        self.context_miss(rid)
+    }
+
+    #[cold]
+    fn context_miss(&mut self, rid: Rid) -> Result<(CtxInfo, Dur), DmaFault> {
         self.stats.context_cache_misses += 1;
         self.stats.walk_reads += 2;
         let stall = self.walk_access.times(2);
@@ -476,7 +488,8 @@ impl Iommu {
         let (page, shift, read, wr) = found.map_err(|r| self.fault(r, ctx.fpd))?;
         let key = TlbKey { did: ctx.did, shift: shift as u8, vpn: iova >> shift };
         let entry = TlbEntry { page, read, write: wr, stale_since: Time::NEVER };
-        if let Evicted::Entry(_, old) = self.iotlb.insert(key.vpn, key, entry)
+        // Every size's probe missed: the key is not cached.
+        if let Evicted::Entry(_, old) = self.iotlb.insert_absent(key.vpn, key, entry)
             && note_gone(&mut self.stats, old, at)
         {
             self.stats.stale_evicted += 1;
@@ -493,7 +506,7 @@ impl Iommu {
         if let Some(psc) = &mut self.psc {
             for l in 2..=ctx.levels {
                 let key = PscKey { did: ctx.did, level: l, prefix: iova >> level_shift(l) };
-                if let Some(e) = psc.get(0, key) {
+                if let Some(e) = psc.get(key.prefix, key) {
                     (table, level, r, w) = (e.next, l - 1, e.read, e.write);
                     break;
                 }
@@ -521,7 +534,7 @@ impl Iommu {
             }
             if let Some(psc) = &mut self.psc {
                 let key = PscKey { did: ctx.did, level, prefix: iova >> level_shift(level) };
-                psc.insert(0, key, PscEntry { next: pte.address, read: r, write: w });
+                psc.insert(key.prefix, key, PscEntry { next: pte.address, read: r, write: w });
             }
             table = pte.address;
             level -= 1;
@@ -534,6 +547,22 @@ impl Iommu {
     pub fn peek(&self, rid: Rid, iova: u64) -> Option<u64> {
         if !self.mode.enabled() {
             return Some(iova);
+        }
+        // What the caches hold is what the tables say (or a stale entry the
+        // request itself was translated through): look there first.
+        if let Some(c) = self.ctx_cache.peek(0, rid.0) {
+            if c.passthrough {
+                return Some(iova);
+            }
+            for shift in [12u32, 21, 30] {
+                if self.sizes & size_bit(shift) == 0 {
+                    continue;
+                }
+                let key = TlbKey { did: c.did, shift: shift as u8, vpn: iova >> shift };
+                if let Some(e) = self.iotlb.peek(key.vpn, key) {
+                    return Some(e.page | (iova & ((1 << shift) - 1)));
+                }
+            }
         }
         let re = RootEntry::decode(self.mem.read128(self.root + 16 * rid.bus() as u64)?);
         let ce = ContextEntry::decode(self.mem.read128(re.context_table + 16 * (rid.0 & 0xff) as u64)?);
