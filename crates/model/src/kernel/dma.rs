@@ -108,10 +108,12 @@ impl Kernel {
             mem.set_owner(TX_BUFFER_PHYS, TX_BUFFER_SPACE_MASK + 1, Owner::Device(rid));
         }
         // Coherent rings (dma_alloc_coherent), mapped at IOVA = physical.
+        // The NIC reads an RX descriptor only once the tail has passed it,
+        // so the ring is plain memory (no store-buffer timing).
         for q in 0..queues as u32 {
             let base = rx_ring_iova(q);
             let bytes = ring as u64 * RX_DESC_BYTES as u64;
-            cx.platform.memory.alloc(base, bytes);
+            cx.platform.memory.alloc_plain(base, bytes);
             self.map_identity(base, bytes, cx);
         }
         if !self.dma.tx_iova.is_empty() {

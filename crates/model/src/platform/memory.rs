@@ -91,7 +91,29 @@ struct Word {
 #[derive(Debug)]
 struct Region {
     base: u64,
-    words: Vec<Word>,
+    words: Words,
+}
+
+/// A region's contents.
+#[derive(Debug)]
+enum Words {
+    /// Each word with its previous value and when its latest became
+    /// visible (stores through a store buffer: the TX ring).
+    Timed(Vec<Word>),
+    /// One value per word, visible once stored (memory whose readers are
+    /// ordered after its writers by another handshake: the RX ring, whose
+    /// descriptors the NIC reads only once the driver's tail write has
+    /// passed them).
+    Plain(Vec<u64>),
+}
+
+impl Words {
+    fn len(&self) -> usize {
+        match self {
+            Words::Timed(w) => w.len(),
+            Words::Plain(w) => w.len(),
+        }
+    }
 }
 
 /// The shared memory of the machine.
@@ -110,8 +132,18 @@ pub struct HostMemory {
 impl HostMemory {
     /// Allocates `bytes` (zeroed) at physical address `base`.
     pub fn alloc(&mut self, base: u64, bytes: u64) {
-        let i = self.regions.partition_point(|r| r.base < base);
-        self.regions.insert(i, Region { base, words: vec![Word::default(); bytes.div_ceil(8) as usize] });
+        self.insert(Region { base, words: Words::Timed(vec![Word::default(); bytes.div_ceil(8) as usize]) });
+    }
+
+    /// Allocates `bytes` (zeroed) at `base` whose stores are visible at
+    /// once (see [`Words::Plain`]).
+    pub fn alloc_plain(&mut self, base: u64, bytes: u64) {
+        self.insert(Region { base, words: Words::Plain(vec![0; bytes.div_ceil(8) as usize]) });
+    }
+
+    fn insert(&mut self, r: Region) {
+        let i = self.regions.partition_point(|x| x.base < r.base);
+        self.regions.insert(i, r);
     }
 
     fn region(&self, addr: u64) -> Option<usize> {
@@ -125,17 +157,6 @@ impl HostMemory {
             self.hint.set(i);
             i
         })
-    }
-
-    fn word(&self, addr: u64) -> Option<&Word> {
-        let r = &self.regions[self.region(addr)?];
-        Some(&r.words[((addr - r.base) / 8) as usize])
-    }
-
-    fn word_mut(&mut self, addr: u64) -> Option<&mut Word> {
-        let i = self.region(addr)?;
-        let r = &mut self.regions[i];
-        Some(&mut r.words[((addr - r.base) / 8) as usize])
     }
 
     /// Records that `owner` owns `[base, base + len)`.
@@ -170,22 +191,44 @@ impl HostMemory {
 
     /// When the latest value of the word at `addr` became (or becomes) visible.
     pub fn visible_at(&self, addr: u64) -> Time {
-        self.word(addr).map_or(Time::ZERO, |w| w.visible)
+        let Some(i) = self.region(addr) else { return Time::ZERO };
+        let r = &self.regions[i];
+        match &r.words {
+            Words::Timed(w) => w[((addr - r.base) / 8) as usize].visible,
+            Words::Plain(_) => Time::ZERO,
+        }
     }
 
-    /// A store of `value` to `addr` that becomes visible at `visible`.
+    /// A store of `value` to `addr` that becomes visible at `visible`
+    /// (at once in plain memory).
     pub fn store(&mut self, addr: u64, value: u64, visible: Time) {
-        if let Some(w) = self.word_mut(addr) {
-            w.old = w.new;
-            w.new = value;
-            w.visible = visible;
+        let Some(i) = self.region(addr) else { return };
+        let r = &mut self.regions[i];
+        let k = ((addr - r.base) / 8) as usize;
+        match &mut r.words {
+            Words::Timed(words) => {
+                let w = &mut words[k];
+                w.old = w.new;
+                w.new = value;
+                w.visible = visible;
+            }
+            Words::Plain(words) => words[k] = value,
         }
     }
 
     /// What a read of `addr` at `at` returns, and the latest value written
     /// (which the model knows, to tell a stale read from a current one).
     pub fn sample(&self, addr: u64, at: Time) -> (u64, u64) {
-        self.word(addr).map_or((0, 0), |w| (if w.visible <= at { w.new } else { w.old }, w.new))
+        let Some(i) = self.region(addr) else { return (0, 0) };
+        let r = &self.regions[i];
+        let k = ((addr - r.base) / 8) as usize;
+        match &r.words {
+            Words::Timed(words) => {
+                let w = &words[k];
+                (if w.visible <= at { w.new } else { w.old }, w.new)
+            }
+            Words::Plain(words) => (words[k], words[k]),
+        }
     }
 }
 
@@ -222,5 +265,14 @@ mod tests {
         assert!(m.clobbered_since(0x4000, 0x800, Time(5)));
         assert!(!m.clobbered_since(0x4000, 0x800, Time(10)), "before the frame landed");
         assert!(!m.clobbered_since(0x4800, 0x800, Time(0)), "another buffer");
+    }
+
+    #[test]
+    fn plain_memory_shows_a_store_at_once() {
+        let mut m = HostMemory::default();
+        m.alloc_plain(0x1000, 16);
+        m.store(0x1008, 3, Time(500));
+        assert_eq!(m.sample(0x1008, Time(0)), (3, 3));
+        assert_eq!(m.visible_at(0x1008), Time::ZERO);
     }
 }

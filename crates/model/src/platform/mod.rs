@@ -458,6 +458,7 @@ impl Platform {
     /// One DMA access through the port: translated (if the IOMMU is on),
     /// counted, its rogue writes noted; returns when it completes and the
     /// physical address it reached.
+    #[inline]
     fn access(&mut self, rid: Rid, req: DmaRequest, at: Time, sim: &mut Sim) -> Result<(Time, u64), DmaFault> {
         if sim.faults.fire(Fault::LoseDma) {
             return Ok((at, req.iova));

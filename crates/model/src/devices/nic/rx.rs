@@ -105,8 +105,10 @@ pub struct RxQueue {
     inflight: Option<(Time, u64)>,
     /// The NIC's descriptor cache: buffer addresses the driver posted in
     /// the descriptors from the next slot on, as the last descriptor read
-    /// returned them.
-    desc_cache: VecDeque<u64>,
+    /// returned them (`desc_cache[desc_next..desc_len]`).
+    desc_cache: [u64; RX_DESC_PER_FETCH as usize],
+    desc_next: u8,
+    desc_len: u8,
     /// When the translation of the queue's latest write finished (the
     /// next write's translation starts no earlier).
     xlate_free: Time,
@@ -150,7 +152,9 @@ impl RxQueue {
             reported: 0,
             tx_pending: 0,
             inflight: None,
-            desc_cache: VecDeque::with_capacity(RX_DESC_PER_FETCH as usize),
+            desc_cache: [0; RX_DESC_PER_FETCH as usize],
+            desc_next: 0,
+            desc_len: 0,
             xlate_free: Time::ZERO,
             late: None,
             misdirect: None,
@@ -296,7 +300,7 @@ impl RxQueue {
         }
         let slot = self.counts.landed % self.capacity as u64;
         let desc = self.desc_iova(slot);
-        if self.desc_cache.is_empty() {
+        if self.desc_next == self.desc_len {
             // Fetch the posted descriptors from this one to the end of its
             // 64-byte line (prefetched ahead of the frame: its latency is
             // hidden), reading what the driver has written by now.
@@ -311,11 +315,14 @@ impl RxQueue {
                 }
                 return None;
             }
-            self.desc_cache.extend(words.iter().step_by(2));
+            for (i, w) in words.iter().step_by(2).enumerate() {
+                self.desc_cache[i] = *w;
+            }
+            (self.desc_next, self.desc_len) = (0, n as u8);
         }
         // The buffer the driver posted in this descriptor — or, for a
         // misbehaving NIC, somewhere else.
-        let buffer = *self.desc_cache.front().expect("fetched above");
+        let buffer = self.desc_cache[self.desc_next as usize];
         self.issued += 1;
         let req = match self.misdirect {
             Some((every, target, victim)) if self.issued.is_multiple_of(every as u64) => {
@@ -333,7 +340,7 @@ impl RxQueue {
                 if req.rogue {
                     self.counts.misdirected_landed += 1;
                 }
-                self.desc_cache.pop_front();
+                self.desc_next += 1;
                 // The write-back's translation follows the data's.
                 let stall_w = w.since(issue).as_ps().saturating_sub(dma.as_ps());
                 let stall_b = b.since(issue).as_ps().saturating_sub(dma.as_ps());
