@@ -135,7 +135,8 @@ pub struct IommuConfig {
     /// Transmit buffers are always mapped per packet (skb data).
     pub mapping: DmaMapping,
     /// Page size of the page pool's mappings: `4k`, `2m` or `1g`.
-    /// `per_packet` mapping uses 4 KiB pages.
+    /// `per_packet` mapping uses 4 KiB pages. A super-page maps all of the
+    /// 2 MiB or 1 GiB around the buffers: the device can reach all of it.
     pub page_size: IommuPageSize,
     /// Adjusted guest address width of the NIC's domain, bits: 39, 48 or
     /// 57 (3-, 4- or 5-level tables; context-entry AW 1, 2, 3).
@@ -282,6 +283,34 @@ impl IommuConfig {
     }
 }
 
+/// Where the kernel's IOVA allocator places page pools (128 GiB up,
+/// kernel/iova.rs `IOVA_HIGH`).
+pub const POOL_IOVA_BASE: u64 = 0x20_0000_0000;
+
+/// Checks that a translating page pool fits the domain's address width:
+/// each queue's buffers (ring × 2 KiB, rounded up to the page size) from
+/// [`POOL_IOVA_BASE`] up.
+pub fn validate_pool_fits(c: &IommuConfig, queues: u32, ring_size: u32, cx: &mut ValidateCx) {
+    if !c.mode.translates() || c.mapping != DmaMapping::PagePool || ![39, 48, 57].contains(&c.address_width) {
+        return;
+    }
+    let page = 1u64 << c.page_size.shift();
+    let per_queue = (ring_size as u64 * 2048).div_ceil(page) * page;
+    let end = POOL_IOVA_BASE + queues as u64 * per_queue;
+    if end > 1u64 << c.address_width {
+        cx.err(
+            "iommu.address_width",
+            format!(
+                "{} bits cannot hold the page pool: {queues} queues × {} MiB of {} pages from 128 GiB end at {} GiB; use a wider address width or smaller pages",
+                c.address_width,
+                per_queue >> 20,
+                c.page_size.name(),
+                end >> 30
+            ),
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -314,6 +343,21 @@ mod tests {
         s.iommu.page_size = IommuPageSize::M2;
         only_error(&s, "iommu.page_size", "page_pool");
         s.iommu.page_size = IommuPageSize::K4;
+        valid(&s);
+    }
+
+    #[test]
+    fn a_page_pool_must_fit_the_address_width() {
+        let mut s = Scenario::default();
+        s.iommu.mode = IommuMode::Strict;
+        s.iommu.page_size = IommuPageSize::G1;
+        s.iommu.address_width = 39;
+        s.nic.queues = 384;
+        s.machine.cores = 64;
+        valid(&s);
+        s.nic.queues = 385;
+        only_error(&s, "iommu.address_width", "cannot hold the page pool");
+        s.iommu.address_width = 48;
         valid(&s);
     }
 

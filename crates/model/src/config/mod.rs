@@ -255,6 +255,7 @@ impl Scenario {
             t.validate(self, &mut cx);
         }
         self.iommu.validate(&mut cx);
+        iommu::validate_pool_fits(&self.iommu, self.nic.queues, self.nic.ring_size, &mut cx);
         attackers::validate(&self.attackers, &mut cx);
         costs::validate(&self.costs, &mut cx);
         if let Some(key) = &self.nic.rss_key {

@@ -29,7 +29,7 @@ pub const IOVA_FLOOR: u64 = 0x100_0000;
 pub const IOVA_TOP: u64 = 0x8000_0000;
 /// Where allocation continues once the space below 2 GiB is used (128 GiB
 /// upwards, as Linux falls back to 64-bit IOVAs).
-pub const IOVA_HIGH: u64 = 0x20_0000_0000;
+pub const IOVA_HIGH: u64 = crate::config::iommu::POOL_IOVA_BASE;
 
 /// One-page IOVA allocation with per-CPU caches.
 #[derive(Clone, Debug)]
