@@ -180,6 +180,9 @@ pub struct TxMetrics {
     pub transmitted_ok: u64,
     /// Frames sent from a torn descriptor (wrong buffer).
     pub corrupted_transmissions: u64,
+    /// Payload reads the IOMMU refused (a torn descriptor's stale buffer
+    /// address, already unmapped).
+    pub payload_faults: u64,
     /// Descriptors posted and not yet transmitted at the end.
     pub in_flight: u64,
     /// Descriptors the NIC wrote DD back to (those with RS).
@@ -559,6 +562,7 @@ fn tx_metrics(p: &Parts) -> Option<TxMetrics> {
         refetches: t.refetches,
         transmitted_ok: t.transmitted_ok,
         corrupted_transmissions: t.corrupted_transmissions,
+        payload_faults: t.payload_faults,
         in_flight: s.counts.descriptors_posted - sent,
         completions: t.completions,
         tx_interrupts: t.interrupts,

@@ -16,7 +16,9 @@
 //! * A full ring makes the sender wait until the clean-up frees room
 //!   (`netif_stop_queue` / `netif_wake_queue`).
 //! * The clean-up reads the descriptors' DD bits in host memory and frees
-//!   every descriptor up to the last completed RS one. With `txrx` vectors
+//!   every descriptor up to the last completed RS one of this lap (a
+//!   descriptor still holding the previous lap's generation bit is not
+//!   complete, whatever its old DD says). With `txrx` vectors
 //!   it runs at the start of the paired RX queue's NAPI poll (ixgbe_poll);
 //!   with `separate` vectors the TX vector's handler masks it and schedules
 //!   the TX queue's own NAPI instance, whose poll cleans and re-enables it.
@@ -152,6 +154,10 @@ impl Kernel {
             let addr0 = tx_desc_iova(0, idx % ring, field::WORD_ADDR);
             let (word0, _) = cx.platform.memory.sample(addr0, now);
             match TxDesc::from_words([word0, ctrl]) {
+                // Still the previous lap's descriptor in memory (this lap's
+                // store is not visible yet, so no write-back can follow it):
+                // not complete — its DD is the old lap's.
+                Ok(d) if d.generation != generation_for(idx, ring as u32) => break,
                 Ok(d) if d.rs() && d.dd() => s.freed = idx + 1,
                 Ok(d) if d.rs() => break,
                 _ => {}

@@ -455,6 +455,15 @@ impl Platform {
 }
 
 impl Platform {
+    /// The physical address `rid`'s access to `iova` reaches (the data side
+    /// of a request already translated and counted), if any.
+    fn phys_of(&self, rid: Rid, iova: u64) -> Option<u64> {
+        match &self.iommu {
+            Some(u) => u.peek(rid, iova),
+            None => Some(iova),
+        }
+    }
+
     /// One DMA access through the port: translated (if the IOMMU is on),
     /// counted, its rogue writes noted; returns when it completes and the
     /// physical address it reached.
@@ -528,19 +537,11 @@ impl ports::UpstreamPort for Platform {
     }
 
     fn dma_sample(&mut self, rid: Rid, iova: u64, at: Time) -> (u64, u64) {
-        let phys = match &self.iommu {
-            Some(u) => u.peek(rid, iova),
-            None => Some(iova),
-        };
-        phys.map_or((0, 0), |p| self.memory.sample(p, at))
+        self.phys_of(rid, iova).map_or((0, 0), |p| self.memory.sample(p, at))
     }
 
     fn dma_store(&mut self, rid: Rid, iova: u64, value: u64, at: Time) {
-        let phys = match &self.iommu {
-            Some(u) => u.peek(rid, iova),
-            None => Some(iova),
-        };
-        if let Some(p) = phys {
+        if let Some(p) = self.phys_of(rid, iova) {
             self.memory.store(p, value, at);
         }
     }
