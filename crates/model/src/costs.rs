@@ -130,6 +130,41 @@ pub struct CostModel {
     /// docs/costs.md "memcpy, single thread … L3": 35–40 GB/s, measured; received
     /// data is fresh in the LLC (DDIO), so the L3 figure applies.
     pub copy_bytes_per_ns: f64,
+    /// Copy bandwidth for received bytes no longer in the cache, bytes per
+    /// ns: docs/costs.md "memcpy, single thread … DRAM": 8 GB/s, measured.
+    pub copy_dram_bytes_per_ns: f64,
+    /// Bytes of a received message still in the last-level cache when the
+    /// reader copies it (the most recently written ones); the rest of a
+    /// larger message is copied from DRAM. *estimate*: with Intel DDIO the
+    /// NIC's writes allocate in two LLC ways, a few MiB shared by every
+    /// queue's buffers in flight, so older data is evicted before it is read
+    /// (Farshin et al., "Reexamining Direct Cache Access", USENIX ATC 2020);
+    /// without DDIO (AMD) DMA writes go to memory. 64 KiB.
+    pub copy_cache_resident_bytes: f64,
+    /// CPU time of one `INVLPG` (one page, local). docs/costs.md "INVLPG":
+    /// ≈100 ns, the figure arch/x86/mm/tlb.c gives for its single-page
+    /// flush ceiling.
+    pub invlpg_ns: f64,
+    /// CPU time of a full (non-global) TLB flush, a CR3 reload, plus the
+    /// refills it causes. *estimate*: arch/x86/tlb.rst calls the flush
+    /// quick but the refills costly; tlb.c's ceiling of 33 INVLPGs
+    /// (≈3 µs) bounds what Linux takes it to cost. 1 µs.
+    pub tlb_full_flush_ns: f64,
+    /// CPU time to map one received page into a process
+    /// (`vm_insert_pages` per page: page reference, reverse map, PTE
+    /// write) in a zero-copy receive. *estimate*.
+    pub pte_map_ns: f64,
+    /// CPU time to unmap one such page (`zap_page_range` per page: PTE
+    /// clear, reverse map, page reference drop), before the TLB flush.
+    /// *estimate*.
+    pub pte_unmap_ns: f64,
+    /// CPU time to pin one user page for `MSG_ZEROCOPY` transmit
+    /// (`get_user_pages_fast` per page plus the skb fragment). *estimate*.
+    pub page_pin_ns: f64,
+    /// CPU time of one `MSG_ZEROCOPY` completion notification on the
+    /// socket's error queue (`msg_zerocopy_callback`: extend or queue the
+    /// notification range). *estimate*.
+    pub zerocopy_notify_ns: f64,
     /// Time the IOMMU takes to read one entry of its in-memory structures
     /// (a root, context or second-level page-table entry) on a cache miss;
     /// a walk costs one per level it does not find cached. *estimate*: a
@@ -177,6 +212,14 @@ impl Default for CostModel {
             context_switch_ns: 900.0,
             syscall_ns: 100.0,
             copy_bytes_per_ns: 35.0,
+            copy_dram_bytes_per_ns: 8.0,
+            copy_cache_resident_bytes: 65536.0,
+            invlpg_ns: 100.0,
+            tlb_full_flush_ns: 1000.0,
+            pte_map_ns: 60.0,
+            pte_unmap_ns: 40.0,
+            page_pin_ns: 50.0,
+            zerocopy_notify_ns: 200.0,
             eventfd_signal_ns: 50.0,
             signal_queue_ns: 600.0,
             signal_frame_ns: 900.0,
@@ -278,11 +321,27 @@ pub struct Costs {
     /// Picoseconds to copy 2^20 bytes (2^20 · 1000 / `copy_bytes_per_ns`):
     /// integral, and precise to well under a picosecond per packet.
     pub copy_ps_per_mib: u64,
+    /// The same from DRAM (`copy_dram_bytes_per_ns`).
+    pub copy_dram_ps_per_mib: u64,
+    /// See [`CostModel::copy_cache_resident_bytes`].
+    pub copy_cache_resident_bytes: u64,
+    /// See [`CostModel::invlpg_ns`].
+    pub invlpg: Dur,
+    /// See [`CostModel::tlb_full_flush_ns`].
+    pub tlb_full_flush: Dur,
+    /// See [`CostModel::pte_map_ns`].
+    pub pte_map: Dur,
+    /// See [`CostModel::pte_unmap_ns`].
+    pub pte_unmap: Dur,
+    /// See [`CostModel::page_pin_ns`].
+    pub page_pin: Dur,
+    /// See [`CostModel::zerocopy_notify_ns`].
+    pub zerocopy_notify: Dur,
 }
 
 impl CostModel {
     /// Every field with its name and value, for validation and reports.
-    pub fn fields(&self) -> [(&'static str, f64); 34] {
+    pub fn fields(&self) -> [(&'static str, f64); 42] {
         [
             ("irq_entry_exit_ns", self.irq_entry_exit_ns),
             ("lapic_eoi_ns", self.lapic_eoi_ns),
@@ -299,6 +358,14 @@ impl CostModel {
             ("context_switch_ns", self.context_switch_ns),
             ("syscall_ns", self.syscall_ns),
             ("copy_bytes_per_ns", self.copy_bytes_per_ns),
+            ("copy_dram_bytes_per_ns", self.copy_dram_bytes_per_ns),
+            ("copy_cache_resident_bytes", self.copy_cache_resident_bytes),
+            ("invlpg_ns", self.invlpg_ns),
+            ("tlb_full_flush_ns", self.tlb_full_flush_ns),
+            ("pte_map_ns", self.pte_map_ns),
+            ("pte_unmap_ns", self.pte_unmap_ns),
+            ("page_pin_ns", self.page_pin_ns),
+            ("zerocopy_notify_ns", self.zerocopy_notify_ns),
             ("cache_transfer_same_socket_ns", self.cache_transfer_same_socket_ns),
             ("cache_transfer_cross_socket_ns", self.cache_transfer_cross_socket_ns),
             ("ipi_send_ns", self.ipi_send_ns),
@@ -361,14 +428,26 @@ impl CostModel {
             iommu_register: d(self.iommu_register_ns),
             iommu_fault_log: d(self.iommu_fault_log_ns),
             copy_ps_per_mib: ((1u64 << 20) as f64 * 1000.0 / self.copy_bytes_per_ns).round() as u64,
+            copy_dram_ps_per_mib: ((1u64 << 20) as f64 * 1000.0 / self.copy_dram_bytes_per_ns).round() as u64,
+            copy_cache_resident_bytes: self.copy_cache_resident_bytes as u64,
+            invlpg: d(self.invlpg_ns),
+            tlb_full_flush: d(self.tlb_full_flush_ns),
+            pte_map: d(self.pte_map_ns),
+            pte_unmap: d(self.pte_unmap_ns),
+            page_pin: d(self.page_pin_ns),
+            zerocopy_notify: d(self.zerocopy_notify_ns),
         }
     }
 }
 
 impl Costs {
-    /// CPU time to copy `bytes` bytes to user space.
+    /// CPU time to copy the `bytes` bytes of one received message (or
+    /// datagram) to user space: its last `copy_cache_resident_bytes` from
+    /// the cache, the older ones from DRAM.
     pub fn copy(&self, bytes: u32) -> Dur {
-        Dur((self.copy_ps_per_mib * bytes as u64) >> 20)
+        let hot = (bytes as u64).min(self.copy_cache_resident_bytes);
+        let cold = bytes as u64 - hot;
+        Dur((self.copy_ps_per_mib * hot + self.copy_dram_ps_per_mib * cold) >> 20)
     }
 }
 
@@ -383,5 +462,14 @@ mod tests {
         assert_eq!(c.context_switch, Dur::from_ns(900));
         // 35 bytes/ns: 1,500 bytes take 42.857 ns (42,857.1 ps, rounded down).
         assert_eq!(c.copy(1500).as_ps(), 42_857);
+    }
+
+    #[test]
+    fn a_large_message_is_copied_partly_from_dram() {
+        let c = CostModel::default().resolve();
+        // 64 KiB at 35 B/ns, then 64 KiB more at 8 B/ns.
+        let hot = c.copy(65536).as_ps();
+        assert_eq!(hot, 1_872_457);
+        assert_eq!(c.copy(131072).as_ps(), hot + 8_192_000);
     }
 }

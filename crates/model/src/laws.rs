@@ -25,7 +25,10 @@
 //! | `fault records` | fault registers: recorded | kernel: drained + still pending in the registers |
 //! | `msix pba` | NIC: pending bits set | NIC: released by unmask + still pending |
 //! | `msix notifies` | queues: raised (+ released) | function: sent, pended, coalesced |
-//! | `ipis` | kernel: RPS IPIs sent | APIC bus: ICR writes |
+//! | `ipis` | kernel: RPS and TLB IPIs sent | APIC bus: ICR writes |
+//! | `tlb ipis` | initiators: flush IPIs sent | targets: flush IPIs taken + requested in IRRs + in transit |
+//! | `tlb flushes` | initiators: flush requests queued | targets: flushed + queued or in service |
+//! | `tlb acks` | targets: flushed | initiators: acknowledgements seen + in transit |
 //! | `ipi transit` | APIC bus: sent | arrived + in transit |
 //! | `reschedules` | kernel: reschedule IPIs sent | kernel: wakeups arrived + in transit |
 //! | `apic` | APIC bus: accepted (MSIs and IPIs) | kernel: vectors taken + still requested in IRRs |
@@ -49,6 +52,10 @@ pub struct InTransit {
     pub wakeups: u64,
     /// TX doorbells written but not yet at the NIC.
     pub doorbells: u64,
+    /// TLB flush IPIs (`CALL_FUNCTION_VECTOR`) not yet at their APIC.
+    pub tlb_ipis: u64,
+    /// TLB flush acknowledgements not yet seen by their initiator.
+    pub tlb_acks: u64,
 }
 
 /// The parts whose counts the laws compare.
@@ -71,6 +78,21 @@ pub fn check(p: &Counted, transit: &InTransit) -> Vec<LawViolation> {
     for (i, k) in p.kernels.iter().enumerate() {
         let prefix = if i == 0 { String::new() } else { format!("kernel {i} ") };
         pair_laws(k, &p.nics[k.adapter.nic.idx()], &prefix, &mut laws);
+    }
+    for k in p.kernels.iter().filter(|k| k.tlb.enabled) {
+        let c = &k.tlb.counts;
+        laws.extend([
+            Law::new("tlb ipis", "flush IPIs sent (initiators)", c.shootdown_ipis)
+                .part("taken (targets)", c.ipis_taken)
+                .part("requested in IRRs", p.platform.requested(&k.cores, crate::kernel::vector::CALL_FUNCTION_VECTOR))
+                .part("in transit", transit.tlb_ipis),
+            Law::new("tlb flushes", "requests queued (initiators)", c.requests)
+                .part("flushed (targets)", c.flushed)
+                .part("queued or in service (targets)", k.tlb.pending_requests()),
+            Law::new("tlb acks", "flushed (targets)", c.flushed)
+                .part("acknowledged (initiators)", c.acks)
+                .part("in transit", transit.tlb_acks),
+        ]);
     }
     platform_laws(p, transit, &mut laws);
     laws.iter().filter_map(|l| l.check().err()).collect()
@@ -176,7 +198,7 @@ fn platform_laws(p: &Counted, transit: &InTransit, laws: &mut Vec<Law>) {
             .part("blocked_decode", ps.msi.blocked_decode)
             .part("blocked_no_apic", ps.msi.blocked_no_apic)
             .part("apic_disabled", ps.msi.apic_disabled),
-        Law::new("ipis", "RPS IPIs sent (kernels)", kernels(|k| k.stats.ipis.rps))
+        Law::new("ipis", "RPS and TLB IPIs sent (kernels)", kernels(|k| k.stats.ipis.rps + k.stats.ipis.tlb))
             .part("ICR writes (APIC bus)", ps.ipis.sent),
         Law::new("ipi transit", "sent", ps.ipis.sent).part("arrived", ps.ipis.arrived).part("in transit", transit.ipis),
         Law::new("reschedules", "sent", kernels(|k| k.stats.ipis.reschedule))

@@ -56,6 +56,7 @@ pub fn nic_for(s: &Scenario, id: NicId, sim: &Sim) -> Result<(Nic, Vec<Flow>), B
         dma_write: sim.costs.dma_write,
         line_rate_gbps: s.nic.line_rate_gbps,
         tx: s.tx.as_ref().map(|t| (t.vectors, t.ring_size, t.max_descriptors_per_fetch)),
+        header_split: s.nic.header_split,
     };
     let flow_queue = flows.iter().map(|f| f.queue).collect();
     let mut nic = Nic::new(id, nic_rid(id.0), setup, s.nic.queues, s.nic.ring_size, flow_queue, port);
@@ -330,7 +331,13 @@ impl Machine {
         for (_, ev) in self.sim.events.pending() {
             match ev {
                 Event::Msi { .. } => t.msi += 1,
-                Event::Ipi { .. } => t.ipis += 1,
+                Event::Ipi { vector, .. } => {
+                    t.ipis += 1;
+                    if *vector == crate::kernel::vector::CALL_FUNCTION_VECTOR {
+                        t.tlb_ipis += 1;
+                    }
+                }
+                Event::Kernel { ev: KernelEvent::TlbAck { .. }, .. } => t.tlb_acks += 1,
                 Event::Kernel { ev: KernelEvent::TaskWake { .. }, .. } => t.wakeups += 1,
                 Event::TxDoorbell { .. } => t.doorbells += 1,
                 _ => {}

@@ -15,7 +15,10 @@ use irqlab_engine::{LatencySummary, LawViolation, Time};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-pub use crate::kernel::report::{AppMetrics, BusyFrac, CoreMetrics, NapiMetrics, SteeringMetrics, VectorMetrics};
+pub use crate::kernel::report::{
+    AppMetrics, BusyFrac, CopyMetrics, CoreMetrics, NapiMetrics, ProcessMetrics, SteeringMetrics, TlbMetrics,
+    VectorMetrics,
+};
 
 /// The metrics document of one run.
 #[derive(Clone, Debug, Serialize)]
@@ -46,6 +49,12 @@ pub struct Metrics {
     pub napi: NapiMetrics,
     /// Application counters.
     pub apps: AppMetrics,
+    /// The application process: receive mode, messages, compute threads.
+    pub process: ProcessMetrics,
+    /// TLB maintenance for zero-copy receive.
+    pub tlb: TlbMetrics,
+    /// Copies to user space.
+    pub copy: CopyMetrics,
     /// Engine work.
     pub engine: EngineMetrics,
     /// Level-triggered devices (`[[devices]]`).
@@ -155,6 +164,8 @@ pub struct IpiMetrics {
     pub rps: u64,
     /// Reschedule IPIs to idle cores.
     pub reschedule: u64,
+    /// TLB shootdown IPIs.
+    pub tlb: u64,
 }
 
 /// The transmit path: the sender and the driver, and the NIC's TX queue.
@@ -427,6 +438,7 @@ pub fn assemble(p: &Parts, law_violations: Vec<LawViolation>) -> Metrics {
             per_packet: ratio(st.ipis.sent, pc.delivered),
             rps: st.ipis.rps,
             reschedule: st.ipis.reschedule,
+            tlb: st.ipis.tlb,
         },
         dma: DmaMetrics {
             requests: p.nic.dma_requests() + p.rogues.iter().map(|r| r.dma_requests()).sum::<u64>(),
@@ -442,6 +454,9 @@ pub fn assemble(p: &Parts, law_violations: Vec<LawViolation>) -> Metrics {
         steering: k.report_steering(),
         napi: k.report_napi(),
         apps: k.report_apps(),
+        process: k.report_process(),
+        tlb: k.report_tlb(),
+        copy: k.report_copy(),
         engine: EngineMetrics { events: p.events, events_per_packet: ratio(p.events, pc.offered) },
         devices: p
             .devices

@@ -201,3 +201,36 @@ fn the_isolation_laws_fire_on_the_faults_they_exist_to_catch() {
         assert!(names.iter().any(|n| n == law), "{fault:?}: law '{law}' did not fire: {names:?}");
     }
 }
+
+/// A reader remapping 64 KiB messages in an 8-thread process (7 compute
+/// threads), so every unmap shoots down 7 CPUs.
+fn zero_copy() -> Scenario {
+    let mut s = short(Scenario::default());
+    s.machine.cores = 9;
+    s.nic.queues = 1;
+    s.nic.affinity = Some(vec![0]);
+    s.nic.header_split = true;
+    s.workload.flows = 1;
+    s.workload.packet_bytes = crate::config::PAGE_BYTES + crate::config::HEADER_BYTES;
+    s.workload.rate_gbps = Some(4.0);
+    s.workload.rate_pps = None;
+    s.kernel.socket_rcvbuf_bytes = 1 << 22;
+    s.apps = vec![crate::config::AppConfig::on_core(1)];
+    s.process.receive = crate::config::ReceiveMode::Remap;
+    s.process.message_bytes = 64 << 10;
+    s.process.threads = 8;
+    s
+}
+
+#[test]
+fn a_lost_tlb_flush_acknowledgement_breaks_the_tlb_acks_law() {
+    let names = fires(&zero_copy(), "tlb acks", |f| f.arm(Fault::LoseTlbAck, 20));
+    // The initiator spins forever: its reader never reads again.
+    assert!(names.iter().any(|n| n == "progress"), "{names:?}");
+}
+
+#[test]
+fn a_dropped_flush_ipi_breaks_the_tlb_ipis_law() {
+    let names = fires(&zero_copy(), "tlb ipis", |f| f.arm(Fault::DropIpi, 50));
+    assert!(!names.iter().any(|n| n == "tlb acks"), "the flushes that ran were acknowledged: {names:?}");
+}

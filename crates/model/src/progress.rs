@@ -72,7 +72,7 @@ pub fn packets_inside(nics: &[Nic], kernel: &Kernel) -> u64 {
     let readable: u64 = kernel
         .threads
         .iter()
-        .filter(|t| !t.notify.must_wait(t.queue.len()))
+        .filter(|t| !t.notify.must_wait(t.readable()))
         .map(|t| (t.queue.len() + t.burst.len()) as u64)
         .sum();
     let waiting = kernel
@@ -176,7 +176,7 @@ fn stuck_places(nics: &[Nic], kernel: &Kernel, platform: &Platform) -> Vec<Stuck
     }
     for (t, th) in kernel.threads.iter().enumerate() {
         let n = (th.queue.len() + th.burst.len()) as u64;
-        if n > 0 && !th.notify.must_wait(th.queue.len()) {
+        if n > 0 && !th.notify.must_wait(th.readable()) {
             out.push(Stuck {
                 what: format!("thread {t} on CPU {}: {n} packets readable, thread {:?}", th.cpu.0, th.state),
                 packets: n,
@@ -211,7 +211,12 @@ pub fn check(
     let busy = |p: &Stuck| {
         let c = p.consumer;
         let taken = drain_interrupts.get(c.idx()).copied().unwrap_or(0);
-        let idle = kernel.cpus.get(c.idx()).is_none_or(|run| run.is_idle() && run.runqueue.is_empty());
+        // A CPU spinning in a TLB shootdown's wait is not working either:
+        // it waits for acknowledgements, as an idle one waits for a wakeup.
+        let idle = kernel.cpus.get(c.idx()).is_none_or(|run| {
+            (run.is_idle() && run.runqueue.is_empty())
+                || run.top().is_some_and(|f| matches!(f.work, crate::kernel::cpu::Work::TlbWait { .. }))
+        });
         if taken >= STORM_INTERRUPTS {
             Some(format!(
                 "interrupt storm: CPU {} took {taken} interrupts in the {:.0} ms after the traffic stopped and never got to the packets",

@@ -122,6 +122,11 @@ pub enum KernelEvent {
     IommuFlushTimer,
     /// Timer-softirq work deferred while its CPU was busy.
     TimerDebt,
+    /// A TLB flush's acknowledgement reaches the CPU that waits for it.
+    TlbAck {
+        /// The initiating CPU.
+        cpu: CpuId,
+    },
     /// An affinity change finished rewriting the entry: unmask it.
     IrqMoveDone {
         /// The IRQ.
@@ -214,6 +219,9 @@ pub enum Fault {
     FaultDrainUncounted,
     /// A frame the IOMMU refused is dropped without being counted.
     IommuDropUncounted,
+    /// A TLB flush's target flushes but its acknowledgement never reaches
+    /// the initiator.
+    LoseTlbAck,
 }
 
 /// The faults armed for a run: each fires once at its `after`-th

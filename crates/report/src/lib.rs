@@ -138,6 +138,38 @@ pub fn summary(m: &Metrics) -> String {
                 .map_or(String::new(), |t| format!("  DISABLED at {t:.1} ms (nobody cared), polled {}", v.polled))
         );
     }
+    let pr = &m.process;
+    if pr.message_bytes > 0 || pr.compute_threads > 0 || m.tlb.pages_remapped > 0 {
+        let receive =
+            serde_json::to_value(pr.receive).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        let _ = writeln!(
+            o,
+            "process     {receive} receive, {} messages of {} bytes (latency p50 {} ns, p99 {} ns), {} compute threads; copied {} bytes in {:.1} µs of CPU",
+            thousands(pr.messages),
+            thousands(pr.message_bytes as u64),
+            thousands(pr.message_latency_ns.p50),
+            thousands(pr.message_latency_ns.p99),
+            pr.compute_threads,
+            thousands(m.copy.bytes),
+            m.copy.cpu_ns / 1e3
+        );
+    }
+    let t = &m.tlb;
+    if t.pages_remapped > 0 || t.shootdowns > 0 {
+        let _ = writeln!(
+            o,
+            "tlb         {} pages remapped, {} unmapped; {} shootdowns, {} flush IPIs ({:.2} per message), {} INVLPG, {} full flushes, {} lazy CPUs skipped; other CPUs lost {:.1} µs to flushes",
+            thousands(t.pages_remapped),
+            thousands(t.pages_unmapped),
+            thousands(t.shootdowns),
+            thousands(t.shootdown_ipis),
+            t.shootdown_ipis_per_message,
+            thousands(t.local_invlpg),
+            thousands(t.full_flushes),
+            thousands(t.lazy_skipped),
+            t.remote_flush_ns / 1e3
+        );
+    }
     if let Some(t) = &m.tx {
         let _ = writeln!(
             o,

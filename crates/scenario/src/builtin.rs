@@ -23,7 +23,7 @@ macro_rules! builtin {
     };
 }
 
-static BUILTINS: [Builtin; 7] = [
+static BUILTINS: [Builtin; 8] = [
     builtin!("default"),
     builtin!("line-rate-10g"),
     builtin!("low-load"),
@@ -31,6 +31,7 @@ static BUILTINS: [Builtin; 7] = [
     builtin!("affinity-2cores"),
     builtin!("imix-onoff"),
     builtin!("rogue-device"),
+    builtin!("zero-copy"),
 ];
 
 /// Name of the scenario run when none is given.

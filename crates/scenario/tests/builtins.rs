@@ -26,7 +26,16 @@ fn builtin_names_are_unique_and_the_expected_set() {
     let names: Vec<&str> = builtins().iter().map(|b| b.name).collect();
     assert_eq!(
         names,
-        ["default", "line-rate-10g", "low-load", "overload", "affinity-2cores", "imix-onoff", "rogue-device"]
+        [
+            "default",
+            "line-rate-10g",
+            "low-load",
+            "overload",
+            "affinity-2cores",
+            "imix-onoff",
+            "rogue-device",
+            "zero-copy"
+        ]
     );
 }
 

@@ -15,10 +15,22 @@ pub const MIN_COPY_BYTES_PER_NS: f64 = 0.001;
 /// (35–40 GB/s in L3).
 pub const MAX_COPY_BYTES_PER_NS: f64 = 1000.0;
 
+/// Largest `copy_cache_resident_bytes`: 1 TiB, beyond any cache.
+pub const MAX_RESIDENT_BYTES: f64 = (1u64 << 40) as f64;
+
 /// Checks `[costs]` and `[costs.memory]`.
 pub fn validate(costs: &CostModel, cx: &mut ValidateCx) {
     for (name, v) in costs.fields() {
-        if name == "copy_bytes_per_ns" {
+        if name.ends_with("_bytes_per_ns") {
+            continue;
+        }
+        if name == "copy_cache_resident_bytes" {
+            if !(v.is_finite() && (0.0..=MAX_RESIDENT_BYTES).contains(&v)) {
+                cx.err(
+                    format!("costs.{name}"),
+                    format!("expected 0..={MAX_RESIDENT_BYTES} bytes (1 TiB), got {}", num(v)),
+                );
+            }
             continue;
         }
         if !(v.is_finite() && v >= 0.0) {
@@ -38,17 +50,20 @@ pub fn validate(costs: &CostModel, cx: &mut ValidateCx) {
             );
         }
     }
-    let copy = costs.copy_bytes_per_ns;
-    if !(copy.is_finite() && copy > 0.0) {
-        cx.err("costs.copy_bytes_per_ns", format!("expected a positive bandwidth, got {}", num(copy)));
-    } else if !(MIN_COPY_BYTES_PER_NS..=MAX_COPY_BYTES_PER_NS).contains(&copy) {
-        cx.err(
-            "costs.copy_bytes_per_ns",
-            format!(
-                "expected {MIN_COPY_BYTES_PER_NS}..={MAX_COPY_BYTES_PER_NS} bytes/ns (1 MB/s to 1 TB/s), got {}",
-                num(copy)
-            ),
-        );
+    for (key, copy) in
+        [("copy_bytes_per_ns", costs.copy_bytes_per_ns), ("copy_dram_bytes_per_ns", costs.copy_dram_bytes_per_ns)]
+    {
+        if !(copy.is_finite() && copy > 0.0) {
+            cx.err(format!("costs.{key}"), format!("expected a positive bandwidth, got {}", num(copy)));
+        } else if !(MIN_COPY_BYTES_PER_NS..=MAX_COPY_BYTES_PER_NS).contains(&copy) {
+            cx.err(
+                format!("costs.{key}"),
+                format!(
+                    "expected {MIN_COPY_BYTES_PER_NS}..={MAX_COPY_BYTES_PER_NS} bytes/ns (1 MB/s to 1 TB/s), got {}",
+                    num(copy)
+                ),
+            );
+        }
     }
 }
 

@@ -288,14 +288,14 @@ impl IommuConfig {
 pub const POOL_IOVA_BASE: u64 = 0x20_0000_0000;
 
 /// Checks that a translating page pool fits the domain's address width:
-/// each queue's buffers (ring × 2 KiB, rounded up to the page size) from
+/// each queue's buffers (ring × 2 KiB, or 4 KiB with header split, rounded up to the page size) from
 /// [`POOL_IOVA_BASE`] up.
-pub fn validate_pool_fits(c: &IommuConfig, queues: u32, ring_size: u32, cx: &mut ValidateCx) {
+pub fn validate_pool_fits(c: &IommuConfig, queues: u32, ring_size: u32, buffer_bytes: u64, cx: &mut ValidateCx) {
     if !c.mode.translates() || c.mapping != DmaMapping::PagePool || ![39, 48, 57].contains(&c.address_width) {
         return;
     }
     let page = 1u64 << c.page_size.shift();
-    let per_queue = (ring_size as u64 * 2048).div_ceil(page) * page;
+    let per_queue = (ring_size as u64 * buffer_bytes).div_ceil(page) * page;
     let end = POOL_IOVA_BASE + queues as u64 * per_queue;
     if end > 1u64 << c.address_width {
         cx.err(

@@ -104,6 +104,10 @@ pub struct KernelConfig {
     /// core's backlog has passed the flow's `last_qtail`. `false` shows why it
     /// exists.
     pub rfs_reorder_guard: bool,
+    /// `tlb_single_page_flush_ceiling` (debugfs x86/): a TLB flush of more
+    /// pages than this flushes the whole TLB instead of one `INVLPG` per
+    /// page. Linux's default 33 (arch/x86/mm/tlb.c); 0..=[`super::KERNEL_INT_MAX`].
+    pub tlb_single_page_flush_ceiling: u32,
 }
 
 /// The flow handler for level-triggered IO-APIC lines.
@@ -141,6 +145,7 @@ impl Default for KernelConfig {
             rfs_reorder_guard: true,
             irqbalance_interval_ms: 0.0,
             irqbalance_threshold: 0.2,
+            tlb_single_page_flush_ceiling: 33,
         }
     }
 }
@@ -148,6 +153,13 @@ impl Default for KernelConfig {
 impl KernelConfig {
     /// Checks `[kernel]`.
     pub fn validate(&self, cx: &mut ValidateCx) {
+        cx.check_u32(
+            "kernel.tlb_single_page_flush_ceiling",
+            self.tlb_single_page_flush_ceiling,
+            0,
+            super::KERNEL_INT_MAX,
+            "pages",
+        );
         let int = "(a kernel int)";
         cx.check_u32(
             "kernel.napi_weight",

@@ -34,6 +34,7 @@ pub mod iommu;
 pub mod kernel;
 pub mod machine;
 pub mod nic;
+pub mod process;
 pub mod tx;
 pub mod workload;
 
@@ -45,6 +46,7 @@ pub use iommu::{CompatFormat, DmaMapping, IommuConfig, IommuMode, IommuPageSize}
 pub use kernel::{KernelConfig, LevelFlow};
 pub use machine::{IOAPIC_PINS, MachineConfig};
 pub use nic::{AffinityPolicy, CoalesceConfig, InterruptMode, MAX_QUEUES_SINGLE_IRQ, NicConfig, TriggerKind};
+pub use process::{HEADER_BYTES, PAGE_BYTES, ProcessConfig, ReceiveMode};
 pub use tx::{TxConfig, TxVectors};
 pub use workload::{
     ArrivalKind, DEFAULT_RATE_PPS, FlowSpec, IMIX, MAX_FRAME_BYTES, MIN_FRAME_BYTES, PacketSizeKind,
@@ -116,6 +118,9 @@ pub struct Scenario {
     pub iommu: IommuConfig,
     /// Misbehaving devices (`[[attackers]]`).
     pub attackers: Vec<AttackerConfig>,
+    /// The application process (`[process]`): receive mode, message size,
+    /// threads sharing its address space.
+    pub process: ProcessConfig,
     /// Per-operation costs.
     pub costs: CostModel,
 }
@@ -137,6 +142,7 @@ impl Default for Scenario {
             tx: None,
             iommu: IommuConfig::default(),
             attackers: Vec::new(),
+            process: ProcessConfig::default(),
             costs: CostModel::default(),
         }
     }
@@ -176,6 +182,9 @@ pub struct ValidateCx {
     pub rfs: bool,
     /// Number of flows ([`WorkloadConfig::flow_count`]).
     pub flows: u32,
+    /// Largest RX frame: [`MAX_FRAME_BYTES`], or a page of payload with
+    /// `nic.header_split` ([`nic::MAX_SPLIT_FRAME_BYTES`]).
+    pub max_frame_bytes: u32,
     errors: Vec<ConfigError>,
 }
 
@@ -190,6 +199,7 @@ impl ValidateCx {
             line_rate_gbps: nic::line_rate_ok(s.nic.line_rate_gbps).then_some(s.nic.line_rate_gbps),
             rfs: s.kernel.rfs,
             flows: s.workload.flow_count(),
+            max_frame_bytes: if s.nic.header_split { nic::MAX_SPLIT_FRAME_BYTES } else { MAX_FRAME_BYTES },
             errors: Vec::new(),
         }
     }
@@ -255,8 +265,15 @@ impl Scenario {
             t.validate(self, &mut cx);
         }
         self.iommu.validate(&mut cx);
-        iommu::validate_pool_fits(&self.iommu, self.nic.queues, self.nic.ring_size, &mut cx);
+        iommu::validate_pool_fits(
+            &self.iommu,
+            self.nic.queues,
+            self.nic.ring_size,
+            crate::platform::memory::rx_buffer_bytes(self.nic.header_split),
+            &mut cx,
+        );
         attackers::validate(&self.attackers, &mut cx);
+        self.process.validate(self, &mut cx);
         costs::validate(&self.costs, &mut cx);
         if let Some(key) = &self.nic.rss_key {
             nic::validate_rss_key(key, &mut cx);

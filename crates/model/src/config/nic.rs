@@ -73,7 +73,19 @@ pub struct NicConfig {
     /// flow, program a NIC flow filter so its packets arrive on the queue
     /// whose interrupt targets the reader's core. Needs `kernel.rfs` and `msix`.
     pub arfs: bool,
+    /// Header split (header-data split): each RX descriptor carries a small
+    /// header buffer and a page-aligned 4 KiB data buffer, so a frame's
+    /// payload (after its 42 header bytes) lands at the start of a page of
+    /// its own — what remapping receive needs. Frames may then be up to
+    /// [`MAX_SPLIT_FRAME_BYTES`] (a page of payload); without it RX buffers
+    /// are 2 KiB and frames at most 1518 bytes.
+    pub header_split: bool,
 }
+
+/// Largest frame with header split: one 4 KiB page of payload behind the
+/// 42 bytes of Ethernet, IPv4 and UDP headers (an MTU of 4124, as used for
+/// page-sized TCP payloads with zero-copy receive).
+pub const MAX_SPLIT_FRAME_BYTES: u32 = super::process::PAGE_BYTES + super::process::HEADER_BYTES;
 
 /// Interrupt placement policy (when no explicit `affinity` list is given).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -140,6 +152,7 @@ impl Default for NicConfig {
             auto_mask: false,
             affinity_policy: AffinityPolicy::Spread,
             irq_cores: Vec::new(),
+            header_split: false,
         }
     }
 }

@@ -167,14 +167,16 @@ impl WorkloadConfig {
                 cx.err(format!("workload.flow_list[{i}]"), "src and dst must both be IPv4 or both IPv6");
             }
         }
-        let frame_ok = |b: u32| (MIN_FRAME_BYTES..=MAX_FRAME_BYTES).contains(&b);
+        let max = cx.max_frame_bytes;
+        let frame_ok = |b: u32| (MIN_FRAME_BYTES..=max).contains(&b);
         let mut sizes_ok = true;
         if self.packet_size != PacketSizeKind::Imix && !frame_ok(self.packet_bytes) {
             sizes_ok = false;
             cx.err(
                 "workload.packet_bytes",
                 format!(
-                    "expected a frame size of {MIN_FRAME_BYTES}..={MAX_FRAME_BYTES} bytes, got {}",
+                    "expected a frame size of {MIN_FRAME_BYTES}..={max} bytes{}, got {}",
+                    if max == MAX_FRAME_BYTES { " (nic.header_split allows a page of payload)" } else { "" },
                     self.packet_bytes
                 ),
             );
@@ -185,10 +187,7 @@ impl WorkloadConfig {
             sizes_ok = false;
             cx.err(
                 "workload.packet_bytes_max",
-                format!(
-                    "expected packet_bytes ({})..={MAX_FRAME_BYTES}, got {}",
-                    self.packet_bytes, self.packet_bytes_max
-                ),
+                format!("expected packet_bytes ({})..={max}, got {}", self.packet_bytes, self.packet_bytes_max),
             );
         }
         let rate_ok = match (self.rate_pps, self.rate_gbps) {

@@ -13,7 +13,7 @@
 
 use crate::config::{AttackKind, AttackTarget, AttackerConfig};
 use crate::ids::Rid;
-use crate::platform::memory::{KERNEL_PHYS, rx_buffer_phys};
+use crate::platform::memory::{KERNEL_PHYS, RX_BUFFER_BYTES, rx_buffer_phys};
 use crate::platform::ports::{DmaRequest, UpstreamPort};
 use crate::sim::{Event, Sim};
 use irqlab_engine::{Dur, Time};
@@ -113,7 +113,7 @@ pub fn target_address(target: AttackTarget, k: u64, victim: (u32, u32)) -> u64 {
                 let (queues, ring) = (victim.0.max(1) as u64, victim.1.max(1) as u64);
                 let q = (k % queues) as u32;
                 let slot = (k / queues) % ring;
-                rx_buffer_phys(q, slot)
+                rx_buffer_phys(q, slot, RX_BUFFER_BYTES)
             }
             AttackTarget::KernelMemory => {
                 let pages = (KERNEL_PHYS.end - KERNEL_PHYS.start) / 4096;

@@ -66,6 +66,28 @@ pub enum Work {
     Send,
     /// Timer-softirq work (the IOMMU flush queue's timer).
     Timer,
+    /// A zero-copy read's system call and the unmapping of the pages its
+    /// previous read mapped.
+    Zap {
+        /// The reading thread.
+        thread: ThreadId,
+    },
+    /// The unmap's TLB flush: the flush IPIs' sends and the local flush.
+    TlbFlush {
+        /// The reading thread.
+        thread: ThreadId,
+    },
+    /// Spinning until every CPU sent a flush has acknowledged it (open
+    /// ended: the last acknowledgement cuts it short).
+    TlbWait {
+        /// The reading thread.
+        thread: ThreadId,
+    },
+    /// A compute thread's time slice.
+    Compute {
+        /// Its index among the compute threads.
+        idx: u32,
+    },
 }
 
 /// One level of the context stack.
@@ -92,6 +114,8 @@ pub enum Task {
     App(ThreadId),
     /// The transmitting thread.
     Sender,
+    /// A compute thread of the application process.
+    Compute(u32),
 }
 
 /// Per-core execution state.
@@ -240,6 +264,36 @@ impl Cpu {
         f
     }
 
+    /// Ends the frame doing `work` now, as if its work were done: charges
+    /// what it ran. Returns its completion (now) if it is the running frame;
+    /// a paused one completes as soon as it resumes.
+    pub fn cut_short(&mut self, now: Time, work: Work) -> Option<(Time, u64)> {
+        let top = self.stack.len().checked_sub(1)?;
+        let i = self.stack.iter().rposition(|f| f.work == work)?;
+        let f = &mut self.stack[i];
+        let running = i == top && f.running_since.is_some();
+        if let Some(since) = f.running_since.filter(|_| running) {
+            let ran = now.since(since);
+            f.remaining = f.remaining - ran;
+            self.busy[f.ctx.idx()] += ran;
+            f.running_since = Some(now);
+            #[cfg(test)]
+            self.segments.push((since, now, f.ctx));
+        }
+        let f = &mut self.stack[i];
+        f.total = f.total - f.remaining;
+        f.remaining = Dur::ZERO;
+        if running {
+            self.epoch += 1;
+            if let Some(f) = self.stack.last_mut() {
+                f.running_since = Some(now);
+            }
+            Some((now, self.epoch))
+        } else {
+            None
+        }
+    }
+
     /// Charges the running frame's progress up to `now` without stopping it
     /// (end of run).
     pub fn settle(&mut self, now: Time) {
@@ -294,5 +348,25 @@ mod tests {
         assert_eq!(c.task_time_at(Dur(30)), Time(1030), "reached exactly when preempted");
         assert_eq!(c.task_time_at(Dur(60)), Time(1110));
         assert_eq!(c.task_time_at(Dur(100)), end);
+    }
+
+    #[test]
+    fn a_frame_cut_short_charges_only_what_it_ran() {
+        let mut c = Cpu::default();
+        let wait = Work::TlbWait { thread: ThreadId(0) };
+        c.push(Time(0), Ctx::User, wait, Dur(1_000_000));
+        let (at, epoch) = c.cut_short(Time(40), wait).expect("running");
+        assert_eq!((at, epoch), (Time(40), c.epoch));
+        c.complete(Time(40));
+        assert_eq!(c.busy[Ctx::User.idx()], Dur(40));
+        // Preempted: the cut waits for the resume, which completes at once.
+        c.push(Time(100), Ctx::User, wait, Dur(1_000_000));
+        c.pause(Time(110));
+        c.push(Time(110), Ctx::Hardirq, Work::HardIrq { vector: 0xfc }, Dur(5));
+        assert_eq!(c.cut_short(Time(112), wait), None);
+        c.complete(Time(115));
+        assert_eq!(c.resume(Time(115)).map(|(t, _)| t), Some(Time(115)));
+        c.complete(Time(115));
+        assert_eq!(c.busy[Ctx::User.idx()], Dur(50));
     }
 }

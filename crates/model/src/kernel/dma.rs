@@ -33,9 +33,7 @@ use crate::devices::nic::rx::{RX_DESC_BYTES, rx_ring_iova};
 use crate::devices::nic::tx::{TX_DESC_BYTES, tx_desc_iova};
 use crate::ids::{CpuId, QueueId, Rid};
 use crate::platform::iommu::Leaf;
-use crate::platform::memory::{
-    KERNEL_PHYS, Owner, RX_BUFFER_BYTES, TX_BUFFER_PHYS, TX_BUFFER_SPACE_MASK, rx_buffer_phys,
-};
+use crate::platform::memory::{KERNEL_PHYS, Owner, TX_BUFFER_PHYS, TX_BUFFER_SPACE_MASK, rx_buffer_phys};
 use crate::sim::KernelEvent;
 use crate::workload::traffic::Packet;
 use irqlab_engine::{Dur, Time};
@@ -71,6 +69,7 @@ impl DmaState {
             timer_debt: Dur::ZERO,
             timer_retry: false,
             fault_handled: false,
+            rx_buffer_bytes: crate::platform::memory::rx_buffer_bytes(s.nic.header_split),
             counts: Default::default(),
         }
     }
@@ -93,6 +92,7 @@ impl Kernel {
         let (queues, ring) = (self.dma.rx_iova.len(), self.dma.rx_iova.first().map_or(0, |r| r.len()));
         let mode = self.dma.mode;
         let levels = self.dma.levels;
+        let stride = self.dma.rx_buffer_bytes;
         if let Some(u) = cx.platform.iommu.as_mut()
             && mode.enabled()
         {
@@ -102,7 +102,7 @@ impl Kernel {
         let mem = &mut cx.platform.memory;
         mem.set_owner(KERNEL_PHYS.start, KERNEL_PHYS.end - KERNEL_PHYS.start, Owner::Kernel);
         for q in 0..queues as u32 {
-            mem.set_owner(rx_buffer_phys(q, 0), ring as u64 * RX_BUFFER_BYTES, Owner::Device(rid));
+            mem.set_owner(rx_buffer_phys(q, 0, stride), ring as u64 * stride, Owner::Device(rid));
         }
         if !self.dma.tx_iova.is_empty() {
             mem.set_owner(TX_BUFFER_PHYS, TX_BUFFER_SPACE_MASK + 1, Owner::Device(rid));
@@ -126,9 +126,9 @@ impl Kernel {
         for q in 0..queues {
             let pool_base = if pool {
                 let shift = self.dma.pool_shift;
-                let bytes = ring as u64 * RX_BUFFER_BYTES;
+                let bytes = ring as u64 * stride;
                 let base = self.dma.alloc.alloc_range(bytes, shift);
-                let phys = rx_buffer_phys(q as u32, 0);
+                let phys = rx_buffer_phys(q as u32, 0, stride);
                 let u = cx.platform.iommu.as_mut().expect("translating mode has a unit");
                 let mut off = 0;
                 while off < bytes {
@@ -140,9 +140,9 @@ impl Kernel {
                 None
             };
             for slot in 0..ring as u64 {
-                let phys = rx_buffer_phys(q as u32, slot);
+                let phys = rx_buffer_phys(q as u32, slot, stride);
                 let iova = match pool_base {
-                    Some(b) => b + slot * RX_BUFFER_BYTES,
+                    Some(b) => b + slot * stride,
                     None => self.map_single(CpuId(0), phys, Time::ZERO, cx).0,
                 };
                 self.dma.rx_iova[q][slot as usize] = iova;
@@ -289,6 +289,7 @@ impl Kernel {
     /// write overwrote counted. Returns the CPU time.
     pub(super) fn rx_refill(&mut self, cpu: CpuId, q: QueueId, batch: &[Packet], cx: &mut Cx) -> Dur {
         let ring = self.dma.rx_iova[q.idx()].len() as u64;
+        let stride = self.dma.rx_buffer_bytes;
         let now = cx.sim.now();
         let per_packet = self.dma.translates() && self.dma.mapping == DmaMapping::PerPacket;
         let check = cx.platform.memory.has_clobbers();
@@ -302,8 +303,8 @@ impl Kernel {
         for p in batch {
             let slot = self.dma.rx_taken[q.idx()] % ring;
             self.dma.rx_taken[q.idx()] += 1;
-            let phys = rx_buffer_phys(q.0, slot);
-            if check && cx.platform.memory.clobbered_since(phys, RX_BUFFER_BYTES, p.wire + landing) {
+            let phys = rx_buffer_phys(q.0, slot, stride);
+            if check && cx.platform.memory.clobbered_since(phys, stride, p.wire + landing) {
                 self.dma.counts.rx_corrupted += 1;
             }
             if per_packet {

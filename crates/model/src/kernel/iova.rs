@@ -253,6 +253,8 @@ pub struct DmaState {
     pub timer_retry: bool,
     /// The fault handler found records (its entry half drained them).
     pub fault_handled: bool,
+    /// Bytes of each RX buffer (a page with header split).
+    pub rx_buffer_bytes: u64,
     /// Counters.
     pub counts: DmaCounts,
 }

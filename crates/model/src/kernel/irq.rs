@@ -25,7 +25,7 @@ use super::cpu::{Ctx, Work};
 use super::genirq::{IrqAction, IrqDesc};
 use super::irqchip::{Flow, IrqChip, compose_msg};
 use super::spurious::{POLL_SPURIOUS_INTERVAL, Verdict};
-use super::vector::CALL_FUNCTION_SINGLE_VECTOR;
+use super::vector::{CALL_FUNCTION_SINGLE_VECTOR, CALL_FUNCTION_VECTOR};
 use super::{Cx, Kernel};
 use crate::config::LevelEoi;
 use crate::ids::{CpuId, IrqId};
@@ -57,14 +57,24 @@ impl Kernel {
             None => {
                 // A system vector (IPI) or nothing wired: ack it on entry.
                 cx.platform.lapic_eoi(core, cx.sim);
-                if vector != CALL_FUNCTION_SINGLE_VECTOR {
-                    // Linux's "No irq handler for vector" path.
-                    self.stats.spurious_vectors += 1;
+                match vector {
+                    CALL_FUNCTION_SINGLE_VECTOR => cx.sim.costs.lapic_eoi,
+                    CALL_FUNCTION_VECTOR => {
+                        let costs = cx.sim.costs;
+                        costs.lapic_eoi + self.tlb_ipi_entry(cpu, &costs)
+                    }
+                    _ => {
+                        // Linux's "No irq handler for vector" path.
+                        self.stats.spurious_vectors += 1;
+                        cx.sim.costs.lapic_eoi
+                    }
                 }
-                cx.sim.costs.lapic_eoi
             }
         };
         let cost = cx.sim.costs.irq_entry_exit + body;
+        if vector == CALL_FUNCTION_VECTOR && self.vectors[c].irq(vector).is_none() {
+            self.tlb.counts.remote_flush_ps += cost.as_ps();
+        }
         self.push_frame(cpu, Ctx::Hardirq, Work::HardIrq { vector }, cost, cx);
         true
     }
@@ -79,6 +89,7 @@ impl Kernel {
                 }
             }
             None if vector == CALL_FUNCTION_SINGLE_VECTOR => self.rps_ipi_received(cpu),
+            None if vector == CALL_FUNCTION_VECTOR => self.tlb_ipi_done(cpu, cx),
             None => {}
         }
         self.irq_exit(cpu, cx);

@@ -30,6 +30,7 @@ pub mod sender;
 pub mod socket;
 pub mod softnet;
 pub mod spurious;
+pub mod tlb;
 pub mod vector;
 
 mod balance;
@@ -41,6 +42,9 @@ mod recv;
 pub mod report;
 mod sched;
 mod xmit;
+mod zerocopy;
+
+pub use zerocopy::ComputeThread;
 
 pub use cx::Cx;
 
@@ -96,6 +100,8 @@ pub struct IpiStats {
     pub rps: u64,
     /// Reschedule IPIs waking an idle CPU for a woken thread.
     pub reschedule: u64,
+    /// TLB shootdown IPIs (`CALL_FUNCTION_VECTOR`).
+    pub tlb: u64,
     /// RPS IPIs taken by their target.
     pub received: u64,
     /// Reschedule IPIs that reached their target.
@@ -131,6 +137,16 @@ pub struct KernelStats {
     pub cross_socket_handoffs: u64,
     /// Packets delivered after a later packet of the same flow.
     pub out_of_order: u64,
+    /// Stream reads (messages) the applications completed.
+    pub messages: u64,
+    /// Latency of each message: from the arrival of the frame holding its
+    /// last byte to the end of its read.
+    pub message_latency: LatencyHistogram,
+    /// Bytes copied to user space (datagrams, or what a message's read
+    /// did not map).
+    pub copy_bytes: u64,
+    /// CPU time of those copies, picoseconds.
+    pub copy_ps: u64,
     /// IRQs left without a vector (a CPU's vector space full).
     pub vector_alloc_failures: u64,
     /// Vectors taken with no action wired.
@@ -158,6 +174,10 @@ impl KernelStats {
             handoffs: 0,
             cross_socket_handoffs: 0,
             out_of_order: 0,
+            messages: 0,
+            message_latency: LatencyHistogram::new(),
+            copy_bytes: 0,
+            copy_ps: 0,
             vector_alloc_failures: 0,
             spurious_vectors: 0,
             napi_missed: 0,
@@ -165,6 +185,15 @@ impl KernelStats {
             deliveries: Vec::new(),
         }
     }
+}
+
+/// How the application process receives (`[process]`, `nic.header_split`).
+#[derive(Clone, Copy, Debug)]
+pub struct ZcParams {
+    /// Readers remap pages instead of copying them.
+    pub remap: bool,
+    /// The NIC puts each payload at the start of a page of its own.
+    pub header_split: bool,
 }
 
 /// One kernel.
@@ -216,6 +245,12 @@ pub struct Kernel {
     gsi_irqs: Vec<Option<crate::ids::IrqId>>,
     /// Whether the 100 ms spurious poller is armed.
     pub spurious_poll_armed: bool,
+    /// The application process's address space across the CPUs.
+    pub tlb: tlb::Tlb,
+    /// The process's compute threads.
+    pub compute: Vec<ComputeThread>,
+    /// How the process's readers receive.
+    pub zc: ZcParams,
     /// Counters.
     pub stats: KernelStats,
 }
@@ -293,6 +328,19 @@ impl Kernel {
             tx_irq: None,
             gsi_irqs: vec![None; crate::platform::IOAPIC_PINS as usize],
             spurious_poll_armed: false,
+            tlb: tlb::Tlb::new(
+                n,
+                s.process.receive == crate::config::ReceiveMode::Remap,
+                s.kernel.tlb_single_page_flush_ceiling,
+            ),
+            compute: crate::config::ProcessConfig::compute_cores(s)
+                .into_iter()
+                .map(|c| ComputeThread { cpu: CpuId(c), work: Dur::ZERO })
+                .collect(),
+            zc: ZcParams {
+                remap: s.process.receive == crate::config::ReceiveMode::Remap,
+                header_split: s.nic.header_split,
+            },
             stats: KernelStats::new(n),
         }
     }
@@ -314,6 +362,7 @@ impl Kernel {
     pub fn start(&mut self, cx: &mut Cx) {
         self.start_irqbalance(cx);
         self.start_sender(cx);
+        self.start_compute(cx);
     }
 
     /// Handles one of this kernel's events.
@@ -328,6 +377,7 @@ impl Kernel {
             KernelEvent::SenderWake => self.sender_wake(cx),
             KernelEvent::IommuFlushTimer => self.iommu_flush_timer(cx),
             KernelEvent::TimerDebt => self.timer_debt(cx),
+            KernelEvent::TlbAck { cpu } => self.tlb_ack(cpu, cx),
         }
     }
 

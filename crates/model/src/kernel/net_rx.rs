@@ -515,7 +515,11 @@ impl Kernel {
             if cx.sim.faults.fire(Fault::SocketLosesPacket) {
                 continue;
             }
-            self.threads[t.idx()].queue.push_back(*p);
+            let th = &mut self.threads[t.idx()];
+            th.queue.push_back(*p);
+            if th.msg_bytes > 0 {
+                th.queued_payload += crate::config::process::payload_bytes(p.bytes) as u64;
+            }
             notify_cost += self.notify_data_ready(t, cpu, cx);
         }
         let sn = &mut self.softnet[c];

@@ -26,7 +26,7 @@ impl Kernel {
         let costs = cx.sim.costs;
         let th = &mut self.threads[t.idx()];
         let mut cost = th.notify.data_ready(&costs);
-        if th.state == ThreadState::Blocked && !th.notify.must_wait(th.queue.len()) {
+        if th.state == ThreadState::Blocked && !th.notify.must_wait(th.readable()) {
             if cx.sim.faults.fire(Fault::LoseWakeup) {
                 return cost;
             }
@@ -44,7 +44,7 @@ impl Kernel {
         let overhead = self.params.cfg.skb_overhead_bytes as u64;
         let ncpus = self.cpus.len() as u32;
         let th = &mut self.threads[t.idx()];
-        if th.notify.must_wait(th.queue.len()) {
+        if th.notify.must_wait(th.readable()) {
             th.state = ThreadState::Blocked;
             if let Some(every) = th.migrate_every
                 && now >= th.next_migration
@@ -60,6 +60,9 @@ impl Kernel {
             self.cpus[c].last_task = None;
             return;
         }
+        if th.msg_bytes > 0 {
+            return self.read_message(cpu, t, cx);
+        }
         // io_uring reaps every completion in the CQ ring at once; the others
         // recv in bursts of `recv_batch` calls.
         let batch = if th.notify.kind == NotifyKind::IoUring {
@@ -71,7 +74,7 @@ impl Kernel {
         self.stats.recv_dequeued += m as u64;
         th.burst.clear();
         let work = th.work;
-        let switch = if std::mem::take(&mut self.cpus[c].switch_due) { costs.context_switch } else { Dur::ZERO };
+        let switch = self.take_switch_cost(cpu, &costs);
         let th = &mut self.threads[t.idx()];
         let mut cost = th.notify.burst_prologue(&costs, switch);
         let per_packet = th.notify.per_packet(&costs);
@@ -79,8 +82,10 @@ impl Kernel {
         for _ in 0..m {
             let p = self.threads[t.idx()].queue.pop_front().expect("m <= queue length");
             // The copy pulls the socket state and the packet's lines here.
-            let one =
-                per_packet + costs.copy(p.bytes) + work + self.touch_flow(p.flow, cpu, payload_lines(p.bytes), cx);
+            let copy = costs.copy(p.bytes);
+            self.stats.copy_bytes += p.bytes as u64;
+            self.stats.copy_ps += copy.as_ps();
+            let one = per_packet + copy + work + self.touch_flow(p.flow, cpu, payload_lines(p.bytes), cx);
             self.rps_record_flow(p.flow, cpu);
             cost += one;
             self.threads[t.idx()].burst.push((p, one));
@@ -112,6 +117,7 @@ impl Kernel {
         // then waits for the preemption to end).
         debug_assert!(th.burst.is_empty() || run.task_time_at(done) <= now, "the last copy ends by the burst's end");
         th.received += th.burst.len() as u64;
+        let message = th.msg_bytes > 0;
         for (p, _) in &th.burst {
             let fl = &mut self.flows[p.flow.idx()];
             match fl.last_seq {
@@ -123,6 +129,9 @@ impl Kernel {
             }
         }
         th.burst.clear();
+        if message {
+            self.message_delivered(t, run.task_time_at(done));
+        }
         if self.slice_expired(cpu, now) {
             self.yield_current(cpu);
         } else {

@@ -139,6 +139,62 @@ pub struct AppMetrics {
     pub uring_enters: u64,
 }
 
+/// TLB maintenance for the application process (zero-copy receive).
+#[derive(Clone, Debug, Serialize)]
+pub struct TlbMetrics {
+    /// Unmaps whose flush had to reach other CPUs.
+    pub shootdowns: u64,
+    /// Flush IPIs sent (`CALL_FUNCTION_VECTOR`).
+    pub shootdown_ipis: u64,
+    /// Flush IPIs per message read.
+    pub shootdown_ipis_per_message: f64,
+    /// Flush requests the targets carried out.
+    pub remote_flushes: u64,
+    /// Acknowledgements the initiators saw.
+    pub acks: u64,
+    /// Single-page invalidations (`INVLPG`), local and remote.
+    pub local_invlpg: u64,
+    /// Full TLB flushes (above the single-page ceiling, or catching up).
+    pub full_flushes: u64,
+    /// CPUs skipped because they were in lazy-TLB mode.
+    pub lazy_skipped: u64,
+    /// Full flushes on returning from lazy mode to a stale TLB.
+    pub lazy_catch_ups: u64,
+    /// Pages mapped into the process.
+    pub pages_remapped: u64,
+    /// Pages unmapped again.
+    pub pages_unmapped: u64,
+    /// CPU time other CPUs spent in flush IPI handlers, ns.
+    pub remote_flush_ns: f64,
+}
+
+/// Copies to user space.
+#[derive(Clone, Debug, Serialize)]
+pub struct CopyMetrics {
+    /// Bytes copied.
+    pub bytes: u64,
+    /// CPU time of the copies, ns.
+    pub cpu_ns: f64,
+}
+
+/// The application process: how it receives, its messages and threads.
+#[derive(Clone, Debug, Serialize)]
+pub struct ProcessMetrics {
+    /// `copy` or `remap`.
+    pub receive: crate::config::ReceiveMode,
+    /// Bytes per read (0: datagrams).
+    pub message_bytes: u32,
+    /// Messages read.
+    pub messages: u64,
+    /// Latency of a message: from the arrival of the frame with its last
+    /// byte to the end of its read, ns.
+    pub message_latency_ns: irqlab_engine::LatencySummary,
+    /// Its compute threads.
+    pub compute_threads: u32,
+    /// CPU time they computed, ns.
+    pub compute_ns: f64,
+}
+
 /// `a / b`, or 0 when `b` is 0.
 pub fn ratio(a: u64, b: u64) -> f64 {
     if b == 0 { 0.0 } else { a as f64 / b as f64 }
@@ -256,6 +312,42 @@ impl Kernel {
             signals_coalesced: sum(|c| c.signals_coalesced),
             rt_overflow: sum(|c| c.rt_overflow),
             uring_enters: sum(|c| c.uring_enters),
+        }
+    }
+
+    /// TLB maintenance.
+    pub fn report_tlb(&self) -> TlbMetrics {
+        let c = &self.tlb.counts;
+        TlbMetrics {
+            shootdowns: c.shootdowns,
+            shootdown_ipis: c.shootdown_ipis,
+            shootdown_ipis_per_message: ratio(c.shootdown_ipis, self.stats.messages),
+            remote_flushes: c.flushed,
+            acks: c.acks,
+            local_invlpg: c.local_invlpg,
+            full_flushes: c.full_flushes,
+            lazy_skipped: c.lazy_skipped,
+            lazy_catch_ups: c.lazy_catch_ups,
+            pages_remapped: c.pages_remapped,
+            pages_unmapped: c.pages_unmapped,
+            remote_flush_ns: c.remote_flush_ps as f64 / 1e3,
+        }
+    }
+
+    /// Copies to user space.
+    pub fn report_copy(&self) -> CopyMetrics {
+        CopyMetrics { bytes: self.stats.copy_bytes, cpu_ns: self.stats.copy_ps as f64 / 1e3 }
+    }
+
+    /// The application process.
+    pub fn report_process(&self) -> ProcessMetrics {
+        ProcessMetrics {
+            receive: if self.zc.remap { crate::config::ReceiveMode::Remap } else { crate::config::ReceiveMode::Copy },
+            message_bytes: self.threads.first().map_or(0, |t| t.msg_bytes),
+            messages: self.stats.messages,
+            message_latency_ns: self.stats.message_latency.summary(),
+            compute_threads: self.compute.len() as u32,
+            compute_ns: self.compute.iter().map(|c| c.work.as_ps() as f64 / 1e3).sum(),
         }
     }
 

@@ -20,6 +20,11 @@ impl Kernel {
     /// Makes sure the right thing runs on `cpu` now: an interrupt was
     /// accepted by its APIC, or its state changed.
     pub fn kick(&mut self, cpu: CpuId, cx: &mut Cx) {
+        self.kick_inner(cpu, cx);
+        self.tlb_idle(cpu);
+    }
+
+    fn kick_inner(&mut self, cpu: CpuId, cx: &mut Cx) {
         let c = cpu.idx();
         loop {
             if self.take_interrupt(cpu, cx) {
@@ -41,6 +46,7 @@ impl Kernel {
             run.slice_start = now;
             run.switch_due = run.last_task != Some(task);
             run.last_task = Some(task);
+            self.tlb_switch(cpu, task);
             match task {
                 Task::Ksoftirqd => self.run_ksoftirqd(cpu, cx),
                 Task::App(t) => {
@@ -48,6 +54,7 @@ impl Kernel {
                     self.recv_burst(cpu, t, cx);
                 }
                 Task::Sender => self.send_burst(cpu, cx),
+                Task::Compute(i) => self.compute_slice(cpu, i, cx),
             }
         }
     }
@@ -72,6 +79,10 @@ impl Kernel {
             // __do_softirq goes on with what became pending meanwhile (a
             // hard IRQ inside the timer softirq could not run NET_RX).
             Work::Timer => self.irq_exit(cpu, cx),
+            Work::Zap { thread } => self.zap_done(cpu, thread, cx),
+            Work::TlbFlush { thread } => self.tlb_flush_done(cpu, thread, cx),
+            Work::TlbWait { thread } => self.map_message(cpu, thread, cx),
+            Work::Compute { idx } => self.compute_done(cpu, idx, frame.total, cx),
         }
         self.kick(cpu, cx);
     }
@@ -99,7 +110,7 @@ impl Kernel {
                         s.state = super::sender::SenderState::Runnable;
                     }
                 }
-                Task::Ksoftirqd => {}
+                Task::Ksoftirqd | Task::Compute(_) => {}
             }
         }
     }

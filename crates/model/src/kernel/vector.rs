@@ -11,6 +11,12 @@ pub const FIRST_EXTERNAL_VECTOR: u8 = 0x20;
 pub const FIRST_SYSTEM_VECTOR: u8 = 0xec;
 /// Linux `CALL_FUNCTION_SINGLE_VECTOR` (docs/sources.md §4.2): RPS kicks remote backlogs with it.
 pub const CALL_FUNCTION_SINGLE_VECTOR: u8 = 0xfb;
+/// Linux `CALL_FUNCTION_VECTOR` (arch/x86/include/asm/irq_vectors.h): the
+/// `smp_call_function_many` IPI, which carries TLB shootdowns
+/// (`native_flush_tlb_multi`). The model sends every flush on it, also
+/// when Linux would use the single-CPU vector, so that flush IPIs and RPS
+/// kicks are counted apart.
+pub const CALL_FUNCTION_VECTOR: u8 = 0xfc;
 
 /// One CPU's vector → IRQ map (`vector_irq` per CPU).
 #[derive(Debug)]

@@ -38,11 +38,18 @@ use std::collections::BTreeMap;
 // from 128 GiB up).
 
 /// Physical address of RX queue 0's first packet buffer; queue q's start
-/// `q << 32` above, 2 KiB per descriptor.
+/// `q << 32` above, one buffer per descriptor ([`rx_buffer_bytes`] apart).
 pub const RX_BUFFER_PHYS: u64 = 0x10_0000_0000;
 /// Bytes of the packet buffer each RX descriptor points to (2 KiB, the
 /// common `rx_buf_len` for a 1500-byte MTU).
 pub const RX_BUFFER_BYTES: u64 = 2048;
+/// With header split, each descriptor's data buffer is a whole page.
+pub const RX_SPLIT_BUFFER_BYTES: u64 = 4096;
+
+/// Bytes of each RX descriptor's buffer: 2 KiB, or a page with header split.
+pub fn rx_buffer_bytes(header_split: bool) -> u64 {
+    if header_split { RX_SPLIT_BUFFER_BYTES } else { RX_BUFFER_BYTES }
+}
 /// Physical address of the sender's first packet buffer.
 pub const TX_BUFFER_PHYS: u64 = 0x2_0000_0000;
 /// One 2 KiB packet buffer per posted frame.
@@ -59,9 +66,9 @@ pub const ROGUE_BUFFER_PHYS: u64 = 0x6_0000_0000;
 /// 1 MiB to 256 MiB.
 pub const KERNEL_PHYS: std::ops::Range<u64> = 0x10_0000..0x1000_0000;
 
-/// Physical address of RX buffer `slot` of queue `q`.
-pub fn rx_buffer_phys(q: u32, slot: u64) -> u64 {
-    RX_BUFFER_PHYS + ((q as u64) << 32) + slot * RX_BUFFER_BYTES
+/// Physical address of RX buffer `slot` of queue `q`, buffers `stride` bytes apart.
+pub fn rx_buffer_phys(q: u32, slot: u64, stride: u64) -> u64 {
+    RX_BUFFER_PHYS + ((q as u64) << 32) + slot * stride
 }
 
 /// Physical address of the transmit buffer of the `idx`-th posted frame.

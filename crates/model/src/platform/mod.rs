@@ -367,6 +367,11 @@ impl Platform {
         self.lapics.iter().map(|l| l.irr().iter().map(|r| r.count_ones() as u64).sum::<u64>()).sum()
     }
 
+    /// Cores whose APIC has `vector` requested (its IRR bit set).
+    pub fn requested(&self, cores: &[CoreId], vector: u8) -> u64 {
+        cores.iter().filter(|c| self.lapics[c.idx()].irr_contains(vector)).count() as u64
+    }
+
     /// Vectors in service (ISR bits set) on `core`'s APIC.
     pub fn isr_bits(&self, core: CoreId) -> u32 {
         self.lapics[core.idx()].isr().iter().map(|r| r.count_ones()).sum()

@@ -61,6 +61,43 @@ pub struct Thread {
     pub migrations: u64,
     /// How it learns that data is ready.
     pub notify: Notifier,
+    /// Bytes per read (`process.message_bytes`); 0 reads datagrams.
+    pub msg_bytes: u32,
+    /// Payload bytes queued for it, stream reads only.
+    pub queued_payload: u64,
+    /// Payload bytes of the oldest queued frame already read, stream reads only.
+    pub head_used: u32,
+    /// Zero-copy receive: the pages of the last message, still mapped
+    /// (the next read unmaps them).
+    pub mapped_pages: u32,
+    /// The message being read: its payload pages mapped and bytes copied.
+    pub msg: MessageRead,
+}
+
+/// What one stream read does with the bytes it returns.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MessageRead {
+    /// Whole payload pages mapped into the process (remap receive).
+    pub pages: u32,
+    /// Bytes copied.
+    pub copied: u32,
+    /// CPU time of the read after the unmap and its TLB flush: the page
+    /// mapping, the copy and the application's work.
+    pub finish: Dur,
+    /// When the frame holding the message's last byte arrived.
+    pub last_wire: Time,
+}
+
+impl Thread {
+    /// Reads it could do now without blocking: queued datagrams, or whole
+    /// messages for stream reads.
+    pub fn readable(&self) -> usize {
+        if self.msg_bytes == 0 {
+            self.queue.len()
+        } else {
+            ((self.queued_payload - self.head_used as u64) / self.msg_bytes as u64) as usize
+        }
+    }
 }
 
 /// Creates the threads of a scenario and assigns flows to them.
@@ -85,6 +122,11 @@ pub fn build_threads(s: &Scenario, flows: &[Flow], affinity: &[CpuId]) -> Vec<Th
         next_migration: Time::ZERO,
         migrations: 0,
         notify: Notifier::new(None),
+        msg_bytes: s.process.message_bytes,
+        queued_payload: 0,
+        head_used: 0,
+        mapped_pages: 0,
+        msg: MessageRead::default(),
     };
     if s.apps.is_empty() {
         let mut threads: Vec<Thread> = (0..s.machine.cores).map(|c| new(CpuId(c), Dur::ZERO)).collect();

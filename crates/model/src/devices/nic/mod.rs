@@ -97,6 +97,9 @@ pub struct NicSetup {
     /// The TX queue, if the scenario transmits: how its completions
     /// interrupt, its ring size and fetch size.
     pub tx: Option<(TxVectors, u32, u32)>,
+    /// Header split: a frame's payload goes to its descriptor's data
+    /// buffer (at offset 0), its headers to a separate header buffer.
+    pub header_split: bool,
 }
 
 /// A NIC.
@@ -147,6 +150,7 @@ impl Nic {
         port: PortArrivals,
     ) -> Nic {
         let separate = matches!(setup.tx, Some((TxVectors::Separate, _, _)));
+        let split = setup.header_split;
         let entries = queues as usize + separate as usize;
         let msix = MsixFunction::new(entries).expect("1..=2048 entries (validated)");
         let tx: Vec<TxQueue> = setup.tx.iter().map(|(_, ring, fetch)| TxQueue::new(0, *ring, *fetch)).collect();
@@ -158,7 +162,7 @@ impl Nic {
             id,
             rid,
             setup,
-            queues: (0..queues).map(|q| RxQueue::new(q, ring_size)).collect(),
+            queues: (0..queues).map(|q| RxQueue::new(q, ring_size, split)).collect(),
             tx_irq_enabled: vec![false; tx.len()],
             tx,
             msix,

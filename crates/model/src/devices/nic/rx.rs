@@ -120,6 +120,9 @@ pub struct RxQueue {
     pub misdirect: Option<(u32, crate::config::AttackTarget, (u32, u32))>,
     /// Frames whose DMA was issued (for `misdirect`'s count).
     issued: u64,
+    /// Header split: only the payload is written to the data buffer (the
+    /// headers' buffer is not modelled).
+    header_split: bool,
     /// The RX tail the driver last wrote (free-running): descriptors up to
     /// it hold posted buffers the NIC may fill.
     tail: u64,
@@ -140,7 +143,7 @@ pub struct LateWrite {
 
 impl RxQueue {
     /// Queue `index` with `capacity` descriptors.
-    pub fn new(index: u32, capacity: u32) -> RxQueue {
+    pub fn new(index: u32, capacity: u32, header_split: bool) -> RxQueue {
         RxQueue {
             index,
             ring: VecDeque::with_capacity(capacity as usize),
@@ -159,6 +162,7 @@ impl RxQueue {
             late: None,
             misdirect: None,
             issued: 0,
+            header_split,
             tail: capacity as u64,
             counts: RxCounts::default(),
         }
@@ -330,7 +334,11 @@ impl RxQueue {
                 let k = self.issued / every as u64;
                 DmaRequest::rogue_write(crate::devices::rogue::target_address(target, k, victim), p.bytes)
             }
-            _ => DmaRequest::write(buffer, p.bytes),
+            _ => {
+                let payload = crate::config::process::payload_bytes(p.bytes);
+                let len = if self.header_split && payload > 0 { payload } else { p.bytes };
+                DmaRequest::write(buffer, len)
+            }
         };
         self.counts.dma_requests += 2;
         let wrote = up.dma(rid, req, issue, sim);
