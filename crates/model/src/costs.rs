@@ -158,6 +158,10 @@ pub struct CostModel {
     /// clear, reverse map, page reference drop), before the TLB flush.
     /// *estimate*.
     pub pte_unmap_ns: f64,
+    /// CPU time of a `getsockopt(TCP_ZEROCOPY_RECEIVE)` beyond a plain
+    /// system call: the `tcp_zerocopy_receive` argument copied in and out,
+    /// the address space's lock and the VMA lookup. *estimate*.
+    pub zerocopy_call_ns: f64,
     /// CPU time to pin one user page for `MSG_ZEROCOPY` transmit
     /// (`get_user_pages_fast` per page plus the skb fragment). *estimate*.
     pub page_pin_ns: f64,
@@ -218,6 +222,7 @@ impl Default for CostModel {
             tlb_full_flush_ns: 1000.0,
             pte_map_ns: 60.0,
             pte_unmap_ns: 40.0,
+            zerocopy_call_ns: 250.0,
             page_pin_ns: 50.0,
             zerocopy_notify_ns: 200.0,
             eventfd_signal_ns: 50.0,
@@ -333,6 +338,8 @@ pub struct Costs {
     pub pte_map: Dur,
     /// See [`CostModel::pte_unmap_ns`].
     pub pte_unmap: Dur,
+    /// See [`CostModel::zerocopy_call_ns`].
+    pub zerocopy_call: Dur,
     /// See [`CostModel::page_pin_ns`].
     pub page_pin: Dur,
     /// See [`CostModel::zerocopy_notify_ns`].
@@ -341,7 +348,7 @@ pub struct Costs {
 
 impl CostModel {
     /// Every field with its name and value, for validation and reports.
-    pub fn fields(&self) -> [(&'static str, f64); 42] {
+    pub fn fields(&self) -> [(&'static str, f64); 43] {
         [
             ("irq_entry_exit_ns", self.irq_entry_exit_ns),
             ("lapic_eoi_ns", self.lapic_eoi_ns),
@@ -364,6 +371,7 @@ impl CostModel {
             ("tlb_full_flush_ns", self.tlb_full_flush_ns),
             ("pte_map_ns", self.pte_map_ns),
             ("pte_unmap_ns", self.pte_unmap_ns),
+            ("zerocopy_call_ns", self.zerocopy_call_ns),
             ("page_pin_ns", self.page_pin_ns),
             ("zerocopy_notify_ns", self.zerocopy_notify_ns),
             ("cache_transfer_same_socket_ns", self.cache_transfer_same_socket_ns),
@@ -434,6 +442,7 @@ impl CostModel {
             tlb_full_flush: d(self.tlb_full_flush_ns),
             pte_map: d(self.pte_map_ns),
             pte_unmap: d(self.pte_unmap_ns),
+            zerocopy_call: d(self.zerocopy_call_ns),
             page_pin: d(self.page_pin_ns),
             zerocopy_notify: d(self.zerocopy_notify_ns),
         }

@@ -191,6 +191,8 @@ pub struct ProcessMetrics {
     pub message_latency_ns: irqlab_engine::LatencySummary,
     /// Its compute threads.
     pub compute_threads: u32,
+    /// The cores they run on.
+    pub compute_cores: Vec<u32>,
     /// CPU time they computed, ns.
     pub compute_ns: f64,
 }
@@ -347,6 +349,7 @@ impl Kernel {
             messages: self.stats.messages,
             message_latency_ns: self.stats.message_latency.summary(),
             compute_threads: self.compute.len() as u32,
+            compute_cores: self.compute.iter().map(|c| self.cores[c.cpu.idx()].0).collect(),
             compute_ns: self.compute.iter().map(|c| c.work.as_ps() as f64 / 1e3).sum(),
         }
     }

@@ -169,7 +169,7 @@ impl Kernel {
         finish += costs.pte_map.times(pages as u64);
         let th = &mut self.threads[t.idx()];
         th.msg = MessageRead { pages, copied, finish, last_wire };
-        let zap = switch + costs.syscall + costs.pte_unmap.times(unmap as u64);
+        let zap = switch + costs.syscall + costs.zerocopy_call + costs.pte_unmap.times(unmap as u64);
         self.push_frame(cpu, Ctx::User, Work::Zap { thread: t }, zap, cx);
     }
 

@@ -15,6 +15,7 @@ mod msix_vs_legacy;
 mod napi_livelock;
 mod notify;
 mod steering;
+mod zero_copy;
 
 use crate::experiment::Experiment;
 
@@ -30,6 +31,7 @@ pub fn experiments() -> Vec<Experiment> {
         doorbell_barrier::experiment(),
         iommu_cost::experiment(),
         isolation::experiment(),
+        zero_copy::experiment(),
     ]
 }
 
