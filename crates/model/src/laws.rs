@@ -28,6 +28,7 @@
 //! | `ipis` | kernel: RPS and TLB IPIs sent | APIC bus: ICR writes |
 //! | `tlb ipis` | initiators: flush IPIs sent | targets: flush IPIs taken + requested in IRRs + in transit |
 //! | `tlb flushes` | initiators: flush requests queued | targets: flushed + queued or in service |
+//! | `zerocopy notifications` | TX clean-up: `MSG_ZEROCOPY` sends completed | sender: completions read from the error queue + unread |
 //! | `tlb acks` | targets: flushed | initiators: acknowledgements seen + in transit |
 //! | `ipi transit` | APIC bus: sent | arrived + in transit |
 //! | `reschedules` | kernel: reschedule IPIs sent | kernel: wakeups arrived + in transit |
@@ -78,6 +79,13 @@ pub fn check(p: &Counted, transit: &InTransit) -> Vec<LawViolation> {
     for (i, k) in p.kernels.iter().enumerate() {
         let prefix = if i == 0 { String::new() } else { format!("kernel {i} ") };
         pair_laws(k, &p.nics[k.adapter.nic.idx()], &prefix, &mut laws);
+    }
+    for s in p.kernels.iter().filter_map(|k| k.sender.as_ref()).filter(|s| s.zerocopy) {
+        laws.push(
+            Law::new("zerocopy notifications", "sends completed (TX clean-up)", s.counts.zerocopy_completions)
+                .part("read from the error queue (sender)", s.counts.completions_read)
+                .part("unread in the error queue", s.unread_completions()),
+        );
     }
     for k in p.kernels.iter().filter(|k| k.tlb.enabled) {
         let c = &k.tlb.counts;

@@ -210,6 +210,9 @@ pub struct TxMetrics {
     pub stale_reads_per_million_doorbells: f64,
     /// Frames per second put on the wire.
     pub transmitted_pps: f64,
+    /// `MSG_ZEROCOPY` sends, their pinned pages and completions (all 0
+    /// when sends copy).
+    pub zerocopy: crate::kernel::sender::SenderZerocopy,
 }
 
 /// The DMA port.
@@ -590,5 +593,6 @@ fn tx_metrics(p: &Parts) -> Option<TxMetrics> {
             t.stale_descriptor_reads as f64 * 1e6 / s.counts.doorbells as f64
         },
         transmitted_pps: sent as f64 / p.end.as_secs_f64(),
+        zerocopy: s.zerocopy_report(),
     })
 }

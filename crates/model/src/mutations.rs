@@ -234,3 +234,17 @@ fn a_dropped_flush_ipi_breaks_the_tlb_ipis_law() {
     let names = fires(&zero_copy(), "tlb ipis", |f| f.arm(Fault::DropIpi, 50));
     assert!(!names.iter().any(|n| n == "tlb acks"), "the flushes that ran were acknowledged: {names:?}");
 }
+
+#[test]
+fn a_lost_zerocopy_notification_breaks_the_zerocopy_notifications_law() {
+    let mut s = short(Scenario::default());
+    s.tx = Some(crate::config::TxConfig {
+        zerocopy: true,
+        frame_bytes: 4138,
+        descriptors_per_doorbell: 4,
+        doorbell_rate_per_s: 50_000.0,
+        core: 3,
+        ..crate::config::TxConfig::default()
+    });
+    fires(&s, "zerocopy notifications", |f| f.arm(Fault::LoseZerocopyNotification, 100));
+}

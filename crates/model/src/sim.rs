@@ -222,6 +222,8 @@ pub enum Fault {
     /// A TLB flush's target flushes but its acknowledgement never reaches
     /// the initiator.
     LoseTlbAck,
+    /// A zero-copy send completes without its notification being queued.
+    LoseZerocopyNotification,
 }
 
 /// The faults armed for a run: each fires once at its `after`-th

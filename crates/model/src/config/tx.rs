@@ -54,6 +54,14 @@ pub struct TxConfig {
     pub core: u32,
     /// How completions interrupt: `txrx` (shared with RX queue 0) or `separate`.
     pub vectors: TxVectors,
+    /// Send with `MSG_ZEROCOPY` (`SO_ZEROCOPY` set): the kernel pins the
+    /// send's user pages instead of copying them, and reports each send's
+    /// completion on the socket's error queue once the NIC has read it.
+    pub zerocopy: bool,
+    /// Sends smaller than this many payload bytes are copied even with
+    /// `zerocopy` (the application's choice: msg_zerocopy.rst finds
+    /// `MSG_ZEROCOPY` "generally only effective at writes over around 10 KB").
+    pub zerocopy_min_bytes: u32,
 }
 
 impl Default for TxConfig {
@@ -69,6 +77,8 @@ impl Default for TxConfig {
             frame_bytes: 64,
             core: 0,
             vectors: TxVectors::Txrx,
+            zerocopy: false,
+            zerocopy_min_bytes: 10_240,
         }
     }
 }

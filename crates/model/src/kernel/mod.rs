@@ -315,6 +315,10 @@ impl Kernel {
                         .stream(crate::memory::store_buffer::STORE_BUFFER_STREAM + t.core as u64),
                 ),
                 counts: sender::SenderCounts::default(),
+                zerocopy: t.zerocopy
+                    && t.descriptors_per_doorbell * crate::config::process::payload_bytes(t.frame_bytes as u32)
+                        >= t.zerocopy_min_bytes,
+                errqueue: Vec::new(),
             }),
             tx_napi: Napi::new(s.kernel.napi_weight),
             adapter,

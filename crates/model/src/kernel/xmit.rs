@@ -90,7 +90,7 @@ impl Kernel {
             let s = self.sender.as_ref().expect("checked above");
             (s.ring_size, s.batch, s.posted)
         };
-        let mut t = now + switch + costs.syscall + costs.tx_per_packet.times(batch as u64);
+        let mut t = now + switch + costs.syscall + costs.tx_per_packet.times(batch as u64) + self.send_payload(cx);
         // dma_map_single of each frame's buffer (a cost only through a
         // translating IOMMU).
         for idx in first..first + batch as u64 {
@@ -125,6 +125,59 @@ impl Kernel {
         }
         let cost = (t + mem.mmio_write_issue).since(now);
         self.push_frame(cpu, Ctx::User, Work::Send, cost, cx);
+    }
+
+    /// CPU time of handing one send's payload to the kernel: a copy, or
+    /// with `MSG_ZEROCOPY` the pinning of its pages after reading the
+    /// completions waiting on the error queue (one `recvmsg(MSG_ERRQUEUE)`
+    /// per notification, and one that finds the queue empty).
+    fn send_payload(&mut self, cx: &mut Cx) -> Dur {
+        let costs = cx.sim.costs;
+        let Some(s) = self.sender.as_mut() else { return Dur::ZERO };
+        let bytes = s.send_bytes();
+        if !s.zerocopy {
+            s.counts.copied_sends += 1;
+            let copy = costs.copy(bytes);
+            self.stats.copy_bytes += bytes as u64;
+            self.stats.copy_ps += copy.as_ps();
+            return copy;
+        }
+        s.counts.zerocopy_sends += 1;
+        let pages = bytes.div_ceil(crate::config::PAGE_BYTES) as u64;
+        s.counts.pages_pinned += pages;
+        let mut cost = costs.page_pin.times(pages);
+        if !s.errqueue.is_empty() {
+            let n = s.errqueue.len() as u64;
+            s.counts.errqueue_reads += n + 1;
+            s.counts.completions_read += s.unread_completions();
+            s.errqueue.clear();
+            cost += costs.syscall.times(n + 1);
+        }
+        cost
+    }
+
+    /// The TX clean-up freed descriptors `from..to`: every zero-copy send
+    /// whose last descriptor is among them completes (`msg_zerocopy_callback`),
+    /// extending the unread notification's range or queueing a new one.
+    /// Returns the CPU time.
+    fn zerocopy_complete(&mut self, from: u64, to: u64, cx: &mut Cx) -> Dur {
+        let Some(s) = self.sender.as_mut().filter(|s| s.zerocopy) else { return Dur::ZERO };
+        let batch = s.batch as u64;
+        let (first, last) = (from / batch, to / batch);
+        for id in first..last {
+            s.counts.zerocopy_completions += 1;
+            if cx.sim.faults.fire(Fault::LoseZerocopyNotification) {
+                continue;
+            }
+            match s.errqueue.last_mut() {
+                Some((_, hi)) if *hi + 1 == id => *hi = id,
+                _ => {
+                    s.counts.notifications += 1;
+                    s.errqueue.push((id, id));
+                }
+            }
+        }
+        cx.sim.costs.zerocopy_notify.times(last - first)
     }
 
     /// The sender's batch frame ended: go on, or yield.
@@ -173,6 +226,7 @@ impl Kernel {
             let iova = self.dma.tx_iova[(idx % ring) as usize];
             unmap += self.unmap_single(cpu, iova, now + unmap, cx);
         }
+        let unmap = unmap + self.zerocopy_complete(before, freed, cx);
         let Some(s) = self.sender.as_mut() else { return unmap };
         if s.state == SenderState::RingFull && s.has_room() {
             let scpu = s.cpu;

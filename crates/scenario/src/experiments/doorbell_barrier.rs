@@ -12,8 +12,10 @@ use serde_json::{Value, json};
 const DESCRIPTORS: u32 = 2;
 /// Doorbells per second: a busy transmit queue the sender's core sustains.
 const DOORBELL_RATE_PER_S: f64 = 5e5;
-/// Doorbells a configuration must see before "no stale read" is a finding.
-const MIN_DOORBELLS: f64 = 1e5;
+/// Doorbells a configuration must see before "no stale read" is a finding:
+/// the quick run's 10^5 periods, less the few whose batch is still being
+/// written when the run ends.
+const MIN_DOORBELLS: f64 = 0.999e5;
 
 pub fn experiment() -> Experiment {
     Experiment {
