@@ -135,39 +135,43 @@ pub struct CostModel {
     pub copy_dram_bytes_per_ns: f64,
     /// Bytes of a received message still in the last-level cache when the
     /// reader copies it (the most recently written ones); the rest of a
-    /// larger message is copied from DRAM. *estimate*: with Intel DDIO the
-    /// NIC's writes allocate in two LLC ways, a few MiB shared by every
-    /// queue's buffers in flight, so older data is evicted before it is read
-    /// (Farshin et al., "Reexamining Direct Cache Access", USENIX ATC 2020);
-    /// without DDIO (AMD) DMA writes go to memory. 64 KiB.
+    /// larger message is copied from DRAM. docs/costs.md "received data
+    /// still in the cache when copied": *estimate*, 64 KiB (DDIO's share of
+    /// the LLC is shared by every buffer in flight; without DDIO, none).
     pub copy_cache_resident_bytes: f64,
     /// CPU time of one `INVLPG` (one page, local). docs/costs.md "INVLPG":
     /// ≈100 ns, the figure arch/x86/mm/tlb.c gives for its single-page
     /// flush ceiling.
     pub invlpg_ns: f64,
     /// CPU time of a full (non-global) TLB flush, a CR3 reload, plus the
-    /// refills it causes. *estimate*: arch/x86/tlb.rst calls the flush
-    /// quick but the refills costly; tlb.c's ceiling of 33 INVLPGs
-    /// (≈3 µs) bounds what Linux takes it to cost. 1 µs.
+    /// refills it causes. docs/costs.md "full TLB flush (CR3 reload) with its
+    /// refills": *estimate*, 1 µs (below the ≈3 µs tlb.c's ceiling implies).
     pub tlb_full_flush_ns: f64,
     /// CPU time to map one received page into a process
     /// (`vm_insert_pages` per page: page reference, reverse map, PTE
-    /// write) in a zero-copy receive. *estimate*.
+    /// write) in a zero-copy receive. docs/costs.md "mapping / unmapping one
+    /// received page into a process": *estimate*.
     pub pte_map_ns: f64,
     /// CPU time to unmap one such page (`zap_page_range` per page: PTE
     /// clear, reverse map, page reference drop), before the TLB flush.
-    /// *estimate*.
+    /// docs/costs.md "mapping / unmapping one received page into a
+    /// process": *estimate*.
     pub pte_unmap_ns: f64,
     /// CPU time of a `getsockopt(TCP_ZEROCOPY_RECEIVE)` beyond a plain
     /// system call: the `tcp_zerocopy_receive` argument copied in and out,
-    /// the address space's lock and the VMA lookup. *estimate*.
+    /// the address space's lock and the VMA lookup. docs/costs.md
+    /// "`getsockopt(TCP_ZEROCOPY_RECEIVE)` beyond a plain system call":
+    /// *estimate*.
     pub zerocopy_call_ns: f64,
     /// CPU time to pin one user page for `MSG_ZEROCOPY` transmit
-    /// (`get_user_pages_fast` per page plus the skb fragment). *estimate*.
+    /// (`get_user_pages_fast` per page plus the skb fragment). docs/costs.md
+    /// "`MSG_ZEROCOPY`: page pin per page / completion notification":
+    /// *estimate*.
     pub page_pin_ns: f64,
     /// CPU time of one `MSG_ZEROCOPY` completion notification on the
     /// socket's error queue (`msg_zerocopy_callback`: extend or queue the
-    /// notification range). *estimate*.
+    /// notification range). docs/costs.md "`MSG_ZEROCOPY`: page pin per
+    /// page / completion notification": *estimate*.
     pub zerocopy_notify_ns: f64,
     /// Time the IOMMU takes to read one entry of its in-memory structures
     /// (a root, context or second-level page-table entry) on a cache miss;

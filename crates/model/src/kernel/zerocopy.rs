@@ -238,12 +238,13 @@ impl Kernel {
             let was_empty = tlb.queue[other].is_empty();
             tlb.queue[other].push(FlushRequest { initiator: cpu, pages });
             if was_empty {
+                // The ICR writes go one after another.
                 sends += 1;
                 tlb.counts.shootdown_ipis += 1;
                 self.stats.ipis.sent += 1;
                 self.stats.ipis.tlb += 1;
                 let apic = cx.platform.topo.apic_id(self.cores[other]);
-                cx.platform.send_ipi(apic, CALL_FUNCTION_VECTOR, cx.sim);
+                cx.platform.send_ipi_after(apic, CALL_FUNCTION_VECTOR, costs.ipi_send.times(sends), cx.sim);
             }
         }
         let tlb = &mut self.tlb;

@@ -309,11 +309,17 @@ impl Platform {
     /// A core writes its ICR: a fixed IPI of `vector` to APIC `dest`, which
     /// arrives after the IPI latency.
     pub fn send_ipi(&mut self, dest: u32, vector: u8, sim: &mut Sim) {
+        self.send_ipi_after(dest, vector, Dur::ZERO, sim);
+    }
+
+    /// As [`Self::send_ipi`], for an ICR write `after` from now (the
+    /// sender's earlier ICR writes of one batch come first).
+    pub fn send_ipi_after(&mut self, dest: u32, vector: u8, after: Dur, sim: &mut Sim) {
         self.stats.ipis.sent += 1;
         if sim.faults.fire(Fault::DropIpi) {
             return;
         }
-        let at = sim.now() + sim.costs.ipi_latency;
+        let at = sim.now() + after + sim.costs.ipi_latency;
         sim.at(at, Event::Ipi { dest, vector });
     }
 
