@@ -462,6 +462,12 @@ impl Costs {
         let cold = bytes as u64 - hot;
         Dur((self.copy_ps_per_mib * hot + self.copy_dram_ps_per_mib * cold) >> 20)
     }
+
+    /// CPU time to copy `bytes` bytes that are all in the cache (a send's
+    /// payload, which the application has just written).
+    pub fn copy_cached(&self, bytes: u32) -> Dur {
+        Dur((self.copy_ps_per_mib * bytes as u64) >> 20)
+    }
 }
 
 #[cfg(test)]

@@ -124,9 +124,10 @@ impl ProcessConfig {
             cx.err(
                 "process.threads",
                 format!(
-                    "{} threads need {} cores beyond the {readers} readers, but only {free} cores run no reader",
+                    "{} threads need {} cores beyond the {readers} reader{}, but only {free} cores run no reader",
                     self.threads,
-                    self.threads - readers
+                    self.threads - readers,
+                    if readers == 1 { "" } else { "s" }
                 ),
             );
         }

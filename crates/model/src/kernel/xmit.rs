@@ -137,7 +137,7 @@ impl Kernel {
         let bytes = s.send_bytes();
         if !s.zerocopy {
             s.counts.copied_sends += 1;
-            let copy = costs.copy(bytes);
+            let copy = costs.copy_cached(bytes);
             self.stats.copy_bytes += bytes as u64;
             self.stats.copy_ps += copy.as_ps();
             return copy;
