@@ -141,14 +141,19 @@ fn reader_us_per_mb(m: &Value) -> Ratio {
     Ratio::new(busy_ns(m, READER_CORE) / 1e3 / mb(m), num(m, "process.messages"), "messages")
 }
 
+/// The cores of the compute threads.
+fn compute_cores(m: &Value) -> Vec<usize> {
+    m["process"]["compute_cores"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|c| c.as_u64()).map(|c| c as usize).collect())
+        .unwrap_or_default()
+}
+
 /// CPU time on all cores per MB read, µs: every core's busy time except
 /// the compute threads' own work.
 fn all_us_per_mb(m: &Value) -> Ratio {
     let cores = m["cpu"].as_array().map_or(0, |c| c.len());
-    let compute: Vec<usize> = m["process"]["compute_cores"]
-        .as_array()
-        .map(|a| a.iter().filter_map(|c| c.as_u64()).map(|c| c as usize).collect())
-        .unwrap_or_default();
+    let compute = compute_cores(m);
     let secs = num(m, "duration_s") * 1e9;
     let total: f64 = (0..cores)
         .map(|c| {
@@ -320,10 +325,7 @@ fn findings(vs: &[VariantResult]) -> Vec<Finding> {
             per_message(r_lo, "tlb.remote_flush_ns").times(1e-3),
             per_message(r_hi, "tlb.remote_flush_ns").times(1e-3),
         );
-        let compute: Vec<usize> = r_hi["process"]["compute_cores"]
-            .as_array()
-            .map(|a| a.iter().filter_map(|c| c.as_u64()).map(|c| c as usize).collect())
-            .unwrap_or_default();
+        let compute = compute_cores(r_hi);
         let hardirq: f64 = compute.iter().map(|c| num(&r_hi["cpu"][*c], "busy_frac.hardirq")).sum::<f64>()
             / compute.len().max(1) as f64;
         f.push(judge(
