@@ -224,6 +224,38 @@ pub fn parse_u128(text: &str) -> Result<u128, HexError> {
     }
 }
 
+/// Parse a 512-bit hex number (bits 511:0, most significant digit first,
+/// optional `0x`, at most 128 significant digits; `_` and whitespace
+/// between digits are ignored) into 8 words, word 0 = bits 63:0.
+///
+/// ```
+/// # use irqlab_hw::hex::parse_u512;
+/// assert_eq!(parse_u512("0x1_0000000000000002"), Ok([2, 1, 0, 0, 0, 0, 0, 0]));
+/// assert!(parse_u512(&"f".repeat(129)).is_err());
+/// ```
+pub fn parse_u512(text: &str) -> Result<[u64; 8], HexError> {
+    let body = strip_prefix(text.trim());
+    let mut digits = Vec::new();
+    for (position, ch) in body.chars().enumerate() {
+        if ch == '_' || ch.is_whitespace() {
+            continue;
+        }
+        digits.push(digit(ch, position)?);
+    }
+    if digits.is_empty() {
+        return Err(HexError::Empty);
+    }
+    let significant: Vec<u8> = digits.into_iter().skip_while(|&d| d == 0).collect();
+    if significant.len() > 128 {
+        return Err(HexError::TooWide { digits: significant.len(), bits: 512 });
+    }
+    let mut words = [0u64; 8];
+    for (i, d) in significant.iter().rev().enumerate() {
+        words[i / 16] |= u64::from(*d) << (4 * (i % 16));
+    }
+    Ok(words)
+}
+
 /// Parse a hex `u32` (up to 8 significant digits, optional `0x`).
 pub fn parse_u32(text: &str) -> Result<u32, HexError> {
     let value = parse_uint(text, u32::BITS)?;

@@ -15,6 +15,8 @@
 //! * [`irte`] — the 128-bit interrupt-remapping table entry, remapped and
 //!   posted formats, and source-id validation;
 //! * [`msi`] — remappable-format MSI address/data and IO-APIC RTEs;
+//! * [`pid`] — the posted-interrupt descriptor, the posting sequence and
+//!   the receiver's take of its PIR;
 //! * [`regs`] — register offsets, FSTS/FECTL, CAP helpers, IRTA and the
 //!   queued-invalidation descriptors.
 //!
@@ -35,6 +37,7 @@ pub mod context;
 pub mod fault;
 pub mod irte;
 pub mod msi;
+pub mod pid;
 pub mod regs;
 pub mod slpt;
 
