@@ -163,6 +163,11 @@ pub struct CostModel {
     /// "`getsockopt(TCP_ZEROCOPY_RECEIVE)` beyond a plain system call":
     /// *estimate*.
     pub zerocopy_call_ns: f64,
+    /// CPU time of one lock-prefixed read-modify-write (`xchg`, `lock
+    /// btr`): docs/costs.md "lock-prefixed RMW (xchg)": ≈18 cycles, taken
+    /// at 3 GHz. A posted-MSI handler takes each 64-bit PIR word with one,
+    /// and clears ON with one.
+    pub locked_rmw_ns: f64,
     /// CPU time to pin one user page for `MSG_ZEROCOPY` transmit
     /// (`get_user_pages_fast` per page plus the skb fragment). docs/costs.md
     /// "`MSG_ZEROCOPY`: page pin per page / completion notification":
@@ -227,6 +232,7 @@ impl Default for CostModel {
             pte_map_ns: 60.0,
             pte_unmap_ns: 40.0,
             zerocopy_call_ns: 250.0,
+            locked_rmw_ns: 6.0,
             page_pin_ns: 50.0,
             zerocopy_notify_ns: 200.0,
             eventfd_signal_ns: 50.0,
@@ -344,6 +350,8 @@ pub struct Costs {
     pub pte_unmap: Dur,
     /// See [`CostModel::zerocopy_call_ns`].
     pub zerocopy_call: Dur,
+    /// See [`CostModel::locked_rmw_ns`].
+    pub locked_rmw: Dur,
     /// See [`CostModel::page_pin_ns`].
     pub page_pin: Dur,
     /// See [`CostModel::zerocopy_notify_ns`].
@@ -352,7 +360,7 @@ pub struct Costs {
 
 impl CostModel {
     /// Every field with its name and value, for validation and reports.
-    pub fn fields(&self) -> [(&'static str, f64); 43] {
+    pub fn fields(&self) -> [(&'static str, f64); 44] {
         [
             ("irq_entry_exit_ns", self.irq_entry_exit_ns),
             ("lapic_eoi_ns", self.lapic_eoi_ns),
@@ -376,6 +384,7 @@ impl CostModel {
             ("pte_map_ns", self.pte_map_ns),
             ("pte_unmap_ns", self.pte_unmap_ns),
             ("zerocopy_call_ns", self.zerocopy_call_ns),
+            ("locked_rmw_ns", self.locked_rmw_ns),
             ("page_pin_ns", self.page_pin_ns),
             ("zerocopy_notify_ns", self.zerocopy_notify_ns),
             ("cache_transfer_same_socket_ns", self.cache_transfer_same_socket_ns),
@@ -447,6 +456,7 @@ impl CostModel {
             pte_map: d(self.pte_map_ns),
             pte_unmap: d(self.pte_unmap_ns),
             zerocopy_call: d(self.zerocopy_call_ns),
+            locked_rmw: d(self.locked_rmw_ns),
             page_pin: d(self.page_pin_ns),
             zerocopy_notify: d(self.zerocopy_notify_ns),
         }

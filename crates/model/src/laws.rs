@@ -32,7 +32,8 @@
 //! | `tlb acks` | targets: flushed | initiators: acknowledgements seen + in transit |
 //! | `ipi transit` | APIC bus: sent | arrived + in transit |
 //! | `reschedules` | kernel: reschedule IPIs sent | kernel: wakeups arrived + in transit |
-//! | `apic` | APIC bus: accepted (MSIs and IPIs) | kernel: vectors taken + still requested in IRRs |
+//! | `apic` | APIC bus: accepted (MSIs, IPIs, posted notifications) | kernel: vectors taken + still requested in IRRs |
+//! | `posted` | remapping hardware: requests posted | merged into a set PIR bit + taken by the kernels' scans + still in PIRs |
 //! | `device …` | device: events | serviced, coalesced, pending |
 //!
 //! The **progress law** (progress.rs) runs after the others: with the
@@ -205,16 +206,21 @@ fn platform_laws(p: &Counted, transit: &InTransit, laws: &mut Vec<Law>) {
             .part("blocked_remapping", ps.msi.blocked_remapping)
             .part("blocked_decode", ps.msi.blocked_decode)
             .part("blocked_no_apic", ps.msi.blocked_no_apic)
-            .part("apic_disabled", ps.msi.apic_disabled),
+            .part("apic_disabled", ps.msi.apic_disabled)
+            .part("posted", ps.msi.posted),
         Law::new("ipis", "RPS and TLB IPIs sent (kernels)", kernels(|k| k.stats.ipis.rps + k.stats.ipis.tlb))
             .part("ICR writes (APIC bus)", ps.ipis.sent),
         Law::new("ipi transit", "sent", ps.ipis.sent).part("arrived", ps.ipis.arrived).part("in transit", transit.ipis),
         Law::new("reschedules", "sent", kernels(|k| k.stats.ipis.reschedule))
             .part("arrived", kernels(|k| k.stats.ipis.reschedule_received))
             .part("in transit", transit.wakeups),
-        Law::new("apic", "accepted (APIC bus)", ps.msi.accepted + ps.ipis.accepted)
-            .part("taken (kernels)", taken)
-            .part("still_in_irr", p.platform.irr_bits()),
+        Law::new(
+            "apic",
+            "accepted (APIC bus: MSIs, IPIs, posted notifications)",
+            ps.msi.accepted + ps.ipis.accepted + ps.posted.notifications_accepted,
+        )
+        .part("taken (kernels)", taken)
+        .part("still_in_irr", p.platform.irr_bits()),
     ]);
     if let Some(u) = &p.platform.iommu {
         let fc = &u.faults.counts;
@@ -238,6 +244,19 @@ fn platform_laws(p: &Counted, transit: &InTransit, laws: &mut Vec<Law>) {
             Law::new("fault records", "recorded (IOMMU)", fc.recorded)
                 .part("drained (kernel)", kernels(|k| k.dma.counts.faults_drained))
                 .part("pending in the registers", pending),
+        );
+    }
+    if ps.posted.requests > 0 {
+        let pending: u64 = p
+            .kernels
+            .iter()
+            .map(|k| (0..k.cores.len()).map(|c| k.posted_pending(crate::ids::CpuId(c as u32), p.platform)).sum::<u64>())
+            .sum();
+        laws.push(
+            Law::new("posted", "requests posted (remapping hardware)", ps.posted.requests)
+                .part("merged into a set PIR bit", ps.posted.merged)
+                .part("taken from PIRs (kernels)", kernels(|k| k.stats.posted_taken))
+                .part("still in PIRs", pending),
         );
     }
     if doorbells > 0 || transit.doorbells > 0 {

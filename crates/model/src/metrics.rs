@@ -66,12 +66,36 @@ pub struct Metrics {
     pub iommu: Option<IommuMetrics>,
     /// Interrupt remapping, when on.
     pub ir: Option<crate::platform::iommu::ir::IrCounts>,
+    /// Posted interrupts, when any IRTE is posted-format.
+    pub posted: Option<PostedMetrics>,
     /// Misbehaving devices (`[[attackers]]`).
     pub attackers: Vec<AttackerMetrics>,
     /// The drain after the run: packets that never got out, and why.
     pub progress: crate::progress::Progress,
     /// Conservation laws: empty when all hold.
     pub law_violations: Vec<LawViolation>,
+}
+
+/// Posted interrupts: the remapping hardware's posting and the kernel's
+/// notification handlers.
+#[derive(Clone, Debug, Serialize)]
+pub struct PostedMetrics {
+    /// Messages posted into descriptors.
+    pub requests: u64,
+    /// Of which found their vector's PIR bit already set.
+    pub pir_merges: u64,
+    /// Notifications sent (ON was clear, and URG or SN clear).
+    pub notifications: u64,
+    /// Requests whose notification SN suppressed.
+    pub suppressed: u64,
+    /// Notifications the CPUs took (their handlers ran).
+    pub notifications_taken: u64,
+    /// PIR scans the handlers made.
+    pub scans: u64,
+    /// Device vectors the scans took (each ran its handler).
+    pub vectors_taken: u64,
+    /// Requests per notification sent: the coalescing.
+    pub requests_per_notification: f64,
 }
 
 /// One level-triggered device.
@@ -474,10 +498,31 @@ pub fn assemble(p: &Parts, law_violations: Vec<LawViolation>) -> Metrics {
         tx: tx_metrics(p),
         iommu: iommu_metrics(p, pc.delivered),
         ir: p.platform.iommu.as_ref().and_then(|u| u.ir.as_ref()).map(|ir| ir.counts.clone()),
+        posted: posted_metrics(p),
         attackers: attacker_metrics(p),
         progress: crate::progress::Progress::default(),
         law_violations,
     }
+}
+
+/// The posted-interrupt section, when anything was posted (or the kernel
+/// posts its MSIs).
+fn posted_metrics(p: &Parts) -> Option<PostedMetrics> {
+    let ps = &p.platform.stats.posted;
+    let st = &p.kernel.stats;
+    if ps.requests == 0 && !p.kernel.dma.posted_msi {
+        return None;
+    }
+    Some(PostedMetrics {
+        requests: ps.requests,
+        pir_merges: ps.merged,
+        notifications: ps.notifications,
+        suppressed: ps.suppressed,
+        notifications_taken: st.posted_notifications,
+        scans: st.posted_scans,
+        vectors_taken: st.posted_taken,
+        requests_per_notification: ratio(ps.requests, ps.notifications),
+    })
 }
 
 /// The IOMMU section, when the platform has a unit.

@@ -248,3 +248,11 @@ fn a_lost_zerocopy_notification_breaks_the_zerocopy_notifications_law() {
     });
     fires(&s, "zerocopy notifications", |f| f.arm(Fault::LoseZerocopyNotification, 100));
 }
+
+#[test]
+fn a_pir_bit_taken_without_counting_breaks_the_posted_law() {
+    let mut s = short(Scenario::default());
+    s.iommu.interrupt_remapping = true;
+    s.iommu.posted_msi = true;
+    fires(&s, "posted", |f| f.arm(Fault::PirTakeUncounted, 100));
+}

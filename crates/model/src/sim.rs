@@ -224,6 +224,8 @@ pub enum Fault {
     LoseTlbAck,
     /// A zero-copy send completes without its notification being queued.
     LoseZerocopyNotification,
+    /// A posted-MSI scan takes PIR bits without counting them.
+    PirTakeUncounted,
 }
 
 /// The faults armed for a run: each fires once at its `after`-th

@@ -172,6 +172,14 @@ pub struct IommuConfig {
     pub interrupt_remapping: bool,
     /// With interrupt remapping: `blocked` or `allowed` compatibility-format MSIs.
     pub compat_format: CompatFormat,
+    /// Posted MSIs for the host (Linux `intremap=posted_msi`, 6.10+): the
+    /// IRTEs of device MSIs are posted-format, naming a per-CPU
+    /// posted-interrupt descriptor; the remapping hardware sets the vector's
+    /// PIR bit and notifies the CPU with `POSTED_MSI_NOTIFICATION_VECTOR`
+    /// (0xeb) only when no notification is outstanding, so a burst of device
+    /// interrupts costs one. Needs `interrupt_remapping`; IO-APIC sources
+    /// stay remapped.
+    pub posted_msi: bool,
     /// Interrupt-remapping table entries, a power of two 2..=65536 (IRTA.S).
     pub ir_entries: u32,
     /// Interrupt-entry-cache entries (fully associative); 1..=65536.
@@ -197,6 +205,7 @@ impl Default for IommuConfig {
             flush_timeout_ms: 10.0,
             interrupt_remapping: false,
             compat_format: CompatFormat::Blocked,
+            posted_msi: false,
             ir_entries: 65_536,
             iec_entries: 64,
         }
@@ -220,6 +229,12 @@ impl IommuConfig {
 
     /// Checks `[iommu]`.
     pub fn validate(&self, cx: &mut ValidateCx) {
+        if self.posted_msi && !self.interrupt_remapping {
+            cx.err(
+                "iommu.posted_msi",
+                "posted MSIs go through posted-format IRTEs: set iommu.interrupt_remapping = true",
+            );
+        }
         if ![39, 48, 57].contains(&self.address_width) {
             cx.err(
                 "iommu.address_width",

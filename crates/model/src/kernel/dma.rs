@@ -70,6 +70,7 @@ impl DmaState {
             timer_retry: false,
             fault_handled: false,
             rx_buffer_bytes: crate::platform::memory::rx_buffer_bytes(s.nic.header_split),
+            posted_msi: c.posted_msi && c.interrupt_remapping,
             counts: Default::default(),
         }
     }

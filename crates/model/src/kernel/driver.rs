@@ -30,7 +30,7 @@ use super::softnet::PollItem;
 use super::{Cx, Kernel};
 use crate::config::{InterruptMode, LevelEoi, TriggerKind};
 use crate::ids::{CpuId, QueueId};
-use irqlab_engine::Dur;
+use irqlab_engine::{Dur, Time};
 use irqlab_hw::msi::Trigger;
 
 impl Kernel {
@@ -58,6 +58,24 @@ impl Kernel {
                 );
             }
         }
+        if self.dma.posted_msi {
+            // One posted-interrupt descriptor per CPU (`posted_msi_pi_desc`),
+            // notifying POSTED_MSI_NOTIFICATION_VECTOR at that CPU.
+            for core in &self.cores {
+                let apic = cx.platform.topo.apic_id(*core);
+                let pda = crate::platform::memory::posted_msi_pid(apic);
+                let pid = irqlab_hw::vtd::pid::PostedInterruptDescriptor::new(
+                    irqlab_hw::vtd::pid::POSTED_MSI_NOTIFICATION_VECTOR,
+                    apic,
+                    false,
+                );
+                cx.platform.memory.alloc_plain(pda, 64);
+                for (i, w) in pid.encode().into_iter().enumerate() {
+                    cx.platform.memory.store(pda + 8 * i as u64, w, Time::ZERO);
+                }
+            }
+        }
+        let Some(u) = cx.platform.iommu.as_mut() else { return };
         if u.faults.masked() {
             return;
         }
@@ -81,7 +99,9 @@ impl Kernel {
         }
         let index = self.dma.irte_next;
         self.dma.irte_next += 1;
-        vec![top, Box::new(IrChip::new(index, sid, level))]
+        // Linux posts MSIs only: IO-APIC entries stay remapped.
+        let posted = self.dma.posted_msi && sid != crate::platform::IOAPIC_RID.0;
+        vec![top, Box::new(IrChip::new(index, sid, level, posted))]
     }
 
     /// Driver probe: map the NIC's memory, request its IRQs and enable its

@@ -255,6 +255,8 @@ pub struct DmaState {
     pub fault_handled: bool,
     /// Bytes of each RX buffer (a page with header split).
     pub rx_buffer_bytes: u64,
+    /// Device MSIs are posted (`iommu.posted_msi`).
+    pub posted_msi: bool,
     /// Counters.
     pub counts: DmaCounts,
 }

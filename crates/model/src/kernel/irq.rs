@@ -31,6 +31,7 @@ use crate::config::LevelEoi;
 use crate::ids::{CpuId, IrqId};
 use crate::sim::{Fault, KernelEvent};
 use irqlab_engine::{Dur, Time};
+use irqlab_hw::vtd::pid::POSTED_MSI_NOTIFICATION_VECTOR;
 
 impl Kernel {
     /// Takes a deliverable interrupt on `cpu` if it accepts one now.
@@ -53,6 +54,10 @@ impl Kernel {
                     d.fired_since_move = true;
                 }
                 self.flow_entry(irq, cpu, cx)
+            }
+            None if vector == POSTED_MSI_NOTIFICATION_VECTOR && self.dma.posted_msi => {
+                // EOI'd at the end of the handler.
+                self.posted_msi_entry(cpu, cx)
             }
             None => {
                 // A system vector (IPI) or nothing wired: ack it on entry.
@@ -90,6 +95,13 @@ impl Kernel {
             }
             None if vector == CALL_FUNCTION_SINGLE_VECTOR => self.rps_ipi_received(cpu),
             None if vector == CALL_FUNCTION_VECTOR => self.tlb_ipi_done(cpu, cx),
+            // Until the last scan's frame ends, the next one runs first.
+            None if vector == POSTED_MSI_NOTIFICATION_VECTOR
+                && self.dma.posted_msi
+                && !self.posted_msi_scan_done(cpu, cx) =>
+            {
+                return;
+            }
             None => {}
         }
         self.irq_exit(cpu, cx);
@@ -203,7 +215,7 @@ impl Kernel {
 
     /// CPU time of the flow handler's chip operations and actions; the
     /// actions see the device as it is when the handler starts.
-    fn flow_cost(&mut self, irq: IrqId, cpu: CpuId, cx: &mut Cx) -> Dur {
+    pub(super) fn flow_cost(&mut self, irq: IrqId, cpu: CpuId, cx: &mut Cx) -> Dur {
         let costs = cx.sim.costs;
         let mut cost = costs.lapic_eoi;
         let flow = self.irqs[irq.idx()].flow(self.params.cfg.level_flow);
@@ -255,7 +267,7 @@ impl Kernel {
 
     /// The flow handler's exit half: the actions, `note_interrupt`, and the
     /// fasteoi EOI.
-    fn flow_exit(&mut self, irq: IrqId, cpu: CpuId, cx: &mut Cx) {
+    pub(super) fn flow_exit(&mut self, irq: IrqId, cpu: CpuId, cx: &mut Cx) {
         let desc = &self.irqs[irq.idx()];
         let flow = desc.flow(self.params.cfg.level_flow);
         if desc.spurious_disabled {

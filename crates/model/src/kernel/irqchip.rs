@@ -104,27 +104,39 @@ pub struct IrChip {
     pub level: bool,
     /// The levels above have their remappable message.
     written: bool,
+    /// Posted MSI (`intremap=posted_msi`): the entry is posted-format,
+    /// naming the target CPU's posted-interrupt descriptor.
+    pub posted: bool,
 }
 
 impl IrChip {
-    /// The level for IRTE `index`, validating requester `sid`.
-    pub fn new(index: u16, sid: u16, level: bool) -> IrChip {
-        IrChip { index, sid, level, written: false }
+    /// The level for IRTE `index`, validating requester `sid`; `posted`
+    /// writes posted-format entries.
+    pub fn new(index: u16, sid: u16, level: bool, posted: bool) -> IrChip {
+        IrChip { index, sid, level, written: false, posted }
     }
 }
 
 impl IrqChip for IrChip {
     fn name(&self, _: LevelFlow) -> &'static str {
-        "IR"
+        if self.posted { "IR-PI" } else { "IR" }
     }
     fn write_msg(&mut self, msg: MsiMessage, cx: &mut Cx) -> Option<MsiMessage> {
         // modify_irte: the new destination and vector into the entry, then
         // an IEC invalidation of it through the invalidation queue.
         let d = msg.decode().ok()?;
         let e = RemappedIrte::new(d.data.vector, d.address.destination_id as u32, false, self.level, self.sid);
+        // intel_ir_reconfigure_irte_posted: the same entry in posted format,
+        // VV = the vector, PDA = the target CPU's descriptor.
+        let irte = if self.posted {
+            let pda = crate::platform::memory::posted_msi_pid(d.address.destination_id as u32);
+            Irte::Posted(irqlab_hw::vtd::irte::PostedIrte::from_remapped(&e, d.data.vector, pda))
+        } else {
+            Irte::Remapped(e)
+        };
         let now = cx.sim.now();
         let u = cx.platform.iommu.as_mut()?;
-        u.ir.as_mut()?.write_irte(self.index as u32, Irte::Remapped(e).encode());
+        u.ir.as_mut()?.write_irte(self.index as u32, irte.encode());
         u.submit(&[crate::platform::iommu::inv::iec_index(self.index), crate::platform::iommu::inv::wait()], now);
         if std::mem::replace(&mut self.written, true) {
             return None;

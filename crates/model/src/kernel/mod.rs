@@ -38,6 +38,7 @@ pub mod dma;
 mod driver;
 mod irq;
 mod net_rx;
+mod posted;
 mod recv;
 pub mod report;
 mod sched;
@@ -142,6 +143,12 @@ pub struct KernelStats {
     /// Latency of each message: from the arrival of the frame holding its
     /// last byte to the end of its read.
     pub message_latency: LatencyHistogram,
+    /// Posted-MSI notifications the CPUs took.
+    pub posted_notifications: u64,
+    /// PIR scans their handlers made.
+    pub posted_scans: u64,
+    /// Device vectors the scans took from the PIRs (each runs its handler).
+    pub posted_taken: u64,
     /// Bytes copied to user space (datagrams, or what a message's read
     /// did not map).
     pub copy_bytes: u64,
@@ -175,6 +182,9 @@ impl KernelStats {
             cross_socket_handoffs: 0,
             out_of_order: 0,
             messages: 0,
+            posted_notifications: 0,
+            posted_scans: 0,
+            posted_taken: 0,
             message_latency: LatencyHistogram::new(),
             copy_bytes: 0,
             copy_ps: 0,
@@ -251,6 +261,8 @@ pub struct Kernel {
     pub compute: Vec<ComputeThread>,
     /// How the process's readers receive.
     pub zc: ZcParams,
+    /// Per CPU: its posted-MSI notification handler's progress.
+    pub posted_runs: Vec<vector::PostedMsiRun>,
     /// Counters.
     pub stats: KernelStats,
 }
@@ -341,6 +353,7 @@ impl Kernel {
                 .into_iter()
                 .map(|c| ComputeThread { cpu: CpuId(c), work: Dur::ZERO })
                 .collect(),
+            posted_runs: vec![vector::PostedMsiRun::default(); n],
             zc: ZcParams {
                 remap: s.process.receive == crate::config::ReceiveMode::Remap,
                 header_split: s.nic.header_split,

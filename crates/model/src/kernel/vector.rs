@@ -18,6 +18,26 @@ pub const CALL_FUNCTION_SINGLE_VECTOR: u8 = 0xfb;
 /// kicks are counted apart.
 pub const CALL_FUNCTION_VECTOR: u8 = 0xfc;
 
+/// Linux `MAX_POSTED_MSI_COALESCING_LOOP` (arch/x86/kernel/irq.c): the
+/// posted-MSI notification handler scans the PIR at most this many times,
+/// the last after clearing ON.
+pub const MAX_POSTED_MSI_COALESCING_LOOP: u8 = 3;
+
+/// A CPU's posted-MSI notification handler in progress
+/// (`sysvec_posted_msi_notification`).
+#[derive(Clone, Debug, Default)]
+pub struct PostedMsiRun {
+    /// PIR scans (`handle_pending_pir`) done.
+    pub rounds: u8,
+    /// Whether the last scan found vectors.
+    pub found: bool,
+    /// ON has been cleared: the final scan runs.
+    pub on_cleared: bool,
+    /// The vectors this scan took; their handlers' exit halves run when the
+    /// scan's frame ends.
+    pub vectors: Vec<u8>,
+}
+
 /// One CPU's vector → IRQ map (`vector_irq` per CPU).
 #[derive(Debug)]
 pub struct VectorTable {

@@ -66,6 +66,15 @@ pub const ROGUE_BUFFER_PHYS: u64 = 0x6_0000_0000;
 /// 1 MiB to 256 MiB.
 pub const KERNEL_PHYS: std::ops::Range<u64> = 0x10_0000..0x1000_0000;
 
+/// Physical address of the host's per-CPU posted-interrupt descriptors
+/// (posted MSIs): 64 bytes per APIC ID, 256 of them, in kernel memory.
+pub const POSTED_MSI_PID_PHYS: u64 = 0x30_0000;
+
+/// The posted-MSI descriptor of APIC `apic_id` (64-byte aligned).
+pub fn posted_msi_pid(apic_id: u32) -> u64 {
+    POSTED_MSI_PID_PHYS + 64 * (apic_id as u64 & 0xff)
+}
+
 /// Physical address of RX buffer `slot` of queue `q`, buffers `stride` bytes apart.
 pub fn rx_buffer_phys(q: u32, slot: u64, stride: u64) -> u64 {
     RX_BUFFER_PHYS + ((q as u64) << 32) + slot * stride

@@ -30,6 +30,7 @@ use irqlab_engine::{Dur, Time};
 use irqlab_hw::ioapic::{Delivery, IoApic, RedirectionEntry};
 use irqlab_hw::lapic::{AcceptOutcome, EoiOutcome, LocalApic};
 use irqlab_hw::msi::{MsiAddress, MsiData, MsiMessage, Trigger};
+use irqlab_hw::vtd::pid::PostedInterruptDescriptor;
 use memory::{HostMemory, Owner};
 use ports::{DmaRequest, LineSource};
 use serde::Serialize;
@@ -61,6 +62,8 @@ pub struct MsiStats {
     pub blocked_no_apic: u64,
     /// Dropped: the destination APIC is software-disabled.
     pub apic_disabled: u64,
+    /// Posted into a posted-interrupt descriptor (`posted` has the rest).
+    pub posted: u64,
 }
 
 /// IO-APIC counters.
@@ -124,15 +127,39 @@ pub struct MsiOutcomes {
     pub blocked_remapping: u64,
     /// Refused by the APIC bus (not an interrupt, no such APIC, illegal vector).
     pub refused: u64,
+    /// Posted into a posted-interrupt descriptor (its notification, if
+    /// any, counted as accepted or coalesced).
+    pub posted: u64,
 }
 
 /// Where a message ended at the interrupt window.
 enum Window {
+    /// Posted into a descriptor, no notification sent.
+    Posted,
     Accepted(CoreId),
     Coalesced(CoreId),
     Refused(Option<CoreId>),
     Remapping,
     Nowhere,
+}
+
+/// Posted interrupts as the remapping hardware handled them.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct PostedStats {
+    /// Messages posted into a descriptor (posted-format IRTEs).
+    pub requests: u64,
+    /// Of which found their PIR bit already set (merged).
+    pub merged: u64,
+    /// Notifications sent (ON was clear; URG or SN clear).
+    pub notifications: u64,
+    /// Requests whose notification SN suppressed.
+    pub suppressed: u64,
+    /// Notifications accepted into a local APIC's IRR.
+    pub notifications_accepted: u64,
+    /// Notifications that found their vector already requested.
+    pub notifications_coalesced: u64,
+    /// Notifications to no APIC, or refused by it.
+    pub notifications_lost: u64,
 }
 
 /// Everything the platform counted.
@@ -146,6 +173,8 @@ pub struct PlatformStats {
     pub ioapic_eoi_redeliveries: u64,
     /// IPIs on the APIC bus.
     pub ipis: IpiBusStats,
+    /// Posted interrupts (posted-format IRTEs).
+    pub posted: PostedStats,
     /// The DMA port.
     pub dma: DmaStats,
     /// Messages posted to the interrupt-message port.
@@ -209,7 +238,9 @@ impl Platform {
     /// accept into the destination's IRR. Returns the core to look at.
     pub fn msi_arrives(&mut self, rid: Rid, address: u64, data: u32, sim: &mut Sim) -> Option<CoreId> {
         let watched = self.stats.msi_by_source.contains_key(&rid.0);
+        let posted_before = self.stats.msi.posted;
         let outcome = self.window(rid, address, data, sim);
+        let posted = self.stats.msi.posted > posted_before && !matches!(outcome, Window::Posted);
         if watched && let Some(o) = self.stats.msi_by_source.get_mut(&rid.0) {
             o.arrived += 1;
             match outcome {
@@ -217,11 +248,15 @@ impl Platform {
                 Window::Coalesced(_) => o.irr_coalesced += 1,
                 Window::Remapping => o.blocked_remapping += 1,
                 Window::Refused(_) | Window::Nowhere => o.refused += 1,
+                Window::Posted => o.posted += 1,
+            }
+            if posted {
+                o.posted += 1;
             }
         }
         match outcome {
             Window::Accepted(c) | Window::Coalesced(c) | Window::Refused(Some(c)) => Some(c),
-            Window::Remapping | Window::Nowhere | Window::Refused(None) => None,
+            Window::Remapping | Window::Nowhere | Window::Refused(None) | Window::Posted => None,
         }
     }
 
@@ -232,7 +267,10 @@ impl Platform {
             Some(u) if rid != DMAR_RID && u.ir.is_some() => {
                 let ir = u.ir.as_mut().expect("checked");
                 match ir.remap(rid, address, data) {
-                    Ok(m) => m,
+                    Ok(iommu::ir::IrOut::Message(m)) => m,
+                    Ok(iommu::ir::IrOut::Posted { vector, urgent, pda }) => {
+                        return self.post_interrupt(pda, vector, urgent, sim);
+                    }
                     Err(f) => {
                         if !sim.faults.fire(Fault::RemapBlockUncounted) {
                             self.stats.msi.blocked_remapping += 1;
@@ -275,6 +313,53 @@ impl Platform {
             }
             AcceptOutcome::SoftwareDisabled => {
                 st.apic_disabled += 1;
+                Window::Refused(Some(core))
+            }
+        }
+    }
+
+    /// The remapping hardware posts `vector` into the descriptor at `pda`
+    /// (docs/sources.md §5.2) — an atomic update of host memory — and sends
+    /// the notification (NV to NDST, physical, fixed, edge) straight to the
+    /// APIC bus when the descriptor asks for one.
+    fn post_interrupt(&mut self, pda: u64, vector: u8, urgent: bool, sim: &mut Sim) -> Window {
+        let now = sim.now();
+        let mut words = [0u64; 8];
+        for (i, w) in words.iter_mut().enumerate() {
+            *w = self.memory.sample(pda + 8 * i as u64, now).0;
+        }
+        let mut pid = PostedInterruptDescriptor::decode(words);
+        let out = pid.post(vector, urgent);
+        let new = pid.encode();
+        for (i, (old, w)) in words.iter().zip(new).enumerate() {
+            if *old != w {
+                self.memory.store(pda + 8 * i as u64, w, now);
+            }
+        }
+        self.stats.msi.posted += 1;
+        let st = &mut self.stats.posted;
+        st.requests += 1;
+        st.merged += out.merged as u64;
+        st.suppressed += out.suppressed as u64;
+        if !out.notify {
+            return Window::Posted;
+        }
+        st.notifications += 1;
+        let Some(core) = self.topo.core_of_apic(pid.apic_id(false)) else {
+            st.notifications_lost += 1;
+            return Window::Posted;
+        };
+        match self.lapics[core.idx()].accept(pid.nv, Trigger::Edge) {
+            AcceptOutcome::Accepted => {
+                st.notifications_accepted += 1;
+                Window::Accepted(core)
+            }
+            AcceptOutcome::Coalesced => {
+                st.notifications_coalesced += 1;
+                Window::Coalesced(core)
+            }
+            AcceptOutcome::IllegalVector | AcceptOutcome::SoftwareDisabled => {
+                st.notifications_lost += 1;
                 Window::Refused(Some(core))
             }
         }

@@ -39,6 +39,25 @@ pub struct IrCounts {
     pub iec_misses: u64,
     /// IEC invalidations processed.
     pub iec_invalidations: u64,
+    /// Messages whose IRTE is posted-format: posted to a descriptor.
+    pub posted: u64,
+}
+
+/// Where a remapped message goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IrOut {
+    /// To the APIC bus, as this message.
+    Message(MsiMessage),
+    /// Into the posted-interrupt descriptor at `pda`: `vector`'s PIR bit,
+    /// and a notification unless one is outstanding or suppressed.
+    Posted {
+        /// The IRTE's VV.
+        vector: u8,
+        /// The IRTE's URG.
+        urgent: bool,
+        /// The descriptor's address.
+        pda: u64,
+    },
 }
 
 /// A message refused by remapping.
@@ -104,20 +123,20 @@ impl IrUnit {
         }
     }
 
-    fn block(&mut self, f: IrFault) -> Result<MsiMessage, IrFault> {
+    fn block(&mut self, f: IrFault) -> Result<IrOut, IrFault> {
         *self.counts.blocked.entry(fault_key(f.reason)).or_default() += 1;
         Err(f)
     }
 
     /// Remaps a message written by `rid`.
-    pub fn remap(&mut self, rid: Rid, address: u64, data: u32) -> Result<MsiMessage, IrFault> {
+    pub fn remap(&mut self, rid: Rid, address: u64, data: u32) -> Result<IrOut, IrFault> {
         let fault = |reason, index| IrFault { reason, index, fpd: false };
         let Ok(msg) = RemappableMsi::decode(address, data) else {
             // Not remappable: compatibility format (or not an interrupt
             // address at all, which the APIC bus then refuses).
             if self.compat_allowed {
                 self.counts.compat_passed += 1;
-                return Ok(MsiMessage::new(address, data));
+                return Ok(IrOut::Message(MsiMessage::new(address, data)));
             }
             return self.block(fault(FaultReason::CompatBlocked, 0));
         };
@@ -150,10 +169,12 @@ impl IrUnit {
         if !irte.source().check(rid.0) {
             return self.block(IrFault { reason: FaultReason::SourceIdFailed, index, fpd });
         }
-        let Irte::Remapped(e) = irte else {
-            // Posted entries go to a virtual CPU's descriptor: not modelled
-            // on the host; refused as a reserved-field fault would be.
-            return self.block(IrFault { reason: FaultReason::IrteReserved, index, fpd });
+        let e = match irte {
+            Irte::Remapped(e) => e,
+            Irte::Posted(p) => {
+                self.counts.posted += 1;
+                return Ok(IrOut::Posted { vector: p.vector, urgent: p.urgent, pda: p.pda });
+            }
         };
         self.counts.remapped += 1;
         let mut addr = MsiAddress::physical(e.apic_id(false) as u8);
@@ -161,7 +182,7 @@ impl IrUnit {
         addr.destination_mode = if e.dest_mode_logical { DestinationMode::Logical } else { DestinationMode::Physical };
         let trigger = if e.trigger_level { Trigger::Level } else { Trigger::Edge };
         let data = MsiData::new(e.vector, DeliveryMode::from_bits(e.delivery_mode), trigger);
-        Ok(MsiMessage::encode(&addr, &data))
+        Ok(IrOut::Message(MsiMessage::encode(&addr, &data)))
     }
 }
 
@@ -188,7 +209,7 @@ mod tests {
     fn a_remappable_message_takes_its_destination_and_vector_from_the_irte() {
         let mut ir = unit();
         let (a, d) = RemappableMsi::linux(3);
-        let m = ir.remap(NIC, a, d).unwrap();
+        let IrOut::Message(m) = ir.remap(NIC, a, d).unwrap() else { panic!("remapped") };
         assert_eq!(MsiAddress::decode(m.address).unwrap().destination_id, 2);
         assert_eq!(MsiData::decode(m.data).vector, 0x41);
         assert_eq!((ir.counts.remapped, ir.counts.iec_misses), (1, 1));
@@ -209,7 +230,7 @@ mod tests {
         assert_eq!(reason(&mut ir, NIC, (a, 0x1_0000)), FaultReason::IrReservedField, "SHV with data 31:16 set");
         assert_eq!(ir.counts.blocked.values().sum::<u64>(), 5);
         let mut open = IrUnit::new(256, 4, true);
-        assert_eq!(open.remap(NIC, compat.address, compat.data), Ok(compat), "CFIS: passed as written");
+        assert_eq!(open.remap(NIC, compat.address, compat.data), Ok(IrOut::Message(compat)), "CFIS: passed as written");
     }
 
     #[test]
@@ -218,8 +239,25 @@ mod tests {
         let (a, d) = RemappableMsi::linux(3);
         ir.remap(NIC, a, d).unwrap();
         ir.write_irte(3, Irte::Remapped(RemappedIrte::new(0x42, 1, false, false, NIC.0)).encode());
-        assert_eq!(MsiData::decode(ir.remap(NIC, a, d).unwrap().data).vector, 0x41, "the cached entry");
+        let vector = |out: IrOut| match out {
+            IrOut::Message(m) => MsiData::decode(m.data).vector,
+            IrOut::Posted { .. } => panic!("remapped"),
+        };
+        assert_eq!(vector(ir.remap(NIC, a, d).unwrap()), 0x41, "the cached entry");
         ir.invalidate(Some((3, 0)));
-        assert_eq!(MsiData::decode(ir.remap(NIC, a, d).unwrap().data).vector, 0x42);
+        assert_eq!(vector(ir.remap(NIC, a, d).unwrap()), 0x42);
+    }
+
+    #[test]
+    fn a_posted_entry_sends_the_message_to_its_descriptor() {
+        use irqlab_hw::vtd::irte::PostedIrte;
+        let mut ir = unit();
+        let posted = PostedIrte::from_remapped(&RemappedIrte::new(0x41, 2, false, false, NIC.0), 0x55, 0x30_0080);
+        ir.write_irte(5, Irte::Posted(posted).encode());
+        let (a, d) = RemappableMsi::linux(5);
+        assert_eq!(ir.remap(NIC, a, d), Ok(IrOut::Posted { vector: 0x55, urgent: false, pda: 0x30_0080 }));
+        assert_eq!(ir.counts.posted, 1);
+        // Source-id validation applies to posted entries too.
+        assert_eq!(ir.remap(Rid::bdf(0x20, 0, 0), a, d).unwrap_err().reason, FaultReason::SourceIdFailed);
     }
 }
