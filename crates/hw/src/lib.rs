@@ -20,6 +20,11 @@
 //!   tables and their walk, the fault recording register and fault
 //!   reasons, and the fault/invalidation registers and queued-invalidation
 //!   descriptors (§6);
+//!   and the posted-interrupt descriptor with its posting sequence (§5.2)
+//!   and KVM's handling of it for running, blocked and preempted vCPUs (§5.4);
+//! * [`vapic`] — the virtual APIC of an APICv guest: virtual-interrupt
+//!   delivery, EOI virtualization, posted-interrupt processing (§5.3);
+//! * [`vmx`] — VM-exit basic reasons;
 //! * [`hex`] — parsing of hex text for the above (no hardware).
 //!
 //! Nothing here simulates time or does I/O; the `model` crate owns the
@@ -41,6 +46,8 @@ pub mod msi;
 pub mod msix;
 pub mod rss;
 pub mod txdesc;
+pub mod vapic;
+pub mod vmx;
 pub mod vtd;
 
 pub use ioapic::{

@@ -228,6 +228,59 @@ impl PostedInterruptDescriptor {
     }
 }
 
+/// What KVM did to a vCPU's descriptor when the vCPU left its pCPU
+/// (`vmx_vcpu_pi_put`, docs/sources.md §5.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PiPut {
+    /// The vCPU blocked (HLT with interrupts enabled): NV is now the wakeup
+    /// vector and the vCPU is on its pCPU's wakeup list.
+    pub on_wakeup_list: bool,
+    /// ON was already set when NV switched: an interrupt may have been
+    /// posted on the old vector, so KVM sends itself a wakeup IPI.
+    pub self_wakeup_ipi: bool,
+}
+
+impl PostedInterruptDescriptor {
+    /// KVM `vmx_vcpu_pi_put`: a vCPU leaves its pCPU. Blocking (and able
+    /// to take interrupts) switches NV to `POSTED_INTR_WAKEUP_VECTOR` so a
+    /// posted interrupt wakes it (`pi_enable_wakeup_handler`, which sends a
+    /// self-IPI on that vector if ON is already set); preemption sets SN
+    /// (requests keep landing in PIR, without notifications).
+    pub fn kvm_vcpu_put(&mut self, blocking: bool, preempted: bool) -> PiPut {
+        let mut out = PiPut { on_wakeup_list: false, self_wakeup_ipi: false };
+        if blocking {
+            self.nv = POSTED_INTR_WAKEUP_VECTOR;
+            out.on_wakeup_list = true;
+            out.self_wakeup_ipi = self.on;
+        }
+        if preempted {
+            self.sn = true;
+        }
+        out
+    }
+
+    /// KVM `vmx_vcpu_pi_load`: the vCPU is loaded on the pCPU with APIC
+    /// `apic_id`: NDST follows it, SN is cleared, NV is `POSTED_INTR_VECTOR`
+    /// again; then, if the PIR holds requests, ON is set (they are taken at
+    /// the coming VM entry). Returns whether the vCPU left a wakeup list.
+    pub fn kvm_vcpu_load(&mut self, apic_id: u32, x2apic: bool) -> bool {
+        let was_blocked = self.nv == POSTED_INTR_WAKEUP_VECTOR;
+        self.ndst = if x2apic { apic_id } else { (apic_id << 8) & 0xff00 };
+        self.sn = false;
+        self.nv = POSTED_INTR_VECTOR;
+        if self.pir != [0; 4] {
+            self.on = true;
+        }
+        was_blocked
+    }
+
+    /// KVM `pi_wakeup_handler`: a vCPU on the wakeup list is woken if its
+    /// descriptor has ON set.
+    pub fn kvm_wakeup_due(&self) -> bool {
+        self.on
+    }
+}
+
 /// The 8 words as one 512-bit hex number, bits 511:0, `0x` and 128 digits.
 pub fn hex512(words: &[u64; 8]) -> String {
     let digits: String = words.iter().rev().map(|w| format!("{w:016x}")).collect();
@@ -300,6 +353,34 @@ mod tests {
         assert!(d.post_software(0x50).notify);
         assert!(d.post_software(0x50).merged);
         assert!(!d.post_software(0x51).notify, "ON already set");
+    }
+
+    #[test]
+    fn kvm_switches_the_notification_as_the_vcpu_runs_blocks_and_is_preempted() {
+        let mut d = PostedInterruptDescriptor::new(POSTED_INTR_VECTOR, 1, false);
+        // Running: a posted request notifies POSTED_INTR_VECTOR at its pCPU.
+        assert!(d.post(0x41, false).notify);
+        d.on = false;
+        d.take_pir();
+        // Blocked: the wakeup vector; a request notifies it and wakes the vCPU.
+        assert_eq!(d.kvm_vcpu_put(true, false), PiPut { on_wakeup_list: true, self_wakeup_ipi: false });
+        assert_eq!(d.nv, POSTED_INTR_WAKEUP_VECTOR);
+        assert!(d.post(0x42, false).notify);
+        assert!(d.kvm_wakeup_due());
+        // Loaded again, on another pCPU: NV restored, NDST moved, ON kept
+        // for the pending request.
+        assert!(d.kvm_vcpu_load(5, false));
+        assert_eq!((d.nv, d.apic_id(false), d.on), (POSTED_INTR_VECTOR, 5, true));
+        // Preempted: SN; requests accumulate silently; the load sets ON.
+        d.on = false;
+        d.take_pir();
+        d.kvm_vcpu_put(false, true);
+        assert!(d.sn);
+        assert_eq!(d.post(0x43, false), PostOutcome { merged: false, notify: false, suppressed: true });
+        assert!(!d.kvm_vcpu_load(5, false));
+        assert!(!d.sn && d.on && d.pending(0x43));
+        // Blocking with ON already set: KVM sends itself the wakeup IPI.
+        assert!(d.kvm_vcpu_put(true, false).self_wakeup_ipi);
     }
 
     #[test]
