@@ -19,8 +19,7 @@
 //!   source-id validation (§5.1), root/context entries, second-level page
 //!   tables and their walk, the fault recording register and fault
 //!   reasons, and the fault/invalidation registers and queued-invalidation
-//!   descriptors (§6);
-//!   and the posted-interrupt descriptor with its posting sequence (§5.2)
+//!   descriptors (§6), and the posted-interrupt descriptor with its posting sequence (§5.2)
 //!   and KVM's handling of it for running, blocked and preempted vCPUs (§5.4);
 //! * [`vapic`] — the virtual APIC of an APICv guest: virtual-interrupt
 //!   delivery, EOI virtualization, posted-interrupt processing (§5.3);
