@@ -33,6 +33,7 @@
 //! | `ipi transit` | APIC bus: sent | arrived + in transit |
 //! | `reschedules` | kernel: reschedule IPIs sent | kernel: wakeups arrived + in transit |
 //! | `apic` | APIC bus: accepted (MSIs, IPIs, posted notifications) | kernel: vectors taken + still requested in IRRs |
+//! | `vm exits` | host: VM exits | host: VM entries + vCPUs exited or halted at the end |
 //! | `posted` | remapping hardware: requests posted | merged into a set PIR bit + taken by the kernels' scans + still in PIRs |
 //! | `device …` | device: events | serviced, coalesced, pending |
 //!
@@ -182,7 +183,12 @@ fn platform_laws(p: &Counted, transit: &InTransit, laws: &mut Vec<Law>) {
     let nics = |f: fn(&crate::devices::nic::Nic) -> u64| -> u64 { p.nics.iter().map(f).sum() };
     let kernels = |f: fn(&crate::kernel::Kernel) -> u64| -> u64 { p.kernels.iter().map(f).sum() };
     let nic_msis = nics(|n| n.stats.msix.sent + n.stats.msi_cap.sent);
-    let taken = kernels(|k| k.stats.interrupts_per_cpu.iter().sum());
+    // Physical vectors taken: a guest kernel's own count is of its virtual
+    // APICs; the host on its cores counted the physical ones.
+    let taken = kernels(|k| match &k.virt {
+        Some(v) => v.counts.physical_taken,
+        None => k.stats.interrupts_per_cpu.iter().sum(),
+    });
     let doorbells = kernels(|k| k.sender.as_ref().map_or(0, |s| s.counts.doorbells));
     let rogue_dma: u64 = p.rogues.iter().map(|r| r.dma_requests()).sum();
     let rogue_msi: u64 = p.rogues.iter().map(|r| r.msi_writes()).sum();
@@ -208,7 +214,11 @@ fn platform_laws(p: &Counted, transit: &InTransit, laws: &mut Vec<Law>) {
             .part("blocked_no_apic", ps.msi.blocked_no_apic)
             .part("apic_disabled", ps.msi.apic_disabled)
             .part("posted", ps.msi.posted),
-        Law::new("ipis", "RPS and TLB IPIs sent (kernels)", kernels(|k| k.stats.ipis.rps + k.stats.ipis.tlb))
+        Law::new(
+            "ipis",
+            "RPS, TLB and KVM IPIs sent (kernels)",
+            kernels(|k| k.stats.ipis.rps + k.stats.ipis.tlb + k.stats.ipis.kvm),
+        )
             .part("ICR writes (APIC bus)", ps.ipis.sent),
         Law::new("ipi transit", "sent", ps.ipis.sent).part("arrived", ps.ipis.arrived).part("in transit", transit.ipis),
         Law::new("reschedules", "sent", kernels(|k| k.stats.ipis.reschedule))
@@ -246,16 +256,37 @@ fn platform_laws(p: &Counted, transit: &InTransit, laws: &mut Vec<Law>) {
                 .part("pending in the registers", pending),
         );
     }
-    if ps.posted.requests > 0 {
+    for k in p.kernels {
+        if let Some(v) = &k.virt {
+            laws.push(
+                Law::new("vm exits", "exits (host)", v.total_exits())
+                    .part("entries (host)", v.counts.entries)
+                    .part("vCPUs out at the end", v.out()),
+            );
+        }
+    }
+    if ps.posted.requests > 0 || p.kernels.iter().any(|k| k.virt.is_some()) {
         let pending: u64 = p
             .kernels
             .iter()
-            .map(|k| (0..k.cores.len()).map(|c| k.posted_pending(crate::ids::CpuId(c as u32), p.platform)).sum::<u64>())
+            .map(|k| match &k.virt {
+                Some(_) => k.vcpu_pir_pending(p.platform),
+                None => {
+                    (0..k.cores.len()).map(|c| k.posted_pending(crate::ids::CpuId(c as u32), p.platform)).sum::<u64>()
+                }
+            })
             .sum();
+        // KVM's software posting (APICv) sets PIR bits too; a guest's PIRs
+        // are taken at VM entry or by the processor's posted-interrupt
+        // processing.
+        let software: u64 = kernels(|k| k.virt.as_ref().map_or(0, |v| v.counts.software_posted));
         laws.push(
-            Law::new("posted", "requests posted (remapping hardware)", ps.posted.requests)
-                .part("merged into a set PIR bit", ps.posted.merged)
-                .part("taken from PIRs (kernels)", kernels(|k| k.stats.posted_taken))
+            Law::new("posted", "requests posted (remapping hardware + KVM software)", ps.posted.requests + software)
+                .part("merged into a set PIR bit", ps.posted.merged + kernels(|k| k.virt.as_ref().map_or(0, |v| v.counts.software_merged)))
+                .part(
+                    "taken from PIRs (kernels, vCPUs)",
+                    kernels(|k| k.stats.posted_taken + k.virt.as_ref().map_or(0, |v| v.counts.pir_taken)),
+                )
                 .part("still in PIRs", pending),
         );
     }

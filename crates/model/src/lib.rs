@@ -24,6 +24,7 @@ mod mutations;
 pub mod platform;
 pub mod progress;
 pub mod sim;
+pub mod virt;
 pub mod workload;
 
 pub use config::{ConfigError, Scenario};

@@ -118,8 +118,19 @@ impl Machine {
             .enumerate()
             .map(|(i, d)| LevelDevice::new(i as u32, d.clone(), rngs.stream(streams::DEVICE_EVENTS + i as u64)))
             .collect();
-        let cores: Vec<CoreId> = (0..s.machine.cores).map(CoreId).collect();
-        let kernel = Kernel::new(KernelId(0), s, cores, NicId(0), &flows);
+        let kernel = match &s.vm {
+            // The NIC is assigned to a VM: its guest kernel drives it, on
+            // vCPUs pinned to their cores (the host's own cores stay idle).
+            Some(vm) => {
+                let cores: Vec<CoreId> = vm.cores.iter().map(|c| CoreId(*c)).collect();
+                let pids = cores.iter().map(|c| crate::virt::vcpu_pid(platform.topo.apic_id(*c))).collect();
+                let guest = crate::config::VmConfig::guest_view(s);
+                let mut k = Kernel::new(KernelId(0), &guest, cores, NicId(0), &flows);
+                k.virt = Some(crate::virt::Virt::new(vm.apic, pids));
+                k
+            }
+            None => Kernel::new(KernelId(0), s, (0..s.machine.cores).map(CoreId).collect(), NicId(0), &flows),
+        };
         let rogues: Vec<RogueDevice> = s
             .attackers
             .iter()

@@ -36,6 +36,7 @@ pub mod machine;
 pub mod nic;
 pub mod process;
 pub mod tx;
+pub mod vm;
 pub mod workload;
 
 pub use apps::{AppConfig, IO_URING_CQ_ENTRIES, IoUringConfig, NotifyKind, SignalKind};
@@ -48,6 +49,7 @@ pub use machine::{IOAPIC_PINS, MachineConfig};
 pub use nic::{AffinityPolicy, CoalesceConfig, InterruptMode, MAX_QUEUES_SINGLE_IRQ, NicConfig, TriggerKind};
 pub use process::{HEADER_BYTES, PAGE_BYTES, ProcessConfig, ReceiveMode};
 pub use tx::{TxConfig, TxVectors};
+pub use vm::{ApicMode, VmConfig};
 pub use workload::{
     ArrivalKind, DEFAULT_RATE_PPS, FlowSpec, IMIX, MAX_FRAME_BYTES, MIN_FRAME_BYTES, PacketSizeKind,
     WIRE_OVERHEAD_BYTES, WorkloadConfig,
@@ -121,6 +123,9 @@ pub struct Scenario {
     /// The application process (`[process]`): receive mode, message size,
     /// threads sharing its address space.
     pub process: ProcessConfig,
+    /// A virtual machine the NIC is assigned to (`[vm]`); absent means the
+    /// host kernel drives it.
+    pub vm: Option<VmConfig>,
     /// Per-operation costs.
     pub costs: CostModel,
 }
@@ -143,6 +148,7 @@ impl Default for Scenario {
             iommu: IommuConfig::default(),
             attackers: Vec::new(),
             process: ProcessConfig::default(),
+            vm: None,
             costs: CostModel::default(),
         }
     }
@@ -192,8 +198,9 @@ impl ValidateCx {
     /// The facts of `s` that cross tables, with no problems yet.
     pub fn new(s: &Scenario) -> ValidateCx {
         ValidateCx {
-            cores: s.machine.cores,
-            sockets: s.machine.sockets,
+            // With a VM, CPU numbers are the guest's vCPUs.
+            cores: s.vm.as_ref().map_or(s.machine.cores, |v| v.cores.len() as u32),
+            sockets: if s.vm.is_some() { 1 } else { s.machine.sockets },
             queues: s.nic.queues,
             interrupt_mode: s.nic.interrupt_mode,
             line_rate_gbps: nic::line_rate_ok(s.nic.line_rate_gbps).then_some(s.nic.line_rate_gbps),
@@ -273,7 +280,10 @@ impl Scenario {
             &mut cx,
         );
         attackers::validate(&self.attackers, &mut cx);
-        self.process.validate(self, &mut cx);
+        self.process.validate(&VmConfig::guest_view(self), &mut cx);
+        if let Some(vm) = &self.vm {
+            vm.validate(self, &mut cx);
+        }
         costs::validate(&self.costs, &mut cx);
         if let Some(key) = &self.nic.rss_key {
             nic::validate_rss_key(key, &mut cx);

@@ -26,10 +26,13 @@ pub enum Ctx {
     Kthread,
     /// An application thread (its system calls included).
     User,
+    /// The host on a guest's behalf, on a vCPU's core: VM exits, their
+    /// handling, injections and wakeups (kernel/guest.rs).
+    Vmm,
 }
 
 /// Number of [`Ctx`] variants.
-pub const N_CTX: usize = 4;
+pub const N_CTX: usize = 5;
 
 impl Ctx {
     /// Index into per-context arrays.
@@ -37,7 +40,7 @@ impl Ctx {
         self as usize
     }
     /// Every context, in report order.
-    pub const ALL: [Ctx; N_CTX] = [Ctx::Hardirq, Ctx::Softirq, Ctx::Kthread, Ctx::User];
+    pub const ALL: [Ctx; N_CTX] = [Ctx::Hardirq, Ctx::Softirq, Ctx::Kthread, Ctx::User, Ctx::Vmm];
 }
 
 /// The work a frame does; its completion is handled by the kernel models.
@@ -88,6 +91,14 @@ pub enum Work {
         /// Its index among the compute threads.
         idx: u32,
     },
+    /// The host handling physical vector `vector` on a vCPU's core (an
+    /// exit, or a wakeup of the halted vCPU), ending in a VM entry.
+    Vmm {
+        /// The physical vector.
+        vector: u8,
+    },
+    /// A HLT exit: the vCPU blocks and its core idles in the host.
+    Hlt,
 }
 
 /// One level of the context stack.
@@ -177,7 +188,7 @@ impl Cpu {
     /// Whether the CPU accepts a maskable interrupt now (IF=1): not while a
     /// hard-IRQ handler runs (Linux runs handlers with interrupts disabled).
     pub fn interrupts_enabled(&self) -> bool {
-        !matches!(self.top(), Some(Frame { ctx: Ctx::Hardirq, .. }))
+        !matches!(self.top(), Some(Frame { ctx: Ctx::Hardirq | Ctx::Vmm, .. }))
     }
 
     /// Whether a softirq context is already on the stack (`in_softirq()`).

@@ -99,9 +99,19 @@ impl Kernel {
         }
         let index = self.dma.irte_next;
         self.dma.irte_next += 1;
-        // Linux posts MSIs only: IO-APIC entries stay remapped.
-        let posted = self.dma.posted_msi && sid != crate::platform::IOAPIC_RID.0;
-        vec![top, Box::new(IrChip::new(index, sid, level, posted))]
+        // Linux posts MSIs only: IO-APIC entries stay remapped. A VM's
+        // assigned device posts into its vCPUs' descriptors (VT-d posted
+        // interrupts), or is remapped to its vCPU's core, where the host
+        // takes the guest's vector and forwards it (VFIO).
+        let post_base = match &self.virt {
+            Some(v) if v.apic == crate::config::ApicMode::Posted => Some(crate::virt::VCPU_PID_PHYS),
+            Some(_) => None,
+            None if self.dma.posted_msi && sid != crate::platform::IOAPIC_RID.0 => {
+                Some(crate::platform::memory::POSTED_MSI_PID_PHYS)
+            }
+            None => None,
+        };
+        vec![top, Box::new(IrChip::new(index, sid, level, post_base))]
     }
 
     /// Driver probe: map the NIC's memory, request its IRQs and enable its

@@ -38,10 +38,27 @@ impl Kernel {
     /// Returns whether a handler started.
     pub(super) fn take_interrupt(&mut self, cpu: CpuId, cx: &mut Cx) -> bool {
         let (c, core) = (cpu.idx(), self.core(cpu));
-        if !self.cpus[c].interrupts_enabled() {
-            return false;
-        }
-        let Some(vector) = cx.platform.lapic_ack(core) else { return false };
+        let mut extra = Dur::ZERO;
+        let vector = if self.virt.is_some() {
+            // A guest: the host's physical interrupts first, then the
+            // virtual APIC.
+            match self.vmm_take(cpu, cx) {
+                super::guest::VmmTake::Started => return true,
+                super::guest::VmmTake::Inline(cost) => extra = cost,
+                super::guest::VmmTake::Nothing => {}
+            }
+            if !self.cpus[c].interrupts_enabled() {
+                return false;
+            }
+            let Some(vector) = self.vapic_deliver(cpu) else { return false };
+            vector
+        } else {
+            if !self.cpus[c].interrupts_enabled() {
+                return false;
+            }
+            let Some(vector) = cx.platform.lapic_ack(core) else { return false };
+            vector
+        };
         let now = cx.sim.now();
         if !cx.sim.faults.fire(Fault::UncountedInterrupt) {
             self.stats.interrupts_per_cpu[c] += 1;
@@ -61,22 +78,21 @@ impl Kernel {
             }
             None => {
                 // A system vector (IPI) or nothing wired: ack it on entry.
-                cx.platform.lapic_eoi(core, cx.sim);
+                self.apic_eoi(cpu, cx);
+                let costs = cx.sim.costs;
+                let eoi = self.eoi_cost(&costs);
                 match vector {
-                    CALL_FUNCTION_SINGLE_VECTOR => cx.sim.costs.lapic_eoi,
-                    CALL_FUNCTION_VECTOR => {
-                        let costs = cx.sim.costs;
-                        costs.lapic_eoi + self.tlb_ipi_entry(cpu, &costs)
-                    }
+                    CALL_FUNCTION_SINGLE_VECTOR => eoi,
+                    CALL_FUNCTION_VECTOR => eoi + self.tlb_ipi_entry(cpu, &costs),
                     _ => {
                         // Linux's "No irq handler for vector" path.
                         self.stats.spurious_vectors += 1;
-                        cx.sim.costs.lapic_eoi
+                        eoi
                     }
                 }
             }
         };
-        let cost = cx.sim.costs.irq_entry_exit + body;
+        let cost = cx.sim.costs.irq_entry_exit + body + extra;
         if vector == CALL_FUNCTION_VECTOR && self.vectors[c].irq(vector).is_none() {
             self.tlb.counts.remote_flush_ps += cost.as_ps();
         }
@@ -194,8 +210,7 @@ impl Kernel {
     /// APIC of the CPU that took the interrupt.
     fn chip_ack(&mut self, irq: IrqId, cpu: CpuId, cx: &mut Cx) {
         let cpu = if cx.sim.faults.fire(Fault::AckOnIrqCpu) { self.irqs[irq.idx()].cpu } else { cpu };
-        let core = self.core(cpu);
-        cx.platform.lapic_eoi(core, cx.sim);
+        self.apic_eoi(cpu, cx);
     }
 
     /// `irq_eoi` of the first level that has one (the IO-APIC's
@@ -208,7 +223,7 @@ impl Kernel {
                 return;
             }
         }
-        cx.platform.lapic_eoi(core, cx.sim);
+        self.apic_eoi(cpu, cx);
     }
 
     // ---- flow handlers --------------------------------------------------------
@@ -217,7 +232,7 @@ impl Kernel {
     /// actions see the device as it is when the handler starts.
     pub(super) fn flow_cost(&mut self, irq: IrqId, cpu: CpuId, cx: &mut Cx) -> Dur {
         let costs = cx.sim.costs;
-        let mut cost = costs.lapic_eoi;
+        let mut cost = self.eoi_cost(&costs);
         let flow = self.irqs[irq.idx()].flow(self.params.cfg.level_flow);
         if flow != Flow::Edge && self.params.cfg.directed_eoi {
             cost += costs.mmio_write;

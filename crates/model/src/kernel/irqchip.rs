@@ -104,22 +104,23 @@ pub struct IrChip {
     pub level: bool,
     /// The levels above have their remappable message.
     written: bool,
-    /// Posted MSI (`intremap=posted_msi`): the entry is posted-format,
-    /// naming the target CPU's posted-interrupt descriptor.
-    pub posted: bool,
+    /// Posted: the entry is posted-format, naming the descriptor of the
+    /// target APIC ID `a` at `base + 64 · a` (the host's posted-MSI
+    /// descriptors, or a VM's vCPU descriptors for an assigned device).
+    pub post_base: Option<u64>,
 }
 
 impl IrChip {
-    /// The level for IRTE `index`, validating requester `sid`; `posted`
-    /// writes posted-format entries.
-    pub fn new(index: u16, sid: u16, level: bool, posted: bool) -> IrChip {
-        IrChip { index, sid, level, written: false, posted }
+    /// The level for IRTE `index`, validating requester `sid`; with
+    /// `post_base`, posted-format entries.
+    pub fn new(index: u16, sid: u16, level: bool, post_base: Option<u64>) -> IrChip {
+        IrChip { index, sid, level, written: false, post_base }
     }
 }
 
 impl IrqChip for IrChip {
     fn name(&self, _: LevelFlow) -> &'static str {
-        if self.posted { "IR-PI" } else { "IR" }
+        if self.post_base.is_some() { "IR-PI" } else { "IR" }
     }
     fn write_msg(&mut self, msg: MsiMessage, cx: &mut Cx) -> Option<MsiMessage> {
         // modify_irte: the new destination and vector into the entry, then
@@ -128,8 +129,8 @@ impl IrqChip for IrChip {
         let e = RemappedIrte::new(d.data.vector, d.address.destination_id as u32, false, self.level, self.sid);
         // intel_ir_reconfigure_irte_posted: the same entry in posted format,
         // VV = the vector, PDA = the target CPU's descriptor.
-        let irte = if self.posted {
-            let pda = crate::platform::memory::posted_msi_pid(d.address.destination_id as u32);
+        let irte = if let Some(base) = self.post_base {
+            let pda = base + 64 * (d.address.destination_id as u64 & 0xff);
             Irte::Posted(irqlab_hw::vtd::irte::PostedIrte::from_remapped(&e, d.data.vector, pda))
         } else {
             Irte::Remapped(e)

@@ -38,6 +38,7 @@ pub mod dma;
 mod driver;
 mod irq;
 mod net_rx;
+mod guest;
 mod posted;
 mod recv;
 pub mod report;
@@ -103,6 +104,8 @@ pub struct IpiStats {
     pub reschedule: u64,
     /// TLB shootdown IPIs (`CALL_FUNCTION_VECTOR`).
     pub tlb: u64,
+    /// IPIs the host sent on a guest's behalf (KVM's wakeup self-IPI).
+    pub kvm: u64,
     /// RPS IPIs taken by their target.
     pub received: u64,
     /// Reschedule IPIs that reached their target.
@@ -263,6 +266,8 @@ pub struct Kernel {
     pub zc: ZcParams,
     /// Per CPU: its posted-MSI notification handler's progress.
     pub posted_runs: Vec<vector::PostedMsiRun>,
+    /// The VM this kernel is the guest of (`[vm]`), if any.
+    pub virt: Option<crate::virt::Virt>,
     /// Counters.
     pub stats: KernelStats,
 }
@@ -354,6 +359,7 @@ impl Kernel {
                 .map(|c| ComputeThread { cpu: CpuId(c), work: Dur::ZERO })
                 .collect(),
             posted_runs: vec![vector::PostedMsiRun::default(); n],
+            virt: None,
             zc: ZcParams {
                 remap: s.process.receive == crate::config::ReceiveMode::Remap,
                 header_split: s.nic.header_split,
@@ -370,6 +376,7 @@ impl Kernel {
                 cx.platform.lapic_suppress_eoi_broadcast(*core, true);
             }
         }
+        self.guest_boot(cx);
         self.probe_iommu(cx);
         self.probe_driver(cx);
         self.probe_devices(cx);

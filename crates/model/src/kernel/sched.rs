@@ -20,11 +20,14 @@ impl Kernel {
     /// Makes sure the right thing runs on `cpu` now: an interrupt was
     /// accepted by its APIC, or its state changed.
     pub fn kick(&mut self, cpu: CpuId, cx: &mut Cx) {
+        if self.virt.is_some() {
+            return self.guest_kick(cpu, cx);
+        }
         self.kick_inner(cpu, cx);
         self.tlb_idle(cpu);
     }
 
-    fn kick_inner(&mut self, cpu: CpuId, cx: &mut Cx) {
+    pub(super) fn kick_inner(&mut self, cpu: CpuId, cx: &mut Cx) {
         let c = cpu.idx();
         loop {
             if self.take_interrupt(cpu, cx) {
@@ -83,6 +86,8 @@ impl Kernel {
             Work::TlbFlush { thread } => self.tlb_flush_done(cpu, thread, cx),
             Work::TlbWait { thread } => self.map_message(cpu, thread, cx),
             Work::Compute { idx } => self.compute_done(cpu, idx, frame.total, cx),
+            Work::Vmm { vector } => self.vmm_done(cpu, vector, cx),
+            Work::Hlt => self.hlt_done(cpu, cx),
         }
         self.kick(cpu, cx);
     }

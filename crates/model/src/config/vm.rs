@@ -1,0 +1,106 @@
+//! `[vm]`: the NIC assigned to a virtual machine (VFIO), whose guest
+//! kernel runs on vCPUs pinned one to one on dedicated host cores, with
+//! its interrupts delivered by an emulated APIC, APICv, or VT-d posted
+//! interrupts (kernel/guest.rs).
+//!
+//! With `[vm]`, every CPU number in `[nic]`, `[kernel]`, `[[apps]]`,
+//! `[process]` and `[tx]` is a vCPU of the guest (0 .. number of `cores`);
+//! `machine.cores` is the physical machine.
+
+use super::{Scenario, ValidateCx};
+use serde::{Deserialize, Serialize};
+
+/// How interrupts reach the guest.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApicMode {
+    /// No APIC virtualization: the hypervisor injects each interrupt on VM
+    /// entry after an exit, and every guest EOI exits.
+    Emulated,
+    /// APICv (virtual-interrupt delivery, EOI virtualization): the device's
+    /// interrupt still exits to the host, which posts it in software; the
+    /// guest's EOIs do not exit.
+    #[default]
+    Apicv,
+    /// APICv plus VT-d posted interrupts: the device's interrupt is posted
+    /// by the remapping hardware into the vCPU's descriptor; a running vCPU
+    /// takes it without an exit, a halted one is woken through the wakeup
+    /// vector.
+    Posted,
+}
+
+/// The virtual machine.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VmConfig {
+    /// The host core of each vCPU (pinned, one vCPU per core, no other work
+    /// on it).
+    pub cores: Vec<u32>,
+    /// How interrupts reach the guest.
+    pub apic: ApicMode,
+}
+
+impl Default for VmConfig {
+    fn default() -> Self {
+        VmConfig { cores: vec![0], apic: ApicMode::Apicv }
+    }
+}
+
+impl VmConfig {
+    /// The scenario as the guest kernel sees it: a machine of one socket
+    /// with one CPU per vCPU.
+    pub fn guest_view(s: &Scenario) -> Scenario {
+        let mut g = s.clone();
+        if let Some(vm) = &s.vm {
+            g.machine.cores = vm.cores.len() as u32;
+            g.machine.sockets = 1;
+        }
+        g
+    }
+
+    /// Checks `[vm]` against the machine and the IOMMU.
+    pub fn validate(&self, s: &Scenario, cx: &mut ValidateCx) {
+        if self.cores.is_empty() {
+            cx.err("vm.cores", "expected at least one vCPU (its host core)");
+        }
+        for (i, c) in self.cores.iter().enumerate() {
+            if *c >= s.machine.cores {
+                cx.err(format!("vm.cores[{i}]"), format!("core {c} does not exist (machine.cores = {})", s.machine.cores));
+            } else if self.cores[..i].contains(c) {
+                cx.err(format!("vm.cores[{i}]"), format!("core {c} already runs a vCPU: vCPUs are pinned one per core"));
+            }
+        }
+        // VFIO assigns a device only behind an IOMMU: DMA through the VM's
+        // domain (its memory mapped once), interrupts through remapping.
+        if !s.iommu.mode.translates() || s.iommu.mapping != super::DmaMapping::PagePool {
+            cx.err(
+                "vm",
+                "an assigned device's DMA goes through the VM's IOMMU domain, its memory mapped once: set iommu.mode = \"strict\" or \"lazy\" with iommu.mapping = \"page_pool\"",
+            );
+        }
+        if !s.iommu.interrupt_remapping {
+            cx.err("vm", "VFIO needs interrupt remapping for an assigned device: set iommu.interrupt_remapping = true");
+        }
+        if s.iommu.posted_msi {
+            cx.err("iommu.posted_msi", "posted MSIs are the host's own; with [vm] use vm.apic = \"posted\"");
+        }
+        if s.nic.interrupt_mode != super::InterruptMode::Msix {
+            cx.err("nic.interrupt_mode", "an assigned VF interrupts through MSI-X: set nic.interrupt_mode = \"msix\"");
+        }
+        if !s.kernel.rps_cpus.is_empty() || !s.kernel.rps_cpus_by_queue.is_empty() || s.kernel.rfs {
+            cx.err("kernel.rps_cpus", "guest IPIs (RPS/RFS inside the VM) are not modelled yet");
+        }
+        if s.process.receive == super::ReceiveMode::Remap {
+            cx.err("process.receive", "TLB shootdowns inside a VM (guest IPIs) are not modelled yet");
+        }
+        if s.tx.is_some() {
+            cx.err("tx", "the transmit path inside a VM is not modelled yet");
+        }
+        if !s.devices.is_empty() || !s.attackers.is_empty() {
+            cx.err("vm", "[[devices]] and [[attackers]] with a VM are not modelled yet");
+        }
+        if s.kernel.irqbalance_interval_ms > 0.0 {
+            cx.err("kernel.irqbalance_interval_ms", "moving an assigned device's IRQs inside a VM is not modelled yet");
+        }
+    }
+}

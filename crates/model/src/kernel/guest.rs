@@ -1,0 +1,310 @@
+//! A kernel running as a VM's guest (`[vm]`): its CPUs are vCPUs pinned one
+//! to one on host cores, and between it and each core's physical local APIC
+//! sits the host (KVM) — exits, injection, posted interrupts, HLT and
+//! wakeups (state in virt.rs; formats in hw::vapic, hw::vtd::pid, hw::vmx).
+//!
+//! * **A physical interrupt on a vCPU's core** is the host's:
+//!   - `POSTED_INTR_VECTOR` while the vCPU is in guest mode is consumed by
+//!     the processor: the descriptor's PIR moves into the virtual APIC, no
+//!     exit (posted-interrupt processing);
+//!   - anything else exits (`external_interrupt`) if the vCPU was in guest
+//!     mode: the host handles it — for an assigned device's MSI, VFIO
+//!     forwards it through an irqfd and KVM injects the guest vector
+//!     (emulated: into the virtual IRR, delivered by event injection at
+//!     entry; APICv: posted in software, moved into the virtual APIC at
+//!     entry) — then enters the guest again;
+//!   - for a halted vCPU it wakes the vCPU's thread instead (the wakeup
+//!     vector 0xf1 with posted interrupts, the device's own vector
+//!     otherwise), which enters the guest.
+//! * **The guest** takes interrupts from its virtual APIC (virtual-interrupt
+//!   delivery); its EOI is virtualized, or with an emulated APIC exits
+//!   (`msr_write`, the x2APIC EOI register).
+//! * **Idle**: a vCPU with nothing to run executes HLT, which exits (`hlt`)
+//!   and blocks its thread; with posted interrupts KVM switches the
+//!   descriptor's notification to the wakeup vector (`vmx_vcpu_pi_put`) and
+//!   back when the vCPU is loaded again (`vmx_vcpu_pi_load`).
+//!
+//! Host work on the guest's behalf runs as `Ctx::Vmm` frames on the vCPU's
+//! core (interrupts disabled); the guest's own frames are paused meanwhile.
+
+use super::cpu::{Ctx, Work};
+use super::{Cx, Kernel};
+use crate::config::ApicMode;
+use crate::ids::CpuId;
+use crate::virt::VcpuMode;
+use irqlab_engine::{Dur, Time};
+use irqlab_hw::vapic::VirtualEoi;
+use irqlab_hw::vmx::ExitReason;
+use irqlab_hw::vtd::pid::{POSTED_INTR_VECTOR, POSTED_INTR_WAKEUP_VECTOR, PostedInterruptDescriptor};
+
+/// The pseudo-vector of a wakeup the guest itself caused (a thread made
+/// runnable on a halted vCPU): KVM kicks the vCPU's thread.
+const KICK: u8 = 0;
+
+/// What [`Kernel::vmm_take`] found on the physical local APIC.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum VmmTake {
+    /// Nothing pending (or the host is busy already).
+    Nothing,
+    /// The host started a frame.
+    Started,
+    /// The processor consumed a posted-interrupt notification, costing this.
+    Inline(Dur),
+}
+
+impl Kernel {
+    /// Boot of a guest: each vCPU's posted-interrupt descriptor in host
+    /// memory, notifying `POSTED_INTR_VECTOR` at its core.
+    pub(super) fn guest_boot(&mut self, cx: &mut Cx) {
+        let Some(v) = self.virt.as_ref() else { return };
+        for (c, vcpu) in v.vcpus.iter().enumerate() {
+            let apic = cx.platform.topo.apic_id(self.cores[c]);
+            let pid = PostedInterruptDescriptor::new(POSTED_INTR_VECTOR, apic, false);
+            cx.platform.memory.alloc_plain(vcpu.pid, 64);
+            for (i, w) in pid.encode().into_iter().enumerate() {
+                cx.platform.memory.store(vcpu.pid + 8 * i as u64, w, Time::ZERO);
+            }
+        }
+    }
+
+    /// Reads vCPU `cpu`'s descriptor, applies `f`, writes back what changed.
+    fn with_vcpu_pid<R>(&self, cpu: CpuId, cx: &mut Cx, f: impl FnOnce(&mut PostedInterruptDescriptor) -> R) -> R {
+        let pda = self.virt.as_ref().expect("a guest").vcpus[cpu.idx()].pid;
+        let now = cx.sim.now();
+        let mem = &mut cx.platform.memory;
+        let mut words = [0u64; 8];
+        for (i, w) in words.iter_mut().enumerate() {
+            *w = mem.sample(pda + 8 * i as u64, now).0;
+        }
+        let mut pid = PostedInterruptDescriptor::decode(words);
+        let r = f(&mut pid);
+        for (i, (old, new)) in words.iter().zip(pid.encode()).enumerate() {
+            if *old != new {
+                mem.store(pda + 8 * i as u64, new, now);
+            }
+        }
+        r
+    }
+
+    /// The vCPU's mode.
+    fn vcpu_mode(&self, cpu: CpuId) -> VcpuMode {
+        self.virt.as_ref().map_or(VcpuMode::Guest, |v| v.vcpus[cpu.idx()].mode)
+    }
+
+    /// `kick` of a guest CPU: only a vCPU in guest mode runs the guest; a
+    /// halted one is woken by a physical interrupt or by guest work made
+    /// runnable on it; an exited one waits for its entry.
+    pub(super) fn guest_kick(&mut self, cpu: CpuId, cx: &mut Cx) {
+        let c = cpu.idx();
+        match self.vcpu_mode(cpu) {
+            VcpuMode::Host => {
+                if let Some(done) = self.cpus[c].resume(cx.sim.now()) {
+                    self.schedule_cpu(cpu, done, cx);
+                }
+            }
+            VcpuMode::Halted => {
+                if self.vmm_take(cpu, cx) == VmmTake::Started {
+                    return;
+                }
+                if !self.cpus[c].runqueue.is_empty() || self.softnet[c].pending {
+                    self.vmm_start(cpu, KICK, cx);
+                }
+            }
+            VcpuMode::Guest => {
+                self.kick_inner(cpu, cx);
+                let run = &self.cpus[c];
+                if self.vcpu_mode(cpu) == VcpuMode::Guest && run.is_idle() && run.runqueue.is_empty() {
+                    self.hlt_exit(cpu, cx);
+                }
+            }
+        }
+    }
+
+    /// Takes a physical interrupt pending on the vCPU's core, if any: the
+    /// host starts a frame (`Started`: the guest waits), or the processor
+    /// consumed a posted-interrupt notification in guest mode (`Inline`,
+    /// with its cost, which the guest's next interrupt frame carries).
+    pub(super) fn vmm_take(&mut self, cpu: CpuId, cx: &mut Cx) -> VmmTake {
+        let c = cpu.idx();
+        if matches!(self.cpus[c].top(), Some(f) if f.ctx == Ctx::Vmm) {
+            return VmmTake::Nothing;
+        }
+        let core = self.core(cpu);
+        let Some(vector) = cx.platform.lapic_ack(core) else { return VmmTake::Nothing };
+        let v = self.virt.as_mut().expect("a guest");
+        v.counts.physical_taken += 1;
+        if vector == POSTED_INTR_VECTOR && v.vcpus[c].mode == VcpuMode::Guest {
+            // Posted-interrupt processing: ON cleared, the EOI written,
+            // PIR into the virtual IRR — in the processor, no exit.
+            v.counts.notifications_in_guest += 1;
+            cx.platform.lapic_eoi(core, cx.sim);
+            self.sync_pir(cpu, cx);
+            return VmmTake::Inline(cx.sim.costs.posted_processing);
+        }
+        self.vmm_start(cpu, vector, cx);
+        VmmTake::Started
+    }
+
+    /// The host starts handling `vector` on the vCPU's core: an exit from
+    /// guest mode, or a wakeup of the halted vCPU.
+    fn vmm_start(&mut self, cpu: CpuId, vector: u8, cx: &mut Cx) {
+        let c = cpu.idx();
+        let costs = cx.sim.costs;
+        let v = self.virt.as_mut().expect("a guest");
+        let forward = if vector != POSTED_INTR_VECTOR && vector != POSTED_INTR_WAKEUP_VECTOR && vector != KICK {
+            costs.vfio_inject
+        } else {
+            Dur::ZERO
+        };
+        let cost = match v.vcpus[c].mode {
+            VcpuMode::Guest => {
+                let cost = costs.vm_exit + costs.vm_extint_handling + forward;
+                v.exit(c, ExitReason::ExternalInterrupt, cost);
+                cost
+            }
+            // Halted: the idle core takes a host interrupt, the handler
+            // wakes the vCPU's thread, which enters the guest.
+            _ => costs.irq_entry_exit + forward + costs.vcpu_wakeup + Dur(costs.vm_exit.0 / 2),
+        };
+        v.vcpus[c].mode = VcpuMode::Host;
+        let now = cx.sim.now();
+        self.cpus[c].pause(now);
+        self.push_frame(cpu, Ctx::Vmm, Work::Vmm { vector }, cost, cx);
+    }
+
+    /// The host's frame for `vector` ended: EOI, injection, then VM entry.
+    pub(super) fn vmm_done(&mut self, cpu: CpuId, vector: u8, cx: &mut Cx) {
+        let c = cpu.idx();
+        let now = cx.sim.now();
+        let v = self.virt.as_mut().expect("a guest");
+        let apic = v.apic;
+        let was_halted = v.vcpus[c].halted_since.is_some();
+        if let Some(since) = v.vcpus[c].halted_since.take() {
+            v.vcpus[c].halted += now.since(since);
+            v.vcpus[c].wakeups += 1;
+            v.counts.wakeups += 1;
+        }
+        let _ = was_halted;
+        if vector != KICK {
+            let core = self.core(cpu);
+            cx.platform.lapic_eoi(core, cx.sim);
+        }
+        let forwarded = vector != POSTED_INTR_VECTOR && vector != POSTED_INTR_WAKEUP_VECTOR && vector != KICK;
+        if forwarded {
+            // VFIO → irqfd → KVM: the guest vector (the host vector was
+            // chosen equal to it when the guest programmed its MSI-X entry).
+            let v = self.virt.as_mut().expect("a guest");
+            v.counts.injections += 1;
+            if apic == ApicMode::Emulated {
+                v.vcpus[c].vapic.request(vector);
+            } else {
+                let out = self.with_vcpu_pid(cpu, cx, |pid| pid.post_software(vector));
+                let v = self.virt.as_mut().expect("a guest");
+                v.counts.software_posted += 1;
+                v.counts.software_merged += out.merged as u64;
+            }
+        }
+        self.vm_entry(cpu, cx);
+    }
+
+    /// VM entry: KVM loads the vCPU's descriptor (posted interrupts) and
+    /// moves its PIR into the virtual APIC (`vmx_sync_pir_to_irr`).
+    fn vm_entry(&mut self, cpu: CpuId, cx: &mut Cx) {
+        let c = cpu.idx();
+        let apic = self.virt.as_ref().expect("a guest").apic;
+        if apic == ApicMode::Posted {
+            let core_apic = cx.platform.topo.apic_id(self.core(cpu));
+            self.with_vcpu_pid(cpu, cx, |pid| pid.kvm_vcpu_load(core_apic, false));
+        }
+        if apic != ApicMode::Emulated {
+            self.sync_pir(cpu, cx);
+        }
+        let v = self.virt.as_mut().expect("a guest");
+        v.vcpus[c].mode = VcpuMode::Guest;
+        v.counts.entries += 1;
+    }
+
+    /// PIR into the virtual APIC (the processor's posted-interrupt
+    /// processing, or KVM's sync at entry).
+    fn sync_pir(&mut self, cpu: CpuId, cx: &mut Cx) {
+        let c = cpu.idx();
+        let mut vapic = std::mem::take(&mut self.virt.as_mut().expect("a guest").vcpus[c].vapic);
+        let moved = self.with_vcpu_pid(cpu, cx, |pid| vapic.process_posted(pid));
+        let v = self.virt.as_mut().expect("a guest");
+        v.counts.pir_taken += moved.len() as u64;
+        v.vcpus[c].vapic = vapic;
+    }
+
+    /// The idle vCPU executes HLT: an exit; its thread blocks.
+    fn hlt_exit(&mut self, cpu: CpuId, cx: &mut Cx) {
+        let c = cpu.idx();
+        let costs = cx.sim.costs;
+        let cost = Dur(costs.vm_exit.0 / 2) + costs.context_switch;
+        let v = self.virt.as_mut().expect("a guest");
+        v.exit(c, ExitReason::Hlt, cost);
+        v.vcpus[c].mode = VcpuMode::Host;
+        self.push_frame(cpu, Ctx::Vmm, Work::Hlt, cost, cx);
+    }
+
+    /// The HLT exit's frame ended: the vCPU is blocked (with posted
+    /// interrupts, its descriptor now notifies the wakeup vector).
+    pub(super) fn hlt_done(&mut self, cpu: CpuId, cx: &mut Cx) {
+        let c = cpu.idx();
+        let now = cx.sim.now();
+        let apic = self.virt.as_ref().expect("a guest").apic;
+        let mut self_ipi = false;
+        if apic == ApicMode::Posted {
+            self_ipi = self.with_vcpu_pid(cpu, cx, |pid| pid.kvm_vcpu_put(true, false).self_wakeup_ipi);
+        }
+        let v = self.virt.as_mut().expect("a guest");
+        v.vcpus[c].mode = VcpuMode::Halted;
+        v.vcpus[c].halted_since = Some(now);
+        if self_ipi {
+            let apic_id = cx.platform.topo.apic_id(self.core(cpu));
+            cx.platform.send_ipi(apic_id, POSTED_INTR_WAKEUP_VECTOR, cx.sim);
+            self.stats.ipis.sent += 1;
+            self.stats.ipis.kvm += 1;
+        }
+    }
+
+    /// The vector the guest takes now, by virtual-interrupt delivery.
+    pub(super) fn vapic_deliver(&mut self, cpu: CpuId) -> Option<u8> {
+        let v = self.virt.as_mut()?;
+        (v.vcpus[cpu.idx()].mode == VcpuMode::Guest).then(|| v.vcpus[cpu.idx()].vapic.deliver()).flatten()
+    }
+
+    /// The local APIC EOI: the physical one on the host; the virtual one in
+    /// a guest (with an emulated APIC, an exit: the x2APIC EOI write).
+    pub(super) fn apic_eoi(&mut self, cpu: CpuId, cx: &mut Cx) {
+        let Some(v) = self.virt.as_mut() else {
+            let core = self.core(cpu);
+            cx.platform.lapic_eoi(core, cx.sim);
+            return;
+        };
+        let c = cpu.idx();
+        let eoi = v.vcpus[c].vapic.eoi();
+        if v.apic == ApicMode::Emulated && eoi != VirtualEoi::Nothing {
+            let cost = cx.sim.costs.vm_eoi_exit;
+            v.exit(c, ExitReason::MsrWrite, cost);
+            v.counts.eoi_exits += 1;
+            v.counts.entries += 1;
+        }
+    }
+
+    /// CPU time of a local APIC EOI on this kernel's CPUs.
+    pub(super) fn eoi_cost(&self, costs: &crate::costs::Costs) -> Dur {
+        match &self.virt {
+            Some(v) if v.apic == ApicMode::Emulated => costs.vm_eoi_exit,
+            _ => costs.lapic_eoi,
+        }
+    }
+
+    /// PIR bits still set in the vCPUs' descriptors.
+    pub fn vcpu_pir_pending(&self, platform: &crate::platform::Platform) -> u64 {
+        let Some(v) = &self.virt else { return 0 };
+        v.vcpus
+            .iter()
+            .map(|vc| (0..4).map(|i| platform.memory.sample(vc.pid + 8 * i, Time(u64::MAX)).0.count_ones() as u64).sum::<u64>())
+            .sum()
+    }
+}

@@ -1,0 +1,131 @@
+//! A virtual machine's state as its host sees it: each vCPU's mode (in the
+//! guest, in the host on its behalf, halted), its virtual APIC and posted-
+//! interrupt descriptor, and the VM's exit and entry counts. The guest
+//! kernel (a [`crate::kernel::Kernel`] on the vCPUs' cores) owns it; the
+//! behaviour is in kernel/guest.rs.
+
+use crate::config::ApicMode;
+use irqlab_engine::{Dur, Time};
+use irqlab_hw::vapic::VirtualApic;
+use irqlab_hw::vmx::ExitReason;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Physical address of vCPU descriptors (VT-d posting and KVM's software
+/// posting): 64 bytes per host APIC ID, in kernel memory after the host's
+/// posted-MSI descriptors.
+pub const VCPU_PID_PHYS: u64 = 0x30_4000;
+
+/// The posted-interrupt descriptor of the vCPU on host APIC `apic_id`.
+pub fn vcpu_pid(apic_id: u32) -> u64 {
+    VCPU_PID_PHYS + 64 * (apic_id as u64 & 0xff)
+}
+
+/// Where a vCPU is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VcpuMode {
+    /// In guest mode (VMX non-root): the guest kernel's frames run.
+    Guest,
+    /// Exited: the host works on its behalf; a VM entry follows.
+    Host,
+    /// Blocked after a HLT exit: its core idles in the host.
+    Halted,
+}
+
+/// One vCPU.
+#[derive(Clone, Debug)]
+pub struct Vcpu {
+    /// Its mode.
+    pub mode: VcpuMode,
+    /// Its virtual APIC (virtual-APIC page and guest interrupt status).
+    pub vapic: VirtualApic,
+    /// Its posted-interrupt descriptor's address.
+    pub pid: u64,
+    /// When it last halted, if it is halted.
+    pub halted_since: Option<Time>,
+    /// Time spent halted.
+    pub halted: Dur,
+    /// Its exits.
+    pub exits: u64,
+    /// Times it was woken from HLT.
+    pub wakeups: u64,
+}
+
+/// What the VM counted.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct VmCounts {
+    /// Exits by reason.
+    pub exits: BTreeMap<String, u64>,
+    /// Host CPU time by exit reason, picoseconds (exit, handling, entry).
+    #[serde(skip)]
+    pub exit_ps: BTreeMap<String, u64>,
+    /// VM entries.
+    pub entries: u64,
+    /// Physical vectors the host took on the vCPUs' cores (exits and
+    /// wakeups; not the notifications the processor consumed in guest mode).
+    pub physical_taken: u64,
+    /// Posted-interrupt notifications the processor consumed in guest mode.
+    pub notifications_in_guest: u64,
+    /// Interrupts the host injected or posted for the guest (assigned
+    /// device MSIs it forwarded).
+    pub injections: u64,
+    /// PIR bits moved into virtual APICs (processor or KVM's sync at entry).
+    pub pir_taken: u64,
+    /// Requests KVM posted in software (APICv without VT-d posting).
+    pub software_posted: u64,
+    /// Of which found their PIR bit already set.
+    pub software_merged: u64,
+    /// Halted vCPUs woken.
+    pub wakeups: u64,
+    /// Guest EOIs that exited (emulated APIC).
+    pub eoi_exits: u64,
+}
+
+/// The VM.
+#[derive(Clone, Debug)]
+pub struct Virt {
+    /// How interrupts reach the guest.
+    pub apic: ApicMode,
+    /// Its vCPUs, by the guest's CPU number.
+    pub vcpus: Vec<Vcpu>,
+    /// Counters.
+    pub counts: VmCounts,
+}
+
+impl Virt {
+    /// A VM of `n` vCPUs in guest mode, their descriptors at `pids`.
+    pub fn new(apic: ApicMode, pids: Vec<u64>) -> Virt {
+        let vcpus = pids
+            .into_iter()
+            .map(|pid| Vcpu {
+                mode: VcpuMode::Guest,
+                vapic: VirtualApic::default(),
+                pid,
+                halted_since: None,
+                halted: Dur::ZERO,
+                exits: 0,
+                wakeups: 0,
+            })
+            .collect();
+        Virt { apic, vcpus, counts: VmCounts::default() }
+    }
+
+    /// Counts an exit of `reason` costing `cost`.
+    pub fn exit(&mut self, cpu: usize, reason: ExitReason, cost: Dur) {
+        let name = reason.name();
+        *self.counts.exit_ps.entry(name.clone()).or_default() += cost.as_ps();
+        *self.counts.exits.entry(name).or_default() += 1;
+        self.vcpus[cpu].exits += 1;
+    }
+
+    /// Exits of every reason.
+    pub fn total_exits(&self) -> u64 {
+        self.counts.exits.values().sum()
+    }
+
+    /// vCPUs not in guest mode (exited and not yet entered).
+    pub fn out(&self) -> u64 {
+        self.vcpus.iter().filter(|v| v.mode != VcpuMode::Guest).count() as u64
+    }
+}
