@@ -68,6 +68,8 @@ pub struct Metrics {
     pub ir: Option<crate::platform::iommu::ir::IrCounts>,
     /// Posted interrupts, when any IRTE is posted-format.
     pub posted: Option<PostedMetrics>,
+    /// The VM the NIC is assigned to (`[vm]`).
+    pub vm: Option<crate::kernel::report::VmMetrics>,
     /// Misbehaving devices (`[[attackers]]`).
     pub attackers: Vec<AttackerMetrics>,
     /// The drain after the run: packets that never got out, and why.
@@ -499,6 +501,7 @@ pub fn assemble(p: &Parts, law_violations: Vec<LawViolation>) -> Metrics {
         iommu: iommu_metrics(p, pc.delivered),
         ir: p.platform.iommu.as_ref().and_then(|u| u.ir.as_ref()).map(|ir| ir.counts.clone()),
         posted: posted_metrics(p),
+        vm: k.report_vm(p.end, pc.delivered),
         attackers: attacker_metrics(p),
         progress: crate::progress::Progress::default(),
         law_violations,
@@ -510,7 +513,8 @@ pub fn assemble(p: &Parts, law_violations: Vec<LawViolation>) -> Metrics {
 fn posted_metrics(p: &Parts) -> Option<PostedMetrics> {
     let ps = &p.platform.stats.posted;
     let st = &p.kernel.stats;
-    if ps.requests == 0 && !p.kernel.dma.posted_msi {
+    let vm = p.kernel.virt.as_ref();
+    if ps.requests == 0 && !p.kernel.dma.posted_msi && vm.is_none() {
         return None;
     }
     Some(PostedMetrics {
@@ -518,9 +522,9 @@ fn posted_metrics(p: &Parts) -> Option<PostedMetrics> {
         pir_merges: ps.merged,
         notifications: ps.notifications,
         suppressed: ps.suppressed,
-        notifications_taken: st.posted_notifications,
+        notifications_taken: st.posted_notifications + vm.map_or(0, |v| v.counts.notifications_in_guest),
         scans: st.posted_scans,
-        vectors_taken: st.posted_taken,
+        vectors_taken: st.posted_taken + vm.map_or(0, |v| v.counts.pir_taken),
         requests_per_notification: ratio(ps.requests, ps.notifications),
     })
 }

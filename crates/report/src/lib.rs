@@ -105,21 +105,55 @@ pub fn summary(m: &Metrics) -> String {
         thousands(m.apps.wakeups),
         m.apps.wakeups_per_packet
     );
-    let _ = writeln!(o, "\ncore socket  hardirq  softirq  kthread     user     idle   interrupts");
-    for c in &m.cpu {
-        let b = &c.busy_frac;
+    if let Some(vm) = &m.vm {
+        // A guest's cores: time in guest mode, the host's time for it
+        // (exits, injections, wakeups), halted or idle.
+        let apic = serde_json::to_value(vm.apic).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        let exits: Vec<String> = vm.exits.iter().map(|(k, v)| format!("{k}×{}", thousands(*v))).collect();
         let _ = writeln!(
             o,
-            "{:>4} {:>6}   {}   {}   {}   {}   {}   {:>10}",
-            c.core,
-            c.socket,
-            pct(b.hardirq),
-            pct(b.softirq),
-            pct(b.kthread),
-            pct(b.user),
-            pct(b.idle),
-            thousands(c.interrupts)
+            "vm          {apic} APIC: {} exits ({:.3} per packet: {}), host {:.0} ns per packet; {} notifications taken in guest mode, {} wakeups",
+            thousands(vm.exits.values().sum()),
+            vm.exits_per_packet,
+            if exits.is_empty() { "none".to_string() } else { exits.join(" ") },
+            vm.host_ns_per_packet,
+            thousands(vm.notifications_in_guest),
+            thousands(vm.wakeups)
         );
+        let _ = writeln!(o, "\nvcpu  core    guest  hardirq  softirq     user     host   halted   interrupts");
+        for (v, c) in vm.vcpus.iter().zip(&m.cpu) {
+            let g = &v.guest_busy_frac;
+            let _ = writeln!(
+                o,
+                "{:>4} {:>5}   {}   {}   {}   {}   {}   {}   {:>10}",
+                v.vcpu,
+                v.core,
+                pct(v.running_frac),
+                pct(g.hardirq),
+                pct(g.softirq),
+                pct(g.user),
+                pct(v.host_frac),
+                pct(v.halted_frac),
+                thousands(c.interrupts)
+            );
+        }
+    } else {
+        let _ = writeln!(o, "\ncore socket  hardirq  softirq  kthread     user     idle   interrupts");
+        for c in &m.cpu {
+            let b = &c.busy_frac;
+            let _ = writeln!(
+                o,
+                "{:>4} {:>6}   {}   {}   {}   {}   {}   {:>10}",
+                c.core,
+                c.socket,
+                pct(b.hardirq),
+                pct(b.softirq),
+                pct(b.kthread),
+                pct(b.user),
+                pct(b.idle),
+                thousands(c.interrupts)
+            );
+        }
     }
     let _ = writeln!(o, "\n irq  chip               core  vector      count  unhandled  queues");
     for v in &i.per_vector {

@@ -166,8 +166,14 @@ impl Kernel {
             // wakes the vCPU's thread, which enters the guest.
             _ => costs.irq_entry_exit + forward + costs.vcpu_wakeup + Dur(costs.vm_exit.0 / 2),
         };
-        v.vcpus[c].mode = VcpuMode::Host;
         let now = cx.sim.now();
+        if let Some(since) = v.vcpus[c].halted_since.take() {
+            v.vcpus[c].halted += now.since(since);
+            v.vcpus[c].wakeups += 1;
+            v.counts.wakeups += 1;
+        }
+        let v = self.virt.as_mut().expect("a guest");
+        v.vcpus[c].mode = VcpuMode::Host;
         self.cpus[c].pause(now);
         self.push_frame(cpu, Ctx::Vmm, Work::Vmm { vector }, cost, cx);
     }
@@ -175,16 +181,7 @@ impl Kernel {
     /// The host's frame for `vector` ended: EOI, injection, then VM entry.
     pub(super) fn vmm_done(&mut self, cpu: CpuId, vector: u8, cx: &mut Cx) {
         let c = cpu.idx();
-        let now = cx.sim.now();
-        let v = self.virt.as_mut().expect("a guest");
-        let apic = v.apic;
-        let was_halted = v.vcpus[c].halted_since.is_some();
-        if let Some(since) = v.vcpus[c].halted_since.take() {
-            v.vcpus[c].halted += now.since(since);
-            v.vcpus[c].wakeups += 1;
-            v.counts.wakeups += 1;
-        }
-        let _ = was_halted;
+        let apic = self.virt.as_ref().expect("a guest").apic;
         if vector != KICK {
             let core = self.core(cpu);
             cx.platform.lapic_eoi(core, cx.sim);
@@ -211,6 +208,20 @@ impl Kernel {
     /// moves its PIR into the virtual APIC (`vmx_sync_pir_to_irr`).
     fn vm_entry(&mut self, cpu: CpuId, cx: &mut Cx) {
         let c = cpu.idx();
+        // Posted-interrupt vectors that reached the core while the host
+        // worked (interrupts enabled there) were handled by it before the
+        // entry: `kvm_posted_intr_ipi` does nothing, a wakeup finds the
+        // vCPU awake; their requests are in the PIR, synced below.
+        let core = self.core(cpu);
+        while cx
+            .platform
+            .lapic_pending(core)
+            .is_some_and(|p| p == POSTED_INTR_VECTOR || p == POSTED_INTR_WAKEUP_VECTOR)
+        {
+            cx.platform.lapic_ack(core);
+            cx.platform.lapic_eoi(core, cx.sim);
+            self.virt.as_mut().expect("a guest").counts.physical_taken += 1;
+        }
         let apic = self.virt.as_ref().expect("a guest").apic;
         if apic == ApicMode::Posted {
             let core_apic = cx.platform.topo.apic_id(self.core(cpu));
@@ -260,8 +271,9 @@ impl Kernel {
         v.vcpus[c].mode = VcpuMode::Halted;
         v.vcpus[c].halted_since = Some(now);
         if self_ipi {
-            let apic_id = cx.platform.topo.apic_id(self.core(cpu));
-            cx.platform.send_ipi(apic_id, POSTED_INTR_WAKEUP_VECTOR, cx.sim);
+            // `__apic_send_IPI_self(POSTED_INTR_WAKEUP_VECTOR)`: the next
+            // kick of this core takes it and wakes the vCPU.
+            cx.platform.self_ipi(self.core(cpu), POSTED_INTR_WAKEUP_VECTOR);
             self.stats.ipis.sent += 1;
             self.stats.ipis.kvm += 1;
         }

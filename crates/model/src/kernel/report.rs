@@ -197,13 +197,86 @@ pub struct ProcessMetrics {
     pub compute_ns: f64,
 }
 
+/// A VM (`[vm]`): its exits, the host's work for it, its vCPUs.
+#[derive(Clone, Debug, Serialize)]
+pub struct VmMetrics {
+    /// How interrupts reach the guest.
+    pub apic: crate::config::ApicMode,
+    /// VM exits by reason (`external_interrupt`, `hlt`, `msr_write`, …).
+    pub exits: std::collections::BTreeMap<String, u64>,
+    /// Host CPU time by exit reason (exit, handling, entry), ns.
+    pub exit_ns: std::collections::BTreeMap<String, f64>,
+    /// VM entries.
+    pub entries: u64,
+    /// Exits per delivered packet.
+    pub exits_per_packet: f64,
+    /// Host CPU time on the guest's behalf (exits, injections, wakeups) per
+    /// delivered packet, ns.
+    pub host_ns_per_packet: f64,
+    /// Device interrupts the host forwarded to the guest (VFIO).
+    pub injections: u64,
+    /// Of which KVM posted in software (APICv).
+    pub software_posted: u64,
+    /// Posted-interrupt notifications the processor consumed in guest mode
+    /// (no exit).
+    pub notifications_in_guest: u64,
+    /// PIR bits moved into the virtual APICs.
+    pub pir_taken: u64,
+    /// Halted vCPUs woken.
+    pub wakeups: u64,
+    /// Guest EOIs that exited (emulated APIC).
+    pub eoi_exits: u64,
+    /// Physical vectors the host took on the vCPUs' cores.
+    pub physical_taken: u64,
+    /// Each vCPU.
+    pub vcpus: Vec<VcpuMetrics>,
+}
+
+/// One vCPU.
+#[derive(Clone, Debug, Serialize)]
+pub struct VcpuMetrics {
+    /// Its number in the guest.
+    pub vcpu: u32,
+    /// The host core it is pinned to.
+    pub core: u32,
+    /// Where it was at the end.
+    pub mode: crate::virt::VcpuMode,
+    /// Fraction of the run in guest mode, running.
+    pub running_frac: f64,
+    /// Fraction the host worked on its behalf.
+    pub host_frac: f64,
+    /// Fraction it was halted (blocked after HLT).
+    pub halted_frac: f64,
+    /// The guest kernel's own contexts, as fractions of the run.
+    pub guest_busy_frac: GuestBusy,
+    /// Its exits.
+    pub exits: u64,
+    /// Times it was woken from HLT.
+    pub wakeups: u64,
+}
+
+/// A guest's time by its own contexts.
+#[derive(Clone, Debug, Serialize)]
+pub struct GuestBusy {
+    /// Hard-IRQ handlers.
+    pub hardirq: f64,
+    /// Softirq.
+    pub softirq: f64,
+    /// Kernel threads.
+    pub kthread: f64,
+    /// Application threads.
+    pub user: f64,
+}
+
 /// `a / b`, or 0 when `b` is 0.
 pub fn ratio(a: u64, b: u64) -> f64 {
     if b == 0 { 0.0 } else { a as f64 / b as f64 }
 }
 
 impl Kernel {
-    /// Per-CPU time by context over a run that ended at `end`.
+    /// Per-CPU time by context over a run that ended at `end`. A guest's
+    /// cores report the time in guest mode as `guest` and the host's work
+    /// on its behalf as `kthread` (the guest's own contexts are in `vm`).
     pub fn report_cpus(&self, end: Time, platform: &Platform) -> Vec<CoreMetrics> {
         self.cpus
             .iter()
@@ -214,17 +287,29 @@ impl Kernel {
                 };
                 let busy: f64 = (0..N_CTX).map(|k| Ctx::ALL[k]).map(f).sum();
                 let core = self.cores[i];
-                CoreMetrics {
-                    core: core.0,
-                    socket: platform.topo.socket_of(core),
-                    busy_frac: BusyFrac {
+                let busy_frac = if self.virt.is_some() {
+                    BusyFrac {
+                        hardirq: 0.0,
+                        softirq: 0.0,
+                        kthread: f(Ctx::Vmm),
+                        user: 0.0,
+                        guest: f(Ctx::Hardirq) + f(Ctx::Softirq) + f(Ctx::Kthread) + f(Ctx::User),
+                        idle: (1.0 - busy).max(0.0),
+                    }
+                } else {
+                    BusyFrac {
                         hardirq: f(Ctx::Hardirq),
                         softirq: f(Ctx::Softirq),
                         kthread: f(Ctx::Kthread),
                         user: f(Ctx::User),
                         guest: 0.0,
                         idle: (1.0 - busy).max(0.0),
-                    },
+                    }
+                };
+                CoreMetrics {
+                    core: core.0,
+                    socket: platform.topo.socket_of(core),
+                    busy_frac,
                     interrupts: self.stats.interrupts_per_cpu[i],
                 }
             })
@@ -352,6 +437,57 @@ impl Kernel {
             compute_cores: self.compute.iter().map(|c| self.cores[c.cpu.idx()].0).collect(),
             compute_ns: self.compute.iter().map(|c| c.work.as_ps() as f64 / 1e3).sum(),
         }
+    }
+
+    /// The VM this kernel is the guest of.
+    pub fn report_vm(&self, end: Time, delivered: u64) -> Option<VmMetrics> {
+        let v = self.virt.as_ref()?;
+        let frac = |d: irqlab_engine::Dur| if end.0 == 0 { 0.0 } else { d.0 as f64 / end.0 as f64 };
+        let vcpus = v
+            .vcpus
+            .iter()
+            .enumerate()
+            .map(|(i, vc)| {
+                let c = &self.cpus[i];
+                let b = |ctx: Ctx| frac(c.busy[ctx.idx()]);
+                let halted = vc.halted + vc.halted_since.map_or(irqlab_engine::Dur::ZERO, |s| end.since(s));
+                let guest = b(Ctx::Hardirq) + b(Ctx::Softirq) + b(Ctx::Kthread) + b(Ctx::User);
+                VcpuMetrics {
+                    vcpu: i as u32,
+                    core: self.cores[i].0,
+                    mode: vc.mode,
+                    running_frac: guest,
+                    host_frac: b(Ctx::Vmm),
+                    halted_frac: frac(halted),
+                    guest_busy_frac: GuestBusy {
+                        hardirq: b(Ctx::Hardirq),
+                        softirq: b(Ctx::Softirq),
+                        kthread: b(Ctx::Kthread),
+                        user: b(Ctx::User),
+                    },
+                    exits: vc.exits,
+                    wakeups: vc.wakeups,
+                }
+            })
+            .collect();
+        let host_ps: u64 = self.cpus.iter().map(|c| c.busy[Ctx::Vmm.idx()].as_ps()).sum();
+        let n = &v.counts;
+        Some(VmMetrics {
+            apic: v.apic,
+            exits: n.exits.clone(),
+            exit_ns: n.exit_ps.iter().map(|(k, ps)| (k.clone(), *ps as f64 / 1e3)).collect(),
+            entries: n.entries,
+            exits_per_packet: ratio(v.total_exits(), delivered),
+            host_ns_per_packet: ratio(host_ps, delivered) / 1e3,
+            injections: n.injections,
+            software_posted: n.software_posted,
+            notifications_in_guest: n.notifications_in_guest,
+            pir_taken: n.pir_taken,
+            wakeups: n.wakeups,
+            eoi_exits: n.eoi_exits,
+            physical_taken: n.physical_taken,
+            vcpus,
+        })
     }
 
     /// Packets held inside the kernel: backlogs and polls in progress, and

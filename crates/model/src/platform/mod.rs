@@ -423,6 +423,19 @@ impl Platform {
         Some(core)
     }
 
+    /// A core sends itself a fixed IPI (the ICR's self shorthand): it is in
+    /// its own IRR at once.
+    pub fn self_ipi(&mut self, core: CoreId, vector: u8) {
+        self.stats.ipis.sent += 1;
+        let dest = self.topo.apic_id(core);
+        self.ipi_arrives(dest, vector);
+    }
+
+    /// The vector `core` would take next, without taking it.
+    pub fn lapic_pending(&self, core: CoreId) -> Option<u8> {
+        self.lapics[core.idx()].pending_vector()
+    }
+
     /// `core` acknowledges its highest deliverable vector (IRR → ISR).
     pub fn lapic_ack(&mut self, core: CoreId) -> Option<u8> {
         self.lapics[core.idx()].ack()
