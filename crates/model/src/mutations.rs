@@ -256,3 +256,14 @@ fn a_pir_bit_taken_without_counting_breaks_the_posted_law() {
     s.iommu.posted_msi = true;
     fires(&s, "posted", |f| f.arm(Fault::PirTakeUncounted, 100));
 }
+
+#[test]
+fn a_vm_entry_left_uncounted_breaks_the_vm_exits_law() {
+    let mut s = short(Scenario::default());
+    s.machine.cores = 4;
+    s.nic.queues = 2;
+    s.iommu.mode = crate::config::IommuMode::Strict;
+    s.iommu.interrupt_remapping = true;
+    s.vm = Some(crate::config::VmConfig { cores: vec![2, 3], apic: crate::config::ApicMode::Apicv });
+    fires(&s, "vm exits", |f| f.arm(Fault::EntryUncounted, 50));
+}

@@ -226,6 +226,8 @@ pub enum Fault {
     LoseZerocopyNotification,
     /// A posted-MSI scan takes PIR bits without counting them.
     PirTakeUncounted,
+    /// A VM entry happens without being counted.
+    EntryUncounted,
 }
 
 /// The faults armed for a run: each fires once at its `after`-th

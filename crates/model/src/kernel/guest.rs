@@ -232,7 +232,9 @@ impl Kernel {
         }
         let v = self.virt.as_mut().expect("a guest");
         v.vcpus[c].mode = VcpuMode::Guest;
-        v.counts.entries += 1;
+        if !cx.sim.faults.fire(crate::sim::Fault::EntryUncounted) {
+            v.counts.entries += 1;
+        }
     }
 
     /// PIR into the virtual APIC (the processor's posted-interrupt

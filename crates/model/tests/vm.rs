@@ -1,0 +1,99 @@
+//! A VM with an assigned NIC (VFIO): its guest kernel on pinned vCPUs, the
+//! three ways its interrupts arrive, HLT and wakeups, and the laws over it.
+
+use irqlab_model::config::{ApicMode, IommuMode, Scenario, VmConfig};
+use irqlab_model::{Metrics, run};
+
+fn vm(apic: ApicMode, rate_pps: f64) -> Scenario {
+    let mut s = Scenario::default();
+    s.duration_ms = 20.0;
+    s.machine.cores = 4;
+    s.nic.queues = 2;
+    s.workload.rate_pps = Some(rate_pps);
+    s.iommu.mode = IommuMode::Strict;
+    s.iommu.interrupt_remapping = true;
+    s.vm = Some(VmConfig { cores: vec![2, 3], apic });
+    s
+}
+
+fn go(s: &Scenario) -> Metrics {
+    let m = run(s).expect("valid scenario");
+    assert!(m.law_violations.is_empty(), "{:?}", m.law_violations);
+    assert_eq!(m.progress.stuck, 0, "{:?}", m.progress);
+    m
+}
+
+fn exits(m: &Metrics, reason: &str) -> u64 {
+    m.vm.as_ref().expect("a VM").exits.get(reason).copied().unwrap_or(0)
+}
+
+#[test]
+fn each_apic_mode_has_its_exits() {
+    let emulated = go(&vm(ApicMode::Emulated, 200_000.0));
+    let apicv = go(&vm(ApicMode::Apicv, 200_000.0));
+    let posted = go(&vm(ApicMode::Posted, 200_000.0));
+    for m in [&emulated, &apicv, &posted] {
+        assert!(m.packets.delivered as f64 > 0.99 * m.packets.offered as f64);
+        let v = m.vm.as_ref().unwrap();
+        assert_eq!(v.vcpus.len(), 2);
+        assert_eq!(m.cpu.iter().map(|c| c.core).collect::<Vec<_>>(), vec![2, 3], "the guest's cores");
+        assert!(exits(m, "hlt") > 0, "idle vCPUs halt");
+    }
+    // Emulated: every guest EOI exits; the device's interrupts exit.
+    let e = emulated.vm.as_ref().unwrap();
+    assert_eq!(e.eoi_exits, emulated.interrupts.total, "one EOI exit per guest interrupt");
+    assert_eq!(exits(&emulated, "msr_write"), e.eoi_exits);
+    assert!(exits(&emulated, "external_interrupt") > 0);
+    // APICv: EOIs are virtualized; the device's interrupts still reach the
+    // host (exits when the vCPU runs), which posts them in software.
+    let a = apicv.vm.as_ref().unwrap();
+    assert_eq!(exits(&apicv, "msr_write"), 0);
+    assert!(exits(&apicv, "external_interrupt") > 0 && a.software_posted > 0);
+    // Posted: no exit for the device's interrupts; a running vCPU's
+    // notifications are consumed in guest mode.
+    let p = posted.vm.as_ref().unwrap();
+    assert_eq!(exits(&posted, "external_interrupt"), 0);
+    assert_eq!(exits(&posted, "msr_write"), 0);
+    assert!(p.notifications_in_guest > 0 && p.software_posted == 0);
+    assert_eq!(p.injections, 0, "nothing forwarded by the host");
+    // Fewer exits and lower latency as the hardware takes over.
+    assert!(e.exits_per_packet > a.exits_per_packet && a.exits_per_packet > p.exits_per_packet);
+    assert!(emulated.latency_ns.p99 > posted.latency_ns.p99);
+}
+
+#[test]
+fn a_vms_time_splits_into_guest_host_and_halted() {
+    let m = go(&vm(ApicMode::Apicv, 200_000.0));
+    for (c, v) in m.cpu.iter().zip(&m.vm.as_ref().unwrap().vcpus) {
+        let b = &c.busy_frac;
+        let sum = b.hardirq + b.softirq + b.kthread + b.user + b.guest + b.idle;
+        assert!((sum - 1.0).abs() < 1e-9, "{b:?}");
+        assert!((b.guest - v.running_frac).abs() < 1e-9);
+        assert!((b.kthread - v.host_frac).abs() < 1e-9, "the host's work for the guest");
+        // Halted time is idle time (the host idles while the vCPU blocks).
+        assert!(v.halted_frac <= b.idle + 1e-9, "{v:?} {b:?}");
+        assert!(v.running_frac + v.host_frac + v.halted_frac <= 1.0 + 1e-9);
+    }
+}
+
+#[test]
+fn a_saturated_guest_rarely_halts_and_posted_interrupts_avoid_most_exits() {
+    let low = go(&vm(ApicMode::Posted, 100_000.0));
+    let high = go(&vm(ApicMode::Posted, 1_500_000.0));
+    let (l, h) = (low.vm.as_ref().unwrap(), high.vm.as_ref().unwrap());
+    assert!(h.exits_per_packet < l.exits_per_packet / 4.0, "{} vs {}", h.exits_per_packet, l.exits_per_packet);
+}
+
+#[test]
+fn vm_settings_are_checked() {
+    let mut s = vm(ApicMode::Posted, 100_000.0);
+    s.iommu.interrupt_remapping = false;
+    let errs = s.validate();
+    assert!(errs.iter().any(|e| e.path == "vm" && e.message.contains("interrupt remapping")), "{errs:?}");
+    let mut s = vm(ApicMode::Posted, 100_000.0);
+    s.vm.as_mut().unwrap().cores = vec![2, 2];
+    assert!(s.validate().iter().any(|e| e.path == "vm.cores[1]"));
+    let mut s = vm(ApicMode::Posted, 100_000.0);
+    s.apps = vec![irqlab_model::config::AppConfig::on_core(2)];
+    assert!(s.validate().iter().any(|e| e.path == "apps[0].core"), "CPU numbers are vCPUs");
+}
