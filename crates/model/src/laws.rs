@@ -219,7 +219,7 @@ fn platform_laws(p: &Counted, transit: &InTransit, laws: &mut Vec<Law>) {
             "RPS, TLB and KVM IPIs sent (kernels)",
             kernels(|k| k.stats.ipis.rps + k.stats.ipis.tlb + k.stats.ipis.kvm),
         )
-            .part("ICR writes (APIC bus)", ps.ipis.sent),
+        .part("ICR writes (APIC bus)", ps.ipis.sent),
         Law::new("ipi transit", "sent", ps.ipis.sent).part("arrived", ps.ipis.arrived).part("in transit", transit.ipis),
         Law::new("reschedules", "sent", kernels(|k| k.stats.ipis.reschedule))
             .part("arrived", kernels(|k| k.stats.ipis.reschedule_received))
@@ -282,7 +282,10 @@ fn platform_laws(p: &Counted, transit: &InTransit, laws: &mut Vec<Law>) {
         let software: u64 = kernels(|k| k.virt.as_ref().map_or(0, |v| v.counts.software_posted));
         laws.push(
             Law::new("posted", "requests posted (remapping hardware + KVM software)", ps.posted.requests + software)
-                .part("merged into a set PIR bit", ps.posted.merged + kernels(|k| k.virt.as_ref().map_or(0, |v| v.counts.software_merged)))
+                .part(
+                    "merged into a set PIR bit",
+                    ps.posted.merged + kernels(|k| k.virt.as_ref().map_or(0, |v| v.counts.software_merged)),
+                )
                 .part(
                     "taken from PIRs (kernels, vCPUs)",
                     kernels(|k| k.stats.posted_taken + k.virt.as_ref().map_or(0, |v| v.counts.pir_taken)),

@@ -23,7 +23,7 @@ macro_rules! builtin {
     };
 }
 
-static BUILTINS: [Builtin; 8] = [
+static BUILTINS: [Builtin; 9] = [
     builtin!("default"),
     builtin!("line-rate-10g"),
     builtin!("low-load"),
@@ -32,6 +32,7 @@ static BUILTINS: [Builtin; 8] = [
     builtin!("imix-onoff"),
     builtin!("rogue-device"),
     builtin!("zero-copy"),
+    builtin!("vm-assigned"),
 ];
 
 /// Name of the scenario run when none is given.

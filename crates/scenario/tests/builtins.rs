@@ -34,7 +34,8 @@ fn builtin_names_are_unique_and_the_expected_set() {
             "affinity-2cores",
             "imix-onoff",
             "rogue-device",
-            "zero-copy"
+            "zero-copy",
+            "vm-assigned"
         ]
     );
 }

@@ -65,9 +65,15 @@ impl VmConfig {
         }
         for (i, c) in self.cores.iter().enumerate() {
             if *c >= s.machine.cores {
-                cx.err(format!("vm.cores[{i}]"), format!("core {c} does not exist (machine.cores = {})", s.machine.cores));
+                cx.err(
+                    format!("vm.cores[{i}]"),
+                    format!("core {c} does not exist (machine.cores = {})", s.machine.cores),
+                );
             } else if self.cores[..i].contains(c) {
-                cx.err(format!("vm.cores[{i}]"), format!("core {c} already runs a vCPU: vCPUs are pinned one per core"));
+                cx.err(
+                    format!("vm.cores[{i}]"),
+                    format!("core {c} already runs a vCPU: vCPUs are pinned one per core"),
+                );
             }
         }
         // VFIO assigns a device only behind an IOMMU: DMA through the VM's

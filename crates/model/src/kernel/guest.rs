@@ -213,10 +213,7 @@ impl Kernel {
         // entry: `kvm_posted_intr_ipi` does nothing, a wakeup finds the
         // vCPU awake; their requests are in the PIR, synced below.
         let core = self.core(cpu);
-        while cx
-            .platform
-            .lapic_pending(core)
-            .is_some_and(|p| p == POSTED_INTR_VECTOR || p == POSTED_INTR_WAKEUP_VECTOR)
+        while cx.platform.lapic_pending(core).is_some_and(|p| p == POSTED_INTR_VECTOR || p == POSTED_INTR_WAKEUP_VECTOR)
         {
             cx.platform.lapic_ack(core);
             cx.platform.lapic_eoi(core, cx.sim);
@@ -287,6 +284,14 @@ impl Kernel {
         (v.vcpus[cpu.idx()].mode == VcpuMode::Guest).then(|| v.vcpus[cpu.idx()].vapic.deliver()).flatten()
     }
 
+    /// Whether the guest has a virtual interrupt it would take now.
+    pub(super) fn vapic_pending(&self, cpu: CpuId) -> bool {
+        self.virt.as_ref().is_some_and(|v| {
+            let vc = &v.vcpus[cpu.idx()];
+            vc.mode == VcpuMode::Guest && vc.vapic.pending().is_some()
+        })
+    }
+
     /// The local APIC EOI: the physical one on the host; the virtual one in
     /// a guest (with an emulated APIC, an exit: the x2APIC EOI write).
     pub(super) fn apic_eoi(&mut self, cpu: CpuId, cx: &mut Cx) {
@@ -318,7 +323,11 @@ impl Kernel {
         let Some(v) = &self.virt else { return 0 };
         v.vcpus
             .iter()
-            .map(|vc| (0..4).map(|i| platform.memory.sample(vc.pid + 8 * i, Time(u64::MAX)).0.count_ones() as u64).sum::<u64>())
+            .map(|vc| {
+                (0..4)
+                    .map(|i| platform.memory.sample(vc.pid + 8 * i, Time(u64::MAX)).0.count_ones() as u64)
+                    .sum::<u64>()
+            })
             .sum()
     }
 }

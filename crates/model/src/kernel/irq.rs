@@ -40,12 +40,16 @@ impl Kernel {
         let (c, core) = (cpu.idx(), self.core(cpu));
         let mut extra = Dur::ZERO;
         let vector = if self.virt.is_some() {
-            // A guest: the host's physical interrupts first, then the
-            // virtual APIC.
-            match self.vmm_take(cpu, cx) {
-                super::guest::VmmTake::Started => return true,
-                super::guest::VmmTake::Inline(cost) => extra = cost,
-                super::guest::VmmTake::Nothing => {}
+            // A guest: a virtual interrupt the guest can take now goes
+            // first (injected at the VM entry that just happened, or
+            // delivered by APICv), then the host's physical interrupts.
+            let ready = self.cpus[c].interrupts_enabled() && self.vapic_pending(cpu);
+            if !ready {
+                match self.vmm_take(cpu, cx) {
+                    super::guest::VmmTake::Started => return true,
+                    super::guest::VmmTake::Inline(cost) => extra = cost,
+                    super::guest::VmmTake::Nothing => {}
+                }
             }
             if !self.cpus[c].interrupts_enabled() {
                 return false;

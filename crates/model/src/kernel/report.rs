@@ -210,8 +210,8 @@ pub struct VmMetrics {
     pub entries: u64,
     /// Exits per delivered packet.
     pub exits_per_packet: f64,
-    /// Host CPU time on the guest's behalf (exits, injections, wakeups) per
-    /// delivered packet, ns.
+    /// Host CPU time on the guest's behalf (exits, injections, wakeups, and
+    /// an emulated APIC's EOI exits) per delivered packet, ns.
     pub host_ns_per_packet: f64,
     /// Device interrupts the host forwarded to the guest (VFIO).
     pub injections: u64,
@@ -470,7 +470,10 @@ impl Kernel {
                 }
             })
             .collect();
-        let host_ps: u64 = self.cpus.iter().map(|c| c.busy[Ctx::Vmm.idx()].as_ps()).sum();
+        // The host's frames, plus the EOI exits of an emulated APIC, which
+        // run inside the guest's handler frames.
+        let eoi_ps = v.counts.exit_ps.get("msr_write").copied().unwrap_or(0);
+        let host_ps: u64 = self.cpus.iter().map(|c| c.busy[Ctx::Vmm.idx()].as_ps()).sum::<u64>() + eoi_ps;
         let n = &v.counts;
         Some(VmMetrics {
             apic: v.apic,

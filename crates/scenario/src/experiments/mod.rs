@@ -15,6 +15,7 @@ mod msix_vs_legacy;
 mod napi_livelock;
 mod notify;
 mod steering;
+mod virt_delivery;
 mod zero_copy;
 
 use crate::experiment::Experiment;
@@ -32,6 +33,7 @@ pub fn experiments() -> Vec<Experiment> {
         iommu_cost::experiment(),
         isolation::experiment(),
         zero_copy::experiment(),
+        virt_delivery::experiment(),
     ]
 }
 
