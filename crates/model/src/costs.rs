@@ -181,14 +181,16 @@ pub struct CostModel {
     /// exit": avg 0.71 µs.
     pub vm_extint_handling_ns: f64,
     /// Host CPU time of forwarding an assigned device's MSI to the guest:
-    /// `vfio_msihandler` → eventfd → irqfd → KVM's injection. *estimate*.
+    /// `vfio_msihandler` → eventfd → irqfd → KVM's injection. docs/costs.md
+    /// "assigned device's MSI forwarded to a guest": *estimate*.
     pub vfio_inject_ns: f64,
     /// Time from a halted vCPU's wakeup to its thread running again on its
     /// own (idle) core. docs/costs.md "eventfd wakeup, same core, one-way":
     /// 1.35 µs, measured.
     pub vcpu_wakeup_ns: f64,
     /// The processor's posted-interrupt processing in guest mode (PIR into
-    /// the virtual APIC, no exit). *estimate*.
+    /// the virtual APIC, no exit). docs/costs.md "processor's
+    /// posted-interrupt processing in guest mode": *estimate*.
     pub posted_processing_ns: f64,
     /// CPU time to pin one user page for `MSG_ZEROCOPY` transmit
     /// (`get_user_pages_fast` per page plus the skb fragment). docs/costs.md
