@@ -188,6 +188,11 @@ pub struct CostModel {
     /// own (idle) core. docs/costs.md "eventfd wakeup, same core, one-way":
     /// 1.35 µs, measured.
     pub vcpu_wakeup_ns: f64,
+    /// Host CPU time of KVM delivering a guest's IPI after its ICR-write
+    /// exit (`kvm_apic_send_ipi` → the target's virtual APIC or
+    /// descriptor), beyond the exit. docs/costs.md "KVM delivering a guest's
+    /// IPI after its ICR-write exit": *estimate*, 200 ns.
+    pub vm_ipi_deliver_ns: f64,
     /// The processor's posted-interrupt processing in guest mode (PIR into
     /// the virtual APIC, no exit). docs/costs.md "processor's
     /// posted-interrupt processing in guest mode": *estimate*.
@@ -263,6 +268,7 @@ impl Default for CostModel {
             vfio_inject_ns: 600.0,
             vcpu_wakeup_ns: 1350.0,
             posted_processing_ns: 50.0,
+            vm_ipi_deliver_ns: 200.0,
             page_pin_ns: 50.0,
             zerocopy_notify_ns: 200.0,
             eventfd_signal_ns: 50.0,
@@ -394,6 +400,8 @@ pub struct Costs {
     pub vcpu_wakeup: Dur,
     /// See [`CostModel::posted_processing_ns`].
     pub posted_processing: Dur,
+    /// See [`CostModel::vm_ipi_deliver_ns`].
+    pub vm_ipi_deliver: Dur,
     /// See [`CostModel::page_pin_ns`].
     pub page_pin: Dur,
     /// See [`CostModel::zerocopy_notify_ns`].
@@ -402,7 +410,7 @@ pub struct Costs {
 
 impl CostModel {
     /// Every field with its name and value, for validation and reports.
-    pub fn fields(&self) -> [(&'static str, f64); 50] {
+    pub fn fields(&self) -> [(&'static str, f64); 51] {
         [
             ("irq_entry_exit_ns", self.irq_entry_exit_ns),
             ("lapic_eoi_ns", self.lapic_eoi_ns),
@@ -433,6 +441,7 @@ impl CostModel {
             ("vfio_inject_ns", self.vfio_inject_ns),
             ("vcpu_wakeup_ns", self.vcpu_wakeup_ns),
             ("posted_processing_ns", self.posted_processing_ns),
+            ("vm_ipi_deliver_ns", self.vm_ipi_deliver_ns),
             ("page_pin_ns", self.page_pin_ns),
             ("zerocopy_notify_ns", self.zerocopy_notify_ns),
             ("cache_transfer_same_socket_ns", self.cache_transfer_same_socket_ns),
@@ -511,6 +520,7 @@ impl CostModel {
             vfio_inject: d(self.vfio_inject_ns),
             vcpu_wakeup: d(self.vcpu_wakeup_ns),
             posted_processing: d(self.posted_processing_ns),
+            vm_ipi_deliver: d(self.vm_ipi_deliver_ns),
             page_pin: d(self.page_pin_ns),
             zerocopy_notify: d(self.zerocopy_notify_ns),
         }

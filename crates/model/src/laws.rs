@@ -94,7 +94,13 @@ pub fn check(p: &Counted, transit: &InTransit) -> Vec<LawViolation> {
         laws.extend([
             Law::new("tlb ipis", "flush IPIs sent (initiators)", c.shootdown_ipis)
                 .part("taken (targets)", c.ipis_taken)
-                .part("requested in IRRs", p.platform.requested(&k.cores, crate::kernel::vector::CALL_FUNCTION_VECTOR))
+                .part(
+                    "requested in IRRs",
+                    match k.virt {
+                        Some(_) => k.vcpus_requesting(crate::kernel::vector::CALL_FUNCTION_VECTOR, p.platform),
+                        None => p.platform.requested(&k.cores, crate::kernel::vector::CALL_FUNCTION_VECTOR),
+                    },
+                )
                 .part("in transit", transit.tlb_ipis),
             Law::new("tlb flushes", "requests queued (initiators)", c.requests)
                 .part("flushed (targets)", c.flushed)
@@ -217,7 +223,12 @@ fn platform_laws(p: &Counted, transit: &InTransit, laws: &mut Vec<Law>) {
         Law::new(
             "ipis",
             "RPS, TLB and KVM IPIs sent (kernels)",
-            kernels(|k| k.stats.ipis.rps + k.stats.ipis.tlb + k.stats.ipis.kvm),
+            // A guest's RPS and TLB IPIs are virtual: the physical ones are
+            // the host's on its behalf.
+            kernels(|k| match k.virt {
+                Some(_) => k.stats.ipis.kvm,
+                None => k.stats.ipis.rps + k.stats.ipis.tlb + k.stats.ipis.kvm,
+            }),
         )
         .part("ICR writes (APIC bus)", ps.ipis.sent),
         Law::new("ipi transit", "sent", ps.ipis.sent).part("arrived", ps.ipis.arrived).part("in transit", transit.ipis),

@@ -264,6 +264,6 @@ fn a_vm_entry_left_uncounted_breaks_the_vm_exits_law() {
     s.nic.queues = 2;
     s.iommu.mode = crate::config::IommuMode::Strict;
     s.iommu.interrupt_remapping = true;
-    s.vm = Some(crate::config::VmConfig { cores: vec![2, 3], apic: crate::config::ApicMode::Apicv });
+    s.vm = Some(crate::config::VmConfig { cores: vec![2, 3], apic: crate::config::ApicMode::Apicv, ipiv: false });
     fires(&s, "vm exits", |f| f.arm(Fault::EntryUncounted, 50));
 }

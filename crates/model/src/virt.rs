@@ -80,6 +80,8 @@ pub struct VmCounts {
     pub wakeups: u64,
     /// Guest EOIs that exited (emulated APIC).
     pub eoi_exits: u64,
+    /// IPIs the guest sent (ICR writes).
+    pub guest_ipis: u64,
 }
 
 /// The VM.
@@ -87,6 +89,8 @@ pub struct VmCounts {
 pub struct Virt {
     /// How interrupts reach the guest.
     pub apic: ApicMode,
+    /// IPI virtualization: guest ICR writes do not exit.
+    pub ipiv: bool,
     /// Its vCPUs, by the guest's CPU number.
     pub vcpus: Vec<Vcpu>,
     /// Counters.
@@ -95,7 +99,7 @@ pub struct Virt {
 
 impl Virt {
     /// A VM of `n` vCPUs in guest mode, their descriptors at `pids`.
-    pub fn new(apic: ApicMode, pids: Vec<u64>) -> Virt {
+    pub fn new(apic: ApicMode, ipiv: bool, pids: Vec<u64>) -> Virt {
         let vcpus = pids
             .into_iter()
             .map(|pid| Vcpu {
@@ -108,7 +112,7 @@ impl Virt {
                 wakeups: 0,
             })
             .collect();
-        Virt { apic, vcpus, counts: VmCounts::default() }
+        Virt { apic, ipiv, vcpus, counts: VmCounts::default() }
     }
 
     /// Counts an exit of `reason` costing `cost`.

@@ -12,7 +12,7 @@ fn vm(apic: ApicMode, rate_pps: f64) -> Scenario {
     s.workload.rate_pps = Some(rate_pps);
     s.iommu.mode = IommuMode::Strict;
     s.iommu.interrupt_remapping = true;
-    s.vm = Some(VmConfig { cores: vec![2, 3], apic });
+    s.vm = Some(VmConfig { cores: vec![2, 3], apic, ipiv: false });
     s
 }
 
@@ -96,4 +96,42 @@ fn vm_settings_are_checked() {
     let mut s = vm(ApicMode::Posted, 100_000.0);
     s.apps = vec![irqlab_model::config::AppConfig::on_core(2)];
     assert!(s.validate().iter().any(|e| e.path == "apps[0].core"), "CPU numbers are vCPUs");
+}
+
+#[test]
+fn guest_ipis_exit_unless_virtualized_and_reach_their_target() {
+    for (apic, ipiv) in
+        [(ApicMode::Emulated, false), (ApicMode::Apicv, false), (ApicMode::Posted, false), (ApicMode::Posted, true)]
+    {
+        let mut s = vm(apic, 300_000.0);
+        s.vm.as_mut().unwrap().ipiv = ipiv;
+        s.nic.queues = 1;
+        s.nic.affinity = Some(vec![0]);
+        s.kernel.rps_cpus = vec![1];
+        s.apps = vec![irqlab_model::config::AppConfig::on_core(1)];
+        let m = go(&s);
+        let v = m.vm.as_ref().unwrap();
+        let icr = exits(&m, "msr_write") - v.eoi_exits;
+        assert!(m.ipis.rps > 100, "{apic:?}: RPS kicks CPU 1");
+        assert_eq!(icr, if ipiv { 0 } else { m.ipis.rps }, "{apic:?} ipiv {ipiv}");
+        assert!(m.packets.delivered as f64 > 0.99 * m.packets.offered as f64, "{apic:?}");
+    }
+}
+
+#[test]
+fn tlb_shootdowns_run_inside_a_vm() {
+    let mut s = vm(ApicMode::Posted, 100_000.0);
+    s.nic.header_split = true;
+    s.nic.queues = 1;
+    s.nic.affinity = Some(vec![0]);
+    s.workload.flows = 1;
+    s.workload.packet_bytes = 4138;
+    s.workload.rate_pps = Some(50_000.0);
+    s.kernel.socket_rcvbuf_bytes = 4 << 20;
+    s.apps = vec![irqlab_model::config::AppConfig::on_core(0)];
+    s.process.receive = irqlab_model::config::ReceiveMode::Remap;
+    s.process.message_bytes = 64 << 10;
+    s.process.threads = 2;
+    let m = go(&s);
+    assert!(m.tlb.shootdown_ipis > 10 && m.tlb.acks == m.tlb.remote_flushes, "{:?}", m.tlb);
 }

@@ -38,11 +38,15 @@ pub struct VmConfig {
     pub cores: Vec<u32>,
     /// How interrupts reach the guest.
     pub apic: ApicMode,
+    /// IPI virtualization (Intel IPIv): a guest's ICR write does not exit;
+    /// the processor posts the IPI into the target vCPU's descriptor and
+    /// notifies it. Needs `apic` = `apicv` or `posted`.
+    pub ipiv: bool,
 }
 
 impl Default for VmConfig {
     fn default() -> Self {
-        VmConfig { cores: vec![0], apic: ApicMode::Apicv }
+        VmConfig { cores: vec![0], apic: ApicMode::Apicv, ipiv: false }
     }
 }
 
@@ -93,11 +97,8 @@ impl VmConfig {
         if s.nic.interrupt_mode != super::InterruptMode::Msix {
             cx.err("nic.interrupt_mode", "an assigned VF interrupts through MSI-X: set nic.interrupt_mode = \"msix\"");
         }
-        if !s.kernel.rps_cpus.is_empty() || !s.kernel.rps_cpus_by_queue.is_empty() || s.kernel.rfs {
-            cx.err("kernel.rps_cpus", "guest IPIs (RPS/RFS inside the VM) are not modelled yet");
-        }
-        if s.process.receive == super::ReceiveMode::Remap {
-            cx.err("process.receive", "TLB shootdowns inside a VM (guest IPIs) are not modelled yet");
+        if self.ipiv && self.apic == ApicMode::Emulated {
+            cx.err("vm.ipiv", "IPI virtualization needs APICv: set vm.apic = \"apicv\" or \"posted\"");
         }
         if s.tx.is_some() {
             cx.err("tx", "the transmit path inside a VM is not modelled yet");

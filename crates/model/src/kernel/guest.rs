@@ -41,6 +41,16 @@ use irqlab_hw::vtd::pid::{POSTED_INTR_VECTOR, POSTED_INTR_WAKEUP_VECTOR, PostedI
 /// runnable on a halted vCPU): KVM kicks the vCPU's thread.
 const KICK: u8 = 0;
 
+/// Linux `RESCHEDULE_VECTOR`: KVM kicks a vCPU's core with it
+/// (`kvm_vcpu_kick`), making a running vCPU exit or a halted one wake.
+pub const RESCHEDULE_VECTOR: u8 = 0xfd;
+
+/// Whether a physical vector on a vCPU's core is one of the host's own
+/// (not an assigned device's, forwarded to the guest).
+fn host_vector(v: u8) -> bool {
+    matches!(v, POSTED_INTR_VECTOR | POSTED_INTR_WAKEUP_VECTOR | RESCHEDULE_VECTOR | KICK)
+}
+
 /// What [`Kernel::vmm_take`] found on the physical local APIC.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum VmmTake {
@@ -151,11 +161,7 @@ impl Kernel {
         let c = cpu.idx();
         let costs = cx.sim.costs;
         let v = self.virt.as_mut().expect("a guest");
-        let forward = if vector != POSTED_INTR_VECTOR && vector != POSTED_INTR_WAKEUP_VECTOR && vector != KICK {
-            costs.vfio_inject
-        } else {
-            Dur::ZERO
-        };
+        let forward = if host_vector(vector) { Dur::ZERO } else { costs.vfio_inject };
         let cost = match v.vcpus[c].mode {
             VcpuMode::Guest => {
                 let cost = costs.vm_exit + costs.vm_extint_handling + forward;
@@ -186,8 +192,7 @@ impl Kernel {
             let core = self.core(cpu);
             cx.platform.lapic_eoi(core, cx.sim);
         }
-        let forwarded = vector != POSTED_INTR_VECTOR && vector != POSTED_INTR_WAKEUP_VECTOR && vector != KICK;
-        if forwarded {
+        if !host_vector(vector) {
             // VFIO → irqfd → KVM: the guest vector (the host vector was
             // chosen equal to it when the guest programmed its MSI-X entry).
             let v = self.virt.as_mut().expect("a guest");
@@ -261,6 +266,14 @@ impl Kernel {
     pub(super) fn hlt_done(&mut self, cpu: CpuId, cx: &mut Cx) {
         let c = cpu.idx();
         let now = cx.sim.now();
+        // kvm_vcpu_check_block: an interrupt that arrived meanwhile (in the
+        // virtual IRR, or posted in the PIR) keeps the vCPU from blocking.
+        let pir = self.with_vcpu_pid(cpu, cx, |pid| pid.pir != [0; 4]);
+        let virr = !self.virt.as_ref().expect("a guest").vcpus[c].vapic.virr.is_empty();
+        if pir || virr {
+            self.vm_entry(cpu, cx);
+            return;
+        }
         let apic = self.virt.as_ref().expect("a guest").apic;
         let mut self_ipi = false;
         if apic == ApicMode::Posted {
@@ -273,6 +286,64 @@ impl Kernel {
             // `__apic_send_IPI_self(POSTED_INTR_WAKEUP_VECTOR)`: the next
             // kick of this core takes it and wakes the vCPU.
             cx.platform.self_ipi(self.core(cpu), POSTED_INTR_WAKEUP_VECTOR);
+            self.stats.ipis.sent += 1;
+            self.stats.ipis.kvm += 1;
+        }
+    }
+
+    /// CPU time of one IPI's ICR write: on the host, the write; in a guest
+    /// without IPI virtualization, the exit it causes and KVM's delivery.
+    pub(super) fn ipi_send_cost(&self, costs: &crate::costs::Costs) -> Dur {
+        match &self.virt {
+            Some(v) if !v.ipiv => costs.vm_exit + costs.vm_ipi_deliver,
+            _ => costs.ipi_send,
+        }
+    }
+
+    /// Sends IPI `vector` to CPU `target`, `after` from now (an earlier
+    /// ICR write of the same batch first): on the host, an ICR write; in a
+    /// guest, an ICR write that exits (`msr_write`) unless IPI
+    /// virtualization posts it, and KVM's delivery — into the target's
+    /// virtual IRR (emulated APIC) or its descriptor (APICv), with a
+    /// physical notification to a running target's core, a kick to one
+    /// that must exit to take it, or a wakeup of a halted one.
+    pub(super) fn send_ipi_to(&mut self, from: CpuId, target: CpuId, vector: u8, after: Dur, cx: &mut Cx) {
+        let Some(v) = self.virt.as_mut() else {
+            let apic = cx.platform.topo.apic_id(self.core(target));
+            cx.platform.send_ipi_after(apic, vector, after, cx.sim);
+            return;
+        };
+        v.counts.guest_ipis += 1;
+        if !v.ipiv {
+            // The exit's time is in the sender's frame (`ipi_send_cost`).
+            let cost = cx.sim.costs.vm_exit + cx.sim.costs.vm_ipi_deliver;
+            v.exit(from.idx(), ExitReason::MsrWrite, cost);
+            v.counts.entries += 1;
+        }
+        let t = target.idx();
+        let (apic, mode) = (v.apic, v.vcpus[t].mode);
+        let physical = match apic {
+            ApicMode::Emulated => {
+                v.vcpus[t].vapic.request(vector);
+                // A running target must exit to take the injection; a
+                // halted one is woken; an exited one takes it at entry.
+                (mode != VcpuMode::Host).then_some(RESCHEDULE_VECTOR)
+            }
+            _ => {
+                v.counts.software_posted += 1;
+                let out = self.with_vcpu_pid(target, cx, |pid| pid.post_software(vector));
+                let v = self.virt.as_mut().expect("a guest");
+                v.counts.software_merged += out.merged as u64;
+                match mode {
+                    VcpuMode::Guest if out.notify => Some(POSTED_INTR_VECTOR),
+                    VcpuMode::Halted => Some(RESCHEDULE_VECTOR),
+                    _ => None,
+                }
+            }
+        };
+        if let Some(pv) = physical {
+            let apic_id = cx.platform.topo.apic_id(self.core(target));
+            cx.platform.send_ipi_after(apic_id, pv, after, cx.sim);
             self.stats.ipis.sent += 1;
             self.stats.ipis.kvm += 1;
         }
@@ -316,6 +387,19 @@ impl Kernel {
             Some(v) if v.apic == ApicMode::Emulated => costs.vm_eoi_exit,
             _ => costs.lapic_eoi,
         }
+    }
+
+    /// Guest CPUs with `vector` requested in their virtual IRR or their
+    /// descriptor's PIR (a guest IPI not taken yet).
+    pub fn vcpus_requesting(&self, vector: u8, platform: &crate::platform::Platform) -> u64 {
+        let Some(v) = &self.virt else { return 0 };
+        v.vcpus
+            .iter()
+            .filter(|vc| {
+                let word = platform.memory.sample(vc.pid + 8 * u64::from(vector / 64), Time(u64::MAX)).0;
+                vc.vapic.virr.contains(vector) || word & (1 << (vector % 64)) != 0
+            })
+            .count() as u64
     }
 
     /// PIR bits still set in the vCPUs' descriptors.

@@ -229,7 +229,7 @@ impl Kernel {
         if !self.softnet[c].rps_ipi_list.is_empty() {
             // net_rps_action_and_irq_enable: kick remote backlogs, then finish.
             let ctx = self.softnet[c].round.as_ref().expect("round_end inside a round").ctx;
-            let cost = cx.sim.costs.ipi_send.times(self.softnet[c].rps_ipi_list.len() as u64);
+            let cost = self.ipi_send_cost(&cx.sim.costs).times(self.softnet[c].rps_ipi_list.len() as u64);
             self.push_frame(cpu, ctx, Work::RpsIpis, cost, cx);
             return;
         }
@@ -369,8 +369,7 @@ impl Kernel {
             if cx.sim.faults.fire(Fault::IcrNotWritten) {
                 continue;
             }
-            let apic = cx.platform.topo.apic_id(self.core(*t));
-            cx.platform.send_ipi(apic, CALL_FUNCTION_SINGLE_VECTOR, cx.sim);
+            self.send_ipi_to(cpu, *t, CALL_FUNCTION_SINGLE_VECTOR, Dur::ZERO, cx);
         }
         targets.clear();
         self.softnet[cpu.idx()].rps_ipi_list = targets;

@@ -223,7 +223,7 @@ impl Kernel {
         tlb.tlb_gen += 1;
         tlb.cpu_gen[c] = tlb.tlb_gen;
         let local = Self::flush_cost(&mut tlb.counts, tlb.ceiling, pages, &costs);
-        let mut sends = 0u64;
+        let mut ipis = Vec::new();
         let mut targets = 0u32;
         for other in 0..tlb.loaded.len() {
             if other == c || !tlb.cpumask[other] || !tlb.loaded[other] {
@@ -238,13 +238,8 @@ impl Kernel {
             let was_empty = tlb.queue[other].is_empty();
             tlb.queue[other].push(FlushRequest { initiator: cpu, pages });
             if was_empty {
-                // The ICR writes go one after another.
-                sends += 1;
                 tlb.counts.shootdown_ipis += 1;
-                self.stats.ipis.sent += 1;
-                self.stats.ipis.tlb += 1;
-                let apic = cx.platform.topo.apic_id(self.cores[other]);
-                cx.platform.send_ipi_after(apic, CALL_FUNCTION_VECTOR, costs.ipi_send.times(sends), cx.sim);
+                ipis.push(CpuId(other as u32));
             }
         }
         let tlb = &mut self.tlb;
@@ -252,7 +247,14 @@ impl Kernel {
             tlb.counts.shootdowns += 1;
         }
         tlb.waiting[c] = targets;
-        costs.ipi_send.times(sends) + local
+        // The ICR writes go one after another.
+        let send = self.ipi_send_cost(&costs);
+        for (k, t) in ipis.iter().enumerate() {
+            self.stats.ipis.sent += 1;
+            self.stats.ipis.tlb += 1;
+            self.send_ipi_to(cpu, *t, CALL_FUNCTION_VECTOR, send.times(k as u64 + 1), cx);
+        }
+        send.times(ipis.len() as u64) + local
     }
 
     /// CPU time of flushing `pages` pages: one `INVLPG` each up to the

@@ -9,6 +9,7 @@
 mod affinity_locality;
 mod doorbell_barrier;
 mod eoi_order;
+mod guest_ipi;
 mod iommu_cost;
 mod isolation;
 mod msix_vs_legacy;
@@ -34,6 +35,7 @@ pub fn experiments() -> Vec<Experiment> {
         isolation::experiment(),
         zero_copy::experiment(),
         virt_delivery::experiment(),
+        guest_ipi::experiment(),
     ]
 }
 
