@@ -497,6 +497,22 @@ pub fn cpu_ns_per_packet(m: &Value) -> Ratio {
     Ratio::new(value, delivered, "delivered packets")
 }
 
+/// A VM's exits of `reason` (`external_interrupt`, `hlt`, …); 0 on bare metal.
+pub fn vm_exits(m: &Value, reason: &str) -> f64 {
+    m["vm"]["exits"][reason].as_f64().unwrap_or(0.0)
+}
+
+/// `v` per delivered packet.
+pub fn per_delivered(m: &Value, v: f64) -> Ratio {
+    let d = num(m, "packets.delivered");
+    Ratio::new(v / d.max(1.0), d, "delivered packets")
+}
+
+/// A table cell that only a VM has: `-` on bare metal.
+pub fn vm_cell(m: &Value, cell: impl Fn(&Value) -> String) -> String {
+    if m["vm"].is_null() { "-".into() } else { cell(m) }
+}
+
 /// An `apps` value: one reader pinned to each of `cores`, its other
 /// settings at their defaults.
 pub fn readers_on(cores: impl IntoIterator<Item = u32>) -> Value {

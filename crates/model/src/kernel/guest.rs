@@ -77,23 +77,11 @@ impl Kernel {
         }
     }
 
-    /// Reads vCPU `cpu`'s descriptor, applies `f`, writes back what changed.
+    /// Updates vCPU `cpu`'s descriptor.
     fn with_vcpu_pid<R>(&self, cpu: CpuId, cx: &mut Cx, f: impl FnOnce(&mut PostedInterruptDescriptor) -> R) -> R {
         let pda = self.virt.as_ref().expect("a guest").vcpus[cpu.idx()].pid;
         let now = cx.sim.now();
-        let mem = &mut cx.platform.memory;
-        let mut words = [0u64; 8];
-        for (i, w) in words.iter_mut().enumerate() {
-            *w = mem.sample(pda + 8 * i as u64, now).0;
-        }
-        let mut pid = PostedInterruptDescriptor::decode(words);
-        let r = f(&mut pid);
-        for (i, (old, new)) in words.iter().zip(pid.encode()).enumerate() {
-            if *old != new {
-                mem.store(pda + 8 * i as u64, new, now);
-            }
-        }
-        r
+        cx.platform.memory.update_pid(pda, now, f)
     }
 
     /// The vCPU's mode.

@@ -36,22 +36,10 @@ impl Kernel {
         posted_msi_pid(cx.platform.topo.apic_id(self.core(cpu)))
     }
 
-    /// Reads `cpu`'s descriptor, applies `f`, writes back what changed.
+    /// Updates `cpu`'s descriptor.
     fn with_pid<R>(&self, cpu: CpuId, cx: &mut Cx, f: impl FnOnce(&mut PostedInterruptDescriptor) -> R) -> R {
         let (pda, now) = (self.pid_addr(cpu, cx), cx.sim.now());
-        let mem = &mut cx.platform.memory;
-        let mut words = [0u64; 8];
-        for (i, w) in words.iter_mut().enumerate() {
-            *w = mem.sample(pda + 8 * i as u64, now).0;
-        }
-        let mut pid = PostedInterruptDescriptor::decode(words);
-        let r = f(&mut pid);
-        for (i, (old, new)) in words.iter().zip(pid.encode()).enumerate() {
-            if *old != new {
-                mem.store(pda + 8 * i as u64, new, now);
-            }
-        }
-        r
+        cx.platform.memory.update_pid(pda, now, f)
     }
 
     /// Device vectors still posted in `cpu`'s descriptor.

@@ -232,6 +232,29 @@ impl HostMemory {
         }
     }
 
+    /// An atomic update of the 64-byte posted-interrupt descriptor at `pda`
+    /// at `now` (the remapping hardware's posting, KVM's and the kernel's
+    /// updates): reads it, applies `f`, writes back the words that changed.
+    pub fn update_pid<R>(
+        &mut self,
+        pda: u64,
+        now: Time,
+        f: impl FnOnce(&mut irqlab_hw::vtd::pid::PostedInterruptDescriptor) -> R,
+    ) -> R {
+        let mut words = [0u64; 8];
+        for (i, w) in words.iter_mut().enumerate() {
+            *w = self.sample(pda + 8 * i as u64, now).0;
+        }
+        let mut pid = irqlab_hw::vtd::pid::PostedInterruptDescriptor::decode(words);
+        let r = f(&mut pid);
+        for (i, (old, new)) in words.iter().zip(pid.encode()).enumerate() {
+            if *old != new {
+                self.store(pda + 8 * i as u64, new, now);
+            }
+        }
+        r
+    }
+
     /// What a read of `addr` at `at` returns, and the latest value written
     /// (which the model knows, to tell a stale read from a current one).
     pub fn sample(&self, addr: u64, at: Time) -> (u64, u64) {

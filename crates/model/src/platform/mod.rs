@@ -30,7 +30,6 @@ use irqlab_engine::{Dur, Time};
 use irqlab_hw::ioapic::{Delivery, IoApic, RedirectionEntry};
 use irqlab_hw::lapic::{AcceptOutcome, EoiOutcome, LocalApic};
 use irqlab_hw::msi::{MsiAddress, MsiData, MsiMessage, Trigger};
-use irqlab_hw::vtd::pid::PostedInterruptDescriptor;
 use memory::{HostMemory, Owner};
 use ports::{DmaRequest, LineSource};
 use serde::Serialize;
@@ -323,19 +322,7 @@ impl Platform {
     /// the notification (NV to NDST, physical, fixed, edge) straight to the
     /// APIC bus when the descriptor asks for one.
     fn post_interrupt(&mut self, pda: u64, vector: u8, urgent: bool, sim: &mut Sim) -> Window {
-        let now = sim.now();
-        let mut words = [0u64; 8];
-        for (i, w) in words.iter_mut().enumerate() {
-            *w = self.memory.sample(pda + 8 * i as u64, now).0;
-        }
-        let mut pid = PostedInterruptDescriptor::decode(words);
-        let out = pid.post(vector, urgent);
-        let new = pid.encode();
-        for (i, (old, w)) in words.iter().zip(new).enumerate() {
-            if *old != w {
-                self.memory.store(pda + 8 * i as u64, w, now);
-            }
-        }
+        let (out, pid) = self.memory.update_pid(pda, sim.now(), |pid| (pid.post(vector, urgent), *pid));
         self.stats.msi.posted += 1;
         let st = &mut self.stats.posted;
         st.requests += 1;

@@ -73,14 +73,7 @@ fn variants(_quick: bool) -> Vec<Variant> {
     out
 }
 
-fn exits(m: &Value, reason: &str) -> f64 {
-    m["vm"]["exits"][reason].as_f64().unwrap_or(0.0)
-}
-
-fn per_packet(m: &Value, v: f64) -> Ratio {
-    let d = num(m, "packets.delivered");
-    Ratio::new(v / d.max(1.0), d, "delivered packets")
-}
+use crate::experiment::{per_delivered as per_packet, vm_cell, vm_exits as exits};
 
 /// ICR-write exits: the `msr_write` exits that are not an emulated APIC's EOIs.
 fn icr_exits(m: &Value) -> f64 {
@@ -99,33 +92,19 @@ fn columns() -> Vec<Column> {
         Column {
             header: "ICR exits/IPI",
             cell: |v| {
-                if v.metrics["vm"].is_null() {
-                    "-".into()
-                } else {
-                    let ipis = num(&v.metrics, "ipis.rps");
-                    Ratio::new(icr_exits(&v.metrics) / ipis.max(1.0), ipis, "IPIs").show(2)
-                }
+                vm_cell(&v.metrics, |m| {
+                    let ipis = num(m, "ipis.rps");
+                    Ratio::new(icr_exits(m) / ipis.max(1.0), ipis, "IPIs").show(2)
+                })
             },
         },
         Column {
             header: "exits/pkt",
-            cell: |v| {
-                if v.metrics["vm"].is_null() {
-                    "-".into()
-                } else {
-                    format!("{:.3}", num(&v.metrics, "vm.exits_per_packet"))
-                }
-            },
+            cell: |v| vm_cell(&v.metrics, |m| format!("{:.3}", num(m, "vm.exits_per_packet"))),
         },
         Column {
             header: "host ns/pkt",
-            cell: |v| {
-                if v.metrics["vm"].is_null() {
-                    "-".into()
-                } else {
-                    format!("{:.0}", num(&v.metrics, "vm.host_ns_per_packet"))
-                }
-            },
+            cell: |v| vm_cell(&v.metrics, |m| format!("{:.0}", num(m, "vm.host_ns_per_packet"))),
         },
     ]
 }

@@ -66,14 +66,7 @@ fn variants(_quick: bool) -> Vec<Variant> {
     out
 }
 
-fn exits(m: &Value, reason: &str) -> f64 {
-    m["vm"]["exits"][reason].as_f64().unwrap_or(0.0)
-}
-
-fn per_packet(m: &Value, v: f64) -> Ratio {
-    let d = num(m, "packets.delivered");
-    Ratio::new(v / d.max(1.0), d, "delivered packets")
-}
+use crate::experiment::{per_delivered as per_packet, vm_cell, vm_exits as exits};
 
 fn columns() -> Vec<Column> {
     vec![
@@ -85,53 +78,17 @@ fn columns() -> Vec<Column> {
         Column { header: "p99 µs", cell: |v| format!("{:.2}", num(&v.metrics, "latency_ns.p99") / 1e3) },
         Column {
             header: "exits/pkt",
-            cell: |v| {
-                if v.metrics["vm"].is_null() {
-                    "-".into()
-                } else {
-                    format!("{:.3}", num(&v.metrics, "vm.exits_per_packet"))
-                }
-            },
+            cell: |v| vm_cell(&v.metrics, |m| format!("{:.3}", num(m, "vm.exits_per_packet"))),
         },
         Column {
             header: "extint/pkt",
-            cell: |v| {
-                if v.metrics["vm"].is_null() {
-                    "-".into()
-                } else {
-                    per_packet(&v.metrics, exits(&v.metrics, "external_interrupt")).show(3)
-                }
-            },
+            cell: |v| vm_cell(&v.metrics, |m| per_packet(m, exits(m, "external_interrupt")).show(3)),
         },
-        Column {
-            header: "eoi/pkt",
-            cell: |v| {
-                if v.metrics["vm"].is_null() {
-                    "-".into()
-                } else {
-                    per_packet(&v.metrics, exits(&v.metrics, "msr_write")).show(3)
-                }
-            },
-        },
-        Column {
-            header: "hlt/pkt",
-            cell: |v| {
-                if v.metrics["vm"].is_null() {
-                    "-".into()
-                } else {
-                    per_packet(&v.metrics, exits(&v.metrics, "hlt")).show(3)
-                }
-            },
-        },
+        Column { header: "eoi/pkt", cell: |v| vm_cell(&v.metrics, |m| per_packet(m, exits(m, "msr_write")).show(3)) },
+        Column { header: "hlt/pkt", cell: |v| vm_cell(&v.metrics, |m| per_packet(m, exits(m, "hlt")).show(3)) },
         Column {
             header: "host ns/pkt",
-            cell: |v| {
-                if v.metrics["vm"].is_null() {
-                    "-".into()
-                } else {
-                    format!("{:.0}", num(&v.metrics, "vm.host_ns_per_packet"))
-                }
-            },
+            cell: |v| vm_cell(&v.metrics, |m| format!("{:.0}", num(m, "vm.host_ns_per_packet"))),
         },
     ]
 }
