@@ -76,7 +76,9 @@ impl Kernel {
             }
         }
         let Some(u) = cx.platform.iommu.as_mut() else { return };
-        if u.faults.masked() {
+        // A guest has no IOMMU of its own (no virtual IOMMU): the host owns
+        // the unit and its fault events.
+        if u.faults.masked() || self.virt.is_some() {
             return;
         }
         let chips: Vec<Box<dyn IrqChip>> = vec![Box::new(DmarChip)];
