@@ -110,6 +110,7 @@ impl Kernel {
             }
             VcpuMode::Guest => {
                 self.kick_inner(cpu, cx);
+                self.tlb_idle(cpu);
                 let run = &self.cpus[c];
                 if self.vcpu_mode(cpu) == VcpuMode::Guest && run.is_idle() && run.runqueue.is_empty() {
                     self.hlt_exit(cpu, cx);
