@@ -126,7 +126,8 @@ impl Machine {
                 let pids = cores.iter().map(|c| crate::virt::vcpu_pid(platform.topo.apic_id(*c))).collect();
                 let guest = crate::config::VmConfig::guest_view(s);
                 let mut k = Kernel::new(KernelId(0), &guest, cores, NicId(0), &flows);
-                k.virt = Some(crate::virt::Virt::new(vm.apic, vm.ipiv, pids));
+                let poll = irqlab_engine::Dur::from_ns(vm.halt_poll_ns as u64);
+                k.virt = Some(crate::virt::Virt::new(vm.apic, vm.ipiv, poll, pids));
                 k
             }
             None => Kernel::new(KernelId(0), s, (0..s.machine.cores).map(CoreId).collect(), NicId(0), &flows),

@@ -264,6 +264,11 @@ fn a_vm_entry_left_uncounted_breaks_the_vm_exits_law() {
     s.nic.queues = 2;
     s.iommu.mode = crate::config::IommuMode::Strict;
     s.iommu.interrupt_remapping = true;
-    s.vm = Some(crate::config::VmConfig { cores: vec![2, 3], apic: crate::config::ApicMode::Apicv, ipiv: false });
+    s.vm = Some(crate::config::VmConfig {
+        cores: vec![2, 3],
+        apic: crate::config::ApicMode::Apicv,
+        ipiv: false,
+        halt_poll_ns: 0,
+    });
     fires(&s, "vm exits", |f| f.arm(Fault::EntryUncounted, 50));
 }

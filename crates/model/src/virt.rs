@@ -50,6 +50,10 @@ pub struct Vcpu {
     pub exits: u64,
     /// Times it was woken from HLT.
     pub wakeups: u64,
+    /// Its current halt-polling window.
+    pub poll: Dur,
+    /// When its current halt began (the HLT exit).
+    pub halt_start: Option<Time>,
 }
 
 /// What the VM counted.
@@ -82,6 +86,12 @@ pub struct VmCounts {
     pub eoi_exits: u64,
     /// IPIs the guest sent (ICR writes).
     pub guest_ipis: u64,
+    /// Halt polls that found an interrupt (the vCPU did not block).
+    pub polls_successful: u64,
+    /// Halt polls that ran out (the vCPU blocked).
+    pub polls_failed: u64,
+    /// Time spent polling, picoseconds.
+    pub poll_ps: u64,
 }
 
 /// The VM.
@@ -91,6 +101,8 @@ pub struct Virt {
     pub apic: ApicMode,
     /// IPI virtualization: guest ICR writes do not exit.
     pub ipiv: bool,
+    /// Halt polling's ceiling (0: off).
+    pub halt_poll_max: Dur,
     /// Its vCPUs, by the guest's CPU number.
     pub vcpus: Vec<Vcpu>,
     /// Counters.
@@ -99,7 +111,7 @@ pub struct Virt {
 
 impl Virt {
     /// A VM of `n` vCPUs in guest mode, their descriptors at `pids`.
-    pub fn new(apic: ApicMode, ipiv: bool, pids: Vec<u64>) -> Virt {
+    pub fn new(apic: ApicMode, ipiv: bool, halt_poll_max: Dur, pids: Vec<u64>) -> Virt {
         let vcpus = pids
             .into_iter()
             .map(|pid| Vcpu {
@@ -110,9 +122,11 @@ impl Virt {
                 halted: Dur::ZERO,
                 exits: 0,
                 wakeups: 0,
+                poll: Dur::ZERO,
+                halt_start: None,
             })
             .collect();
-        Virt { apic, ipiv, vcpus, counts: VmCounts::default() }
+        Virt { apic, ipiv, halt_poll_max, vcpus, counts: VmCounts::default() }
     }
 
     /// Counts an exit of `reason` costing `cost`.
@@ -126,6 +140,22 @@ impl Virt {
     /// Exits of every reason.
     pub fn total_exits(&self) -> u64 {
         self.counts.exits.values().sum()
+    }
+
+    /// KVM's window update after a halt of `halt` (poll plus block):
+    /// grow after a short halt, shrink after one beyond the ceiling.
+    pub fn adjust_poll(&mut self, cpu: usize, halt: Dur) {
+        let max = self.halt_poll_max;
+        let vc = &mut self.vcpus[cpu];
+        if max == Dur::ZERO || halt <= vc.poll {
+            return;
+        }
+        if halt > max {
+            vc.poll = Dur(vc.poll.0 / 2);
+        } else if vc.poll < max {
+            let start = Dur::from_ns(crate::config::vm::HALT_POLL_GROW_START_NS as u64);
+            vc.poll = if vc.poll == Dur::ZERO { start } else { Dur(vc.poll.0 * 2) }.min(max);
+        }
     }
 
     /// vCPUs not in guest mode (exited and not yet entered).

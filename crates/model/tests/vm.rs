@@ -12,7 +12,7 @@ fn vm(apic: ApicMode, rate_pps: f64) -> Scenario {
     s.workload.rate_pps = Some(rate_pps);
     s.iommu.mode = IommuMode::Strict;
     s.iommu.interrupt_remapping = true;
-    s.vm = Some(VmConfig { cores: vec![2, 3], apic, ipiv: false });
+    s.vm = Some(VmConfig { cores: vec![2, 3], apic, ipiv: false, halt_poll_ns: 0 });
     s
 }
 
@@ -134,4 +134,18 @@ fn tlb_shootdowns_run_inside_a_vm() {
     s.process.threads = 2;
     let m = go(&s);
     assert!(m.tlb.shootdown_ipis > 10 && m.tlb.acks == m.tlb.remote_flushes, "{:?}", m.tlb);
+}
+
+#[test]
+fn halt_polling_trades_host_cpu_for_the_wakeup() {
+    let quiet = go(&vm(ApicMode::Posted, 100_000.0));
+    let mut s = vm(ApicMode::Posted, 100_000.0);
+    s.vm.as_mut().unwrap().halt_poll_ns = 200_000;
+    let polled = go(&s);
+    let (q, p) = (quiet.vm.as_ref().unwrap(), polled.vm.as_ref().unwrap());
+    assert_eq!((q.polls_successful, q.polls_failed), (0, 0));
+    assert!(p.polls_successful > 10 * p.polls_failed, "{} vs {}", p.polls_successful, p.polls_failed);
+    assert!(p.wakeups < q.wakeups / 10, "polling replaces wakeups: {} vs {}", p.wakeups, q.wakeups);
+    assert!(polled.latency_ns.p50 < quiet.latency_ns.p50);
+    assert!(p.host_ns_per_packet > 2.0 * q.host_ns_per_packet);
 }

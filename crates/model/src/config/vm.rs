@@ -42,11 +42,23 @@ pub struct VmConfig {
     /// the processor posts the IPI into the target vCPU's descriptor and
     /// notifies it. Needs `apic` = `apicv` or `posted`.
     pub ipiv: bool,
+    /// Halt polling's ceiling, ns (KVM `halt_poll_ns`; its default is
+    /// 200000): a halting vCPU first polls for an interrupt for up to its
+    /// current window, which grows (from 10 µs, ×2) while halts end within
+    /// the ceiling and shrinks (÷2) after longer ones
+    /// (`kvm_vcpu_halt`); 0 turns polling off (this model's default).
+    /// At most [`MAX_HALT_POLL_NS`].
+    pub halt_poll_ns: u32,
 }
+
+/// Largest `vm.halt_poll_ns`: one second.
+pub const MAX_HALT_POLL_NS: u32 = 1_000_000_000;
+/// KVM `halt_poll_ns_grow_start`: the first window, ns.
+pub const HALT_POLL_GROW_START_NS: u32 = 10_000;
 
 impl Default for VmConfig {
     fn default() -> Self {
-        VmConfig { cores: vec![0], apic: ApicMode::Apicv, ipiv: false }
+        VmConfig { cores: vec![0], apic: ApicMode::Apicv, ipiv: false, halt_poll_ns: 0 }
     }
 }
 
@@ -97,6 +109,7 @@ impl VmConfig {
         if s.nic.interrupt_mode != super::InterruptMode::Msix {
             cx.err("nic.interrupt_mode", "an assigned VF interrupts through MSI-X: set nic.interrupt_mode = \"msix\"");
         }
+        cx.check_u32("vm.halt_poll_ns", self.halt_poll_ns, 0, MAX_HALT_POLL_NS, "ns (one second at most)");
         if self.ipiv && self.apic == ApicMode::Emulated {
             cx.err("vm.ipiv", "IPI virtualization needs APICv: set vm.apic = \"apicv\" or \"posted\"");
         }

@@ -99,6 +99,11 @@ pub enum Work {
     },
     /// A HLT exit: the vCPU blocks and its core idles in the host.
     Hlt,
+    /// Halt polling: the halted vCPU's thread spins for an interrupt
+    /// before blocking (cut short when one arrives).
+    HaltPoll,
+    /// The halted vCPU's thread blocks (schedules out).
+    Block,
 }
 
 /// One level of the context stack.

@@ -96,6 +96,10 @@ impl Kernel {
         let c = cpu.idx();
         match self.vcpu_mode(cpu) {
             VcpuMode::Host => {
+                if matches!(self.cpus[c].top(), Some(f) if f.work == Work::HaltPoll) {
+                    self.poll_check(cpu, cx);
+                    return;
+                }
                 if let Some(done) = self.cpus[c].resume(cx.sim.now()) {
                     self.schedule_cpu(cpu, done, cx);
                 }
@@ -167,6 +171,9 @@ impl Kernel {
             v.vcpus[c].wakeups += 1;
             v.counts.wakeups += 1;
         }
+        if let Some(start) = v.vcpus[c].halt_start.take() {
+            v.adjust_poll(c, now.since(start));
+        }
         let v = self.virt.as_mut().expect("a guest");
         v.vcpus[c].mode = VcpuMode::Host;
         self.cpus[c].pause(now);
@@ -175,27 +182,31 @@ impl Kernel {
 
     /// The host's frame for `vector` ended: EOI, injection, then VM entry.
     pub(super) fn vmm_done(&mut self, cpu: CpuId, vector: u8, cx: &mut Cx) {
-        let c = cpu.idx();
-        let apic = self.virt.as_ref().expect("a guest").apic;
         if vector != KICK {
             let core = self.core(cpu);
             cx.platform.lapic_eoi(core, cx.sim);
         }
         if !host_vector(vector) {
-            // VFIO → irqfd → KVM: the guest vector (the host vector was
-            // chosen equal to it when the guest programmed its MSI-X entry).
-            let v = self.virt.as_mut().expect("a guest");
-            v.counts.injections += 1;
-            if apic == ApicMode::Emulated {
-                v.vcpus[c].vapic.request(vector);
-            } else {
-                let out = self.with_vcpu_pid(cpu, cx, |pid| pid.post_software(vector));
-                let v = self.virt.as_mut().expect("a guest");
-                v.counts.software_posted += 1;
-                v.counts.software_merged += out.merged as u64;
-            }
+            self.forward(cpu, vector, cx);
         }
         self.vm_entry(cpu, cx);
+    }
+
+    /// VFIO → irqfd → KVM: the guest vector (the host vector was chosen
+    /// equal to it when the guest programmed its MSI-X entry) into the
+    /// virtual IRR (emulated APIC) or posted in software (APICv).
+    fn forward(&mut self, cpu: CpuId, vector: u8, cx: &mut Cx) {
+        let c = cpu.idx();
+        let v = self.virt.as_mut().expect("a guest");
+        v.counts.injections += 1;
+        if v.apic == ApicMode::Emulated {
+            v.vcpus[c].vapic.request(vector);
+        } else {
+            let out = self.with_vcpu_pid(cpu, cx, |pid| pid.post_software(vector));
+            let v = self.virt.as_mut().expect("a guest");
+            v.counts.software_posted += 1;
+            v.counts.software_merged += out.merged as u64;
+        }
     }
 
     /// VM entry: KVM loads the vCPU's descriptor (posted interrupts) and
@@ -243,15 +254,20 @@ impl Kernel {
     fn hlt_exit(&mut self, cpu: CpuId, cx: &mut Cx) {
         let c = cpu.idx();
         let costs = cx.sim.costs;
-        let cost = Dur(costs.vm_exit.0 / 2) + costs.context_switch;
+        let now = cx.sim.now();
         let v = self.virt.as_mut().expect("a guest");
+        v.vcpus[c].halt_start = Some(now);
+        // With halt polling the block's context switch comes only if the
+        // poll finds nothing (`Work::Block`).
+        let block = if v.halt_poll_max > Dur::ZERO { Dur::ZERO } else { costs.context_switch };
+        let cost = Dur(costs.vm_exit.0 / 2) + block;
         v.exit(c, ExitReason::Hlt, cost);
         v.vcpus[c].mode = VcpuMode::Host;
         self.push_frame(cpu, Ctx::Vmm, Work::Hlt, cost, cx);
     }
 
-    /// The HLT exit's frame ended: the vCPU is blocked (with posted
-    /// interrupts, its descriptor now notifies the wakeup vector).
+    /// The HLT exit's frame ended: the vCPU enters again (an interrupt
+    /// came meanwhile), polls, or blocks.
     pub(super) fn hlt_done(&mut self, cpu: CpuId, cx: &mut Cx) {
         let c = cpu.idx();
         let now = cx.sim.now();
@@ -260,9 +276,79 @@ impl Kernel {
         let pir = self.with_vcpu_pid(cpu, cx, |pid| pid.pir != [0; 4]);
         let virr = !self.virt.as_ref().expect("a guest").vcpus[c].vapic.virr.is_empty();
         if pir || virr {
+            let v = self.virt.as_mut().expect("a guest");
+            if let Some(start) = v.vcpus[c].halt_start.take() {
+                v.adjust_poll(c, now.since(start));
+            }
             self.vm_entry(cpu, cx);
             return;
         }
+        let v = self.virt.as_ref().expect("a guest");
+        if v.halt_poll_max > Dur::ZERO {
+            // kvm_vcpu_halt: poll for the current window, then block.
+            let poll = v.vcpus[c].poll;
+            if poll > Dur::ZERO {
+                self.push_frame(cpu, Ctx::Vmm, Work::HaltPoll, poll, cx);
+            } else {
+                let cost = cx.sim.costs.context_switch;
+                self.push_frame(cpu, Ctx::Vmm, Work::Block, cost, cx);
+            }
+            return;
+        }
+        self.block_done(cpu, cx);
+    }
+
+    /// A polling vCPU's core got a physical interrupt: the host handles it
+    /// (interrupts are enabled while KVM polls); if the vCPU now has one
+    /// pending, the poll ends.
+    fn poll_check(&mut self, cpu: CpuId, cx: &mut Cx) {
+        let (c, core) = (cpu.idx(), self.core(cpu));
+        while let Some(vector) = cx.platform.lapic_ack(core) {
+            cx.platform.lapic_eoi(core, cx.sim);
+            let v = self.virt.as_mut().expect("a guest");
+            v.counts.physical_taken += 1;
+            if !host_vector(vector) {
+                self.forward(cpu, vector, cx);
+            }
+        }
+        let pir = self.with_vcpu_pid(cpu, cx, |pid| pid.pir != [0; 4]);
+        let virr = !self.virt.as_ref().expect("a guest").vcpus[c].vapic.virr.is_empty();
+        if (pir || virr)
+            && let Some(done) = self.cpus[c].cut_short(cx.sim.now(), Work::HaltPoll)
+        {
+            self.schedule_cpu(cpu, done, cx);
+        }
+    }
+
+    /// The poll ended: an interrupt came (enter again, no block) or the
+    /// window ran out (block).
+    pub(super) fn halt_poll_done(&mut self, cpu: CpuId, polled: Dur, cx: &mut Cx) {
+        let c = cpu.idx();
+        let now = cx.sim.now();
+        self.virt.as_mut().expect("a guest").counts.poll_ps += polled.as_ps();
+        let pir = self.with_vcpu_pid(cpu, cx, |pid| pid.pir != [0; 4]);
+        let v = self.virt.as_mut().expect("a guest");
+        let start = v.vcpus[c].halt_start.unwrap_or(now);
+        if pir || !v.vcpus[c].vapic.virr.is_empty() {
+            v.counts.polls_successful += 1;
+            v.vcpus[c].halt_start = None;
+            v.adjust_poll(c, now.since(start));
+            // Back from kvm_vcpu_halt into the guest: the entry half of an
+            // exit's round trip (no wakeup, no context switch).
+            let entry = Dur(cx.sim.costs.vm_exit.0 / 2);
+            self.push_frame(cpu, Ctx::Vmm, Work::Vmm { vector: KICK }, entry, cx);
+        } else {
+            v.counts.polls_failed += 1;
+            let cost = cx.sim.costs.context_switch;
+            self.push_frame(cpu, Ctx::Vmm, Work::Block, cost, cx);
+        }
+    }
+
+    /// The vCPU's thread blocks: with posted interrupts its descriptor now
+    /// notifies the wakeup vector.
+    pub(super) fn block_done(&mut self, cpu: CpuId, cx: &mut Cx) {
+        let c = cpu.idx();
+        let now = cx.sim.now();
         let apic = self.virt.as_ref().expect("a guest").apic;
         let mut self_ipi = false;
         if apic == ApicMode::Posted {

@@ -228,6 +228,12 @@ pub struct VmMetrics {
     pub eoi_exits: u64,
     /// Physical vectors the host took on the vCPUs' cores.
     pub physical_taken: u64,
+    /// Halt polls that found an interrupt (no block, no wakeup).
+    pub polls_successful: u64,
+    /// Halt polls that ran out (the vCPU blocked).
+    pub polls_failed: u64,
+    /// Host CPU time spent polling, ns.
+    pub poll_ns: f64,
     /// Each vCPU.
     pub vcpus: Vec<VcpuMetrics>,
 }
@@ -489,6 +495,9 @@ impl Kernel {
             wakeups: n.wakeups,
             eoi_exits: n.eoi_exits,
             physical_taken: n.physical_taken,
+            polls_successful: n.polls_successful,
+            polls_failed: n.polls_failed,
+            poll_ns: n.poll_ps as f64 / 1e3,
             vcpus,
         })
     }

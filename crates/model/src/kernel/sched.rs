@@ -88,6 +88,8 @@ impl Kernel {
             Work::Compute { idx } => self.compute_done(cpu, idx, frame.total, cx),
             Work::Vmm { vector } => self.vmm_done(cpu, vector, cx),
             Work::Hlt => self.hlt_done(cpu, cx),
+            Work::HaltPoll => self.halt_poll_done(cpu, frame.total, cx),
+            Work::Block => self.block_done(cpu, cx),
         }
         self.kick(cpu, cx);
     }
