@@ -40,6 +40,8 @@ enum Command {
     Experiment(cmd::experiment::ExperimentArgs),
     /// Exhaustively check the driver/device memory-ordering contract (exit 0 safe, 1 counterexample).
     Check(cmd::check::CheckArgs),
+    /// Compare two metrics documents: every number's change, largest moves first.
+    Compare(cmd::compare::CompareArgs),
 }
 
 /// Runs the command, writing to `out`: the exit code, and the failure to report.
@@ -63,6 +65,7 @@ fn dispatch(command: &Command, out: &mut cmd::Output<impl Write>) -> (u8, Option
             text(r, out)
         }
         Command::Experiment(a) => cmd::experiment::run(a, out),
+        Command::Compare(a) => cmd::compare::run(a, out),
         Command::Check(a) => match cmd::check::run(a, out) {
             Ok(outcome) => return (outcome.exit_code(), None),
             Err(e) => text(Err(e), out),

@@ -437,3 +437,35 @@ fn negative_numbers_get_the_parsers_own_message() {
         assert!(!err.contains("to pass"), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn compare_lines_up_two_runs_and_refuses_what_it_cannot_compare() {
+    let dir = std::env::temp_dir().join(format!("irqlab-cli-compare-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (a, b) = (dir.join("a.json"), dir.join("b.json"));
+    for (p, seed) in [(&a, "1"), (&b, "2")] {
+        let o = irqlab(&["run", "--duration", "5ms", "--seed", seed, "--json", p.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+    let o = irqlab(&["compare", a.to_str().unwrap(), b.to_str().unwrap(), "--top", "5"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.starts_with("A  default (seed 1)\nB  default (seed 2)\n"), "{out}");
+    assert!(out.contains("numbers changed"), "{out}");
+    let v = json(&["compare", a.to_str().unwrap(), b.to_str().unwrap(), "--json"]);
+    let seed = v["changes"].as_array().unwrap().iter().find(|c| c["key"] == "seed").expect("the seed differs");
+    assert_eq!((seed["a"].as_f64(), seed["b"].as_f64(), seed["change"].as_f64()), (Some(1.0), Some(2.0), Some(1.0)));
+    // Another schema version, a file that is not JSON, a missing file.
+    let mut doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&b).unwrap()).unwrap();
+    doc["schema_version"] = 999.into();
+    let other = scratch("other.json", &doc.to_string());
+    let o = irqlab(&["compare", a.to_str().unwrap(), other.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("B has 999"), "{}", stderr(&o));
+    let bad = scratch("bad.json", "{\n  \"x\": ");
+    let o = irqlab(&["compare", bad.to_str().unwrap(), b.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("not JSON: line 2"), "{}", stderr(&o));
+    let o = irqlab(&["compare", "/nonexistent/a.json", b.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(3));
+}

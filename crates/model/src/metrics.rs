@@ -20,9 +20,16 @@ pub use crate::kernel::report::{
     VectorMetrics,
 };
 
+/// The version of the metrics document's schema: raised when a key's
+/// meaning changes or a key goes away (added keys do not raise it).
+pub const METRICS_SCHEMA_VERSION: u32 = 1;
+
 /// The metrics document of one run.
 #[derive(Clone, Debug, Serialize)]
 pub struct Metrics {
+    /// [`METRICS_SCHEMA_VERSION`]: `irqlab compare` refuses to compare
+    /// documents of different versions.
+    pub schema_version: u32,
     /// Scenario name.
     pub scenario: String,
     /// Master seed.
@@ -426,6 +433,7 @@ pub fn assemble(p: &Parts, law_violations: Vec<LawViolation>) -> Metrics {
     let nic_irq = &p.nic.stats;
     let ps = &p.platform.stats;
     Metrics {
+        schema_version: METRICS_SCHEMA_VERSION,
         scenario: p.scenario.to_string(),
         seed: p.seed,
         duration_s: secs,

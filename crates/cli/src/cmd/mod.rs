@@ -5,6 +5,7 @@
 
 pub mod bench;
 pub mod check;
+pub mod compare;
 pub mod decode;
 pub mod experiment;
 pub mod rss;
