@@ -78,11 +78,14 @@ pub struct KernelConfig {
     /// Linux's choice: actions, then EOI) or `level` (`handle_level_irq`:
     /// mask and ack first, actions, then unmask).
     pub level_flow: LevelFlow,
-    /// RPS: `rps_cpus` of every RX queue, as a core list; empty disables RPS.
+    /// RPS: `rps_cpus` of every RX queue, as a core list or a hex mask as
+    /// the sysfs file shows it (`"f"`, `"ff,00000000"`); empty disables RPS.
+    #[serde(deserialize_with = "super::cpuset::mask_or_list")]
     pub rps_cpus: Vec<u32>,
     /// RPS per queue: `rps_cpus_by_queue[i]` is queue i's `rps_cpus`
     /// (overrides `rps_cpus`; one list per queue, an empty list disables RPS
-    /// on that queue).
+    /// on that queue); each a core list or a hex mask.
+    #[serde(deserialize_with = "super::cpuset::masks_or_lists")]
     pub rps_cpus_by_queue: Vec<Vec<u32>>,
     /// RFS: steer each flow to the core where its reader last called recv.
     pub rfs: bool,
@@ -266,12 +269,13 @@ impl KernelConfig {
                 }
             }
         }
+        // 0 is the kernel's default: no flow table, RFS off.
         cx.check_u32(
             "kernel.rps_sock_flow_entries",
             self.rps_sock_flow_entries,
-            1,
+            0,
             MAX_RFS_ENTRIES,
-            "entries (the model's bound; the kernel's is 2^29)",
+            "entries (0: RFS off; the model's bound; the kernel's is 2^29)",
         );
         if cx.check_u32("kernel.rps_flow_cnt", self.rps_flow_cnt, 0, MAX_RFS_ENTRIES, "entries")
             && (1..=super::nic::MAX_QUEUES).contains(&cx.queues)

@@ -28,6 +28,7 @@
 pub mod apps;
 pub mod attackers;
 pub mod costs;
+pub mod cpuset;
 pub mod devices;
 pub mod driver;
 pub mod iommu;
@@ -300,7 +301,14 @@ impl Scenario {
     /// e.g. an RSS indirection table with fewer entries than there are
     /// queues. Meant for a scenario that [`validate`](Self::validate)s.
     pub fn warnings(&self) -> Vec<ConfigError> {
-        self.nic.warnings()
+        let mut w = self.nic.warnings();
+        if self.kernel.rfs && self.kernel.rps_sock_flow_entries == 0 {
+            w.push(ConfigError {
+                path: "kernel.rps_sock_flow_entries".into(),
+                message: "0 entries turn RFS off (as in Linux), although kernel.rfs is true".into(),
+            });
+        }
+        w
     }
 
     /// Refuses runs whose work is absurd: too many offered packets, device

@@ -67,7 +67,9 @@ pub struct NicConfig {
     pub auto_mask: bool,
     /// How queues' interrupts are placed when `affinity` is absent.
     pub affinity_policy: AffinityPolicy,
-    /// Cores the policy may use (`smp_affinity` mask); empty means all.
+    /// Cores the policy may use, as a list or a cpulist as
+    /// `smp_affinity_list` shows it (`"0-3,8-11"`); empty means all.
+    #[serde(deserialize_with = "super::cpuset::cpulist_or_list")]
     pub irq_cores: Vec<u32>,
     /// Accelerated RFS (`ntuple` on, `CONFIG_RFS_ACCEL`): when RFS moves a
     /// flow, program a NIC flow filter so its packets arrive on the queue
@@ -126,11 +128,13 @@ pub enum TriggerKind {
 #[serde(deny_unknown_fields, default)]
 pub struct CoalesceConfig {
     /// `rx-usecs`: interrupt this long after the first unreported packet (0 =
-    /// off); at most [`MAX_RX_USECS`].
+    /// off); at most [`MAX_RX_USECS`]. Also accepted as `rx-usecs`.
+    #[serde(alias = "rx-usecs")]
     pub rx_usecs: u32,
     /// `rx-frames`: interrupt after this many packets (0 = off); at most
     /// `ring_size`, since no more frames than the ring holds can be waiting
     /// (mlx5, which counts frames, allows up to 65535: `MLX5_MAX_CQ_COUNT`).
+    #[serde(alias = "rx-frames")]
     pub rx_frames: u32,
 }
 

@@ -79,7 +79,8 @@ impl Rps {
         let entries = k.rps_sock_flow_entries.next_power_of_two();
         let cnt = if k.rps_flow_cnt > 0 { k.rps_flow_cnt } else { (entries / queues.max(1)).max(1) };
         let cnt = cnt.next_power_of_two() as usize;
-        let rfs = k.rfs;
+        // rps_sock_flow_entries = 0 is RFS off, as in Linux.
+        let rfs = k.rfs && k.rps_sock_flow_entries > 0;
         Rps {
             cpus: (0..queues as usize)
                 .map(|q| {
