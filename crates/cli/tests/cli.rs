@@ -469,3 +469,30 @@ fn compare_lines_up_two_runs_and_refuses_what_it_cannot_compare() {
     let o = irqlab(&["compare", "/nonexistent/a.json", b.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(3));
 }
+
+#[test]
+fn views_are_laid_out_as_linux_prints_them_and_agree_with_the_json() {
+    let args = ["run", "--duration", "10ms", "--set", "kernel.rps_cpus=e"];
+    let m = json(&[&args[..], &["--json", "-"]].concat());
+    let o = irqlab(&[&args[..], &["--view", "interrupts"]].concat());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    let mut lines = out.lines();
+    let header: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    assert_eq!(header, ["CPU0", "CPU1", "CPU2", "CPU3"]);
+    // `  0:  <count per CPU>  PCI-MSIX-edge  eth0-TxRx-0`, counts as in the JSON.
+    let row: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    let v0 = &m["interrupts"]["per_vector"][0];
+    let per_cpu: Vec<String> = v0["per_cpu"].as_array().unwrap().iter().map(|n| n.to_string()).collect();
+    assert_eq!(row[0], "0:");
+    assert_eq!(&row[1..5], per_cpu.as_slice());
+    assert_eq!(row[6], "eth0-TxRx-0");
+    let cal = out.lines().find(|l| l.trim_start().starts_with("CAL:")).expect("a CAL row");
+    let kicks: u64 = cal.split_whitespace().skip(1).take(4).map(|n| n.parse::<u64>().unwrap()).sum();
+    assert!(kicks > 0, "RPS kicks show as function calls: {cal}");
+    let all = stdout(&irqlab(&[&args[..], &["--view", "all"]].concat()));
+    assert!(all.contains("time_squeeze") && all.contains("rx_queue_3_packets: ") && all.contains("CAL:"), "{all}");
+    let o = irqlab(&["run", "--view", "proc"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("interrupts, softnet, queues, all"), "{}", stderr(&o));
+}

@@ -54,6 +54,10 @@ pub struct Metrics {
     pub steering: SteeringMetrics,
     /// NAPI and softirq counters.
     pub napi: NapiMetrics,
+    /// `/proc/net/softnet_stat`, one row per CPU.
+    pub softnet: Vec<crate::kernel::report::SoftnetRow>,
+    /// `ethtool -S`-style per-RX-queue counters.
+    pub queues: Vec<crate::kernel::report::QueueRow>,
     /// Application counters.
     pub apps: AppMetrics,
     /// The application process: receive mode, messages, compute threads.
@@ -184,6 +188,12 @@ pub struct InterruptMetrics {
     pub msi: MsiStats,
     /// Vectors taken with nothing wired.
     pub spurious: u64,
+    /// System-vector rows of `/proc/interrupts`, one count per CPU: `CAL`
+    /// (function calls: RPS kicks), `RES` (rescheduling), `TLB` (TLB
+    /// shootdowns), `PMN` (posted-MSI notifications), and in a VM `PIN`
+    /// (posted-interrupt notifications consumed in guest mode) and `PIW`
+    /// (posted-interrupt wakeups).
+    pub system: std::collections::BTreeMap<&'static str, Vec<u64>>,
 }
 
 /// IPIs.
@@ -469,6 +479,7 @@ pub fn assemble(p: &Parts, law_violations: Vec<LawViolation>) -> Metrics {
             affinity_failed_moves: k.balance.failed_moves,
             msi: ps.msi.clone(),
             spurious: st.spurious_vectors,
+            system: k.report_sysvec(),
         },
         ipis: IpiMetrics {
             total: st.ipis.sent,
@@ -490,6 +501,21 @@ pub fn assemble(p: &Parts, law_violations: Vec<LawViolation>) -> Metrics {
         },
         steering: k.report_steering(),
         napi: k.report_napi(),
+        softnet: k.report_softnet(),
+        queues: p
+            .nic
+            .queues
+            .iter()
+            .enumerate()
+            .map(|(q, r)| crate::kernel::report::QueueRow {
+                queue: q as u32,
+                packets: r.counts.taken,
+                bytes: r.counts.bytes,
+                drops: r.counts.dropped_ring_full + r.counts.dropped_iommu_fault,
+                interrupts: r.counts.raised,
+                interrupts_per_s: r.counts.raised as f64 / secs,
+            })
+            .collect(),
         apps: k.report_apps(),
         process: k.report_process(),
         tlb: k.report_tlb(),

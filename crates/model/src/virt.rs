@@ -50,6 +50,8 @@ pub struct Vcpu {
     pub exits: u64,
     /// Times it was woken from HLT.
     pub wakeups: u64,
+    /// Posted-interrupt notifications its core consumed in guest mode.
+    pub notifications: u64,
     /// Its current halt-polling window.
     pub poll: Dur,
     /// When its current halt began (the HLT exit).
@@ -122,6 +124,7 @@ impl Virt {
                 halted: Dur::ZERO,
                 exits: 0,
                 wakeups: 0,
+                notifications: 0,
                 poll: Dur::ZERO,
                 halt_start: None,
             })

@@ -10,6 +10,9 @@
 use irqlab_model::Metrics;
 use std::fmt::Write;
 
+pub mod views;
+pub use views::View;
+
 /// The metrics document as pretty-printed JSON.
 pub fn to_json(m: &Metrics) -> String {
     let mut s = serde_json::to_string_pretty(m).expect("metrics serialise: no maps with non-string keys");

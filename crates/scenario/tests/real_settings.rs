@@ -18,6 +18,9 @@ fn cpu_sets_take_the_format_of_the_file_they_mirror() {
     // Through --set as well.
     let s = load_str("", "t.toml", &["kernel.rps_cpus=\"e\"".into(), "nic.irq_cores=\"1-2\"".into()]).unwrap();
     assert_eq!((s.kernel.rps_cpus, s.nic.irq_cores), (vec![1, 2, 3], vec![1, 2]));
+    // A bare number reads as its text: CPU 2 in a cpulist, CPUs 0-1 in the mask 3.
+    let s = load_str("", "t.toml", &["kernel.rps_cpus=3".into(), "nic.irq_cores=2".into()]).unwrap();
+    assert_eq!((s.kernel.rps_cpus, s.nic.irq_cores), (vec![0, 1], vec![2]));
 }
 
 #[test]

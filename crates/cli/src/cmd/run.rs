@@ -25,6 +25,37 @@ pub struct RunArgs {
     /// Write the metrics JSON to FILE, or `-` for standard output (instead of the summary).
     #[arg(long, value_name = "FILE|-")]
     pub json: Option<String>,
+    /// Print a view laid out as on a real machine instead of the summary:
+    /// `interrupts` (/proc/interrupts), `softnet` (/proc/net/softnet_stat),
+    /// `queues` (ethtool -S), or `all`.
+    #[arg(long, value_enum)]
+    pub view: Option<ViewArg>,
+}
+
+/// Values of `--view`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ViewArg {
+    /// `/proc/interrupts`: counts per IRQ and CPU, chip, name; CAL/RES/TLB rows.
+    Interrupts,
+    /// `/proc/net/softnet_stat`: processed, dropped, time_squeeze, received_rps per CPU.
+    Softnet,
+    /// `ethtool -S`: packets, bytes, drops per RX queue, and each queue's interrupt rate.
+    Queues,
+    /// All three.
+    All,
+}
+
+/// What a run prints on standard output when the JSON does not go there.
+fn text(m: &irqlab_model::Metrics, view: Option<ViewArg>) -> String {
+    use irqlab_report::View;
+    let views: &[View] = match view {
+        None => return irqlab_report::summary(m),
+        Some(ViewArg::Interrupts) => &[View::Interrupts],
+        Some(ViewArg::Softnet) => &[View::Softnet],
+        Some(ViewArg::Queues) => &[View::Queues],
+        Some(ViewArg::All) => &View::ALL,
+    };
+    views.iter().map(|v| irqlab_report::views::render(m, *v)).collect::<Vec<_>>().join("\n")
 }
 
 /// Parses `50ms`, `2s`, `500us`, `1.5` (ms) into milliseconds, within the
@@ -88,9 +119,9 @@ pub fn run(a: &RunArgs, out: &mut dyn Write) -> Result<(), Failure> {
         Some(path) => {
             std::fs::write(path, irqlab_report::to_json(&m))
                 .map_err(|e| Failure::Io(format!("cannot write {path}: {e}")))?;
-            out.write_all(irqlab_report::summary(&m).as_bytes())?;
+            out.write_all(text(&m, a.view).as_bytes())?;
         }
-        None => out.write_all(irqlab_report::summary(&m).as_bytes())?,
+        None => out.write_all(text(&m, a.view).as_bytes())?,
     }
     if !m.law_violations.is_empty() {
         let list: Vec<String> = m.law_violations.iter().map(|v| v.to_string()).collect();

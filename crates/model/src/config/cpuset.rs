@@ -98,6 +98,16 @@ impl<'de> Visitor<'de> for SetVisitor {
         (self.parse)(v).map_err(E::custom)
     }
 
+    /// A bare number reads as its text would (`--set nic.irq_cores=2` is
+    /// CPU 2; `--set kernel.rps_cpus=3` is the mask 3, CPUs 0 and 1).
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Vec<u32>, E> {
+        (self.parse)(&v.to_string()).map_err(E::custom)
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Vec<u32>, E> {
+        (self.parse)(&v.to_string()).map_err(E::custom)
+    }
+
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u32>, A::Error> {
         let mut out = Vec::new();
         while let Some(c) = seq.next_element::<u32>()? {

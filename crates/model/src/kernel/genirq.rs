@@ -55,6 +55,8 @@ pub struct IrqDesc {
     pub disabled_at: Option<Time>,
     /// Flow-handler invocations (`/proc/interrupts` count).
     pub count: u64,
+    /// The same by the CPU that took them (`/proc/interrupts` columns).
+    pub count_per_cpu: Vec<u64>,
     /// Invocations no action claimed (`IRQ_NONE`).
     pub unhandled: u64,
     /// Invocations that found the descriptor disabled (masked and EOI'd only).
@@ -77,6 +79,7 @@ impl IrqDesc {
             spurious_disabled: false,
             disabled_at: None,
             count: 0,
+            count_per_cpu: Vec::new(),
             unhandled: 0,
             while_disabled: 0,
             polled: 0,

@@ -140,6 +140,7 @@ impl Kernel {
             // Posted-interrupt processing: ON cleared, the EOI written,
             // PIR into the virtual IRR — in the processor, no exit.
             v.counts.notifications_in_guest += 1;
+            v.vcpus[c].notifications += 1;
             cx.platform.lapic_eoi(core, cx.sim);
             self.sync_pir(cpu, cx);
             return VmmTake::Inline(cx.sim.costs.posted_processing);

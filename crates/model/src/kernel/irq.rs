@@ -268,6 +268,11 @@ impl Kernel {
         let cost = self.flow_cost(irq, cpu, cx);
         let desc = &mut self.irqs[irq.idx()];
         desc.count += 1;
+        let c = cpu.idx();
+        if desc.count_per_cpu.len() <= c {
+            desc.count_per_cpu.resize(c + 1, 0);
+        }
+        desc.count_per_cpu[c] += 1;
         match desc.flow(self.params.cfg.level_flow) {
             Flow::Edge => self.chip_ack(irq, cpu, cx),
             Flow::FastEoi => {

@@ -112,6 +112,20 @@ pub struct IpiStats {
     pub reschedule_received: u64,
 }
 
+/// System-vector interrupts per CPU (`/proc/interrupts` rows CAL, RES,
+/// TLB, PMN).
+#[derive(Clone, Debug, Default)]
+pub struct SysvecCounts {
+    /// CAL: function-call interrupts other than TLB shootdowns (RPS kicks).
+    pub cal: Vec<u64>,
+    /// RES: rescheduling interrupts (cross-CPU wakeups that arrived).
+    pub res: Vec<u64>,
+    /// TLB: TLB shootdowns.
+    pub tlb: Vec<u64>,
+    /// PMN: posted-MSI notifications.
+    pub pmn: Vec<u64>,
+}
+
 /// What a kernel counts while it runs.
 #[derive(Clone, Debug)]
 pub struct KernelStats {
@@ -133,6 +147,10 @@ pub struct KernelStats {
     pub recv_dequeued: u64,
     /// Hard interrupts taken per CPU.
     pub interrupts_per_cpu: Vec<u64>,
+    /// System-vector interrupts per CPU, as `/proc/interrupts` rows:
+    /// function calls (RPS kicks), reschedules, TLB shootdowns, posted-MSI
+    /// notifications.
+    pub sysvec: SysvecCounts,
     /// IPI counters.
     pub ipis: IpiStats,
     /// Flow state touched on a different CPU than last time.
@@ -180,6 +198,7 @@ impl KernelStats {
             socket_enqueued: 0,
             recv_dequeued: 0,
             interrupts_per_cpu: vec![0; cpus],
+            sysvec: SysvecCounts { cal: vec![0; cpus], res: vec![0; cpus], tlb: vec![0; cpus], pmn: vec![0; cpus] },
             ipis: IpiStats::default(),
             handoffs: 0,
             cross_socket_handoffs: 0,

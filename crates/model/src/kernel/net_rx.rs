@@ -159,6 +159,7 @@ impl Kernel {
         let sn = &mut self.softnet[c];
         sn.counts.polls += 1;
         sn.counts.packets += n as u64;
+        sn.counts.processed += sn.batch_targets.iter().filter(|t| t.is_none()).count() as u64;
         if n == weight {
             sn.counts.full_polls += 1;
         }
@@ -378,6 +379,7 @@ impl Kernel {
     /// `rps_trigger_softirq()`: the IPI handler schedules this CPU's backlog.
     pub(super) fn rps_ipi_received(&mut self, cpu: CpuId) {
         self.stats.ipis.received += 1;
+        self.stats.sysvec.cal[cpu.idx()] += 1;
         self.schedule_backlog(cpu);
     }
 

@@ -52,6 +52,7 @@ impl Kernel {
     /// CPU time (the EOI comes at the end).
     pub(super) fn posted_msi_entry(&mut self, cpu: CpuId, cx: &mut Cx) -> Dur {
         self.stats.posted_notifications += 1;
+        self.stats.sysvec.pmn[cpu.idx()] += 1;
         let run = &mut self.posted_runs[cpu.idx()];
         run.rounds = 0;
         run.on_cleared = false;
@@ -71,7 +72,12 @@ impl Kernel {
         for v in &vectors {
             match self.vectors[cpu.idx()].irq(*v) {
                 Some(irq) => {
-                    self.irqs[irq.idx()].count += 1;
+                    let d = &mut self.irqs[irq.idx()];
+                    d.count += 1;
+                    if d.count_per_cpu.len() <= cpu.idx() {
+                        d.count_per_cpu.resize(cpu.idx() + 1, 0);
+                    }
+                    d.count_per_cpu[cpu.idx()] += 1;
                     // The flow's cost without its local-APIC ack: the
                     // vector never went through the APIC.
                     cost += Dur(self.flow_cost(irq, cpu, cx).0.saturating_sub(costs.lapic_eoi.0));

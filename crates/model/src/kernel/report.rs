@@ -46,6 +46,14 @@ pub struct VectorMetrics {
     pub irq: u32,
     /// Chip and flow, as `/proc/interrupts` names them.
     pub chip: &'static str,
+    /// The name a driver gives it (`/proc/interrupts`' last column):
+    /// `eth0-TxRx-N` for a queue pair's vector (ixgbe's naming), `eth0-tx-0`
+    /// for a separate TX vector, `eth0` for the single MSI/INTx vector,
+    /// `dmar0` for the IOMMU's fault event, `levelN` for `[[devices]]` entry N
+    /// (names of actions sharing the line joined by commas).
+    pub name: String,
+    /// Flow-handler runs by the CPU that took them, one count per CPU.
+    pub per_cpu: Vec<u64>,
     /// The core the chip was programmed to target.
     pub core: u32,
     /// The vector on that core.
@@ -274,6 +282,38 @@ pub struct GuestBusy {
     pub user: f64,
 }
 
+/// One CPU's `/proc/net/softnet_stat` line, the columns the model has.
+#[derive(Clone, Debug, Serialize)]
+pub struct SoftnetRow {
+    /// The core.
+    pub core: u32,
+    /// Packets its polls processed (`processed`).
+    pub processed: u64,
+    /// Packets dropped at its full backlog (`dropped`).
+    pub dropped: u64,
+    /// `net_rx_action` runs that ended with work left (`time_squeeze`).
+    pub time_squeeze: u64,
+    /// RPS IPIs it received (`received_rps`).
+    pub received_rps: u64,
+}
+
+/// One RX queue's counters, as `ethtool -S` shows them.
+#[derive(Clone, Debug, Serialize)]
+pub struct QueueRow {
+    /// The queue.
+    pub queue: u32,
+    /// Frames the driver took (`rx_queue_N_packets`).
+    pub packets: u64,
+    /// Bytes of the frames that landed (`rx_queue_N_bytes`).
+    pub bytes: u64,
+    /// Frames dropped at the queue: ring full, or a refused DMA.
+    pub drops: u64,
+    /// Interrupts the queue raised.
+    pub interrupts: u64,
+    /// The same per second.
+    pub interrupts_per_s: f64,
+}
+
 /// `a / b`, or 0 when `b` is 0.
 pub fn ratio(a: u64, b: u64) -> f64 {
     if b == 0 { 0.0 } else { a as f64 / b as f64 }
@@ -334,9 +374,24 @@ impl Kernel {
                     .filter(|q| irq_of_queue[*q] == Some(crate::ids::IrqId(i as u32)))
                     .map(|q| q as u32)
                     .collect();
+                let names: Vec<String> = d
+                    .actions
+                    .iter()
+                    .map(|a| match a {
+                        super::genirq::IrqAction::NicQueue(n, q) => format!("eth{}-TxRx-{}", n.0, q.0),
+                        super::genirq::IrqAction::NicTx(n, q) => format!("eth{}-tx-{q}", n.0),
+                        super::genirq::IrqAction::NicCause(n) => format!("eth{}", n.0),
+                        super::genirq::IrqAction::LevelDevice(dev) => format!("level{dev}"),
+                        super::genirq::IrqAction::DmarFault => "dmar0".to_owned(),
+                    })
+                    .collect();
+                let mut per_cpu = d.count_per_cpu.clone();
+                per_cpu.resize(self.cpus.len(), 0);
                 VectorMetrics {
                     irq: i as u32,
                     chip: d.chip_name(level_flow),
+                    name: names.join(","),
+                    per_cpu,
                     core: self.cores[d.cpu.idx()].0,
                     vector: d.vector,
                     flows: self.flows.iter().filter(|f| queues.contains(&f.rss_queue.0)).count() as u32,
@@ -349,6 +404,36 @@ impl Kernel {
                 }
             })
             .collect()
+    }
+
+    /// `/proc/net/softnet_stat`, one line per CPU.
+    pub fn report_softnet(&self) -> Vec<SoftnetRow> {
+        self.softnet
+            .iter()
+            .enumerate()
+            .map(|(i, s)| SoftnetRow {
+                core: self.cores[i].0,
+                processed: s.counts.processed,
+                dropped: s.counts.dropped_backlog,
+                time_squeeze: s.counts.time_squeeze,
+                received_rps: self.stats.sysvec.cal[i],
+            })
+            .collect()
+    }
+
+    /// `/proc/interrupts`' system-vector rows, one count per CPU.
+    pub fn report_sysvec(&self) -> std::collections::BTreeMap<&'static str, Vec<u64>> {
+        let s = &self.stats.sysvec;
+        let mut rows = std::collections::BTreeMap::new();
+        rows.insert("CAL", s.cal.clone());
+        rows.insert("RES", s.res.clone());
+        rows.insert("TLB", s.tlb.clone());
+        rows.insert("PMN", s.pmn.clone());
+        if let Some(v) = &self.virt {
+            rows.insert("PIN", v.vcpus.iter().map(|vc| vc.notifications).collect());
+            rows.insert("PIW", v.vcpus.iter().map(|vc| vc.wakeups).collect());
+        }
+        rows
     }
 
     /// NAPI and softirq counters.

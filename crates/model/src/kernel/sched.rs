@@ -150,6 +150,7 @@ impl Kernel {
         let th = &mut self.threads[t.idx()];
         th.state = ThreadState::Runnable;
         let tc = th.cpu;
+        self.stats.sysvec.res[tc.idx()] += 1;
         self.cpus[tc.idx()].runqueue.push_back(Task::App(t));
         self.kick(tc, cx);
     }

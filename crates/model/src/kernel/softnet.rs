@@ -69,6 +69,10 @@ pub struct SoftnetCounts {
     pub backlog_enqueued: u64,
     /// Packets `process_backlog` took from it.
     pub backlog_dequeued: u64,
+    /// Packets that went up the stack on this CPU (`__netif_receive_skb`:
+    /// softnet_stat's `processed`): from a queue's poll unless RPS sent them
+    /// to a backlog, and from this CPU's backlog.
+    pub processed: u64,
 }
 
 /// Per-CPU softirq state (`struct softnet_data`).

@@ -275,6 +275,7 @@ impl Kernel {
         let c = cpu.idx();
         let tlb = &mut self.tlb;
         tlb.counts.ipis_taken += 1;
+        self.stats.sysvec.tlb[c] += 1;
         let taken = std::mem::take(&mut tlb.queue[c]);
         let mut cost = Dur::ZERO;
         for r in &taken {

@@ -68,6 +68,8 @@ pub struct RxCounts {
     pub taken: u64,
     /// Interrupts the queue raised.
     pub raised: u64,
+    /// Bytes of the frames that landed.
+    pub bytes: u64,
     /// DMA requests issued (buffer writes and descriptor write-backs).
     pub dma_requests: u64,
     /// Late writes to buffers already handed back (a misbehaving NIC).
@@ -272,6 +274,7 @@ impl RxQueue {
                 late.push(LateWrite { at: done + delay, iova: buffer, bytes: p.bytes });
             }
             self.counts.landed += 1;
+            self.counts.bytes += p.bytes as u64;
             if !sim.faults.fire(crate::sim::Fault::RingLosesFrame) {
                 self.ring.push_back(p);
             }
