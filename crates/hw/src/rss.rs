@@ -164,6 +164,25 @@ pub enum RssError {
         /// Queue count.
         queues: u16,
     },
+    /// `ethtool -X weight`: every weight is 0.
+    #[error("at least one weight must be non-zero")]
+    RetaWeightsZero,
+    /// `ethtool -X weight`: the weights add up to more than the table has entries.
+    #[error("the weights add up to {sum}, more than the {size} entries of the indirection table")]
+    RetaWeightsExceedSize {
+        /// Sum of the weights.
+        sum: u64,
+        /// Table size.
+        size: usize,
+    },
+    /// An explicit table whose length is not the table's size.
+    #[error("{len} entries given for an indirection table of {size}")]
+    RetaLength {
+        /// Entries given.
+        len: usize,
+        /// Table size.
+        size: usize,
+    },
     /// Key text is not valid hex.
     #[error("invalid RSS key: {0}")]
     KeyHex(#[from] HexError),
@@ -411,6 +430,24 @@ pub struct Reta {
     index_mask: u32,
 }
 
+/// How `ethtool -X` fills an indirection table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RetaFill {
+    /// `default`: entry i is queue `i % queues`.
+    Default,
+    /// `equal N [start S]`: spread over queues `S..S+N`.
+    Equal {
+        /// Queues to spread over.
+        n: u16,
+        /// The first of them.
+        start: u16,
+    },
+    /// `weight W0 W1 …`: queue j gets entries in proportion to `Wj`.
+    Weight(Vec<u32>),
+    /// Every entry's queue, in index order.
+    Entries(Vec<u16>),
+}
+
 impl Reta {
     /// A table of `size` entries (power of two, at most
     /// [`field::MAX_RETA_SIZE`]) default-filled with `i % queues`, as Linux
@@ -434,6 +471,63 @@ impl Reta {
             })
             .collect();
         Ok(Self { entries, queues, index_mask })
+    }
+
+    /// A table of `size` entries filled as `ethtool -X` fills it
+    /// (ethtool.c `fill_indir_table`): `default` is [`Reta::new`];
+    /// `equal N start S` gives entry i queue `S + i % N`; `weight W0 W1 …`
+    /// gives queue j a run of entries in proportion to `Wj` (entry i goes to
+    /// the first j with `i < size × (W0 + … + Wj) / ΣW`; the weights may add
+    /// up to at most `size`); an explicit list gives every entry.
+    pub fn filled(size: usize, queues: u16, fill: &RetaFill) -> Result<Self, RssError> {
+        let mut t = Self::new(size, queues)?;
+        match fill {
+            RetaFill::Default => {}
+            RetaFill::Equal { n, start } => {
+                let last = u32::from(*start) + u32::from((*n).max(1)) - 1;
+                if *n == 0 || last >= u32::from(queues) {
+                    let queue = u16::try_from(last).unwrap_or(u16::MAX);
+                    return Err(RssError::QueueOutOfRange { queue, queues });
+                }
+                for i in 0..size {
+                    t.entries[i] = start + u16::try_from(i % usize::from(*n)).unwrap_or(0);
+                }
+            }
+            RetaFill::Weight(w) => {
+                if w.len() > usize::from(queues) {
+                    let queue = u16::try_from(w.len() - 1).unwrap_or(u16::MAX);
+                    return Err(RssError::QueueOutOfRange { queue, queues });
+                }
+                let sum: u64 = w.iter().map(|x| u64::from(*x)).sum();
+                if sum == 0 {
+                    return Err(RssError::RetaWeightsZero);
+                }
+                if sum > size as u64 {
+                    return Err(RssError::RetaWeightsExceedSize { sum, size });
+                }
+                let (mut j, mut partial) = (0usize, 0u64);
+                let mut started = false;
+                for i in 0..size {
+                    while !started || (i as u64) >= size as u64 * partial / sum {
+                        if started {
+                            j += 1;
+                        }
+                        started = true;
+                        partial += u64::from(w[j]);
+                    }
+                    t.entries[i] = u16::try_from(j).unwrap_or(0);
+                }
+            }
+            RetaFill::Entries(e) => {
+                if e.len() != size {
+                    return Err(RssError::RetaLength { len: e.len(), size });
+                }
+                for (i, q) in e.iter().enumerate() {
+                    t.set(i, *q)?;
+                }
+            }
+        }
+        Ok(t)
     }
 
     /// Number of entries.
@@ -529,6 +623,36 @@ pub fn parse_key_hex(text: &str) -> Result<RssKey, RssError> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn ethtool_x_fills_the_table_as_ethtool_does() {
+        // `ethtool -X eth0 weight 1 2 1` on a 128-entry table: runs of 32, 64, 32.
+        let t = Reta::filled(128, 4, &RetaFill::Weight(vec![1, 2, 1])).unwrap();
+        let runs: Vec<usize> = (0..3).map(|q| t.entries().iter().filter(|e| **e == q).count()).collect();
+        assert_eq!(runs, [32, 64, 32]);
+        assert!(t.entries()[..32].iter().all(|e| *e == 0) && t.entries()[96..].iter().all(|e| *e == 2));
+        // A zero weight skips its queue.
+        assert_eq!(Reta::filled(4, 3, &RetaFill::Weight(vec![1, 0, 1])).unwrap().entries(), [0, 0, 2, 2]);
+        // `equal 2 start 1`.
+        assert_eq!(Reta::filled(8, 4, &RetaFill::Equal { n: 2, start: 1 }).unwrap().entries(), [1, 2, 1, 2, 1, 2, 1, 2]);
+        assert_eq!(Reta::filled(4, 4, &RetaFill::Default).unwrap().entries(), [0, 1, 2, 3]);
+        assert_eq!(Reta::filled(4, 2, &RetaFill::Entries(vec![1, 1, 0, 1])).unwrap().entries(), [1, 1, 0, 1]);
+        // What ethtool refuses.
+        assert_eq!(Reta::filled(4, 4, &RetaFill::Weight(vec![0, 0])).unwrap_err(), RssError::RetaWeightsZero);
+        assert_eq!(
+            Reta::filled(4, 4, &RetaFill::Weight(vec![3, 3])).unwrap_err(),
+            RssError::RetaWeightsExceedSize { sum: 6, size: 4 }
+        );
+        assert!(matches!(
+            Reta::filled(8, 4, &RetaFill::Equal { n: 3, start: 2 }),
+            Err(RssError::QueueOutOfRange { queue: 4, queues: 4 })
+        ));
+        assert!(matches!(Reta::filled(4, 2, &RetaFill::Entries(vec![0, 2, 0, 0])), Err(RssError::QueueOutOfRange { .. })));
+        assert_eq!(
+            Reta::filled(4, 2, &RetaFill::Entries(vec![0, 1])).unwrap_err(),
+            RssError::RetaLength { len: 2, size: 4 }
+        );
+    }
+
     use super::*;
     use proptest::prelude::*;
 

@@ -39,8 +39,9 @@ pub fn nic_for(s: &Scenario, id: NicId, sim: &Sim) -> Result<(Nic, Vec<Flow>), B
         }
         None => RssKey::microsoft(),
     };
-    let reta = Reta::new(s.nic.reta_size as usize, s.nic.queues as u16)
-        .map_err(|e| BuildError::Invalid(format!("nic.reta_size: {e}")))?;
+    let fill = s.nic.indirection.as_ref().map_or(irqlab_hw::rss::RetaFill::Default, |i| i.0.clone());
+    let reta = Reta::filled(s.nic.reta_size as usize, s.nic.queues as u16, &fill)
+        .map_err(|e| BuildError::Invalid(format!("nic.indirection: {e}")))?;
     let flows = build_flows(&s.workload, &key, &reta, &rngs);
     let port = PortArrivals::new(
         &s.workload,

@@ -44,3 +44,34 @@ fn ethtool_names_and_rfs_off_are_accepted() {
     assert_eq!(m.steering.rfs_moves, 0);
     assert!(m.law_violations.is_empty());
 }
+
+#[test]
+fn the_indirection_table_takes_ethtool_x_words_or_a_list() {
+    let run = |extra: &str| {
+        let mut s = load_str(&format!("duration_ms = 5\n[nic]\n{extra}\n"), "t.toml", &[]).unwrap_or_else(|e| panic!("{e}"));
+        s.duration_ms = 5.0;
+        (irqlab_model::run(&s).expect("runs"), s)
+    };
+    // `ethtool -X eth0 weight 1 0 1 1`: queue 1 gets no entry, so no packet, and a warning says so.
+    let (m, s) = run("indirection = \"weight 1 0 1 1\"");
+    let packets: Vec<u64> = m.queues.iter().map(|q| q.packets).collect();
+    assert_eq!(packets[1], 0, "{packets:?}");
+    assert!(packets[0] > 0 && packets[2] > 0 && packets[3] > 0, "{packets:?}");
+    assert!(s.warnings().iter().any(|w| w.path == "nic.indirection" && w.message.contains("queue(s) 1")));
+    // `equal 2`: only queues 0 and 1.
+    let (m, _) = run("indirection = \"equal 2\"");
+    assert!(m.queues[0].packets > 0 && m.queues[1].packets > 0);
+    assert_eq!(m.queues[2].packets + m.queues[3].packets, 0);
+    // An explicit table: everything to queue 3.
+    let (m, _) = run("reta_size = 4\nindirection = [3, 3, 3, 3]");
+    assert_eq!(m.queues[3].packets, m.queues.iter().map(|q| q.packets).sum::<u64>());
+    // What ethtool refuses, named where it is.
+    let e = load_str("[nic]\nindirection = \"weight 100 100\"\n", "t.toml", &[]).unwrap_err().to_string();
+    assert!(e.contains("nic.indirection") && e.contains("more than the 128 entries"), "{e}");
+    let e = load_str("[nic]\nindirection = \"equal 5\"\n", "t.toml", &[]).unwrap_err().to_string();
+    assert!(e.contains("nic.indirection") && e.contains("queue 4 out of range"), "{e}");
+    let e = load_str("[nic]\nindirection = \"hash 3\"\n", "t.toml", &[]).unwrap_err().to_string();
+    assert!(e.contains("t.toml:2:15: nic.indirection") && e.contains("as ethtool -X takes them"), "{e}");
+    let e = load_str("[nic]\nindirection = [0, 1]\n", "t.toml", &[]).unwrap_err().to_string();
+    assert!(e.contains("2 entries given for an indirection table of 128"), "{e}");
+}

@@ -2,6 +2,7 @@
 //! interrupt mode and trigger, interrupt placement and coalescing.
 
 use super::{ConfigError, IOAPIC_PINS, ValidateCx, finite_pos, num};
+use irqlab_hw::rss::{Reta, RetaFill};
 use serde::{Deserialize, Serialize};
 
 /// The NIC's interrupt cause register has one bit per queue, 64 bits wide.
@@ -49,6 +50,12 @@ pub struct NicConfig {
     /// [`MAX_RETA_SIZE`]; fewer than `queues` is valid but leaves queues
     /// that never receive (a warning).
     pub reta_size: u32,
+    /// The indirection table's contents as `ethtool -X` sets them:
+    /// `"default"`, `"equal N"` (optionally `"start S equal N"`), `"weight W0
+    /// W1 …"`, or an array with one queue per entry (`reta_size` entries);
+    /// absent means `default` (entry i → queue i mod `queues`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub indirection: Option<Indirection>,
     /// Interrupt coalescing (`ethtool -C`).
     pub coalesce: CoalesceConfig,
     /// How the NIC signals: `msix` (one vector per queue), `msi` (one
@@ -123,6 +130,88 @@ pub enum TriggerKind {
     Edge,
 }
 
+/// `ethtool -X`'s indirection-table contents ([`RetaFill`]): written as
+/// ethtool's words or as an array of queues.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Indirection(pub RetaFill);
+
+impl Indirection {
+    /// Parses ethtool's words: `default`, `equal N`, `start S equal N`,
+    /// `weight W0 W1 …`.
+    pub fn parse(text: &str) -> Result<Indirection, String> {
+        let words: Vec<&str> = text.split_whitespace().collect();
+        let num = |w: Option<&&str>, what: &str| -> Result<u32, String> {
+            let w = w.ok_or_else(|| format!("`{what}` needs a number"))?;
+            w.parse::<u32>().map_err(|_| format!("`{w}` after `{what}` is not a non-negative integer"))
+        };
+        let small = |n: u32, what: &str| {
+            u16::try_from(n).map_err(|_| format!("`{what} {n}`: at most {} queues", MAX_QUEUES))
+        };
+        let fill = match words.as_slice() {
+            ["default"] => RetaFill::Default,
+            ["equal", ..] | ["start", _, "equal", ..] => {
+                let (start, rest) = if words[0] == "start" {
+                    (small(num(words.get(1), "start")?, "start")?, &words[2..])
+                } else {
+                    (0, &words[..])
+                };
+                if rest.len() != 2 {
+                    return Err(format!("expected `equal N` or `start S equal N`, got `{text}`"));
+                }
+                let n = small(num(rest.get(1), "equal")?, "equal")?;
+                if n == 0 {
+                    return Err("`equal 0` spreads over no queue".into());
+                }
+                RetaFill::Equal { n, start }
+            }
+            ["weight", ws @ ..] if !ws.is_empty() => {
+                let w: Result<Vec<u32>, String> = ws.iter().map(|x| num(Some(x), "weight")).collect();
+                RetaFill::Weight(w?)
+            }
+            _ => {
+                return Err(format!(
+                    "expected `default`, `equal N`, `start S equal N`, `weight W0 W1 …` (as ethtool -X takes them) or an array of queues, got `{text}`"
+                ));
+            }
+        };
+        Ok(Indirection(fill))
+    }
+}
+
+impl Serialize for Indirection {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match &self.0 {
+            RetaFill::Default => s.serialize_str("default"),
+            RetaFill::Equal { n, start: 0 } => s.serialize_str(&format!("equal {n}")),
+            RetaFill::Equal { n, start } => s.serialize_str(&format!("start {start} equal {n}")),
+            RetaFill::Weight(w) => {
+                let w: Vec<String> = w.iter().map(u32::to_string).collect();
+                s.serialize_str(&format!("weight {}", w.join(" ")))
+            }
+            RetaFill::Entries(e) => e.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Indirection {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Words(String),
+            Entries(Vec<u16>),
+        }
+        match Raw::deserialize(d).map_err(|_| {
+            serde::de::Error::custom(
+                "expected ethtool -X's words (`equal N`, `weight W0 W1 …`, `default`) or an array of queue numbers",
+            )
+        })? {
+            Raw::Words(t) => Indirection::parse(&t).map_err(serde::de::Error::custom),
+            Raw::Entries(e) => Ok(Indirection(RetaFill::Entries(e))),
+        }
+    }
+}
+
 /// `ethtool -C` receive coalescing.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -148,6 +237,7 @@ impl Default for NicConfig {
             affinity: None,
             rss_key: None,
             reta_size: 128,
+            indirection: None,
             coalesce: CoalesceConfig::default(),
             interrupt_mode: InterruptMode::Msix,
             intx_pin: 16,
@@ -247,6 +337,12 @@ impl NicConfig {
         }
         if self.reta_size == 0 || !self.reta_size.is_power_of_two() || self.reta_size > MAX_RETA_SIZE {
             cx.err("nic.reta_size", format!("expected a power of two up to {MAX_RETA_SIZE}, got {}", self.reta_size));
+        } else if let (Some(ind), Ok(q)) = (&self.indirection, u16::try_from(self.queues)) {
+            if q > 0 {
+                if let Err(e) = Reta::filled(self.reta_size as usize, q, &ind.0) {
+                    cx.err("nic.indirection", e.to_string());
+                }
+            }
         }
         cx.check_u32(
             "nic.coalesce.rx_usecs",
@@ -282,7 +378,21 @@ impl NicConfig {
     /// the queues beyond it without traffic (RSS never selects them).
     pub fn warnings(&self) -> Vec<ConfigError> {
         let mut out = Vec::new();
-        if self.reta_size < self.queues {
+        let table = self.indirection.as_ref().and_then(|ind| {
+            let q = u16::try_from(self.queues).ok()?;
+            Reta::filled(self.reta_size as usize, q, &ind.0).ok()
+        });
+        if let Some(t) = table {
+            let idle: Vec<String> =
+                (0..t.queues()).filter(|q| !t.entries().contains(q)).map(|q| q.to_string()).collect();
+            if !idle.is_empty() {
+                let how = if self.arfs { "receive only flows aRFS steers there" } else { "never receive" };
+                out.push(ConfigError {
+                    path: "nic.indirection".into(),
+                    message: format!("no entry of the indirection table names queue(s) {}: they {how}", idle.join(", ")),
+                });
+            }
+        } else if self.reta_size < self.queues {
             let idle = match (self.queues - self.reta_size == 1, self.arfs) {
                 (true, false) => format!("queue {} never receives", self.reta_size),
                 (false, false) => format!("queues {} to {} never receive", self.reta_size, self.queues - 1),
