@@ -633,7 +633,10 @@ mod tests {
         // A zero weight skips its queue.
         assert_eq!(Reta::filled(4, 3, &RetaFill::Weight(vec![1, 0, 1])).unwrap().entries(), [0, 0, 2, 2]);
         // `equal 2 start 1`.
-        assert_eq!(Reta::filled(8, 4, &RetaFill::Equal { n: 2, start: 1 }).unwrap().entries(), [1, 2, 1, 2, 1, 2, 1, 2]);
+        assert_eq!(
+            Reta::filled(8, 4, &RetaFill::Equal { n: 2, start: 1 }).unwrap().entries(),
+            [1, 2, 1, 2, 1, 2, 1, 2]
+        );
         assert_eq!(Reta::filled(4, 4, &RetaFill::Default).unwrap().entries(), [0, 1, 2, 3]);
         assert_eq!(Reta::filled(4, 2, &RetaFill::Entries(vec![1, 1, 0, 1])).unwrap().entries(), [1, 1, 0, 1]);
         // What ethtool refuses.
@@ -646,7 +649,10 @@ mod tests {
             Reta::filled(8, 4, &RetaFill::Equal { n: 3, start: 2 }),
             Err(RssError::QueueOutOfRange { queue: 4, queues: 4 })
         ));
-        assert!(matches!(Reta::filled(4, 2, &RetaFill::Entries(vec![0, 2, 0, 0])), Err(RssError::QueueOutOfRange { .. })));
+        assert!(matches!(
+            Reta::filled(4, 2, &RetaFill::Entries(vec![0, 2, 0, 0])),
+            Err(RssError::QueueOutOfRange { .. })
+        ));
         assert_eq!(
             Reta::filled(4, 2, &RetaFill::Entries(vec![0, 1])).unwrap_err(),
             RssError::RetaLength { len: 2, size: 4 }

@@ -28,6 +28,7 @@ pub mod experiment;
 mod experiments;
 pub mod keypath;
 pub mod overrides;
+pub mod sysctl;
 
 pub use builtin::{Builtin, DEFAULT_BUILTIN, builtin, builtins};
 pub use error::{Diagnostic, ErrorKind, ScenarioError};
@@ -83,6 +84,14 @@ pub fn load_str_with(src: &str, origin: &str, overrides: &[Setting]) -> Result<S
             problems.push(override_diagnostic(options[index], message));
         }
     }
+    if let Some(e) = ScenarioError::from_diagnostics(problems) {
+        return Err(e);
+    }
+
+    let problems: Vec<_> = sysctl::apply(doc.get_mut())
+        .into_iter()
+        .map(|p| source.diagnostic(ErrorKind::Schema, Some(p.span), Some(p.key), p.message))
+        .collect();
     if let Some(e) = ScenarioError::from_diagnostics(problems) {
         return Err(e);
     }

@@ -48,7 +48,8 @@ fn ethtool_names_and_rfs_off_are_accepted() {
 #[test]
 fn the_indirection_table_takes_ethtool_x_words_or_a_list() {
     let run = |extra: &str| {
-        let mut s = load_str(&format!("duration_ms = 5\n[nic]\n{extra}\n"), "t.toml", &[]).unwrap_or_else(|e| panic!("{e}"));
+        let mut s =
+            load_str(&format!("duration_ms = 5\n[nic]\n{extra}\n"), "t.toml", &[]).unwrap_or_else(|e| panic!("{e}"));
         s.duration_ms = 5.0;
         (irqlab_model::run(&s).expect("runs"), s)
     };
@@ -74,4 +75,30 @@ fn the_indirection_table_takes_ethtool_x_words_or_a_list() {
     assert!(e.contains("t.toml:2:15: nic.indirection") && e.contains("as ethtool -X takes them"), "{e}");
     let e = load_str("[nic]\nindirection = [0, 1]\n", "t.toml", &[]).unwrap_err().to_string();
     assert!(e.contains("2 entries given for an indirection table of 128"), "{e}");
+}
+
+#[test]
+fn sysctls_go_under_their_own_names() {
+    // Pasted from `sysctl -a | grep net.core`, nested or quoted.
+    let s = load_str(
+        "[sysctl]\nnet.core.netdev_budget = 600\n\"net.core.netdev_max_backlog\" = 2000\nnet.core.rps_sock_flow_entries = 0\n",
+        "t.toml",
+        &[],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((s.kernel.netdev_budget, s.kernel.netdev_max_backlog, s.kernel.rps_sock_flow_entries), (600, 2000, 0));
+    // Through --set, and a --set wins over the file under either name.
+    let s =
+        load_str("[sysctl]\nnet.core.netdev_budget = 600\n", "t.toml", &["kernel.netdev_budget=50".into()]).unwrap();
+    assert_eq!(s.kernel.netdev_budget, 50);
+    let s =
+        load_str("[kernel]\nnetdev_budget = 600\n", "t.toml", &["sysctl.net.core.netdev_budget=70".into()]).unwrap();
+    assert_eq!(s.kernel.netdev_budget, 70);
+    // Problems are named where they are.
+    let e = load_str("[sysctl]\nnet.core.busy_poll = 50\n", "t.toml", &[]).unwrap_err().to_string();
+    assert!(e.contains("t.toml:2:10: sysctl.net.core.busy_poll") && e.contains("net.core.netdev_budget"), "{e}");
+    let e = load_str("[kernel]\nnetdev_budget = 1\n[sysctl]\nnet.core.netdev_budget = 2\n", "t.toml", &[]).unwrap_err();
+    assert!(e.to_string().contains("set twice"), "{e}");
+    let e = load_str("[sysctl]\nnet.core.netdev_budget = 0\n", "t.toml", &[]).unwrap_err().to_string();
+    assert!(e.contains("t.toml:2:26: kernel.netdev_budget"), "a range problem points at the value: {e}");
 }

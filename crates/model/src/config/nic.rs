@@ -144,9 +144,8 @@ impl Indirection {
             let w = w.ok_or_else(|| format!("`{what}` needs a number"))?;
             w.parse::<u32>().map_err(|_| format!("`{w}` after `{what}` is not a non-negative integer"))
         };
-        let small = |n: u32, what: &str| {
-            u16::try_from(n).map_err(|_| format!("`{what} {n}`: at most {} queues", MAX_QUEUES))
-        };
+        let small =
+            |n: u32, what: &str| u16::try_from(n).map_err(|_| format!("`{what} {n}`: at most {} queues", MAX_QUEUES));
         let fill = match words.as_slice() {
             ["default"] => RetaFill::Default,
             ["equal", ..] | ["start", _, "equal", ..] => {
@@ -337,12 +336,10 @@ impl NicConfig {
         }
         if self.reta_size == 0 || !self.reta_size.is_power_of_two() || self.reta_size > MAX_RETA_SIZE {
             cx.err("nic.reta_size", format!("expected a power of two up to {MAX_RETA_SIZE}, got {}", self.reta_size));
-        } else if let (Some(ind), Ok(q)) = (&self.indirection, u16::try_from(self.queues)) {
-            if q > 0 {
-                if let Err(e) = Reta::filled(self.reta_size as usize, q, &ind.0) {
-                    cx.err("nic.indirection", e.to_string());
-                }
-            }
+        } else if let (Some(ind), Ok(q @ 1..)) = (&self.indirection, u16::try_from(self.queues))
+            && let Err(e) = Reta::filled(self.reta_size as usize, q, &ind.0)
+        {
+            cx.err("nic.indirection", e.to_string());
         }
         cx.check_u32(
             "nic.coalesce.rx_usecs",
@@ -389,7 +386,10 @@ impl NicConfig {
                 let how = if self.arfs { "receive only flows aRFS steers there" } else { "never receive" };
                 out.push(ConfigError {
                     path: "nic.indirection".into(),
-                    message: format!("no entry of the indirection table names queue(s) {}: they {how}", idle.join(", ")),
+                    message: format!(
+                        "no entry of the indirection table names queue(s) {}: they {how}",
+                        idle.join(", ")
+                    ),
                 });
             }
         } else if self.reta_size < self.queues {
