@@ -496,3 +496,18 @@ fn views_are_laid_out_as_linux_prints_them_and_agree_with_the_json() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("interrupts, softnet, queues, all"), "{}", stderr(&o));
 }
+
+#[test]
+fn audit_reports_findings_with_fixes_and_json() {
+    let o = irqlab(&["audit", "--duration", "10ms", "--set", "nic.affinity=[0,0,0,0]"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("irqs_on_one_core: all 4 queue IRQs are on CPU 0"), "{out}");
+    assert!(out.contains("--set nic.affinity=[0,1,2,3]"), "{out}");
+    let j = json(&["audit", "--duration", "10ms", "--set", "nic.affinity=[0,0,0,0]", "--json"]);
+    let checks: Vec<&str> = j["findings"].as_array().unwrap().iter().map(|f| f["check"].as_str().unwrap()).collect();
+    assert!(checks.contains(&"irqs_on_one_core"), "{checks:?}");
+    let o = irqlab(&["audit", "vm-assigned"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("[vm]"), "{}", stderr(&o));
+}

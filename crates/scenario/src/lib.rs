@@ -21,6 +21,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod builtin;
 pub mod document;
 pub mod error;

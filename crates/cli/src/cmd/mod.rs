@@ -3,6 +3,7 @@
 //! standard output the commands write to (a closed pipe ends it quietly)
 //! and the one way they write notes to standard error.
 
+pub mod audit;
 pub mod bench;
 pub mod check;
 pub mod compare;

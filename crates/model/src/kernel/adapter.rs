@@ -24,6 +24,9 @@ pub struct Adapter {
     pub affinity: Vec<CpuId>,
     /// The IRQ that signals each queue.
     pub irq_of_queue: Vec<Option<IrqId>>,
+    /// The NUMA node the device is attached to (`dev_to_node()`): its DMA
+    /// lands in that node's memory and last-level cache.
+    pub numa_node: u32,
 }
 
 impl Adapter {

@@ -157,6 +157,8 @@ pub struct KernelStats {
     pub handoffs: u64,
     /// Of which across sockets.
     pub cross_socket_handoffs: u64,
+    /// Packets whose driver work ran on a socket other than the NIC's node.
+    pub nic_remote_packets: u64,
     /// Packets delivered after a later packet of the same flow.
     pub out_of_order: u64,
     /// Stream reads (messages) the applications completed.
@@ -202,6 +204,7 @@ impl KernelStats {
             ipis: IpiStats::default(),
             handoffs: 0,
             cross_socket_handoffs: 0,
+            nic_remote_packets: 0,
             out_of_order: 0,
             messages: 0,
             posted_notifications: 0,
@@ -307,6 +310,7 @@ impl Kernel {
             intx_pin: s.nic.intx_pin as u8,
             affinity,
             irq_of_queue: vec![None; queues],
+            numa_node: s.nic.numa_node,
         };
         // Readers default to the CPU that takes each queue's interrupt.
         let queue_cpu: Vec<CpuId> = (0..queues).map(|q| adapter.queue_cpu(q)).collect();

@@ -20,6 +20,13 @@
 
 use super::cpu::{Ctx, Task, Work};
 use super::rps::{FLOW_STATE_LINES, RPS_NO_CPU, rps_flow_index};
+
+/// Cache lines of each received packet that the device wrote and the
+/// driver reads: the descriptor's write-back and the header the protocol
+/// parses. On a CPU of another socket than the NIC's node, each is a
+/// cross-socket transfer (`costs.cache_transfer_cross_socket`; a NUMA-remote
+/// DMA read measures ≈ +105 ns, pcie-bench, docs/costs.md).
+pub const DEVICE_LINES_PER_PACKET: u64 = 2;
 use super::softnet::{Ksoftirqd, PollItem, Round};
 use super::vector::CALL_FUNCTION_SINGLE_VECTOR;
 use super::{Cx, Kernel};
@@ -110,8 +117,17 @@ impl Kernel {
                 dev.rx_take(q, weight, &mut batch, sim, platform);
                 self.stats.rx_from_rings += batch.len() as u64;
                 cost += self.rx_refill(cpu, q, &batch, cx);
+                // The device wrote descriptors and headers into its own
+                // node: a CPU of another socket reads each across sockets.
+                let topo = &cx.platform.topo;
+                let remote = topo.socket_of(self.cores[c]) != self.adapter.numa_node;
+                if remote {
+                    self.stats.nic_remote_packets += batch.len() as u64;
+                }
+                let per_packet = costs.rx_driver_per_packet
+                    + if remote { costs.cache_transfer_cross_socket.times(DEVICE_LINES_PER_PACKET) } else { Dur::ZERO };
                 for p in &batch {
-                    cost += costs.rx_driver_per_packet;
+                    cost += per_packet;
                     // netif_receive_skb: RPS/RFS may send it to a backlog.
                     let target = self.get_rps_cpu(q, p, cx);
                     cost += match target {

@@ -113,6 +113,9 @@ pub struct SteeringMetrics {
     pub handoffs_after_first: u64,
     /// Of the hand-offs, across sockets.
     pub cross_socket_handoffs: u64,
+    /// Packets whose driver work ran on a socket other than the NIC's
+    /// node: their descriptor and header lines crossed sockets.
+    pub nic_remote_packets: u64,
     /// Packets delivered after a later packet of their flow.
     pub out_of_order: u64,
     /// Flows with at least one out-of-order delivery.
@@ -465,6 +468,7 @@ impl Kernel {
             handoffs_per_packet: ratio(st.handoffs, st.delivered),
             handoffs_after_first: self.flows.iter().map(|f| f.handoffs.saturating_sub(1) as u64).sum(),
             cross_socket_handoffs: st.cross_socket_handoffs,
+            nic_remote_packets: st.nic_remote_packets,
             out_of_order: st.out_of_order,
             flows_reordered: self.flows.iter().filter(|f| f.reorders > 0).count() as u64,
             max_reorders_per_flow: self.flows.iter().map(|f| f.reorders).max().unwrap_or(0) as u64,
