@@ -514,6 +514,9 @@ pub fn assemble(p: &Parts, law_violations: Vec<LawViolation>) -> Metrics {
                 drops: r.counts.dropped_ring_full + r.counts.dropped_iommu_fault,
                 interrupts: r.counts.raised,
                 interrupts_per_s: r.counts.raised as f64 / secs,
+                rx_usecs: r.moderation.0,
+                rx_frames: r.moderation.1,
+                moderation_changes: r.counts.moderation_changes,
             })
             .collect(),
         apps: k.report_apps(),

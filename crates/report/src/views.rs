@@ -125,9 +125,17 @@ pub fn ethtool_stats(m: &Metrics) -> String {
         let _ = writeln!(o, "     rx_queue_{}_bytes: {}", q.queue, q.bytes);
         let _ = writeln!(o, "     rx_queue_{}_drops: {}", q.queue, q.drops);
     }
-    let _ = writeln!(o, "\n{:>6} {:>12} {:>14}", "queue", "interrupts", "interrupts/s");
+    let _ = writeln!(
+        o,
+        "\n{:>6} {:>12} {:>14} {:>9} {:>10} {:>12}",
+        "queue", "interrupts", "interrupts/s", "rx-usecs", "rx-frames", "dim changes"
+    );
     for q in &m.queues {
-        let _ = writeln!(o, "{:>6} {:>12} {:>14.0}", q.queue, q.interrupts, q.interrupts_per_s);
+        let _ = writeln!(
+            o,
+            "{:>6} {:>12} {:>14.0} {:>9} {:>10} {:>12}",
+            q.queue, q.interrupts, q.interrupts_per_s, q.rx_usecs, q.rx_frames, q.moderation_changes
+        );
     }
     o
 }

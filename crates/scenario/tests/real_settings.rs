@@ -102,3 +102,33 @@ fn sysctls_go_under_their_own_names() {
     let e = load_str("[sysctl]\nnet.core.netdev_budget = 0\n", "t.toml", &[]).unwrap_err().to_string();
     assert!(e.contains("t.toml:2:26: kernel.netdev_budget"), "a range problem points at the value: {e}");
 }
+
+#[test]
+fn adaptive_rx_moves_each_queue_through_net_dims_profiles() {
+    let run = |extra: &[&str]| {
+        let mut sets: Vec<String> = vec!["duration_ms=50".into()];
+        sets.extend(extra.iter().map(|s| s.to_string()));
+        let s = load_str("", "t.toml", &sets).unwrap_or_else(|e| panic!("{e}"));
+        irqlab_model::run(&s).expect("runs")
+    };
+    let off = run(&[]);
+    let on = run(&["nic.coalesce.adaptive-rx=true"]);
+    assert!(on.law_violations.is_empty(), "{:?}", on.law_violations);
+    // At 2 Mpps the rates improve as moderation grows: every queue moves off
+    // the starting profile (8 µs, 128 frames) to one of the table's.
+    let profiles = [(2, 256), (8, 128), (16, 64), (32, 64), (64, 64)];
+    for q in &on.queues {
+        assert!(q.moderation_changes > 0, "queue {} never changed", q.queue);
+        assert!(profiles.contains(&(q.rx_usecs, q.rx_frames)), "{:?}", (q.rx_usecs, q.rx_frames));
+        assert_ne!((q.rx_usecs, q.rx_frames), (8, 128));
+    }
+    assert!(on.interrupts.total * 5 < off.interrupts.total, "{} vs {}", on.interrupts.total, off.interrupts.total);
+    assert_eq!(off.queues.iter().map(|q| q.moderation_changes).sum::<u64>(), 0);
+    assert!(off.queues.iter().all(|q| (q.rx_usecs, q.rx_frames) == (0, 1)));
+    // Same seed, same walk.
+    let again = run(&["nic.coalesce.adaptive-rx=true"]);
+    assert_eq!(serde_json::to_string(&on).unwrap(), serde_json::to_string(&again).unwrap());
+    // Fixed values beside adaptive-rx are ignored, and the user is told.
+    let s = load_str("[nic.coalesce]\nadaptive-rx = true\nrx-usecs = 50\n", "t.toml", &[]).unwrap();
+    assert!(s.warnings().iter().any(|w| w.path == "nic.coalesce.adaptive_rx" && w.message.contains("ignored")));
+}

@@ -224,6 +224,13 @@ pub struct CoalesceConfig {
     /// (mlx5, which counts frames, allows up to 65535: `MLX5_MAX_CQ_COUNT`).
     #[serde(alias = "rx-frames")]
     pub rx_frames: u32,
+    /// `adaptive-rx`: dynamic interrupt moderation (Linux net_dim, as mlx5
+    /// and others use it, CQE-based profiles): each queue starts at 8 µs /
+    /// 128 frames and moves through five profiles (2 µs/256 to 64 µs/64
+    /// frames) by its own rates; `rx_usecs` and `rx_frames` are then
+    /// ignored. Also accepted as `adaptive-rx`.
+    #[serde(alias = "adaptive-rx")]
+    pub adaptive_rx: bool,
 }
 
 impl Default for NicConfig {
@@ -253,7 +260,7 @@ impl Default for NicConfig {
 impl Default for CoalesceConfig {
     fn default() -> Self {
         // ethtool: usecs = 0, frames = 1 disables coalescing.
-        CoalesceConfig { rx_usecs: 0, rx_frames: 1 }
+        CoalesceConfig { rx_usecs: 0, rx_frames: 1, adaptive_rx: false }
     }
 }
 
@@ -375,6 +382,16 @@ impl NicConfig {
     /// the queues beyond it without traffic (RSS never selects them).
     pub fn warnings(&self) -> Vec<ConfigError> {
         let mut out = Vec::new();
+        let c = &self.coalesce;
+        if c.adaptive_rx && (c.rx_usecs, c.rx_frames) != (0, 1) {
+            out.push(ConfigError {
+                path: "nic.coalesce.adaptive_rx".into(),
+                message: format!(
+                    "adaptive-rx chooses each queue's moderation itself: rx_usecs = {} and rx_frames = {} are ignored",
+                    c.rx_usecs, c.rx_frames
+                ),
+            });
+        }
         let table = self.indirection.as_ref().and_then(|ind| {
             let q = u16::try_from(self.queues).ok()?;
             Reta::filled(self.reta_size as usize, q, &ind.0).ok()
@@ -467,7 +484,7 @@ mod tests {
     #[test]
     fn coalescing_is_bounded_by_real_drivers_and_the_ring() {
         let mut s = Scenario::default();
-        s.nic.coalesce = CoalesceConfig { rx_usecs: MAX_RX_USECS, rx_frames: 512 };
+        s.nic.coalesce = CoalesceConfig { rx_usecs: MAX_RX_USECS, rx_frames: 512, adaptive_rx: false };
         valid(&s);
         s.nic.coalesce.rx_usecs = MAX_RX_USECS + 1;
         only_error(&s, "nic.coalesce.rx_usecs", "expected 0..=8160");

@@ -21,6 +21,7 @@ pub mod adapter;
 pub mod affinity;
 pub mod cpu;
 pub mod cx;
+pub mod dim;
 pub mod genirq;
 pub mod iova;
 pub mod irqchip;
@@ -249,6 +250,8 @@ pub struct Kernel {
     pub irqs: Vec<IrqDesc>,
     /// NAPI instances, one per RX queue of the driven NIC.
     pub napi: Vec<Napi>,
+    /// Dynamic interrupt moderation per RX queue (`adaptive-rx`), else empty.
+    pub dim: Vec<dim::Dim>,
     /// RPS/RFS/aRFS tables.
     pub rps: Rps,
     /// Per-flow state.
@@ -330,6 +333,7 @@ impl Kernel {
             vectors: (0..n).map(|_| VectorTable::default()).collect(),
             irqs: Vec::new(),
             napi: vec![Napi::new(s.kernel.napi_weight); queues],
+            dim: if s.nic.coalesce.adaptive_rx { vec![dim::Dim::default(); queues] } else { Vec::new() },
             rps: Rps::new(&s.kernel, s.nic.arfs, n as u32, s.nic.queues),
             flows: flows.iter().map(|f| FlowState::new(f.hash, f.queue)).collect(),
             sockets,

@@ -57,6 +57,15 @@ impl Kernel {
     fn napi_complete_done(&mut self, q: QueueId, cx: &mut Cx) {
         self.napi[q.idx()].scheduled = false;
         let (dev, sim, platform) = cx.nic(self.adapter.nic);
+        // adaptive-rx: the driver feeds net_dim the queue's counters as the
+        // poll completes (mlx5e_handle_rx_dim) and writes a new profile.
+        if let Some(d) = self.dim.get_mut(q.idx()) {
+            let c = &dev.queues[q.idx()].counts;
+            let sample = super::dim::DimSample { time: sim.now(), events: c.raised, packets: c.taken, bytes: c.bytes };
+            if let Some((usecs, frames)) = d.sample(sample) {
+                dev.set_moderation(q, usecs, frames);
+            }
+        }
         dev.enable_irq(q, sim, platform);
     }
 

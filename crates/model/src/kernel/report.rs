@@ -315,6 +315,12 @@ pub struct QueueRow {
     pub interrupts: u64,
     /// The same per second.
     pub interrupts_per_s: f64,
+    /// Its moderation at the end of the run (`ethtool -c`'s rx-usecs)…
+    pub rx_usecs: u32,
+    /// …and rx-frames; with `adaptive-rx`, the profile it settled on.
+    pub rx_frames: u32,
+    /// Times adaptive-rx rewrote its moderation.
+    pub moderation_changes: u64,
 }
 
 /// `a / b`, or 0 when `b` is 0.

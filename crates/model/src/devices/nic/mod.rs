@@ -151,6 +151,7 @@ impl Nic {
     ) -> Nic {
         let separate = matches!(setup.tx, Some((TxVectors::Separate, _, _)));
         let split = setup.header_split;
+        let moderation = initial_moderation(&setup.coalesce, ring_size);
         let entries = queues as usize + separate as usize;
         let msix = MsixFunction::new(entries).expect("1..=2048 entries (validated)");
         let tx: Vec<TxQueue> = setup.tx.iter().map(|(_, ring, fetch)| TxQueue::new(0, *ring, *fetch)).collect();
@@ -162,7 +163,13 @@ impl Nic {
             id,
             rid,
             setup,
-            queues: (0..queues).map(|q| RxQueue::new(q, ring_size, split)).collect(),
+            queues: (0..queues)
+                .map(|q| {
+                    let mut r = RxQueue::new(q, ring_size, split);
+                    r.moderation = moderation;
+                    r
+                })
+                .collect(),
             tx_irq_enabled: vec![false; tx.len()],
             tx,
             msix,
@@ -281,9 +288,8 @@ impl Nic {
     /// unreported is the next landing, when the rule must be evaluated again.
     fn coalesce_deadline(&mut self, q: QueueId, now: Time) -> Time {
         let dma = self.setup.dma_write;
-        let c = &self.setup.coalesce;
-        let (rx_usecs, frames) = (c.rx_usecs, c.rx_frames as usize);
         let queue = &self.queues[q.idx()];
+        let (rx_usecs, frames) = (queue.moderation.0, queue.moderation.1 as usize);
         let Some(first) = queue.first_unreported() else {
             return self.nth_landing(q, 1).max(now);
         };
@@ -300,6 +306,15 @@ impl Nic {
         by_time.min(by_frames).max(now)
     }
 
+    /// The driver writes queue `q`'s moderation registers (adaptive
+    /// moderation changing its profile); the next coalescing decision uses
+    /// them. Frames beyond the ring are clamped to it.
+    pub fn set_moderation(&mut self, q: QueueId, rx_usecs: u32, rx_frames: u32) {
+        let queue = &mut self.queues[q.idx()];
+        queue.moderation = (rx_usecs, rx_frames.min(queue.capacity()));
+        queue.counts.moderation_changes += 1;
+    }
+
     /// How it signals interrupts.
     pub fn mode(&self) -> InterruptMode {
         self.setup.mode
@@ -309,10 +324,10 @@ impl Nic {
     /// coalescing (`rx-usecs` 0), for more frames than it holds, none of
     /// them reported yet: it fires only when enough frames arrive.
     pub fn waits_for_frames(&self, q: QueueId) -> bool {
-        let c = &self.setup.coalesce;
         let queue = &self.queues[q.idx()];
+        let (rx_usecs, rx_frames) = queue.moderation;
         let none_reported = queue.unreported() == queue.ring_len();
-        queue.irq_enabled && c.rx_usecs == 0 && none_reported && (c.rx_frames as usize) > queue.ring_len()
+        queue.irq_enabled && rx_usecs == 0 && none_reported && (rx_frames as usize) > queue.ring_len()
     }
 
     /// The IO-APIC pin its INTx line is wired to.
@@ -655,5 +670,17 @@ impl Nic {
     pub fn dma_requests(&self) -> u64 {
         let rx: u64 = self.queues.iter().map(|q| q.counts.dma_requests).sum();
         rx + self.tx.iter().map(|q| q.counts.dma_requests).sum::<u64>()
+    }
+}
+
+/// A queue's moderation at probe: the configured `rx-usecs`/`rx-frames`,
+/// or with `adaptive-rx` the starting profile of dynamic moderation
+/// (kernel/dim.rs), frames clamped to the ring.
+fn initial_moderation(c: &CoalesceConfig, ring_size: u32) -> (u32, u32) {
+    if c.adaptive_rx {
+        let (usecs, frames) = crate::kernel::dim::RX_PROFILES[crate::kernel::dim::DEFAULT_PROFILE];
+        (usecs, frames.min(ring_size))
+    } else {
+        (c.rx_usecs, c.rx_frames)
     }
 }

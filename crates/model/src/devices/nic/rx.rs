@@ -70,6 +70,8 @@ pub struct RxCounts {
     pub raised: u64,
     /// Bytes of the frames that landed.
     pub bytes: u64,
+    /// Times the driver rewrote the queue's moderation (adaptive-rx).
+    pub moderation_changes: u64,
     /// DMA requests issued (buffer writes and descriptor write-backs).
     pub dma_requests: u64,
     /// Late writes to buffers already handed back (a misbehaving NIC).
@@ -92,6 +94,9 @@ pub struct RxQueue {
     ahead: VecDeque<Packet>,
     /// Interrupt enable (EIMS bit): whether an arrival may raise the vector.
     pub irq_enabled: bool,
+    /// The queue's interrupt moderation registers (an ITR per vector, as
+    /// ixgbe's EITR or mlx5's CQ moderation): (`rx-usecs`, `rx-frames`).
+    pub moderation: (u32, u32),
     /// When the interrupt was last enabled (coalescing starts no earlier).
     pub enabled_at: Time,
     /// Generation of this queue's pending watch event.
@@ -152,6 +157,7 @@ impl RxQueue {
             capacity: capacity as usize,
             ahead: VecDeque::with_capacity(64),
             irq_enabled: false,
+            moderation: (0, 1),
             enabled_at: Time::ZERO,
             watch_gen: 0,
             reported: 0,
