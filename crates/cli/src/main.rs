@@ -42,6 +42,8 @@ enum Command {
     Check(cmd::check::CheckArgs),
     /// Compare two metrics documents: every number's change, largest moves first.
     Compare(cmd::compare::CompareArgs),
+    /// Write a scenario read from this machine's /proc and /sys (or a saved copy: --root).
+    Import(cmd::import::ImportArgs),
 }
 
 /// Runs the command, writing to `out`: the exit code, and the failure to report.
@@ -66,6 +68,7 @@ fn dispatch(command: &Command, out: &mut cmd::Output<impl Write>) -> (u8, Option
         }
         Command::Experiment(a) => cmd::experiment::run(a, out),
         Command::Compare(a) => cmd::compare::run(a, out),
+        Command::Import(a) => cmd::import::run(a, out),
         Command::Check(a) => match cmd::check::run(a, out) {
             Ok(outcome) => return (outcome.exit_code(), None),
             Err(e) => text(Err(e), out),
