@@ -90,14 +90,18 @@ impl Reader {
         join(&done)
     }
 
-    /// The last component of what `path` resolves to: the name a link such as
-    /// `/sys/class/net/eth0/device` points at (`0000:03:00.0`, `virtio2`).
+    /// The name a symbolic link points at, such as `ixgbe` for
+    /// `/sys/class/net/eth0/device/driver`: the last component of its
+    /// target, whether or not the target is there (a saved copy has the
+    /// link, not the driver's directory).
     pub fn target_name(&self, path: &str) -> Option<String> {
-        let resolved = self.resolve(path);
-        if !self.on_disk(&resolved).exists() {
+        let (dir, name) = path.rsplit_once('/')?;
+        let link = format!("{}/{name}", self.resolve(dir).trim_end_matches('/'));
+        let meta = fs::symlink_metadata(self.on_disk(&link)).ok()?;
+        if !meta.file_type().is_symlink() {
             return None;
         }
-        resolved.rsplit('/').next().filter(|s| !s.is_empty()).map(str::to_owned)
+        self.resolve(&link).rsplit('/').next().filter(|s| !s.is_empty()).map(str::to_owned)
     }
 
     /// Whether `path` exists (after resolving links).

@@ -448,8 +448,11 @@ impl Cx<'_> {
             }
             return Ok(Some(Sourced::new(i.to_owned(), "--iface")));
         }
+        // Every interface is looked at (not only until one fits), so that a
+        // saved copy lists the same interfaces.
+        let has_device: Vec<bool> = names.iter().map(|n| self.r.exists(&format!("{DIR}/{n}/device"))).collect();
         let with_device: Vec<&String> =
-            names.iter().filter(|n| *n != "lo" && self.r.exists(&format!("{DIR}/{n}/device"))).collect();
+            names.iter().zip(has_device).filter(|(n, d)| *n != "lo" && *d).map(|(n, _)| n).collect();
         match with_device.first() {
             Some(first) => {
                 let others = if with_device.len() > 1 {
