@@ -324,7 +324,7 @@ pub fn render(info: &HostInfo) -> Imported {
         }
         body.line("affinity = [");
         for (c, text) in &entries {
-            body.line(format!("  {:<29} # {}", format!("{c},"), one_line(text)));
+            body.line(format!("  {:<30} # {}", format!("{c},"), one_line(text)));
         }
         body.line("]");
         values.affinity = affinity;
@@ -465,7 +465,7 @@ pub fn render(info: &HostInfo) -> Imported {
             } else {
                 body.line("rps_cpus_by_queue = [");
                 for (q, m, c) in &masks {
-                    body.line(format!("  {:<29} # rx-{}: {}", format!("{},", show(m, c)), q.index, m.from));
+                    body.line(format!("  {:<30} # rx-{}: {}", format!("{},", show(m, c)), q.index, m.from));
                 }
                 body.line("]");
             }

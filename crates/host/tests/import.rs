@@ -325,3 +325,21 @@ fn an_empty_root_gives_the_defaults_and_says_so() {
     }
     fs::remove_dir_all(&root).unwrap();
 }
+
+#[test]
+fn per_queue_rps_masks_and_unequal_flow_counts() {
+    let root = copy_of("ixgbe", "perqueue");
+    let q = "sys/devices/pci0000:00/0000:00:02.0/0000:03:00.0/net/eth0/queues";
+    fs::write(root.join(format!("{q}/rx-3/rps_cpus")), "ff000000\n").unwrap();
+    fs::write(root.join(format!("{q}/rx-5/rps_flow_cnt")), "4096\n").unwrap();
+    let (_, out) = import(&root, None);
+    let s = loads_and_runs(&out);
+    assert_eq!(s.kernel.rps_cpus_by_queue.len(), 16);
+    assert_eq!(s.kernel.rps_cpus_by_queue[3], (24..32).collect::<Vec<u32>>());
+    assert_eq!(s.kernel.rps_cpus_by_queue[4], (0..8).chain(16..24).collect::<Vec<u32>>());
+    assert!(out.toml.contains("\"ff000000\","), "{}", out.toml);
+    assert_eq!(s.kernel.rps_flow_cnt, 4096);
+    let a = out.adjustments.iter().find(|a| a.what == "kernel.rps_flow_cnt").expect("said");
+    assert!(a.why.contains("the largest"), "{a:?}");
+    fs::remove_dir_all(&root).unwrap();
+}
