@@ -1,7 +1,7 @@
 //! Reads a real machine — `/proc` and `/sys` — into a [`HostInfo`]: its
 //! CPUs, NUMA nodes, one network interface's RX queues, their IRQs and
 //! where those are routed, RPS/RFS and the `net.core` sysctls, each value
-//! with the file it came from, and what could not be read. [`render`]
+//! with the file it came from, and what could not be read. [`render()`]
 //! turns it into a scenario file that `irqlab run` accepts.
 //!
 //! The files are read under a root directory: `/` for the machine itself,
