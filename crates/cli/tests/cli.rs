@@ -511,3 +511,56 @@ fn audit_reports_findings_with_fixes_and_json() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("[vm]"), "{}", stderr(&o));
 }
+
+fn machine(name: &str) -> String {
+    format!("{}/../host/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn import_writes_a_scenario_that_run_accepts() {
+    let dir = std::env::temp_dir().join(format!("irqlab-cli-import-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("ice.toml");
+    let o = irqlab(&["import", "--root", &machine("ice"), "-o", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("import: interface ens785f0 (the first interface"), "{err}");
+    assert!(err.contains("import: not read: nic.ring_size: RX ring sizes are not in /proc or /sys"), "{err}");
+    assert!(stdout(&o).is_empty());
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("numa_node = 1") && text.contains("# /sys/class/net/ens785f0/device/numa_node"), "{text}");
+    let o = irqlab(&["run", file.to_str().unwrap(), "--duration", "0.2ms"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // Standard output without -o; --save copies what was read, and the copy imports the same.
+    let saved = dir.join("saved");
+    let a = irqlab(&["import", "--root", &machine("virtio"), "--save", saved.to_str().unwrap()]);
+    assert_eq!(a.status.code(), Some(0), "{}", stderr(&a));
+    assert!(stderr(&a).contains("import: saved "), "{}", stderr(&a));
+    let b = irqlab(&["import", "--root", saved.to_str().unwrap()]);
+    assert_eq!(stdout(&a), stdout(&b));
+    assert!(stdout(&a).contains("[machine]\ncores = 2 "), "{}", stdout(&a));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn import_of_bad_input_exits_2_and_of_a_missing_root_3() {
+    let o = irqlab(&["import", "--root", &machine("ixgbe"), "--iface", "eth9"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("error: --iface eth9: no such interface in /sys/class/net"), "{}", stderr(&o));
+    let o = irqlab(&["import", "--root", &machine("no-such-machine")]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    // A malformed file: its path and line.
+    let root = std::env::temp_dir().join(format!("irqlab-cli-import-bad-{}", std::process::id()));
+    std::fs::create_dir_all(root.join("proc")).unwrap();
+    std::fs::write(
+        root.join("proc/interrupts"),
+        "           CPU0       CPU1\n  0:         38  IO-APIC   2-edge      timer\n",
+    )
+    .unwrap();
+    let o = irqlab(&["import", "--root", root.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("proc/interrupts:2: IRQ 0: expected 2 per-CPU counts"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    std::fs::remove_dir_all(&root).unwrap();
+}

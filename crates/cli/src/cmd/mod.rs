@@ -9,6 +9,7 @@ pub mod check;
 pub mod compare;
 pub mod decode;
 pub mod experiment;
+pub mod import;
 pub mod rss;
 pub mod run;
 
