@@ -207,7 +207,7 @@ const UNREADABLE: [(&str, &str, &str); 5] = [
     ),
     (
         "nic.coalesce",
-        "interrupt coalescing is not in /proc or /sys: `ethtool -c` asks the driver (ETHTOOL_GCOALESCE ioctl or netlink); adaptive coalescing cannot be modelled",
+        "interrupt coalescing is not in /proc or /sys: `ethtool -c` asks the driver (ETHTOOL_GCOALESCE ioctl or netlink); set nic.coalesce.rx_usecs/rx_frames, or adaptive_rx = true for `adaptive-rx on`, by hand",
         "rx_usecs = 0, rx_frames = 1 (no coalescing)",
     ),
     (

@@ -395,13 +395,14 @@ pub fn render(info: &HostInfo) -> Imported {
     int_key(&mut body, &mut adjust, "kernel.netdev_max_backlog", &s.netdev_max_backlog, "");
     int_key(&mut body, &mut adjust, "kernel.netdev_budget", &s.netdev_budget, "");
     int_key(&mut body, &mut adjust, "kernel.netdev_budget_usecs", &s.netdev_budget_usecs, "");
-    int_key(
-        &mut body,
-        &mut adjust,
-        "kernel.napi_weight",
-        &s.dev_weight,
-        " (the backlog's weight; drivers poll their queues with their own, usually NAPI_POLL_WEIGHT = 64; the model uses one weight for both)",
-    );
+    // dev_weight is the backlog's weight only; the model's napi_weight is
+    // also the drivers' (NAPI_POLL_WEIGHT), so it is shown, not imported.
+    if let Some(v) = &s.dev_weight {
+        body.line(format!(
+            "# net.core.dev_weight = {} ({}): the backlog's weight; not imported, since kernel.napi_weight is also the drivers' NAPI weight (64)",
+            v.value, v.from
+        ));
+    }
 
     let flow_entries = match &s.rps_sock_flow_entries {
         Some(v) => {
