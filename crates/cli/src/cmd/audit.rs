@@ -24,6 +24,15 @@ pub struct AuditArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Audit the machine this runs on: `irqlab import`'s scenario of it.
+    #[arg(long, conflicts_with_all = ["scenario", "root"])]
+    pub live: bool,
+    /// Audit a saved copy of a machine's files (`irqlab import --save DIR`).
+    #[arg(long, value_name = "DIR", conflicts_with = "scenario")]
+    pub root: Option<std::path::PathBuf>,
+    /// With `--live` or `--root`: the interface to model.
+    #[arg(long, value_name = "NAME")]
+    pub iface: Option<String>,
 }
 
 /// Longest run audit makes unless `--duration` says otherwise, ms: one
@@ -32,7 +41,23 @@ pub const DEFAULT_MAX_MS: f64 = 100.0;
 
 /// `irqlab audit`.
 pub fn run(a: &AuditArgs, out: &mut dyn Write) -> Result<(), Failure> {
-    let base = super::run::load(a.scenario.as_deref(), a.seed, &a.set, a.duration)?;
+    let root = if a.live { Some(std::path::PathBuf::from("/")) } else { a.root.clone() };
+    let imported = match &root {
+        Some(r) => Some(super::import::import_scenario(r, a.iface.as_deref())?),
+        None if a.iface.is_some() => return Err(Failure::Input("--iface goes with --live or --root".into())),
+        None => None,
+    };
+    let origin = root.as_ref().map(|r| format!("<import {}>", r.display())).unwrap_or_default();
+    let resolve = |settings: &[Setting]| match &imported {
+        Some(text) => irqlab_scenario::load_str_with(text, &origin, settings),
+        None => irqlab_scenario::resolve_with(a.scenario.as_deref(), settings),
+    };
+    let mut first: Vec<Setting> = a.set.iter().map(Setting::set).collect();
+    if let Some(s) = a.seed {
+        first.push(Setting::from_option("--seed", format!("seed={s}")));
+    }
+    let base = resolve(&first).map_err(|e| Failure::Input(e.to_string()))?;
+    super::print_warnings(&base);
     let duration = a.duration.unwrap_or(base.duration_ms.min(DEFAULT_MAX_MS));
     let load = |fix: &[String]| {
         let mut settings: Vec<Setting> = a.set.iter().map(Setting::set).collect();
@@ -41,7 +66,7 @@ pub fn run(a: &AuditArgs, out: &mut dyn Write) -> Result<(), Failure> {
         }
         settings.push(Setting::from_option("--duration", format!("duration_ms={duration:?}")));
         settings.extend(fix.iter().map(Setting::set));
-        irqlab_scenario::resolve_with(a.scenario.as_deref(), &settings).map_err(|e| e.to_string())
+        resolve(&settings).map_err(|e| e.to_string())
     };
     let report = irqlab_scenario::audit::audit(&load).map_err(Failure::Input)?;
     if a.json {

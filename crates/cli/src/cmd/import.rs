@@ -47,6 +47,26 @@ pub fn run(a: &ImportArgs, out: &mut dyn Write) -> Result<(), Failure> {
         let (files, links, dirs) = reader.counts();
         note(format_args!("import: saved {files} files, {links} links and {dirs} directories under {}", dir.display()));
     }
+    let toml = imported_toml(info)?;
+    match &a.output {
+        Some(path) => {
+            std::fs::write(path, &toml).map_err(|e| Failure::Io(format!("writing {}: {e}", path.display())))?;
+            note(format_args!("import: wrote {}", path.display()));
+        }
+        None => out.write_all(toml.as_bytes())?,
+    }
+    Ok(())
+}
+
+/// The scenario of the machine under `root` (`/` for this one), its notes
+/// printed on standard error.
+pub fn import_scenario(root: &std::path::Path, iface: Option<&str>) -> Result<String, Failure> {
+    let reader = Reader::new(root).map_err(failure)?;
+    imported_toml(HostInfo::read(&reader, iface))
+}
+
+/// Renders what was read, says what was not, and checks that it loads.
+fn imported_toml(info: Result<HostInfo, HostError>) -> Result<String, Failure> {
     let info = info.map_err(failure)?;
     let imported = irqlab_host::render(&info);
     if let Some(nic) = &info.nic {
@@ -65,13 +85,5 @@ pub fn run(a: &ImportArgs, out: &mut dyn Write) -> Result<(), Failure> {
             imported.toml
         )));
     }
-    match &a.output {
-        Some(path) => {
-            std::fs::write(path, &imported.toml)
-                .map_err(|e| Failure::Io(format!("writing {}: {e}", path.display())))?;
-            note(format_args!("import: wrote {}", path.display()));
-        }
-        None => out.write_all(imported.toml.as_bytes())?,
-    }
-    Ok(())
+    Ok(imported.toml)
 }
