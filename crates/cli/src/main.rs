@@ -44,6 +44,8 @@ enum Command {
     Compare(cmd::compare::CompareArgs),
     /// Misconfigurations in a scenario and its counters, with the simulated effect of fixing each.
     Audit(cmd::audit::AuditArgs),
+    /// This machine's own interrupt and softnet counters over an interval, as JSON for `irqlab compare`.
+    Counters(cmd::counters::CountersArgs),
     /// Write a scenario read from this machine's /proc and /sys (or a saved copy: --root).
     Import(cmd::import::ImportArgs),
 }
@@ -71,6 +73,7 @@ fn dispatch(command: &Command, out: &mut cmd::Output<impl Write>) -> (u8, Option
         Command::Experiment(a) => cmd::experiment::run(a, out),
         Command::Compare(a) => cmd::compare::run(a, out),
         Command::Audit(a) => cmd::audit::run(a, out),
+        Command::Counters(a) => cmd::counters::run(a, out),
         Command::Import(a) => cmd::import::run(a, out),
         Command::Check(a) => match cmd::check::run(a, out) {
             Ok(outcome) => return (outcome.exit_code(), None),

@@ -564,3 +564,77 @@ fn import_of_bad_input_exits_2_and_of_a_missing_root_3() {
     assert!(!err.contains("panicked"), "{err}");
     std::fs::remove_dir_all(&root).unwrap();
 }
+
+/// `irqlab counters` on two saved copies: the ixgbe fixture's
+/// `/proc/interrupts`, then the same with queue 0's IRQ 1,000 higher on
+/// CPU 0 and every CAL count 10 higher, with softnet lines and rx_packets.
+#[test]
+fn counters_of_two_saved_copies_compare_with_a_run() {
+    let fixture = machine("ixgbe");
+    let text = std::fs::read_to_string(format!("{fixture}/proc/interrupts")).unwrap();
+    let bump = |line: &str, first: u64, rest: u64| -> String {
+        let mut words: Vec<String> = line.split_whitespace().map(str::to_string).collect();
+        for (i, w) in words.iter_mut().enumerate().skip(1).take(32) {
+            *w = (w.parse::<u64>().unwrap() + if i == 1 { first } else { rest }).to_string();
+        }
+        words.join(" ")
+    };
+    let after: String = text
+        .lines()
+        .map(|l| {
+            if l.ends_with("eth0-TxRx-0") {
+                bump(l, 1000, 0)
+            } else if l.trim_start().starts_with("CAL:") {
+                bump(l, 10, 10)
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let dir = std::env::temp_dir().join(format!("irqlab-cli-counters-{}", std::process::id()));
+    let softnet = |n: u64| {
+        format!(
+            "{n:08x} 00000000 00000001 00000000 00000000 00000000 00000000 00000000 00000000 00000002 00000000 00000000 00000000\n"
+        )
+    };
+    for (name, interrupts, processed, rx) in [("a", text.as_str(), 0x100, 5000), ("b", after.as_str(), 0x500, 6000)] {
+        let d = dir.join(name);
+        std::fs::create_dir_all(d.join("proc/net")).unwrap();
+        std::fs::create_dir_all(d.join("sys/class/net/eth0/statistics")).unwrap();
+        std::fs::write(d.join("proc/interrupts"), interrupts).unwrap();
+        std::fs::write(d.join("proc/net/softnet_stat"), softnet(processed)).unwrap();
+        std::fs::write(d.join("sys/class/net/eth0/statistics/rx_packets"), format!("{rx}\n")).unwrap();
+        std::fs::write(d.join("sys/class/net/eth0/statistics/rx_bytes"), format!("{}\n", rx * 64)).unwrap();
+    }
+    let (a, b) = (dir.join("a"), dir.join("b"));
+    let args = ["counters", "--root", &fixture, "--iface", "eth0", "--before", a.to_str().unwrap()];
+    let args = [&args[..], &["--after", b.to_str().unwrap(), "--seconds", "0.5"]].concat();
+    let real = json(&args);
+    assert_eq!(real["interrupts"]["per_vector"][0]["name"], "eth0-TxRx-0");
+    assert_eq!(real["interrupts"]["per_vector"][0]["count"], 1000);
+    assert_eq!(real["interrupts"]["per_vector"][0]["per_cpu"][0], 1000);
+    assert_eq!(real["interrupts"]["per_vector"][1]["count"], 0);
+    assert_eq!(real["queues"][0]["interrupts_per_s"], 2000.0);
+    assert_eq!(real["interrupts"]["system"]["CAL"][5], 10);
+    assert_eq!(real["softnet"][0]["processed"], 0x400);
+    assert_eq!(real["throughput"]["delivered_pps"], 2000.0);
+    // Side by side with a run of the imported scenario.
+    let real_path = dir.join("real.json");
+    std::fs::write(&real_path, serde_json::to_string(&real).unwrap()).unwrap();
+    let scenario = dir.join("machine.toml");
+    let o = irqlab(&["import", "--root", &fixture, "--iface", "eth0", "-o", scenario.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let sim_path = dir.join("sim.json");
+    let o = irqlab(&["run", scenario.to_str().unwrap(), "--duration", "5ms", "--json", sim_path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let c = json(&["compare", real_path.to_str().unwrap(), sim_path.to_str().unwrap(), "--json", "--top", "0"]);
+    let keys: Vec<&str> = c["changes"].as_array().unwrap().iter().filter_map(|x| x["key"].as_str()).collect();
+    assert!(keys.contains(&"queues[0].interrupts_per_s"), "{keys:?}");
+    assert!(keys.contains(&"throughput.delivered_pps"), "{keys:?}");
+    // Mismatched snapshots are refused: different CPUs.
+    std::fs::write(b.join("proc/interrupts"), "           CPU0\n  0:  1  IO-APIC 2-edge timer\n").unwrap();
+    let o = irqlab(&args);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -15,6 +15,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod counters;
 pub mod error;
 pub mod fs;
 pub mod interrupts;

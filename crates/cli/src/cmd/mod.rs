@@ -7,6 +7,7 @@ pub mod audit;
 pub mod bench;
 pub mod check;
 pub mod compare;
+pub mod counters;
 pub mod decode;
 pub mod experiment;
 pub mod import;
