@@ -85,6 +85,9 @@ pub fn read_capture(bytes: &[u8], file: &str) -> Result<Trace, CaptureError> {
     b.finish()
 }
 
+/// A flow's identity: protocol, source and destination.
+type FlowKey = (L4, (IpAddr, u16), (IpAddr, u16));
+
 /// Trace under construction.
 #[derive(Default)]
 struct Builder {
@@ -92,7 +95,7 @@ struct Builder {
     /// Frames read so far, with absolute timestamps (ps).
     frames: Vec<(i128, TraceFrame)>,
     flows: Vec<TraceFlow>,
-    flow_ids: BTreeMap<(L4, (IpAddr, u16), (IpAddr, u16)), u32>,
+    flow_ids: BTreeMap<FlowKey, u32>,
 }
 
 impl Builder {
@@ -291,8 +294,7 @@ fn read_pcapng(bytes: &[u8], b: &mut Builder) -> Result<(), CaptureError> {
 }
 
 /// A frame's flow key, or why it has none; and its VLAN tags.
-#[allow(clippy::type_complexity)]
-fn classify(data: &[u8]) -> (Result<(L4, (IpAddr, u16), (IpAddr, u16)), Unclassified>, u32) {
+fn classify(data: &[u8]) -> (Result<FlowKey, Unclassified>, u32) {
     let Ok(p) = LaxSlicedPacket::from_ethernet(data) else {
         return (Err(Unclassified::Truncated), 0);
     };

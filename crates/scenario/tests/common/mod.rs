@@ -255,7 +255,7 @@ fn udp4_example() -> Vec<u8> {
     pcap(&recs, false, false, 64)
 }
 
-/// `tcp6.pcap`: 4 IPv6 TCP flows towards [2001:db8::100]:443, 48 frames
+/// `tcp6.pcap`: 4 IPv6 TCP flows towards [2001:db8::64]:443, 48 frames
 /// (a handshake-sized 74-byte frame, then full 1514-byte segments) every
 /// 1.507 µs; nanosecond stamps, big-endian, snap length 96.
 fn tcp6_example() -> Vec<u8> {
