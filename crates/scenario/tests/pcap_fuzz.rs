@@ -54,9 +54,10 @@ fn replay(t: Trace) {
     r.count_until(irqlab_engine::Time::NEVER);
 }
 
-/// The shipped examples: valid captures of each format.
-fn valid() -> Vec<Vec<u8>> {
-    common::examples().into_iter().map(|(_, b)| b).collect()
+/// The shipped examples: valid captures of each format (made once).
+fn valid() -> &'static [Vec<u8>] {
+    static VALID: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
+    VALID.get_or_init(|| common::examples().into_iter().map(|(_, b)| b).collect())
 }
 
 const MAGICS: [[u8; 4]; 6] = [
