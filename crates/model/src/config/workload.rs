@@ -460,6 +460,70 @@ mod tests {
         only_error(&s, "workload.flow_list", "expected at most 1000000 flows");
     }
 
+    fn trace() -> Arc<Trace> {
+        use crate::config::pcap::{FrameClass, L4, TraceFlow, TraceFrame};
+        let a = std::net::IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 1));
+        let frame = |ts_ps, bytes, class| TraceFrame { ts_ps, wire_bytes: bytes, bytes, padded: false, class };
+        Arc::new(Trace {
+            file: "t.pcap".into(),
+            frames: vec![
+                frame(0, 64, FrameClass::Flow(0)),
+                frame(1_000_000, 2000, FrameClass::Flow(0)),
+                frame(2_000_000, 64, FrameClass::Other(Unclassified::Arp)),
+            ],
+            flows: vec![TraceFlow { l4: L4::Udp, src: (a, 1), dst: (a, 2) }],
+        })
+    }
+
+    #[test]
+    fn a_capture_replaces_the_generated_traffic_and_is_checked() {
+        let mut s = Scenario::default();
+        s.workload.pcap = Some("t.pcap".into());
+        only_error(&s, "workload.pcap", "the capture has not been read");
+        s.workload.pcap_trace = Some(trace());
+        valid(&s);
+        assert_eq!(s.workload.flow_count(), 1);
+        // The oversize frame is a warning, not an error.
+        let w = s.warnings();
+        assert!(w.iter().any(|w| w.message.contains("1 UDP/TCP frame larger than the 1518 bytes")), "{w:?}");
+        s.workload.rate_pps = Some(1e6);
+        only_error(&s, "workload.rate_pps", "remove this key or workload.pcap");
+        s.workload.rate_pps = None;
+        s.workload.pcap_speed = 0.0;
+        only_error(&s, "workload.pcap_speed", "expected a positive speed");
+        s.workload.pcap_speed = 5000.0;
+        only_error(&s, "workload.pcap_speed", "expected 0.001..=1000");
+        s.workload.pcap_speed = 1.0;
+        s.workload.pcap_trace = Some(Arc::new(Trace { flows: vec![], ..(*trace()).clone() }));
+        only_error(&s, "workload.pcap", "no UDP or TCP frame to replay");
+    }
+
+    #[test]
+    fn replay_keys_need_a_capture() {
+        let mut s = Scenario::default();
+        s.workload.pcap_loop = true;
+        only_error(&s, "workload.pcap_loop", "needs workload.pcap");
+    }
+
+    #[test]
+    fn a_looping_replay_is_bounded_like_any_run() {
+        let mut s = Scenario::default();
+        s.workload.pcap = Some("t.pcap".into());
+        s.workload.pcap_trace = Some(trace());
+        s.workload.pcap_loop = true;
+        s.workload.pcap_speed = 1000.0;
+        s.duration_ms = 3_600_000.0;
+        only_error(&s, "duration_ms", "looping replay of workload.pcap");
+    }
+
+    #[test]
+    fn the_trace_is_never_serialised() {
+        let mut w = WorkloadConfig { pcap: Some("t.pcap".into()), ..Default::default() };
+        w.pcap_trace = Some(trace());
+        let json = serde_json::to_string(&w).unwrap();
+        assert!(json.contains("\"pcap\":\"t.pcap\"") && !json.contains("trace") && !json.contains("frames"), "{json}");
+    }
+
     #[test]
     fn imix_mean_is_the_weighted_average() {
         let w = WorkloadConfig { packet_size: PacketSizeKind::Imix, ..Default::default() };
