@@ -638,3 +638,49 @@ fn counters_of_two_saved_copies_compare_with_a_run() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The example replay through the binary: the summary's pcap line,
+/// identical JSON for the same seed, and each flow's packets on the queue
+/// `irqlab rss` names for it.
+#[test]
+fn pcap_replay_runs_from_its_example_and_matches_irqlab_rss() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/pcap/");
+    let tcp6 = format!("{root}tcp6.toml");
+    let o = irqlab(&["run", &tcp6]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("pcap        tcp6.pcap: 48 frames in 1 pass (0.5×): 48 to the queues, not offered: none"),
+        "{out}"
+    );
+    let a = irqlab(&["run", &tcp6, "--json", "-"]);
+    let b = irqlab(&["run", &tcp6, "--json", "-"]);
+    assert_eq!(a.stdout, b.stdout, "same scenario and seed, same bytes");
+    let v: serde_json::Value = serde_json::from_slice(&a.stdout).unwrap();
+    assert_eq!(v["pcap"]["to_queues"], 48);
+    assert_eq!(v["packets"]["offered"], 48);
+    // tcp6.pcap: 4 flows [2001:db8::1..4]:40000..40003 -> [2001:db8::64]:443,
+    // 12 frames each.
+    let mut want = [0u64; 4];
+    for f in 0..4 {
+        let src = format!("[2001:db8::{}]:{}", f + 1, 40000 + f);
+        let r = json(&["rss", "--src", &src, "--dst", "[2001:db8::64]:443", "--queues", "4", "--json"]);
+        want[r["queue"].as_u64().unwrap() as usize] += 12;
+    }
+    let got: Vec<u64> = v["queues"].as_array().unwrap().iter().map(|q| q["packets"].as_u64().unwrap()).collect();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn a_truncated_capture_exits_2_naming_the_file_the_frame_and_the_offset() {
+    let good = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/pcap/udp4.pcap")).unwrap();
+    let toml = scratch("cut.toml", "[workload]\npcap = \"cut.pcap\"\n");
+    std::fs::write(toml.with_file_name("cut.pcap"), &good[..good.len() - 5]).unwrap();
+    let o = irqlab(&["run", toml.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("cut.toml:2:8: workload.pcap: "), "{err}");
+    assert!(err.contains("cut.pcap: frame 101 at byte offset "), "{err}");
+    assert!(err.contains("the file ends inside the record"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}

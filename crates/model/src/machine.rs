@@ -17,6 +17,7 @@ use crate::platform::Platform;
 use crate::progress::{self, DRAIN_BOUND};
 use crate::sim::{Event, KernelEvent, Sim};
 use crate::workload::flows::{Flow, build_flows};
+use crate::workload::replay::Replay;
 use crate::workload::traffic::PortArrivals;
 use irqlab_engine::Time;
 use irqlab_engine::rng::{RngStreams, streams};
@@ -43,12 +44,15 @@ pub fn nic_for(s: &Scenario, id: NicId, sim: &Sim) -> Result<(Nic, Vec<Flow>), B
     let reta = Reta::filled(s.nic.reta_size as usize, s.nic.queues as u16, &fill)
         .map_err(|e| BuildError::Invalid(format!("nic.indirection: {e}")))?;
     let flows = build_flows(&s.workload, &key, &reta, &rngs);
-    let port = PortArrivals::new(
-        &s.workload,
-        flows.len() as u32,
-        s.nic.line_rate_gbps,
-        rngs.stream(streams::PORT_ARRIVALS + id.0 as u64),
-    );
+    let stream = rngs.stream(streams::PORT_ARRIVALS + id.0 as u64);
+    let w = &s.workload;
+    let port = match w.pcap_trace.as_ref().filter(|_| w.pcap.is_some()) {
+        Some(t) => {
+            let replay = Replay::new(t.clone(), w.pcap_speed, w.pcap_loop, s.nic.line_rate_gbps, s.max_frame_bytes());
+            PortArrivals::replaying(w, replay, stream)
+        }
+        None => PortArrivals::new(w, flows.len() as u32, s.nic.line_rate_gbps, stream),
+    };
     let setup = NicSetup {
         coalesce: s.nic.coalesce.clone(),
         mode: s.nic.interrupt_mode,

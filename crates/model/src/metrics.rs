@@ -38,6 +38,9 @@ pub struct Metrics {
     pub duration_s: f64,
     /// Packet accounting.
     pub packets: PacketMetrics,
+    /// The replay of a capture (`workload.pcap`), when there is one: the
+    /// frames replayed, those not offered by reason, those serialised.
+    pub pcap: Option<crate::workload::replay::ReplayMetrics>,
     /// Rates.
     pub throughput: Throughput,
     /// Wire-to-application latency, nanoseconds.
@@ -455,6 +458,7 @@ pub fn assemble(p: &Parts, law_violations: Vec<LawViolation>) -> Metrics {
             corrupted: k.dma.counts.rx_corrupted
                 + p.nic.queues.iter().map(|q| q.counts.misdirected_landed).sum::<u64>(),
         },
+        pcap: p.nic.replay().map(|r| r.metrics()),
         throughput: Throughput {
             offered_pps: pc.offered as f64 / secs,
             delivered_pps: pc.delivered as f64 / secs,

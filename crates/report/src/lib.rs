@@ -72,6 +72,24 @@ pub fn summary(m: &Metrics) -> String {
         pps(t.delivered_pps),
         t.delivered_gbps
     );
+    if let Some(r) = &m.pcap {
+        let others: Vec<String> =
+            r.unclassified.iter().filter(|(_, n)| **n > 0).map(|(k, n)| format!("{k} {}", thousands(*n))).collect();
+        let _ = writeln!(
+            o,
+            "pcap        {}: {} frames in {} pass{} ({}×{}): {} to the queues, not offered: {}; {} serialised at line rate, {} padded to 64 bytes",
+            r.file,
+            thousands(r.frames),
+            thousands(r.passes),
+            if r.passes == 1 { "" } else { "es" },
+            r.speed,
+            if r.looping { ", looping" } else { "" },
+            thousands(r.to_queues),
+            if others.is_empty() { "none".to_string() } else { others.join(", ") },
+            thousands(r.serialised),
+            thousands(r.padded)
+        );
+    }
     let l = &m.latency_ns;
     let _ = writeln!(
         o,

@@ -10,7 +10,11 @@
 //! 3. deserialise it into [`Scenario`] through `serde_path_to_error`, which
 //!    names the key path of a wrong type, unknown key or bad variant, while
 //!    the toml error gives its span;
-//! 4. run [`Scenario::validate`] and locate each of its key paths in the
+//! 4. read the capture `workload.pcap` names, if any ([`pcap`]: the model
+//!    does no file I/O), relative to the scenario file's directory (the
+//!    current directory for a built-in, text without a file, or a `--set`
+//!    value), and refuse the keys it replaces;
+//! 5. run [`Scenario::validate`] and locate each of its key paths in the
 //!    document ([`document::span_of_path`]), reporting all of them.
 //!
 //! Spans become `FILE:LINE:COL`; values that came from an override are
@@ -29,6 +33,7 @@ pub mod experiment;
 mod experiments;
 pub mod keypath;
 pub mod overrides;
+pub mod pcap;
 pub mod sysctl;
 
 pub use builtin::{Builtin, DEFAULT_BUILTIN, builtin, builtins};
@@ -41,6 +46,7 @@ use document::{Source, locate, span_of_path};
 use keypath::KeyPath;
 use overrides::Override;
 use std::path::Path;
+use std::sync::Arc;
 use toml::de::DeTable;
 
 /// Loads a scenario from TOML text. `origin` names the text in errors (a
@@ -53,6 +59,12 @@ pub fn load_str(src: &str, origin: &str, overrides: &[String]) -> Result<Scenari
 /// [`load_str`] with overrides that name the option they came from, which
 /// their problems are reported against.
 pub fn load_str_with(src: &str, origin: &str, overrides: &[Setting]) -> Result<Scenario, ScenarioError> {
+    load_text(src, origin, overrides, None)
+}
+
+/// Loads scenario text; a capture's relative path is taken from `dir`
+/// (the scenario file's directory), or from the current directory.
+fn load_text(src: &str, origin: &str, overrides: &[Setting], dir: Option<&Path>) -> Result<Scenario, ScenarioError> {
     let options: Vec<&str> = overrides.iter().map(|o| o.option.as_str()).collect();
     let source = Source { origin, text: src, override_options: &options };
 
@@ -99,7 +111,7 @@ pub fn load_str_with(src: &str, origin: &str, overrides: &[Setting]) -> Result<S
 
     let table = doc.get_ref().clone();
     let deserializer = toml::de::Deserializer::from(doc);
-    let scenario: Scenario = serde_path_to_error::deserialize(deserializer).map_err(|e| {
+    let mut scenario: Scenario = serde_path_to_error::deserialize(deserializer).map_err(|e| {
         let key = e.path().iter().next().is_some().then(|| e.path().to_string());
         let inner = e.into_inner();
         // toml gives the span of the offending key or value; when it has
@@ -112,10 +124,10 @@ pub fn load_str_with(src: &str, origin: &str, overrides: &[Setting]) -> Result<S
         ScenarioError::single(source.diagnostic(ErrorKind::Schema, span, key, schema_message(inner.message(), got)))
     })?;
 
-    let mut problems: Vec<_> = scenario
-        .validate()
-        .into_iter()
-        .map(|e| {
+    let mut problems = Vec::new();
+    let capture_failed = attach_capture(&mut scenario, &table, &source, dir, &mut problems);
+    problems.extend(scenario.validate().into_iter().filter(|e| !(capture_failed && e.path == "workload.pcap")).map(
+        |e| {
             let located = KeyPath::parse(&e.path).ok().and_then(|p| locate(&table, &p));
             let message = match located {
                 Some((_, true)) => e.message,
@@ -123,8 +135,8 @@ pub fn load_str_with(src: &str, origin: &str, overrides: &[Setting]) -> Result<S
                 _ => format!("{} ({} is not set, so its default applies)", e.message, e.path),
             };
             source.diagnostic(ErrorKind::Invalid, located.map(|(span, _)| span), Some(e.path), message)
-        })
-        .collect();
+        },
+    ));
     // Source order; problems without a line (defaults, overrides) last.
     problems.sort_by_key(|d| (d.line.is_none(), d.line, d.column));
     match ScenarioError::from_diagnostics(problems) {
@@ -166,7 +178,86 @@ pub fn load_file_with(path: &Path, overrides: &[Setting]) -> Result<Scenario, Sc
             message: "expected UTF-8 text (TOML files are UTF-8)".into(),
         })
     })?;
-    load_str_with(text, &origin, overrides)
+    load_text(text, &origin, overrides, Some(path.parent().unwrap_or(Path::new(""))))
+}
+
+/// Keys of `[workload]` that describe generated traffic, which a replayed
+/// capture replaces (`rate_pps`, `rate_gbps` and `flow_list` are refused by
+/// [`Scenario::validate`], which can tell them absent).
+const REPLACED_BY_PCAP: [&str; 7] = [
+    "workload.flows",
+    "workload.packet_size",
+    "workload.packet_bytes",
+    "workload.packet_bytes_max",
+    "workload.arrival",
+    "workload.on_us",
+    "workload.off_us",
+];
+
+/// Reads the capture `workload.pcap` names into the scenario and refuses
+/// the keys it replaces that the text sets. Returns whether the capture
+/// could not be read (its problem is then in `problems`).
+fn attach_capture(
+    scenario: &mut Scenario,
+    table: &DeTable<'_>,
+    source: &Source<'_>,
+    dir: Option<&Path>,
+    problems: &mut Vec<Diagnostic>,
+) -> bool {
+    let Some(file) = scenario.workload.pcap.clone() else { return false };
+    let key = KeyPath::parse("workload.pcap").expect("a valid key path");
+    let span = locate(table, &key).map(|(span, _)| span);
+    for k in REPLACED_BY_PCAP {
+        let path = KeyPath::parse(k).expect("a valid key path");
+        if document::is_set(table, &path) {
+            problems.push(source.diagnostic(
+                ErrorKind::Invalid,
+                span_of_path(table, &path),
+                Some(k.to_string()),
+                "workload.pcap replays a capture, whose timestamps, sizes and 5-tuples give the traffic: remove this key or workload.pcap".into(),
+            ));
+        }
+    }
+    if file.trim().is_empty() {
+        return false; // Scenario::validate reports it.
+    }
+    // A value given with --set is a path as typed in the shell.
+    let from_override = span.as_ref().is_some_and(|s| overrides::override_of_span(s).is_some());
+    let base = if from_override { None } else { dir };
+    let resolved = match base {
+        Some(d) if Path::new(&file).is_relative() => d.join(&file),
+        _ => Path::new(&file).to_path_buf(),
+    };
+    let shown = resolved.display().to_string();
+    let mut fail = |kind: ErrorKind, message: String| {
+        problems.push(source.diagnostic(kind, span.clone(), Some("workload.pcap".into()), message));
+        true
+    };
+    let meta = match std::fs::metadata(&resolved) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let rel = if base.is_some() { " (relative to the scenario file's directory)" } else { "" };
+            return fail(ErrorKind::Invalid, format!("{shown}: no such capture file{rel}"));
+        }
+        Err(e) => return fail(ErrorKind::Io, format!("{shown}: cannot read the capture: {e}")),
+    };
+    if meta.is_dir() {
+        return fail(ErrorKind::Invalid, format!("{shown}: is a directory, not a capture file"));
+    }
+    if meta.len() > irqlab_model::config::pcap::MAX_PCAP_FILE_BYTES {
+        return fail(ErrorKind::Invalid, format!("{shown}: {} bytes, above the 1 GiB a capture may have", meta.len()));
+    }
+    let bytes = match std::fs::read(&resolved) {
+        Ok(b) => b,
+        Err(e) => return fail(ErrorKind::Io, format!("{shown}: cannot read the capture: {e}")),
+    };
+    match pcap::read_capture(&bytes, &file) {
+        Ok(trace) => {
+            scenario.workload.pcap_trace = Some(Arc::new(trace));
+            false
+        }
+        Err(e) => fail(ErrorKind::Invalid, format!("{shown}: {e}")),
+    }
 }
 
 /// Resolves the scenario argument of `irqlab run`: none → the `default`

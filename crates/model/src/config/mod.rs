@@ -35,6 +35,7 @@ pub mod iommu;
 pub mod kernel;
 pub mod machine;
 pub mod nic;
+pub mod pcap;
 pub mod process;
 pub mod tx;
 pub mod vm;
@@ -48,6 +49,7 @@ pub use iommu::{CompatFormat, DmaMapping, IommuConfig, IommuMode, IommuPageSize}
 pub use kernel::{KernelConfig, LevelFlow};
 pub use machine::{IOAPIC_PINS, MachineConfig};
 pub use nic::{AffinityPolicy, CoalesceConfig, InterruptMode, MAX_QUEUES_SINGLE_IRQ, NicConfig, TriggerKind};
+pub use pcap::{FrameClass, L4, Trace, TraceFlow, TraceFrame, Unclassified};
 pub use process::{HEADER_BYTES, PAGE_BYTES, ProcessConfig, ReceiveMode};
 pub use tx::{TxConfig, TxVectors};
 pub use vm::{ApicMode, VmConfig};
@@ -297,15 +299,74 @@ impl Scenario {
         errors
     }
 
+    /// Largest frame the NIC receives: [`MAX_FRAME_BYTES`], or a page of
+    /// payload with `nic.header_split`.
+    pub fn max_frame_bytes(&self) -> u32 {
+        if self.nic.header_split { nic::MAX_SPLIT_FRAME_BYTES } else { MAX_FRAME_BYTES }
+    }
+
+    /// With a capture to replay, an upper bound on the packets the run
+    /// offers: the capture's UDP and TCP frames once, or, looping, once a
+    /// pass period (at least the time the pass takes on the wire at line
+    /// rate) for the whole duration.
+    fn pcap_packets_bound(&self) -> Option<f64> {
+        let t = self.workload.pcap_trace.as_ref()?;
+        let per_pass = t.offered_per_pass(self.max_frame_bytes()) as f64;
+        if !self.workload.pcap_loop {
+            return Some(per_pass);
+        }
+        let period_ps = pcap::scale_ps(t.pass_period_ps() as u128, pcap::speed_ppm(self.workload.pcap_speed)) as f64;
+        let wire_ps: f64 = t.frames.iter().map(|f| (f.wire_bytes + WIRE_OVERHEAD_BYTES) as f64).sum::<f64>() * 8000.0
+            / self.nic.line_rate_gbps;
+        let pass_ps = period_ps.max(wire_ps).max(1.0);
+        Some(per_pass * (self.duration_ms * 1e9 / pass_ps).ceil().max(1.0))
+    }
+
     /// Settings that are valid but probably not what was meant, by key path,
     /// e.g. an RSS indirection table with fewer entries than there are
     /// queues. Meant for a scenario that [`validate`](Self::validate)s.
     pub fn warnings(&self) -> Vec<ConfigError> {
         let mut w = self.nic.warnings();
+        w.extend(self.pcap_warnings());
         if self.kernel.rfs && self.kernel.rps_sock_flow_entries == 0 {
             w.push(ConfigError {
                 path: "kernel.rps_sock_flow_entries".into(),
                 message: "0 entries turn RFS off (as in Linux), although kernel.rfs is true".into(),
+            });
+        }
+        w
+    }
+
+    /// Warnings of a replay: frames refused as oversize, and a capture
+    /// longer than the run that does not loop.
+    fn pcap_warnings(&self) -> Vec<ConfigError> {
+        let mut w = Vec::new();
+        let Some(t) = &self.workload.pcap_trace else { return w };
+        let max = self.max_frame_bytes();
+        if let (n @ 1.., Some(first)) = t.oversize(max) {
+            w.push(ConfigError {
+                path: "workload.pcap".into(),
+                message: format!(
+                    "{}: {n} UDP/TCP frame{} larger than the {max} bytes the NIC receives (the first is frame {}) {} refused, counted in pcap.unclassified.oversize",
+                    t.file,
+                    if n == 1 { "" } else { "s" },
+                    first + 1,
+                    if n == 1 { "is" } else { "are" },
+                ),
+            });
+        }
+        let span_ps = pcap::scale_ps(t.span_ps() as u128, pcap::speed_ppm(self.workload.pcap_speed));
+        let run_ps = (self.duration_ms * 1e9).round() as u128;
+        if !self.workload.pcap_loop && span_ps > run_ps {
+            w.push(ConfigError {
+                path: "workload.pcap".into(),
+                message: format!(
+                    "{}: the capture lasts {:.3} ms at pcap_speed {}, longer than duration_ms = {}: frames after the run's end are not replayed",
+                    t.file,
+                    span_ps as f64 / 1e9,
+                    num(self.workload.pcap_speed),
+                    num(self.duration_ms)
+                ),
             });
         }
         w
@@ -316,9 +377,19 @@ impl Scenario {
     fn run_cost_errors(&self) -> Vec<ConfigError> {
         let mut errs = Vec::new();
         let seconds = self.duration_ms * 1e-3;
-        let pps = self.workload.offered_pps();
-        let packets = pps * seconds;
-        if packets > MAX_OFFERED_PACKETS {
+        if let Some(packets) = self.pcap_packets_bound() {
+            if packets > MAX_OFFERED_PACKETS {
+                errs.push(ConfigError {
+                    path: "duration_ms".into(),
+                    message: format!(
+                        "the looping replay of workload.pcap would offer up to {packets:.3e} packets in {} s, above the limit of 1e9 per run; shorten duration_ms or lower workload.pcap_speed",
+                        num(seconds)
+                    ),
+                });
+            }
+        } else if self.workload.offered_pps() * seconds > MAX_OFFERED_PACKETS {
+            let pps = self.workload.offered_pps();
+            let packets = pps * seconds;
             let w = &self.workload;
             let rate_key = if w.rate_gbps.is_some() { "workload.rate_gbps" } else { "workload.rate_pps" };
             let rate = if w.rate_pps.is_some() || w.rate_gbps.is_some() { "" } else { "the default " };

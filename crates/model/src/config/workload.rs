@@ -1,10 +1,13 @@
 //! `[workload]`: flows (generated or listed), frame sizes (fixed, uniform,
 //! IMIX), the arrival process and the offered rate, with the Ethernet wire
-//! constants the line-rate check uses.
+//! constants the line-rate check uses; or a capture to replay
+//! (`pcap`, `pcap_speed`, `pcap_loop`: [`super::pcap`]).
 
 use super::nic::MAX_LINE_RATE_GBPS;
+use super::pcap::{MAX_PCAP_SPEED, MIN_PCAP_SPEED, Trace, Unclassified};
 use super::{ValidateCx, finite_pos, num};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// Most flows, generated or listed (the model keeps per-flow state).
 pub const MAX_FLOWS: u32 = 1_000_000;
@@ -57,6 +60,22 @@ pub struct WorkloadConfig {
     pub on_us: f64,
     /// `onoff`: gap between bursts, microseconds; 0..=[`MAX_BURST_US`].
     pub off_us: f64,
+    /// A capture (pcap or pcapng) to replay instead of generated traffic:
+    /// its path as written, relative to the scenario file's directory.
+    /// Exclusive with the rate, the flows, the frame sizes and the arrival
+    /// process, which the capture gives.
+    pub pcap: Option<String>,
+    /// Replay speed: 2.0 replays the capture twice as fast;
+    /// [`MIN_PCAP_SPEED`]..=[`MAX_PCAP_SPEED`], taken to a millionth.
+    pub pcap_speed: f64,
+    /// Repeat the capture, each pass shifted by its span plus its mean gap
+    /// ([`Trace::pass_period_ps`]), until the run ends.
+    pub pcap_loop: bool,
+    /// The capture read into memory (by the scenario layer: the model does
+    /// no file I/O). Never serialised: a scenario's JSON or TOML names the
+    /// file.
+    #[serde(skip)]
+    pub pcap_trace: Option<Arc<Trace>>,
 }
 
 /// How frame sizes are drawn.
@@ -106,6 +125,10 @@ impl Default for WorkloadConfig {
             rate_gbps: None,
             on_us: 100.0,
             off_us: 100.0,
+            pcap: None,
+            pcap_speed: 1.0,
+            pcap_loop: false,
+            pcap_trace: None,
         }
     }
 }
@@ -132,9 +155,76 @@ impl WorkloadConfig {
         }
     }
 
-    /// Number of flows.
+    /// Number of flows: the capture's when one is replayed.
     pub fn flow_count(&self) -> u32 {
+        if self.pcap.is_some() {
+            return self.pcap_trace.as_ref().map_or(0, |t| t.flows.len().min(u32::MAX as usize) as u32);
+        }
         if self.flow_list.is_empty() { self.flows } else { self.flow_list.len() as u32 }
+    }
+
+    /// Checks the replay of a capture: the trace was read and has flows to
+    /// deliver, the speed is in bounds, and no key the capture replaces
+    /// is given.
+    fn validate_pcap(&self, path: &str, cx: &mut ValidateCx) {
+        if path.trim().is_empty() {
+            cx.err("workload.pcap", "expected the path of a pcap or pcapng file, got an empty string");
+        } else if let Some(t) = &self.pcap_trace {
+            let max = cx.max_frame_bytes;
+            if t.flows.is_empty() {
+                let n = t.unclassified();
+                let why: Vec<String> = Unclassified::ALL
+                    .iter()
+                    .filter(|r| n[r.index()] > 0)
+                    .map(|r| format!("{} {}", r.name(), n[r.index()]))
+                    .collect();
+                cx.err(
+                    "workload.pcap",
+                    format!(
+                        "{}: no UDP or TCP frame to replay among its {} frames ({})",
+                        t.file,
+                        t.frames.len(),
+                        why.join(", ")
+                    ),
+                );
+            } else if t.flows.len() > MAX_FLOWS as usize {
+                cx.err("workload.pcap", format!("{}: {} flows, above the model's {MAX_FLOWS}", t.file, t.flows.len()));
+            } else if t.offered_per_pass(max) == 0 {
+                cx.err(
+                    "workload.pcap",
+                    format!(
+                        "{}: every UDP or TCP frame is larger than the {max} bytes the NIC receives{}",
+                        t.file,
+                        if max == MAX_FRAME_BYTES { " (nic.header_split allows a page of payload)" } else { "" }
+                    ),
+                );
+            }
+        } else {
+            cx.err(
+                "workload.pcap",
+                "the capture has not been read: a scenario that replays one is loaded through the scenario layer (irqlab-scenario), which reads the file",
+            );
+        }
+        if !finite_pos(self.pcap_speed) {
+            cx.err("workload.pcap_speed", format!("expected a positive speed, got {}", num(self.pcap_speed)));
+        } else {
+            cx.check_f64(
+                "workload.pcap_speed",
+                self.pcap_speed,
+                MIN_PCAP_SPEED,
+                MAX_PCAP_SPEED,
+                "times the captured speed",
+            );
+        }
+        for (key, given) in [
+            ("workload.rate_pps", self.rate_pps.is_some()),
+            ("workload.rate_gbps", self.rate_gbps.is_some()),
+            ("workload.flow_list", !self.flow_list.is_empty()),
+        ] {
+            if given {
+                cx.err(key, "workload.pcap replays a capture, whose timestamps, sizes and 5-tuples give the traffic: remove this key or workload.pcap");
+            }
+        }
     }
 
     /// Checks `[workload]`, and that the offered load, and for `onoff` the
@@ -142,6 +232,15 @@ impl WorkloadConfig {
     /// only when the rate, the frame sizes and the line rate are valid
     /// themselves, so a bad frame size is reported as that, once.
     pub fn validate(&self, cx: &mut ValidateCx) {
+        if let Some(path) = &self.pcap {
+            return self.validate_pcap(path, cx);
+        }
+        if self.pcap_speed != 1.0 {
+            cx.err("workload.pcap_speed", "needs workload.pcap (a capture to replay)");
+        }
+        if self.pcap_loop {
+            cx.err("workload.pcap_loop", "needs workload.pcap (a capture to replay)");
+        }
         if self.flow_list.is_empty() {
             cx.check_u32("workload.flows", self.flows, 1, MAX_FLOWS, "flows");
         } else if self.flow_list.len() > MAX_FLOWS as usize {
@@ -359,6 +458,70 @@ mod tests {
         let f = FlowSpec { src: "10.0.0.1:1".into(), dst: "10.0.0.2:2".into() };
         s.workload.flow_list = vec![f; MAX_FLOWS as usize + 1];
         only_error(&s, "workload.flow_list", "expected at most 1000000 flows");
+    }
+
+    fn trace() -> Arc<Trace> {
+        use crate::config::pcap::{FrameClass, L4, TraceFlow, TraceFrame};
+        let a = std::net::IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 1));
+        let frame = |ts_ps, bytes, class| TraceFrame { ts_ps, wire_bytes: bytes, bytes, padded: false, class };
+        Arc::new(Trace {
+            file: "t.pcap".into(),
+            frames: vec![
+                frame(0, 64, FrameClass::Flow(0)),
+                frame(1_000_000, 2000, FrameClass::Flow(0)),
+                frame(2_000_000, 64, FrameClass::Other(Unclassified::Arp)),
+            ],
+            flows: vec![TraceFlow { l4: L4::Udp, src: (a, 1), dst: (a, 2) }],
+        })
+    }
+
+    #[test]
+    fn a_capture_replaces_the_generated_traffic_and_is_checked() {
+        let mut s = Scenario::default();
+        s.workload.pcap = Some("t.pcap".into());
+        only_error(&s, "workload.pcap", "the capture has not been read");
+        s.workload.pcap_trace = Some(trace());
+        valid(&s);
+        assert_eq!(s.workload.flow_count(), 1);
+        // The oversize frame is a warning, not an error.
+        let w = s.warnings();
+        assert!(w.iter().any(|w| w.message.contains("1 UDP/TCP frame larger than the 1518 bytes")), "{w:?}");
+        s.workload.rate_pps = Some(1e6);
+        only_error(&s, "workload.rate_pps", "remove this key or workload.pcap");
+        s.workload.rate_pps = None;
+        s.workload.pcap_speed = 0.0;
+        only_error(&s, "workload.pcap_speed", "expected a positive speed");
+        s.workload.pcap_speed = 5000.0;
+        only_error(&s, "workload.pcap_speed", "expected 0.001..=1000");
+        s.workload.pcap_speed = 1.0;
+        s.workload.pcap_trace = Some(Arc::new(Trace { flows: vec![], ..(*trace()).clone() }));
+        only_error(&s, "workload.pcap", "no UDP or TCP frame to replay");
+    }
+
+    #[test]
+    fn replay_keys_need_a_capture() {
+        let mut s = Scenario::default();
+        s.workload.pcap_loop = true;
+        only_error(&s, "workload.pcap_loop", "needs workload.pcap");
+    }
+
+    #[test]
+    fn a_looping_replay_is_bounded_like_any_run() {
+        let mut s = Scenario::default();
+        s.workload.pcap = Some("t.pcap".into());
+        s.workload.pcap_trace = Some(trace());
+        s.workload.pcap_loop = true;
+        s.workload.pcap_speed = 1000.0;
+        s.duration_ms = 3_600_000.0;
+        only_error(&s, "duration_ms", "looping replay of workload.pcap");
+    }
+
+    #[test]
+    fn the_trace_is_never_serialised() {
+        let mut w = WorkloadConfig { pcap: Some("t.pcap".into()), ..Default::default() };
+        w.pcap_trace = Some(trace());
+        let json = serde_json::to_string(&w).unwrap();
+        assert!(json.contains("\"pcap\":\"t.pcap\"") && !json.contains("trace") && !json.contains("frames"), "{json}");
     }
 
     #[test]

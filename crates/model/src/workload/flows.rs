@@ -1,7 +1,8 @@
 //! Flows: UDP 5-tuples and where RSS sends them.
 //!
 //! A flow is generated from the seed (sources in 10.0.0.0/8 with ephemeral
-//! ports, towards one server address) or listed in the scenario. Its RSS
+//! ports, towards one server address), listed in the scenario, or one of a
+//! replayed capture's UDP and TCP 5-tuples. Its RSS
 //! queue is computed exactly as the NIC would: Toeplitz over the IPv4/IPv6
 //! 4-tuple in network byte order (docs/sources.md §1.2), then the indirection table
 //! (§1.5). The NIC is assumed to hash UDP on the 4-tuple (`ethtool -N …
@@ -37,7 +38,11 @@ pub struct Flow {
 /// Builds the flow table.
 pub fn build_flows(w: &WorkloadConfig, key: &RssKey, reta: &Reta, rngs: &RngStreams) -> Vec<Flow> {
     let mut tuples: Vec<((IpAddr, u16), (IpAddr, u16))> = Vec::new();
-    if w.flow_list.is_empty() {
+    if let Some(t) = w.pcap_trace.as_ref().filter(|_| w.pcap.is_some()) {
+        // A capture's flows, in order of first appearance. TCP is hashed on
+        // the 4-tuple as UDP is (docs/sources.md §1.2).
+        tuples.extend(t.flows.iter().map(|f| (f.src, f.dst)));
+    } else if w.flow_list.is_empty() {
         let mut rng = rngs.stream(streams::FLOWS);
         for _ in 0..w.flows {
             let a: u32 = rng.random_range(1..(1 << 24) - 1);

@@ -15,12 +15,15 @@
 //! * `onoff`: the Poisson process at `rate × (on+off)/on` during bursts of
 //!   `on_us`, silent for `off_us`; the long-run mean is kept.
 //!
+//! Or the port replays a capture (`workload.pcap`, [`super::replay`]).
+//!
 //! The NIC splits the stream among its queues by RSS (and flow filters)
 //! and materialises it lazily, only as far as a queue is observed, so
 //! arrivals cost no events.
 
 use crate::config::{ArrivalKind, IMIX, PacketSizeKind, WIRE_OVERHEAD_BYTES, WorkloadConfig};
 use crate::ids::FlowId;
+use crate::workload::replay::Replay;
 use irqlab_engine::Time;
 use irqlab_engine::time::PS_PER_US;
 use rand::Rng;
@@ -61,6 +64,8 @@ pub struct PortArrivals {
     /// On/off: burst and period lengths, picoseconds (period = 0: always on).
     on_ps: f64,
     period_ps: f64,
+    /// A capture replayed instead of the generated stream.
+    replay: Option<Box<Replay>>,
 }
 
 impl PortArrivals {
@@ -95,11 +100,36 @@ impl PortArrivals {
             k: 0,
             on_ps,
             period_ps,
+            replay: None,
+        }
+    }
+
+    /// The stream of a port replaying a capture (the generated stream's
+    /// settings of `w` are not used).
+    pub fn replaying(w: &WorkloadConfig, replay: Replay, rng: ChaCha8Rng) -> PortArrivals {
+        let mut p = PortArrivals::new(w, 0, 1.0, rng);
+        p.replay = Some(Box::new(replay));
+        p
+    }
+
+    /// The replay, when the port replays a capture.
+    pub fn replay(&self) -> Option<&Replay> {
+        self.replay.as_deref()
+    }
+
+    /// Counts the replayed frames whose last bit arrived by `t` (nothing
+    /// without a replay).
+    pub fn count_until(&mut self, t: Time) {
+        if let Some(r) = &mut self.replay {
+            r.count_until(t);
         }
     }
 
     /// The next frame on the wire, or `None` if the port carries no traffic.
     pub fn next_packet(&mut self) -> Option<Packet> {
+        if let Some(r) = &mut self.replay {
+            return r.next_packet();
+        }
         if self.seq.is_empty() || !self.gap_ps.is_finite() {
             return None;
         }

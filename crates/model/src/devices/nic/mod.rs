@@ -210,6 +210,13 @@ impl Nic {
     /// Generates every frame that lands by `now`.
     fn generate_until(&mut self, now: Time) {
         while self.generated_to + self.setup.dma_write <= now && self.generate() {}
+        // A replay counts its frames as they would land, as the queues count theirs.
+        self.port.count_until(Time(now.0.saturating_sub(self.setup.dma_write.0)));
+    }
+
+    /// The replay of a capture feeding the port, if any.
+    pub fn replay(&self) -> Option<&crate::workload::replay::Replay> {
+        self.port.replay()
     }
 
     /// Lands queue `q`'s frames up to now.
