@@ -684,3 +684,14 @@ fn a_truncated_capture_exits_2_naming_the_file_the_frame_and_the_offset() {
     assert!(err.contains("the file ends inside the record"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
+
+/// README's `/proc/interrupts`-shaped example is what the binary prints.
+#[test]
+fn the_readme_view_example_is_current() {
+    let readme = std::fs::read_to_string(format!("{}/../../README.md", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let cmd = "$ irqlab run --duration 20ms --set kernel.rps_cpus=e --view interrupts\n";
+    let start = readme.find(cmd).expect("README shows the view") + cmd.len();
+    let shown = &readme[start..start + readme[start..].find("```").unwrap()];
+    let o = irqlab(&["run", "--duration", "20ms", "--set", "kernel.rps_cpus=e", "--view", "interrupts"]);
+    assert_eq!(stdout(&o), shown, "update README.md");
+}
