@@ -133,7 +133,7 @@ pub struct NotMeasured {
 }
 
 /// Where the figures come from.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Provenance {
     /// `model name` from /proc/cpuinfo.
     pub cpu_model: String,
@@ -1293,8 +1293,10 @@ fn fmt(v: f64) -> String {
         0
     } else if v.abs() >= 100.0 {
         1
-    } else if v.abs() >= 1.0 {
+    } else if v.abs() >= 10.0 {
         2
+    } else if v.abs() >= 1.0 {
+        3
     } else {
         4
     };

@@ -28,7 +28,7 @@ pub struct CostFile {
     /// The file name as given (or the origin of the text).
     pub origin: String,
     /// Every key the file sets, as a dotted path (`costs.syscall_ns`,
-    /// `costs.memory.sfence_ns`), in file order.
+    /// `costs.memory.sfence_ns`), sorted.
     pub keys: Vec<String>,
     /// The scenario the file describes: the defaults, with its `[costs]`.
     pub scenario: Scenario,
@@ -135,6 +135,7 @@ pub fn load_cost_str(src: &str, origin: &str) -> Result<CostFile, ScenarioError>
     if let Some(costs) = doc.get_ref().get("costs") {
         leaves(costs, "costs", &mut keys);
     }
+    keys.sort();
     let scenario = crate::load_text_as(src, origin, &[], None, crate::Mode::CostFile)?;
     Ok(CostFile { origin: origin.to_string(), keys, scenario })
 }
@@ -163,9 +164,9 @@ mod tests {
             "c.toml",
         )
         .unwrap();
-        assert_eq!(f.keys, ["costs.syscall_ns", "costs.memory.sfence_ns"]);
+        assert_eq!(f.keys, ["costs.memory.sfence_ns", "costs.syscall_ns"]);
         let s: Vec<String> = f.settings("--costs").into_iter().map(|s| s.text).collect();
-        assert_eq!(s, ["costs.syscall_ns=80.5", "costs.memory.sfence_ns=3.0"]);
+        assert_eq!(s, ["costs.memory.sfence_ns=3.0", "costs.syscall_ns=80.5"]);
     }
 
     #[test]
@@ -180,5 +181,54 @@ mod tests {
         assert!(e.first().to_string().contains("expected a [costs] table"), "{e}");
         let e = load_cost_str("[costs\n", "c.toml").unwrap_err();
         assert_eq!(e.first().kind, ErrorKind::Syntax);
+    }
+
+    fn scratch(files: &[(&str, &str)]) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "irqlab-costfile-{}-{}",
+            std::process::id(),
+            files.iter().map(|f| f.1.len()).sum::<usize>()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.join(name), text).unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn costs_file_is_relative_to_the_scenario_and_under_its_own_costs() {
+        let dir = scratch(&[
+            ("host.toml", "[calibration]\ncpu_model = \"x\"\n[costs]\nsyscall_ns = 80.0\ncontext_switch_ns = 1500.0\n"),
+            ("s.toml", "costs_file = \"host.toml\"\n[costs]\nsyscall_ns = 111.0\n"),
+        ]);
+        let s = crate::load_file(&dir.join("s.toml"), &[]).unwrap();
+        // The file sets context_switch_ns; the scenario's own syscall_ns wins.
+        assert_eq!(s.costs.context_switch_ns, 1500.0);
+        assert_eq!(s.costs.syscall_ns, 111.0);
+        assert_eq!(s.costs.wakeup_ns, irqlab_model::costs::CostModel::default().wakeup_ns);
+        // --set wins over both.
+        let s = crate::load_file(&dir.join("s.toml"), &["costs.context_switch_ns=7.0".into()]).unwrap();
+        assert_eq!(s.costs.context_switch_ns, 7.0);
+        // A --set costs_file is relative to the current directory.
+        let abs = dir.join("host.toml").display().to_string();
+        let s = crate::load_str("", "t", &[format!("costs_file={abs:?}")]).unwrap();
+        assert_eq!(s.costs.syscall_ns, 80.0);
+    }
+
+    #[test]
+    fn costs_file_problems_are_located() {
+        let dir = scratch(&[
+            ("bad.toml", "[costs]\nsyscall_ns = -5.0\n"),
+            ("s.toml", "duration_ms = 5.0\ncosts_file = \"bad.toml\"\n"),
+            ("missing.toml", "costs_file = \"nope.toml\"\n"),
+            ("number.toml", "costs_file = 3\n"),
+        ]);
+        let e = crate::load_file(&dir.join("s.toml"), &[]).unwrap_err().to_string();
+        assert!(e.contains("bad.toml:2:14: costs.syscall_ns:"), "{e}");
+        let e = crate::load_file(&dir.join("missing.toml"), &[]).unwrap_err().to_string();
+        assert!(e.contains("missing.toml:1:14: costs_file:") && e.contains("no such cost file"), "{e}");
+        let e = crate::load_file(&dir.join("number.toml"), &[]).unwrap_err().to_string();
+        assert!(e.contains("number.toml:1:14: costs_file: expected a string"), "{e}");
     }
 }
