@@ -414,7 +414,20 @@ impl Cx {
             Err(e) => self.skip("cache_line_pingpong", e),
         }
         let n = self.n(3_000);
-        match with_spinner(b, || membarrier_ipi(a, n, self.options.reps)) {
+        let calls = (n * (self.options.reps + 1)) as f64;
+        let before = ipi_count(b, "CAL");
+        let result = with_spinner(b, || membarrier_ipi(a, n, self.options.reps));
+        // The kernel sends the IPI only while the second CPU runs a thread
+        // of this process: on a busy machine the spinner is often not there.
+        let share = before.zip(ipi_count(b, "CAL")).map(|(x, y)| y.saturating_sub(x) as f64 / calls);
+        let result = match (result, share) {
+            (Ok(_), Some(f)) if f < MIN_IPI_SHARE => Err(format!(
+                "CPU {b} took function-call IPIs for {:.0}% of the calls (/proc/interrupts CAL): the spinning thread was mostly descheduled by other work, so most calls sent no IPI",
+                f * 100.0
+            )),
+            (r, _) => r,
+        };
+        match result {
             Ok(v) => self.record(
                 "membarrier_ipi",
                 "membarrier(PRIVATE_EXPEDITED) with another thread of the process running on the second CPU: an IPI round trip plus a system call",
@@ -427,7 +440,17 @@ impl Cx {
         }
         let n = self.n(2_000);
         let alone = unmap_one_page(a, n, self.options.reps);
+        let calls = (n * (self.options.reps + 1)) as f64;
+        let before = ipi_count(b, "TLB");
         let shared = with_spinner(b, || unmap_one_page(a, n, self.options.reps));
+        let share = before.zip(ipi_count(b, "TLB")).map(|(x, y)| y.saturating_sub(x) as f64 / calls);
+        let shared = match (shared, share) {
+            (Ok(_), Some(f)) if f < MIN_IPI_SHARE => Err(format!(
+                "CPU {b} took TLB shootdowns for {:.0}% of the unmaps (/proc/interrupts TLB): the spinning thread was mostly descheduled by other work",
+                f * 100.0
+            )),
+            (r, _) => r,
+        };
         match (alone, shared) {
             (Ok(alone), Ok(shared)) => {
                 self.record(
@@ -705,6 +728,21 @@ impl Cx {
 }
 
 const PAGE: usize = 4096;
+
+/// Least share of the timed calls that must have reached the second CPU as
+/// an IPI for an IPI measurement to count.
+const MIN_IPI_SHARE: f64 = 0.9;
+
+/// The count of the `/proc/interrupts` row `row` (`CAL`, `TLB`) on `cpu`;
+/// `None` when it cannot be read.
+fn ipi_count(cpu: usize, row: &str) -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/interrupts").ok()?;
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next()?.split_whitespace().collect();
+    let column = header.iter().position(|h| *h == format!("CPU{cpu}"))?;
+    let line = lines.find(|l| l.trim_start().starts_with(&format!("{row}:")))?;
+    line.split_whitespace().nth(1 + column)?.parse().ok()
+}
 
 /// Maps `len` bytes, writes one byte per page (timed: the faults), and
 /// unmaps them (timed). Nanoseconds of each.
