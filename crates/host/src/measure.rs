@@ -451,26 +451,27 @@ impl Cx {
             )),
             (r, _) => r,
         };
-        match (alone, shared) {
-            (Ok(alone), Ok(shared)) => {
-                self.record(
-                    "munmap_one_page_alone",
-                    "mmap, touch and munmap of one page, no other thread of the process running",
-                    "ns",
-                    n,
-                    a.to_string(),
-                    alone,
-                );
-                self.record(
-                    "tlb_shootdown",
-                    "mmap, touch and munmap of one page while another thread of the process runs on the second CPU (the unmap waits for its TLB flush)",
-                    "ns",
-                    n,
-                    cpus,
-                    shared,
-                );
-            }
-            (Err(e), _) | (_, Err(e)) => self.skip("tlb_shootdown", e),
+        match alone {
+            Ok(v) => self.record(
+                "munmap_one_page_alone",
+                "mmap, touch and munmap of one page, no other thread of the process running",
+                "ns",
+                n,
+                a.to_string(),
+                v,
+            ),
+            Err(e) => self.skip("munmap_one_page_alone", e),
+        }
+        match shared {
+            Ok(v) => self.record(
+                "tlb_shootdown",
+                "mmap, touch and munmap of one page while another thread of the process runs on the second CPU (the unmap waits for its TLB flush)",
+                "ns",
+                n,
+                cpus,
+                v,
+            ),
+            Err(e) => self.skip("tlb_shootdown", e),
         }
     }
 
