@@ -165,6 +165,11 @@ pub struct InterruptMetrics {
     pub per_packet: f64,
     /// Interrupts per second.
     pub per_second: f64,
+    /// Interrupt latency, ns: from a NIC queue raising its interrupt (the
+    /// first raise since its handler last ran) to the flow handler's entry
+    /// for it — in a VM, the guest's handler, through exits, posting and
+    /// wakeups.
+    pub latency_ns: irqlab_engine::LatencySummary,
     /// Hard interrupts per core.
     pub per_core: Vec<u64>,
     /// Per IRQ descriptor (one vector each): chip, routing, counts.
@@ -484,6 +489,7 @@ pub fn assemble(p: &Parts, law_violations: Vec<LawViolation>) -> Metrics {
             msi: ps.msi.clone(),
             spurious: st.spurious_vectors,
             system: k.report_sysvec(),
+            latency_ns: st.irq_latency.summary(),
         },
         ipis: IpiMetrics {
             total: st.ipis.sent,

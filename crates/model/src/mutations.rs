@@ -269,6 +269,9 @@ fn a_vm_entry_left_uncounted_breaks_the_vm_exits_law() {
         apic: crate::config::ApicMode::Apicv,
         ipiv: false,
         halt_poll_ns: 0,
+        // A competing thread too: its preemptions are exits with entries.
+        host_load: 0.5,
+        host_slice_us: 200,
     });
     fires(&s, "vm exits", |f| f.arm(Fault::EntryUncounted, 50));
 }

@@ -132,6 +132,11 @@ pub enum KernelEvent {
         /// The IRQ.
         irq: IrqId,
     },
+    /// A competing host thread's turn begins on a vCPU's core (`vm.host_load`).
+    HostTask {
+        /// The vCPU.
+        cpu: CpuId,
+    },
 }
 
 /// The event queue, the costs, and the test-only fault injector.

@@ -104,6 +104,9 @@ pub enum Work {
     HaltPoll,
     /// The halted vCPU's thread blocks (schedules out).
     Block,
+    /// A competing host thread runs on the vCPU's core: the exit, the
+    /// switches and its turn (`vm.host_load`).
+    Preempted,
 }
 
 /// One level of the context stack.

@@ -132,6 +132,9 @@ pub struct SysvecCounts {
 pub struct KernelStats {
     /// Wire-to-application latency.
     pub latency: LatencyHistogram,
+    /// From a NIC queue raising its interrupt to the flow handler's entry
+    /// for it on this kernel's CPU (in a VM: the guest's handler).
+    pub irq_latency: LatencyHistogram,
     /// Packets read by applications (counted where each copy ends).
     pub delivered: u64,
     /// Their bytes.
@@ -193,6 +196,7 @@ impl KernelStats {
     fn new(cpus: usize) -> KernelStats {
         KernelStats {
             latency: LatencyHistogram::new(),
+            irq_latency: LatencyHistogram::new(),
             delivered: 0,
             delivered_bytes: 0,
             dropped_socket_full: 0,
@@ -421,6 +425,7 @@ impl Kernel {
         match ev {
             KernelEvent::CpuDone { cpu, epoch } => self.cpu_done(cpu, epoch, cx),
             KernelEvent::TaskWake { thread } => self.task_wake(thread, cx),
+            KernelEvent::HostTask { cpu } => self.host_task(cpu, cx),
             KernelEvent::SpuriousPoll => self.spurious_poll(cx),
             KernelEvent::IrqBalance => self.irqbalance(cx),
             KernelEvent::IrqMoveDone { irq } => self.irq_move_done(irq, cx),

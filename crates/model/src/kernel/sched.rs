@@ -90,6 +90,7 @@ impl Kernel {
             Work::Hlt => self.hlt_done(cpu, cx),
             Work::HaltPoll => self.halt_poll_done(cpu, frame.total, cx),
             Work::Block => self.block_done(cpu, cx),
+            Work::Preempted => self.preempted_done(cpu, cx),
         }
         self.kick(cpu, cx);
     }
