@@ -109,6 +109,19 @@ pub enum Work {
     Preempted,
 }
 
+impl Work {
+    /// The application thread whose task-context work this is, if any
+    /// (what its cgroup is charged for).
+    pub fn thread(self) -> Option<ThreadId> {
+        match self {
+            Work::Recv { thread } | Work::Zap { thread } | Work::TlbFlush { thread } | Work::TlbWait { thread } => {
+                Some(thread)
+            }
+            _ => None,
+        }
+    }
+}
+
 /// One level of the context stack.
 #[derive(Clone, Copy, Debug)]
 pub struct Frame {

@@ -19,6 +19,7 @@
 
 pub mod adapter;
 pub mod affinity;
+pub mod cgroup;
 pub mod cpu;
 pub mod cx;
 pub mod dim;
@@ -35,6 +36,7 @@ pub mod tlb;
 pub mod vector;
 
 mod balance;
+mod bandwidth;
 pub mod dma;
 mod driver;
 mod guest;
@@ -297,6 +299,8 @@ pub struct Kernel {
     pub posted_runs: Vec<vector::PostedMsiRun>,
     /// The VM this kernel is the guest of (`[vm]`), if any.
     pub virt: Option<crate::virt::Virt>,
+    /// cgroup v2 CPU bandwidth state (`[[cgroups]]`).
+    pub cgroups: Vec<cgroup::Cgroup>,
     /// Counters.
     pub stats: KernelStats,
 }
@@ -395,6 +399,7 @@ impl Kernel {
                 remap: s.process.receive == crate::config::ReceiveMode::Remap,
                 header_split: s.nic.header_split,
             },
+            cgroups: s.cgroups.iter().map(cgroup::Cgroup::new).collect(),
             stats: KernelStats::new(n),
         }
     }
@@ -434,6 +439,7 @@ impl Kernel {
             KernelEvent::IommuFlushTimer => self.iommu_flush_timer(cx),
             KernelEvent::TimerDebt => self.timer_debt(cx),
             KernelEvent::TlbAck { cpu } => self.tlb_ack(cpu, cx),
+            KernelEvent::CgroupPeriod { group } => self.cg_period(group as usize, cx),
         }
     }
 

@@ -69,6 +69,9 @@ impl Kernel {
             return; // the frame was paused since; a newer event stands
         }
         let frame = self.cpus[c].complete(cx.sim.now());
+        if let Some(t) = frame.work.thread() {
+            self.cg_charge(t, frame.total, cx);
+        }
         match frame.work {
             Work::HardIrq { vector } => self.hardirq_done(cpu, vector, cx),
             Work::Poll { .. } => self.poll_done(cpu, cx),
