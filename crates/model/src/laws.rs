@@ -35,6 +35,7 @@
 //! | `apic` | APIC bus: accepted (MSIs, IPIs, posted notifications) | kernel: vectors taken + still requested in IRRs |
 //! | `vm exits` | host: VM exits | host: VM entries + vCPUs exited or halted at the end |
 //! | `posted` | remapping hardware: requests posted | merged into a set PIR bit + taken by the kernels' scans + still in PIRs |
+//! | `cgroup throttles` | kernel: threads throttled (at the throttle) | period timer: threads unthrottled + still throttled |
 //! | `device …` | device: events | serviced, coalesced, pending |
 //!
 //! The **progress law** (progress.rs) runs after the others: with the
@@ -109,6 +110,15 @@ pub fn check(p: &Counted, transit: &InTransit) -> Vec<LawViolation> {
                 .part("acknowledged (initiators)", c.acks)
                 .part("in transit", transit.tlb_acks),
         ]);
+    }
+    for k in p.kernels {
+        for g in &k.cgroups {
+            laws.push(
+                Law::new("cgroup throttles", "threads throttled", g.throttles)
+                    .part("unthrottled (period timer)", g.unthrottles)
+                    .part("still throttled", g.throttled.len() as u64),
+            );
+        }
     }
     platform_laws(p, transit, &mut laws);
     laws.iter().filter_map(|l| l.check().err()).collect()

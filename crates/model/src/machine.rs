@@ -132,7 +132,14 @@ impl Machine {
                 let guest = crate::config::VmConfig::guest_view(s);
                 let mut k = Kernel::new(KernelId(0), &guest, cores, NicId(0), &flows);
                 let poll = irqlab_engine::Dur::from_ns(vm.halt_poll_ns as u64);
-                k.virt = Some(crate::virt::Virt::new(vm.apic, vm.ipiv, poll, pids));
+                let mut v = crate::virt::Virt::new(vm.apic, vm.ipiv, poll, pids);
+                if vm.host_load > 0.0 {
+                    let slice = irqlab_engine::Dur::from_us(vm.host_slice_us as u64);
+                    v.host_slice = slice;
+                    v.host_gap =
+                        irqlab_engine::Dur((slice.0 as f64 * (1.0 - vm.host_load) / vm.host_load).round() as u64);
+                }
+                k.virt = Some(v);
                 k
             }
             None => Kernel::new(KernelId(0), s, (0..s.machine.cores).map(CoreId).collect(), NicId(0), &flows),

@@ -84,6 +84,8 @@ pub struct Metrics {
     pub posted: Option<PostedMetrics>,
     /// The VM the NIC is assigned to (`[vm]`).
     pub vm: Option<crate::kernel::report::VmMetrics>,
+    /// Each `[[cgroups]]` entry's `cpu.stat`, in declaration order.
+    pub cgroup: Vec<CgroupMetrics>,
     /// Misbehaving devices (`[[attackers]]`).
     pub attackers: Vec<AttackerMetrics>,
     /// The drain after the run: packets that never got out, and why.
@@ -165,6 +167,11 @@ pub struct InterruptMetrics {
     pub per_packet: f64,
     /// Interrupts per second.
     pub per_second: f64,
+    /// Interrupt latency, ns: from a NIC queue raising its interrupt (the
+    /// first raise since its handler last ran) to the flow handler's entry
+    /// for it — in a VM, the guest's handler, through exits, posting and
+    /// wakeups.
+    pub latency_ns: irqlab_engine::LatencySummary,
     /// Hard interrupts per core.
     pub per_core: Vec<u64>,
     /// Per IRQ descriptor (one vector each): chip, routing, counts.
@@ -379,6 +386,20 @@ pub struct Parts<'a> {
     pub costs: &'a crate::costs::Costs,
 }
 
+/// One cgroup's CPU controller at the end of a run.
+#[derive(Clone, Debug, Serialize)]
+pub struct CgroupMetrics {
+    /// Its name.
+    pub name: String,
+    /// `cpu.max` quota, µs (`null`: `max`).
+    pub cpu_max_us: Option<u64>,
+    /// `cpu.max` period, µs.
+    pub period_us: u64,
+    /// `cpu.stat`: `usage_ns`, `nr_periods`, `nr_throttled`, `throttled_ns`.
+    #[serde(flatten)]
+    pub stat: crate::kernel::cgroup::CpuStat,
+}
+
 /// Packet counts of a run, each counted where it happened.
 #[derive(Clone, Copy, Debug)]
 pub struct PacketCounts {
@@ -484,6 +505,7 @@ pub fn assemble(p: &Parts, law_violations: Vec<LawViolation>) -> Metrics {
             msi: ps.msi.clone(),
             spurious: st.spurious_vectors,
             system: k.report_sysvec(),
+            latency_ns: st.irq_latency.summary(),
         },
         ipis: IpiMetrics {
             total: st.ipis.sent,
@@ -543,6 +565,16 @@ pub fn assemble(p: &Parts, law_violations: Vec<LawViolation>) -> Metrics {
         ir: p.platform.iommu.as_ref().and_then(|u| u.ir.as_ref()).map(|ir| ir.counts.clone()),
         posted: posted_metrics(p),
         vm: k.report_vm(p.end, pc.delivered),
+        cgroup: k
+            .cgroups
+            .iter()
+            .map(|g| CgroupMetrics {
+                name: g.name.clone(),
+                cpu_max_us: g.quota.map(|q| q.as_ns() / 1000),
+                period_us: g.period.as_ns() / 1000,
+                stat: g.stat.clone(),
+            })
+            .collect(),
         attackers: attacker_metrics(p),
         progress: crate::progress::Progress::default(),
         law_violations,

@@ -258,6 +258,23 @@ fn a_pir_bit_taken_without_counting_breaks_the_posted_law() {
 }
 
 #[test]
+fn an_uncounted_unthrottle_breaks_the_cgroup_throttles_law() {
+    let mut s = short(Scenario::default());
+    s.workload.rate_pps = Some(100_000.0);
+    s.apps = vec![crate::config::AppConfig {
+        work_ns: 5_000.0,
+        cgroup: Some("c".into()),
+        ..crate::config::AppConfig::on_core(1)
+    }];
+    s.cgroups = vec![crate::config::CgroupConfig {
+        cpu_max_us: Some(2_000),
+        period_us: 5_000,
+        ..crate::config::CgroupConfig::unlimited("c")
+    }];
+    fires(&s, "cgroup throttles", |f| f.arm(Fault::UnthrottleUncounted, 1));
+}
+
+#[test]
 fn a_vm_entry_left_uncounted_breaks_the_vm_exits_law() {
     let mut s = short(Scenario::default());
     s.machine.cores = 4;
@@ -269,6 +286,9 @@ fn a_vm_entry_left_uncounted_breaks_the_vm_exits_law() {
         apic: crate::config::ApicMode::Apicv,
         ipiv: false,
         halt_poll_ns: 0,
+        // A competing thread too: its preemptions are exits with entries.
+        host_load: 0.5,
+        host_slice_us: 200,
     });
     fires(&s, "vm exits", |f| f.arm(Fault::EntryUncounted, 50));
 }

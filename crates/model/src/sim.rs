@@ -127,10 +127,20 @@ pub enum KernelEvent {
         /// The initiating CPU.
         cpu: CpuId,
     },
+    /// A cgroup's CFS bandwidth period timer (`sched_cfs_period_timer`).
+    CgroupPeriod {
+        /// The group's index among `[[cgroups]]`.
+        group: u32,
+    },
     /// An affinity change finished rewriting the entry: unmask it.
     IrqMoveDone {
         /// The IRQ.
         irq: IrqId,
+    },
+    /// A competing host thread's turn begins on a vCPU's core (`vm.host_load`).
+    HostTask {
+        /// The vCPU.
+        cpu: CpuId,
     },
 }
 
@@ -228,6 +238,8 @@ pub enum Fault {
     PirTakeUncounted,
     /// A VM entry happens without being counted.
     EntryUncounted,
+    /// A cgroup's period timer unthrottles a thread without counting it.
+    UnthrottleUncounted,
 }
 
 /// The faults armed for a run: each fires once at its `after`-th

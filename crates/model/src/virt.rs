@@ -31,6 +31,9 @@ pub enum VcpuMode {
     Host,
     /// Blocked after a HLT exit: its core idles in the host.
     Halted,
+    /// Preempted: a competing host thread runs on its core; its frames
+    /// wait, and with posted interrupts SN is set.
+    Preempted,
 }
 
 /// One vCPU.
@@ -56,6 +59,14 @@ pub struct Vcpu {
     pub poll: Dur,
     /// When its current halt began (the HLT exit).
     pub halt_start: Option<Time>,
+    /// When the competing host thread's current turn on its core ends.
+    pub host_busy_until: Time,
+    /// Times the competing thread preempted it.
+    pub preemptions: u64,
+    /// Time it spent preempted (the thread's turns, with the switches).
+    pub preempted: Dur,
+    /// Time its wakeups waited for the competing thread's turn to end.
+    pub wait_behind_host: Dur,
 }
 
 /// What the VM counted.
@@ -94,6 +105,10 @@ pub struct VmCounts {
     pub polls_failed: u64,
     /// Time spent polling, picoseconds.
     pub poll_ps: u64,
+    /// Times the competing host thread preempted a running vCPU.
+    pub preemptions: u64,
+    /// Wakeups of a halted vCPU that waited for the competing thread.
+    pub wakeups_behind_host: u64,
 }
 
 /// The VM.
@@ -109,6 +124,11 @@ pub struct Virt {
     pub vcpus: Vec<Vcpu>,
     /// Counters.
     pub counts: VmCounts,
+    /// The competing host thread's turn on each vCPU core, and the time
+    /// between turns (`vm.host_load`); a zero slice: no such thread.
+    pub host_slice: Dur,
+    /// See `host_slice`.
+    pub host_gap: Dur,
 }
 
 impl Virt {
@@ -127,9 +147,21 @@ impl Virt {
                 notifications: 0,
                 poll: Dur::ZERO,
                 halt_start: None,
+                host_busy_until: Time::ZERO,
+                preemptions: 0,
+                preempted: Dur::ZERO,
+                wait_behind_host: Dur::ZERO,
             })
             .collect();
-        Virt { apic, ipiv, halt_poll_max, vcpus, counts: VmCounts::default() }
+        Virt {
+            apic,
+            ipiv,
+            halt_poll_max,
+            vcpus,
+            counts: VmCounts::default(),
+            host_slice: Dur::ZERO,
+            host_gap: Dur::ZERO,
+        }
     }
 
     /// Counts an exit of `reason` costing `cost`.

@@ -141,12 +141,24 @@ pub fn summary(m: &Metrics) -> String {
             thousands(vm.notifications_in_guest),
             thousands(vm.wakeups)
         );
-        let _ = writeln!(o, "\nvcpu  core    guest  hardirq  softirq     user     host   halted   interrupts");
+        if vm.preemptions > 0 || vm.wakeups_behind_host > 0 {
+            let _ = writeln!(
+                o,
+                "            competing host thread: {} preemptions, {} wakeups waited for its turn; interrupt latency p50 {} ns, p99 {} ns, p99.9 {} ns",
+                thousands(vm.preemptions),
+                thousands(vm.wakeups_behind_host),
+                thousands(i.latency_ns.p50),
+                thousands(i.latency_ns.p99),
+                thousands(i.latency_ns.p999)
+            );
+        }
+        let _ =
+            writeln!(o, "\nvcpu  core    guest  hardirq  softirq     user     host   halted  preempted   interrupts");
         for (v, c) in vm.vcpus.iter().zip(&m.cpu) {
             let g = &v.guest_busy_frac;
             let _ = writeln!(
                 o,
-                "{:>4} {:>5}   {}   {}   {}   {}   {}   {}   {:>10}",
+                "{:>4} {:>5}   {}   {}   {}   {}   {}   {}     {}   {:>10}",
                 v.vcpu,
                 v.core,
                 pct(v.running_frac),
@@ -155,6 +167,7 @@ pub fn summary(m: &Metrics) -> String {
                 pct(g.user),
                 pct(v.host_frac),
                 pct(v.halted_frac),
+                pct(v.preempted_frac + v.wait_behind_host_ns / 1e9 / m.duration_s.max(1e-12)),
                 thousands(c.interrupts)
             );
         }

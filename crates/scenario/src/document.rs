@@ -81,6 +81,11 @@ pub fn locate(root: &DeTable<'_>, path: &KeyPath) -> Option<(Range<usize>, bool)
         };
         match next {
             Some(v) => cur = v,
+            // An element of a set written as one string (a cpulist, a
+            // mask): the string is what the document sets.
+            None if matches!(seg, Segment::Index(_)) && matches!(cur.get_ref(), DeValue::String(_)) => {
+                return Some((cur.span(), true));
+            }
             None => return Some((cur.span(), false)),
         }
     }

@@ -21,6 +21,9 @@ fn cpu_sets_take_the_format_of_the_file_they_mirror() {
     // A bare number reads as its text: CPU 2 in a cpulist, CPUs 0-1 in the mask 3.
     let s = load_str("", "t.toml", &["kernel.rps_cpus=3".into(), "nic.irq_cores=2".into()]).unwrap();
     assert_eq!((s.kernel.rps_cpus, s.nic.irq_cores), (vec![0, 1], vec![2]));
+    // smp_affinity's hex mask, told apart from a cpulist by its 0x.
+    let s = load_str("[machine]\ncores = 8\n[nic]\nirq_cores = \"0xf0\"\n", "t.toml", &[]).unwrap();
+    assert_eq!(s.nic.irq_cores, vec![4, 5, 6, 7]);
 }
 
 #[test]
@@ -131,4 +134,13 @@ fn adaptive_rx_moves_each_queue_through_net_dims_profiles() {
     // Fixed values beside adaptive-rx are ignored, and the user is told.
     let s = load_str("[nic.coalesce]\nadaptive-rx = true\nrx-usecs = 50\n", "t.toml", &[]).unwrap();
     assert!(s.warnings().iter().any(|w| w.path == "nic.coalesce.adaptive_rx" && w.message.contains("ignored")));
+}
+
+#[test]
+fn a_cpu_in_a_set_written_as_text_is_reported_at_that_text() {
+    let e = load_str("[nic]\nirq_cores = \"0xf0\"\n", "t.toml", &[]).unwrap_err();
+    let d = &e.diagnostics()[0];
+    assert_eq!((d.line, d.column, d.key.as_deref()), (Some(2), Some(13), Some("nic.irq_cores[0]")));
+    assert!(d.message.starts_with("core 4 does not exist"), "{}", d.message);
+    assert!(!d.message.contains("is not set"), "{}", d.message);
 }

@@ -53,6 +53,10 @@ pub struct AppConfig {
     /// `notify = "io_uring"` settings.
     #[serde(default)]
     pub io_uring: IoUringConfig,
+    /// The `[[cgroups]]` entry the thread joins (its `cpu.max` throttles
+    /// it; its core must be in the group's cpuset); absent is the root group.
+    #[serde(default)]
+    pub cgroup: Option<String>,
 }
 
 impl AppConfig {
@@ -67,6 +71,7 @@ impl AppConfig {
             signal: SignalKind::default(),
             rt_signal_limit: default_rt_limit(),
             io_uring: IoUringConfig::default(),
+            cgroup: None,
         }
     }
 }

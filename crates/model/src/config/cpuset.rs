@@ -122,9 +122,19 @@ pub fn mask_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u32>, D::Erro
     d.deserialize_any(SetVisitor { parse: parse_cpumask, what: "a hex CPU mask such as \"ff,00000000\"" })
 }
 
-/// A CPU set given as an array or a cpulist (`smp_affinity_list`).
+/// A CPU set given as an array or a cpulist (`smp_affinity_list`), or as
+/// a hex mask with a `0x` prefix (`smp_affinity`, `"0x0f"`).
 pub fn cpulist_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u32>, D::Error> {
-    d.deserialize_any(SetVisitor { parse: parse_cpulist, what: "a cpulist such as \"0-3,8-11\"" })
+    d.deserialize_any(SetVisitor {
+        parse: cpulist_or_prefixed_mask,
+        what: "a cpulist such as \"0-3,8-11\" or a hex mask such as \"0xff\"",
+    })
+}
+
+/// A cpulist, or a hex mask when it starts with `0x`.
+fn cpulist_or_prefixed_mask(text: &str) -> Result<Vec<u32>, String> {
+    let t = text.trim();
+    if t.starts_with("0x") || t.starts_with("0X") { parse_cpumask(t) } else { parse_cpulist(t) }
 }
 
 /// One CPU set per queue, each an array or a hex mask.

@@ -27,6 +27,7 @@
 
 pub mod apps;
 pub mod attackers;
+pub mod cgroups;
 pub mod costs;
 pub mod cpuset;
 pub mod devices;
@@ -43,6 +44,7 @@ pub mod workload;
 
 pub use apps::{AppConfig, IO_URING_CQ_ENTRIES, IoUringConfig, NotifyKind, SignalKind};
 pub use attackers::{AttackKind, AttackTarget, AttackerConfig, MAX_ATTACKERS};
+pub use cgroups::CgroupConfig;
 pub use devices::{CauseClear, DeviceConfig, MAX_DEVICES};
 pub use driver::{DriverConfig, LevelEoi};
 pub use iommu::{CompatFormat, DmaMapping, IommuConfig, IommuMode, IommuPageSize};
@@ -129,6 +131,8 @@ pub struct Scenario {
     /// A virtual machine the NIC is assigned to (`[vm]`); absent means the
     /// host kernel drives it.
     pub vm: Option<VmConfig>,
+    /// cgroup v2 CPU controllers (`[[cgroups]]`) the threads join.
+    pub cgroups: Vec<CgroupConfig>,
     /// Per-operation costs.
     pub costs: CostModel,
 }
@@ -152,6 +156,7 @@ impl Default for Scenario {
             attackers: Vec::new(),
             process: ProcessConfig::default(),
             vm: None,
+            cgroups: Vec::new(),
             costs: CostModel::default(),
         }
     }
@@ -287,6 +292,7 @@ impl Scenario {
         if let Some(vm) = &self.vm {
             vm.validate(self, &mut cx);
         }
+        cgroups::validate(&self.cgroups, &self.apps, &mut cx);
         costs::validate(&self.costs, &mut cx);
         if let Some(key) = &self.nic.rss_key {
             nic::validate_rss_key(key, &mut cx);

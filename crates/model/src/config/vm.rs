@@ -49,7 +49,19 @@ pub struct VmConfig {
     /// (`kvm_vcpu_halt`); 0 turns polling off (this model's default).
     /// At most [`MAX_HALT_POLL_NS`].
     pub halt_poll_ns: u32,
+    /// A competing host thread on each vCPU's core, taking this share of
+    /// it (0 = none, at most [`MAX_HOST_LOAD`]): it runs `host_slice_us`
+    /// at a time, then sleeps `host_slice_us × (1 − load) / load`. One
+    /// other thread at equal weight is 0.5, three others 0.75 — the share
+    /// a vCPU keeps when 2 or 4 threads share its core.
+    pub host_load: f64,
+    /// How long the competing thread runs each turn, µs (EEVDF's base slice
+    /// is 750 µs, `sysctl_sched_base_slice`); 10 µs to 100 ms.
+    pub host_slice_us: u32,
 }
+
+/// Largest `vm.host_load`: the vCPU keeps at least 5 % of its core.
+pub const MAX_HOST_LOAD: f64 = 0.95;
 
 /// Largest `vm.halt_poll_ns`: one second.
 pub const MAX_HALT_POLL_NS: u32 = 1_000_000_000;
@@ -58,7 +70,14 @@ pub const HALT_POLL_GROW_START_NS: u32 = 10_000;
 
 impl Default for VmConfig {
     fn default() -> Self {
-        VmConfig { cores: vec![0], apic: ApicMode::Apicv, ipiv: false, halt_poll_ns: 0 }
+        VmConfig {
+            cores: vec![0],
+            apic: ApicMode::Apicv,
+            ipiv: false,
+            halt_poll_ns: 0,
+            host_load: 0.0,
+            host_slice_us: 750,
+        }
     }
 }
 
@@ -110,6 +129,13 @@ impl VmConfig {
             cx.err("nic.interrupt_mode", "an assigned VF interrupts through MSI-X: set nic.interrupt_mode = \"msix\"");
         }
         cx.check_u32("vm.halt_poll_ns", self.halt_poll_ns, 0, MAX_HALT_POLL_NS, "ns (one second at most)");
+        if !(self.host_load.is_finite() && (0.0..=MAX_HOST_LOAD).contains(&self.host_load)) {
+            cx.err(
+                "vm.host_load",
+                format!("expected a share of the core from 0 to {MAX_HOST_LOAD}, got {}", self.host_load),
+            );
+        }
+        cx.check_u32("vm.host_slice_us", self.host_slice_us, 10, 100_000, "µs (10 µs to 100 ms)");
         if self.ipiv && self.apic == ApicMode::Emulated {
             cx.err("vm.ipiv", "IPI virtualization needs APICv: set vm.apic = \"apicv\" or \"posted\"");
         }

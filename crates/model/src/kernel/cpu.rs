@@ -104,6 +104,22 @@ pub enum Work {
     HaltPoll,
     /// The halted vCPU's thread blocks (schedules out).
     Block,
+    /// A competing host thread runs on the vCPU's core: the exit, the
+    /// switches and its turn (`vm.host_load`).
+    Preempted,
+}
+
+impl Work {
+    /// The application thread whose task-context work this is, if any
+    /// (what its cgroup is charged for).
+    pub fn thread(self) -> Option<ThreadId> {
+        match self {
+            Work::Recv { thread } | Work::Zap { thread } | Work::TlbFlush { thread } | Work::TlbWait { thread } => {
+                Some(thread)
+            }
+            _ => None,
+        }
+    }
 }
 
 /// One level of the context stack.

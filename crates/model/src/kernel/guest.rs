@@ -31,6 +31,7 @@ use super::cpu::{Ctx, Work};
 use super::{Cx, Kernel};
 use crate::config::ApicMode;
 use crate::ids::CpuId;
+use crate::sim::KernelEvent;
 use crate::virt::VcpuMode;
 use irqlab_engine::{Dur, Time};
 use irqlab_hw::vapic::VirtualEoi;
@@ -67,6 +68,15 @@ impl Kernel {
     /// memory, notifying `POSTED_INTR_VECTOR` at its core.
     pub(super) fn guest_boot(&mut self, cx: &mut Cx) {
         let Some(v) = self.virt.as_ref() else { return };
+        // The competing host threads' first turns, spread over one period.
+        if v.host_slice > Dur::ZERO {
+            let (n, period) = (v.vcpus.len() as u64, v.host_slice.0 + v.host_gap.0);
+            for c in 0..v.vcpus.len() {
+                let at = Time::ZERO + Dur(period * (c as u64 + 1) / (n + 1));
+                self.at(cx, at, KernelEvent::HostTask { cpu: CpuId(c as u32) });
+            }
+        }
+        let Some(v) = self.virt.as_ref() else { return };
         for (c, vcpu) in v.vcpus.iter().enumerate() {
             let apic = cx.platform.topo.apic_id(self.cores[c]);
             let pid = PostedInterruptDescriptor::new(POSTED_INTR_VECTOR, apic, false);
@@ -99,6 +109,22 @@ impl Kernel {
                 if matches!(self.cpus[c].top(), Some(f) if f.work == Work::HaltPoll) {
                     self.poll_check(cpu, cx);
                     return;
+                }
+                if let Some(done) = self.cpus[c].resume(cx.sim.now()) {
+                    self.schedule_cpu(cpu, done, cx);
+                }
+            }
+            VcpuMode::Preempted => {
+                // The host takes what reaches the core (interrupts preempt
+                // the competing thread briefly) and forwards the device's
+                // vectors; the vCPU gets them when it runs again.
+                let core = self.core(cpu);
+                while let Some(vector) = cx.platform.lapic_ack(core) {
+                    cx.platform.lapic_eoi(core, cx.sim);
+                    self.virt.as_mut().expect("a guest").counts.physical_taken += 1;
+                    if !host_vector(vector) {
+                        self.forward(cpu, vector, cx);
+                    }
                 }
                 if let Some(done) = self.cpus[c].resume(cx.sim.now()) {
                     self.schedule_cpu(cpu, done, cx);
@@ -163,8 +189,17 @@ impl Kernel {
                 cost
             }
             // Halted: the idle core takes a host interrupt, the handler
-            // wakes the vCPU's thread, which enters the guest.
-            _ => costs.irq_entry_exit + forward + costs.vcpu_wakeup + Dur(costs.vm_exit.0 / 2),
+            // wakes the vCPU's thread, which enters the guest — after the
+            // competing thread's turn, if it is running (the woken thread
+            // queues behind it).
+            _ => {
+                let behind = v.vcpus[c].host_busy_until.since(cx.sim.now());
+                if behind > Dur::ZERO {
+                    v.counts.wakeups_behind_host += 1;
+                    v.vcpus[c].wait_behind_host += behind;
+                }
+                costs.irq_entry_exit + forward + costs.vcpu_wakeup + Dur(costs.vm_exit.0 / 2) + behind
+            }
         };
         let now = cx.sim.now();
         if let Some(since) = v.vcpus[c].halted_since.take() {
@@ -285,10 +320,12 @@ impl Kernel {
             return;
         }
         let v = self.virt.as_ref().expect("a guest");
+        // No polling while the competing thread is runnable (its turn).
+        let alone = v.vcpus[c].host_busy_until <= now;
         if v.halt_poll_max > Dur::ZERO {
             // kvm_vcpu_halt: poll for the current window, then block.
             let poll = v.vcpus[c].poll;
-            if poll > Dur::ZERO {
+            if poll > Dur::ZERO && alone {
                 self.push_frame(cpu, Ctx::Vmm, Work::HaltPoll, poll, cx);
             } else {
                 let cost = cx.sim.costs.context_switch;
@@ -365,6 +402,60 @@ impl Kernel {
             self.stats.ipis.sent += 1;
             self.stats.ipis.kvm += 1;
         }
+    }
+
+    /// The competing host thread's turn begins on the vCPU's core. A
+    /// running vCPU is preempted: the host's tick exits it, KVM puts it
+    /// (`kvm_vcpu_put(preempted)`: SN set, so posted requests gather in the
+    /// PIR without notifications), the thread runs its slice, and the vCPU
+    /// is loaded again and enters. A halted vCPU's idle core just runs the
+    /// thread (a wakeup meanwhile waits for the turn's end). A vCPU in the
+    /// host already (an exit, a halt poll) finishes that first: this turn
+    /// is skipped, a simplification.
+    pub(super) fn host_task(&mut self, cpu: CpuId, cx: &mut Cx) {
+        let c = cpu.idx();
+        let now = cx.sim.now();
+        let costs = cx.sim.costs;
+        let v = self.virt.as_mut().expect("a guest");
+        let (slice, gap) = (v.host_slice, v.host_gap);
+        self.at(cx, now + slice + gap, KernelEvent::HostTask { cpu });
+        let v = self.virt.as_mut().expect("a guest");
+        match v.vcpus[c].mode {
+            VcpuMode::Guest => {
+                let switches = costs.vm_exit + costs.context_switch.times(2);
+                v.exit(c, ExitReason::ExternalInterrupt, switches);
+                v.counts.preemptions += 1;
+                v.vcpus[c].preemptions += 1;
+                v.vcpus[c].mode = VcpuMode::Preempted;
+                v.vcpus[c].host_busy_until = now + slice;
+                if v.apic == ApicMode::Posted {
+                    self.with_vcpu_pid(cpu, cx, |pid| pid.kvm_vcpu_put(false, true));
+                }
+                self.cpus[c].pause(now);
+                self.push_frame(cpu, Ctx::Vmm, Work::Preempted, switches + slice, cx);
+            }
+            VcpuMode::Halted => v.vcpus[c].host_busy_until = now + slice,
+            VcpuMode::Host => {
+                // KVM polls only while its thread is alone on the core
+                // (`kvm_vcpu_can_poll`: `single_task_running()`): a runnable
+                // competitor ends the poll, and the vCPU blocks.
+                v.vcpus[c].host_busy_until = now + slice;
+                if let Some(done) = self.cpus[c].cut_short(now, Work::HaltPoll) {
+                    self.schedule_cpu(cpu, done, cx);
+                }
+            }
+            VcpuMode::Preempted => {}
+        }
+    }
+
+    /// The competing thread's turn ended: the vCPU is loaded and enters.
+    pub(super) fn preempted_done(&mut self, cpu: CpuId, cx: &mut Cx) {
+        let c = cpu.idx();
+        let v = self.virt.as_mut().expect("a guest");
+        let turn = v.host_slice + cx.sim.costs.vm_exit + cx.sim.costs.context_switch.times(2);
+        v.vcpus[c].preempted += turn;
+        v.vcpus[c].mode = VcpuMode::Host;
+        self.vm_entry(cpu, cx);
     }
 
     /// CPU time of one IPI's ICR write: on the host, the write; in a guest

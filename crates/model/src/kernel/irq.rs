@@ -261,6 +261,29 @@ impl Kernel {
         cost
     }
 
+    /// Interrupt latency: for each NIC queue this IRQ serves that raised
+    /// its interrupt since its handler last ran, the time from that raise.
+    pub(super) fn record_irq_latency(&mut self, irq: IrqId, cx: &mut Cx) {
+        let now = cx.sim.now();
+        let mut raised = Vec::new();
+        for a in &self.irqs[irq.idx()].actions {
+            match a {
+                IrqAction::NicQueue(n, q) => {
+                    if let Some(queue) = cx.nics[n.idx()].queues.get_mut(q.idx()) {
+                        raised.extend(queue.raised_at.take());
+                    }
+                }
+                IrqAction::NicCause(n) => {
+                    raised.extend(cx.nics[n.idx()].queues.iter_mut().filter_map(|queue| queue.raised_at.take()));
+                }
+                _ => {}
+            }
+        }
+        for t in raised {
+            self.stats.irq_latency.record_ns(now.since(t).as_ps() / 1000);
+        }
+    }
+
     /// The flow handler's entry half, when the vector is taken on `cpu`:
     /// returns the handler's CPU time. Edge flows ack here; a level flow
     /// written with the wrong etiquette EOIs here, before the cause is cleared.
@@ -273,6 +296,8 @@ impl Kernel {
             desc.count_per_cpu.resize(c + 1, 0);
         }
         desc.count_per_cpu[c] += 1;
+        self.record_irq_latency(irq, cx);
+        let desc = &mut self.irqs[irq.idx()];
         match desc.flow(self.params.cfg.level_flow) {
             Flow::Edge => self.chip_ack(irq, cpu, cx),
             Flow::FastEoi => {

@@ -19,6 +19,7 @@
 
 pub mod adapter;
 pub mod affinity;
+pub mod cgroup;
 pub mod cpu;
 pub mod cx;
 pub mod dim;
@@ -35,6 +36,7 @@ pub mod tlb;
 pub mod vector;
 
 mod balance;
+mod bandwidth;
 pub mod dma;
 mod driver;
 mod guest;
@@ -132,6 +134,9 @@ pub struct SysvecCounts {
 pub struct KernelStats {
     /// Wire-to-application latency.
     pub latency: LatencyHistogram,
+    /// From a NIC queue raising its interrupt to the flow handler's entry
+    /// for it on this kernel's CPU (in a VM: the guest's handler).
+    pub irq_latency: LatencyHistogram,
     /// Packets read by applications (counted where each copy ends).
     pub delivered: u64,
     /// Their bytes.
@@ -193,6 +198,7 @@ impl KernelStats {
     fn new(cpus: usize) -> KernelStats {
         KernelStats {
             latency: LatencyHistogram::new(),
+            irq_latency: LatencyHistogram::new(),
             delivered: 0,
             delivered_bytes: 0,
             dropped_socket_full: 0,
@@ -293,6 +299,8 @@ pub struct Kernel {
     pub posted_runs: Vec<vector::PostedMsiRun>,
     /// The VM this kernel is the guest of (`[vm]`), if any.
     pub virt: Option<crate::virt::Virt>,
+    /// cgroup v2 CPU bandwidth state (`[[cgroups]]`).
+    pub cgroups: Vec<cgroup::Cgroup>,
     /// Counters.
     pub stats: KernelStats,
 }
@@ -391,6 +399,7 @@ impl Kernel {
                 remap: s.process.receive == crate::config::ReceiveMode::Remap,
                 header_split: s.nic.header_split,
             },
+            cgroups: s.cgroups.iter().map(cgroup::Cgroup::new).collect(),
             stats: KernelStats::new(n),
         }
     }
@@ -421,6 +430,7 @@ impl Kernel {
         match ev {
             KernelEvent::CpuDone { cpu, epoch } => self.cpu_done(cpu, epoch, cx),
             KernelEvent::TaskWake { thread } => self.task_wake(thread, cx),
+            KernelEvent::HostTask { cpu } => self.host_task(cpu, cx),
             KernelEvent::SpuriousPoll => self.spurious_poll(cx),
             KernelEvent::IrqBalance => self.irqbalance(cx),
             KernelEvent::IrqMoveDone { irq } => self.irq_move_done(irq, cx),
@@ -429,6 +439,7 @@ impl Kernel {
             KernelEvent::IommuFlushTimer => self.iommu_flush_timer(cx),
             KernelEvent::TimerDebt => self.timer_debt(cx),
             KernelEvent::TlbAck { cpu } => self.tlb_ack(cpu, cx),
+            KernelEvent::CgroupPeriod { group } => self.cg_period(group as usize, cx),
         }
     }
 

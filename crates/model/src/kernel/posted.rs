@@ -78,6 +78,7 @@ impl Kernel {
                         d.count_per_cpu.resize(cpu.idx() + 1, 0);
                     }
                     d.count_per_cpu[cpu.idx()] += 1;
+                    self.record_irq_latency(irq, cx);
                     // The flow's cost without its local-APIC ack: the
                     // vector never went through the APIC.
                     cost += Dur(self.flow_cost(irq, cpu, cx).0.saturating_sub(costs.lapic_eoi.0));

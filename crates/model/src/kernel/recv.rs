@@ -42,15 +42,19 @@ impl Kernel {
         let now = cx.sim.now();
         let costs = cx.sim.costs;
         let overhead = self.params.cfg.skb_overhead_bytes as u64;
-        let ncpus = self.cpus.len() as u32;
+        if self.cg_throttle_if_spent(cpu, t, cx) {
+            return;
+        }
         let th = &mut self.threads[t.idx()];
         if th.notify.must_wait(th.readable()) {
             th.state = ThreadState::Blocked;
             if let Some(every) = th.migrate_every
                 && now >= th.next_migration
             {
-                // Load balancing moves the sleeping thread to the next CPU.
-                th.cpu = CpuId((th.cpu.0 + 1) % ncpus);
+                // Load balancing moves the sleeping thread to the next CPU
+                // of its cpuset.
+                let i = th.cpus.iter().position(|c| *c == th.cpu.0).map_or(0, |i| i + 1);
+                th.cpu = CpuId(th.cpus.get(i % th.cpus.len().max(1)).copied().unwrap_or(th.cpu.0));
                 th.next_migration = now + every;
                 th.migrations += 1;
             }

@@ -245,6 +245,10 @@ pub struct VmMetrics {
     pub polls_failed: u64,
     /// Host CPU time spent polling, ns.
     pub poll_ns: f64,
+    /// Times the competing host thread preempted a running vCPU (`vm.host_load`).
+    pub preemptions: u64,
+    /// Wakeups of a halted vCPU that waited for the competing thread's turn.
+    pub wakeups_behind_host: u64,
     /// Each vCPU.
     pub vcpus: Vec<VcpuMetrics>,
 }
@@ -262,6 +266,13 @@ pub struct VcpuMetrics {
     pub running_frac: f64,
     /// Fraction the host worked on its behalf.
     pub host_frac: f64,
+    /// Fraction of the run preempted by the competing host thread (its
+    /// turns and the switches).
+    pub preempted_frac: f64,
+    /// Times it was preempted.
+    pub preemptions: u64,
+    /// Time its wakeups waited for the competing thread's turn to end, ns.
+    pub wait_behind_host_ns: f64,
     /// Fraction it was halted (blocked after HLT).
     pub halted_frac: f64,
     /// The guest kernel's own contexts, as fractions of the run.
@@ -558,7 +569,11 @@ impl Kernel {
                     core: self.cores[i].0,
                     mode: vc.mode,
                     running_frac: guest,
-                    host_frac: b(Ctx::Vmm),
+                    // The competing thread's turns are not on the guest's behalf.
+                    host_frac: b(Ctx::Vmm) - frac(v.host_slice.times(vc.preemptions) + vc.wait_behind_host),
+                    preempted_frac: frac(vc.preempted),
+                    preemptions: vc.preemptions,
+                    wait_behind_host_ns: vc.wait_behind_host.as_ps() as f64 / 1e3,
                     halted_frac: frac(halted),
                     guest_busy_frac: GuestBusy {
                         hardirq: b(Ctx::Hardirq),
@@ -574,7 +589,9 @@ impl Kernel {
         // The host's frames, plus the EOI exits of an emulated APIC, which
         // run inside the guest's handler frames.
         let eoi_ps = v.counts.exit_ps.get("msr_write").copied().unwrap_or(0);
-        let host_ps: u64 = self.cpus.iter().map(|c| c.busy[Ctx::Vmm.idx()].as_ps()).sum::<u64>() + eoi_ps;
+        let turns: u64 =
+            v.vcpus.iter().map(|vc| (v.host_slice.times(vc.preemptions) + vc.wait_behind_host).as_ps()).sum();
+        let host_ps: u64 = self.cpus.iter().map(|c| c.busy[Ctx::Vmm.idx()].as_ps()).sum::<u64>() + eoi_ps - turns;
         let n = &v.counts;
         Some(VmMetrics {
             apic: v.apic,
@@ -593,6 +610,8 @@ impl Kernel {
             polls_successful: n.polls_successful,
             polls_failed: n.polls_failed,
             poll_ns: n.poll_ps as f64 / 1e3,
+            preemptions: n.preemptions,
+            wakeups_behind_host: n.wakeups_behind_host,
             vcpus,
         })
     }

@@ -69,6 +69,9 @@ impl Kernel {
             return; // the frame was paused since; a newer event stands
         }
         let frame = self.cpus[c].complete(cx.sim.now());
+        if let Some(t) = frame.work.thread() {
+            self.cg_charge(t, frame.total, cx);
+        }
         match frame.work {
             Work::HardIrq { vector } => self.hardirq_done(cpu, vector, cx),
             Work::Poll { .. } => self.poll_done(cpu, cx),
@@ -90,6 +93,7 @@ impl Kernel {
             Work::Hlt => self.hlt_done(cpu, cx),
             Work::HaltPoll => self.halt_poll_done(cpu, frame.total, cx),
             Work::Block => self.block_done(cpu, cx),
+            Work::Preempted => self.preempted_done(cpu, cx),
         }
         self.kick(cpu, cx);
     }

@@ -30,6 +30,9 @@ pub enum ThreadState {
     Runnable,
     /// On the CPU.
     Running,
+    /// Runnable, but its cgroup used its `cpu.max` quota: waits for the
+    /// next period (kernel/bandwidth.rs).
+    Throttled,
 }
 
 /// One application thread.
@@ -72,6 +75,10 @@ pub struct Thread {
     pub mapped_pages: u32,
     /// The message being read: its payload pages mapped and bytes copied.
     pub msg: MessageRead,
+    /// Its `[[cgroups]]` index, if it joined one.
+    pub cgroup: Option<usize>,
+    /// The cores it may migrate over (its group's cpuset, or every core).
+    pub cpus: Vec<u32>,
 }
 
 /// What one stream read does with the bytes it returns.
@@ -127,6 +134,8 @@ pub fn build_threads(s: &Scenario, flows: &[Flow], affinity: &[CpuId]) -> Vec<Th
         head_used: 0,
         mapped_pages: 0,
         msg: MessageRead::default(),
+        cgroup: None,
+        cpus: (0..s.machine.cores).collect(),
     };
     if s.apps.is_empty() {
         let mut threads: Vec<Thread> = (0..s.machine.cores).map(|c| new(CpuId(c), Dur::ZERO)).collect();
@@ -141,6 +150,10 @@ pub fn build_threads(s: &Scenario, flows: &[Flow], affinity: &[CpuId]) -> Vec<Th
         .map(|a| {
             let mut t = new(CpuId(a.core), Dur::from_ns_f64(a.work_ns));
             t.notify = Notifier::new(Some(a));
+            t.cgroup = a.cgroup.as_deref().and_then(|n| crate::config::cgroups::index_of(&s.cgroups, n));
+            if let Some(g) = t.cgroup {
+                t.cpus = s.cgroups[g].cpus(s.machine.cores);
+            }
             if a.migrate_every_us > 0.0 {
                 let every = Dur::from_ns_f64(a.migrate_every_us * 1e3);
                 t.migrate_every = Some(every);

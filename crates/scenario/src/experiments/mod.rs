@@ -16,6 +16,7 @@ mod msix_vs_legacy;
 mod napi_livelock;
 mod notify;
 mod steering;
+mod vcpu_overcommit;
 mod virt_delivery;
 mod zero_copy;
 
@@ -36,6 +37,7 @@ pub fn experiments() -> Vec<Experiment> {
         zero_copy::experiment(),
         virt_delivery::experiment(),
         guest_ipi::experiment(),
+        vcpu_overcommit::experiment(),
     ]
 }
 

@@ -458,7 +458,9 @@ impl Nic {
             let epoch = queue.watch_gen;
             self.watch(q, epoch, sim, up);
         }
-        self.queues[q.idx()].counts.raised += 1;
+        let queue = &mut self.queues[q.idx()];
+        queue.counts.raised += 1;
+        queue.raised_at.get_or_insert(sim.now());
         match self.setup.mode {
             // Queue i owns MSI-X entry i, which exists (table size ≥ queues).
             InterruptMode::Msix => self.notify_msix(q.idx() as u16, sim, up),

@@ -97,6 +97,9 @@ pub struct RxQueue {
     /// The queue's interrupt moderation registers (an ITR per vector, as
     /// ixgbe's EITR or mlx5's CQ moderation): (`rx-usecs`, `rx-frames`).
     pub moderation: (u32, u32),
+    /// When the queue first raised its interrupt since the driver's handler
+    /// last ran for it: the start of its interrupt latency.
+    pub raised_at: Option<Time>,
     /// When the interrupt was last enabled (coalescing starts no earlier).
     pub enabled_at: Time,
     /// Generation of this queue's pending watch event.
@@ -158,6 +161,7 @@ impl RxQueue {
             ahead: VecDeque::with_capacity(64),
             irq_enabled: false,
             moderation: (0, 1),
+            raised_at: None,
             enabled_at: Time::ZERO,
             watch_gen: 0,
             reported: 0,
