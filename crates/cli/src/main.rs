@@ -48,6 +48,8 @@ enum Command {
     Counters(cmd::counters::CountersArgs),
     /// Write a scenario read from this machine's /proc and /sys (or a saved copy: --root).
     Import(cmd::import::ImportArgs),
+    /// Measure this machine with real system calls and write a cost file for `run --costs`.
+    Calibrate(cmd::calibrate::CalibrateArgs),
 }
 
 /// Runs the command, writing to `out`: the exit code, and the failure to report.
@@ -75,6 +77,7 @@ fn dispatch(command: &Command, out: &mut cmd::Output<impl Write>) -> (u8, Option
         Command::Audit(a) => cmd::audit::run(a, out),
         Command::Counters(a) => cmd::counters::run(a, out),
         Command::Import(a) => cmd::import::run(a, out),
+        Command::Calibrate(a) => cmd::calibrate::run(a, out),
         Command::Check(a) => match cmd::check::run(a, out) {
             Ok(outcome) => return (outcome.exit_code(), None),
             Err(e) => text(Err(e), out),

@@ -695,3 +695,68 @@ fn the_readme_view_example_is_current() {
     let o = irqlab(&["run", "--duration", "20ms", "--set", "kernel.rps_cpus=e", "--view", "interrupts"]);
     assert_eq!(stdout(&o), shown, "update README.md");
 }
+
+#[test]
+fn calibrate_writes_a_cost_file_that_run_bench_and_experiments_take() {
+    let dir = scratch("placeholder", "").parent().unwrap().to_path_buf();
+    let file = dir.join("calibrated.toml");
+    let o = irqlab(&["calibrate", "--quick", "--reps", "2", "-o", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let table = stdout(&o);
+    assert!(table.contains("getppid") && table.contains("syscall_ns"), "{table}");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("\n[calibration]\n") && text.contains("\n[costs]\n"), "{text}");
+    assert!(text.contains("\nsyscall_ns = "), "{text}");
+    let f = file.to_str().unwrap();
+    let o = irqlab(&["run", "--costs", f, "--duration", "2ms"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = irqlab(&["bench", "default", "--costs", f, "--duration", "1ms", "--repeat", "1", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json(&["experiment", "run", "notify", "--quick", "--costs", f, "--json", "-"]);
+    assert!(v["under"]["costs.syscall_ns"].is_number(), "{v}");
+}
+
+#[test]
+fn calibrate_without_output_prints_the_cost_file() {
+    let o = irqlab(&["calibrate", "--quick", "--reps", "1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    let doc: toml::Table = text.parse().expect("TOML");
+    assert!(doc["costs"].as_table().is_some_and(|t| t.contains_key("syscall_ns")), "{text}");
+    assert_eq!(doc["calibration"]["reps"].as_integer(), Some(1));
+}
+
+#[test]
+fn a_cost_file_changes_the_run_and_bad_ones_exit_2_located() {
+    let fast =
+        scratch("fast-costs.toml", "[calibration]\nnote = \"by hand\"\n[costs]\nrx_protocol_per_packet_ns = 10.0\n");
+    let base = json(&["run", "--duration", "2ms", "--json", "-"]);
+    let with = json(&["run", "--duration", "2ms", "--json", "-", "--costs", fast.to_str().unwrap()]);
+    assert_ne!(base["cpu"], with["cpu"], "the cost file changed nothing");
+    // --set wins over --costs.
+    let set = json(&[
+        "run",
+        "--duration",
+        "2ms",
+        "--json",
+        "-",
+        "--costs",
+        fast.to_str().unwrap(),
+        "--set",
+        "costs.rx_protocol_per_packet_ns=250.0",
+    ]);
+    assert_eq!(base["cpu"], set["cpu"]);
+
+    let bad = scratch("bad-costs.toml", "[costs]\nsyscall_ns = 1\nwakeup_ns = -3.0\n");
+    let o = irqlab(&["run", "--costs", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("bad-costs.toml:3:13: costs.wakeup_ns:"), "{}", stderr(&o));
+    let other = scratch("not-costs.toml", "[costs]\n[nic]\nqueues = 2\n");
+    let o = irqlab(&["run", "--costs", other.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("not-costs.toml:2:2: nic: a cost file holds only"), "{}", stderr(&o));
+    let scenario = scratch("with-costs-file.toml", "duration_ms = 2.0\ncosts_file = \"bad-costs.toml\"\n");
+    let o = irqlab(&["run", scenario.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("bad-costs.toml:3:13: costs.wakeup_ns:"), "{}", stderr(&o));
+}

@@ -233,10 +233,17 @@ impl Experiment {
     /// its own settings (another seed, another cost model…); unlike the
     /// variant's settings they may restate a key of the base or the variant.
     pub fn plan_with(&self, quick: bool, overrides: &Settings) -> Result<Plan, String> {
+        self.plan_on(quick, &Settings::new(), overrides)
+    }
+
+    /// [`Experiment::plan_with`] on top of `under`: settings applied before
+    /// the base's, so the experiment's own settings win over them (a cost
+    /// file: a variant that sweeps a cost keeps its sweep).
+    pub fn plan_on(&self, quick: bool, under: &Settings, overrides: &Settings) -> Result<Plan, String> {
         let base = (self.base)(quick);
         let context = |what: &str, e: String| format!("experiment {}, {what}: {e}", self.name);
         distinct_keys(&base, None).map_err(|e| context("base", e))?;
-        let base_scenario = scenario_with(&[&base]).map_err(|e| context("base", e))?;
+        let base_scenario = scenario_with(&[under, &base]).map_err(|e| context("base", e))?;
         let mut variants: Vec<PlannedVariant> = Vec::new();
         for v in (self.variants)(quick) {
             let what = format!("variant {}", v.name);
@@ -244,7 +251,7 @@ impl Experiment {
                 return Err(context(&what, "the name is used twice".into()));
             }
             distinct_keys(&v.params, Some(&base)).map_err(|e| context(&what, e))?;
-            let scenario = scenario_with(&[&base, &v.params, overrides]).map_err(|e| context(&what, e))?;
+            let scenario = scenario_with(&[under, &base, &v.params, overrides]).map_err(|e| context(&what, e))?;
             variants.push(PlannedVariant { name: v.name, params: v.params, scenario });
         }
         Ok(Plan { base, base_scenario, variants })
@@ -277,6 +284,10 @@ pub struct ExperimentReport {
     pub quick: bool,
     /// The settings every variant shares (key path → value).
     pub base: BTreeMap<String, Value>,
+    /// Settings applied under the base's ([`run_experiment_on`]: a cost
+    /// file's); absent from the JSON when there are none.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub under: BTreeMap<String, Value>,
     /// Settings applied to every variant after its own
     /// ([`run_experiment_with`]); absent from the JSON when there are none.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -307,7 +318,19 @@ pub fn run_experiment_with(
     overrides: &Settings,
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<ExperimentReport, String> {
-    let plan = e.plan_with(quick, overrides)?;
+    run_experiment_on(e, quick, &Settings::new(), overrides, progress)
+}
+
+/// [`run_experiment_with`] on top of `under` ([`Experiment::plan_on`]): a
+/// cost file under the experiment's own settings. The report names them.
+pub fn run_experiment_on(
+    e: &Experiment,
+    quick: bool,
+    under: &Settings,
+    overrides: &Settings,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<ExperimentReport, String> {
+    let plan = e.plan_on(quick, under, overrides)?;
     let results: Vec<Result<VariantResult, String>> = plan
         .variants
         .par_iter()
@@ -324,6 +347,7 @@ pub fn run_experiment_with(
         description: e.description.to_string(),
         quick,
         base: plan.base.to_map(),
+        under: under.to_map(),
         overrides: overrides.to_map(),
         variants,
         findings,

@@ -27,6 +27,7 @@
 
 pub mod audit;
 pub mod builtin;
+pub mod costfile;
 pub mod document;
 pub mod error;
 pub mod experiment;
@@ -65,6 +66,30 @@ pub fn load_str_with(src: &str, origin: &str, overrides: &[Setting]) -> Result<S
 /// Loads scenario text; a capture's relative path is taken from `dir`
 /// (the scenario file's directory), or from the current directory.
 fn load_text(src: &str, origin: &str, overrides: &[Setting], dir: Option<&Path>) -> Result<Scenario, ScenarioError> {
+    load_text_as(src, origin, overrides, dir, Mode::Scenario)
+}
+
+/// What text [`load_text_as`] loads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// A scenario; its `costs_file`, if any, is still to be read.
+    Scenario,
+    /// A scenario whose `costs_file` has been read into the overrides.
+    CostsApplied,
+    /// A cost file ([`costfile`]): `[calibration]` is set aside.
+    CostFile,
+}
+
+/// The key naming a cost file to apply under the scenario's own `[costs]`.
+pub const COSTS_FILE_KEY: &str = "costs_file";
+
+pub(crate) fn load_text_as(
+    src: &str,
+    origin: &str,
+    overrides: &[Setting],
+    dir: Option<&Path>,
+    mode: Mode,
+) -> Result<Scenario, ScenarioError> {
     let options: Vec<&str> = overrides.iter().map(|o| o.option.as_str()).collect();
     let source = Source { origin, text: src, override_options: &options };
 
@@ -99,6 +124,22 @@ fn load_text(src: &str, origin: &str, overrides: &[Setting], dir: Option<&Path>)
     }
     if let Some(e) = ScenarioError::from_diagnostics(problems) {
         return Err(e);
+    }
+
+    match mode {
+        Mode::CostFile => {
+            doc.get_mut().remove("calibration");
+        }
+        Mode::CostsApplied => {
+            doc.get_mut().remove(COSTS_FILE_KEY);
+        }
+        Mode::Scenario => {
+            if let Some(value) = doc.get_mut().remove(COSTS_FILE_KEY) {
+                let mut all = costs_file_settings(&value, src, &source, dir)?;
+                all.extend(overrides.iter().cloned());
+                return load_text_as(src, origin, &all, dir, Mode::CostsApplied);
+            }
+        }
     }
 
     let problems: Vec<_> = sysctl::apply(doc.get_mut())
@@ -179,6 +220,50 @@ pub fn load_file_with(path: &Path, overrides: &[Setting]) -> Result<Scenario, Sc
         })
     })?;
     load_text(text, &origin, overrides, Some(path.parent().unwrap_or(Path::new(""))))
+}
+
+/// Reads the cost file a scenario's `costs_file` names (relative to the
+/// scenario file's directory; a `--set` value is relative to the current
+/// directory) and returns its keys as overrides, leaving out those the
+/// scenario text sets itself: the file is the base the text refines.
+fn costs_file_settings(
+    value: &toml::Spanned<toml::de::DeValue<'_>>,
+    src: &str,
+    source: &Source<'_>,
+    dir: Option<&Path>,
+) -> Result<Vec<Setting>, ScenarioError> {
+    let span = value.span();
+    let located = |kind: ErrorKind, message: String| {
+        ScenarioError::single(source.diagnostic(kind, Some(span.clone()), Some(COSTS_FILE_KEY.into()), message))
+    };
+    let toml::de::DeValue::String(file) = value.get_ref() else {
+        return Err(located(ErrorKind::Schema, "expected a string: the path of a cost file".into()));
+    };
+    if file.trim().is_empty() {
+        return Err(located(ErrorKind::Invalid, "expected the path of a cost file, got an empty string".into()));
+    }
+    let from_override = overrides::override_of_span(&span).is_some();
+    let base = if from_override { None } else { dir };
+    let resolved = match base {
+        Some(d) if Path::new(file.as_ref()).is_relative() => d.join(file.as_ref()),
+        _ => Path::new(file.as_ref()).to_path_buf(),
+    };
+    if !resolved.exists() {
+        let rel = if base.is_some() { " (relative to the scenario file's directory)" } else { "" };
+        return Err(located(ErrorKind::Invalid, format!("{}: no such cost file{rel}", resolved.display())));
+    }
+    let costs = costfile::load_cost_file(&resolved)?;
+    let text = DeTable::parse(src).ok();
+    let set_by_text = |key: &str| {
+        let (Some(t), Ok(path)) = (text.as_ref(), KeyPath::parse(key)) else { return false };
+        document::is_set(t.get_ref(), &path)
+    };
+    let option = format!("{COSTS_FILE_KEY} {}", resolved.display());
+    Ok(costs
+        .settings(&option)
+        .into_iter()
+        .filter(|s| !s.text.split_once('=').is_some_and(|(k, _)| set_by_text(k)))
+        .collect())
 }
 
 /// Keys of `[workload]` that describe generated traffic, which a replayed

@@ -21,6 +21,9 @@ pub struct BenchArgs {
     /// Override a scenario key (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
+    /// Apply a cost file's `[costs]` (from `irqlab calibrate`) before `--set`.
+    #[arg(long, value_name = "FILE")]
+    pub costs: Option<std::path::PathBuf>,
     /// Simulated duration (as for `run`); long enough that start-up is negligible.
     #[arg(long, value_parser = super::run::parse_duration_ms, default_value = "1s", allow_hyphen_values = true)]
     pub duration: Option<f64>,
@@ -31,7 +34,7 @@ pub struct BenchArgs {
 
 /// `irqlab bench`.
 pub fn run(a: &BenchArgs, out: &mut dyn Write) -> Result<(), Failure> {
-    let s = super::run::load(Some(&a.scenario), None, &a.set, a.duration)?;
+    let s = super::run::load(Some(&a.scenario), None, &a.set, a.duration, a.costs.as_deref())?;
     let mut best: Option<(f64, irqlab_model::Metrics)> = None;
     for i in 0..a.repeat {
         let t0 = Instant::now();

@@ -2,7 +2,7 @@
 
 use super::Failure;
 use clap::{Args, Subcommand};
-use irqlab_scenario::experiment::{render, run_experiment};
+use irqlab_scenario::experiment::{Settings, render, run_experiment_on};
 use irqlab_scenario::{experiment, experiments};
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -29,6 +29,10 @@ pub enum ExperimentCmd {
         /// Write the report as JSON to FILE, or `-` for standard output (instead of the table).
         #[arg(long, value_name = "FILE|-")]
         json: Option<String>,
+        /// Apply a cost file's `[costs]` (from `irqlab calibrate`) under every
+        /// variant: the experiment's own cost settings still win.
+        #[arg(long, value_name = "FILE")]
+        costs: Option<std::path::PathBuf>,
     },
 }
 
@@ -41,7 +45,7 @@ pub fn run(a: &ExperimentArgs, out: &mut dyn Write) -> Result<(), Failure> {
             }
             Ok(())
         }
-        ExperimentCmd::Run { name, quick, json } => {
+        ExperimentCmd::Run { name, quick, json, costs } => {
             let Some(e) = experiment(name) else {
                 let names: Vec<&str> = experiments().iter().map(|e| e.name).collect();
                 return Err(Failure::Input(format!("no experiment '{name}'; experiments: {}", names.join(", "))));
@@ -55,7 +59,16 @@ pub fn run(a: &ExperimentArgs, out: &mut dyn Write) -> Result<(), Failure> {
                     let _ = write!(std::io::stderr(), "\r\x1b[K[{k}/{total}] {variant}");
                 }
             };
-            let report = run_experiment(&e, *quick, &progress).map_err(Failure::Bug)?;
+            let mut under = Settings::new();
+            if let Some(path) = costs {
+                let file = super::run::cost_file(path)?;
+                for key in &file.keys {
+                    if let Some(v) = file.value(key) {
+                        under = under.set(key.clone(), v);
+                    }
+                }
+            }
+            let report = run_experiment_on(&e, *quick, &under, &Settings::new(), &progress).map_err(Failure::Bug)?;
             if show {
                 let _ = write!(std::io::stderr(), "\r\x1b[K");
             }

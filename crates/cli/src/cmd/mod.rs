@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod bench;
+pub mod calibrate;
 pub mod check;
 pub mod compare;
 pub mod counters;

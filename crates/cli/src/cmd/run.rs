@@ -18,6 +18,10 @@ pub struct RunArgs {
     /// Override a scenario key, e.g. `--set nic.queues=8` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
+    /// Apply a cost file's `[costs]` (from `irqlab calibrate`) on top of the
+    /// scenario; `--set` still wins.
+    #[arg(long, value_name = "FILE")]
+    pub costs: Option<std::path::PathBuf>,
     /// Simulated duration, e.g. `50ms`, `2s`, `500us` (a bare number is
     /// milliseconds); 1us to 3600s.
     #[arg(long, value_parser = parse_duration_ms, allow_hyphen_values = true)]
@@ -85,33 +89,47 @@ pub fn parse_duration_ms(s: &str) -> Result<f64, String> {
 /// Loads the scenario named by the arguments, with every override applied
 /// (problems from `--seed` and `--duration` are reported against them),
 /// and prints its warnings. A file that cannot be read is an I/O failure.
+/// A cost file (`--costs`) applies before `--set`.
 pub fn load(
     scenario: Option<&str>,
     seed: Option<u64>,
     set: &[String],
     duration_ms: Option<f64>,
+    costs: Option<&std::path::Path>,
 ) -> Result<Scenario, Failure> {
-    let mut overrides: Vec<Setting> = set.iter().map(Setting::set).collect();
+    let mut overrides: Vec<Setting> = match costs {
+        Some(path) => cost_file(path)?.settings("--costs"),
+        None => vec![],
+    };
+    overrides.extend(set.iter().map(Setting::set));
     if let Some(s) = seed {
         overrides.push(Setting::from_option("--seed", format!("seed={s}")));
     }
     if let Some(d) = duration_ms {
         overrides.push(Setting::from_option("--duration", format!("duration_ms={d:?}")));
     }
-    let s = irqlab_scenario::resolve_with(scenario, &overrides).map_err(|e| {
-        if e.diagnostics().iter().all(|d| d.kind == ErrorKind::Io) {
-            Failure::Io(e.to_string())
-        } else {
-            Failure::Input(e.to_string())
-        }
-    })?;
+    let s = irqlab_scenario::resolve_with(scenario, &overrides).map_err(failure)?;
     super::print_warnings(&s);
     Ok(s)
 }
 
+/// A scenario or cost file's problems: I/O when every one is, else input.
+fn failure(e: irqlab_scenario::ScenarioError) -> Failure {
+    if e.diagnostics().iter().all(|d| d.kind == ErrorKind::Io) {
+        Failure::Io(e.to_string())
+    } else {
+        Failure::Input(e.to_string())
+    }
+}
+
+/// Loads the cost file of `--costs`.
+pub fn cost_file(path: &std::path::Path) -> Result<irqlab_scenario::costfile::CostFile, Failure> {
+    irqlab_scenario::costfile::load_cost_file(path).map_err(failure)
+}
+
 /// `irqlab run`.
 pub fn run(a: &RunArgs, out: &mut dyn Write) -> Result<(), Failure> {
-    let s = load(a.scenario.as_deref(), a.seed, &a.set, a.duration)?;
+    let s = load(a.scenario.as_deref(), a.seed, &a.set, a.duration, a.costs.as_deref())?;
     let mut m = irqlab_model::run(&s).map_err(|e| Failure::Input(e.to_string()))?;
     inject_test_violation(&mut m);
     match a.json.as_deref() {
