@@ -144,3 +144,13 @@ fn a_cpu_in_a_set_written_as_text_is_reported_at_that_text() {
     assert!(d.message.starts_with("core 4 does not exist"), "{}", d.message);
     assert!(!d.message.contains("is not set"), "{}", d.message);
 }
+
+#[test]
+fn rx_usecs_alone_is_flagged_because_one_frame_already_interrupts() {
+    // As mlx5 counts them, either threshold fires the interrupt: with
+    // rx_frames = 1 the timer never decides, and the run shows it.
+    let s = load_str("[nic.coalesce]\nrx-usecs = 50\n", "t.toml", &[]).unwrap();
+    assert!(s.warnings().iter().any(|w| w.path == "nic.coalesce.rx_usecs" && w.message.contains("no effect")));
+    let s = load_str("[nic.coalesce]\nrx-usecs = 50\nrx-frames = 64\n", "t.toml", &[]).unwrap();
+    assert!(s.warnings().iter().all(|w| w.path != "nic.coalesce.rx_usecs"));
+}

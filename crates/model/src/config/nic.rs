@@ -391,6 +391,16 @@ impl NicConfig {
                     c.rx_usecs, c.rx_frames
                 ),
             });
+        } else if !c.adaptive_rx && c.rx_usecs > 0 && c.rx_frames == 1 {
+            // Both thresholds count (mlx5's cq_moderation): one frame
+            // already reaches rx_frames, so the timer never decides.
+            out.push(ConfigError {
+                path: "nic.coalesce.rx_usecs".into(),
+                message: format!(
+                    "rx_usecs = {} has no effect while rx_frames = 1: every frame interrupts at once; set rx_frames too (e.g. 64) to coalesce",
+                    c.rx_usecs
+                ),
+            });
         }
         let table = self.indirection.as_ref().and_then(|ind| {
             let q = u16::try_from(self.queues).ok()?;
