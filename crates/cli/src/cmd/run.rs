@@ -26,7 +26,7 @@ pub struct RunArgs {
     /// milliseconds); 1us to 3600s.
     #[arg(long, value_parser = parse_duration_ms, allow_hyphen_values = true)]
     pub duration: Option<f64>,
-    /// Write the metrics JSON to FILE, or `-` for standard output (instead of the summary).
+    /// Write the metrics JSON to FILE (the summary still prints), or `-` for standard output (instead of the summary).
     #[arg(long, value_name = "FILE|-")]
     pub json: Option<String>,
     /// Print a view laid out as on a real machine instead of the summary:
