@@ -184,6 +184,16 @@ pub struct CostModel {
     /// `vfio_msihandler` → eventfd → irqfd → KVM's injection. docs/costs.md
     /// "assigned device's MSI forwarded to a guest": *estimate*.
     pub vfio_inject_ns: f64,
+    /// CPU time of one `rte_eth_rx_burst` call of a user-space poll-mode
+    /// driver on one queue, beyond its packets: the call and the read of
+    /// the next descriptor's status (DD) bit — what an empty poll costs.
+    /// docs/costs.md "poll-mode driver's empty RX burst": *estimate*, 30 ns.
+    pub pmd_rx_burst_ns: f64,
+    /// CPU time per received packet in a user-space poll-mode driver:
+    /// descriptor parse, mbuf set-up and buffer refill, no system call, no
+    /// copy. docs/costs.md "poll-mode driver's work per received packet":
+    /// *estimate*, 40 ns (DPDK's drivers receive tens of Mpps per core).
+    pub pmd_rx_per_packet_ns: f64,
     /// Time from a halted vCPU's wakeup to its thread running again on its
     /// own (idle) core. docs/costs.md "eventfd wakeup, same core, one-way":
     /// 1.35 µs, measured.
@@ -266,6 +276,8 @@ impl Default for CostModel {
             vm_eoi_exit_ns: 519.0,
             vm_extint_handling_ns: 710.0,
             vfio_inject_ns: 600.0,
+            pmd_rx_burst_ns: 30.0,
+            pmd_rx_per_packet_ns: 40.0,
             vcpu_wakeup_ns: 1350.0,
             posted_processing_ns: 50.0,
             vm_ipi_deliver_ns: 200.0,
@@ -396,6 +408,10 @@ pub struct Costs {
     pub vm_extint_handling: Dur,
     /// See [`CostModel::vfio_inject_ns`].
     pub vfio_inject: Dur,
+    /// See [`CostModel::pmd_rx_burst_ns`].
+    pub pmd_rx_burst: Dur,
+    /// See [`CostModel::pmd_rx_per_packet_ns`].
+    pub pmd_rx_per_packet: Dur,
     /// See [`CostModel::vcpu_wakeup_ns`].
     pub vcpu_wakeup: Dur,
     /// See [`CostModel::posted_processing_ns`].
@@ -410,7 +426,7 @@ pub struct Costs {
 
 impl CostModel {
     /// Every field with its name and value, for validation and reports.
-    pub fn fields(&self) -> [(&'static str, f64); 51] {
+    pub fn fields(&self) -> [(&'static str, f64); 53] {
         [
             ("irq_entry_exit_ns", self.irq_entry_exit_ns),
             ("lapic_eoi_ns", self.lapic_eoi_ns),
@@ -439,6 +455,8 @@ impl CostModel {
             ("vm_eoi_exit_ns", self.vm_eoi_exit_ns),
             ("vm_extint_handling_ns", self.vm_extint_handling_ns),
             ("vfio_inject_ns", self.vfio_inject_ns),
+            ("pmd_rx_burst_ns", self.pmd_rx_burst_ns),
+            ("pmd_rx_per_packet_ns", self.pmd_rx_per_packet_ns),
             ("vcpu_wakeup_ns", self.vcpu_wakeup_ns),
             ("posted_processing_ns", self.posted_processing_ns),
             ("vm_ipi_deliver_ns", self.vm_ipi_deliver_ns),
@@ -518,6 +536,8 @@ impl CostModel {
             vm_eoi_exit: d(self.vm_eoi_exit_ns),
             vm_extint_handling: d(self.vm_extint_handling_ns),
             vfio_inject: d(self.vfio_inject_ns),
+            pmd_rx_burst: d(self.pmd_rx_burst_ns),
+            pmd_rx_per_packet: d(self.pmd_rx_per_packet_ns),
             vcpu_wakeup: d(self.vcpu_wakeup_ns),
             posted_processing: d(self.posted_processing_ns),
             vm_ipi_deliver: d(self.vm_ipi_deliver_ns),

@@ -35,6 +35,7 @@
 //! | `apic` | APIC bus: accepted (MSIs, IPIs, posted notifications) | kernel: vectors taken + still requested in IRRs |
 //! | `vm exits` | host: VM exits | host: VM entries + vCPUs exited or halted at the end |
 //! | `posted` | remapping hardware: requests posted | merged into a set PIR bit + taken by the kernels' scans + still in PIRs |
+//! | `vfio eventfd` | host: eventfd signals `vfio_msihandler` sent | driver threads: increments their reads consumed + unread |
 //! | `cgroup throttles` | kernel: threads throttled (at the throttle) | period timer: threads unthrottled + still throttled |
 //! | `device …` | device: events | serviced, coalesced, pending |
 //!
@@ -120,6 +121,15 @@ pub fn check(p: &Counted, transit: &InTransit) -> Vec<LawViolation> {
             );
         }
     }
+    for k in p.kernels {
+        if let Some(pci) = &k.adapter.vfio {
+            laws.push(
+                Law::new("vfio eventfd", "signals (vfio_msihandler)", pci.counts.irq_eventfd_signals)
+                    .part("read (driver threads)", k.vfio_consumed_signals())
+                    .part("unread", k.vfio_unread_signals()),
+            );
+        }
+    }
     platform_laws(p, transit, &mut laws);
     laws.iter().filter_map(|l| l.check().err()).collect()
 }
@@ -158,6 +168,7 @@ fn pair_laws(k: &crate::kernel::Kernel, nic: &crate::devices::nic::Nic, prefix: 
             .part("to sockets", ks.socket_enqueued)
             .part("dropped.socket_full", ks.dropped_socket_full)
             .part("dropped.no_socket", ks.dropped_no_socket)
+            .part("to user-space drivers (vfio)", ks.pmd_taken)
             .part("in polls", in_batches),
         Law::new(&name("backlogs"), "enqueued", sn(|c| c.backlog_enqueued))
             .part("dequeued", sn(|c| c.backlog_dequeued))
@@ -165,7 +176,7 @@ fn pair_laws(k: &crate::kernel::Kernel, nic: &crate::devices::nic::Nic, prefix: 
         Law::new(&name("sockets"), "enqueued", ks.socket_enqueued)
             .part("read", ks.recv_dequeued)
             .part("queued", in_sockets),
-        Law::new(&name("reads"), "read from sockets", ks.recv_dequeued)
+        Law::new(&name("reads"), "read from sockets + from rings (vfio)", ks.recv_dequeued + ks.pmd_taken)
             .part("delivered", ks.delivered)
             .part("copies in progress", in_reads),
         Law::new(&name("msix pba"), "pending bits set", ms.pending_set)

@@ -86,6 +86,8 @@ pub struct Metrics {
     pub vm: Option<crate::kernel::report::VmMetrics>,
     /// Each `[[cgroups]]` entry's `cpu.stat`, in declaration order.
     pub cgroup: Vec<CgroupMetrics>,
+    /// The NIC bound to `vfio-pci` with a user-space driver (`[vfio]`).
+    pub vfio: Option<VfioMetrics>,
     /// Misbehaving devices (`[[attackers]]`).
     pub attackers: Vec<AttackerMetrics>,
     /// The drain after the run: packets that never got out, and why.
@@ -400,6 +402,86 @@ pub struct CgroupMetrics {
     pub stat: crate::kernel::cgroup::CpuStat,
 }
 
+/// VFIO and the user-space driver at the end of a run (`[vfio]`).
+#[derive(Clone, Debug, Serialize)]
+pub struct VfioMetrics {
+    /// The driver's mode: `poll`, `interrupt` or `adaptive`.
+    pub mode: &'static str,
+    /// `VFIO_IOMMU_MAP_DMA` calls (each queue's ring and buffer area).
+    pub dma_maps: u64,
+    /// 4 KiB pages those maps pinned.
+    pub pinned_pages: u64,
+    /// Eventfd signals `vfio_msihandler` sent (host, hard IRQ).
+    pub irq_eventfd_signals: u64,
+    /// Eventfd increments the driver threads' reads consumed.
+    pub eventfd_reads: u64,
+    /// Times a driver thread went to sleep in `epoll_wait`.
+    pub sleeps: u64,
+    /// Times a sleeping driver thread was woken.
+    pub wakeups: u64,
+    /// Wakeups per delivered packet.
+    pub wakeups_per_packet: f64,
+    /// `rte_eth_rx_burst` calls.
+    pub rx_bursts: u64,
+    /// Of which found no frame.
+    pub empty_bursts: u64,
+    /// CPU time the threads spent spinning on empty rings, ns.
+    pub spin_ns: u64,
+    /// Each driver thread.
+    pub threads: Vec<PmdThreadMetrics>,
+}
+
+/// One user-space driver thread.
+#[derive(Clone, Debug, Serialize)]
+pub struct PmdThreadMetrics {
+    /// Its CPU.
+    pub cpu: u32,
+    /// The RX queues it owns.
+    pub queues: Vec<u32>,
+    /// Packets it received.
+    pub packets: u64,
+    /// Its counters.
+    #[serde(flatten)]
+    pub counts: crate::workload::pmd::PmdCounts,
+    /// Times it was woken.
+    pub wakeups: u64,
+}
+
+fn vfio_metrics(k: &Kernel, delivered: u64) -> Option<VfioMetrics> {
+    let pci = k.adapter.vfio.as_ref()?;
+    let threads: Vec<PmdThreadMetrics> = k
+        .threads
+        .iter()
+        .filter_map(|t| {
+            let p = t.pmd.as_ref()?;
+            Some(PmdThreadMetrics {
+                cpu: t.cpu.0,
+                queues: p.queues.iter().map(|q| q.0).collect(),
+                packets: t.received,
+                counts: p.counts,
+                wakeups: t.wakeups,
+            })
+        })
+        .collect();
+    let mode = k.threads.iter().find_map(|t| t.pmd.as_ref()).map_or("poll", |p| p.mode.name());
+    let sum = |f: fn(&PmdThreadMetrics) -> u64| -> u64 { threads.iter().map(f).sum() };
+    let wakeups = sum(|t| t.wakeups);
+    Some(VfioMetrics {
+        mode,
+        dma_maps: pci.counts.dma_maps,
+        pinned_pages: pci.counts.pinned_pages,
+        irq_eventfd_signals: pci.counts.irq_eventfd_signals,
+        eventfd_reads: sum(|t| t.counts.eventfd_consumed),
+        sleeps: sum(|t| t.counts.sleeps),
+        wakeups,
+        wakeups_per_packet: if delivered == 0 { 0.0 } else { wakeups as f64 / delivered as f64 },
+        rx_bursts: sum(|t| t.counts.rx_bursts),
+        empty_bursts: sum(|t| t.counts.empty_bursts),
+        spin_ns: sum(|t| t.counts.spin_ns),
+        threads,
+    })
+}
+
 /// Packet counts of a run, each counted where it happened.
 #[derive(Clone, Copy, Debug)]
 pub struct PacketCounts {
@@ -575,6 +657,7 @@ pub fn assemble(p: &Parts, law_violations: Vec<LawViolation>) -> Metrics {
                 stat: g.stat.clone(),
             })
             .collect(),
+        vfio: vfio_metrics(k, pc.delivered),
         attackers: attacker_metrics(p),
         progress: crate::progress::Progress::default(),
         law_violations,

@@ -292,3 +292,17 @@ fn a_vm_entry_left_uncounted_breaks_the_vm_exits_law() {
     });
     fires(&s, "vm exits", |f| f.arm(Fault::EntryUncounted, 50));
 }
+
+#[test]
+fn an_eventfd_signal_lost_breaks_the_vfio_eventfd_law() {
+    let mut s = short(Scenario::default());
+    s.machine.cores = 2;
+    s.nic.queues = 1;
+    s.nic.affinity = Some(vec![0]);
+    s.nic.auto_mask = true;
+    s.iommu.mode = crate::config::IommuMode::Strict;
+    s.workload.rate_pps = Some(100_000.0);
+    s.vfio = Some(crate::config::VfioConfig { mode: crate::config::PmdMode::Interrupt, ..Default::default() });
+    s.apps = vec![crate::config::AppConfig::on_core(1)];
+    fires(&s, "vfio eventfd", |f| f.arm(Fault::EventfdSignalLost, 100));
+}

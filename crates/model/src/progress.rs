@@ -72,7 +72,7 @@ pub fn packets_inside(nics: &[Nic], kernel: &Kernel) -> u64 {
     let readable: u64 = kernel
         .threads
         .iter()
-        .filter(|t| !t.notify.must_wait(t.readable()))
+        .filter(|t| t.pmd.is_some() || !t.notify.must_wait(t.readable()))
         .map(|t| (t.queue.len() + t.burst.len()) as u64)
         .sum();
     let waiting = kernel
@@ -176,7 +176,7 @@ fn stuck_places(nics: &[Nic], kernel: &Kernel, platform: &Platform) -> Vec<Stuck
     }
     for (t, th) in kernel.threads.iter().enumerate() {
         let n = (th.queue.len() + th.burst.len()) as u64;
-        if n > 0 && !th.notify.must_wait(th.readable()) {
+        if n > 0 && (th.pmd.is_some() || !th.notify.must_wait(th.readable())) {
             out.push(Stuck {
                 what: format!("thread {t} on CPU {}: {n} packets readable, thread {:?}", th.cpu.0, th.state),
                 packets: n,

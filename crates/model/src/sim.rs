@@ -240,6 +240,9 @@ pub enum Fault {
     EntryUncounted,
     /// A cgroup's period timer unthrottles a thread without counting it.
     UnthrottleUncounted,
+    /// `vfio_msihandler` counts its eventfd signal but the eventfd never
+    /// sees it (nor is the driver thread woken).
+    EventfdSignalLost,
 }
 
 /// The faults armed for a run: each fires once at its `after`-th

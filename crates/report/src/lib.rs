@@ -126,6 +126,36 @@ pub fn summary(m: &Metrics) -> String {
         thousands(m.apps.wakeups),
         m.apps.wakeups_per_packet
     );
+    for g in &m.cgroup {
+        let max = g.cpu_max_us.map_or("max".to_string(), |q| q.to_string());
+        let _ = writeln!(
+            o,
+            "cgroup      {}: cpu.max {max} {}, usage {:.1} ms, throttled in {} of {} periods ({:.1} ms)",
+            g.name,
+            g.period_us,
+            g.stat.usage_ns as f64 / 1e6,
+            thousands(g.stat.nr_throttled),
+            thousands(g.stat.nr_periods),
+            g.stat.throttled_ns as f64 / 1e6
+        );
+    }
+    if let Some(v) = &m.vfio {
+        let spin_share = if m.duration_s > 0.0 { v.spin_ns as f64 / 1e9 / m.duration_s } else { 0.0 };
+        let _ = writeln!(
+            o,
+            "vfio        {} driver: {} rx bursts ({} empty), spinning {:.1} core-s/s, {} sleeps, {} wakeups ({:.3} per packet), {} eventfd signals; {} DMA maps, {} pages pinned",
+            v.mode,
+            thousands(v.rx_bursts),
+            thousands(v.empty_bursts),
+            spin_share,
+            thousands(v.sleeps),
+            thousands(v.wakeups),
+            v.wakeups_per_packet,
+            thousands(v.irq_eventfd_signals),
+            v.dma_maps,
+            thousands(v.pinned_pages)
+        );
+    }
     if let Some(vm) = &m.vm {
         // A guest's cores: time in guest mode, the host's time for it
         // (exits, injections, wakeups), halted or idle.

@@ -23,7 +23,7 @@ macro_rules! builtin {
     };
 }
 
-static BUILTINS: [Builtin; 9] = [
+static BUILTINS: [Builtin; 10] = [
     builtin!("default"),
     builtin!("line-rate-10g"),
     builtin!("low-load"),
@@ -33,6 +33,7 @@ static BUILTINS: [Builtin; 9] = [
     builtin!("rogue-device"),
     builtin!("zero-copy"),
     builtin!("vm-assigned"),
+    builtin!("container-vfio"),
 ];
 
 /// Name of the scenario run when none is given.

@@ -35,7 +35,8 @@ fn builtin_names_are_unique_and_the_expected_set() {
             "imix-onoff",
             "rogue-device",
             "zero-copy",
-            "vm-assigned"
+            "vm-assigned",
+            "container-vfio"
         ]
     );
 }

@@ -39,6 +39,7 @@ pub mod nic;
 pub mod pcap;
 pub mod process;
 pub mod tx;
+pub mod vfio;
 pub mod vm;
 pub mod workload;
 
@@ -54,6 +55,7 @@ pub use nic::{AffinityPolicy, CoalesceConfig, InterruptMode, MAX_QUEUES_SINGLE_I
 pub use pcap::{FrameClass, L4, Trace, TraceFlow, TraceFrame, Unclassified};
 pub use process::{HEADER_BYTES, PAGE_BYTES, ProcessConfig, ReceiveMode};
 pub use tx::{TxConfig, TxVectors};
+pub use vfio::{PmdMode, VfioConfig};
 pub use vm::{ApicMode, VmConfig};
 pub use workload::{
     ArrivalKind, DEFAULT_RATE_PPS, FlowSpec, IMIX, MAX_FRAME_BYTES, MIN_FRAME_BYTES, PacketSizeKind,
@@ -133,6 +135,9 @@ pub struct Scenario {
     pub vm: Option<VmConfig>,
     /// cgroup v2 CPU controllers (`[[cgroups]]`) the threads join.
     pub cgroups: Vec<CgroupConfig>,
+    /// The NIC bound to `vfio-pci` and driven by the application's own
+    /// user-space driver (`[vfio]`); absent means the kernel's driver.
+    pub vfio: Option<VfioConfig>,
     /// Per-operation costs.
     pub costs: CostModel,
 }
@@ -157,6 +162,7 @@ impl Default for Scenario {
             process: ProcessConfig::default(),
             vm: None,
             cgroups: Vec::new(),
+            vfio: None,
             costs: CostModel::default(),
         }
     }
@@ -293,6 +299,9 @@ impl Scenario {
             vm.validate(self, &mut cx);
         }
         cgroups::validate(&self.cgroups, &self.apps, &mut cx);
+        if let Some(v) = &self.vfio {
+            v.validate(self, &mut cx);
+        }
         costs::validate(&self.costs, &mut cx);
         if let Some(key) = &self.nic.rss_key {
             nic::validate_rss_key(key, &mut cx);

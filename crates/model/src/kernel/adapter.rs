@@ -4,7 +4,8 @@
 //! code is in driver.rs.
 
 use crate::config::{InterruptMode, LevelEoi, TriggerKind};
-use crate::ids::{CpuId, IrqId, NicId};
+use crate::ids::{CpuId, IrqId, NicId, ThreadId};
+use serde::Serialize;
 
 /// The driver's state for one NIC.
 #[derive(Clone, Debug)]
@@ -27,6 +28,30 @@ pub struct Adapter {
     /// The NUMA node the device is attached to (`dev_to_node()`): its DMA
     /// lands in that node's memory and last-level cache.
     pub numa_node: u32,
+    /// `vfio-pci`'s state when the NIC is bound to it (`[vfio]`).
+    pub vfio: Option<VfioPci>,
+}
+
+/// `vfio-pci` and the VFIO container of the process that owns the device.
+#[derive(Clone, Debug, Default)]
+pub struct VfioPci {
+    /// The driver thread whose eventfd each queue's vector signals
+    /// (`VFIO_DEVICE_SET_IRQS`).
+    pub trigger: Vec<Option<ThreadId>>,
+    /// Counters.
+    pub counts: VfioCounts,
+}
+
+/// What VFIO counts (metrics `vfio`).
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct VfioCounts {
+    /// `VFIO_IOMMU_MAP_DMA` calls the process made: one per queue's
+    /// descriptor ring and one per queue's buffer area.
+    pub dma_maps: u64,
+    /// 4 KiB pages those maps pinned (`vfio_pin_pages_remote`).
+    pub pinned_pages: u64,
+    /// Eventfd signals `vfio_msihandler` sent (one per interrupt taken).
+    pub irq_eventfd_signals: u64,
 }
 
 impl Adapter {

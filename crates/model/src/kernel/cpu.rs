@@ -107,6 +107,18 @@ pub enum Work {
     /// A competing host thread runs on the vCPU's core: the exit, the
     /// switches and its turn (`vm.host_load`).
     Preempted,
+    /// A user-space poll-mode driver spinning on its empty rings
+    /// (`[vfio]`), until a frame is due or a quantum ends.
+    PmdSpin {
+        /// The driver thread.
+        thread: ThreadId,
+    },
+    /// A poll-mode driver going to sleep: enabling its queues' interrupts
+    /// and entering `epoll_wait` on their eventfds.
+    PmdSleep {
+        /// The driver thread.
+        thread: ThreadId,
+    },
 }
 
 impl Work {
@@ -114,9 +126,12 @@ impl Work {
     /// (what its cgroup is charged for).
     pub fn thread(self) -> Option<ThreadId> {
         match self {
-            Work::Recv { thread } | Work::Zap { thread } | Work::TlbFlush { thread } | Work::TlbWait { thread } => {
-                Some(thread)
-            }
+            Work::Recv { thread }
+            | Work::Zap { thread }
+            | Work::TlbFlush { thread }
+            | Work::TlbWait { thread }
+            | Work::PmdSpin { thread }
+            | Work::PmdSleep { thread } => Some(thread),
             _ => None,
         }
     }

@@ -222,6 +222,9 @@ impl Kernel {
     pub(super) fn nic_queue_irq_entry(&mut self, cpu: CpuId, q: QueueId, cx: &mut Cx) -> Dur {
         let costs = cx.sim.costs;
         let nic = self.adapter.nic;
+        if self.adapter.vfio.is_some() {
+            return self.vfio_msihandler_cost(q, &costs);
+        }
         if self.params.cfg.napi {
             // Masking the queue in the device: one posted write (EIMC).
             return if cx.nics[nic.idx()].auto_mask() { Dur::ZERO } else { costs.mmio_write };
@@ -253,6 +256,9 @@ impl Kernel {
     /// entry into this CPU's backlog, then re-enable the queue's interrupt.
     pub(super) fn nic_queue_irq(&mut self, cpu: CpuId, q: QueueId, cx: &mut Cx) -> bool {
         let nic = self.adapter.nic;
+        if self.adapter.vfio.is_some() {
+            return self.vfio_msihandler(cpu, q, cx);
+        }
         if self.params.cfg.napi {
             // napi.rst: if (napi_schedule_prep()) { mask the queue; __napi_schedule(); }
             if !self.napi[q.idx()].scheduled {
@@ -306,7 +312,7 @@ impl Kernel {
     }
 
     /// Writes queue `q`'s RX tail past the buffers the driver refilled.
-    fn write_rx_tail(&mut self, q: QueueId, cx: &mut Cx) {
+    pub(super) fn write_rx_tail(&mut self, q: QueueId, cx: &mut Cx) {
         let ring = self.dma.rx_iova[q.idx()].len() as u64;
         let tail = self.dma.rx_taken[q.idx()] + ring;
         cx.nics[self.adapter.nic.idx()].rx_write_tail(q, tail);

@@ -46,6 +46,7 @@ mod posted;
 mod recv;
 pub mod report;
 mod sched;
+mod vfio;
 mod xmit;
 mod zerocopy;
 
@@ -189,6 +190,9 @@ pub struct KernelStats {
     pub spurious_vectors: u64,
     /// `napi_schedule` calls that found the instance already scheduled.
     pub napi_missed: u64,
+    /// Packets user-space drivers took from the rings (`[vfio]`): they
+    /// bypass the stack and go straight to their reads.
+    pub pmd_taken: u64,
     /// Every delivery: the CPU and the time its copy ended (tests only).
     #[cfg(test)]
     pub deliveries: Vec<(CpuId, Time)>,
@@ -223,6 +227,7 @@ impl KernelStats {
             vector_alloc_failures: 0,
             spurious_vectors: 0,
             napi_missed: 0,
+            pmd_taken: 0,
             #[cfg(test)]
             deliveries: Vec::new(),
         }
@@ -322,10 +327,23 @@ impl Kernel {
             affinity,
             irq_of_queue: vec![None; queues],
             numa_node: s.nic.numa_node,
+            vfio: s.vfio.as_ref().map(|_| adapter::VfioPci { trigger: vec![None; queues], ..Default::default() }),
         };
         // Readers default to the CPU that takes each queue's interrupt.
         let queue_cpu: Vec<CpuId> = (0..queues).map(|q| adapter.queue_cpu(q)).collect();
-        let threads = build_threads(s, flows, &queue_cpu);
+        let mut threads = build_threads(s, flows, &queue_cpu);
+        let mut adapter = adapter;
+        if let (Some(v), Some(pci)) = (&s.vfio, adapter.vfio.as_mut()) {
+            let irq_core: Vec<u32> = queue_cpu.iter().map(|c| c.0).collect();
+            let owned = crate::config::VfioConfig::queues_of_threads(s, threads.len(), &irq_core);
+            for (t, qs) in owned.into_iter().enumerate().filter(|(_, qs)| !qs.is_empty()) {
+                for q in &qs {
+                    pci.trigger[*q as usize] = Some(ThreadId(t as u32));
+                }
+                let qs = qs.into_iter().map(crate::ids::QueueId).collect();
+                threads[t].pmd = Some(crate::workload::pmd::PmdThread::new(v.mode, qs, v.rx_burst, v.idle_us));
+            }
+        }
         let mut sockets: Vec<Socket> = (0..flows.len()).map(|_| Socket::default()).collect();
         for (t, th) in threads.iter().enumerate() {
             for f in &th.flows {
@@ -423,6 +441,7 @@ impl Kernel {
         self.start_irqbalance(cx);
         self.start_sender(cx);
         self.start_compute(cx);
+        self.vfio_start(cx);
     }
 
     /// Handles one of this kernel's events.

@@ -45,6 +45,9 @@ impl Kernel {
         if self.cg_throttle_if_spent(cpu, t, cx) {
             return;
         }
+        if self.threads[t.idx()].pmd.is_some() {
+            return self.pmd_burst(cpu, t, cx);
+        }
         let th = &mut self.threads[t.idx()];
         if th.notify.must_wait(th.readable()) {
             th.state = ThreadState::Blocked;

@@ -94,6 +94,8 @@ impl Kernel {
             Work::HaltPoll => self.halt_poll_done(cpu, frame.total, cx),
             Work::Block => self.block_done(cpu, cx),
             Work::Preempted => self.preempted_done(cpu, cx),
+            Work::PmdSpin { thread } => self.pmd_spin_done(cpu, thread, frame.total, cx),
+            Work::PmdSleep { thread } => self.pmd_sleep_done(cpu, thread, cx),
         }
         self.kick(cpu, cx);
     }

@@ -79,6 +79,9 @@ pub struct Thread {
     pub cgroup: Option<usize>,
     /// The cores it may migrate over (its group's cpuset, or every core).
     pub cpus: Vec<u32>,
+    /// A user-space poll-mode driver's state, when the thread is one
+    /// (`[vfio]`): it reads the NIC's rings, not sockets.
+    pub pmd: Option<crate::workload::pmd::PmdThread>,
 }
 
 /// What one stream read does with the bytes it returns.
@@ -136,6 +139,7 @@ pub fn build_threads(s: &Scenario, flows: &[Flow], affinity: &[CpuId]) -> Vec<Th
         msg: MessageRead::default(),
         cgroup: None,
         cpus: (0..s.machine.cores).collect(),
+        pmd: None,
     };
     if s.apps.is_empty() {
         let mut threads: Vec<Thread> = (0..s.machine.cores).map(|c| new(CpuId(c), Dur::ZERO)).collect();

@@ -4,5 +4,6 @@
 pub mod app;
 pub mod flows;
 pub mod notify;
+pub mod pmd;
 pub mod replay;
 pub mod traffic;

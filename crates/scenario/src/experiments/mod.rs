@@ -7,6 +7,7 @@
 //! `irqlab_scenario::experiment(name)`).
 
 mod affinity_locality;
+mod container_driver;
 mod doorbell_barrier;
 mod eoi_order;
 mod guest_ipi;
@@ -38,6 +39,7 @@ pub fn experiments() -> Vec<Experiment> {
         virt_delivery::experiment(),
         guest_ipi::experiment(),
         vcpu_overcommit::experiment(),
+        container_driver::experiment(),
     ]
 }
 

@@ -277,6 +277,13 @@ impl Nic {
 
     /// When the `n`-th frame (1-based) not yet landed in queue `q` lands;
     /// `Time::NEVER` if it never will.
+    /// When queue `q`'s next frame lands in its ring if nothing stalls it
+    /// ([`Time::NEVER`] when no frame will come): what a driver polling the
+    /// ring would see first.
+    pub fn rx_next_landing(&mut self, q: QueueId) -> Time {
+        self.nth_landing(q, 1)
+    }
+
     fn nth_landing(&mut self, q: QueueId, n: usize) -> Time {
         while self.queues[q.idx()].ahead_len() < n {
             if self.flows_on_queue[q.idx()] == 0 || !self.generate() {

@@ -1,0 +1,129 @@
+//! A NIC bound to vfio-pci and driven by a user-space driver (`[vfio]`):
+//! the modes behave as their rules say, a quota throttles a poller, the
+//! host's side is counted, and what VFIO needs of the machine is checked.
+
+use irqlab_scenario::load_str;
+use serde_json::Value;
+
+const BASE: &str = r#"
+duration_ms = 250.0
+[machine]
+cores = 2
+[nic]
+queues = 1
+affinity = [0]
+auto_mask = true
+[workload]
+rate_pps = 100_000.0
+[iommu]
+mode = "strict"
+[vfio]
+mode = "poll"
+[[cgroups]]
+name = "box"
+period_us = 100_000
+[[apps]]
+core = 1
+work_ns = 200.0
+cgroup = "box"
+"#;
+
+fn run(sets: &[&str]) -> Value {
+    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+    let s = load_str(BASE, "t.toml", &sets).unwrap_or_else(|e| panic!("{e}"));
+    let m = irqlab_model::run(&s).unwrap();
+    assert!(m.law_violations.is_empty(), "{:?}", m.law_violations);
+    serde_json::to_value(&m).unwrap()
+}
+
+fn n(v: &Value, path: &str) -> f64 {
+    let mut x = v;
+    for p in path.split('.') {
+        x = match p.parse::<usize>() {
+            Ok(i) => &x[i],
+            Err(_) => &x[p],
+        };
+    }
+    x.as_f64().unwrap_or_else(|| panic!("{path} is not a number: {x}"))
+}
+
+#[test]
+fn a_poller_takes_no_interrupts_and_uses_its_whole_core() {
+    let m = run(&[]);
+    assert_eq!(n(&m, "packets.delivered") + n(&m, "packets.in_flight"), n(&m, "packets.offered"));
+    assert_eq!(n(&m, "interrupts.total"), 0.0);
+    assert_eq!(n(&m, "vfio.irq_eventfd_signals"), 0.0);
+    assert_eq!(n(&m, "vfio.wakeups"), 0.0);
+    assert!(n(&m, "cpu.1.busy_frac.user") > 0.999, "{}", m["cpu"][1]);
+    // Spinning is most of it: empty bursts far outnumber packets.
+    assert!(n(&m, "vfio.empty_bursts") > 10.0 * n(&m, "packets.delivered"));
+    // The process mapped each queue's ring and buffers once, pinning their pages.
+    let ring = 512.0;
+    let pages = (ring * 16.0 / 4096.0_f64).ceil() + (ring * 2048.0 / 4096.0_f64).ceil();
+    assert_eq!((n(&m, "vfio.dma_maps"), n(&m, "vfio.pinned_pages")), (2.0, pages));
+    assert_eq!(m["interrupts"]["per_vector"][1]["name"], "vfio-msix[0](0000:01:00.0)");
+}
+
+#[test]
+fn an_interrupt_driven_driver_sleeps_on_the_eventfd_the_host_signals() {
+    let poll = run(&[]);
+    let irq = run(&["vfio.mode=interrupt"]);
+    let wakeups = n(&irq, "vfio.wakeups");
+    assert!(wakeups > 1000.0, "{wakeups}");
+    // One interrupt per enable (auto-mask): each signal is the host's handler on core 0.
+    assert_eq!(n(&irq, "vfio.irq_eventfd_signals"), n(&irq, "interrupts.total"));
+    assert!(n(&irq, "cpu.0.busy_frac.hardirq") > 0.0);
+    assert!(n(&irq, "vfio.eventfd_reads") <= n(&irq, "vfio.irq_eventfd_signals"));
+    // Cheaper than spinning, slower to notice a frame.
+    assert!(n(&irq, "cpu.1.busy_frac.user") < 0.5 * n(&poll, "cpu.1.busy_frac.user"));
+    assert!(n(&irq, "latency_ns.p50") > 2.0 * n(&poll, "latency_ns.p50"));
+    assert_eq!(n(&irq, "packets.delivered") + n(&irq, "packets.in_flight"), n(&irq, "packets.offered"));
+}
+
+#[test]
+fn the_adaptive_driver_sleeps_only_after_its_idle_time() {
+    // 100 kpps: frames 10 µs apart, so with 300 µs of idle it never sleeps
+    // after the first frame; with 5 µs it sleeps between most frames.
+    let stays = run(&["vfio.mode=adaptive", "vfio.idle_us=300"]);
+    let sleeps = run(&["vfio.mode=adaptive", "vfio.idle_us=5"]);
+    assert!(n(&stays, "vfio.sleeps") <= 2.0, "{}", m_str(&stays));
+    assert!(n(&sleeps, "vfio.sleeps") > 1000.0, "{}", m_str(&sleeps));
+}
+
+fn m_str(m: &Value) -> String {
+    m["vfio"].to_string()
+}
+
+#[test]
+fn a_poller_over_its_quota_is_throttled_into_spikes_of_the_period() {
+    let m = run(&["cgroups[0].cpu_max_us=50000"]);
+    assert!(n(&m, "cgroup.0.nr_throttled") >= 2.0);
+    assert!(n(&m, "cgroup.0.throttled_ns") > 50e6);
+    // A frame arriving while the group is throttled waits up to 50 ms.
+    assert!(n(&m, "latency_ns.p99") > 10e6, "{}", n(&m, "latency_ns.p99"));
+    // An interrupt-driven driver needs a fraction of the same quota.
+    let i = run(&["cgroups[0].cpu_max_us=50000", "vfio.mode=interrupt"]);
+    assert_eq!(n(&i, "cgroup.0.nr_throttled"), 0.0);
+    assert!(n(&i, "latency_ns.p99") < 100e3);
+}
+
+#[test]
+fn same_seed_same_json() {
+    let a = serde_json::to_string(&run(&["vfio.mode=adaptive"])).unwrap();
+    let b = serde_json::to_string(&run(&["vfio.mode=adaptive"])).unwrap();
+    assert_eq!(a, b);
+}
+
+#[test]
+fn vfio_needs_an_iommu_msix_and_no_kernel_stack_settings() {
+    let e = load_str(BASE, "t.toml", &["iommu.mode=off".into()]).unwrap_err().to_string();
+    assert!(e.contains("iommu.mode") && e.contains("type1"), "{e}");
+    let e = load_str(BASE, "t.toml", &["nic.interrupt_mode=intx".into()]).unwrap_err().to_string();
+    assert!(e.contains("nic.interrupt_mode") && e.contains("eventfd"), "{e}");
+    let e = load_str(BASE, "t.toml", &["kernel.rps_cpus=[0,1]".into()]).unwrap_err().to_string();
+    assert!(e.contains("kernel.rps_cpus"), "{e}");
+    let e = load_str(BASE, "t.toml", &["vfio.rx_burst=0".into()]).unwrap_err().to_string();
+    assert!(e.contains("vfio.rx_burst"), "{e}");
+    let e = load_str(BASE, "t.toml", &["vfio.mode=napi".into()]).unwrap_err().to_string();
+    assert!(e.contains("vfio.mode"), "{e}");
+}
