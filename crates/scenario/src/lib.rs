@@ -35,6 +35,7 @@ mod experiments;
 pub mod keypath;
 pub mod overrides;
 pub mod pcap;
+pub mod replay;
 pub mod sysctl;
 
 pub use builtin::{Builtin, DEFAULT_BUILTIN, builtin, builtins};

@@ -34,6 +34,11 @@ pub struct RunArgs {
     /// `queues` (ethtool -S), or `all`.
     #[arg(long, value_enum)]
     pub view: Option<ViewArg>,
+    /// Run again the scenario and seed a result was run with (the metrics
+    /// JSON of `run --json` or a sweep's `runs/NNNN.json`): the same irqlab
+    /// version writes the same JSON, byte for byte.
+    #[arg(long, value_name = "RESULT.json", conflicts_with_all = ["scenario", "seed", "set", "costs", "duration"])]
+    pub replay: Option<std::path::PathBuf>,
 }
 
 /// Values of `--view`.
@@ -127,9 +132,28 @@ pub fn cost_file(path: &std::path::Path) -> Result<irqlab_scenario::costfile::Co
     irqlab_scenario::costfile::load_cost_file(path).map_err(failure)
 }
 
+/// Loads the scenario of a result (`--replay`), warning when another irqlab
+/// version wrote it.
+pub fn replay(path: &std::path::Path) -> Result<Scenario, Failure> {
+    let r = irqlab_scenario::replay::from_result_file(path).map_err(failure)?;
+    if r.version != irqlab_model::metrics::IRQLAB_VERSION {
+        super::note(format_args!(
+            "warning: {} was written by irqlab {}, this is {}: the numbers may differ",
+            path.display(),
+            r.version,
+            irqlab_model::metrics::IRQLAB_VERSION
+        ));
+    }
+    super::print_warnings(&r.scenario);
+    Ok(r.scenario)
+}
+
 /// `irqlab run`.
 pub fn run(a: &RunArgs, out: &mut dyn Write) -> Result<(), Failure> {
-    let s = load(a.scenario.as_deref(), a.seed, &a.set, a.duration, a.costs.as_deref())?;
+    let s = match &a.replay {
+        Some(path) => replay(path)?,
+        None => load(a.scenario.as_deref(), a.seed, &a.set, a.duration, a.costs.as_deref())?,
+    };
     let mut m = irqlab_model::run(&s).map_err(|e| Failure::Input(e.to_string()))?;
     inject_test_violation(&mut m);
     match a.json.as_deref() {
