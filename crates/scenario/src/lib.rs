@@ -29,6 +29,7 @@ pub mod audit;
 pub mod builtin;
 pub mod costfile;
 pub mod document;
+pub mod duration;
 pub mod error;
 pub mod experiment;
 mod experiments;
