@@ -506,3 +506,70 @@ fn plan_hash(axes: &[String], runs: &[PlannedRun]) -> String {
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(text: &str) -> Result<Plan, ScenarioError> {
+        plan_from_str(text, "s.toml", Path::new(""))
+    }
+
+    fn cells(p: &Plan, axis: usize) -> Vec<String> {
+        p.runs.iter().map(|r| r.axis_values[axis].to_json()).collect()
+    }
+
+    #[test]
+    fn runs_are_the_product_first_axis_slowest_seeds_fastest() {
+        let p = plan("seeds = [7, 9]\nduration = 2\n[[axis]]\nkey = \"nic.queues\"\nvalues = [1, 2]\n[[axis]]\nkey = \"workload.arrival\"\nvalues = [\"constant\", \"poisson\"]\n").unwrap();
+        assert_eq!(p.runs.len(), 8);
+        assert_eq!(cells(&p, 0), ["1", "1", "1", "1", "2", "2", "2", "2"]);
+        assert_eq!(cells(&p, 1)[..4], ["\"constant\"", "\"constant\"", "\"poisson\"", "\"poisson\""]);
+        let seeds: Vec<u64> = p.runs.iter().map(|r| r.scenario.seed).collect();
+        assert_eq!(seeds, [7, 9, 7, 9, 7, 9, 7, 9]);
+        assert!(p.runs.iter().all(|r| r.scenario.duration_ms == 2.0));
+        assert_eq!(p.runs[5].scenario.nic.queues, 2);
+    }
+
+    #[test]
+    fn ranges_include_both_ends_and_stay_integers_when_they_can() {
+        let values = |range: &str| {
+            let p = plan(&format!("[[axis]]\nkey = \"workload.rate_pps\"\nrange = {range}\n")).unwrap();
+            cells(&p, 0)
+        };
+        assert_eq!(values("{ start = 1, stop = 7, step = 3 }"), ["1", "4", "7"]);
+        assert_eq!(values("{ start = 0.1, stop = 0.3, step = 0.1 }"), ["0.1", "0.2", "0.30000000000000004"]);
+        assert_eq!(values("{ start = 10, stop = 20, count = 3 }"), ["10", "15", "20"]);
+        assert_eq!(values("{ start = 1, stop = 2, count = 3 }"), ["1.0", "1.5", "2.0"]);
+        assert_eq!(values("{ start = 5, stop = 1, step = -2 }"), ["5", "3", "1"]);
+        assert!(plan("[[axis]]\nkey = \"workload.rate_pps\"\nrange = { start = 1, stop = 2, step = 0 }\n").is_err());
+        assert!(
+            plan("[[axis]]\nkey = \"workload.rate_pps\"\nrange = { start = 1, stop = 2, step = 1, count = 2 }\n")
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn the_plan_hash_follows_what_runs_not_how_the_file_is_written() {
+        let a = plan("seeds = 2\n[[axis]]\nkey = \"nic.queues\"\nvalues = [1, 2]\n").unwrap();
+        let b = plan("# the same sweep\nseeds = [1, 2]\n[[axis]]\nkey = \"nic.queues\"\nvalues = [1, 2]\n").unwrap();
+        let c = plan("seeds = 2\n[[axis]]\nkey = \"nic.queues\"\nvalues = [1, 3]\n").unwrap();
+        assert_eq!(a.plan_sha256, b.plan_sha256);
+        assert_ne!(a.file_sha256, b.file_sha256);
+        assert_ne!(a.plan_sha256, c.plan_sha256);
+    }
+
+    #[test]
+    fn the_example_sweep_loads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/sweeps/coalescing.toml");
+        let p = load(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.axes, ["nic.coalesce.rx_usecs", "workload.rate_pps"]);
+        assert_eq!(p.runs.len(), 100);
+        assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+        let last = &p.runs[99].scenario;
+        assert_eq!(
+            (last.nic.coalesce.rx_usecs, last.nic.coalesce.rx_frames, last.seed, last.duration_ms),
+            (64, 64, 4, 20.0)
+        );
+    }
+}
