@@ -104,6 +104,13 @@ pub struct Summary {
     pub total: usize,
 }
 
+/// One finished run: its row, its metrics document, the laws it broke.
+struct Done {
+    row: Row,
+    json: String,
+    laws: Vec<String>,
+}
+
 /// The file name of run `run`'s metrics document in a sweep of `total`.
 pub fn full_name(run: usize, total: usize) -> String {
     let width = total.saturating_sub(1).to_string().len().max(4);
@@ -120,7 +127,7 @@ pub fn run_sweep(plan: &Plan, opts: &Options, dir: &Path, progress: &(dyn Fn() +
         .num_threads(opts.jobs.unwrap_or(0))
         .build()
         .map_err(|e| LabError::Io(format!("cannot start the worker threads: {e}")))?;
-    let results: Vec<Result<(Row, String, Vec<String>), LabError>> = pool.install(|| {
+    let results: Vec<Result<Done, LabError>> = pool.install(|| {
         mine.par_iter()
             .map(|&i| {
                 let run = &plan.runs[i];
@@ -129,7 +136,7 @@ pub fn run_sweep(plan: &Plan, opts: &Options, dir: &Path, progress: &(dyn Fn() +
                 let row = Row::of_metrics(i, &plan.axes, &run.axis_values, &json).map_err(LabError::Bug)?;
                 let laws = m.law_violations.iter().map(|v| v.to_string()).collect();
                 progress();
-                Ok((row, json, laws))
+                Ok(Done { row, json, laws })
             })
             .collect()
     });
@@ -139,7 +146,7 @@ pub fn run_sweep(plan: &Plan, opts: &Options, dir: &Path, progress: &(dyn Fn() +
         std::fs::create_dir_all(dir.join(RUNS_DIR)).map_err(|e| io_error(&dir.join(RUNS_DIR), e))?;
     }
     for r in results {
-        let (row, json, laws) = r?;
+        let Done { row, json, laws } = r?;
         if opts.full {
             write(&dir.join(RUNS_DIR).join(full_name(row.run, total)), json.as_bytes())?;
         }
