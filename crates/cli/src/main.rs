@@ -50,6 +50,10 @@ enum Command {
     Import(cmd::import::ImportArgs),
     /// Measure this machine with real system calls and write a cost file for `run --costs`.
     Calibrate(cmd::calibrate::CalibrateArgs),
+    /// Run a sweep file: a scenario over axes of settings and seeds, in parallel (or one shard of it).
+    Sweep(cmd::sweep::SweepArgs),
+    /// Join the output directories of a sweep's shards into what the unsharded sweep writes.
+    Merge(cmd::sweep::MergeArgs),
 }
 
 /// Runs the command, writing to `out`: the exit code, and the failure to report.
@@ -78,6 +82,8 @@ fn dispatch(command: &Command, out: &mut cmd::Output<impl Write>) -> (u8, Option
         Command::Counters(a) => cmd::counters::run(a, out),
         Command::Import(a) => cmd::import::run(a, out),
         Command::Calibrate(a) => cmd::calibrate::run(a, out),
+        Command::Sweep(a) => cmd::sweep::run(a, out),
+        Command::Merge(a) => cmd::sweep::merge(a, out),
         Command::Check(a) => match cmd::check::run(a, out) {
             Ok(outcome) => return (outcome.exit_code(), None),
             Err(e) => text(Err(e), out),

@@ -760,3 +760,36 @@ fn a_cost_file_changes_the_run_and_bad_ones_exit_2_located() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("bad-costs.toml:3:13: costs.wakeup_ns:"), "{}", stderr(&o));
 }
+
+#[test]
+fn replay_runs_a_result_again_byte_for_byte_and_refuses_what_is_not_one() {
+    let args = ["run", "overload", "--duration", "3ms", "--seed", "9", "--set", "nic.queues=2", "--json", "-"];
+    let first = irqlab(&args);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let v: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    assert_eq!(v["irqlab_version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(
+        (v["resolved_scenario"]["seed"].as_u64(), v["resolved_scenario"]["nic"]["queues"].as_u64()),
+        (Some(9), Some(2))
+    );
+    let result = scratch("replay-result.json", &stdout(&first));
+    let again = irqlab(&["run", "--replay", result.to_str().unwrap(), "--json", "-"]);
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert!(again.stdout == first.stdout, "a replay writes the same bytes");
+    // A replay takes nothing else that would change the scenario.
+    let o = irqlab(&["run", "--replay", result.to_str().unwrap(), "--seed", "2"]);
+    assert_eq!(o.status.code(), Some(2));
+    // Not a result, another schema, no such file.
+    let mut doc = v.clone();
+    doc["schema_version"] = 999.into();
+    let other = scratch("replay-other.json", &doc.to_string());
+    let o = irqlab(&["run", "--replay", other.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("schema_version: metrics schema version 999"), "{}", stderr(&o));
+    let scenario = scratch("replay-scenario.json", "{\"nic\": {\"queues\": 4}}");
+    let o = irqlab(&["run", "--replay", scenario.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("not an irqlab result (no schema_version)"), "{}", stderr(&o));
+    let o = irqlab(&["run", "--replay", "/nonexistent/r.json"]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+}

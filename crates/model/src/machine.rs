@@ -326,8 +326,7 @@ impl Machine {
             .iter()
             .map(|k| {
                 let parts = Parts {
-                    scenario: &self.scenario.name,
-                    seed: self.scenario.seed,
+                    scenario: &self.scenario,
                     end,
                     events: self.sim.events.events_processed(),
                     platform: &self.platform,

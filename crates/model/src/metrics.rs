@@ -24,12 +24,18 @@ pub use crate::kernel::report::{
 /// meaning changes or a key goes away (added keys do not raise it).
 pub const METRICS_SCHEMA_VERSION: u32 = 1;
 
+/// The version of irqlab (the workspace's version) a metrics document
+/// records: a replay by another version may differ.
+pub const IRQLAB_VERSION: &str = env!("CARGO_PKG_VERSION");
+
 /// The metrics document of one run.
 #[derive(Clone, Debug, Serialize)]
 pub struct Metrics {
     /// [`METRICS_SCHEMA_VERSION`]: `irqlab compare` refuses to compare
     /// documents of different versions.
     pub schema_version: u32,
+    /// The irqlab version that ran it ([`IRQLAB_VERSION`]).
+    pub irqlab_version: &'static str,
     /// Scenario name.
     pub scenario: String,
     /// Master seed.
@@ -94,6 +100,10 @@ pub struct Metrics {
     pub progress: crate::progress::Progress,
     /// Conservation laws: empty when all hold.
     pub law_violations: Vec<LawViolation>,
+    /// The scenario as run, every key resolved (built-in or file, overrides,
+    /// cost file applied): with `seed` and `irqlab_version`, what
+    /// `irqlab run --replay` needs to run it again.
+    pub resolved_scenario: crate::Scenario,
 }
 
 /// Posted interrupts: the remapping hardware's posting and the kernel's
@@ -364,10 +374,8 @@ pub struct EngineMetrics {
 
 /// The parts of a finished run, as the metrics read them.
 pub struct Parts<'a> {
-    /// Scenario name.
-    pub scenario: &'a str,
-    /// Master seed.
-    pub seed: u64,
+    /// The scenario, as given to the machine.
+    pub scenario: &'a crate::Scenario,
     /// When the run ended.
     pub end: Time,
     /// Events processed.
@@ -550,8 +558,9 @@ pub fn assemble(p: &Parts, law_violations: Vec<LawViolation>) -> Metrics {
     let ps = &p.platform.stats;
     Metrics {
         schema_version: METRICS_SCHEMA_VERSION,
-        scenario: p.scenario.to_string(),
-        seed: p.seed,
+        irqlab_version: IRQLAB_VERSION,
+        scenario: p.scenario.name.clone(),
+        seed: p.scenario.seed,
         duration_s: secs,
         packets: PacketMetrics {
             offered: pc.offered,
@@ -661,6 +670,7 @@ pub fn assemble(p: &Parts, law_violations: Vec<LawViolation>) -> Metrics {
         attackers: attacker_metrics(p),
         progress: crate::progress::Progress::default(),
         law_violations,
+        resolved_scenario: p.scenario.clone(),
     }
 }
 

@@ -29,12 +29,14 @@ pub mod audit;
 pub mod builtin;
 pub mod costfile;
 pub mod document;
+pub mod duration;
 pub mod error;
 pub mod experiment;
 mod experiments;
 pub mod keypath;
 pub mod overrides;
 pub mod pcap;
+pub mod replay;
 pub mod sysctl;
 
 pub use builtin::{Builtin, DEFAULT_BUILTIN, builtin, builtins};

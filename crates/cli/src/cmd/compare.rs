@@ -1,7 +1,8 @@
 //! `irqlab compare A.json B.json`: two metrics documents side by side — every
 //! number both have, with its absolute and relative change, the largest
 //! moves first — and the keys only one has. Documents of different schema
-//! versions are refused.
+//! versions are refused. The embedded `resolved_scenario` is the runs'
+//! input, not a result, and is left out (the seed is compared at the top).
 
 use super::Failure;
 use clap::Args;
@@ -68,6 +69,22 @@ fn load(path: &PathBuf, name: &str) -> Result<Value, Failure> {
     })
 }
 
+/// The top-level key holding the scenario a run was given, which is not compared.
+const RESOLVED_SCENARIO: &str = "resolved_scenario";
+
+/// Every number of `v` by key path (objects by key, arrays by index),
+/// without the run's [`RESOLVED_SCENARIO`].
+fn flatten_result(v: &Value, out: &mut BTreeMap<String, f64>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m.iter().filter(|(k, _)| *k != RESOLVED_SCENARIO) {
+                flatten(x, k, out);
+            }
+        }
+        other => flatten(other, "", out),
+    }
+}
+
 /// Every number of `v` by key path (objects by key, arrays by index).
 fn flatten(v: &Value, path: &str, out: &mut BTreeMap<String, f64>) {
     match v {
@@ -112,8 +129,8 @@ pub fn compare(a: &Value, b: &Value, names: (&str, &str)) -> Result<Comparison, 
         )));
     }
     let (mut fa, mut fb) = (BTreeMap::new(), BTreeMap::new());
-    flatten(a, "", &mut fa);
-    flatten(b, "", &mut fb);
+    flatten_result(a, &mut fa);
+    flatten_result(b, &mut fb);
     let mut changes = Vec::new();
     let mut unchanged = 0;
     for (k, x) in &fa {
@@ -201,6 +218,16 @@ mod tests {
             (c.unchanged, c.only_a.clone(), c.only_b.clone()),
             (2, vec!["gone".to_owned()], vec!["new".to_owned()])
         );
+    }
+
+    #[test]
+    fn the_resolved_scenario_is_input_and_is_not_compared() {
+        let a = json!({"schema_version": 1, "seed": 1, "n": 5, "resolved_scenario": {"seed": 1, "nic": {"queues": 4}}});
+        let b = json!({"schema_version": 1, "seed": 2, "n": 5, "resolved_scenario": {"seed": 2, "nic": {"queues": 8}}});
+        let c = compare(&a, &b, ("A", "B")).unwrap();
+        let keys: Vec<&str> = c.changes.iter().map(|x| x.key.as_str()).collect();
+        assert_eq!(keys, ["seed"]);
+        assert_eq!(c.unchanged, 2);
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod experiment;
 pub mod import;
 pub mod rss;
 pub mod run;
+pub mod sweep;
 
 use std::io::{self, Write};
 

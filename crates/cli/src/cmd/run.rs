@@ -3,7 +3,6 @@
 use super::Failure;
 use clap::Args;
 use irqlab_model::Scenario;
-use irqlab_model::config::{MAX_DURATION_MS, MIN_DURATION_MS};
 use irqlab_scenario::{ErrorKind, Setting};
 use std::io::Write;
 
@@ -34,6 +33,11 @@ pub struct RunArgs {
     /// `queues` (ethtool -S), or `all`.
     #[arg(long, value_enum)]
     pub view: Option<ViewArg>,
+    /// Run again the scenario and seed a result was run with (the metrics
+    /// JSON of `run --json` or a sweep's `runs/NNNN.json`): the same irqlab
+    /// version writes the same JSON, byte for byte.
+    #[arg(long, value_name = "RESULT.json", conflicts_with_all = ["scenario", "seed", "set", "costs", "duration"])]
+    pub replay: Option<std::path::PathBuf>,
 }
 
 /// Values of `--view`.
@@ -65,25 +69,7 @@ fn text(m: &irqlab_model::Metrics, view: Option<ViewArg>) -> String {
 /// Parses `50ms`, `2s`, `500us`, `1.5` (ms) into milliseconds, within the
 /// scenario's bounds (1 µs to one hour).
 pub fn parse_duration_ms(s: &str) -> Result<f64, String> {
-    let t = s.trim();
-    let (num, scale) = if let Some(n) = t.strip_suffix("ms") {
-        (n, 1.0)
-    } else if let Some(n) = t.strip_suffix("us").or_else(|| t.strip_suffix("µs")) {
-        (n, 1e-3)
-    } else if let Some(n) = t.strip_suffix('s') {
-        (n, 1e3)
-    } else {
-        (t, 1.0)
-    };
-    let v: f64 = num.trim().parse().map_err(|_| format!("expected a duration such as 50ms, 2s or 500us, got '{s}'"))?;
-    if !(v.is_finite() && v > 0.0) {
-        return Err(format!("expected a positive duration, got '{s}'"));
-    }
-    let ms = v * scale;
-    if !(MIN_DURATION_MS..=MAX_DURATION_MS).contains(&ms) {
-        return Err(format!("expected a duration of 1us to 3600s (one simulated hour), got '{s}'"));
-    }
-    Ok(ms)
+    irqlab_scenario::duration::parse_duration_ms(s)
 }
 
 /// Loads the scenario named by the arguments, with every override applied
@@ -114,6 +100,10 @@ pub fn load(
 }
 
 /// A scenario or cost file's problems: I/O when every one is, else input.
+pub fn scenario_failure(e: irqlab_scenario::ScenarioError) -> Failure {
+    failure(e)
+}
+
 fn failure(e: irqlab_scenario::ScenarioError) -> Failure {
     if e.diagnostics().iter().all(|d| d.kind == ErrorKind::Io) {
         Failure::Io(e.to_string())
@@ -127,9 +117,28 @@ pub fn cost_file(path: &std::path::Path) -> Result<irqlab_scenario::costfile::Co
     irqlab_scenario::costfile::load_cost_file(path).map_err(failure)
 }
 
+/// Loads the scenario of a result (`--replay`), warning when another irqlab
+/// version wrote it.
+pub fn replay(path: &std::path::Path) -> Result<Scenario, Failure> {
+    let r = irqlab_scenario::replay::from_result_file(path).map_err(failure)?;
+    if r.version != irqlab_model::metrics::IRQLAB_VERSION {
+        super::note(format_args!(
+            "warning: {} was written by irqlab {}, this is {}: the numbers may differ",
+            path.display(),
+            r.version,
+            irqlab_model::metrics::IRQLAB_VERSION
+        ));
+    }
+    super::print_warnings(&r.scenario);
+    Ok(r.scenario)
+}
+
 /// `irqlab run`.
 pub fn run(a: &RunArgs, out: &mut dyn Write) -> Result<(), Failure> {
-    let s = load(a.scenario.as_deref(), a.seed, &a.set, a.duration, a.costs.as_deref())?;
+    let s = match &a.replay {
+        Some(path) => replay(path)?,
+        None => load(a.scenario.as_deref(), a.seed, &a.set, a.duration, a.costs.as_deref())?,
+    };
     let mut m = irqlab_model::run(&s).map_err(|e| Failure::Input(e.to_string()))?;
     inject_test_violation(&mut m);
     match a.json.as_deref() {
