@@ -50,6 +50,8 @@ enum Command {
     Import(cmd::import::ImportArgs),
     /// Measure this machine with real system calls and write a cost file for `run --costs`.
     Calibrate(cmd::calibrate::CalibrateArgs),
+    /// Draw result files (run metrics, experiment reports) into one self-contained HTML report.
+    Report(cmd::report::ReportArgs),
 }
 
 /// Runs the command, writing to `out`: the exit code, and the failure to report.
@@ -78,6 +80,7 @@ fn dispatch(command: &Command, out: &mut cmd::Output<impl Write>) -> (u8, Option
         Command::Counters(a) => cmd::counters::run(a, out),
         Command::Import(a) => cmd::import::run(a, out),
         Command::Calibrate(a) => cmd::calibrate::run(a, out),
+        Command::Report(a) => cmd::report::run(a, out),
         Command::Check(a) => match cmd::check::run(a, out) {
             Ok(outcome) => return (outcome.exit_code(), None),
             Err(e) => text(Err(e), out),

@@ -10,6 +10,9 @@
 use irqlab_model::Metrics;
 use std::fmt::Write;
 
+pub mod document;
+pub mod page;
+pub mod plot;
 pub mod views;
 pub use views::View;
 
