@@ -377,10 +377,6 @@ mod tests {
     use super::*;
     use crate::document::Latency;
 
-    pub(super) fn run_pub(label: &str, scale: u64) -> RunResult {
-        run(label, scale)
-    }
-
     fn run(label: &str, scale: u64) -> RunResult {
         RunResult {
             label: label.into(),
@@ -448,16 +444,7 @@ mod tests {
     fn per_packet_bars_show_their_values() {
         let a = run("a", 1000);
         let svg = per_packet(&[&a]).unwrap();
-        assert!(svg.contains("\n 0.300\n"), "interrupts per packet 30/100");
-        assert!(svg.contains("\n 0.600\n"), "polls per packet 60/100");
-    }
-}
-#[cfg(test)]
-mod dump {
-    #[test]
-    fn dump() {
-        let a = super::tests::run_pub("a", 1000);
-        std::fs::write("/tmp/rt/cdf.svg", super::latency_cdf(&[&a]).unwrap()).unwrap();
-        std::fs::write("/tmp/rt/pp.svg", super::per_packet(&[&a]).unwrap()).unwrap();
+        assert!(svg.contains("\n0.300\n"), "interrupts per packet 30/100");
+        assert!(svg.contains("\n0.600\n"), "polls per packet 60/100");
     }
 }
