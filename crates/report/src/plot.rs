@@ -376,6 +376,7 @@ fn percentiles(area: &Area<'_>, runs: &[&RunResult]) -> Drawn {
 mod tests {
     use super::*;
     use crate::document::Latency;
+    use proptest::prelude::*;
 
     fn run(label: &str, scale: u64) -> RunResult {
         RunResult {
@@ -404,6 +405,72 @@ mod tests {
             ],
             interrupts: 30,
             napi_polls: 60,
+        }
+    }
+
+    fn finite() -> impl Strategy<Value = f64> {
+        prop_oneof![Just(0.0), -1e3..1e3f64, proptest::num::f64::NORMAL | proptest::num::f64::ZERO]
+    }
+
+    fn any_run() -> impl Strategy<Value = RunResult> {
+        let frac = (finite(), finite(), finite(), finite(), finite(), finite()).prop_map(|f| BusyFrac {
+            hardirq: f.0,
+            softirq: f.1,
+            kthread: f.2,
+            user: f.3,
+            guest: f.4,
+            idle: f.5,
+        });
+        (
+            (any::<u64>(), any::<u64>(), any::<u64>(), finite()),
+            prop::collection::vec(any::<u64>(), 0..6),
+            prop::collection::vec(frac, 0..5),
+            ".{0,80}",
+        )
+            .prop_map(|((delivered, interrupts, polls, pps), mut ns, cores, label)| {
+                ns.sort_unstable();
+                let n = ns.len();
+                let cdf: Vec<(f64, u64)> =
+                    ns.iter().enumerate().map(|(i, &v)| (i as f64 / n.max(2) as f64, v)).collect();
+                let at = |k: usize| ns.get(k.min(n.saturating_sub(1))).copied().unwrap_or(0);
+                RunResult {
+                    label,
+                    scenario: "s".into(),
+                    seed: 0,
+                    duration_s: 0.0,
+                    offered: delivered,
+                    delivered,
+                    dropped: 0,
+                    delivered_pps: pps,
+                    delivered_gbps: pps,
+                    latency: Latency {
+                        count: n as u64,
+                        p50: at(n / 2),
+                        p90: at(n * 9 / 10),
+                        p99: at(n),
+                        p999: at(n),
+                        max: at(n),
+                        mean: 0.0,
+                    },
+                    cdf,
+                    cores,
+                    interrupts,
+                    napi_polls: polls,
+                }
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Whatever numbers a document carries (JSON has no NaN or infinity),
+        /// every plot draws without panicking.
+        #[test]
+        fn any_numbers_draw_without_panicking(runs in prop::collection::vec(any_run(), 1..4)) {
+            let refs: Vec<&RunResult> = runs.iter().collect();
+            for svg in [latency_cdf(&refs), cpu_time(&refs), per_packet(&refs), variants(&refs)] {
+                prop_assert!(svg.is_ok_and(|s| s.starts_with("<svg")));
+            }
         }
     }
 
