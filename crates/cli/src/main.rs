@@ -54,6 +54,8 @@ enum Command {
     Sweep(cmd::sweep::SweepArgs),
     /// Join the output directories of a sweep's shards into what the unsharded sweep writes.
     Merge(cmd::sweep::MergeArgs),
+    /// Draw result files (run metrics, experiment reports) into one self-contained HTML report.
+    Report(cmd::report::ReportArgs),
 }
 
 /// Runs the command, writing to `out`: the exit code, and the failure to report.
@@ -84,6 +86,7 @@ fn dispatch(command: &Command, out: &mut cmd::Output<impl Write>) -> (u8, Option
         Command::Calibrate(a) => cmd::calibrate::run(a, out),
         Command::Sweep(a) => cmd::sweep::run(a, out),
         Command::Merge(a) => cmd::sweep::merge(a, out),
+        Command::Report(a) => cmd::report::run(a, out),
         Command::Check(a) => match cmd::check::run(a, out) {
             Ok(outcome) => return (outcome.exit_code(), None),
             Err(e) => text(Err(e), out),

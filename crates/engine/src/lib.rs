@@ -16,5 +16,5 @@ pub mod time;
 pub use accounting::{Law, LawViolation};
 pub use queue::EventQueue;
 pub use rng::RngStreams;
-pub use stats::{Counter, LatencyHistogram, LatencySummary};
+pub use stats::{CdfPoint, Counter, LatencyHistogram, LatencySummary};
 pub use time::{Dur, Time};

@@ -51,6 +51,24 @@ pub struct LatencySummary {
     pub mean: f64,
 }
 
+/// One point of a latency distribution's CDF: the fraction `q` of samples
+/// at or below `ns` nanoseconds.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct CdfPoint {
+    /// The quantile, in 0..=1.
+    pub q: f64,
+    /// The latency at that quantile, ns.
+    pub ns: u64,
+}
+
+/// The quantiles [`LatencyHistogram::cdf`] reports: dense in the middle,
+/// then the tail's nines, so a CDF drawn through them shows both the body
+/// and the tail of the distribution.
+pub const CDF_QUANTILES: [f64; 26] = [
+    0.0, 0.01, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95,
+    0.99, 0.995, 0.999, 0.9999, 1.0,
+];
+
 impl Default for LatencyHistogram {
     fn default() -> Self {
         Self::new()
@@ -97,6 +115,22 @@ impl LatencyHistogram {
             mean: (self.sum_ns as f64) / n as f64,
         }
     }
+
+    /// The distribution as CDF points at [`CDF_QUANTILES`] (empty without
+    /// samples): a compact export of the histogram, the same for the same
+    /// samples. Quantile 0 is the smallest sample, 1 the largest.
+    pub fn cdf(&self) -> Vec<CdfPoint> {
+        if self.h.is_empty() {
+            return Vec::new();
+        }
+        CDF_QUANTILES
+            .iter()
+            .map(|&q| {
+                let ns = if q == 0.0 { self.h.min() } else { self.h.value_at_quantile(q) };
+                CdfPoint { q, ns }
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -115,6 +149,28 @@ mod tests {
         assert!((989..=991).contains(&s.p99), "p99 {}", s.p99);
         assert_eq!(s.max, 1000);
         assert!((s.mean - 500.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn cdf_of_a_uniform_ramp_follows_its_quantiles() {
+        let mut h = LatencyHistogram::new();
+        for v in 1..=1000 {
+            h.record_ns(v);
+        }
+        let cdf = h.cdf();
+        assert_eq!(cdf.len(), CDF_QUANTILES.len());
+        assert_eq!((cdf[0].q, cdf[0].ns), (0.0, 1));
+        assert_eq!(cdf.last().map(|p| (p.q, p.ns)), Some((1.0, 1000)));
+        for p in &cdf[1..cdf.len() - 1] {
+            let expected = p.q * 1000.0;
+            assert!((p.ns as f64 - expected).abs() <= 2.0, "q {} gave {} ns", p.q, p.ns);
+        }
+        assert!(cdf.windows(2).all(|w| w[0].ns <= w[1].ns && w[0].q < w[1].q));
+    }
+
+    #[test]
+    fn empty_histogram_has_no_cdf() {
+        assert!(LatencyHistogram::new().cdf().is_empty());
     }
 
     #[test]

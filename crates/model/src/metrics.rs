@@ -51,6 +51,9 @@ pub struct Metrics {
     pub throughput: Throughput,
     /// Wire-to-application latency, nanoseconds.
     pub latency_ns: LatencySummary,
+    /// The same latency distribution as CDF points (quantile, ns) for
+    /// plotting; empty when nothing was delivered.
+    pub latency_cdf_ns: Vec<irqlab_engine::CdfPoint>,
     /// Per-core CPU use.
     pub cpu: Vec<CoreMetrics>,
     /// Interrupt counts.
@@ -577,6 +580,7 @@ pub fn assemble(p: &Parts, law_violations: Vec<LawViolation>) -> Metrics {
             delivered_gbps: st.delivered_bytes as f64 * 8.0 / secs / 1e9,
         },
         latency_ns: st.latency.summary(),
+        latency_cdf_ns: st.latency.cdf(),
         cpu: k.report_cpus(p.end, p.platform),
         interrupts: InterruptMetrics {
             total: taken,

@@ -1,5 +1,7 @@
 //! Reports of a run: the metrics JSON document (schema in docs/metrics.md)
-//! and a terminal summary.
+//! and a terminal summary; and `irqlab report`'s page, result files read
+//! back ([`document`]) and drawn as SVG plots ([`plot`]) into one
+//! self-contained HTML page ([`page`], docs/report.md).
 //!
 //! JSON is produced by serde from [`Metrics`], whose fields are structs and
 //! `BTreeMap`s only, so key order is fixed and the same run gives
@@ -10,6 +12,9 @@
 use irqlab_model::Metrics;
 use std::fmt::Write;
 
+pub mod document;
+pub mod page;
+pub mod plot;
 pub mod views;
 pub use views::View;
 

@@ -1,0 +1,336 @@
+//! `irqlab report`: result files drawn into one self-contained HTML page,
+//! or into the SVG plots alone.
+//!
+//! The page has no scripts, fonts or other resources to fetch: its styles
+//! are inline and its plots are inline SVG ([`crate::plot`]). Runs are
+//! compared side by side (one series per file); each experiment gets its
+//! own section with its variants' plots and its findings beside them. The
+//! template is `report.html` next to this file, rendered with minijinja
+//! from plain values, so the same files give the same bytes.
+
+use crate::document::{Document, ExperimentResult, RunResult};
+use crate::plot::{self, PlotError};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+const TEMPLATE: &str = include_str!("report.html");
+
+/// One plot: the file name it gets under `--svg DIR` (without `.svg`), a
+/// title, and its SVG.
+#[derive(Clone, Debug, Serialize)]
+pub struct Plot {
+    /// File name under `--svg DIR`, without the extension.
+    pub name: String,
+    /// Title.
+    pub title: String,
+    /// What it shows, one sentence.
+    pub caption: String,
+    /// The SVG document.
+    pub svg: String,
+}
+
+/// The labels the report gives the files: each file's name without its
+/// extension, or the path as given where two files share a name.
+pub fn labels(paths: &[PathBuf]) -> Vec<String> {
+    let stem =
+        |p: &Path| p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| p.display().to_string());
+    let stems: Vec<String> = paths.iter().map(|p| stem(p)).collect();
+    let mut out: Vec<String> = Vec::with_capacity(paths.len());
+    for (i, p) in paths.iter().enumerate() {
+        let mut label = if stems.iter().filter(|s| **s == stems[i]).count() > 1 {
+            p.display().to_string()
+        } else {
+            stems[i].clone()
+        };
+        if out.contains(&label) {
+            let base = label.clone();
+            let mut k = 2;
+            while out.contains(&label) {
+                label = format!("{base} ({k})");
+                k += 1;
+            }
+        }
+        out.push(label);
+    }
+    out
+}
+
+/// Reads result files, labelled by [`labels`].
+pub fn read_all(paths: &[PathBuf]) -> Result<Vec<Document>, crate::document::ReadError> {
+    labels(paths).iter().zip(paths).map(|(label, path)| crate::document::read(path, label)).collect()
+}
+
+/// A name fit for a file: letters, digits and dashes.
+fn slug(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let out = out.trim_matches('-').to_string();
+    if out.is_empty() { "result".into() } else { out }
+}
+
+fn runs(docs: &[Document]) -> Vec<&RunResult> {
+    docs.iter()
+        .filter_map(|d| match d {
+            Document::Run(r) => Some(r),
+            Document::Experiment(_) => None,
+        })
+        .collect()
+}
+
+fn variant_runs(e: &ExperimentResult) -> Vec<&RunResult> {
+    e.variants.iter().filter_map(|v| v.run.as_ref()).collect()
+}
+
+/// The plots of the runs compared side by side (none without runs).
+fn run_plots(runs: &[&RunResult]) -> Result<Vec<Plot>, PlotError> {
+    if runs.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(vec![
+        Plot {
+            name: "latency-cdf".into(),
+            title: "Latency distribution".into(),
+            caption: "Fraction of packets delivered within each latency, wire to application; one line per file, latency on a log scale.".into(),
+            svg: plot::latency_cdf(runs)?,
+        },
+        Plot {
+            name: "cpu-time".into(),
+            title: "Where the CPUs' time went".into(),
+            caption: "Each core's time by context (hard IRQ, softirq, kernel threads, user, guest, idle); one row per file.".into(),
+            svg: plot::cpu_time(runs)?,
+        },
+        Plot {
+            name: "per-packet".into(),
+            title: "Work per packet".into(),
+            caption: "Hard interrupts and NAPI polls per delivered packet: lower means more packets per interrupt and per poll.".into(),
+            svg: plot::per_packet(runs)?,
+        },
+    ])
+}
+
+/// The plots of one experiment's variants (none when no variant is a run).
+fn experiment_plots(e: &ExperimentResult) -> Result<Vec<Plot>, PlotError> {
+    let runs = variant_runs(e);
+    if runs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let prefix = format!("experiment-{}", slug(&e.label));
+    Ok(vec![
+        Plot {
+            name: format!("{prefix}-variants"),
+            title: format!("{}: throughput and latency by variant", e.name),
+            caption: "Delivered packets per second, and the p50, p99 and p99.9 latency, of each variant.".into(),
+            svg: plot::variants(&runs)?,
+        },
+        Plot {
+            name: format!("{prefix}-latency-cdf"),
+            title: format!("{}: latency distribution by variant", e.name),
+            caption: "Each variant's latency CDF, latency on a log scale.".into(),
+            svg: plot::latency_cdf(&runs)?,
+        },
+        Plot {
+            name: format!("{prefix}-per-packet"),
+            title: format!("{}: work per packet by variant", e.name),
+            caption: "Hard interrupts and NAPI polls per delivered packet, per variant.".into(),
+            svg: plot::per_packet(&runs)?,
+        },
+    ])
+}
+
+/// Every plot of the report, in page order.
+pub fn plots(docs: &[Document]) -> Result<Vec<Plot>, PlotError> {
+    let mut out = run_plots(&runs(docs))?;
+    for d in docs {
+        if let Document::Experiment(e) = d {
+            out.extend(experiment_plots(e)?);
+        }
+    }
+    Ok(out)
+}
+
+/// A run's row in the page's tables, formatted.
+#[derive(Serialize)]
+struct Row {
+    label: String,
+    color: String,
+    scenario: String,
+    seed: u64,
+    duration: String,
+    delivered: String,
+    gbps: String,
+    dropped: String,
+    p50: String,
+    p99: String,
+    p999: String,
+    irq_per_packet: String,
+    polls_per_packet: String,
+}
+
+fn row(i: usize, r: &RunResult) -> Row {
+    let c = plot::series_color(i);
+    let lat = |ns: u64| if r.latency.count == 0 { "–".to_string() } else { plot::ns_label(ns as f64) };
+    let per = |v: Option<f64>| v.map(plot::number).unwrap_or_else(|| "n/a".into());
+    let share = if r.offered > 0 { r.dropped as f64 / r.offered as f64 * 100.0 } else { 0.0 };
+    Row {
+        label: r.label.clone(),
+        color: format!("#{:02x}{:02x}{:02x}", c.0, c.1, c.2),
+        scenario: r.scenario.clone(),
+        seed: r.seed,
+        duration: format!("{:.1} ms", r.duration_s * 1e3),
+        delivered: crate::pps(r.delivered_pps),
+        gbps: format!("{:.2}", r.delivered_gbps),
+        dropped: format!("{} ({share:.1}%)", crate::thousands(r.dropped)),
+        p50: lat(r.latency.p50),
+        p99: lat(r.latency.p99),
+        p999: lat(r.latency.p999),
+        irq_per_packet: per(r.interrupts_per_packet()),
+        polls_per_packet: per(r.polls_per_packet()),
+    }
+}
+
+#[derive(Serialize)]
+struct VariantRow {
+    name: String,
+    params: Vec<String>,
+    run: Option<Row>,
+}
+
+#[derive(Serialize)]
+struct Section {
+    label: String,
+    name: String,
+    description: String,
+    quick: bool,
+    variants: Vec<VariantRow>,
+    findings: Vec<crate::document::Finding>,
+    holding: usize,
+    plots: Vec<Plot>,
+}
+
+#[derive(Serialize)]
+struct Page {
+    version: &'static str,
+    inputs: Vec<String>,
+    runs: Vec<Row>,
+    run_plots: Vec<Plot>,
+    experiments: Vec<Section>,
+}
+
+/// The report as one self-contained HTML page.
+pub fn html(docs: &[Document]) -> Result<String, PlotError> {
+    let runs = runs(docs);
+    let mut experiments = Vec::new();
+    for d in docs {
+        if let Document::Experiment(e) = d {
+            let mut k = 0;
+            let variants = e
+                .variants
+                .iter()
+                .map(|v| VariantRow {
+                    name: v.name.clone(),
+                    params: v.params.clone(),
+                    run: v.run.as_ref().map(|r| {
+                        k += 1;
+                        row(k - 1, r)
+                    }),
+                })
+                .collect();
+            experiments.push(Section {
+                label: e.label.clone(),
+                name: e.name.clone(),
+                description: e.description.clone(),
+                quick: e.quick,
+                variants,
+                findings: e.findings.clone(),
+                holding: e.findings.iter().filter(|f| f.holds).count(),
+                plots: experiment_plots(e)?,
+            });
+        }
+    }
+    let page = Page {
+        version: env!("CARGO_PKG_VERSION"),
+        inputs: docs.iter().map(|d| d.label().to_string()).collect(),
+        runs: runs.iter().enumerate().map(|(i, r)| row(i, r)).collect(),
+        run_plots: run_plots(&runs)?,
+        experiments,
+    };
+    let mut env = minijinja::Environment::new();
+    let fail = |e: minijinja::Error| PlotError { plot: "the page".into(), message: e.to_string() };
+    env.add_template("report.html", TEMPLATE).map_err(fail)?;
+    let template = env.get_template("report.html").map_err(fail)?;
+    template.render(minijinja::context! { page => page }).map_err(fail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::document::parse;
+    use serde_json::json;
+
+    fn metrics(delivered: u64, p50: u64) -> serde_json::Value {
+        json!({
+            "schema_version": 1, "scenario": "<s>", "seed": 7, "duration_s": 0.01,
+            "packets": {"offered": delivered, "delivered": delivered, "dropped": {}},
+            "throughput": {"delivered_pps": delivered as f64 * 100.0, "delivered_gbps": 0.5},
+            "latency_ns": {"count": delivered, "p50": p50, "p90": 2 * p50, "p99": 3 * p50, "p999": 4 * p50, "max": 5 * p50, "mean": 12.0},
+            "cpu": [{"core": 0, "busy_frac": {"hardirq": 0.1, "softirq": 0.2, "kthread": 0.0, "user": 0.3, "guest": 0.0, "idle": 0.4}}],
+            "interrupts": {"total": 25},
+            "napi": {"polls": 50},
+        })
+    }
+
+    fn doc(v: serde_json::Value, label: &str) -> Document {
+        parse(v.to_string().as_bytes(), Path::new("x.json"), label).unwrap()
+    }
+
+    #[test]
+    fn labels_are_file_names_unless_two_share_one() {
+        let paths: Vec<PathBuf> =
+            ["a/base.json", "b/base.json", "tuned.json", "tuned.json"].iter().map(PathBuf::from).collect();
+        assert_eq!(labels(&paths), ["a/base.json", "b/base.json", "tuned.json", "tuned.json (2)"]);
+    }
+
+    #[test]
+    fn the_page_is_self_contained_and_deterministic() {
+        let docs = [doc(metrics(100, 1000), "base"), doc(metrics(200, 3000), "tuned")];
+        let page = html(&docs).unwrap();
+        assert!(page.starts_with("<!DOCTYPE html>"));
+        for outside in ["<script", "http://", "https://", "<link", "@import", "url("] {
+            // The SVG namespace is a name, not something fetched.
+            let hits = page.matches(outside).count()
+                - page.matches("xmlns=\"http://www.w3.org/2000/svg\"").count() * (outside == "http://") as usize;
+            assert_eq!(hits, 0, "the page refers to {outside}");
+        }
+        assert_eq!(page.matches("<svg").count(), 3, "CDF, CPU time, per-packet");
+        assert!(page.contains("&lt;s&gt;"), "text from the files is escaped");
+        assert_eq!(page, html(&docs).unwrap());
+    }
+
+    #[test]
+    fn an_experiment_gets_its_plots_and_findings() {
+        let e = json!({
+            "experiment": "knee", "description": "where it bends", "quick": false, "base": {},
+            "variants": [
+                {"name": "slow", "params": {"workload.rate_pps": 1e5}, "metrics": metrics(100, 1000)},
+                {"name": "fast", "params": {"workload.rate_pps": 1e6}, "metrics": metrics(900, 9000)},
+            ],
+            "findings": [{"claim": "fast is slower", "holds": true}, {"claim": "nothing drops", "holds": false}],
+        });
+        let docs = [doc(e, "knee run")];
+        let names: Vec<String> = plots(&docs).unwrap().into_iter().map(|p| p.name).collect();
+        assert_eq!(
+            names,
+            ["experiment-knee-run-variants", "experiment-knee-run-latency-cdf", "experiment-knee-run-per-packet"]
+        );
+        let page = html(&docs).unwrap();
+        assert!(page.contains("fast is slower") && page.contains("nothing drops"));
+        assert!(page.contains("1 of 2 findings hold"));
+        assert_eq!(page.matches("<svg").count(), 3);
+    }
+}
