@@ -1,5 +1,6 @@
-//! Reports of a run: the metrics JSON document (schema in docs/metrics.md)
-//! and a terminal summary.
+//! Reports of a run: the metrics JSON document (schema in docs/metrics.md),
+//! a terminal summary, the timeline as Chrome Trace Event JSON (trace.rs)
+//! and latency histograms as HdrHistogram logs (hdr.rs).
 //!
 //! JSON is produced by serde from [`Metrics`], whose fields are structs and
 //! `BTreeMap`s only, so key order is fixed and the same run gives
@@ -10,6 +11,8 @@
 use irqlab_model::Metrics;
 use std::fmt::Write;
 
+pub mod hdr;
+pub mod trace;
 pub mod views;
 pub use views::View;
 
