@@ -23,17 +23,20 @@ use irqlab_model::kernel::softnet::PollItem;
 use irqlab_model::trace::{CounterKey, SliceKind, SoftirqVec, Trace, Track};
 use serde::Serialize;
 use serde_json::{Value, json};
+use std::cmp::Reverse;
+use std::collections::BTreeMap;
+use std::io::{self, Write};
 
 /// The pid of NIC `n`'s process (kernels take pids from 0).
 pub const NIC_PID_BASE: u32 = 100;
 
-/// A trace document and how many events it holds.
-#[derive(Clone, Debug)]
-pub struct ChromeTrace {
-    /// The JSON text (one event per line).
-    pub json: String,
+/// What [`write_chrome_trace`] wrote.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Written {
     /// Events in `traceEvents`, metadata included.
     pub events: usize,
+    /// Bytes.
+    pub bytes: u64,
 }
 
 /// One trace event; absent fields are left out.
@@ -165,9 +168,37 @@ fn metadata(name: &'static str, pid: u32, tid: Option<u32>, args: Value) -> Even
     }
 }
 
-/// The trace as Chrome Trace Event JSON; `m` is the run's metrics (IRQ
-/// names, whether the kernel is a VM's guest).
-pub fn chrome_trace(t: &Trace, m: &Metrics) -> ChromeTrace {
+/// Where a timed event comes from, in the capture.
+#[derive(Clone, Copy)]
+enum Source {
+    Counter(usize),
+    Slice(usize),
+    FlowStart(usize),
+    FlowFinish(usize),
+}
+
+/// Counts the bytes written through it.
+struct Counting<'a, W: Write> {
+    inner: &'a mut W,
+    bytes: u64,
+}
+
+impl<W: Write> Write for Counting<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// The trace as Chrome Trace Event JSON (one event per line) into `out`;
+/// `m` is the run's metrics (IRQ names, whether the kernel is a VM's
+/// guest). Events are built one at a time as they are written, so memory
+/// stays that of the capture.
+pub fn write_chrome_trace<W: Write>(t: &Trace, m: &Metrics, out: &mut W) -> io::Result<Written> {
     let mut meta = Vec::new();
     let guest = m.vm.is_some();
     for (k, &cpus) in t.cpus.iter().enumerate() {
@@ -191,47 +222,9 @@ pub fn chrome_trace(t: &Trace, m: &Metrics) -> ChromeTrace {
         }
     }
 
-    // (ts ns, rank at equal times, longer first, event)
-    let mut timed: Vec<(u64, u8, std::cmp::Reverse<u64>, Event)> = Vec::new();
-    for s in &t.slices {
-        let (pid, tid) = pid_tid(s.track);
-        let (start, end) = (ns(s.start.0), ns(s.end.0));
-        let (name, cat, args) = describe(s.kind, s.track, m);
-        let ev = Event {
-            name,
-            cat: Some(cat),
-            ph: "X",
-            ts: Some(us(start)),
-            dur: Some(us(end - start)),
-            pid,
-            tid: Some(tid),
-            id: None,
-            bp: None,
-            args,
-        };
-        timed.push((start, 1, std::cmp::Reverse(end - start), ev));
-    }
-    for f in &t.flows {
-        for (ph, (track, at), rank) in [("s", f.from, 2), ("f", f.to, 2)] {
-            let (pid, tid) = pid_tid(track);
-            let ev = Event {
-                name: "packet".to_owned(),
-                cat: Some("packet"),
-                ph,
-                ts: Some(us(ns(at.0))),
-                dur: None,
-                pid,
-                tid: Some(tid),
-                id: Some(f.id),
-                bp: (ph == "f").then_some("e"),
-                args: None,
-            };
-            timed.push((ns(at.0), rank, std::cmp::Reverse(0), ev));
-        }
-    }
-    // Samples a nanosecond apart or less become one: the last value wins.
+    // Counter samples a nanosecond apart or less become one: the last value wins.
     let mut counters: Vec<(CounterKey, u64, u64)> = Vec::with_capacity(t.counters.len());
-    let mut last_of: std::collections::BTreeMap<CounterKey, usize> = std::collections::BTreeMap::new();
+    let mut last_of: BTreeMap<CounterKey, usize> = BTreeMap::new();
     for c in &t.counters {
         let at = ns(c.at.0);
         match last_of.get(&c.key) {
@@ -242,40 +235,32 @@ pub fn chrome_trace(t: &Trace, m: &Metrics) -> ChromeTrace {
             }
         }
     }
-    for (key, at, value) in counters {
-        let (pid, name, args) = match key {
-            CounterKey::Ring { nic, queue } => {
-                (NIC_PID_BASE + nic.0, format!("rx-{} ring", queue.0), json!({"frames": value}))
-            }
-            CounterKey::SocketQueue { kernel, thread } => {
-                (kernel.0, format!("reader-{} sk_receive_queue", thread.0), json!({"packets": value}))
-            }
-        };
-        let ev = Event {
-            name,
-            cat: Some("counter"),
-            ph: "C",
-            ts: Some(us(at)),
-            dur: None,
-            pid,
-            tid: None,
-            id: None,
-            bp: None,
-            args: Some(args),
-        };
-        timed.push((at, 0, std::cmp::Reverse(0), ev));
+
+    // (ts ns, rank at equal times, longer first, source): counters first,
+    // then enclosing slices before the slices inside them, then flow ends.
+    let mut order: Vec<(u64, u8, Reverse<u64>, Source)> =
+        Vec::with_capacity(counters.len() + t.slices.len() + 2 * t.flows.len());
+    order.extend(counters.iter().enumerate().map(|(i, c)| (c.1, 0, Reverse(0), Source::Counter(i))));
+    for (i, s) in t.slices.iter().enumerate() {
+        let (start, end) = (ns(s.start.0), ns(s.end.0));
+        order.push((start, 1, Reverse(end - start), Source::Slice(i)));
+    }
+    for (i, f) in t.flows.iter().enumerate() {
+        order.push((ns(f.from.1.0), 2, Reverse(0), Source::FlowStart(i)));
+        order.push((ns(f.to.1.0), 2, Reverse(0), Source::FlowFinish(i)));
     }
     // Stable: equal keys keep the capture's (deterministic) order.
-    timed.sort_by_key(|(ts, rank, dur, _)| (*ts, *rank, *dur));
+    order.sort_by_key(|(ts, rank, dur, _)| (*ts, *rank, *dur));
 
-    let events = meta.len() + timed.len();
-    let mut out = String::with_capacity(events * 120 + 256);
-    out.push_str("{\"traceEvents\":[\n");
-    for (i, ev) in meta.iter().chain(timed.iter().map(|(_, _, _, e)| e)).enumerate() {
+    let mut out = Counting { inner: out, bytes: 0 };
+    out.write_all(b"{\"traceEvents\":[\n")?;
+    let events = meta.len() + order.len();
+    let timed = order.iter().map(|&(_, _, _, src)| timed_event(t, m, &counters, src));
+    for (i, ev) in meta.into_iter().chain(timed).enumerate() {
         if i > 0 {
-            out.push_str(",\n");
+            out.write_all(b",\n")?;
         }
-        out.push_str(&serde_json::to_string(ev).expect("trace events serialise"));
+        serde_json::to_writer(&mut out, &ev)?;
     }
     let other = json!({
         "scenario": m.scenario,
@@ -284,8 +269,76 @@ pub fn chrome_trace(t: &Trace, m: &Metrics) -> ChromeTrace {
         "window_start_us": us(ns(t.start.0)),
         "window_end_us": us(ns(t.end.0)),
     });
-    out.push_str("\n],\"displayTimeUnit\":\"ns\",\"otherData\":");
-    out.push_str(&other.to_string());
-    out.push_str("}\n");
-    ChromeTrace { json: out, events }
+    out.write_all(b"\n],\"displayTimeUnit\":\"ns\",\"otherData\":")?;
+    serde_json::to_writer(&mut out, &other)?;
+    out.write_all(b"}\n")?;
+    out.flush()?;
+    Ok(Written { events, bytes: out.bytes })
+}
+
+/// The event of one capture record.
+fn timed_event(t: &Trace, m: &Metrics, counters: &[(CounterKey, u64, u64)], src: Source) -> Event {
+    match src {
+        Source::Slice(i) => {
+            let s = &t.slices[i];
+            let (pid, tid) = pid_tid(s.track);
+            let (start, end) = (ns(s.start.0), ns(s.end.0));
+            let (name, cat, args) = describe(s.kind, s.track, m);
+            Event {
+                name,
+                cat: Some(cat),
+                ph: "X",
+                ts: Some(us(start)),
+                dur: Some(us(end - start)),
+                pid,
+                tid: Some(tid),
+                id: None,
+                bp: None,
+                args,
+            }
+        }
+        Source::FlowStart(i) | Source::FlowFinish(i) => {
+            let f = &t.flows[i];
+            let (ph, (track, at)) = match src {
+                Source::FlowStart(_) => ("s", f.from),
+                _ => ("f", f.to),
+            };
+            let (pid, tid) = pid_tid(track);
+            Event {
+                name: "packet".to_owned(),
+                cat: Some("packet"),
+                ph,
+                ts: Some(us(ns(at.0))),
+                dur: None,
+                pid,
+                tid: Some(tid),
+                id: Some(f.id),
+                bp: (ph == "f").then_some("e"),
+                args: None,
+            }
+        }
+        Source::Counter(i) => {
+            let (key, at, value) = counters[i];
+            let (pid, name, args) = match key {
+                CounterKey::Ring { nic, queue } => {
+                    (NIC_PID_BASE + nic.0, format!("rx-{} ring", queue.0), json!({"frames": value}))
+                }
+                CounterKey::SocketQueue { kernel, thread } => {
+                    (kernel.0, format!("reader-{} sk_receive_queue", thread.0), json!({"packets": value}))
+                }
+            };
+            Event {
+                name,
+                cat: Some("counter"),
+                ph: "C",
+                ts: Some(us(at)),
+                dur: None,
+                pid,
+                tid: None,
+                id: None,
+                bp: None,
+                args: Some(args),
+            }
+        }
+    }
 }

@@ -175,12 +175,13 @@ pub fn run(a: &RunArgs, out: &mut dyn Write) -> Result<(), Failure> {
     let recorded = machine.run_recorded();
     let mut m = recorded.metrics;
     if let (Some(path), Some(trace)) = (&a.trace, &recorded.trace) {
-        let doc = irqlab_report::trace::chrome_trace(trace, &m);
-        std::fs::write(path, &doc.json).map_err(|e| Failure::Io(format!("cannot write {}: {e}", path.display())))?;
+        let cannot = |e: std::io::Error| Failure::Io(format!("cannot write {}: {e}", path.display()));
+        let mut file = std::io::BufWriter::new(std::fs::File::create(path).map_err(cannot)?);
+        let written = irqlab_report::trace::write_chrome_trace(trace, &m, &mut file).map_err(cannot)?;
         super::note(format_args!(
             "trace: {} events, {:.1} MB, {:.3}ms..{:.3}ms of simulated time → {}",
-            doc.events,
-            doc.json.len() as f64 / 1e6,
+            written.events,
+            written.bytes as f64 / 1e6,
             trace.start.as_secs_f64() * 1e3,
             trace.end.as_secs_f64() * 1e3,
             path.display()
