@@ -11,7 +11,8 @@
 //!
 //! The capture is an optional sink on [`Sim`](crate::sim::Sim): `None`
 //! unless a run asks for it, so a run without a trace pays one `Option`
-//! check per hook and is otherwise unchanged. The tracer only observes —
+//! check per hook and is otherwise unchanged (the sink's methods are
+//! `#[cold]`, so the checks do not change how the hot paths are compiled). The tracer only observes —
 //! it never schedules an event or touches a part's state — so a run's
 //! metrics are the same with and without it.
 //!
@@ -283,6 +284,7 @@ impl Tracer {
     }
 
     /// A frame was pushed on `cpu`'s context stack at `at`.
+    #[cold]
     pub fn frame_begin(&mut self, kernel: KernelId, cpu: CpuId, at: Time, ctx: Ctx, work: Work, kind: SliceKind) {
         let track = Track::Cpu { kernel, cpu };
         let depth = self.cpu(kernel, cpu).frames.len();
@@ -313,6 +315,7 @@ impl Tracer {
     }
 
     /// The running frame of `cpu` completed at `at`.
+    #[cold]
     pub fn frame_end(&mut self, kernel: KernelId, cpu: CpuId, at: Time) {
         let track = Track::Cpu { kernel, cpu };
         let c = self.cpu(kernel, cpu);
@@ -329,6 +332,7 @@ impl Tracer {
     }
 
     /// A counter's value changed at `at`.
+    #[cold]
     pub fn counter(&mut self, key: CounterKey, at: Time, value: u64) {
         if at >= self.cfg.end {
             return;
@@ -360,6 +364,7 @@ impl Tracer {
     /// A frame's descriptor write-back on an RX queue at `done` (its last
     /// bit reached the NIC at `wire`); the ring now holds `ring_len` frames.
     #[allow(clippy::too_many_arguments)]
+    #[cold]
     pub fn rx_landed(
         &mut self,
         nic: NicId,
@@ -383,11 +388,13 @@ impl Tracer {
     }
 
     /// A poll took frames from an RX queue at `at`, leaving `ring_len`.
+    #[cold]
     pub fn rx_taken(&mut self, nic: NicId, queue: QueueId, at: Time, ring_len: usize) {
         self.counter(CounterKey::Ring { nic, queue }, at, ring_len as u64);
     }
 
     /// A packet's copy to its reader on `cpu` ended at `at`.
+    #[cold]
     pub fn delivered(&mut self, kernel: KernelId, cpu: CpuId, flow: FlowId, seq: u32, at: Time) {
         if self.sampled.is_empty() {
             return;

@@ -27,9 +27,14 @@ impl Kernel {
     /// A frame was pushed on `cpu`.
     #[inline]
     pub(super) fn trace_frame_begin(&self, cpu: CpuId, ctx: Ctx, work: Work, sim: &mut Sim) {
-        if sim.trace.is_none() {
-            return;
+        if sim.trace.is_some() {
+            self.traced_frame_begin(cpu, ctx, work, sim);
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn traced_frame_begin(&self, cpu: CpuId, ctx: Ctx, work: Work, sim: &mut Sim) {
         let kind = self.trace_kind(cpu, work);
         let now = sim.now();
         if let Some(t) = sim.trace.as_deref_mut() {
@@ -40,19 +45,23 @@ impl Kernel {
     /// `cpu`'s running frame completed.
     #[inline]
     pub(super) fn trace_frame_end(&self, cpu: CpuId, sim: &mut Sim) {
-        let now = sim.now();
-        if let Some(t) = sim.trace.as_deref_mut() {
-            t.frame_end(self.id, cpu, now);
+        if sim.trace.is_some() {
+            let now = sim.now();
+            if let Some(t) = sim.trace.as_deref_mut() {
+                t.frame_end(self.id, cpu, now);
+            }
         }
     }
 
     /// Thread `t`'s socket receive queue changed.
     #[inline]
     pub(super) fn trace_socket_queue(&self, t: ThreadId, sim: &mut Sim) {
-        let now = sim.now();
-        if let Some(tr) = sim.trace.as_deref_mut() {
-            let key = CounterKey::SocketQueue { kernel: self.id, thread: t };
-            tr.counter(key, now, self.threads[t.idx()].queue.len() as u64);
+        if sim.trace.is_some() {
+            let now = sim.now();
+            if let Some(tr) = sim.trace.as_deref_mut() {
+                let key = CounterKey::SocketQueue { kernel: self.id, thread: t };
+                tr.counter(key, now, self.threads[t.idx()].queue.len() as u64);
+            }
         }
     }
 }

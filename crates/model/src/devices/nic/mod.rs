@@ -622,9 +622,11 @@ impl Nic {
         if n > 0 && sim.faults.fire(Fault::DriverLosesFrame) {
             out.pop();
         }
-        let now = sim.now();
-        if let Some(tr) = sim.trace.as_deref_mut() {
-            tr.rx_taken(self.id, q, now, self.queues[q.idx()].ring_len());
+        if sim.trace.is_some() {
+            let now = sim.now();
+            if let Some(tr) = sim.trace.as_deref_mut() {
+                tr.rx_taken(self.id, q, now, self.queues[q.idx()].ring_len());
+            }
         }
         n
     }
