@@ -93,6 +93,11 @@ impl LatencyHistogram {
         self.h.len()
     }
 
+    /// The underlying HDR histogram (for export in HdrHistogram's formats).
+    pub fn histogram(&self) -> &Histogram<u64> {
+        &self.h
+    }
+
     /// Adds another histogram's samples.
     pub fn merge(&mut self, other: &LatencyHistogram) {
         self.h.add(&other.h).expect("histograms with identical bounds merge");

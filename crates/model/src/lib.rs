@@ -24,12 +24,13 @@ mod mutations;
 pub mod platform;
 pub mod progress;
 pub mod sim;
+pub mod trace;
 pub mod virt;
 pub mod workload;
 
 pub use config::{ConfigError, Scenario};
 pub use costs::{CostModel, Costs};
-pub use machine::{BuildError, Machine};
+pub use machine::{BuildError, Machine, Recorded};
 pub use metrics::Metrics;
 
 /// Builds and runs a scenario.

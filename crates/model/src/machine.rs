@@ -16,12 +16,13 @@ use crate::metrics::{Metrics, Parts};
 use crate::platform::Platform;
 use crate::progress::{self, DRAIN_BOUND};
 use crate::sim::{Event, KernelEvent, Sim};
+use crate::trace::{Trace, TraceConfig, Tracer};
 use crate::workload::flows::{Flow, build_flows};
 use crate::workload::replay::Replay;
 use crate::workload::traffic::PortArrivals;
-use irqlab_engine::Time;
 use irqlab_engine::rng::{RngStreams, streams};
 use irqlab_engine::time::PS_PER_US;
+use irqlab_engine::{LatencyHistogram, Time};
 use irqlab_hw::rss::{Reta, RssKey};
 
 /// The PCI requester ID of NIC `n` (bus n+1, device 0, function 0).
@@ -89,6 +90,29 @@ pub struct Machine {
     owner: Vec<Option<(KernelId, CpuId)>>,
     scenario: Scenario,
     end: Time,
+}
+
+/// What a run recorded besides its metrics ([`Machine::run_recorded`]).
+#[derive(Debug)]
+pub struct Recorded {
+    /// The host kernel's metrics, as [`Machine::run`] returns them.
+    pub metrics: Metrics,
+    /// The timeline, when the run was traced.
+    pub trace: Option<Trace>,
+    /// Wire-to-application latency, every delivered packet (the histogram
+    /// behind `latency_ns`).
+    pub latency: LatencyHistogram,
+    /// Interrupt latency (the histogram behind `interrupts.latency_ns`).
+    pub irq_latency: LatencyHistogram,
+}
+
+/// A finished run, before it is handed out.
+struct Finished {
+    metrics: Vec<Metrics>,
+    faults: crate::sim::Faults,
+    trace: Option<Trace>,
+    latency: LatencyHistogram,
+    irq_latency: LatencyHistogram,
 }
 
 /// A run could not be set up (the scenario was not validated first).
@@ -243,7 +267,26 @@ impl Machine {
 
     /// Runs to the end; returns the metrics with the faults as they stand
     /// after the run (a mutation test reads their opportunities).
-    pub(crate) fn run_counting_faults(mut self) -> (Vec<Metrics>, crate::sim::Faults) {
+    pub(crate) fn run_counting_faults(self) -> (Vec<Metrics>, crate::sim::Faults) {
+        let f = self.run_to_end();
+        (f.metrics, f.faults)
+    }
+
+    /// Captures the run's timeline inside `cfg`'s window (crate::trace);
+    /// the run's metrics are the same with and without it.
+    pub fn trace(&mut self, cfg: TraceConfig) {
+        self.sim.trace = Some(Box::new(Tracer::new(cfg, self.end)));
+    }
+
+    /// Runs to the scenario's end and returns the host kernel's metrics
+    /// with what else the run recorded: its trace, if [`Machine::trace`]
+    /// asked for one, and its latency histograms.
+    pub fn run_recorded(self) -> Recorded {
+        let mut f = self.run_to_end();
+        Recorded { metrics: f.metrics.swap_remove(0), trace: f.trace, latency: f.latency, irq_latency: f.irq_latency }
+    }
+
+    fn run_to_end(mut self) -> Finished {
         while let Some((_, ev)) = self.sim.events.pop_until(self.end) {
             self.dispatch(ev);
         }
@@ -302,7 +345,7 @@ impl Machine {
 
     /// The run's metrics and its conservation laws at its end; then the
     /// drain that checks the progress law.
-    fn finish(mut self) -> (Vec<Metrics>, crate::sim::Faults) {
+    fn finish(mut self) -> Finished {
         let end = self.end;
         for nic in &mut self.nics {
             nic.rx_settle(&mut self.sim, &mut self.platform);
@@ -310,6 +353,14 @@ impl Machine {
         for k in &mut self.kernels {
             k.settle(end);
         }
+        // The trace ends with the run: the drain below is not part of it.
+        let trace = self.sim.trace.take().map(|t| {
+            let cpus = self.kernels.iter().map(|k| k.cpus.len() as u32).collect();
+            let queues = self.nics.iter().map(|n| n.queues.len() as u32).collect();
+            t.finish(end, cpus, queues)
+        });
+        let latency = self.kernels[0].stats.latency.clone();
+        let irq_latency = self.kernels[0].stats.irq_latency.clone();
         if let Some(u) = self.platform.iommu.as_mut() {
             u.settle(end);
         }
@@ -345,7 +396,7 @@ impl Machine {
             m.progress = progress.clone();
             m.law_violations.extend(violations.iter().cloned());
         }
-        (all, self.sim.faults)
+        Finished { metrics: all, faults: self.sim.faults, trace, latency, irq_latency }
     }
 
     /// Messages still travelling: events of those kinds still queued.

@@ -144,7 +144,8 @@ pub enum KernelEvent {
     },
 }
 
-/// The event queue, the costs, and the test-only fault injector.
+/// The event queue, the costs, the test-only fault injector, and the
+/// optional trace sink.
 pub struct Sim {
     /// Future events.
     pub events: EventQueue<Event>,
@@ -152,12 +153,15 @@ pub struct Sim {
     pub costs: Costs,
     /// Faults injected by mutation tests (never active in a normal build).
     pub faults: Faults,
+    /// The timeline's sink when the run is traced (crate::trace); `None`
+    /// costs each hook one check.
+    pub trace: Option<Box<crate::trace::Tracer>>,
 }
 
 impl Sim {
     /// A simulation at time zero.
     pub fn new(costs: Costs) -> Sim {
-        Sim { events: EventQueue::new(), costs, faults: Faults::default() }
+        Sim { events: EventQueue::new(), costs, faults: Faults::default(), trace: None }
     }
 
     /// The current simulated time.

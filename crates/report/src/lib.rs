@@ -1,7 +1,9 @@
-//! Reports of a run: the metrics JSON document (schema in docs/metrics.md)
-//! and a terminal summary; and `irqlab report`'s page, result files read
-//! back ([`document`]) and drawn as SVG plots ([`plot`]) into one
-//! self-contained HTML page ([`page`], docs/report.md).
+//! Reports of a run: the metrics JSON document (schema in docs/metrics.md),
+//! a terminal summary, the timeline as Chrome Trace Event JSON (trace.rs)
+//! and latency histograms as HdrHistogram logs (hdr.rs); and `irqlab
+//! report`'s page, result files read back ([`document`]) and drawn as SVG
+//! plots ([`plot`]) into one self-contained HTML page ([`page`],
+//! docs/report.md).
 //!
 //! JSON is produced by serde from [`Metrics`], whose fields are structs and
 //! `BTreeMap`s only, so key order is fixed and the same run gives
@@ -13,8 +15,10 @@ use irqlab_model::Metrics;
 use std::fmt::Write;
 
 pub mod document;
+pub mod hdr;
 pub mod page;
 pub mod plot;
+pub mod trace;
 pub mod views;
 pub use views::View;
 

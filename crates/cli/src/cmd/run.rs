@@ -38,6 +38,44 @@ pub struct RunArgs {
     /// version writes the same JSON, byte for byte.
     #[arg(long, value_name = "RESULT.json", conflicts_with_all = ["scenario", "seed", "set", "costs", "duration"])]
     pub replay: Option<std::path::PathBuf>,
+    /// Write the run's timeline to FILE as Chrome Trace Event JSON (open it
+    /// in ui.perfetto.dev or chrome://tracing; docs/trace.md).
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<std::path::PathBuf>,
+    /// The simulated time the trace covers, e.g. `10ms..12ms` (default: the
+    /// first 1ms, or the whole run if shorter).
+    #[arg(long, value_name = "A..B", value_parser = parse_window, requires = "trace")]
+    pub trace_window: Option<(f64, f64)>,
+    /// Follow one landed packet in N from its DMA to its reader (flow
+    /// arrows in the trace); 0 for none.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_TRACE_SAMPLE, requires = "trace")]
+    pub trace_sample: u64,
+    /// Write the wire-to-application and interrupt latency histograms to
+    /// FILE in HdrHistogram's interval-log format (`.hlog`, V2 compressed).
+    #[arg(long, value_name = "FILE")]
+    pub hdr_out: Option<std::path::PathBuf>,
+}
+
+/// `--trace-sample`'s default: one packet in a hundred.
+pub const DEFAULT_TRACE_SAMPLE: u64 = 100;
+/// The trace window's length when `--trace-window` is not given, in ms.
+pub const DEFAULT_TRACE_WINDOW_MS: f64 = 1.0;
+
+/// Parses `A..B` (each a duration as for `--duration`, or `0`) into
+/// milliseconds from the start of the run.
+pub fn parse_window(s: &str) -> Result<(f64, f64), String> {
+    let Some((a, b)) = s.split_once("..") else {
+        return Err(format!("expected a window such as 10ms..12ms, got '{s}'"));
+    };
+    let instant = |t: &str| match t.trim() {
+        "0" | "0ms" | "0s" | "0us" => Ok(0.0),
+        t => parse_duration_ms(t),
+    };
+    let (a, b) = (instant(a)?, instant(b)?);
+    if a >= b {
+        return Err(format!("the window's start must come before its end, got '{s}'"));
+    }
+    Ok((a, b))
 }
 
 /// Values of `--view`.
@@ -139,7 +177,32 @@ pub fn run(a: &RunArgs, out: &mut dyn Write) -> Result<(), Failure> {
         Some(path) => replay(path)?,
         None => load(a.scenario.as_deref(), a.seed, &a.set, a.duration, a.costs.as_deref())?,
     };
-    let mut m = irqlab_model::run(&s).map_err(|e| Failure::Input(e.to_string()))?;
+    let mut machine = irqlab_model::Machine::new(&s).map_err(|e| Failure::Input(e.to_string()))?;
+    if a.trace.is_some() {
+        machine.trace(trace_config(a, s.duration_ms)?);
+    }
+    let recorded = machine.run_recorded();
+    let mut m = recorded.metrics;
+    if let (Some(path), Some(trace)) = (&a.trace, &recorded.trace) {
+        let cannot = |e: std::io::Error| Failure::Io(format!("cannot write {}: {e}", path.display()));
+        let mut file = std::io::BufWriter::new(std::fs::File::create(path).map_err(cannot)?);
+        let written = irqlab_report::trace::write_chrome_trace(trace, &m, &mut file).map_err(cannot)?;
+        super::note(format_args!(
+            "trace: {} events, {:.1} MB, {:.3}ms..{:.3}ms of simulated time → {}",
+            written.events,
+            written.bytes as f64 / 1e6,
+            trace.start.as_secs_f64() * 1e3,
+            trace.end.as_secs_f64() * 1e3,
+            path.display()
+        ));
+    }
+    if let Some(path) = &a.hdr_out {
+        let comment = format!("irqlab run {} --seed {}", m.scenario, m.seed);
+        let hists = [("wire-to-app", recorded.latency.histogram()), ("interrupt", recorded.irq_latency.histogram())];
+        let mut buf = Vec::new();
+        irqlab_report::hdr::write_hlog(&mut buf, &hists, m.duration_s, &comment)?;
+        std::fs::write(path, buf).map_err(|e| Failure::Io(format!("cannot write {}: {e}", path.display())))?;
+    }
     inject_test_violation(&mut m);
     match a.json.as_deref() {
         Some("-") => out.write_all(irqlab_report::to_json(&m).as_bytes())?,
@@ -155,6 +218,22 @@ pub fn run(a: &RunArgs, out: &mut dyn Write) -> Result<(), Failure> {
         return Err(Failure::Bug(format!("model bug, please report: {}", list.join("; "))));
     }
     Ok(())
+}
+
+/// The trace window of the arguments, checked against the run's length.
+fn trace_config(a: &RunArgs, duration_ms: f64) -> Result<irqlab_model::trace::TraceConfig, Failure> {
+    let (start, end) = a.trace_window.unwrap_or((0.0, DEFAULT_TRACE_WINDOW_MS.min(duration_ms)));
+    if start >= duration_ms {
+        return Err(Failure::Input(format!(
+            "--trace-window starts at {start}ms, not before the run's end ({duration_ms}ms)"
+        )));
+    }
+    let ps = |ms: f64| irqlab_engine::Time((ms * irqlab_engine::time::PS_PER_MS as f64).round() as u64);
+    Ok(irqlab_model::trace::TraceConfig {
+        start: ps(start),
+        end: ps(end.min(duration_ms)),
+        sample_every: a.trace_sample,
+    })
 }
 
 /// Debug builds only: with `IRQLAB_TEST_LAW_VIOLATION` set, a run reports a

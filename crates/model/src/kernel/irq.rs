@@ -407,6 +407,7 @@ impl Kernel {
     /// schedules its completion.
     pub(super) fn push_frame(&mut self, cpu: CpuId, ctx: Ctx, work: Work, cost: Dur, cx: &mut Cx) {
         let (at, epoch) = self.cpus[cpu.idx()].push(cx.sim.now(), ctx, work, cost);
+        self.trace_frame_begin(cpu, ctx, work, cx.sim);
         self.at(cx, at, KernelEvent::CpuDone { cpu, epoch });
     }
 

@@ -46,6 +46,7 @@ mod posted;
 mod recv;
 pub mod report;
 mod sched;
+mod trace;
 mod vfio;
 mod xmit;
 mod zerocopy;

@@ -91,7 +91,7 @@ impl Kernel {
 
     /// The weight of a poll-list item: its NAPI instance's, or the backlog's
     /// (`dev_weight`).
-    fn weight(&self, item: PollItem) -> u32 {
+    pub(super) fn weight(&self, item: PollItem) -> u32 {
         match item {
             PollItem::Queue(q) => self.napi[q.idx()].weight,
             PollItem::Backlog => self.params.cfg.napi_weight,
@@ -546,6 +546,7 @@ impl Kernel {
             if th.msg_bytes > 0 {
                 th.queued_payload += crate::config::process::payload_bytes(p.bytes) as u64;
             }
+            self.trace_socket_queue(t, cx.sim);
             notify_cost += self.notify_data_ready(t, cpu, cx);
         }
         let sn = &mut self.softnet[c];

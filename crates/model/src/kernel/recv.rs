@@ -99,6 +99,7 @@ impl Kernel {
             let sock = &mut self.sockets[p.flow.idx()];
             sock.rmem_bytes = sock.rmem_bytes.saturating_sub(p.bytes as u64 + overhead);
         }
+        self.trace_socket_queue(t, cx.sim);
         self.push_frame(cpu, Ctx::User, Work::Recv { thread: t }, cost, cx);
     }
 
@@ -116,6 +117,9 @@ impl Kernel {
             #[cfg(test)]
             self.stats.deliveries.push((cpu, end));
             self.stats.latency.record_ns(end.since(p.wire).as_ns());
+            if let Some(tr) = cx.sim.trace.as_deref_mut() {
+                tr.delivered(self.id, cpu, p.flow, p.seq, end);
+            }
             self.stats.delivered += 1;
             self.stats.delivered_bytes += p.bytes as u64;
         }

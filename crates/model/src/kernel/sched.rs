@@ -69,6 +69,7 @@ impl Kernel {
             return; // the frame was paused since; a newer event stands
         }
         let frame = self.cpus[c].complete(cx.sim.now());
+        self.trace_frame_end(cpu, cx.sim);
         if let Some(t) = frame.work.thread() {
             self.cg_charge(t, frame.total, cx);
         }

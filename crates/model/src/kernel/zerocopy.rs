@@ -143,6 +143,7 @@ impl Kernel {
                 sock.rmem_bytes = sock.rmem_bytes.saturating_sub(p.bytes as u64 + overhead);
             }
         }
+        self.trace_socket_queue(t, cx.sim);
         let th = &mut self.threads[t.idx()];
         let copied = th.msg_bytes - pages * PAGE_BYTES;
         let unmap = th.mapped_pages;

@@ -167,6 +167,7 @@ impl Nic {
                 .map(|q| {
                     let mut r = RxQueue::new(q, ring_size, split);
                     r.moderation = moderation;
+                    r.nic = id;
                     r
                 })
                 .collect(),
@@ -627,6 +628,12 @@ impl Nic {
         let n = self.queues[q.idx()].take(max, out);
         if n > 0 && sim.faults.fire(Fault::DriverLosesFrame) {
             out.pop();
+        }
+        if sim.trace.is_some() {
+            let now = sim.now();
+            if let Some(tr) = sim.trace.as_deref_mut() {
+                tr.rx_taken(self.id, q, now, self.queues[q.idx()].ring_len());
+            }
         }
         n
     }

@@ -88,6 +88,8 @@ pub struct RxCounts {
 /// One RX queue.
 pub struct RxQueue {
     index: u32,
+    /// The NIC it belongs to (what a trace names its track after).
+    pub nic: crate::ids::NicId,
     ring: VecDeque<Packet>,
     capacity: usize,
     /// Frames generated for this queue that have not landed yet, in wire order.
@@ -156,6 +158,7 @@ impl RxQueue {
     pub fn new(index: u32, capacity: u32, header_split: bool) -> RxQueue {
         RxQueue {
             index,
+            nic: crate::ids::NicId(0),
             ring: VecDeque::with_capacity(capacity as usize),
             capacity: capacity as usize,
             ahead: VecDeque::with_capacity(64),
@@ -287,6 +290,10 @@ impl RxQueue {
             self.counts.bytes += p.bytes as u64;
             if !sim.faults.fire(crate::sim::Fault::RingLosesFrame) {
                 self.ring.push_back(p);
+            }
+            if let Some(tr) = sim.trace.as_deref_mut() {
+                let q = crate::ids::QueueId(self.index);
+                tr.rx_landed(self.nic, q, p.flow, p.seq, p.bytes, p.wire, done, self.ring.len());
             }
         }
     }
