@@ -169,6 +169,7 @@ fn pair_laws(k: &crate::kernel::Kernel, nic: &crate::devices::nic::Nic, prefix: 
             .part("dropped.socket_full", ks.dropped_socket_full)
             .part("dropped.no_socket", ks.dropped_no_socket)
             .part("to user-space drivers (vfio)", ks.pmd_taken)
+            .part("discarded: buffer write refused", ks.discarded_faulted)
             .part("in polls", in_batches),
         Law::new(&name("backlogs"), "enqueued", sn(|c| c.backlog_enqueued))
             .part("dequeued", sn(|c| c.backlog_dequeued))

@@ -438,6 +438,11 @@ pub struct VfioMetrics {
     pub empty_bursts: u64,
     /// CPU time the threads spent spinning on empty rings, ns.
     pub spin_ns: u64,
+    /// Descriptors the driver programmed with a stray address
+    /// (`vfio.bad_dma_every`).
+    pub bad_dma: u64,
+    /// Frames it discarded because the IOMMU had refused their data.
+    pub discarded_faulted: u64,
     /// Each driver thread.
     pub threads: Vec<PmdThreadMetrics>,
 }
@@ -489,6 +494,8 @@ fn vfio_metrics(k: &Kernel, delivered: u64) -> Option<VfioMetrics> {
         rx_bursts: sum(|t| t.counts.rx_bursts),
         empty_bursts: sum(|t| t.counts.empty_bursts),
         spin_ns: sum(|t| t.counts.spin_ns),
+        bad_dma: sum(|t| t.counts.bad_dma),
+        discarded_faulted: k.stats.discarded_faulted,
         threads,
     })
 }
@@ -531,7 +538,9 @@ impl PacketCounts {
             socket_full: kernel.stats.dropped_socket_full,
             no_socket: kernel.stats.dropped_no_socket,
             backlog_full: kernel.dropped_backlog(),
-            iommu_fault: rx(|c| c.dropped_iommu_fault),
+            // Refused at the NIC, or landed over a refused buffer write and
+            // discarded by the driver.
+            iommu_fault: rx(|c| c.dropped_iommu_fault) + kernel.stats.discarded_faulted,
             in_rings: nic.queues.iter().map(|q| q.in_ring()).sum(),
             in_polls,
             in_sockets,
@@ -638,6 +647,7 @@ pub fn assemble(p: &Parts, law_violations: Vec<LawViolation>) -> Metrics {
                 rx_usecs: r.moderation.0,
                 rx_frames: r.moderation.1,
                 moderation_changes: r.counts.moderation_changes,
+                buffer_faults: r.counts.buffer_faults,
             })
             .collect(),
         apps: k.report_apps(),

@@ -164,6 +164,14 @@ pub fn summary(m: &Metrics) -> String {
             v.dma_maps,
             thousands(v.pinned_pages)
         );
+        if v.bad_dma > 0 {
+            let _ = writeln!(
+                o,
+                "            buggy driver: {} descriptors with a stray address, {} frames discarded over refused writes (IOMMU faults: see iommu)",
+                thousands(v.bad_dma),
+                thousands(v.discarded_faulted)
+            );
+        }
     }
     if let Some(vm) = &m.vm {
         // A guest's cores: time in guest mode, the host's time for it

@@ -127,3 +127,26 @@ fn vfio_needs_an_iommu_msix_and_no_kernel_stack_settings() {
     let e = load_str(BASE, "t.toml", &["vfio.mode=napi".into()]).unwrap_err().to_string();
     assert!(e.contains("vfio.mode"), "{e}");
 }
+
+#[test]
+fn a_buggy_driver_s_stray_addresses_fault_in_the_iommu_and_touch_nothing_else() {
+    let m = run(&["vfio.bad_dma_every=50"]);
+    let bad = n(&m, "vfio.bad_dma");
+    assert!(bad > 100.0, "{bad}");
+    // Each stray descriptor the NIC used is one refused write, recorded as
+    // a fault, and one frame the driver discarded (the last few may still
+    // be in the ring).
+    let faults = n(&m, "dma.faulted");
+    assert_eq!(faults, n(&m, "queues.0.buffer_faults"));
+    assert!(faults <= bad && faults >= bad - 512.0, "{faults} of {bad}");
+    assert_eq!(n(&m, "iommu.faults.write_denied"), faults);
+    let discarded = n(&m, "vfio.discarded_faulted");
+    assert_eq!(n(&m, "packets.dropped.iommu_fault"), discarded);
+    assert!(discarded <= faults && discarded >= faults - 512.0);
+    // The queue keeps going: the NIC completes the descriptor and moves on.
+    let clean = run(&[]);
+    assert!(n(&m, "packets.delivered") >= n(&clean, "packets.delivered") - discarded - 512.0);
+    // Nothing outside the container was written.
+    assert_eq!(n(&m, "dma.unprotected_writes"), 0.0);
+    assert_eq!(n(&clean, "dma.faulted"), 0.0);
+}

@@ -57,11 +57,15 @@ pub struct VfioConfig {
     /// sleeps, µs (l3fwd-power's `SUSPEND_THRESHOLD`, 300 µs);
     /// 0..=[`MAX_IDLE_US`]. Ignored by the other modes.
     pub idle_us: f64,
+    /// A buggy driver: every this many buffers it posts to a ring carry the
+    /// buffer's virtual address instead of its IOVA (0: a correct driver;
+    /// else 1..=2147483647). The NIC's write there faults in the IOMMU.
+    pub bad_dma_every: u32,
 }
 
 impl Default for VfioConfig {
     fn default() -> Self {
-        VfioConfig { mode: PmdMode::Poll, rx_burst: 32, idle_us: 300.0 }
+        VfioConfig { mode: PmdMode::Poll, rx_burst: 32, idle_us: 300.0, bad_dma_every: 0 }
     }
 }
 
@@ -70,6 +74,7 @@ impl VfioConfig {
     pub fn validate(&self, s: &Scenario, cx: &mut ValidateCx) {
         cx.check_u32("vfio.rx_burst", self.rx_burst, 1, MAX_RX_BURST, "descriptors");
         cx.check_f64("vfio.idle_us", self.idle_us, 0.0, MAX_IDLE_US, "µs");
+        cx.check_u32("vfio.bad_dma_every", self.bad_dma_every, 0, i32::MAX as u32, "buffers");
         if !s.iommu.mode.translates() {
             cx.err(
                 "iommu.mode",

@@ -194,6 +194,9 @@ pub struct KernelStats {
     /// Packets user-space drivers took from the rings (`[vfio]`): they
     /// bypass the stack and go straight to their reads.
     pub pmd_taken: u64,
+    /// Frames the driver took from a ring and discarded: the IOMMU had
+    /// refused their data's write (a descriptor with an unmapped buffer).
+    pub discarded_faulted: u64,
     /// Every delivery: the CPU and the time its copy ended (tests only).
     #[cfg(test)]
     pub deliveries: Vec<(CpuId, Time)>,
@@ -229,6 +232,7 @@ impl KernelStats {
             spurious_vectors: 0,
             napi_missed: 0,
             pmd_taken: 0,
+            discarded_faulted: 0,
             #[cfg(test)]
             deliveries: Vec::new(),
         }
@@ -342,7 +346,9 @@ impl Kernel {
                     pci.trigger[*q as usize] = Some(ThreadId(t as u32));
                 }
                 let qs = qs.into_iter().map(crate::ids::QueueId).collect();
-                threads[t].pmd = Some(crate::workload::pmd::PmdThread::new(v.mode, qs, v.rx_burst, v.idle_us));
+                let mut pmd = crate::workload::pmd::PmdThread::new(v.mode, qs, v.rx_burst, v.idle_us);
+                pmd.bad_dma_every = v.bad_dma_every;
+                threads[t].pmd = Some(pmd);
             }
         }
         let mut sockets: Vec<Socket> = (0..flows.len()).map(|_| Socket::default()).collect();

@@ -38,6 +38,15 @@ use irqlab_engine::Dur;
 impl Kernel {
     // ---- NAPI -----------------------------------------------------------------
 
+    /// Drops the frames of `batch` whose data never reached their buffer
+    /// (the IOMMU refused the write; the descriptor came back completed):
+    /// the driver hands nothing up for them.
+    pub(super) fn discard_faulted(&mut self, batch: &mut Vec<Packet>) {
+        let before = batch.len();
+        batch.retain(|p| !p.faulted);
+        self.stats.discarded_faulted += (before - batch.len()) as u64;
+    }
+
     /// `napi_schedule()` on `cpu` for queue `q`.
     pub(super) fn napi_schedule(&mut self, cpu: CpuId, q: QueueId) {
         let napi = &mut self.napi[q.idx()];
@@ -126,6 +135,7 @@ impl Kernel {
                 dev.rx_take(q, weight, &mut batch, sim, platform);
                 self.stats.rx_from_rings += batch.len() as u64;
                 cost += self.rx_refill(cpu, q, &batch, cx);
+                self.discard_faulted(&mut batch);
                 // The device wrote descriptors and headers into its own
                 // node: a CPU of another socket reads each across sockets.
                 let topo = &cx.platform.topo;

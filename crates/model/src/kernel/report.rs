@@ -332,6 +332,9 @@ pub struct QueueRow {
     pub rx_frames: u32,
     /// Times adaptive-rx rewrote its moderation.
     pub moderation_changes: u64,
+    /// Frames whose buffer write the IOMMU refused while their descriptor
+    /// came back completed (the driver discarded them).
+    pub buffer_faults: u64,
 }
 
 /// `a / b`, or 0 when `b` is 0.

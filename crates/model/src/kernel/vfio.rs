@@ -35,6 +35,10 @@ use irqlab_engine::Dur;
 
 /// Bytes of one RX descriptor ring entry the process maps.
 const DESC_BYTES: u64 = crate::devices::nic::rx::RX_DESC_BYTES as u64;
+/// Where the buggy driver's virtual addresses start: a process's heap in
+/// the x86-64 user half (`0x7f…`), mapped in its page tables but in no
+/// IOMMU mapping of its container.
+const STRAY_VA_BASE: u64 = 0x7f00_0000_0000;
 /// Page the type1 IOMMU driver pins by (4 KiB).
 const PAGE: u64 = crate::config::PAGE_BYTES as u64;
 
@@ -142,12 +146,17 @@ impl Kernel {
                 continue;
             }
             self.stats.rx_from_rings += taken.len() as u64;
-            self.stats.pmd_taken += taken.len() as u64;
             if remote {
                 self.stats.nic_remote_packets += taken.len() as u64;
             }
             // The buffers go back to their descriptors and the tail moves.
+            let first_slot = self.dma.rx_taken[q.idx()];
             fixed += self.rx_refill(cpu, q, &taken, cx) + costs.mmio_write;
+            if pmd.bad_dma_every > 0 {
+                self.pmd_rewrite_descriptors(q, first_slot, taken.len() as u64, &mut pmd, cx);
+            }
+            self.discard_faulted(&mut taken);
+            self.stats.pmd_taken += taken.len() as u64;
             self.write_rx_tail(q, cx);
             burst.extend(taken.iter().map(|p| (*p, per_packet)));
         }
@@ -178,6 +187,36 @@ impl Kernel {
         let spin = if until > now { until.since(now).max(fixed) } else { fixed };
         th.pmd = Some(pmd);
         self.push_frame(cpu, Ctx::User, Work::PmdSpin { thread: t }, spin, cx);
+    }
+
+    /// A buggy driver (`vfio.bad_dma_every`): it writes each refilled
+    /// descriptor again, and every Nth with the buffer's virtual address
+    /// instead of its IOVA — outside every mapping of the container's
+    /// domain, so the NIC's write of the next frame there faults. (The
+    /// stores are the refill's, in `pmd_rx_per_packet_ns`.)
+    fn pmd_rewrite_descriptors(
+        &mut self,
+        q: QueueId,
+        first: u64,
+        n: u64,
+        pmd: &mut crate::workload::pmd::PmdThread,
+        cx: &mut Cx,
+    ) {
+        let ring = self.dma.rx_iova[q.idx()].len() as u64;
+        let now = cx.sim.now();
+        for k in 0..n {
+            let slot = (first + k) % ring;
+            pmd.posted += 1;
+            let good = self.dma.rx_iova[q.idx()][slot as usize];
+            let iova = if pmd.posted.is_multiple_of(pmd.bad_dma_every as u64) {
+                pmd.counts.bad_dma += 1;
+                STRAY_VA_BASE + slot * self.dma.rx_buffer_bytes
+            } else {
+                good
+            };
+            let desc = crate::devices::nic::rx::rx_ring_iova(q.0) + slot * DESC_BYTES;
+            cx.platform.memory.store(desc, iova, now);
+        }
     }
 
     /// A spin ended: poll again, unless the slice is up for another task.

@@ -46,6 +46,11 @@ pub struct PmdThread {
     pub phase: PmdPhase,
     /// Its eventfds' counter: signals not yet read.
     pub eventfd: u64,
+    /// The bug: every this many buffers it posts gets a stray address
+    /// (0: none).
+    pub bad_dma_every: u32,
+    /// Buffers it has posted back to its rings.
+    pub posted: u64,
     /// Counters.
     pub counts: PmdCounts,
 }
@@ -63,6 +68,8 @@ pub struct PmdCounts {
     pub sleeps: u64,
     /// Eventfd increments its reads consumed.
     pub eventfd_consumed: u64,
+    /// Descriptors it programmed with a stray address (`bad_dma_every`).
+    pub bad_dma: u64,
 }
 
 impl PmdThread {
@@ -81,6 +88,8 @@ impl PmdThread {
             last_busy: Time::ZERO,
             phase: if mode == PmdMode::Poll { PmdPhase::Polling } else { PmdPhase::Sleeping },
             eventfd: 0,
+            bad_dma_every: 0,
+            posted: 0,
             counts: PmdCounts::default(),
         }
     }

@@ -40,6 +40,11 @@ pub struct Packet {
     pub bytes: u32,
     /// Position in its flow (0, 1, 2, …): reordering is checked on delivery.
     pub seq: u32,
+    /// The IOMMU refused the write of its data, but the NIC, which never
+    /// learns of a refused posted write, wrote its descriptor back: the
+    /// driver finds a completed descriptor over a buffer that holds
+    /// something else, and discards it.
+    pub faulted: bool,
 }
 
 /// The arrival stream of one NIC port.
@@ -155,7 +160,7 @@ impl PortArrivals {
         } else {
             end_ps
         };
-        Some(Packet { wire: Time(real_ps.round() as u64), flow: FlowId(flow as u32), bytes, seq })
+        Some(Packet { wire: Time(real_ps.round() as u64), flow: FlowId(flow as u32), bytes, seq, faulted: false })
     }
 
     fn frame_bytes(&mut self) -> u32 {

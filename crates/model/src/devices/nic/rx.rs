@@ -62,6 +62,10 @@ pub struct RxCounts {
     pub dropped_ring_full: u64,
     /// Frames dropped because the IOMMU refused a DMA of theirs.
     pub dropped_iommu_fault: u64,
+    /// Frames whose buffer write the IOMMU refused while the descriptor
+    /// write-back went through: landed (the descriptor is consumed), for
+    /// the driver to discard.
+    pub buffer_faults: u64,
     /// Frames written into the ring.
     pub landed: u64,
     /// Frames the driver took from the ring.
@@ -114,7 +118,7 @@ pub struct RxQueue {
     pub tx_pending: u64,
     /// The frame at the head of the look-ahead whose DMA is in flight:
     /// when it lands, and the buffer it was written to.
-    inflight: Option<(Time, u64)>,
+    inflight: Option<(Time, u64, bool)>,
     /// The NIC's descriptor cache: buffer addresses the driver posted in
     /// the descriptors from the next slot on, as the last descriptor read
     /// returned them (`desc_cache[desc_next..desc_len]`).
@@ -240,7 +244,7 @@ impl RxQueue {
     /// earlier than the queue's previous translation).
     pub fn head_landing(&self, dma: Dur) -> Option<Time> {
         let p = self.ahead.front()?;
-        Some(self.inflight.map_or(p.wire.max(self.xlate_free) + dma, |(t, _)| t))
+        Some(self.inflight.map_or(p.wire.max(self.xlate_free) + dma, |(t, _, _)| t))
     }
 
     /// Lands every look-ahead frame whose DMA completes by `now`: a free
@@ -257,7 +261,7 @@ impl RxQueue {
         late: &mut Vec<LateWrite>,
     ) {
         while let Some(p) = self.ahead.front().copied() {
-            let (done, buffer) = match self.inflight {
+            let (done, buffer, faulted) = match self.inflight {
                 Some(inflight) => inflight,
                 None => {
                     let issue = p.wire.max(self.xlate_free);
@@ -275,7 +279,7 @@ impl RxQueue {
                 }
             };
             if done > now {
-                self.inflight = Some((done, buffer));
+                self.inflight = Some((done, buffer, faulted));
                 break;
             }
             self.inflight = None;
@@ -289,7 +293,7 @@ impl RxQueue {
             self.counts.landed += 1;
             self.counts.bytes += p.bytes as u64;
             if !sim.faults.fire(crate::sim::Fault::RingLosesFrame) {
-                self.ring.push_back(p);
+                self.ring.push_back(Packet { faulted, ..p });
             }
             if let Some(tr) = sim.trace.as_deref_mut() {
                 let q = crate::ids::QueueId(self.index);
@@ -315,7 +319,7 @@ impl RxQueue {
         now: Time,
         sim: &mut Sim,
         up: &mut impl UpstreamPort,
-    ) -> Option<(Time, u64)> {
+    ) -> Option<(Time, u64, bool)> {
         // No descriptor with a posted buffer: the ring is full (the driver
         // has not refilled and written the tail past this one yet).
         if self.counts.landed >= self.tail || self.ring.len() >= self.capacity {
@@ -373,7 +377,16 @@ impl RxQueue {
                 let stall_w = w.since(issue).as_ps().saturating_sub(dma.as_ps());
                 let stall_b = b.since(issue).as_ps().saturating_sub(dma.as_ps());
                 self.xlate_free = issue + Dur(stall_w + stall_b);
-                Some(((issue + dma + Dur(stall_w + stall_b)).max(w).max(b), buffer))
+                Some(((issue + dma + Dur(stall_w + stall_b)).max(w).max(b), buffer, false))
+            }
+            (Err(_), Ok(b)) if !req.rogue => {
+                // The buffer the driver posted is not mapped: the IOMMU
+                // refuses the posted write, the NIC never learns of it and
+                // writes the descriptor back — the descriptor is consumed
+                // and the driver will find garbage behind it.
+                self.counts.buffer_faults += 1;
+                self.desc_next += 1;
+                Some(((issue + dma).max(b), buffer, true))
             }
             _ => {
                 if !sim.faults.fire(crate::sim::Fault::IommuDropUncounted) {
