@@ -408,6 +408,10 @@ pub struct CgroupMetrics {
     pub cpu_max_us: Option<u64>,
     /// `cpu.max` period, µs.
     pub period_us: u64,
+    /// `cpu.weight`.
+    pub weight: u32,
+    /// Cores running one of its batch threads.
+    pub batch_cores: Vec<u32>,
     /// `cpu.stat`: `usage_ns`, `nr_periods`, `nr_throttled`, `throttled_ns`.
     #[serde(flatten)]
     pub stat: crate::kernel::cgroup::CpuStat,
@@ -673,10 +677,13 @@ pub fn assemble(p: &Parts, law_violations: Vec<LawViolation>) -> Metrics {
         cgroup: k
             .cgroups
             .iter()
-            .map(|g| CgroupMetrics {
+            .enumerate()
+            .map(|(gi, g)| CgroupMetrics {
                 name: g.name.clone(),
                 cpu_max_us: g.quota.map(|q| q.as_ns() / 1000),
                 period_us: g.period.as_ns() / 1000,
+                weight: g.weight,
+                batch_cores: k.batch.iter().filter(|b| b.group == gi).map(|b| b.cpu.0).collect(),
                 stat: g.stat.clone(),
             })
             .collect(),

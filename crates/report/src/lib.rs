@@ -139,9 +139,15 @@ pub fn summary(m: &Metrics) -> String {
         let max = g.cpu_max_us.map_or("max".to_string(), |q| q.to_string());
         let _ = writeln!(
             o,
-            "cgroup      {}: cpu.max {max} {}, usage {:.1} ms, throttled in {} of {} periods ({:.1} ms)",
+            "cgroup      {}: cpu.max {max} {}, cpu.weight {}{}, usage {:.1} ms, throttled in {} of {} periods ({:.1} ms)",
             g.name,
             g.period_us,
+            g.weight,
+            if g.batch_cores.is_empty() {
+                String::new()
+            } else {
+                format!(", batch threads on cores {:?}", g.batch_cores)
+            },
             g.stat.usage_ns as f64 / 1e6,
             thousands(g.stat.nr_throttled),
             thousands(g.stat.nr_periods),

@@ -95,6 +95,7 @@ fn task_name(task: Task, cpu: u32) -> String {
         Task::App(t) => format!("reader-{}", t.0),
         Task::Sender => "sender".to_owned(),
         Task::Compute(i) => format!("compute-{i}"),
+        Task::Batch(i) => format!("batch-{i}"),
     }
 }
 
@@ -142,6 +143,7 @@ fn describe(kind: SliceKind, track: Track, m: &Metrics) -> (String, &'static str
                 Work::Poll { .. } => ("napi_poll", "napi"),
                 Work::PmdSpin { .. } => ("rte_eth_rx_burst (empty)", "pmd"),
                 Work::PmdSleep { .. } => ("epoll_wait", "syscalls"),
+                Work::Batch { .. } => ("batch", "sched"),
             };
             let args = match work {
                 Work::Vmm { vector } => Some(json!({"vector": vector})),

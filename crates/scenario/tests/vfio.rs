@@ -150,3 +150,38 @@ fn a_buggy_driver_s_stray_addresses_fault_in_the_iommu_and_touch_nothing_else() 
     assert_eq!(n(&m, "dma.unprotected_writes"), 0.0);
     assert_eq!(n(&clean, "dma.faulted"), 0.0);
 }
+
+#[test]
+fn a_batch_job_shares_the_drivers_core_by_cpu_weight() {
+    let with = |w: &str| {
+        let extra = "[[cgroups]]\nname = \"batch\"\nbatch_cores = [1]\n";
+        let src = format!("{BASE}{extra}");
+        let sets = vec![format!("cgroups[0].weight={w}")];
+        let s = load_str(&src, "t.toml", &sets).unwrap_or_else(|e| panic!("{e}"));
+        let m = irqlab_model::run(&s).unwrap();
+        assert!(m.law_violations.is_empty(), "{:?}", m.law_violations);
+        serde_json::to_value(&m).unwrap()
+    };
+    for (w, want) in [("100", 0.5), ("300", 0.75), ("50", 1.0 / 3.0)] {
+        let m = with(w);
+        let (a, b) = (n(&m, "cgroup.0.usage_ns"), n(&m, "cgroup.1.usage_ns"));
+        let share = a / (a + b);
+        assert!((share - want).abs() < 0.03, "weight {w}: share {share}");
+        assert_eq!(m["cgroup"][1]["batch_cores"], serde_json::json!([1]));
+        // Frames wait for the batch thread's turns.
+        assert!(n(&m, "latency_ns.p99") > 100e3);
+    }
+}
+
+#[test]
+fn weights_and_batch_cores_are_checked() {
+    let src = format!("{BASE}[[cgroups]]\nname = \"batch\"\nbatch_cores = [1]\n");
+    let e = load_str(&src, "t.toml", &["cgroups[0].weight=0".into()]).unwrap_err().to_string();
+    assert!(e.contains("cgroups[0].weight") && e.contains("1..=10000"), "{e}");
+    let e = load_str(&src, "t.toml", &["cgroups[1].batch_cores=[7]".into()]).unwrap_err().to_string();
+    assert!(e.contains("cgroups[1].batch_cores[0]") && e.contains("does not exist"), "{e}");
+    let e = load_str(&src, "t.toml", &["cgroups[1].cpu_max_us=50000".into()]).unwrap_err().to_string();
+    assert!(e.contains("cgroups[1].cpu_max_us") && e.contains("batch"), "{e}");
+    let e = load_str(&src, "t.toml", &["cgroups[1].cpuset=\"0\"".into()]).unwrap_err().to_string();
+    assert!(e.contains("outside the group's cpuset"), "{e}");
+}

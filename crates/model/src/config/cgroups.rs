@@ -41,6 +41,19 @@ pub struct CgroupConfig {
     /// migrates stays inside it.
     #[serde(default)]
     pub cpuset: Option<String>,
+    /// `cpu.weight`: the group's share of a CPU against the other tasks
+    /// runnable there, relative to the default 100; 1..=10000.
+    #[serde(default = "default_weight")]
+    pub weight: u32,
+    /// Cores on each of which the group runs one always-runnable thread: a
+    /// batch job competing for the CPU (`stress -c`). Each must be in the
+    /// group's cpuset. Empty: none.
+    #[serde(default)]
+    pub batch_cores: Vec<u32>,
+}
+
+fn default_weight() -> u32 {
+    100
 }
 
 fn default_period() -> u64 {
@@ -50,7 +63,14 @@ fn default_period() -> u64 {
 impl CgroupConfig {
     /// A group `name` with no limit.
     pub fn unlimited(name: &str) -> CgroupConfig {
-        CgroupConfig { name: name.into(), cpu_max_us: None, period_us: default_period(), cpuset: None }
+        CgroupConfig {
+            name: name.into(),
+            cpu_max_us: None,
+            period_us: default_period(),
+            cpuset: None,
+            weight: default_weight(),
+            batch_cores: Vec::new(),
+        }
     }
 
     /// The cores of `cpuset.cpus` (every core of `cores` when absent or invalid).
@@ -89,6 +109,26 @@ pub fn validate(groups: &[CgroupConfig], apps: &[AppConfig], cx: &mut ValidateCx
             && !(MIN_QUOTA_US..=MAX_QUOTA_US).contains(&q)
         {
             cx.err(format!("cgroups[{i}].cpu_max_us"), format!("expected {MIN_QUOTA_US}..={MAX_QUOTA_US} µs, got {q}"));
+        }
+        if !(1..=10_000).contains(&g.weight) {
+            cx.err(format!("cgroups[{i}].weight"), format!("expected 1..=10000 (cpu.weight), got {}", g.weight));
+        }
+        for (k, c) in g.batch_cores.iter().enumerate() {
+            let path = format!("cgroups[{i}].batch_cores[{k}]");
+            if *c >= cx.cores {
+                let m = cx.no_such_core(*c);
+                cx.err(path, m);
+            } else if !g.cpus(cx.cores).contains(c) {
+                cx.err(path, format!("core {c} is outside the group's cpuset {:?}", g.cpuset.as_deref().unwrap_or("")));
+            } else if g.batch_cores[..k].contains(c) {
+                cx.err(path, format!("core {c} is listed twice"));
+            }
+        }
+        if !g.batch_cores.is_empty() && g.cpu_max_us.is_some() {
+            cx.err(
+                format!("cgroups[{i}].cpu_max_us"),
+                "a group running batch threads has no cpu.max in the model (its threads are not throttled): give the quota to another group",
+            );
         }
         if let Some(list) = &g.cpuset {
             match parse_cpulist(list) {

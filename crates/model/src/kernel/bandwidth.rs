@@ -40,6 +40,11 @@ impl Kernel {
     /// Charges `ran` of task-context time of thread `t` to its group.
     pub(super) fn cg_charge(&mut self, t: ThreadId, ran: Dur, cx: &mut Cx) {
         let Some(g) = self.threads[t.idx()].cgroup else { return };
+        self.cg_charge_group(g, ran, cx);
+    }
+
+    /// Charges `ran` of task time to group `g`.
+    pub(super) fn cg_charge_group(&mut self, g: usize, ran: Dur, cx: &mut Cx) {
         let now = cx.sim.now();
         let grp = &mut self.cgroups[g];
         grp.stat.usage_ns += ran.as_ns();

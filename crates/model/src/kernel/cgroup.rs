@@ -31,6 +31,18 @@ pub struct Cgroup {
     pub throttles: u64,
     /// Threads unthrottled (counted by the period timer).
     pub unthrottles: u64,
+    /// `cpu.weight`.
+    pub weight: u32,
+}
+
+/// One always-runnable thread of a group's batch job
+/// (`cgroups[].batch_cores`).
+#[derive(Clone, Copy, Debug)]
+pub struct BatchThread {
+    /// Its CPU.
+    pub cpu: crate::ids::CpuId,
+    /// Its group.
+    pub group: usize,
 }
 
 /// `cpu.stat` of a group, in nanoseconds (the file shows microseconds).
@@ -62,6 +74,7 @@ impl Cgroup {
             stat: CpuStat::default(),
             throttles: 0,
             unthrottles: 0,
+            weight: c.weight,
         }
     }
 

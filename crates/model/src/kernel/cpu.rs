@@ -107,6 +107,11 @@ pub enum Work {
     /// A competing host thread runs on the vCPU's core: the exit, the
     /// switches and its turn (`vm.host_load`).
     Preempted,
+    /// A batch thread's time slice.
+    Batch {
+        /// Its index among the batch threads.
+        idx: u32,
+    },
     /// A user-space poll-mode driver spinning on its empty rings
     /// (`[vfio]`), until a frame is due or a quantum ends.
     PmdSpin {
@@ -163,6 +168,8 @@ pub enum Task {
     Sender,
     /// A compute thread of the application process.
     Compute(u32),
+    /// A batch thread of a cgroup (`cgroups[].batch_cores`).
+    Batch(u32),
 }
 
 /// Per-core execution state.

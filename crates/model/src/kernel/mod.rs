@@ -311,6 +311,8 @@ pub struct Kernel {
     pub virt: Option<crate::virt::Virt>,
     /// cgroup v2 CPU bandwidth state (`[[cgroups]]`).
     pub cgroups: Vec<cgroup::Cgroup>,
+    /// The groups' batch threads, one per listed core.
+    pub batch: Vec<cgroup::BatchThread>,
     /// Counters.
     pub stats: KernelStats,
 }
@@ -425,6 +427,14 @@ impl Kernel {
                 header_split: s.nic.header_split,
             },
             cgroups: s.cgroups.iter().map(cgroup::Cgroup::new).collect(),
+            batch: s
+                .cgroups
+                .iter()
+                .enumerate()
+                .flat_map(|(g, c)| {
+                    c.batch_cores.iter().map(move |core| cgroup::BatchThread { cpu: CpuId(*core), group: g })
+                })
+                .collect(),
             stats: KernelStats::new(n),
         }
     }
@@ -449,6 +459,7 @@ impl Kernel {
         self.start_sender(cx);
         self.start_compute(cx);
         self.vfio_start(cx);
+        self.start_batch(cx);
     }
 
     /// Handles one of this kernel's events.

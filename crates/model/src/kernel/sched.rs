@@ -4,10 +4,14 @@
 //! then whatever frame is on the context stack (hard IRQ > softirq > task);
 //! then the next runnable task, round-robin. Tasks are ksoftirqd and the
 //! application threads; a task keeps the CPU until it blocks or, with other
-//! tasks waiting, its slice runs out (checked between bursts). Switching to
-//! a different task costs a context switch. A thread woken from another
-//! CPU starts after the cross-core wakeup latency if its CPU was idle.
-//! Wakeup preemption, priorities and load balancing are not modelled.
+//! tasks waiting, its slice runs out (checked between bursts). A slice is
+//! `sched_slice` scaled by the task's cgroup `cpu.weight` over 100, so
+//! always-runnable tasks share a CPU by weight. Switching to a different
+//! task costs a context switch. A thread woken from another CPU starts
+//! after the cross-core wakeup latency if its CPU was idle. A woken task
+//! does not preempt the running one before its slice ends (EEVDF's
+//! `RUN_TO_PARITY`); shorter-slice preemption, priorities and load
+//! balancing are not modelled.
 
 use super::cpu::{Task, Work};
 use super::{Cx, Kernel};
@@ -58,6 +62,7 @@ impl Kernel {
                 }
                 Task::Sender => self.send_burst(cpu, cx),
                 Task::Compute(i) => self.compute_slice(cpu, i, cx),
+                Task::Batch(i) => self.batch_slice(cpu, i, cx),
             }
         }
     }
@@ -97,6 +102,7 @@ impl Kernel {
             Work::Preempted => self.preempted_done(cpu, cx),
             Work::PmdSpin { thread } => self.pmd_spin_done(cpu, thread, frame.total, cx),
             Work::PmdSleep { thread } => self.pmd_sleep_done(cpu, thread, cx),
+            Work::Batch { idx } => self.batch_done(cpu, idx, frame.total, cx),
         }
         self.kick(cpu, cx);
     }
@@ -109,7 +115,51 @@ impl Kernel {
     /// The current task has used its slice and another task waits.
     pub(super) fn slice_expired(&self, cpu: CpuId, now: Time) -> bool {
         let run = &self.cpus[cpu.idx()];
-        now.since(run.slice_start) >= self.params.sched_slice && !run.runqueue.is_empty()
+        let slice = run.current.map_or(self.params.sched_slice, |t| self.slice_of(t));
+        now.since(run.slice_start) >= slice && !run.runqueue.is_empty()
+    }
+
+    /// A task's slice: `sched_slice` scaled by its group's `cpu.weight`
+    /// over the default 100, so that tasks taking turns on a CPU share it
+    /// in proportion to their weights, as CFS and EEVDF do (at least 1 µs).
+    pub(super) fn slice_of(&self, task: Task) -> irqlab_engine::Dur {
+        let group = match task {
+            Task::App(t) => self.threads[t.idx()].cgroup,
+            Task::Batch(i) => Some(self.batch[i as usize].group),
+            _ => None,
+        };
+        let weight = group.map_or(100, |g| self.cgroups[g].weight) as u64;
+        let slice = self.params.sched_slice.as_ps() as u128 * weight as u128 / 100;
+        irqlab_engine::Dur(slice.min(u64::MAX as u128) as u64).max(irqlab_engine::Dur::from_us(1))
+    }
+
+    /// Puts every batch thread on its CPU's run queue.
+    pub(super) fn start_batch(&mut self, cx: &mut Cx) {
+        for i in 0..self.batch.len() {
+            let cpu = self.batch[i].cpu;
+            self.cpus[cpu.idx()].runqueue.push_back(Task::Batch(i as u32));
+            self.kick(cpu, cx);
+        }
+    }
+
+    /// A batch thread runs one slice.
+    fn batch_slice(&mut self, cpu: CpuId, idx: u32, cx: &mut Cx) {
+        let costs = cx.sim.costs;
+        let switch = self.take_switch_cost(cpu, &costs);
+        let slice = self.slice_of(Task::Batch(idx));
+        self.push_frame(cpu, super::cpu::Ctx::User, Work::Batch { idx }, switch + slice, cx);
+    }
+
+    /// A batch slice ended: charge its group, then go on or let a waiting
+    /// task run.
+    fn batch_done(&mut self, cpu: CpuId, idx: u32, ran: irqlab_engine::Dur, cx: &mut Cx) {
+        let g = self.batch[idx as usize].group;
+        self.cg_charge_group(g, ran, cx);
+        if self.need_resched(cpu) {
+            self.yield_current(cpu);
+        } else {
+            self.batch_slice(cpu, idx, cx);
+        }
     }
 
     /// The current task goes to the back of the run queue.
@@ -124,7 +174,7 @@ impl Kernel {
                         s.state = super::sender::SenderState::Runnable;
                     }
                 }
-                Task::Ksoftirqd | Task::Compute(_) => {}
+                Task::Ksoftirqd | Task::Compute(_) | Task::Batch(_) => {}
             }
         }
     }

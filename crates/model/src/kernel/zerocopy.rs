@@ -93,7 +93,7 @@ impl Kernel {
                 tlb.cpu_gen[c] = tlb.tlb_gen;
             }
             // Another process: its own address space.
-            Task::Sender => {
+            Task::Sender | Task::Batch(_) => {
                 tlb.loaded[c] = false;
                 tlb.lazy[c] = false;
             }

@@ -20,6 +20,12 @@ const QUOTAS: [u32; 7] = [0, 99, 98, 95, 90, 50, 20];
 const LOADS: [f64; 5] = [2_000.0, 20_000.0, 200_000.0, 1_000_000.0, 3_500_000.0];
 /// `cpu.max` period, µs: the kernel's default.
 const PERIOD_US: u64 = 100_000;
+/// The driver group's `cpu.weight` against a batch group of weight 100.
+const WEIGHTS: [u32; 2] = [100, 400];
+/// Offered load with the batch job.
+const BATCH_LOAD: f64 = 200_000.0;
+/// The kernel's scheduler slice, µs (`kernel.sched_slice_us`' default).
+const SLICE_US: f64 = 750.0;
 /// Descriptors in the RX ring (the scenario's default `nic.ring_size`).
 const RING: u32 = 512;
 /// The application's work per packet, ns.
@@ -28,7 +34,7 @@ const WORK_NS: f64 = 200.0;
 pub fn experiment() -> Experiment {
     Experiment {
         name: "container-driver",
-        description: "a VFIO user-space driver in a cgroup: polling vs eventfd interrupts vs adaptive, cpu.max from max down to 20% of a core, three offered loads — latency tails, CPU used, throttling, wakeups",
+        description: "a VFIO user-space driver in a cgroup: polling vs eventfd interrupts vs adaptive, cpu.max from max down to 20% of a core, five offered loads, and a batch job sharing the core by cpu.weight — latency tails, CPU used, throttling, wakeups",
         base,
         variants,
         run: run_model,
@@ -48,7 +54,7 @@ fn base(quick: bool) -> Settings {
         // sets up MSI-X, so one interrupt per enable.
         .set("nic.auto_mask", true)
         .set("iommu.mode", "strict")
-        .set("cgroups", json!([{ "name": "box", "period_us": PERIOD_US }]))
+        .set("cgroups", json!([{ "name": "box", "period_us": PERIOD_US }, { "name": "batch" }]))
         .set("apps", json!([{ "core": 1, "work_ns": WORK_NS, "cgroup": "box" }]))
 }
 
@@ -78,7 +84,23 @@ fn variants(quick: bool) -> Vec<Variant> {
             }
         }
     }
+    // A batch job in another group shares the driver's core, by cpu.weight.
+    for mode in ["poll", "interrupt"] {
+        for w in WEIGHTS {
+            out.push(
+                Variant::new(batch_name(mode, w))
+                    .set("vfio", json!({ "mode": mode }))
+                    .set("workload.rate_pps", BATCH_LOAD)
+                    .set("cgroups[0].weight", w)
+                    .set("cgroups[1].batch_cores", json!([1])),
+            );
+        }
+    }
     out
+}
+
+fn batch_name(mode: &str, weight: u32) -> String {
+    format!("{mode}/batch, weight {weight}/{}", load_name(BATCH_LOAD))
 }
 
 fn us(m: &Value, path: &str) -> f64 {
@@ -130,6 +152,10 @@ fn columns() -> Vec<Column> {
 
 /// Fewest packets a percentile is read from.
 const MIN_PACKETS: f64 = 1000.0;
+
+fn get_b<'a>(vs: &'a [VariantResult], mode: &str, weight: u32) -> Option<&'a Value> {
+    by_name(vs, &batch_name(mode, weight)).map(|v| &v.metrics)
+}
 
 fn findings(vs: &[VariantResult]) -> Vec<Finding> {
     let get = |mode: &str, q: u32, pps: f64| by_name(vs, &name(mode, q, pps)).map(|v| &v.metrics);
@@ -280,6 +306,47 @@ fn findings(vs: &[VariantResult]) -> Vec<Finding> {
                 && num(an, "vfio.wakeups_per_packet") < 0.01
                 && gap_us(lo) > 300.0
                 && gap_us(next) < 300.0,
+        });
+    }
+    // 6. A batch job on the driver's core: CPU shared by weight; a woken
+    //    driver waits for the batch thread's slice.
+    let share = |m: &Value| {
+        let (a, b) = (num(m, "cgroup.0.usage_ns"), num(m, "cgroup.1.usage_ns"));
+        a / (a + b).max(1.0)
+    };
+    if let (Some(p1), Some(p4)) = (get_b(vs, "poll", 100), get_b(vs, "poll", 400)) {
+        f.push(Finding {
+            claim: format!(
+                "poll at {} sharing core 1 with a batch job: at equal cpu.weight it gets {:.1}% of the core's task time, at weight 400 against 100 {:.1}% (the weights' shares are 50% and 80%); frames arriving during the batch job's turns wait for it: p99 {:.0} µs and {:.0} µs, against a {SLICE_US:.0} µs slice",
+                load_name(BATCH_LOAD),
+                share(p1) * 100.0,
+                share(p4) * 100.0,
+                p99(p1),
+                p99(p4)
+            ),
+            holds: (share(p1) - 0.5).abs() < 0.03
+                && (share(p4) - 0.8).abs() < 0.03
+                && p99(p1) > SLICE_US / 2.0
+                && p99(p1) < SLICE_US * 1.5,
+        });
+    }
+    if let (Some(i1), Some(i4), Some(alone)) =
+        (get_b(vs, "interrupt", 100), get_b(vs, "interrupt", 400), get("interrupt", 0, BATCH_LOAD))
+    {
+        let p50 = |m: &Value| us(m, "latency_ns.p50");
+        f.push(Finding {
+            claim: format!(
+                "interrupt at {} sharing core 1 with a batch job: each wakeup waits for the batch thread's slice to end (a woken task does not preempt one that has not used its slice, EEVDF's RUN_TO_PARITY), so the median latency goes from {:.1} µs alone to {:.0} µs — and to {:.0} µs at weight 400: cpu.weight buys CPU time, not a shorter wait — while the driver needs only {:.1}% of the core",
+                load_name(BATCH_LOAD),
+                p50(alone),
+                p50(i1),
+                p50(i4),
+                num(i1, "cgroup.0.usage_ns") / 1e7 / num(i1, "duration_s").max(1e-12)
+            ),
+            holds: enough(i1)
+                && p50(i1) > 20.0 * p50(alone)
+                && p50(i1) < SLICE_US
+                && (p50(i4) - p50(i1)).abs() < 0.1 * p50(i1),
         });
     }
     // 5. A throttled interrupt-driven driver at low load is not throttled:
