@@ -37,6 +37,7 @@ pub mod keypath;
 pub mod overrides;
 pub mod pcap;
 pub mod replay;
+pub mod suggest;
 pub mod sysctl;
 
 pub use builtin::{Builtin, DEFAULT_BUILTIN, builtin, builtins};

@@ -15,6 +15,7 @@ pub mod import;
 pub mod report;
 pub mod rss;
 pub mod run;
+pub mod shell;
 pub mod sweep;
 
 use std::io::{self, Write};
