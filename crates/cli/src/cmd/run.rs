@@ -137,16 +137,17 @@ pub fn load(
     Ok(s)
 }
 
-/// A scenario or cost file's problems: I/O when every one is, else input.
+/// A scenario or cost file's problems, each with its source line and hint
+/// where it has them: I/O when every one is, else input.
 pub fn scenario_failure(e: irqlab_scenario::ScenarioError) -> Failure {
     failure(e)
 }
 
 fn failure(e: irqlab_scenario::ScenarioError) -> Failure {
     if e.diagnostics().iter().all(|d| d.kind == ErrorKind::Io) {
-        Failure::Io(e.to_string())
+        Failure::Io(e.rendered())
     } else {
-        Failure::Input(e.to_string())
+        Failure::Input(e.rendered())
     }
 }
 
