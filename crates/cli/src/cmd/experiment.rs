@@ -4,8 +4,7 @@ use super::Failure;
 use clap::{Args, Subcommand};
 use irqlab_scenario::experiment::{Settings, render, run_experiment_on};
 use irqlab_scenario::{experiment, experiments};
-use std::io::{IsTerminal, Write};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::io::Write;
 
 /// Arguments of `irqlab experiment`.
 #[derive(Args, Debug, Clone)]
@@ -51,13 +50,10 @@ pub fn run(a: &ExperimentArgs, out: &mut dyn Write) -> Result<(), Failure> {
                 return Err(Failure::Input(format!("no experiment '{name}'; experiments: {}", names.join(", "))));
             };
             let total = (e.variants)(*quick).len();
-            let done = AtomicUsize::new(0);
-            let show = std::io::stderr().is_terminal();
+            let bar = super::progress::bar(total, "variants");
             let progress = |variant: &str| {
-                let k = done.fetch_add(1, Ordering::SeqCst) + 1;
-                if show {
-                    let _ = write!(std::io::stderr(), "\r\x1b[K[{k}/{total}] {variant}");
-                }
+                bar.set_message(variant.to_string());
+                bar.inc(1);
             };
             let mut under = Settings::new();
             if let Some(path) = costs {
@@ -69,9 +65,7 @@ pub fn run(a: &ExperimentArgs, out: &mut dyn Write) -> Result<(), Failure> {
                 }
             }
             let report = run_experiment_on(&e, *quick, &under, &Settings::new(), &progress).map_err(Failure::Bug)?;
-            if show {
-                let _ = write!(std::io::stderr(), "\r\x1b[K");
-            }
+            bar.finish_and_clear();
             let text = serde_json::to_string_pretty(&report).map_err(|err| Failure::Io(err.to_string()))? + "\n";
             match json.as_deref() {
                 Some("-") => out.write_all(text.as_bytes())?,

@@ -12,6 +12,7 @@ pub mod counters;
 pub mod decode;
 pub mod experiment;
 pub mod import;
+pub mod progress;
 pub mod report;
 pub mod rss;
 pub mod run;
