@@ -117,3 +117,33 @@ fn showing_an_unknown_scenario_lists_the_known_ones() {
     }
     assert!(o.stdout.is_empty());
 }
+
+#[test]
+fn experiment_formats_csv_json_and_a_wrapped_table() {
+    let csv = irqlab(&["experiment", "run", "notify", "--quick", "--format", "csv"]);
+    assert_eq!(csv.status.code(), Some(0), "{}", String::from_utf8_lossy(&csv.stderr));
+    let json = irqlab(&["experiment", "run", "notify", "--quick", "--format", "json"]);
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    // --format json is --json -, byte for byte.
+    assert_eq!(json.stdout, irqlab(&["experiment", "run", "notify", "--quick", "--json", "-"]).stdout);
+    let variants = report["variants"].as_array().unwrap();
+    let mut reader = csv::Reader::from_reader(csv.stdout.as_slice());
+    let header = reader.headers().expect("a header row").clone();
+    assert_eq!(&header[0], "variant");
+    let records: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("a CSV record")).collect();
+    assert_eq!(records.len(), variants.len());
+    for (record, v) in records.iter().zip(variants) {
+        assert_eq!(&record[0], v["name"].as_str().unwrap());
+        assert_eq!(record.len(), header.len());
+        assert!(!record.iter().any(|cell| cell.contains(",")), "CSV cells carry no digit grouping: {record:?}");
+    }
+    // Off a terminal the findings wrap at 100 columns, under their claim.
+    let table = stdout(&irqlab(&["experiment", "run", "notify", "--quick"]));
+    let findings = table.split("findings:\n").nth(1).expect("findings");
+    assert!(findings.lines().all(|l| l.chars().count() <= 100), "{findings}");
+    assert!(findings.lines().all(|l| l.starts_with("  [") || l.starts_with("          ")), "{findings}");
+    let o = irqlab(&["experiment", "run", "notify", "--quick", "--json", "-", "--format", "csv"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = irqlab(&["experiment", "run", "notfy"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("did you mean `notify`?"));
+}
