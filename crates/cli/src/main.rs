@@ -12,7 +12,7 @@
 
 mod cmd;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -28,8 +28,8 @@ struct Cli {
 enum Command {
     /// Run a scenario (the built-in default when none is named) and print its metrics.
     Run(cmd::run::RunArgs),
-    /// List the built-in scenarios.
-    Scenarios,
+    /// List the built-in scenarios, or print one's TOML to start from (`--show NAME`).
+    Scenarios(cmd::run::ScenariosArgs),
     /// Measure simulation speed: events and simulated packets per wall-clock second.
     Bench(cmd::bench::BenchArgs),
     /// Compute the RSS Toeplitz hash (and queue) of a flow.
@@ -56,6 +56,10 @@ enum Command {
     Merge(cmd::sweep::MergeArgs),
     /// Draw result files (run metrics, experiment reports) into one self-contained HTML report.
     Report(cmd::report::ReportArgs),
+    /// Write a shell completion script (bash, zsh, fish, elvish, powershell) to standard output.
+    Completions(cmd::shell::CompletionsArgs),
+    /// Write the manual page (roff) to standard output, or every page into a directory (`-o DIR`).
+    Manpage(cmd::shell::ManpageArgs),
 }
 
 /// Runs the command, writing to `out`: the exit code, and the failure to report.
@@ -68,7 +72,7 @@ fn dispatch(command: &Command, out: &mut cmd::Output<impl Write>) -> (u8, Option
     };
     let result = match command {
         Command::Run(a) => cmd::run::run(a, out),
-        Command::Scenarios => cmd::run::list_scenarios(out),
+        Command::Scenarios(a) => cmd::run::scenarios(a, out),
         Command::Bench(a) => cmd::bench::run(a, out),
         Command::Rss(a) => {
             let r = cmd::rss::run(a, out);
@@ -87,6 +91,8 @@ fn dispatch(command: &Command, out: &mut cmd::Output<impl Write>) -> (u8, Option
         Command::Sweep(a) => cmd::sweep::run(a, out),
         Command::Merge(a) => cmd::sweep::merge(a, out),
         Command::Report(a) => cmd::report::run(a, out),
+        Command::Completions(a) => cmd::shell::completions(a, Cli::command(), out),
+        Command::Manpage(a) => cmd::shell::manpage(a, Cli::command(), out),
         Command::Check(a) => match cmd::check::run(a, out) {
             Ok(outcome) => return (outcome.exit_code(), None),
             Err(e) => text(Err(e), out),

@@ -113,6 +113,27 @@ fn bad_scenario_files_exit_2_with_file_line_column_and_key() {
 }
 
 #[test]
+fn errors_show_the_line_with_a_caret_and_suggest_the_closest_key() {
+    let p = scratch("typo.toml", "seed = 3\n[nic]\n  queus = 4\n");
+    let o = irqlab(&["run", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    let lines: Vec<&str> = err.lines().collect();
+    // The first line keeps its FILE:LINE:COL: KEY: MESSAGE form.
+    assert!(lines[0].starts_with("error: ") && lines[0].contains("typo.toml:3:3: nic.queus: unknown field"), "{err}");
+    assert_eq!(lines[1..], ["  |", "3 |   queus = 4", "  |   ^^^^^", "  = help: did you mean `queues`?"], "{err}");
+
+    let o = irqlab(&["run", "--set", "workload.arival=poisson"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.starts_with("error: --set: workload.arival: unknown field"), "{err}");
+    assert!(err.ends_with("\n  = help: did you mean `arrival`?\n"), "{err}");
+    // Nothing close: no hint rather than a wild guess.
+    let o = irqlab(&["run", "--set", "nic.zzzzzzzz=1"]);
+    assert!(!stderr(&o).contains("did you mean"), "{}", stderr(&o));
+}
+
+#[test]
 fn bad_cli_values_exit_2() {
     for args in [
         &["run", "--seed", "abc"][..],

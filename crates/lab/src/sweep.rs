@@ -395,6 +395,8 @@ fn single(
         column: lc.map(|x| x.1),
         key: key.map(str::to_string),
         message,
+        snippet: None,
+        help: None,
     })
 }
 

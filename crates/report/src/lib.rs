@@ -42,6 +42,13 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// Formats a non-negative quantity rounded to a whole number, with
+/// thousands separators as [`thousands`] (a mean in ns, a cost per packet):
+/// the summary's integers all look alike. Negative or NaN values show as 0.
+pub fn thousands_rounded(v: f64) -> String {
+    thousands(v.round() as u64)
+}
+
 /// Formats a rate in packets per second with a unit.
 pub fn pps(v: f64) -> String {
     if v >= 1e6 {
@@ -102,13 +109,13 @@ pub fn summary(m: &Metrics) -> String {
     let l = &m.latency_ns;
     let _ = writeln!(
         o,
-        "latency     wire→app ns: p50 {}  p90 {}  p99 {}  p99.9 {}  max {}  mean {:.0}",
+        "latency     wire→app ns: p50 {}  p90 {}  p99 {}  p99.9 {}  max {}  mean {}",
         thousands(l.p50),
         thousands(l.p90),
         thousands(l.p99),
         thousands(l.p999),
         thousands(l.max),
-        l.mean
+        thousands_rounded(l.mean)
     );
     let i = &m.interrupts;
     let _ = writeln!(
@@ -167,7 +174,7 @@ pub fn summary(m: &Metrics) -> String {
             thousands(v.wakeups),
             v.wakeups_per_packet,
             thousands(v.irq_eventfd_signals),
-            v.dma_maps,
+            thousands(v.dma_maps),
             thousands(v.pinned_pages)
         );
         if v.bad_dma > 0 {
@@ -186,11 +193,11 @@ pub fn summary(m: &Metrics) -> String {
         let exits: Vec<String> = vm.exits.iter().map(|(k, v)| format!("{k}×{}", thousands(*v))).collect();
         let _ = writeln!(
             o,
-            "vm          {apic} APIC: {} exits ({:.3} per packet: {}), host {:.0} ns per packet; {} notifications taken in guest mode, {} wakeups",
+            "vm          {apic} APIC: {} exits ({:.3} per packet: {}), host {} ns per packet; {} notifications taken in guest mode, {} wakeups",
             thousands(vm.exits.values().sum()),
             vm.exits_per_packet,
             if exits.is_empty() { "none".to_string() } else { exits.join(" ") },
-            vm.host_ns_per_packet,
+            thousands_rounded(vm.host_ns_per_packet),
             thousands(vm.notifications_in_guest),
             thousands(vm.wakeups)
         );
@@ -308,7 +315,7 @@ pub fn summary(m: &Metrics) -> String {
         let faults: Vec<String> = st.faults.iter().map(|(k, v)| format!("{k}×{}", thousands(*v))).collect();
         let _ = writeln!(
             o,
-            "iommu       {} ({}, {} pages): {} translations, IOTLB {:.1}% hits, {:.3} walks/DMA, {:.1} ns stall/DMA, {} invalidations, map CPU {:.0} ns/packet",
+            "iommu       {} ({}, {} pages): {} translations, IOTLB {:.1}% hits, {:.3} walks/DMA, {:.1} ns stall/DMA, {} invalidations, map CPU {} ns/packet",
             u.mode,
             serde_json::to_value(u.mapping).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
             u.page_size,
@@ -317,7 +324,7 @@ pub fn summary(m: &Metrics) -> String {
             u.walks_per_dma,
             u.stall_ns_per_dma,
             thousands(st.invalidations),
-            u.map_cpu_ns_per_packet
+            thousands_rounded(u.map_cpu_ns_per_packet)
         );
         let _ = writeln!(
             o,
@@ -406,6 +413,14 @@ mod tests {
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(1000), "1,000");
         assert_eq!(thousands(14_880_952), "14,880,952");
+    }
+
+    #[test]
+    fn rounded_quantities_are_grouped_like_counts() {
+        assert_eq!(thousands_rounded(6649.4), "6,649");
+        assert_eq!(thousands_rounded(999.5), "1,000");
+        assert_eq!(thousands_rounded(-3.0), "0");
+        assert_eq!(thousands_rounded(f64::NAN), "0");
     }
 
     #[test]

@@ -69,9 +69,8 @@ fn toml_value(v: &Value) -> String {
 /// Loads a cost file. Errors are located in it.
 pub fn load_cost_file(path: &Path) -> Result<CostFile, ScenarioError> {
     let origin = path.display().to_string();
-    let fail = |kind: ErrorKind, message: String| {
-        ScenarioError::single(Diagnostic { kind, origin: origin.clone(), line: None, column: None, key: None, message })
-    };
+    let fail =
+        |kind: ErrorKind, message: String| ScenarioError::single(Diagnostic::unlocated(kind, origin.clone(), message));
     if path.is_dir() {
         return Err(fail(ErrorKind::NotAFile, "is a directory, not a cost file".into()));
     }
@@ -85,6 +84,8 @@ pub fn load_cost_file(path: &Path) -> Result<CostFile, ScenarioError> {
             column: Some(column),
             key: None,
             message: "expected UTF-8 text (TOML files are UTF-8)".into(),
+            snippet: None,
+            help: None,
         })
     })?;
     load_cost_str(text, &origin)

@@ -5,7 +5,7 @@
 //! key and value. Values put in by `--set` carry override spans (see
 //! [`crate::overrides`]) and are reported against `--set`.
 
-use crate::error::{Diagnostic, ErrorKind};
+use crate::error::{Diagnostic, ErrorKind, Snippet};
 use crate::keypath::{KeyPath, Segment};
 pub use crate::overrides::OVERRIDE_ORIGIN;
 use crate::overrides::override_of_span;
@@ -43,8 +43,25 @@ impl Source<'_> {
             }
             None => (self.origin.to_string(), None, None),
         };
-        Diagnostic { kind, origin, line, column, key, message }
+        let snippet = span.as_ref().filter(|s| override_of_span(s).is_none()).map(|s| snippet(self.text, s));
+        Diagnostic { kind, origin, line, column, key, message, snippet, help: None }
     }
+}
+
+/// The line of `text` that `span` starts on, and how many of its characters
+/// the span covers from there (at least one; a span running past the line
+/// is cut at its end).
+pub fn snippet(text: &str, span: &Range<usize>) -> Snippet {
+    let start = span.start.min(text.len());
+    // Spans come from the parser and fall on character boundaries; be
+    // careful anyway, as loading must never panic.
+    let start = (0..=start).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+    let line = text[line_start..line_end].trim_end_matches('\r');
+    let end = span.end.clamp(start, line_start + line.len());
+    let end = (end..=text.len()).find(|&i| text.is_char_boundary(i)).unwrap_or(text.len());
+    Snippet { text: line.to_string(), width: text[start..end].chars().count().max(1) }
 }
 
 /// 1-based line and column (counted in characters) of byte `offset` in
@@ -100,6 +117,19 @@ pub fn is_set(root: &DeTable<'_>, path: &KeyPath) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_snippet_is_the_spans_line_underlined_as_far_as_the_line_goes() {
+        let text = "[nic]\r\nqueus = 4\nbé = \"x\"\n";
+        let s = snippet(text, &(7..12));
+        assert_eq!((s.text.as_str(), s.width), ("queus = 4", 5));
+        // 'é' is two bytes but one character; the span runs past the line.
+        let at = text.find("bé").unwrap();
+        assert_eq!(snippet(text, &(at..text.len())).width, "bé = \"x\"".chars().count());
+        // An empty span at the very end still gets one caret.
+        assert_eq!(snippet(text, &(text.len()..text.len())).width, 1);
+        assert_eq!(snippet("", &(5..9)).text, "");
+    }
 
     #[test]
     fn line_and_column_are_one_based_and_count_characters() {

@@ -5,6 +5,9 @@
 //! is known, and what was expected. Display prints one diagnostic per line in
 //! the form compilers use, `FILE:LINE:COL: KEY: MESSAGE`, leaving out the
 //! parts that are unknown, so editors and terminals can jump to the spot.
+//! [`ScenarioError::rendered`] adds, beneath that line, the offending source
+//! line with a caret under the spot and a hint ("did you mean `queues`?"),
+//! as rustc and codespan do; the first line stays the same.
 
 use std::fmt;
 
@@ -43,6 +46,62 @@ pub struct Diagnostic {
     pub key: Option<String>,
     /// What is wrong and what was expected.
     pub message: String,
+    /// The source line at `line`, and how much of it to underline.
+    pub snippet: Option<Snippet>,
+    /// A hint, e.g. "did you mean `queues`?".
+    pub help: Option<String>,
+}
+
+/// The source line a diagnostic points into.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Snippet {
+    /// The line's text, without its line ending.
+    pub text: String,
+    /// How many characters to underline from the diagnostic's column (at least 1).
+    pub width: usize,
+}
+
+impl Diagnostic {
+    /// A diagnostic without a place in a file: no line, column, key, snippet or hint.
+    pub fn unlocated(kind: ErrorKind, origin: impl Into<String>, message: impl Into<String>) -> Self {
+        Diagnostic {
+            kind,
+            origin: origin.into(),
+            line: None,
+            column: None,
+            key: None,
+            message: message.into(),
+            snippet: None,
+            help: None,
+        }
+    }
+
+    /// The `FILE:LINE:COL: KEY: MESSAGE` line, then the source line with a
+    /// caret beneath the spot and the hint, each where there is one:
+    ///
+    /// ```text
+    /// my.toml:2:1: nic.queus: unknown field `queus`, expected one of …
+    ///   |
+    /// 2 | queus = 4
+    ///   | ^^^^^
+    ///   = help: did you mean `queues`?
+    /// ```
+    pub fn rendered(&self) -> String {
+        let mut out = self.to_string();
+        let number = self.line.map(|l| l.to_string()).unwrap_or_default();
+        let gutter = " ".repeat(number.len().max(1));
+        if let (Some(snippet), Some(column)) = (&self.snippet, self.column) {
+            // One space per tab keeps the caret under its character.
+            let text = snippet.text.replace('\t', " ");
+            let pad = " ".repeat(column.saturating_sub(1));
+            let carets = "^".repeat(snippet.width.max(1));
+            out.push_str(&format!("\n{gutter} |\n{number} | {text}\n{gutter} | {pad}{carets}"));
+        }
+        if let Some(help) = &self.help {
+            out.push_str(&format!("\n{gutter} = help: {help}"));
+        }
+        out
+    }
 }
 
 impl fmt::Display for Diagnostic {
@@ -90,6 +149,14 @@ impl ScenarioError {
     }
 }
 
+impl ScenarioError {
+    /// Every diagnostic [rendered](Diagnostic::rendered) with its source
+    /// line and hint, one after the other: what the command line prints.
+    pub fn rendered(&self) -> String {
+        self.diagnostics.iter().map(Diagnostic::rendered).collect::<Vec<_>>().join("\n")
+    }
+}
+
 impl fmt::Display for ScenarioError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, d) in self.diagnostics.iter().enumerate() {
@@ -114,7 +181,25 @@ mod tests {
             column,
             key: key.map(str::to_string),
             message: "expected 1".into(),
+            snippet: None,
+            help: None,
         }
+    }
+
+    #[test]
+    fn rendered_puts_a_caret_under_the_spot_and_the_hint_below() {
+        let mut d = diag(Some(12), Some(2), Some("nic.queus"));
+        d.snippet = Some(Snippet { text: "\tqueus = 4".into(), width: 5 });
+        d.help = Some("did you mean `queues`?".into());
+        assert_eq!(
+            d.rendered(),
+            "a.toml:12:2: nic.queus: expected 1\n   |\n12 |  queus = 4\n   |  ^^^^^\n   = help: did you mean `queues`?"
+        );
+        // Without a place in a file: the line, and the hint.
+        let mut d = Diagnostic::unlocated(ErrorKind::Override, "--set", "nic.queus: unknown");
+        assert_eq!(d.rendered(), "--set: nic.queus: unknown");
+        d.help = Some("did you mean `queues`?".into());
+        assert_eq!(d.rendered(), "--set: nic.queus: unknown\n  = help: did you mean `queues`?");
     }
 
     #[test]

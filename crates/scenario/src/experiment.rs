@@ -356,6 +356,15 @@ pub fn run_experiment_on(
 
 /// The report as a terminal table followed by the findings.
 pub fn render(e: &Experiment, r: &ExperimentReport) -> String {
+    render_width(e, r, FINDINGS_WIDTH)
+}
+
+/// The width findings are wrapped to when the terminal's is not known.
+pub const FINDINGS_WIDTH: usize = 100;
+
+/// The variants table as rows of cells, the header first: the columns of
+/// [`render`], unformatted (no padding, no digit grouping), e.g. for CSV.
+pub fn table_rows(e: &Experiment, r: &ExperimentReport) -> Vec<Vec<String>> {
     let cols = (e.columns)();
     let mut rows: Vec<Vec<String>> = Vec::new();
     let mut header = vec!["variant".to_string()];
@@ -365,6 +374,20 @@ pub fn render(e: &Experiment, r: &ExperimentReport) -> String {
         let mut row = vec![v.name.clone()];
         row.extend(cols.iter().map(|c| (c.cell)(v)));
         rows.push(row);
+    }
+    rows
+}
+
+/// [`render`] with the findings wrapped to `width` columns, each
+/// continuation line indented under the start of its claim. The table's
+/// whole numbers of four digits or more get thousands separators, as in
+/// `irqlab run`'s summary.
+pub fn render_width(e: &Experiment, r: &ExperimentReport, width: usize) -> String {
+    let mut rows = table_rows(e, r);
+    for row in rows.iter_mut().skip(1) {
+        for cell in row.iter_mut().skip(1) {
+            *cell = group_digits(cell);
+        }
     }
     let widths: Vec<usize> =
         (0..rows[0].len()).map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0)).collect();
@@ -387,9 +410,45 @@ pub fn render(e: &Experiment, r: &ExperimentReport) -> String {
     }
     out.push_str("\nfindings:\n");
     for f in &r.findings {
-        out.push_str(&format!("  [{}] {}\n", if f.holds { "holds" } else { "FAILS" }, f.claim));
+        let first = format!("  [{}] ", if f.holds { "holds" } else { "FAILS" });
+        let rest = " ".repeat(first.len());
+        let options = textwrap::Options::new(width.max(first.len() + 20))
+            .initial_indent(&first)
+            .subsequent_indent(&rest)
+            .break_words(false);
+        out.push_str(&textwrap::fill(&f.claim, options));
+        out.push('\n');
     }
     out
+}
+
+/// Thousands separators in the whole numbers of a table cell: each
+/// space-separated word that is a number (optionally signed, with a
+/// fraction or a `%`) whose integer part has four digits or more.
+pub fn group_digits(cell: &str) -> String {
+    cell.split(' ').map(group_word).collect::<Vec<_>>().join(" ")
+}
+
+fn group_word(word: &str) -> String {
+    let (sign, unsigned) = word.strip_prefix('-').map_or(("", word), |w| ("-", w));
+    let int_len = unsigned.bytes().take_while(u8::is_ascii_digit).count();
+    let rest = &unsigned[int_len..];
+    let rest_ok = {
+        let r = rest.strip_suffix('%').unwrap_or(rest);
+        r.is_empty() || r.strip_prefix('.').is_some_and(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()))
+    };
+    if int_len < 4 || !rest_ok {
+        return word.to_string();
+    }
+    let digits = &unsigned[..int_len];
+    let mut grouped = String::with_capacity(int_len + int_len / 3);
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (int_len - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(ch);
+    }
+    format!("{sign}{grouped}{rest}")
 }
 
 /// Reads a number from a metrics document by dotted path (`a.b.0.c`); NaN if absent.
@@ -593,6 +652,45 @@ mod tests {
 
     fn queues(_: bool) -> Settings {
         Settings::new().set("nic.queues", 2)
+    }
+
+    #[test]
+    fn table_numbers_of_four_digits_or_more_are_grouped_and_nothing_else() {
+        assert_eq!(group_digits("158733"), "158,733");
+        assert_eq!(group_digits("backlog_full 2733"), "backlog_full 2,733");
+        assert_eq!(group_digits("-12345.67"), "-12,345.67");
+        assert_eq!(group_digits("1234%"), "1,234%");
+        for unchanged in ["999", "14.88", "0x1234", "napi/2000", "12345ns", "1234.", "-", ""] {
+            assert_eq!(group_digits(unchanged), unchanged);
+        }
+    }
+
+    #[test]
+    fn findings_wrap_under_their_claim_and_the_table_keeps_its_columns() {
+        let mut e = experiment(queues, |_| Vec::new());
+        e.columns = || vec![Column { header: "drops", cell: |v| format!("{}", num(&v.metrics, "d")) }];
+        let claim = "word ".repeat(60).trim_end().to_string();
+        let r = ExperimentReport {
+            experiment: "test".into(),
+            description: "d".into(),
+            quick: true,
+            base: BTreeMap::new(),
+            under: BTreeMap::new(),
+            overrides: BTreeMap::new(),
+            variants: vec![VariantResult { name: "a".into(), params: BTreeMap::new(), metrics: json!({"d": 123456}) }],
+            findings: vec![Finding { claim: claim.clone(), holds: true }],
+        };
+        let text = render_width(&e, &r, 60);
+        assert!(text.contains("\na        123,456\n"), "{text}");
+        let findings: Vec<&str> = text.split("findings:\n").nth(1).unwrap().lines().collect();
+        assert!(findings.len() > 4, "{text}");
+        assert!(findings[0].starts_with("  [holds] word"));
+        assert!(findings[1..].iter().all(|l| l.starts_with("          word")), "{text}");
+        assert!(findings.iter().all(|l| l.chars().count() <= 60), "{text}");
+        // The words, in order, are the claim's.
+        let words: Vec<&str> = findings.iter().flat_map(|l| l.split_whitespace()).skip(1).collect();
+        assert_eq!(words.join(" "), claim);
+        assert_eq!(table_rows(&e, &r)[1], ["a", "123456"]);
     }
 
     #[test]

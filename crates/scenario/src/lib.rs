@@ -37,10 +37,11 @@ pub mod keypath;
 pub mod overrides;
 pub mod pcap;
 pub mod replay;
+pub mod suggest;
 pub mod sysctl;
 
 pub use builtin::{Builtin, DEFAULT_BUILTIN, builtin, builtins};
-pub use error::{Diagnostic, ErrorKind, ScenarioError};
+pub use error::{Diagnostic, ErrorKind, ScenarioError, Snippet};
 pub use experiments::{experiment, experiments};
 pub use irqlab_model::Scenario;
 pub use overrides::Setting;
@@ -164,7 +165,9 @@ pub(crate) fn load_text_as(
             span_of_path(&table, &path)
         });
         let got = span.clone().and_then(|s| src.get(s)).unwrap_or("");
-        ScenarioError::single(source.diagnostic(ErrorKind::Schema, span, key, schema_message(inner.message(), got)))
+        let mut d = source.diagnostic(ErrorKind::Schema, span, key, schema_message(inner.message(), got));
+        d.help = suggest::hint_for_unknown(inner.message().trim_end());
+        ScenarioError::single(d)
     })?;
 
     let mut problems = Vec::new();
@@ -208,6 +211,8 @@ pub fn load_file_with(path: &Path, overrides: &[Setting]) -> Result<Scenario, Sc
             column: None,
             key: None,
             message: format!("cannot read the scenario file: {e}"),
+            snippet: None,
+            help: None,
         })
     })?;
     let text = std::str::from_utf8(&bytes).map_err(|e| {
@@ -219,6 +224,8 @@ pub fn load_file_with(path: &Path, overrides: &[Setting]) -> Result<Scenario, Sc
             column: Some(column),
             key: None,
             message: "expected UTF-8 text (TOML files are UTF-8)".into(),
+            snippet: None,
+            help: None,
         })
     })?;
     load_text(text, &origin, overrides, Some(path.parent().unwrap_or(Path::new(""))))
@@ -392,6 +399,8 @@ fn not_a_file(origin: &str) -> ScenarioError {
             "is a directory, not a scenario file; expected a .toml file or one of the built-ins: {}",
             builtin::builtin_names()
         ),
+        snippet: None,
+        help: None,
     })
 }
 
@@ -406,6 +415,8 @@ fn unknown_scenario(arg: &str) -> ScenarioError {
             "no such file, and no built-in scenario of that name; expected a .toml file or one of: {}",
             builtin::builtin_names()
         ),
+        snippet: None,
+        help: None,
     })
 }
 
@@ -432,5 +443,14 @@ fn schema_message(message: &str, got: &str) -> String {
 }
 
 fn override_diagnostic(option: &str, message: String) -> Diagnostic {
-    Diagnostic { kind: ErrorKind::Override, origin: option.to_string(), line: None, column: None, key: None, message }
+    Diagnostic {
+        kind: ErrorKind::Override,
+        origin: option.to_string(),
+        line: None,
+        column: None,
+        key: None,
+        message,
+        snippet: None,
+        help: None,
+    }
 }

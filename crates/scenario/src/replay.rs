@@ -44,6 +44,8 @@ pub fn from_result(text: &str, origin: &str) -> Result<Replay, ScenarioError> {
             column,
             key: key.map(str::to_string),
             message,
+            snippet: None,
+            help: None,
         })
     };
     let doc: Value = serde_json::from_str(text).map_err(|e| {
@@ -117,6 +119,8 @@ pub fn from_result(text: &str, origin: &str) -> Result<Replay, ScenarioError> {
             column: None,
             key: Some(format!("{RESOLVED_SCENARIO_KEY}.{}", e.path)),
             message: e.message,
+            snippet: None,
+            help: None,
         })
         .collect();
     if let Some(e) = ScenarioError::from_diagnostics(problems) {
@@ -138,6 +142,8 @@ pub fn from_result_file(path: &std::path::Path) -> Result<Replay, ScenarioError>
             column: None,
             key: None,
             message: format!("cannot read the result: {e}"),
+            snippet: None,
+            help: None,
         })
     })?;
     from_result(&text, &origin)

@@ -1,5 +1,6 @@
 //! The examples in docs/scenarios.md are real: the full example loads, and
-//! the error examples are what the loader prints.
+//! the error examples are what the loader prints (rendered, with source
+//! lines, carets and hints, as the command line shows them).
 
 use irqlab_scenario::load_str;
 
@@ -49,8 +50,8 @@ fn error_examples_in_the_docs_are_what_the_loader_prints() {
     assert_eq!(outputs.len(), 4);
     for (input, expected) in inputs.iter().zip(&outputs[1..3]) {
         let e = load_str(input, "my.toml", &[]).expect_err("the example must fail");
-        assert_eq!(format!("{e}\n"), *expected, "update docs/scenarios.md");
+        assert_eq!(format!("{}\n", e.rendered()), *expected, "update docs/scenarios.md");
     }
     let e = load_str("", "my.toml", &["nic.queues=zero".to_string()]).expect_err("the example must fail");
-    assert_eq!(format!("{e}\n"), outputs[3], "update docs/scenarios.md");
+    assert_eq!(format!("{}\n", e.rendered()), outputs[3], "update docs/scenarios.md");
 }

@@ -56,7 +56,7 @@ pub fn run(a: &AuditArgs, out: &mut dyn Write) -> Result<(), Failure> {
     if let Some(s) = a.seed {
         first.push(Setting::from_option("--seed", format!("seed={s}")));
     }
-    let base = resolve(&first).map_err(|e| Failure::Input(e.to_string()))?;
+    let base = resolve(&first).map_err(super::run::scenario_failure)?;
     super::print_warnings(&base);
     let duration = a.duration.unwrap_or(base.duration_ms.min(DEFAULT_MAX_MS));
     let load = |fix: &[String]| {

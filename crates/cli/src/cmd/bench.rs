@@ -36,17 +36,20 @@ pub struct BenchArgs {
 pub fn run(a: &BenchArgs, out: &mut dyn Write) -> Result<(), Failure> {
     let s = super::run::load(Some(&a.scenario), None, &a.set, a.duration, a.costs.as_deref())?;
     let mut best: Option<(f64, irqlab_model::Metrics)> = None;
+    let bar = super::progress::bar(a.repeat as usize, "runs");
     for i in 0..a.repeat {
         let t0 = Instant::now();
         let m = irqlab_model::run(&s).map_err(|e| Failure::Input(e.to_string()))?;
         let wall = t0.elapsed().as_secs_f64();
         if !a.json {
-            super::note(format_args!("run {}/{}: {:.3} s", i + 1, a.repeat, wall));
+            bar.suspend(|| super::note(format_args!("run {}/{}: {:.3} s", i + 1, a.repeat, wall)));
         }
+        bar.inc(1);
         if best.as_ref().is_none_or(|(w, _)| wall < *w) {
             best = Some((wall, m));
         }
     }
+    bar.finish_and_clear();
     let (wall, m) = best.expect("repeat >= 1");
     let events_per_s = m.engine.events as f64 / wall;
     let pkts_per_s = m.packets.offered as f64 / wall;

@@ -12,9 +12,11 @@ pub mod counters;
 pub mod decode;
 pub mod experiment;
 pub mod import;
+pub mod progress;
 pub mod report;
 pub mod rss;
 pub mod run;
+pub mod shell;
 pub mod sweep;
 
 use std::io::{self, Write};

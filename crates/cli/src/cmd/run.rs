@@ -137,16 +137,17 @@ pub fn load(
     Ok(s)
 }
 
-/// A scenario or cost file's problems: I/O when every one is, else input.
+/// A scenario or cost file's problems, each with its source line and hint
+/// where it has them: I/O when every one is, else input.
 pub fn scenario_failure(e: irqlab_scenario::ScenarioError) -> Failure {
     failure(e)
 }
 
 fn failure(e: irqlab_scenario::ScenarioError) -> Failure {
     if e.diagnostics().iter().all(|d| d.kind == ErrorKind::Io) {
-        Failure::Io(e.to_string())
+        Failure::Io(e.rendered())
     } else {
-        Failure::Input(e.to_string())
+        Failure::Input(e.rendered())
     }
 }
 
@@ -252,11 +253,34 @@ fn inject_test_violation(m: &mut irqlab_model::Metrics) {
 #[cfg(not(debug_assertions))]
 fn inject_test_violation(_: &mut irqlab_model::Metrics) {}
 
-/// `irqlab scenarios`.
-pub fn list_scenarios(out: &mut dyn Write) -> Result<(), Failure> {
-    for b in irqlab_scenario::builtins() {
-        writeln!(out, "{:<18} {}", b.name, b.description())?;
-    }
+/// Arguments of `irqlab scenarios`.
+#[derive(Args, Debug, Clone)]
+pub struct ScenariosArgs {
+    /// Print the named built-in scenario's TOML, comments and all, to start
+    /// a scenario file from: `irqlab scenarios --show overload > my.toml`.
+    #[arg(long, value_name = "NAME")]
+    pub show: Option<String>,
+}
+
+/// `irqlab scenarios`: the list, or one built-in's source.
+pub fn scenarios(a: &ScenariosArgs, out: &mut dyn Write) -> Result<(), Failure> {
+    let Some(name) = &a.show else {
+        for b in irqlab_scenario::builtins() {
+            writeln!(out, "{:<18} {}", b.name, b.description())?;
+        }
+        return Ok(());
+    };
+    let Some(b) = irqlab_scenario::builtin(name) else {
+        let known: Vec<&str> = irqlab_scenario::builtins().iter().map(|b| b.name).collect();
+        let hint = irqlab_scenario::suggest::closest(name, known.iter().copied())
+            .map(|s| format!(" (did you mean `{s}`?)"))
+            .unwrap_or_default();
+        return Err(Failure::Input(format!(
+            "--show: no built-in scenario `{name}`{hint}; the built-ins are: {}",
+            known.join(", ")
+        )));
+    };
+    out.write_all(b.toml.as_bytes())?;
     Ok(())
 }
 

@@ -63,15 +63,6 @@ fn shard(a: &SweepArgs) -> Result<Shard, Failure> {
     s.map_err(|e| Failure::Input(format!("--shard: {e}")))
 }
 
-/// A progress bar with ETA on standard error; drawn only on a terminal.
-fn progress_bar(len: usize) -> indicatif::ProgressBar {
-    let bar = indicatif::ProgressBar::with_draw_target(Some(len as u64), indicatif::ProgressDrawTarget::stderr());
-    let style = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} runs, {elapsed} elapsed, ETA {eta}")
-        .expect("a valid template");
-    bar.set_style(style);
-    bar
-}
-
 /// `irqlab sweep`.
 pub fn run(a: &SweepArgs, out: &mut dyn Write) -> Result<(), Failure> {
     let shard = shard(a)?;
@@ -80,7 +71,7 @@ pub fn run(a: &SweepArgs, out: &mut dyn Write) -> Result<(), Failure> {
         super::note(format_args!("warning: {w}"));
     }
     let opts = Options { shard, full: a.full, jobs: a.jobs.map(usize::from) };
-    let bar = progress_bar(shard.runs(plan.runs.len()).len());
+    let bar = super::progress::bar(shard.runs(plan.runs.len()).len(), "runs");
     let result = irqlab_lab::run_sweep(&plan, &opts, &a.out, &|| bar.inc(1));
     bar.finish_and_clear();
     let s = result.map_err(failure)?;
