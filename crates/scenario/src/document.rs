@@ -59,7 +59,8 @@ pub fn snippet(text: &str, span: &Range<usize>) -> Snippet {
     let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
     let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
     let line = text[line_start..line_end].trim_end_matches('\r');
-    let end = span.end.clamp(start, line_start + line.len());
+    // A span may start on the line's trimmed `\r` (or past it): never cut before its start.
+    let end = span.end.clamp(start, (line_start + line.len()).max(start));
     let end = (end..=text.len()).find(|&i| text.is_char_boundary(i)).unwrap_or(text.len());
     Snippet { text: line.to_string(), width: text[start..end].chars().count().max(1) }
 }
@@ -129,6 +130,12 @@ mod tests {
         // An empty span at the very end still gets one caret.
         assert_eq!(snippet(text, &(text.len()..text.len())).width, 1);
         assert_eq!(snippet("", &(5..9)).text, "");
+    }
+
+    #[test]
+    fn a_snippet_of_a_span_on_a_carriage_return_does_not_panic() {
+        assert_eq!(snippet("\r", &(1..1)).width, 1);
+        assert_eq!(snippet("a = 1\r\n", &(5..6)).text, "a = 1");
     }
 
     #[test]
