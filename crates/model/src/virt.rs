@@ -67,6 +67,9 @@ pub struct Vcpu {
     pub preempted: Dur,
     /// Time its wakeups waited for the competing thread's turn to end.
     pub wait_behind_host: Dur,
+    /// KVM has sent the halted vCPU's core a wakeup that has not been
+    /// taken yet (a second wake of the same sleeping thread sends none).
+    pub wake_pending: bool,
 }
 
 /// What the VM counted.
@@ -163,6 +166,7 @@ impl Virt {
                 preemptions: 0,
                 preempted: Dur::ZERO,
                 wait_behind_host: Dur::ZERO,
+                wake_pending: false,
             })
             .collect();
         Virt {

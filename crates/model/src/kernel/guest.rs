@@ -213,6 +213,7 @@ impl Kernel {
             }
         };
         let now = cx.sim.now();
+        v.vcpus[c].wake_pending = false;
         if let Some(since) = v.vcpus[c].halted_since.take() {
             v.vcpus[c].halted += now.since(since);
             v.vcpus[c].wakeups += 1;
@@ -515,8 +516,12 @@ impl Kernel {
             ApicMode::Emulated => {
                 v.vcpus[t].vapic.request(vector);
                 // A running target must exit to take the injection; a
-                // halted one is woken; an exited one takes it at entry.
-                (mode != VcpuMode::Host).then_some(RESCHEDULE_VECTOR)
+                // halted one is woken (once); an exited one takes it at entry.
+                match mode {
+                    VcpuMode::Host => None,
+                    VcpuMode::Halted if v.vcpus[t].wake_pending => None,
+                    _ => Some(RESCHEDULE_VECTOR),
+                }
             }
             _ => {
                 v.counts.software_posted += 1;
@@ -525,11 +530,14 @@ impl Kernel {
                 v.counts.software_merged += out.merged as u64;
                 match mode {
                     VcpuMode::Guest if out.notify => Some(POSTED_INTR_VECTOR),
-                    VcpuMode::Halted => Some(RESCHEDULE_VECTOR),
+                    VcpuMode::Halted if !v.vcpus[t].wake_pending => Some(RESCHEDULE_VECTOR),
                     _ => None,
                 }
             }
         };
+        if mode == VcpuMode::Halted && physical.is_some() {
+            self.virt.as_mut().expect("a guest").vcpus[t].wake_pending = true;
+        }
         if let Some(pv) = physical {
             let apic_id = cx.platform.topo.apic_id(self.core(target));
             cx.platform.send_ipi_after(apic_id, pv, after, cx.sim);
