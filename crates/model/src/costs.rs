@@ -172,6 +172,24 @@ pub struct CostModel {
     /// after it. docs/costs.md "exit handled in host kernel / in host user
     /// space, KVM x86": 2,565 cycles (Dall et al., ATC 2017), taken at 3 GHz.
     pub vm_exit_ns: f64,
+    /// CPU time of a VM exit handled in host user space (the VMM's device
+    /// emulation: an emulated NIC's register access) and the VM entry
+    /// after it. docs/costs.md "exit handled in host kernel / in host user
+    /// space, KVM x86": 6,732 cycles (Dall et al., ATC 2017), at 3 GHz.
+    pub vm_exit_user_ns: f64,
+    /// CPU time of the vhost-net worker per received frame, beyond the
+    /// copy: peeking the tap's queue, taking the guest's RX buffers
+    /// (`get_rx_bufs`), `recvmsg` and the used-ring update. docs/costs.md
+    /// "vhost-net guest receive, small frames": ≈1.5 Mpps per worker
+    /// (Linux commit "tun: switch to use skb array for tx", J. Wang), i.e.
+    /// ≈650 ns per frame.
+    pub vhost_rx_packet_ns: f64,
+    /// CPU time of the VMM's I/O thread per frame received for an emulated
+    /// NIC, beyond the copy: the tap `read` and the device model's receive
+    /// (descriptor read, buffer write, write-back, interrupt cause).
+    /// docs/costs.md "VMM's receive per frame for an emulated NIC":
+    /// *estimate*, 1.5 µs.
+    pub vmm_rx_packet_ns: f64,
     /// CPU time of a guest EOI without APICv: the exit, its emulation and
     /// the entry. docs/costs.md "guest EOI completion, KVM x86 without
     /// APICv": 1,556 cycles (Dall et al., ISCA 2016), at 3 GHz.
@@ -273,6 +291,9 @@ impl Default for CostModel {
             zerocopy_call_ns: 250.0,
             locked_rmw_ns: 6.0,
             vm_exit_ns: 855.0,
+            vm_exit_user_ns: 2244.0,
+            vhost_rx_packet_ns: 650.0,
+            vmm_rx_packet_ns: 1500.0,
             vm_eoi_exit_ns: 519.0,
             vm_extint_handling_ns: 710.0,
             vfio_inject_ns: 600.0,
@@ -402,6 +423,12 @@ pub struct Costs {
     pub locked_rmw: Dur,
     /// See [`CostModel::vm_exit_ns`].
     pub vm_exit: Dur,
+    /// See [`CostModel::vm_exit_user_ns`].
+    pub vm_exit_user: Dur,
+    /// See [`CostModel::vhost_rx_packet_ns`].
+    pub vhost_rx_packet: Dur,
+    /// See [`CostModel::vmm_rx_packet_ns`].
+    pub vmm_rx_packet: Dur,
     /// See [`CostModel::vm_eoi_exit_ns`].
     pub vm_eoi_exit: Dur,
     /// See [`CostModel::vm_extint_handling_ns`].
@@ -426,7 +453,7 @@ pub struct Costs {
 
 impl CostModel {
     /// Every field with its name and value, for validation and reports.
-    pub fn fields(&self) -> [(&'static str, f64); 53] {
+    pub fn fields(&self) -> [(&'static str, f64); 56] {
         [
             ("irq_entry_exit_ns", self.irq_entry_exit_ns),
             ("lapic_eoi_ns", self.lapic_eoi_ns),
@@ -452,6 +479,9 @@ impl CostModel {
             ("zerocopy_call_ns", self.zerocopy_call_ns),
             ("locked_rmw_ns", self.locked_rmw_ns),
             ("vm_exit_ns", self.vm_exit_ns),
+            ("vm_exit_user_ns", self.vm_exit_user_ns),
+            ("vhost_rx_packet_ns", self.vhost_rx_packet_ns),
+            ("vmm_rx_packet_ns", self.vmm_rx_packet_ns),
             ("vm_eoi_exit_ns", self.vm_eoi_exit_ns),
             ("vm_extint_handling_ns", self.vm_extint_handling_ns),
             ("vfio_inject_ns", self.vfio_inject_ns),
@@ -533,6 +563,9 @@ impl CostModel {
             zerocopy_call: d(self.zerocopy_call_ns),
             locked_rmw: d(self.locked_rmw_ns),
             vm_exit: d(self.vm_exit_ns),
+            vm_exit_user: d(self.vm_exit_user_ns),
+            vhost_rx_packet: d(self.vhost_rx_packet_ns),
+            vmm_rx_packet: d(self.vmm_rx_packet_ns),
             vm_eoi_exit: d(self.vm_eoi_exit_ns),
             vm_extint_handling: d(self.vm_extint_handling_ns),
             vfio_inject: d(self.vfio_inject_ns),

@@ -35,6 +35,8 @@
 //! | `apic` | APIC bus: accepted (MSIs, IPIs, posted notifications) | kernel: vectors taken + still requested in IRRs |
 //! | `vm exits` | host: VM exits | host: VM entries + vCPUs exited or halted at the end |
 //! | `posted` | remapping hardware: requests posted | merged into a set PIR bit + taken by the kernels' scans + still in PIRs |
+//! | `irqfd` | back end (vhost worker, VMM): irqfd signals | KVM: injected + unrouted + in transit |
+//! | `kicks` | guest: virtio kicks (ioeventfd writes) | vhost worker: kicks received + in transit |
 //! | `vfio eventfd` | host: eventfd signals `vfio_msihandler` sent | driver threads: increments their reads consumed + unread |
 //! | `cgroup throttles` | kernel: threads throttled (at the throttle) | period timer: threads unthrottled + still throttled |
 //! | `device …` | device: events | serviced, coalesced, pending |
@@ -61,6 +63,10 @@ pub struct InTransit {
     pub tlb_ipis: u64,
     /// TLB flush acknowledgements not yet seen by their initiator.
     pub tlb_acks: u64,
+    /// irqfd signals not yet at KVM.
+    pub irqfd: u64,
+    /// Guest kicks not yet at the vhost worker.
+    pub kicks: u64,
 }
 
 /// The parts whose counts the laws compare.
@@ -210,7 +216,8 @@ fn platform_laws(p: &Counted, transit: &InTransit, laws: &mut Vec<Law>) {
     let ps = &p.platform.stats;
     let nics = |f: fn(&crate::devices::nic::Nic) -> u64| -> u64 { p.nics.iter().map(f).sum() };
     let kernels = |f: fn(&crate::kernel::Kernel) -> u64| -> u64 { p.kernels.iter().map(f).sum() };
-    let nic_msis = nics(|n| n.stats.msix.sent + n.stats.msi_cap.sent);
+    // A back end's MSI-X messages are irqfd signals: they never reach the port.
+    let nic_msis = nics(|n| n.stats.msix.sent + n.stats.msi_cap.sent - n.irqfd_signals());
     // Physical vectors taken: a guest kernel's own count is of its virtual
     // APICs; the host on its cores counted the physical ones.
     let taken = kernels(|k| match &k.virt {
@@ -297,6 +304,22 @@ fn platform_laws(p: &Counted, transit: &InTransit, laws: &mut Vec<Law>) {
                     .part("vCPUs out at the end", v.out()),
             );
         }
+    }
+    if let Some(b) = p.nics.iter().find_map(|n| n.backend.as_ref()) {
+        let guests = |f: fn(&crate::virt::VmCounts) -> u64| -> u64 {
+            p.kernels.iter().filter_map(|k| k.virt.as_ref()).map(|v| f(&v.counts)).sum()
+        };
+        laws.push(
+            Law::new("irqfd", "signals (back end)", nics(|n| n.irqfd_signals()))
+                .part("injected (KVM)", guests(|c| c.irqfd_injections))
+                .part("unrouted", b.counts.irqfd_unrouted)
+                .part("in transit", transit.irqfd),
+        );
+        laws.push(
+            Law::new("kicks", "kicks (guest)", guests(|c| c.kicks))
+                .part("received (vhost worker)", nics(|n| n.backend.as_ref().map_or(0, |b| b.counts.kicks_received)))
+                .part("in transit", transit.kicks),
+        );
     }
     if ps.posted.requests > 0 || p.kernels.iter().any(|k| k.virt.is_some()) {
         let pending: u64 = p

@@ -136,11 +136,28 @@ impl Machine {
         let sim = Sim::new(s.costs.resolve());
         let mut platform =
             Platform::new(s.machine.cores, s.machine.sockets, s.machine.ioapic_successive_irq_limit, &sim);
-        if s.iommu.present() {
+        // A VM's virtio or emulated NIC is the VMM's: the guest sees no
+        // IOMMU and the host's own (for its NIC) is not modelled.
+        let backend = s.vm.as_ref().filter(|vm| vm.device.has_backend());
+        if s.iommu.present() && backend.is_none() {
             platform.install_iommu(crate::platform::iommu::Iommu::new(&s.iommu, &sim.costs));
         }
         let rngs = RngStreams::new(s.seed);
-        let (nic, flows) = nic_for(s, NicId(0), &sim)?;
+        let (mut nic, flows) = nic_for(s, NicId(0), &sim)?;
+        if let Some(vm) = backend {
+            let c = &sim.costs;
+            let own = if vm.device == crate::config::DevicePath::Virtio { c.vhost_rx_packet } else { c.vmm_rx_packet };
+            let costs = crate::devices::nic::backend::BackendCosts {
+                per_frame: c.rx_driver_per_packet + own,
+                copy_ps_per_mib: c.copy_ps_per_mib,
+                dma: c.dma_write,
+                wake_latency: c.vcpu_wakeup,
+                wake_cpu: c.irq_entry_exit + c.context_switch,
+                signal: c.eventfd_signal + c.vm_ipi_deliver,
+            };
+            let core = CoreId(vm.backend_core(s.machine.cores).expect("validated: a free core"));
+            nic.backend = Some(crate::devices::nic::backend::Backend::new(vm.device, core, s.nic.queues, costs));
+        }
         let devices: Vec<LevelDevice> = s
             .devices
             .iter()
@@ -157,6 +174,7 @@ impl Machine {
                 let mut k = Kernel::new(KernelId(0), &guest, cores, NicId(0), &flows);
                 let poll = irqlab_engine::Dur::from_ns(vm.halt_poll_ns as u64);
                 let mut v = crate::virt::Virt::new(vm.apic, vm.ipiv, poll, pids);
+                v.device = vm.device;
                 if vm.host_load > 0.0 {
                     let slice = irqlab_engine::Dur::from_us(vm.host_slice_us as u64);
                     v.host_slice = slice;
@@ -336,6 +354,30 @@ impl Machine {
                 kernels[kernel.idx()].on_event(ev, &mut Cx { sim, platform, nics, devices });
                 None
             }
+            Event::Irqfd { nic, address, data } => {
+                // KVM's irqfd routing: the MSI-X entry's message (guest
+                // compatibility format) names the vCPU and the vector.
+                let msg = irqlab_hw::msi::MsiMessage::new(address, data).decode().ok();
+                let target = msg.and_then(|m| {
+                    let core = platform.topo.core_of_apic(m.address.destination_id as u32)?;
+                    owner[core.idx()].map(|(k, cpu)| (k, cpu, m.data.vector))
+                });
+                match target {
+                    Some((k, cpu, vector)) => {
+                        kernels[k.idx()].irqfd(cpu, vector, &mut Cx { sim, platform, nics, devices })
+                    }
+                    None => {
+                        if let Some(b) = nics[nic.idx()].backend.as_mut() {
+                            b.counts.irqfd_unrouted += 1;
+                        }
+                    }
+                }
+                None
+            }
+            Event::VhostKick { nic, queue } => {
+                nics[nic.idx()].kick(queue);
+                None
+            }
         };
         // A local APIC accepted something: its core's kernel looks at it.
         if let Some((k, cpu)) = core.and_then(|c| owner[c.idx()]) {
@@ -414,6 +456,8 @@ impl Machine {
                 Event::Kernel { ev: KernelEvent::TlbAck { .. }, .. } => t.tlb_acks += 1,
                 Event::Kernel { ev: KernelEvent::TaskWake { .. }, .. } => t.wakeups += 1,
                 Event::TxDoorbell { .. } => t.doorbells += 1,
+                Event::Irqfd { .. } => t.irqfd += 1,
+                Event::VhostKick { .. } => t.kicks += 1,
                 _ => {}
             }
         }

@@ -673,7 +673,7 @@ pub fn assemble(p: &Parts, law_violations: Vec<LawViolation>) -> Metrics {
         iommu: iommu_metrics(p, pc.delivered),
         ir: p.platform.iommu.as_ref().and_then(|u| u.ir.as_ref()).map(|ir| ir.counts.clone()),
         posted: posted_metrics(p),
-        vm: k.report_vm(p.end, pc.delivered),
+        vm: k.report_vm(p.end, pc.delivered, p.nic.backend.as_ref()),
         cgroup: k
             .cgroups
             .iter()

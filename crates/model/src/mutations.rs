@@ -289,8 +289,41 @@ fn a_vm_entry_left_uncounted_breaks_the_vm_exits_law() {
         // A competing thread too: its preemptions are exits with entries.
         host_load: 0.5,
         host_slice_us: 200,
+        ..crate::config::VmConfig::default()
     });
     fires(&s, "vm exits", |f| f.arm(Fault::EntryUncounted, 50));
+}
+
+/// A VM whose NIC is a virtio device served by a vhost worker on core 3.
+fn virtio_vm() -> Scenario {
+    let mut s = short(Scenario::default());
+    s.machine.cores = 4;
+    s.nic.queues = 2;
+    s.vm = Some(crate::config::VmConfig {
+        cores: vec![0, 1],
+        device: crate::config::DevicePath::Virtio,
+        ..crate::config::VmConfig::default()
+    });
+    s
+}
+
+#[test]
+fn an_irqfd_signal_kvm_drops_breaks_the_irqfd_law() {
+    fires(&virtio_vm(), "irqfd", |f| f.arm(Fault::IrqfdLost, 20));
+}
+
+#[test]
+fn a_kick_that_never_reaches_vhost_breaks_the_kicks_law() {
+    // A small ring and a guest slower than the worker (a competing thread
+    // takes most of each vCPU's core): the ring fills, vhost asks for kicks.
+    let mut s = virtio_vm();
+    s.nic.ring_size = 64;
+    s.workload.rate_pps = Some(400_000.0);
+    if let Some(vm) = s.vm.as_mut() {
+        vm.host_load = 0.8;
+        vm.host_slice_us = 500;
+    }
+    fires(&s, "kicks", |f| f.arm(Fault::KickLost, 0));
 }
 
 #[test]

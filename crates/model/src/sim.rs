@@ -85,6 +85,23 @@ pub enum Event {
         /// `[[devices]]` index.
         device: u32,
     },
+    /// A back end's irqfd signal (a virtio or emulated NIC's interrupt)
+    /// reaches KVM, which delivers the MSI-X entry's message to the guest.
+    Irqfd {
+        /// The NIC whose back end signalled.
+        nic: NicId,
+        /// The entry's message address (guest compatibility format).
+        address: u64,
+        /// The entry's message data.
+        data: u32,
+    },
+    /// A guest's virtio kick (an ioeventfd write) reaches the vhost worker.
+    VhostKick {
+        /// The NIC.
+        nic: NicId,
+        /// The RX queue (virtqueue) kicked.
+        queue: QueueId,
+    },
     /// An event of one kernel.
     Kernel {
         /// The kernel.
@@ -247,6 +264,10 @@ pub enum Fault {
     /// `vfio_msihandler` counts its eventfd signal but the eventfd never
     /// sees it (nor is the driver thread woken).
     EventfdSignalLost,
+    /// KVM counts an irqfd signal as delivered but drops it.
+    IrqfdLost,
+    /// A guest kick is counted but never reaches the vhost worker.
+    KickLost,
 }
 
 /// The faults armed for a run: each fires once at its `after`-th

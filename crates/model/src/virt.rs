@@ -4,7 +4,7 @@
 //! kernel (a [`crate::kernel::Kernel`] on the vCPUs' cores) owns it; the
 //! behaviour is in kernel/guest.rs.
 
-use crate::config::ApicMode;
+use crate::config::{ApicMode, DevicePath};
 use irqlab_engine::{Dur, Time};
 use irqlab_hw::vapic::VirtualApic;
 use irqlab_hw::vmx::ExitReason;
@@ -67,6 +67,9 @@ pub struct Vcpu {
     pub preempted: Dur,
     /// Time its wakeups waited for the competing thread's turn to end.
     pub wait_behind_host: Dur,
+    /// KVM has sent the halted vCPU's core a wakeup that has not been
+    /// taken yet (a second wake of the same sleeping thread sends none).
+    pub wake_pending: bool,
 }
 
 /// What the VM counted.
@@ -93,6 +96,16 @@ pub struct VmCounts {
     pub software_posted: u64,
     /// Of which found their PIR bit already set.
     pub software_merged: u64,
+    /// irqfd signals KVM delivered to the guest (a virtio or emulated
+    /// NIC's interrupts, sent by its back end).
+    pub irqfd_injections: u64,
+    /// Guest kicks (virtio RX refills that notified the device: ioeventfd
+    /// writes, each an exit).
+    pub kicks: u64,
+    /// RX refills that did not notify: vhost had notifications disabled.
+    pub kicks_suppressed: u64,
+    /// Register accesses to an emulated NIC (each an exit to user space).
+    pub device_exits: u64,
     /// Halted vCPUs woken.
     pub wakeups: u64,
     /// Guest EOIs that exited (emulated APIC).
@@ -116,6 +129,8 @@ pub struct VmCounts {
 pub struct Virt {
     /// How interrupts reach the guest.
     pub apic: ApicMode,
+    /// How the guest reaches its NIC.
+    pub device: DevicePath,
     /// IPI virtualization: guest ICR writes do not exit.
     pub ipiv: bool,
     /// Halt polling's ceiling (0: off).
@@ -151,10 +166,12 @@ impl Virt {
                 preemptions: 0,
                 preempted: Dur::ZERO,
                 wait_behind_host: Dur::ZERO,
+                wake_pending: false,
             })
             .collect();
         Virt {
             apic,
+            device: DevicePath::Assigned,
             ipiv,
             halt_poll_max,
             vcpus,

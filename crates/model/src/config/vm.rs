@@ -1,7 +1,10 @@
-//! `[vm]`: the NIC assigned to a virtual machine (VFIO), whose guest
-//! kernel runs on vCPUs pinned one to one on dedicated host cores, with
-//! its interrupts delivered by an emulated APIC, APICv, or VT-d posted
-//! interrupts (kernel/guest.rs).
+//! `[vm]`: a virtual machine whose guest kernel runs on vCPUs pinned one
+//! to one on dedicated host cores, with its interrupts delivered by an
+//! emulated APIC, APICv, or VT-d posted interrupts (kernel/guest.rs), and
+//! its NIC reached by one of three device paths (`vm.device`): the NIC
+//! assigned to it (VFIO), a virtio-net device served by a vhost worker, or
+//! an emulated NIC served by the VMM's I/O thread
+//! (devices/nic/backend.rs).
 //!
 //! With `[vm]`, every CPU number in `[nic]`, `[kernel]`, `[[apps]]`,
 //! `[process]` and `[tx]` is a vCPU of the guest (0 .. number of `cores`);
@@ -27,6 +30,34 @@ pub enum ApicMode {
     /// takes it without an exit, a halted one is woken through the wakeup
     /// vector.
     Posted,
+}
+
+/// How the guest reaches its NIC.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DevicePath {
+    /// The NIC (a VF) assigned to the guest (VFIO): DMA into guest memory
+    /// through the VM's IOMMU domain, MSI-X remapped or posted, doorbells
+    /// written directly.
+    #[default]
+    Assigned,
+    /// virtio-net with vhost: the host keeps the NIC; a vhost worker on
+    /// `backend_core` copies each frame into the guest's virtqueue and
+    /// signals the guest through an irqfd; the guest's kicks are ioeventfd
+    /// writes that exit unless vhost suppressed them.
+    Virtio,
+    /// An emulated NIC (e1000e-like): the VMM's I/O thread on
+    /// `backend_core` emulates its receive, and every guest register access
+    /// exits to the VMM in host user space.
+    Emulated,
+}
+
+impl DevicePath {
+    /// Whether a host back end (a vhost worker or the VMM's I/O thread)
+    /// stands between the NIC and the guest.
+    pub fn has_backend(self) -> bool {
+        self != DevicePath::Assigned
+    }
 }
 
 /// The virtual machine.
@@ -58,6 +89,15 @@ pub struct VmConfig {
     /// How long the competing thread runs each turn, µs (EEVDF's base slice
     /// is 750 µs, `sysctl_sched_base_slice`); 10 µs to 100 ms.
     pub host_slice_us: u32,
+    /// How the guest reaches its NIC: `assigned` (VFIO, the default),
+    /// `virtio` (virtio-net with a vhost worker) or `emulated` (an
+    /// e1000e-like NIC emulated by the VMM in host user space).
+    pub device: DevicePath,
+    /// The host core of the device's back end (`virtio`: the vhost worker,
+    /// which also runs the host NIC's receive; `emulated`: the VMM's I/O
+    /// thread). Default: the lowest core running no vCPU. It must run no
+    /// vCPU.
+    pub backend_core: Option<u32>,
 }
 
 /// Largest `vm.host_load`: the vCPU keeps at least 5 % of its core.
@@ -77,20 +117,33 @@ impl Default for VmConfig {
             halt_poll_ns: 0,
             host_load: 0.0,
             host_slice_us: 750,
+            device: DevicePath::Assigned,
+            backend_core: None,
         }
     }
 }
 
 impl VmConfig {
     /// The scenario as the guest kernel sees it: a machine of one socket
-    /// with one CPU per vCPU.
+    /// with one CPU per vCPU. A virtio or emulated NIC is the VMM's: the
+    /// guest sees no IOMMU (its MSI-X messages are compatibility-format,
+    /// routed by KVM's irqfd; its buffers are guest-physical addresses).
     pub fn guest_view(s: &Scenario) -> Scenario {
         let mut g = s.clone();
         if let Some(vm) = &s.vm {
             g.machine.cores = vm.cores.len() as u32;
             g.machine.sockets = 1;
+            if vm.device.has_backend() {
+                g.iommu = super::IommuConfig::default();
+            }
         }
         g
+    }
+
+    /// The back end's host core: `backend_core`, else the lowest core
+    /// running no vCPU (`None`: every core runs one).
+    pub fn backend_core(&self, machine_cores: u32) -> Option<u32> {
+        self.backend_core.or_else(|| (0..machine_cores).find(|c| !self.cores.contains(c)))
     }
 
     /// Checks `[vm]` against the machine and the IOMMU.
@@ -111,22 +164,58 @@ impl VmConfig {
                 );
             }
         }
+        if self.device.has_backend() {
+            match self.backend_core(s.machine.cores) {
+                None => cx.err(
+                    "vm.backend_core",
+                    format!(
+                        "the {} back end needs a host core running no vCPU: every one of the {} cores runs one (add a core to machine.cores)",
+                        if self.device == DevicePath::Virtio { "vhost" } else { "VMM's I/O" },
+                        s.machine.cores
+                    ),
+                ),
+                Some(c) if c >= s.machine.cores => cx.err(
+                    "vm.backend_core",
+                    format!("core {c} does not exist (machine.cores = {})", s.machine.cores),
+                ),
+                Some(c) if self.cores.contains(&c) => cx.err(
+                    "vm.backend_core",
+                    format!("core {c} runs a vCPU: the back end needs a core of its own (sharing one is not modelled)"),
+                ),
+                Some(_) => {}
+            }
+            if !s.kernel.napi {
+                cx.err(
+                    "kernel.napi",
+                    "a guest without NAPI on a virtio or emulated NIC is not modelled: set kernel.napi = true",
+                );
+            }
+        } else if self.backend_core.is_some() {
+            cx.err(
+                "vm.backend_core",
+                "only a virtio or emulated device has a back end: set vm.device = \"virtio\" or \"emulated\"",
+            );
+        }
         // VFIO assigns a device only behind an IOMMU: DMA through the VM's
         // domain (its memory mapped once), interrupts through remapping.
-        if !s.iommu.mode.translates() || s.iommu.mapping != super::DmaMapping::PagePool {
+        let assigned = !self.device.has_backend();
+        if assigned && (!s.iommu.mode.translates() || s.iommu.mapping != super::DmaMapping::PagePool) {
             cx.err(
                 "vm",
                 "an assigned device's DMA goes through the VM's IOMMU domain, its memory mapped once: set iommu.mode = \"strict\" or \"lazy\" with iommu.mapping = \"page_pool\"",
             );
         }
-        if !s.iommu.interrupt_remapping {
+        if assigned && !s.iommu.interrupt_remapping {
             cx.err("vm", "VFIO needs interrupt remapping for an assigned device: set iommu.interrupt_remapping = true");
         }
         if s.iommu.posted_msi {
             cx.err("iommu.posted_msi", "posted MSIs are the host's own; with [vm] use vm.apic = \"posted\"");
         }
         if s.nic.interrupt_mode != super::InterruptMode::Msix {
-            cx.err("nic.interrupt_mode", "an assigned VF interrupts through MSI-X: set nic.interrupt_mode = \"msix\"");
+            cx.err(
+                "nic.interrupt_mode",
+                "the VM's NIC (an assigned VF, virtio-net or the emulated e1000e) interrupts through MSI-X: set nic.interrupt_mode = \"msix\"",
+            );
         }
         cx.check_u32("vm.halt_poll_ns", self.halt_poll_ns, 0, MAX_HALT_POLL_NS, "ns (one second at most)");
         if !(self.host_load.is_finite() && (0.0..=MAX_HOST_LOAD).contains(&self.host_load)) {

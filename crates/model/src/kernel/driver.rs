@@ -25,6 +25,7 @@
 //! interrupt: NAPI is scheduled there (`this_cpu_ptr(&softnet_data)`).
 
 use super::genirq::IrqAction;
+use super::guest::DeviceAccess;
 use super::irqchip::{DmarChip, IoapicChip, IrChip, IrqChip, MsiChip, MsixChip};
 use super::softnet::PollItem;
 use super::{Cx, Kernel};
@@ -226,8 +227,12 @@ impl Kernel {
             return self.vfio_msihandler_cost(q, &costs);
         }
         if self.params.cfg.napi {
-            // Masking the queue in the device: one posted write (EIMC).
-            return if cx.nics[nic.idx()].auto_mask() { Dur::ZERO } else { costs.mmio_write };
+            // Masking the queue in the device: one posted write (EIMC), which
+            // in a guest may exit (an emulated NIC's register).
+            if cx.nics[nic.idx()].auto_mask() {
+                return Dur::ZERO;
+            }
+            return costs.mmio_write + self.device_access(cpu, DeviceAccess::Mask, cx);
         }
         let sn = &mut self.softnet[cpu.idx()];
         let mut batch = std::mem::take(&mut sn.isr_batch);

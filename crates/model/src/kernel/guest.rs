@@ -29,8 +29,8 @@
 
 use super::cpu::{Ctx, Work};
 use super::{Cx, Kernel};
-use crate::config::ApicMode;
-use crate::ids::CpuId;
+use crate::config::{ApicMode, DevicePath};
+use crate::ids::{CpuId, QueueId};
 use crate::sim::KernelEvent;
 use crate::virt::VcpuMode;
 use irqlab_engine::{Dur, Time};
@@ -50,6 +50,17 @@ pub const RESCHEDULE_VECTOR: u8 = 0xfd;
 /// (not an assigned device's, forwarded to the guest).
 fn host_vector(v: u8) -> bool {
     matches!(v, POSTED_INTR_VECTOR | POSTED_INTR_WAKEUP_VECTOR | RESCHEDULE_VECTOR | KICK)
+}
+
+/// A guest driver's access to its NIC that may exit ([`Kernel::device_access`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum DeviceAccess {
+    /// The RX refill's notification (the RX tail write; virtio's kick).
+    RxTail(QueueId),
+    /// Masking a queue's interrupt (EIMC; virtio's `virtqueue_disable_cb`).
+    Mask,
+    /// Unmasking it (EIMS; virtio's `virtqueue_enable_cb`).
+    Unmask,
 }
 
 /// What [`Kernel::vmm_take`] found on the physical local APIC.
@@ -202,6 +213,7 @@ impl Kernel {
             }
         };
         let now = cx.sim.now();
+        v.vcpus[c].wake_pending = false;
         if let Some(since) = v.vcpus[c].halted_since.take() {
             v.vcpus[c].halted += now.since(since);
             v.vcpus[c].wakeups += 1;
@@ -487,14 +499,29 @@ impl Kernel {
             v.exit(from.idx(), ExitReason::MsrWrite, cost);
             v.counts.entries += 1;
         }
+        self.kvm_deliver(target, vector, after, cx);
+    }
+
+    /// KVM delivers `vector` to vCPU `target` (`__apic_accept_irq`), `after`
+    /// from now: into its virtual IRR (emulated APIC) or its descriptor
+    /// (APICv, posted in software), with a physical notification to a
+    /// running target's core (`kvm_vcpu_trigger_posted_interrupt`), a kick
+    /// to one that must exit to take it (`kvm_vcpu_kick`), or a wakeup of a
+    /// halted one.
+    fn kvm_deliver(&mut self, target: CpuId, vector: u8, after: Dur, cx: &mut Cx) {
+        let v = self.virt.as_mut().expect("a guest");
         let t = target.idx();
         let (apic, mode) = (v.apic, v.vcpus[t].mode);
         let physical = match apic {
             ApicMode::Emulated => {
                 v.vcpus[t].vapic.request(vector);
                 // A running target must exit to take the injection; a
-                // halted one is woken; an exited one takes it at entry.
-                (mode != VcpuMode::Host).then_some(RESCHEDULE_VECTOR)
+                // halted one is woken (once); an exited one takes it at entry.
+                match mode {
+                    VcpuMode::Host => None,
+                    VcpuMode::Halted if v.vcpus[t].wake_pending => None,
+                    _ => Some(RESCHEDULE_VECTOR),
+                }
             }
             _ => {
                 v.counts.software_posted += 1;
@@ -503,16 +530,74 @@ impl Kernel {
                 v.counts.software_merged += out.merged as u64;
                 match mode {
                     VcpuMode::Guest if out.notify => Some(POSTED_INTR_VECTOR),
-                    VcpuMode::Halted => Some(RESCHEDULE_VECTOR),
+                    VcpuMode::Halted if !v.vcpus[t].wake_pending => Some(RESCHEDULE_VECTOR),
                     _ => None,
                 }
             }
         };
+        if mode == VcpuMode::Halted && physical.is_some() {
+            self.virt.as_mut().expect("a guest").vcpus[t].wake_pending = true;
+        }
         if let Some(pv) = physical {
             let apic_id = cx.platform.topo.apic_id(self.core(target));
             cx.platform.send_ipi_after(apic_id, pv, after, cx.sim);
             self.stats.ipis.sent += 1;
             self.stats.ipis.kvm += 1;
+        }
+    }
+
+    /// A back end's irqfd signal reached KVM (`irqfd_wakeup` →
+    /// `kvm_set_msi`): the device's MSI-X message names vCPU `target` and
+    /// `vector`; KVM delivers it as it delivers a guest IPI — with APICv
+    /// (and with VT-d posting, which only an assigned device uses) posted
+    /// in software, a running vCPU notified without an exit; with an
+    /// emulated APIC a running vCPU kicked out to take it at entry.
+    pub fn irqfd(&mut self, target: CpuId, vector: u8, cx: &mut Cx) {
+        if self.virt.is_none() || cx.sim.faults.fire(crate::sim::Fault::IrqfdLost) {
+            return;
+        }
+        self.virt.as_mut().expect("a guest").counts.irqfd_injections += 1;
+        self.kvm_deliver(target, vector, Dur::ZERO, cx);
+    }
+
+    /// The guest driver's access to its NIC's registers or rings that may
+    /// leave the guest, on `cpu`: its extra CPU time (the exit and the
+    /// host's handling), the exit counted. An assigned VF's registers are
+    /// mapped into the guest (no exit); a virtio device's interrupt
+    /// suppression is a ring flag (no exit) and its RX refill notifies only
+    /// when vhost asked for it (a kick: an ioeventfd write, `ept_misconfig`
+    /// on KVM's fast MMIO path); every register access of an emulated NIC
+    /// exits to the VMM in user space.
+    pub(super) fn device_access(&mut self, cpu: CpuId, access: DeviceAccess, cx: &mut Cx) -> Dur {
+        let Some(v) = self.virt.as_mut() else { return Dur::ZERO };
+        let costs = cx.sim.costs;
+        let c = cpu.idx();
+        match (v.device, access) {
+            (DevicePath::Assigned, _) => Dur::ZERO,
+            (DevicePath::Virtio, DeviceAccess::RxTail(q)) => {
+                let nic = self.adapter.nic;
+                if !cx.nics[nic.idx()].refill_wants_kick(q) {
+                    v.counts.kicks_suppressed += 1;
+                    return Dur::ZERO;
+                }
+                let cost = costs.vm_exit + costs.eventfd_signal;
+                v.exit(c, ExitReason::EptMisconfig, cost);
+                v.counts.entries += 1;
+                v.counts.kicks += 1;
+                if !cx.sim.faults.fire(crate::sim::Fault::KickLost) {
+                    let at = cx.sim.now() + cost;
+                    cx.sim.at(at, crate::sim::Event::VhostKick { nic, queue: q });
+                }
+                cost
+            }
+            (DevicePath::Virtio, _) => Dur::ZERO,
+            (DevicePath::Emulated, _) => {
+                let cost = costs.vm_exit_user;
+                v.exit(c, ExitReason::EptMisconfig, cost);
+                v.counts.entries += 1;
+                v.counts.device_exits += 1;
+                cost
+            }
         }
     }
 

@@ -19,6 +19,7 @@
 //!   the action (`net_rps_send_ipi`).
 
 use super::cpu::{Ctx, Task, Work};
+use super::guest::DeviceAccess;
 use super::rps::{FLOW_STATE_LINES, RPS_NO_CPU, rps_flow_index};
 
 /// Cache lines of each received packet that the device wrote and the
@@ -136,6 +137,13 @@ impl Kernel {
                 self.stats.rx_from_rings += batch.len() as u64;
                 cost += self.rx_refill(cpu, q, &batch, cx);
                 self.discard_faulted(&mut batch);
+                // In a guest, the refill's notification (the tail write when
+                // the poll ends) and, when the poll completes, the interrupt's
+                // unmask may exit (a virtio kick, an emulated NIC's registers).
+                cost += self.device_access(cpu, DeviceAccess::RxTail(q), cx);
+                if batch.len() < weight {
+                    cost += self.device_access(cpu, DeviceAccess::Unmask, cx);
+                }
                 // The device wrote descriptors and headers into its own
                 // node: a CPU of another socket reads each across sockets.
                 let topo = &cx.platform.topo;

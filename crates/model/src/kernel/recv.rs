@@ -116,7 +116,7 @@ impl Kernel {
             let end = run.task_time_at(done);
             #[cfg(test)]
             self.stats.deliveries.push((cpu, end));
-            self.stats.latency.record_ns(end.since(p.wire).as_ns());
+            self.stats.latency.record_ns(end.since(p.origin).as_ns());
             if let Some(tr) = cx.sim.trace.as_deref_mut() {
                 tr.delivered(self.id, cpu, p.flow, p.seq, end);
             }

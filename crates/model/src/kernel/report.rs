@@ -213,6 +213,8 @@ pub struct ProcessMetrics {
 pub struct VmMetrics {
     /// How interrupts reach the guest.
     pub apic: crate::config::ApicMode,
+    /// How the guest reaches its NIC (`assigned`, `virtio`, `emulated`).
+    pub device: crate::config::DevicePath,
     /// VM exits by reason (`external_interrupt`, `hlt`, `msr_write`, …).
     pub exits: std::collections::BTreeMap<String, u64>,
     /// Host CPU time by exit reason (exit, handling, entry), ns.
@@ -221,8 +223,9 @@ pub struct VmMetrics {
     pub entries: u64,
     /// Exits per delivered packet.
     pub exits_per_packet: f64,
-    /// Host CPU time on the guest's behalf (exits, injections, wakeups, and
-    /// an emulated APIC's EOI exits) per delivered packet, ns.
+    /// Host CPU time on the guest's behalf (exits, injections, wakeups, an
+    /// emulated APIC's EOI exits, the device's exits, and a virtio or
+    /// emulated NIC's back end) per delivered packet, ns.
     pub host_ns_per_packet: f64,
     /// Device interrupts the host forwarded to the guest (VFIO).
     pub injections: u64,
@@ -251,6 +254,44 @@ pub struct VmMetrics {
     pub wakeups_behind_host: u64,
     /// Each vCPU.
     pub vcpus: Vec<VcpuMetrics>,
+    /// A virtio or emulated NIC's back end and the guest's side of it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backend: Option<BackendMetrics>,
+}
+
+/// A virtio or emulated NIC's host back end (`vm.backend`).
+#[derive(Clone, Debug, Serialize)]
+pub struct BackendMetrics {
+    /// Its host core.
+    pub core: u32,
+    /// Frames the host received for the guest.
+    pub received: u64,
+    /// Of which dropped at the tap's queue (full while the thread lagged).
+    pub dropped_backlog: u64,
+    /// Frames it put into the guest's rings.
+    pub frames: u64,
+    /// Bytes it copied into guest buffers.
+    pub copy_bytes: u64,
+    /// Times it was woken from idle.
+    pub wakeups: u64,
+    /// Fraction of the run it was busy.
+    pub busy_frac: f64,
+    /// Its CPU time per delivered packet, ns.
+    pub host_ns_per_packet: f64,
+    /// irqfd signals it sent (the device's interrupts).
+    pub irqfd_signals: u64,
+    /// Of which KVM delivered to the guest.
+    pub irqfd_injections: u64,
+    /// virtio: times vhost found no RX buffer and asked for a kick.
+    pub notify_enabled: u64,
+    /// virtio: the guest's kicks (ioeventfd writes, each an `ept_misconfig` exit).
+    pub kicks: u64,
+    /// virtio: RX refills whose kick vhost suppressed.
+    pub kicks_suppressed: u64,
+    /// virtio: kicks the worker received.
+    pub kicks_received: u64,
+    /// emulated: guest register accesses (each an exit to the VMM in user space).
+    pub device_exits: u64,
 }
 
 /// One vCPU.
@@ -559,7 +600,12 @@ impl Kernel {
     }
 
     /// The VM this kernel is the guest of.
-    pub fn report_vm(&self, end: Time, delivered: u64) -> Option<VmMetrics> {
+    pub fn report_vm(
+        &self,
+        end: Time,
+        delivered: u64,
+        backend: Option<&crate::devices::nic::backend::Backend>,
+    ) -> Option<VmMetrics> {
         let v = self.virt.as_ref()?;
         let frac = |d: irqlab_engine::Dur| if end.0 == 0 { 0.0 } else { d.0 as f64 / end.0 as f64 };
         let vcpus = v
@@ -593,15 +639,38 @@ impl Kernel {
                 }
             })
             .collect();
-        // The host's frames, plus the EOI exits of an emulated APIC, which
-        // run inside the guest's handler frames.
-        let eoi_ps = v.counts.exit_ps.get("msr_write").copied().unwrap_or(0);
+        // The host's frames, plus the exits that run inside the guest's own
+        // frames: an emulated APIC's EOIs and the guest's IPIs (`msr_write`),
+        // a virtio kick or an emulated NIC's register access
+        // (`ept_misconfig`) — and the back end's busy time.
+        let in_frames = ["msr_write", "ept_misconfig"];
+        let eoi_ps = in_frames.iter().map(|r| v.counts.exit_ps.get(*r).copied().unwrap_or(0)).sum::<u64>()
+            + backend.map_or(0, |b| b.counts.busy_ps);
         let turns: u64 =
             v.vcpus.iter().map(|vc| (v.host_slice.times(vc.preemptions) + vc.wait_behind_host).as_ps()).sum();
         let host_ps: u64 = self.cpus.iter().map(|c| c.busy[Ctx::Vmm.idx()].as_ps()).sum::<u64>() + eoi_ps - turns;
         let n = &v.counts;
+        let backend = backend.map(|b| BackendMetrics {
+            core: b.core.0,
+            received: b.counts.received,
+            dropped_backlog: b.counts.dropped_backlog,
+            frames: b.counts.frames,
+            copy_bytes: b.counts.copy_bytes,
+            wakeups: b.counts.wakeups,
+            busy_frac: frac(irqlab_engine::Dur(b.counts.busy_ps)).min(1.0),
+            host_ns_per_packet: ratio(b.counts.busy_ps, delivered) / 1e3,
+            irqfd_signals: b.counts.irqfd_signals,
+            irqfd_injections: v.counts.irqfd_injections,
+            notify_enabled: b.counts.notify_enabled,
+            kicks: v.counts.kicks,
+            kicks_suppressed: v.counts.kicks_suppressed,
+            kicks_received: b.counts.kicks_received,
+            device_exits: v.counts.device_exits,
+        });
         Some(VmMetrics {
             apic: v.apic,
+            device: v.device,
+            backend,
             exits: n.exits.clone(),
             exit_ns: n.exit_ps.iter().map(|(k, ps)| (k.clone(), *ps as f64 / 1e3)).collect(),
             entries: n.entries,

@@ -132,7 +132,7 @@ impl Kernel {
             }
             need -= take;
             th.head_used += take;
-            last_wire = p.wire;
+            last_wire = p.origin;
             flow = Some(p.flow);
             if th.head_used == payload {
                 th.queue.pop_front();

@@ -192,7 +192,14 @@ impl Replay {
             if let (None, FrameClass::Flow(flow)) = (refused, f.class) {
                 let seq = self.seq[flow as usize];
                 self.seq[flow as usize] = seq.wrapping_add(1);
-                return Some(Packet { wire: Time(end), flow: FlowId(flow), bytes: f.bytes, seq, faulted: false });
+                return Some(Packet {
+                    wire: Time(end),
+                    origin: Time(end),
+                    flow: FlowId(flow),
+                    bytes: f.bytes,
+                    seq,
+                    faulted: false,
+                });
             }
         }
         self.done = true;

@@ -32,8 +32,14 @@ use rand_chacha::ChaCha8Rng;
 /// A received frame: a small record, copied through rings and queues.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Packet {
-    /// When its last bit arrived at the NIC (latency is measured from here).
+    /// When its last bit reached the device the receiving kernel drives:
+    /// the NIC's port, or — a VM's virtio or emulated NIC — when the host
+    /// back end finished putting it into the guest's ring (what the ring's
+    /// landing is timed from).
     pub wire: Time,
+    /// When its last bit arrived at the physical port (latency is measured
+    /// from here); equal to `wire` unless a host back end stands between.
+    pub origin: Time,
     /// Its flow.
     pub flow: FlowId,
     /// Frame length in bytes.
@@ -160,7 +166,8 @@ impl PortArrivals {
         } else {
             end_ps
         };
-        Some(Packet { wire: Time(real_ps.round() as u64), flow: FlowId(flow as u32), bytes, seq, faulted: false })
+        let wire = Time(real_ps.round() as u64);
+        Some(Packet { wire, origin: wire, flow: FlowId(flow as u32), bytes, seq, faulted: false })
     }
 
     fn frame_bytes(&mut self) -> u32 {

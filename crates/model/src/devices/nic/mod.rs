@@ -25,6 +25,7 @@
 //! in its queue's look-ahead until it lands. A flow moved by a filter keeps
 //! the frames already generated for its old queue.
 
+pub mod backend;
 pub mod rx;
 pub mod tx;
 
@@ -134,6 +135,9 @@ pub struct Nic {
     port_done: bool,
     /// Interrupt counters.
     pub stats: NicIrqStats,
+    /// The host back end filling the rings and signalling the guest, when
+    /// the NIC is a VM's virtio or emulated device (backend.rs).
+    pub backend: Option<backend::Backend>,
 }
 
 impl Nic {
@@ -183,6 +187,7 @@ impl Nic {
             cutoff: Time::NEVER,
             port_done: false,
             stats: NicIrqStats::default(),
+            backend: None,
         }
     }
 
@@ -196,6 +201,15 @@ impl Nic {
         }
         match self.port.next_packet() {
             Some(p) if p.wire <= self.cutoff => {
+                let dma = self.setup.dma_write;
+                let p = match self.backend.as_mut() {
+                    // Dropped at the host (its tap queue full): the next one.
+                    Some(b) => match b.serve(p, dma) {
+                        Some(p) => p,
+                        None => return true,
+                    },
+                    None => p,
+                };
                 self.generated_to = p.wire;
                 let q = self.flow_queue[p.flow.idx()];
                 self.queues[q.idx()].push_ahead(p);
@@ -225,8 +239,38 @@ impl Nic {
         let now = sim.now();
         self.generate_until(now);
         let mut late = Vec::new();
+        let full = self.queues[q.idx()].counts.dropped_ring_full;
         self.queues[q.idx()].land(now, self.setup.dma_write, self.rid, sim, up, &mut late);
         self.schedule_late(late, sim);
+        self.note_ring_full(q, full);
+    }
+
+    /// A back end that found queue `q`'s ring full since it had dropped
+    /// `before` frames there waits for the guest's kick (virtio).
+    fn note_ring_full(&mut self, q: QueueId, before: u64) {
+        if let Some(b) = self.backend.as_mut()
+            && self.queues[q.idx()].counts.dropped_ring_full > before
+        {
+            b.ring_full(q);
+        }
+    }
+
+    /// The guest refills queue `q` (its RX tail write): whether the refill
+    /// must notify the device — a virtio kick vhost asked for.
+    pub fn refill_wants_kick(&self, q: QueueId) -> bool {
+        self.backend.as_ref().is_some_and(|b| b.wants_kick(q))
+    }
+
+    /// A guest kick (ioeventfd) on queue `q` reaches the back end.
+    pub fn kick(&mut self, q: QueueId) {
+        if let Some(b) = self.backend.as_mut() {
+            b.kicked(q);
+        }
+    }
+
+    /// irqfd signals the back end sent.
+    pub fn irqfd_signals(&self) -> u64 {
+        self.backend.as_ref().map_or(0, |b| b.counts.irqfd_signals)
     }
 
     /// Schedules a misbehaving NIC's late writes.
@@ -403,6 +447,13 @@ impl Nic {
     fn send_msix(&mut self, msg: MsiMessage, sim: &mut Sim, up: &mut impl UpstreamPort) {
         self.stats.msix.sent += 1;
         if sim.faults.fire(Fault::NicSkipsWrite) {
+            return;
+        }
+        if let Some(b) = self.backend.as_mut() {
+            // The back end's eventfd_signal on the vector's irqfd: KVM
+            // delivers the entry's message to the guest (kernel/guest.rs).
+            let at = b.signal(sim.now());
+            sim.at(at, Event::Irqfd { nic: self.id, address: msg.address, data: msg.data });
             return;
         }
         up.msi_write(self.rid, msg.address, msg.data, sim);
@@ -649,8 +700,10 @@ impl Nic {
         let (now, dma, rid) = (sim.now(), self.setup.dma_write, self.rid);
         self.generate_until(now);
         let mut late = Vec::new();
-        for q in &mut self.queues {
-            q.land(now, dma, rid, sim, up, &mut late);
+        for i in 0..self.queues.len() {
+            let full = self.queues[i].counts.dropped_ring_full;
+            self.queues[i].land(now, dma, rid, sim, up, &mut late);
+            self.note_ring_full(QueueId(i as u32), full);
         }
         self.schedule_late(late, sim);
     }
