@@ -96,3 +96,8 @@ mod tests {
         assert_eq!(r.to_string(), "3b:1f.7");
     }
 }
+
+/// The PCI requester ID of NIC `n` (bus n+1, device 0, function 0).
+pub fn nic_rid(n: u32) -> Rid {
+    Rid::bdf(n as u8 + 1, 0, 0)
+}

@@ -9,7 +9,7 @@ use crate::config::Scenario;
 use crate::devices::level::LevelDevice;
 use crate::devices::nic::{Nic, NicSetup};
 use crate::devices::rogue::RogueDevice;
-use crate::ids::{CoreId, CpuId, KernelId, NicId, Rid};
+use crate::ids::{CoreId, CpuId, KernelId, NicId};
 use crate::kernel::{Cx, Kernel};
 use crate::laws::{Counted, InTransit};
 use crate::metrics::{Metrics, Parts};
@@ -25,10 +25,7 @@ use irqlab_engine::time::PS_PER_US;
 use irqlab_engine::{LatencyHistogram, Time};
 use irqlab_hw::rss::{Reta, RssKey};
 
-/// The PCI requester ID of NIC `n` (bus n+1, device 0, function 0).
-pub fn nic_rid(n: u32) -> Rid {
-    Rid::bdf(n as u8 + 1, 0, 0)
-}
+pub use crate::ids::nic_rid;
 
 /// NIC `id` as a scenario describes it, with its flows (RSS hashed with
 /// the scenario's key and indirection table) and its port's arrival stream

@@ -444,7 +444,7 @@ impl Kernel {
                     .map(|a| match a {
                         // vfio-pci names its vectors after the device's PCI address.
                         super::genirq::IrqAction::NicQueue(n, q) if self.adapter.vfio.is_some() => {
-                            format!("vfio-msix[{}](0000:{:02x}:00.0)", q.0, crate::machine::nic_rid(n.0).0 >> 8)
+                            format!("vfio-msix[{}](0000:{:02x}:00.0)", q.0, crate::ids::nic_rid(n.0).0 >> 8)
                         }
                         super::genirq::IrqAction::NicQueue(n, q) => format!("eth{}-TxRx-{}", n.0, q.0),
                         super::genirq::IrqAction::NicTx(n, q) => format!("eth{}-tx-{q}", n.0),

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod flows;
 pub mod notify;
+pub mod packet;
 pub mod pmd;
 pub mod replay;
 pub mod traffic;

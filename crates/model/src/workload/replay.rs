@@ -29,7 +29,7 @@
 use crate::config::WIRE_OVERHEAD_BYTES;
 use crate::config::pcap::{FrameClass, Trace, Unclassified, scale_ps, speed_ppm};
 use crate::ids::FlowId;
-use crate::workload::traffic::Packet;
+use crate::workload::packet::Packet;
 use irqlab_engine::Time;
 use serde::Serialize;
 use std::collections::{BTreeMap, VecDeque};

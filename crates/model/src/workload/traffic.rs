@@ -29,29 +29,7 @@ use irqlab_engine::time::PS_PER_US;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-/// A received frame: a small record, copied through rings and queues.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Packet {
-    /// When its last bit reached the device the receiving kernel drives:
-    /// the NIC's port, or — a VM's virtio or emulated NIC — when the host
-    /// back end finished putting it into the guest's ring (what the ring's
-    /// landing is timed from).
-    pub wire: Time,
-    /// When its last bit arrived at the physical port (latency is measured
-    /// from here); equal to `wire` unless a host back end stands between.
-    pub origin: Time,
-    /// Its flow.
-    pub flow: FlowId,
-    /// Frame length in bytes.
-    pub bytes: u32,
-    /// Position in its flow (0, 1, 2, …): reordering is checked on delivery.
-    pub seq: u32,
-    /// The IOMMU refused the write of its data, but the NIC, which never
-    /// learns of a refused posted write, wrote its descriptor back: the
-    /// driver finds a completed descriptor over a buffer that holds
-    /// something else, and discards it.
-    pub faulted: bool,
-}
+pub use crate::workload::packet::Packet;
 
 /// The arrival stream of one NIC port.
 pub struct PortArrivals {
