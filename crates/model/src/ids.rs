@@ -84,6 +84,11 @@ impl std::fmt::Display for Rid {
     }
 }
 
+/// The PCI requester ID of NIC `n` (bus n+1, device 0, function 0).
+pub fn nic_rid(n: u32) -> Rid {
+    Rid::bdf(n as u8 + 1, 0, 0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::Rid;
@@ -95,9 +100,4 @@ mod tests {
         assert_eq!((r.bus(), r.device(), r.function()), (0x3b, 0x1f, 7));
         assert_eq!(r.to_string(), "3b:1f.7");
     }
-}
-
-/// The PCI requester ID of NIC `n` (bus n+1, device 0, function 0).
-pub fn nic_rid(n: u32) -> Rid {
-    Rid::bdf(n as u8 + 1, 0, 0)
 }
