@@ -19,7 +19,8 @@
 //!   the next interrupt), and then, if shared, polled every 100 ms on the
 //!   CPU whose timer holds the poller (kernel/spurious.rs).
 //! * After the handler, `irq_exit` runs pending softirqs inline unless the
-//!   CPU is already in softirq context or its ksoftirqd is running
+//!   CPU is already in softirq context or — Linux 4.9–6.4,
+//!   `kernel.softirq_defer = "ksoftirqd"` — its ksoftirqd is runnable
 //!   (kernel/softirq.c `invoke_softirq`).
 
 use super::cpu::{Ctx, Work};
@@ -28,7 +29,7 @@ use super::irqchip::{Flow, IrqChip, compose_msg};
 use super::spurious::{POLL_SPURIOUS_INTERVAL, Verdict};
 use super::vector::{CALL_FUNCTION_SINGLE_VECTOR, CALL_FUNCTION_VECTOR};
 use super::{Cx, Kernel};
-use crate::config::LevelEoi;
+use crate::config::{LevelEoi, SoftirqDefer};
 use crate::ids::{CpuId, IrqId};
 use crate::sim::{Fault, KernelEvent};
 use irqlab_engine::{Dur, Time};
@@ -129,12 +130,25 @@ impl Kernel {
     }
 
     /// `irq_exit()`: run pending softirqs now unless nested in softirq or
-    /// deferred to a running ksoftirqd.
+    /// deferred to ksoftirqd.
     pub(super) fn irq_exit(&mut self, cpu: CpuId, cx: &mut Cx) {
-        let c = cpu.idx();
-        if self.softnet[c].pending && !self.cpus[c].in_softirq() && !self.softnet[c].ksoftirqd_active() {
+        if self.softnet[cpu.idx()].pending && !self.softirq_deferred(cpu) {
             self.do_softirq(cpu, cx);
         }
+    }
+
+    /// Whether `invoke_softirq()` (kernel/softirq.c) must leave pending
+    /// softirqs on `cpu` for later: a softirq is already running there
+    /// (`in_interrupt()`: a softirq frame on the stack, or ksoftirqd inside
+    /// its `__do_softirq`, which runs with bottom halves disabled), or —
+    /// with `kernel.softirq_defer = "ksoftirqd"`, Linux 4.9–6.4 — the CPU's
+    /// ksoftirqd is runnable (`ksoftirqd_running()`, added by commit
+    /// 4cd13c21b207 "softirq: Let ksoftirqd do its job", removed in 6.5 by
+    /// commit d15121be7485, its revert).
+    pub(super) fn softirq_deferred(&self, cpu: CpuId) -> bool {
+        let c = cpu.idx();
+        let ksoftirqd = self.params.cfg.softirq_defer == SoftirqDefer::Ksoftirqd && self.softnet[c].ksoftirqd_active();
+        self.cpus[c].in_softirq() || self.softnet[c].round.is_some() || ksoftirqd
     }
 
     // ---- requesting IRQs ----------------------------------------------------
@@ -426,7 +440,7 @@ impl Kernel {
         }
         if ran {
             let c = cpu.idx();
-            if self.cpus[c].interrupts_enabled() && !self.cpus[c].in_softirq() && !self.softnet[c].ksoftirqd_active() {
+            if self.cpus[c].interrupts_enabled() && !self.softirq_deferred(cpu) {
                 self.cpus[c].pause(now);
                 if self.softnet[c].pending {
                     self.do_softirq(cpu, cx);
