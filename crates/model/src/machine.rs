@@ -506,6 +506,34 @@ impl Machine {
             .sum()
     }
 
+    /// Runs events until `stop` holds for the host kernel (checked after
+    /// each event) or the time passes `until`; returns whether `stop` held.
+    #[cfg(test)]
+    pub(crate) fn step_until(&mut self, until: Time, stop: impl Fn(&Kernel) -> bool) -> bool {
+        while let Some((_, ev)) = self.sim.events.pop_until(until) {
+            self.dispatch(ev);
+            if stop(&self.kernels[0]) {
+                return true;
+            }
+        }
+        self.sim.events.advance_to(until);
+        false
+    }
+
+    /// Runs `f` on the host kernel with the borrows its handlers get, at
+    /// the current simulated time.
+    #[cfg(test)]
+    pub(crate) fn with_host<R>(&mut self, f: impl FnOnce(&mut Kernel, &mut Cx) -> R) -> R {
+        let Machine { sim, platform, nics, devices, kernels, .. } = self;
+        f(&mut kernels[0], &mut Cx { sim, platform, nics, devices })
+    }
+
+    /// The current simulated time.
+    #[cfg(test)]
+    pub(crate) fn now(&self) -> Time {
+        self.sim.now()
+    }
+
     /// The faults a mutation test arms for this run.
     #[cfg(test)]
     pub(crate) fn faults(&mut self) -> &mut crate::sim::Faults {

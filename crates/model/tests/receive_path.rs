@@ -137,3 +137,45 @@ fn the_tx_table_runs_the_transmit_path_and_counts_stale_reads_by_barrier() {
         }
     }
 }
+
+/// kernel/softirq.c `invoke_softirq()`: from Linux 4.9 (commit 4cd13c21b207
+/// "softirq: Let ksoftirqd do its job") to 6.4, `irq_exit` leaves pending
+/// softirqs to a runnable ksoftirqd; 6.5 reverted it (commit d15121be7485),
+/// so they run inline on interrupt exit again. One core in NAPI overload
+/// (ksoftirqd runnable throughout) with a level device interrupting it at
+/// 20 kHz: with the deferral NET_RX runs in ksoftirqd and hardly ever on
+/// `irq_exit`; without it every device interrupt that lands while the
+/// reader has the core runs NET_RX in softirq context, at the reader's
+/// expense.
+#[test]
+fn softirq_defer_decides_whether_net_rx_runs_on_irq_exit_or_in_ksoftirqd() {
+    use irqlab_model::config::{CauseClear, DeviceConfig, SoftirqDefer};
+    let go = |defer: SoftirqDefer| {
+        let mut s = Scenario::default();
+        s.machine.cores = 1;
+        s.nic.queues = 1;
+        s.workload.rate_pps = Some(8_000_000.0);
+        s.workload.arrival = ArrivalKind::Poisson;
+        s.devices = vec![DeviceConfig {
+            name: "disk".into(),
+            pin: 17,
+            rate_hz: 20_000.0,
+            clear: CauseClear::Read,
+            handler_ns: 300.0,
+            core: 0,
+        }];
+        s.kernel.softirq_defer = defer;
+        quick(s)
+    };
+    let deferred = go(SoftirqDefer::Ksoftirqd);
+    let inline = go(SoftirqDefer::Inline);
+    assert_eq!(Scenario::default().kernel.softirq_defer, SoftirqDefer::Ksoftirqd, "the default is 4.9–6.4's");
+    for m in [&deferred, &inline] {
+        assert!(m.napi.ksoftirqd_wakeups >= 1, "overload: ksoftirqd takes over");
+        assert!(m.interrupts.total > 300, "the device interrupts all along: {}", m.interrupts.total);
+    }
+    let (d, i) = (&deferred.cpu[0].busy_frac, &inline.cpu[0].busy_frac);
+    assert!(d.softirq < 0.1 && d.kthread > 0.6, "deferred: NET_RX in ksoftirqd: {d:?}");
+    assert!(i.softirq > 0.25 && i.softirq > 4.0 * d.softirq, "inline: NET_RX on irq_exit: {i:?} vs {d:?}");
+    assert!(i.user < d.user, "softirq on irq_exit is taken from the reader: {} vs {}", i.user, d.user);
+}

@@ -96,6 +96,7 @@ const TABLES: &[Table] = &[
             ("rps_cpus", CORES),
             ("netdev_max_backlog", COUNT),
             ("level_flow", &["\"fasteoi\"", "\"level\""]),
+            ("softirq_defer", &["\"ksoftirqd\"", "\"inline\"", "\"later\""]),
             ("irqbalance_interval_ms", &["0", "0.1", "1"]),
         ],
     ),

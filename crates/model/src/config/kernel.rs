@@ -107,6 +107,11 @@ pub struct KernelConfig {
     /// core's backlog has passed the flow's `last_qtail`. `false` shows why it
     /// exists.
     pub rfs_reorder_guard: bool,
+    /// Where `irq_exit` leaves softirqs raised while the CPU's ksoftirqd is
+    /// runnable: `ksoftirqd` (Linux 4.9–6.4, commit 4cd13c21b207
+    /// "softirq: Let ksoftirqd do its job") or `inline` (6.5 on, commit
+    /// d15121be7485 reverted it; also before 4.9).
+    pub softirq_defer: SoftirqDefer,
     /// `tlb_single_page_flush_ceiling` (debugfs x86/): a TLB flush of more
     /// pages than this flushes the whole TLB instead of one `INVLPG` per
     /// page. Linux's default 33 (arch/x86/mm/tlb.c); 0..=[`super::KERNEL_INT_MAX`].
@@ -121,6 +126,19 @@ pub enum LevelFlow {
     Fasteoi,
     /// `handle_level_irq`.
     Level,
+}
+
+/// What `invoke_softirq()` (kernel/softirq.c, on `irq_exit`) does with
+/// pending softirqs while the CPU's ksoftirqd is runnable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SoftirqDefer {
+    /// Leave them to ksoftirqd (`if (ksoftirqd_running(...)) return;`):
+    /// Linux 4.9–6.4.
+    Ksoftirqd,
+    /// Run them on interrupt exit as usual: Linux 6.5 and later (and
+    /// before 4.9).
+    Inline,
 }
 
 impl Default for KernelConfig {
@@ -140,6 +158,7 @@ impl Default for KernelConfig {
             napi: true,
             netdev_max_backlog: 1000,
             level_flow: LevelFlow::Fasteoi,
+            softirq_defer: SoftirqDefer::Ksoftirqd,
             rps_cpus: Vec::new(),
             rps_cpus_by_queue: Vec::new(),
             rfs: false,

@@ -49,7 +49,7 @@ pub use cgroups::CgroupConfig;
 pub use devices::{CauseClear, DeviceConfig, MAX_DEVICES};
 pub use driver::{DriverConfig, LevelEoi};
 pub use iommu::{CompatFormat, DmaMapping, IommuConfig, IommuMode, IommuPageSize};
-pub use kernel::{KernelConfig, LevelFlow};
+pub use kernel::{KernelConfig, LevelFlow, SoftirqDefer};
 pub use machine::{IOAPIC_PINS, MachineConfig};
 pub use nic::{AffinityPolicy, CoalesceConfig, InterruptMode, MAX_QUEUES_SINGLE_IRQ, NicConfig, TriggerKind};
 pub use pcap::{FrameClass, L4, Trace, TraceFlow, TraceFrame, Unclassified};

@@ -160,6 +160,10 @@ impl Kernel {
                 if self.adapter.mode == InterruptMode::Intx
                     && let Some(irq) = irq
                 {
+                    // INTx is requested IRQF_SHARED, MSI with no flags
+                    // (drivers/net/ethernet/intel/e1000e/netdev.c
+                    // `e1000_request_irq`).
+                    self.irqs[irq.idx()].shared = true;
                     self.set_gsi_irq(pin, irq);
                 }
                 for slot in &mut self.adapter.irq_of_queue {

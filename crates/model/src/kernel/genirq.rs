@@ -47,6 +47,10 @@ pub struct IrqDesc {
     pub fired_since_move: bool,
     /// Handlers sharing the line.
     pub actions: Vec<IrqAction>,
+    /// `IRQF_SHARED` on the first action (all of a line's actions agree):
+    /// IO-APIC lines requested with `request_shared_irq` and a NIC's INTx
+    /// line; never an MSI or MSI-X vector.
+    pub shared: bool,
     /// `note_interrupt` state.
     pub detector: SpuriousDetector,
     /// `IRQS_SPURIOUS_DISABLED`: disabled by the "nobody cared" rule.
@@ -75,6 +79,7 @@ impl IrqDesc {
             moving_from: None,
             fired_since_move: false,
             actions: vec![action],
+            shared: false,
             detector: SpuriousDetector::default(),
             spurious_disabled: false,
             disabled_at: None,

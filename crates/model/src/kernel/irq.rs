@@ -15,10 +15,12 @@
 //!   whether the cause is cleared before the EOI; the wrong order makes the
 //!   still-asserted line re-deliver at once.
 //! * Every handled interrupt goes through `note_interrupt`: a line that is
-//!   almost never handled is disabled ("nobody cared") and then polled
-//!   every 100 ms (kernel/spurious.rs).
+//!   almost never handled is disabled ("nobody cared"), lazily (masked by
+//!   the next interrupt), and then, if shared, polled every 100 ms on the
+//!   CPU whose timer holds the poller (kernel/spurious.rs).
 //! * After the handler, `irq_exit` runs pending softirqs inline unless the
-//!   CPU is already in softirq context or its ksoftirqd is running
+//!   CPU is already in softirq context or — Linux 4.9–6.4,
+//!   `kernel.softirq_defer = "ksoftirqd"` — its ksoftirqd is runnable
 //!   (kernel/softirq.c `invoke_softirq`).
 
 use super::cpu::{Ctx, Work};
@@ -27,7 +29,7 @@ use super::irqchip::{Flow, IrqChip, compose_msg};
 use super::spurious::{POLL_SPURIOUS_INTERVAL, Verdict};
 use super::vector::{CALL_FUNCTION_SINGLE_VECTOR, CALL_FUNCTION_VECTOR};
 use super::{Cx, Kernel};
-use crate::config::LevelEoi;
+use crate::config::{LevelEoi, SoftirqDefer};
 use crate::ids::{CpuId, IrqId};
 use crate::sim::{Fault, KernelEvent};
 use irqlab_engine::{Dur, Time};
@@ -128,12 +130,25 @@ impl Kernel {
     }
 
     /// `irq_exit()`: run pending softirqs now unless nested in softirq or
-    /// deferred to a running ksoftirqd.
+    /// deferred to ksoftirqd.
     pub(super) fn irq_exit(&mut self, cpu: CpuId, cx: &mut Cx) {
-        let c = cpu.idx();
-        if self.softnet[c].pending && !self.cpus[c].in_softirq() && !self.softnet[c].ksoftirqd_active() {
+        if self.softnet[cpu.idx()].pending && !self.softirq_deferred(cpu) {
             self.do_softirq(cpu, cx);
         }
+    }
+
+    /// Whether `invoke_softirq()` (kernel/softirq.c) must leave pending
+    /// softirqs on `cpu` for later: a softirq is already running there
+    /// (`in_interrupt()`: a softirq frame on the stack, or ksoftirqd inside
+    /// its `__do_softirq`, which runs with bottom halves disabled), or —
+    /// with `kernel.softirq_defer = "ksoftirqd"`, Linux 4.9–6.4 — the CPU's
+    /// ksoftirqd is runnable (`ksoftirqd_running()`, added by commit
+    /// 4cd13c21b207 "softirq: Let ksoftirqd do its job", removed in 6.5 by
+    /// commit d15121be7485, its revert).
+    pub(super) fn softirq_deferred(&self, cpu: CpuId) -> bool {
+        let c = cpu.idx();
+        let ksoftirqd = self.params.cfg.softirq_defer == SoftirqDefer::Ksoftirqd && self.softnet[c].ksoftirqd_active();
+        self.cpus[c].in_softirq() || self.softnet[c].round.is_some() || ksoftirqd
     }
 
     // ---- requesting IRQs ----------------------------------------------------
@@ -174,6 +189,7 @@ impl Kernel {
             return Some(irq);
         }
         let irq = self.request_irq(chips(), cpu, action, cx)?;
+        self.irqs[irq.idx()].shared = true;
         self.set_gsi_irq(gsi, irq);
         Some(irq)
     }
@@ -329,7 +345,7 @@ impl Kernel {
             return;
         }
         let handled = self.handle_irq_event(irq, cpu, cx);
-        self.note_interrupt(irq, handled, cx);
+        self.note_interrupt(irq, cpu, handled, cx);
         match flow {
             Flow::FastEoi if self.adapter.level_eoi == LevelEoi::AfterClear => self.chip_eoi(irq, cpu, cx),
             // cond_unmask_irq: a line still asserted delivers again at once.
@@ -356,8 +372,19 @@ impl Kernel {
         handled
     }
 
-    /// `note_interrupt()`: count, and disable a line nobody handles.
-    fn note_interrupt(&mut self, irq: IrqId, handled: bool, cx: &mut Cx) {
+    /// `note_interrupt()` on `cpu`: count, and disable a line nobody
+    /// handles.
+    ///
+    /// The disable is lazy, as `irq_disable()` is without
+    /// `IRQ_DISABLE_UNLAZY` on chips with no `irq_disable` callback (the
+    /// IO-APIC, PCI-MSI and vector chips; kernel/irq/chip.c
+    /// `__irq_disable`): the descriptor is marked disabled and the line
+    /// stays unmasked until one more interrupt arrives, which the flow
+    /// handler then masks (`flow_exit`). Then, as kernel/irq/spurious.c
+    /// `note_interrupt()` does, `mod_timer(&poll_spurious_irq_timer,
+    /// jiffies + POLL_SPURIOUS_IRQ_INTERVAL)`: on every disable the poll
+    /// timer moves to 100 ms from now, onto this CPU's timer base.
+    fn note_interrupt(&mut self, irq: IrqId, cpu: CpuId, handled: bool, cx: &mut Cx) {
         let now = cx.sim.now();
         let desc = &mut self.irqs[irq.idx()];
         if !handled {
@@ -369,30 +396,51 @@ impl Kernel {
         if desc.detector.note_interrupt(now, handled) == Verdict::Disable {
             desc.spurious_disabled = true;
             desc.disabled_at = Some(now);
-            self.chip_mask(irq, cx);
-            if !self.spurious_poll_armed {
-                self.spurious_poll_armed = true;
-                self.at(cx, now + POLL_SPURIOUS_INTERVAL, KernelEvent::SpuriousPoll);
-            }
+            self.mod_spurious_timer(cpu, cx);
         }
     }
 
-    /// `poll_spurious_irqs()`: every 100 ms, run the actions of each
-    /// disabled IRQ as if it had fired, then let softirqs run on its CPU.
+    /// `mod_timer(&poll_spurious_irq_timer, jiffies +
+    /// POLL_SPURIOUS_IRQ_INTERVAL)` called on `cpu`: the pending timer, if
+    /// any, is replaced by one 100 ms from now on `cpu`'s timer base (an
+    /// event of the replaced timer that still comes is stale and ignored).
+    fn mod_spurious_timer(&mut self, cpu: CpuId, cx: &mut Cx) {
+        let at = cx.sim.now() + POLL_SPURIOUS_INTERVAL;
+        let already = self.spurious_timer.is_some_and(|(t, _)| t == at);
+        self.spurious_timer = Some((at, cpu));
+        if !already {
+            self.at(cx, at, KernelEvent::SpuriousPoll);
+        }
+    }
+
+    /// `poll_spurious_irqs()`, the timer callback, on the CPU whose timer
+    /// base holds the timer: for each spurious-disabled line,
+    /// `try_one_irq(desc, true)` runs the actions **on this CPU**, but only
+    /// on a line whose first action has `IRQF_SHARED` ("All handlers must
+    /// agree on IRQF_SHARED, so we test just the first"); then the timer
+    /// is re-armed on this CPU. Pending softirqs (NET_RX raised by the
+    /// actions) run next on this CPU, unless it is already inside softirq
+    /// or its ksoftirqd.
     pub(super) fn spurious_poll(&mut self, cx: &mut Cx) {
         let now = cx.sim.now();
+        let cpu = match self.spurious_timer {
+            Some((at, cpu)) if at == now => cpu,
+            // A timer replaced by a later mod_timer, or one already run.
+            _ => return,
+        };
+        let mut ran = false;
         for i in 0..self.irqs.len() {
-            if !self.irqs[i].spurious_disabled {
+            if !self.irqs[i].spurious_disabled || !self.irqs[i].shared {
                 continue;
             }
             let irq = IrqId(i as u32);
             self.irqs[i].polled += 1;
-            let cpu = self.irqs[i].cpu;
             self.handle_irq_event(irq, cpu, cx);
-            // The poll runs from a timer softirq: pending NET_RX runs next
-            // unless that CPU is already inside softirq or ksoftirqd.
+            ran = true;
+        }
+        if ran {
             let c = cpu.idx();
-            if self.cpus[c].interrupts_enabled() && !self.cpus[c].in_softirq() && !self.softnet[c].ksoftirqd_active() {
+            if self.cpus[c].interrupts_enabled() && !self.softirq_deferred(cpu) {
                 self.cpus[c].pause(now);
                 if self.softnet[c].pending {
                     self.do_softirq(cpu, cx);
@@ -400,7 +448,8 @@ impl Kernel {
             }
             self.kick(cpu, cx);
         }
-        self.at(cx, now + POLL_SPURIOUS_INTERVAL, KernelEvent::SpuriousPoll);
+        self.spurious_timer = None;
+        self.mod_spurious_timer(cpu, cx);
     }
 
     /// Pushes a frame on `cpu` (the frame below is already paused) and
@@ -414,5 +463,163 @@ impl Kernel {
     /// Schedules a CPU's frame completion.
     pub(super) fn schedule_cpu(&mut self, cpu: CpuId, (at, epoch): (Time, u64), cx: &mut Cx) {
         self.at(cx, at, KernelEvent::CpuDone { cpu, epoch });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The "nobody cared" path after the disable, against Linux
+    //! kernel/irq/spurious.c (`note_interrupt`, `poll_spurious_irqs`,
+    //! `try_one_irq`) and kernel/irq/chip.c (`__irq_disable`).
+
+    use super::super::spurious::{POLL_SPURIOUS_INTERVAL, SPURIOUS_WINDOW};
+    use crate::config::{CauseClear, DeviceConfig, InterruptMode, LevelEoi, Scenario, TriggerKind};
+    use crate::ids::{CpuId, IrqId};
+    use crate::machine::Machine;
+    use irqlab_engine::{Dur, Time};
+
+    const NIC_PIN: u8 = 16;
+
+    /// A NIC on a level INTx line (pin 16, core 0 of 2) whose driver EOIs
+    /// before clearing the cause, so the line storms until "nobody cared"
+    /// disables it; with `device`, a quiet level device on pin 17 served
+    /// from core 1.
+    fn storming(device: bool) -> Machine {
+        let mut s = Scenario::default();
+        s.duration_ms = 2_000.0;
+        s.machine.cores = 2;
+        s.nic.queues = 2;
+        s.nic.interrupt_mode = InterruptMode::Intx;
+        s.nic.intx_trigger = TriggerKind::Level;
+        s.nic.intx_pin = u32::from(NIC_PIN);
+        s.nic.affinity = Some(vec![0]);
+        s.driver.level_eoi = LevelEoi::BeforeClear;
+        s.workload.rate_pps = Some(100_000.0);
+        if device {
+            s.devices = vec![DeviceConfig {
+                name: "disk".into(),
+                pin: 17,
+                rate_hz: 10.0,
+                clear: CauseClear::Read,
+                handler_ns: 300.0,
+                core: 1,
+            }];
+        }
+        assert!(s.validate().is_empty(), "{:?}", s.validate());
+        Machine::new(&s).expect("valid")
+    }
+
+    fn nic_irq(m: &mut Machine) -> IrqId {
+        m.with_host(|k, _| k.adapter.irq_of_queue[0].expect("the INTx IRQ"))
+    }
+
+    /// Runs until the NIC's line is spurious-disabled; returns when.
+    fn until_disabled(m: &mut Machine, irq: IrqId) -> Time {
+        assert!(m.step_until(Time::ZERO + Dur::from_ms(1_000), |k| k.irqs[irq.idx()].spurious_disabled));
+        m.now()
+    }
+
+    fn packets(m: &mut Machine, cpu: usize) -> u64 {
+        m.with_host(|k, _| k.softnet[cpu].counts.packets)
+    }
+
+    #[test]
+    fn only_intx_and_shared_level_lines_are_irqf_shared() {
+        let mut m = storming(true);
+        m.with_host(|k, _| {
+            assert_eq!(k.irqs.len(), 2);
+            assert!(k.irqs.iter().all(|d| d.shared), "INTx (IRQF_SHARED) and request_shared_irq");
+        });
+        let mut s = Scenario::default();
+        s.duration_ms = 1.0;
+        for mode in [InterruptMode::Msix, InterruptMode::Msi] {
+            s.nic.interrupt_mode = mode;
+            let mut m = Machine::new(&s).expect("valid");
+            m.with_host(|k, _| assert!(k.irqs.iter().all(|d| !d.shared), "{mode:?} vectors are never shared"));
+        }
+    }
+
+    /// kernel/irq/chip.c `__irq_disable` without `IRQ_DISABLE_UNLAZY` and
+    /// with no chip `irq_disable`: the disable only marks the descriptor;
+    /// `handle_fasteoi_irq` masks the line when the next interrupt finds it
+    /// disabled. kernel/irq/spurious.c `note_interrupt`: `mod_timer` arms
+    /// the poll 100 ms from the disable, on the disabling CPU.
+    #[test]
+    fn the_disable_is_lazy_and_arms_the_poll_on_the_disabling_cpu() {
+        let mut m = storming(false);
+        let irq = nic_irq(&mut m);
+        let t = until_disabled(&mut m, irq);
+        m.with_host(|k, cx| {
+            assert!(!cx.platform.ioapic_masked(NIC_PIN), "not masked by the disable itself");
+            assert_eq!(k.irqs[irq.idx()].while_disabled, 0);
+            assert_eq!(k.spurious_timer, Some((t + POLL_SPURIOUS_INTERVAL, CpuId(0))));
+        });
+        // The line is still asserted: the next interrupt is masked by the flow handler.
+        assert!(m.step_until(t + Dur::from_ms(1), |k| k.irqs[irq.idx()].while_disabled > 0));
+        m.with_host(|k, cx| {
+            assert!(cx.platform.ioapic_masked(NIC_PIN), "masked by the interrupt that found it disabled");
+            assert_eq!(k.irqs[irq.idx()].while_disabled, 1);
+        });
+        assert!(!m.step_until(t + Dur::from_ms(50), |k| k.irqs[irq.idx()].while_disabled > 1), "masked: no more");
+    }
+
+    /// kernel/irq/spurious.c: every disable calls `mod_timer`, which moves
+    /// a pending poll timer to 100 ms from now on the calling CPU; the
+    /// poller (`poll_spurious_irqs` → `try_one_irq`) runs the handlers on
+    /// the CPU the timer fires on, and re-arms there.
+    #[test]
+    fn a_second_disable_moves_the_poll_and_the_poll_runs_on_the_timers_cpu() {
+        let mut m = storming(true);
+        let nic = nic_irq(&mut m);
+        let t = until_disabled(&mut m, nic);
+        m.step_until(t + Dur::from_ms(50), |_| false);
+        // A second line goes bad on CPU 1: 100,000 unhandled interrupts.
+        m.with_host(|k, cx| {
+            let disk = IrqId(1);
+            assert_eq!(k.irqs[disk.idx()].cpu, CpuId(1));
+            for _ in 0..SPURIOUS_WINDOW {
+                k.note_interrupt(disk, CpuId(1), false, cx);
+            }
+            assert!(k.irqs[disk.idx()].spurious_disabled);
+            let at = t + Dur::from_ms(50) + POLL_SPURIOUS_INTERVAL;
+            assert_eq!(k.spurious_timer, Some((at, CpuId(1))), "moved by the second disable");
+        });
+        // No poll at the first timer's old expiry.
+        m.step_until(t + POLL_SPURIOUS_INTERVAL + Dur::from_ms(1), |_| false);
+        assert_eq!(m.with_host(|k, _| k.irqs[nic.idx()].polled), 0);
+        let (cpu0, cpu1) = (packets(&mut m, 0), packets(&mut m, 1));
+        // The poll at +150 ms runs the NIC's handler on CPU 1: its NAPI, and
+        // the packets, go there.
+        m.step_until(t + Dur::from_ms(160), |_| false);
+        m.with_host(|k, _| {
+            assert_eq!((k.irqs[nic.idx()].polled, k.irqs[1].polled), (1, 1));
+            assert_eq!(k.spurious_timer, Some((t + Dur::from_ms(250), CpuId(1))), "re-armed on its CPU");
+        });
+        assert_eq!(packets(&mut m, 0), cpu0, "nothing on the IRQ's own CPU");
+        assert!(packets(&mut m, 1) > cpu1 + 1_000, "the ring drained on the poller's CPU");
+    }
+
+    /// kernel/irq/spurious.c `try_one_irq`: "All handlers must agree on
+    /// IRQF_SHARED, so we test just the first" — a disabled line without
+    /// it is never polled, though the timer keeps running.
+    #[test]
+    fn the_poller_skips_a_line_that_is_not_shared() {
+        let mut m = storming(false);
+        let irq = nic_irq(&mut m);
+        let t = until_disabled(&mut m, irq);
+        m.with_host(|k, _| k.irqs[irq.idx()].shared = false);
+        m.step_until(t + Dur::from_ms(50), |_| false);
+        let before = packets(&mut m, 0) + packets(&mut m, 1);
+        m.step_until(t + Dur::from_ms(350), |_| false);
+        m.with_host(|k, _| {
+            assert_eq!(k.irqs[irq.idx()].polled, 0);
+            assert_eq!(k.spurious_timer, Some((t + Dur::from_ms(400), CpuId(0))));
+        });
+        assert_eq!(packets(&mut m, 0) + packets(&mut m, 1), before, "a dead line: nothing received");
+        // The same line shared is polled every 100 ms.
+        let mut m = storming(false);
+        let t = until_disabled(&mut m, irq);
+        m.step_until(t + Dur::from_ms(350), |_| false);
+        assert_eq!(m.with_host(|k, _| k.irqs[irq.idx()].polled), 3);
     }
 }

@@ -297,8 +297,10 @@ pub struct Kernel {
     pub tx_irq: Option<crate::ids::IrqId>,
     /// The IRQ of each IO-APIC input (GSI) in use.
     gsi_irqs: Vec<Option<crate::ids::IrqId>>,
-    /// Whether the 100 ms spurious poller is armed.
-    pub spurious_poll_armed: bool,
+    /// The pending `poll_spurious_irq_timer`: when it expires and the CPU
+    /// whose timer base holds it (the last CPU that called `mod_timer` on
+    /// it); `None` until a line is first disabled.
+    pub spurious_timer: Option<(Time, CpuId)>,
     /// The application process's address space across the CPUs.
     pub tlb: tlb::Tlb,
     /// The process's compute threads.
@@ -410,7 +412,7 @@ impl Kernel {
             level_devices: (0..s.devices.len() as u32).collect(),
             tx_irq: None,
             gsi_irqs: vec![None; crate::platform::IOAPIC_PINS as usize],
-            spurious_poll_armed: false,
+            spurious_timer: None,
             tlb: tlb::Tlb::new(
                 n,
                 s.process.receive == crate::config::ReceiveMode::Remap,

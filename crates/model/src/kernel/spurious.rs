@@ -27,9 +27,14 @@
 //! Left out: the bogus-return-value report (a handler result here is a
 //! `bool`, never bogus), the threaded-handler deferral (`IRQ_WAKE_THREAD`,
 //! `SPURIOUS_DEFERRED`), `irqfixup`/`irqpoll` misrouted-IRQ recovery,
-//! `noirqdebug`, the poller itself (the caller runs it every
-//! [`POLL_SPURIOUS_INTERVAL`] after a [`Verdict::Disable`]), and the printed
-//! messages and stack dump.
+//! `noirqdebug`, the poller itself, and the printed messages and stack
+//! dump. The caller (kernel/irq.rs) follows `note_interrupt()` and
+//! `poll_spurious_irqs()` for the rest: after a [`Verdict::Disable`] it
+//! disables the line lazily (marked disabled; masked when the next
+//! interrupt arrives) and re-arms the poll timer with `mod_timer` to
+//! [`POLL_SPURIOUS_INTERVAL`] from now on its own CPU; the poller runs on
+//! the CPU whose timer fires and, like `try_one_irq()`, skips a line whose
+//! first action lacks `IRQF_SHARED`.
 
 use irqlab_engine::{Dur, Time};
 use serde::Serialize;

@@ -470,6 +470,12 @@ impl Platform {
 
     // ---- the IO-APIC ---------------------------------------------------
 
+    /// Whether the IO-APIC's redirection entry for `pin` is masked.
+    #[cfg(test)]
+    pub fn ioapic_masked(&self, pin: u8) -> bool {
+        self.ioapic.rte(pin).is_ok_and(|r| r.masked)
+    }
+
     /// Whether `pin` is an edge-triggered input whose line is held
     /// asserted: no new edge can come, so no interrupt will.
     pub fn edge_pin_held(&self, pin: u8) -> bool {
