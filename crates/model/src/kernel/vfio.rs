@@ -184,7 +184,9 @@ impl Kernel {
         for q in &pmd.queues {
             until = until.min(cx.nics[nic.idx()].rx_next_landing(*q));
         }
-        let spin = if until > now { until.since(now).max(fixed) } else { fixed };
+        // At least a picosecond: with every cost set to zero a spin must
+        // still let time pass.
+        let spin = if until > now { until.since(now).max(fixed) } else { fixed }.max(Dur(1));
         th.pmd = Some(pmd);
         self.push_frame(cpu, Ctx::User, Work::PmdSpin { thread: t }, spin, cx);
     }
