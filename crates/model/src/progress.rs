@@ -27,6 +27,10 @@
 //!   ethtool's rule allows): fewer than N frames wait for frames that never
 //!   come.
 //!
+//! A consumer throttled by its cgroup's `cpu.max` waits for the period
+//! timer, not a wakeup: packets a slow, throttled consumer has not reached
+//! by the end of the drain are reported with that reason.
+//!
 //! Packets a consumer holds back by its own rule are not stuck: an io_uring
 //! reader waiting for `wait_nr` completions that will never come.
 
@@ -36,6 +40,7 @@ use crate::ids::CpuId;
 use crate::kernel::Kernel;
 use crate::kernel::softnet::PollItem;
 use crate::platform::Platform;
+use crate::workload::app::ThreadState;
 use irqlab_engine::{Dur, LawViolation, Time};
 use serde::Serialize;
 
@@ -93,6 +98,8 @@ struct Stuck {
 }
 
 const EDGE_LINE_HELD: &str = "edge-triggered INTx line held asserted: no new edge, the NIC's interrupts are lost";
+const THROTTLED: &str =
+    "its thread is throttled by its cgroup's cpu.max until the next period: a slow consumer, not a lost wakeup";
 const FRAMES_ONLY: &str = "rx-frames coalescing with rx-usecs 0: the last frames wait for frames that never come";
 
 /// Every place still holding packets.
@@ -112,9 +119,17 @@ fn stuck_places(nics: &[Nic], kernel: &Kernel, platform: &Platform) -> Vec<Stuck
                 .iter()
                 .position(|s| s.poll_list.contains(&PollItem::Queue(crate::ids::QueueId(q as u32))));
             let irq_cpu = kernel.adapter.irq_of_queue.get(q).copied().flatten().map(|i| kernel.irqs[i.idx()].cpu);
-            let consumer = polled_on.map(|c| CpuId(c as u32)).or(irq_cpu).unwrap_or(CpuId(0));
+            // A user-space driver's ring is its thread's to poll.
+            let driver = kernel.adapter.vfio.as_ref().and_then(|p| p.trigger.get(q).copied().flatten());
+            let consumer = driver
+                .map(|t| kernel.threads[t.idx()].cpu)
+                .or(polled_on.map(|c| CpuId(c as u32)))
+                .or(irq_cpu)
+                .unwrap_or(CpuId(0));
             let queue_id = crate::ids::QueueId(q as u32);
-            let hazard = if napi {
+            let hazard = if driver.is_some_and(|t| kernel.threads[t.idx()].state == ThreadState::Throttled) {
+                Some(THROTTLED)
+            } else if napi {
                 None
             } else if nic.mode() == InterruptMode::Intx && platform.edge_pin_held(nic.intx_pin()) {
                 Some(EDGE_LINE_HELD)
@@ -181,7 +196,7 @@ fn stuck_places(nics: &[Nic], kernel: &Kernel, platform: &Platform) -> Vec<Stuck
                 what: format!("thread {t} on CPU {}: {n} packets readable, thread {:?}", th.cpu.0, th.state),
                 packets: n,
                 consumer: th.cpu,
-                hazard: None,
+                hazard: (th.state == ThreadState::Throttled).then_some(THROTTLED),
             });
         }
     }

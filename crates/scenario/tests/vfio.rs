@@ -185,3 +185,25 @@ fn weights_and_batch_cores_are_checked() {
     let e = load_str(&src, "t.toml", &["cgroups[1].cpuset=\"0\"".into()]).unwrap_err().to_string();
     assert!(e.contains("outside the group's cpuset"), "{e}");
 }
+
+#[test]
+fn a_driver_starved_by_its_quota_is_a_slow_consumer_not_a_lost_wakeup() {
+    // 1 ms of CPU per 100 ms and bursts of up to 25 ms: after the run, the ring still
+    // holds frames when the drain ends, with the driver throttled. The
+    // progress law names the quota instead of reporting a lost wakeup.
+    let sets: Vec<String> = [
+        "vfio.rx_burst=256",
+        "workload.rate_pps=3000000",
+        "apps[0].work_ns=100000",
+        "cgroups[0].cpu_max_us=1000",
+        "duration_ms=30",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let s = load_str(BASE, "t.toml", &sets).unwrap_or_else(|e| panic!("{e}"));
+    let m = irqlab_model::run(&s).unwrap();
+    assert!(m.law_violations.is_empty(), "{:?}", m.law_violations);
+    assert!(m.progress.stuck > 0, "{:?} {:?}", m.progress, m.cgroup);
+    assert!(m.progress.reason.as_deref().unwrap_or("").contains("throttled by its cgroup"), "{:?}", m.progress);
+}
