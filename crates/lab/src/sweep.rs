@@ -124,16 +124,7 @@ pub fn load(path: &Path) -> Result<Plan, ScenarioError> {
         let kind = if path.is_dir() { ErrorKind::NotAFile } else { ErrorKind::Io };
         single(kind, &origin, None, None, format!("cannot read the sweep file: {e}"))
     })?;
-    let text = std::str::from_utf8(&bytes).map_err(|e| {
-        let (line, column) = line_column(&String::from_utf8_lossy(&bytes), e.valid_up_to());
-        single(
-            ErrorKind::Syntax,
-            &origin,
-            Some((line, column)),
-            None,
-            "expected UTF-8 text (TOML files are UTF-8)".into(),
-        )
-    })?;
+    let text = irqlab_scenario::document::utf8_text(&bytes, &origin)?;
     plan_from_str(text, &origin, path.parent().unwrap_or(Path::new("")))
 }
 

@@ -75,19 +75,7 @@ pub fn load_cost_file(path: &Path) -> Result<CostFile, ScenarioError> {
         return Err(fail(ErrorKind::NotAFile, "is a directory, not a cost file".into()));
     }
     let bytes = std::fs::read(path).map_err(|e| fail(ErrorKind::Io, format!("cannot read the cost file: {e}")))?;
-    let text = std::str::from_utf8(&bytes).map_err(|e| {
-        let (line, column) = crate::document::line_column(&String::from_utf8_lossy(&bytes), e.valid_up_to());
-        ScenarioError::single(Diagnostic {
-            kind: ErrorKind::Syntax,
-            origin: origin.clone(),
-            line: Some(line),
-            column: Some(column),
-            key: None,
-            message: "expected UTF-8 text (TOML files are UTF-8)".into(),
-            snippet: None,
-            help: None,
-        })
-    })?;
+    let text = crate::document::utf8_text(&bytes, &origin)?;
     load_cost_str(text, &origin)
 }
 

@@ -5,7 +5,7 @@
 //! key and value. Values put in by `--set` carry override spans (see
 //! [`crate::overrides`]) and are reported against `--set`.
 
-use crate::error::{Diagnostic, ErrorKind, Snippet};
+use crate::error::{Diagnostic, ErrorKind, ScenarioError, Snippet};
 use crate::keypath::{KeyPath, Segment};
 pub use crate::overrides::OVERRIDE_ORIGIN;
 use crate::overrides::override_of_span;
@@ -46,6 +46,20 @@ impl Source<'_> {
         let snippet = span.as_ref().filter(|s| override_of_span(s).is_none()).map(|s| snippet(self.text, s));
         Diagnostic { kind, origin, line, column, key, message, snippet, help: None }
     }
+}
+
+/// The bytes of a file as text, or the error at the first byte that is
+/// not UTF-8 (its line and column), named after `origin`.
+pub fn utf8_text<'a>(bytes: &'a [u8], origin: &str) -> Result<&'a str, ScenarioError> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let (line, column) = line_column(&String::from_utf8_lossy(bytes), e.valid_up_to());
+        let message = "expected UTF-8 text (TOML files are UTF-8)";
+        ScenarioError::single(Diagnostic {
+            line: Some(line),
+            column: Some(column),
+            ..Diagnostic::unlocated(ErrorKind::Syntax, origin, message)
+        })
+    })
 }
 
 /// The line of `text` that `span` starts on, and how many of its characters

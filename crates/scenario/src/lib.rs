@@ -215,19 +215,7 @@ pub fn load_file_with(path: &Path, overrides: &[Setting]) -> Result<Scenario, Sc
             help: None,
         })
     })?;
-    let text = std::str::from_utf8(&bytes).map_err(|e| {
-        let (line, column) = document::line_column(&String::from_utf8_lossy(&bytes), e.valid_up_to());
-        ScenarioError::single(Diagnostic {
-            kind: ErrorKind::Syntax,
-            origin: origin.clone(),
-            line: Some(line),
-            column: Some(column),
-            key: None,
-            message: "expected UTF-8 text (TOML files are UTF-8)".into(),
-            snippet: None,
-            help: None,
-        })
-    })?;
+    let text = crate::document::utf8_text(&bytes, &origin)?;
     load_text(text, &origin, overrides, Some(path.parent().unwrap_or(Path::new(""))))
 }
 
