@@ -133,9 +133,11 @@ impl Kernel {
             + self.threads[t.idx()].work
             + if remote { costs.cache_transfer_cross_socket.times(DEVICE_LINES_PER_PACKET) } else { Dur::ZERO };
         let mut burst = std::mem::take(&mut self.threads[t.idx()].burst);
-        let mut taken = Vec::new();
+        // The frames of one call, in a buffer the thread keeps.
+        let mut taken = std::mem::take(&mut pmd.taken);
         burst.clear();
-        for q in pmd.queues.clone() {
+        for qi in 0..pmd.queues.len() {
+            let q = pmd.queues[qi];
             fixed += costs.pmd_rx_burst;
             pmd.counts.rx_bursts += 1;
             taken.clear();
@@ -160,6 +162,7 @@ impl Kernel {
             self.write_rx_tail(q, cx);
             burst.extend(taken.iter().map(|p| (*p, per_packet)));
         }
+        pmd.taken = taken;
         let th = &mut self.threads[t.idx()];
         if !burst.is_empty() {
             pmd.last_busy = now;

@@ -51,6 +51,8 @@ pub struct PmdThread {
     pub bad_dma_every: u32,
     /// Buffers it has posted back to its rings.
     pub posted: u64,
+    /// Frames one `rte_eth_rx_burst` call took (reused).
+    pub taken: Vec<crate::workload::packet::Packet>,
     /// Counters.
     pub counts: PmdCounts,
 }
@@ -90,6 +92,7 @@ impl PmdThread {
             eventfd: 0,
             bad_dma_every: 0,
             posted: 0,
+            taken: Vec::with_capacity(burst as usize),
             counts: PmdCounts::default(),
         }
     }
