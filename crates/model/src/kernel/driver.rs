@@ -241,11 +241,7 @@ impl Kernel {
         let sn = &mut self.softnet[cpu.idx()];
         let mut batch = std::mem::take(&mut sn.isr_batch);
         batch.clear();
-        let (dev, sim, platform) = cx.nic(nic);
-        let n = dev.rx_take(q, usize::MAX, &mut batch, sim, platform);
-        self.stats.rx_from_rings += batch.len() as u64;
-        let refill = self.rx_refill(cpu, q, &batch, cx);
-        self.discard_faulted(&mut batch);
+        let (n, refill) = self.rx_ring_take(cpu, q, usize::MAX, &mut batch, cx);
         self.softnet[cpu.idx()].isr_batch = batch;
         // A pre-NAPI handler also reclaims its queue pair's transmitted frames.
         let clean = if self.sender.as_ref().is_some_and(|s| s.pair == q) { self.tx_clean(cpu, cx) } else { Dur::ZERO };

@@ -39,13 +39,29 @@ use irqlab_engine::Dur;
 impl Kernel {
     // ---- NAPI -----------------------------------------------------------------
 
-    /// Drops the frames of `batch` whose data never reached their buffer
-    /// (the IOMMU refused the write; the descriptor came back completed):
-    /// the driver hands nothing up for them.
-    pub(super) fn discard_faulted(&mut self, batch: &mut Vec<Packet>) {
-        let before = batch.len();
+    /// A driver takes frames from queue `q`'s ring (a NAPI poll, a
+    /// pre-NAPI handler, a user-space driver's burst): up to `max` of them
+    /// appended to `batch`, their buffers refilled, and the frames whose
+    /// data never reached their buffer (the IOMMU refused the write; the
+    /// descriptor came back completed) dropped again — the driver hands
+    /// nothing up for them. Returns how many it took from the ring, those
+    /// dropped included, and the refill's CPU time.
+    pub(super) fn rx_ring_take(
+        &mut self,
+        cpu: CpuId,
+        q: QueueId,
+        max: usize,
+        batch: &mut Vec<Packet>,
+        cx: &mut Cx,
+    ) -> (usize, Dur) {
+        let (dev, sim, platform) = cx.nic(self.adapter.nic);
+        dev.rx_take(q, max, batch, sim, platform);
+        let taken = batch.len();
+        self.stats.rx_from_rings += taken as u64;
+        let refill = self.rx_refill(cpu, q, batch, cx);
         batch.retain(|p| !p.faulted);
-        self.stats.discarded_faulted += (before - batch.len()) as u64;
+        self.stats.discarded_faulted += (taken - batch.len()) as u64;
+        (taken, refill)
     }
 
     /// `napi_schedule()` on `cpu` for queue `q`.
@@ -132,11 +148,7 @@ impl Kernel {
                 {
                     cost += self.tx_clean(cpu, cx);
                 }
-                let (dev, sim, platform) = cx.nic(self.adapter.nic);
-                dev.rx_take(q, weight, &mut batch, sim, platform);
-                self.stats.rx_from_rings += batch.len() as u64;
-                cost += self.rx_refill(cpu, q, &batch, cx);
-                self.discard_faulted(&mut batch);
+                cost += self.rx_ring_take(cpu, q, weight, &mut batch, cx).1;
                 // In a guest, the refill's notification (the tail write when
                 // the poll ends) and, when the poll completes, the interrupt's
                 // unmask may exit (a virtio kick, an emulated NIC's registers).

@@ -141,23 +141,21 @@ impl Kernel {
             fixed += costs.pmd_rx_burst;
             pmd.counts.rx_bursts += 1;
             taken.clear();
-            let (dev, sim, platform) = cx.nic(nic);
-            let n = dev.rx_take(q, pmd.burst as usize, &mut taken, sim, platform);
+            // The buffers go back to their descriptors and the tail moves.
+            let first_slot = self.dma.rx_taken[q.idx()];
+            let (n, refill) = self.rx_ring_take(cpu, q, pmd.burst as usize, &mut taken, cx);
             if n == 0 {
                 pmd.counts.empty_bursts += 1;
                 continue;
             }
-            self.stats.rx_from_rings += taken.len() as u64;
             if remote {
-                self.stats.nic_remote_packets += taken.len() as u64;
+                self.stats.nic_remote_packets += n as u64;
             }
-            // The buffers go back to their descriptors and the tail moves.
-            let first_slot = self.dma.rx_taken[q.idx()];
-            fixed += self.rx_refill(cpu, q, &taken, cx) + costs.mmio_write;
+            fixed += refill + costs.mmio_write;
             if pmd.bad_dma_every > 0 {
-                self.pmd_rewrite_descriptors(q, first_slot, taken.len() as u64, &mut pmd, cx);
+                let refilled = self.dma.rx_taken[q.idx()] - first_slot;
+                self.pmd_rewrite_descriptors(q, first_slot, refilled, &mut pmd, cx);
             }
-            self.discard_faulted(&mut taken);
             self.stats.pmd_taken += taken.len() as u64;
             self.write_rx_tail(q, cx);
             burst.extend(taken.iter().map(|p| (*p, per_packet)));
