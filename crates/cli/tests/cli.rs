@@ -177,10 +177,43 @@ fn decode_msi_names_every_field() {
 
 #[test]
 fn bench_reports_speed_figures() {
-    let v = json(&["bench", "--duration", "2ms", "--repeat", "1", "--json"]);
-    assert!(v["events_per_wall_s"].as_f64().unwrap() > 0.0);
-    assert!(v["simulated_packets_per_wall_s"].as_f64().unwrap() > 0.0);
-    assert_eq!(v["scenario"], "line-rate-10g");
+    let v = json(&["bench", "default", "--duration", "2ms", "--repeat", "2", "--json"]);
+    let cases = v["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 1);
+    let c = &cases[0];
+    assert_eq!(c["scenario"], "default");
+    assert_eq!(c["cpu_s_runs"].as_array().unwrap().len(), 2);
+    let delivered = c["delivered"].as_u64().unwrap();
+    assert!(delivered > 1000, "2 ms at 2 Mpps: {c}");
+    assert!(c["offered"].as_u64().unwrap() >= delivered);
+    let cpu = c["cpu_s"].as_f64().unwrap();
+    assert!(cpu > 0.0);
+    assert!(
+        (c["delivered_per_cpu_s"].as_f64().unwrap() - delivered as f64 / cpu).abs() < 1e-6 * delivered as f64 / cpu
+    );
+    assert!(c["peak_rss_bytes"].as_u64().unwrap() > 1 << 20, "a process takes more than a MiB: {c}");
+    assert!(v["machine"]["cpu_model"].is_string());
+}
+
+#[test]
+fn bench_runs_the_standard_suite_and_compares_its_cases() {
+    let v = json(&["bench", "--duration", "1ms", "--repeat", "1", "--json"]);
+    let names: Vec<&str> = v["cases"].as_array().unwrap().iter().map(|c| c["case"].as_str().unwrap()).collect();
+    for want in ["default", "line-rate", "line-rate-overload", "low-load", "cores-64", "flows-1m", "vm"] {
+        assert!(names.contains(&want), "{names:?}");
+    }
+    let line_rate = v["cases"].as_array().unwrap().iter().find(|c| c["case"] == "line-rate").unwrap();
+    assert_eq!(line_rate["set"][0], "machine.cores=32");
+    let comparisons: Vec<&str> =
+        v["comparisons"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert!(
+        comparisons.contains(&"cores_64_vs_4_cost_per_packet")
+            && comparisons.contains(&"flows_1m_vs_64_cost_per_packet")
+    );
+    // A bad setting fails before any run, naming the key.
+    let o = irqlab(&["bench", "--repeat", "1", "--set", "nic.queues=0"]);
+    assert_ne!(o.status.code(), Some(0));
+    assert!(stderr(&o).contains("nic.queues"), "{}", stderr(&o));
 }
 
 #[test]

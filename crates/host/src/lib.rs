@@ -25,6 +25,7 @@ pub mod fs;
 pub mod interrupts;
 pub mod measure;
 pub mod render;
+pub mod usage;
 
 pub use error::HostError;
 pub use fs::Reader;

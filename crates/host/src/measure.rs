@@ -1110,8 +1110,9 @@ fn efd_wait(fd: &OwnedFd) {
     while rustix::io::read(fd, &mut b).is_err() {}
 }
 
-/// CPU model, kernel, CPUs, virtual machine, date.
-fn provenance(allowed: &[usize]) -> Provenance {
+/// CPU model, kernel, CPUs (`allowed`), virtual machine, date: what a
+/// measurement of this machine is labelled with.
+pub fn provenance(allowed: &[usize]) -> Provenance {
     let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
     let cpuinfo = read("/proc/cpuinfo");
     let field = |name: &str| {

@@ -1,83 +1,382 @@
-//! `irqlab bench`: simulation speed on a standard scenario.
+//! `irqlab bench`: how fast the model runs, in CPU seconds and delivered
+//! packets, on a fixed suite of standard scenarios (or on one scenario).
 //!
-//! Runs the scenario `--repeat` times and reports the best wall time, with
-//! events per wall-second and simulated (offered) packets per wall-second.
-//! Wall-clock time is measured here, at the edge, never inside the model.
+//! Each measured run happens in a process of its own (this binary, started
+//! again with the hidden `--one`), which reports its CPU time around the run
+//! and its peak resident memory (`getrusage(2)`), so no case's memory hides
+//! in another's peak and no case warms the next one's caches. A case runs
+//! `--repeat` times; the table gives the median CPU time. CPU time, not wall
+//! time: it does not count time the machine gave to other work. Time is
+//! measured here, at the edge, never inside the model.
 
 use super::Failure;
 use clap::Args;
+use serde::{Deserialize, Serialize};
 use std::io::Write;
-use std::time::Instant;
+use std::process::Command;
 
 /// Arguments of `irqlab bench`.
 #[derive(Args, Debug, Clone)]
 pub struct BenchArgs {
-    /// Scenario file or built-in name.
-    #[arg(default_value = "line-rate-10g")]
-    pub scenario: String,
-    /// Runs to make; the fastest is reported.
+    /// Scenario file or built-in name; without one, the standard suite
+    /// (docs/performance.md).
+    pub scenario: Option<String>,
+    /// Runs of each case; the table gives the median CPU time.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100), allow_negative_numbers = true)]
     pub repeat: u32,
-    /// Override a scenario key (repeatable).
+    /// Override a scenario key (repeatable; applied to every case).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
     /// Apply a cost file's `[costs]` (from `irqlab calibrate`) before `--set`.
     #[arg(long, value_name = "FILE")]
     pub costs: Option<std::path::PathBuf>,
-    /// Simulated duration (as for `run`); long enough that start-up is negligible.
-    #[arg(long, value_parser = super::run::parse_duration_ms, default_value = "1s", allow_hyphen_values = true)]
+    /// Simulated duration of every case (as for `run`), instead of each
+    /// case's own (one scenario: 1 s).
+    #[arg(long, value_parser = super::run::parse_duration_ms, allow_hyphen_values = true)]
     pub duration: Option<f64>,
     /// Print the figures as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Internal: run the scenario once in this process and print its
+    /// measurement as one JSON line (what each case's process does).
+    #[arg(long, hide = true)]
+    pub one: bool,
+}
+
+/// One standard case: a scenario and the settings that make it the case.
+struct Case {
+    name: &'static str,
+    what: &'static str,
+    scenario: &'static str,
+    set: &'static [&'static str],
+    duration_ms: f64,
+}
+
+/// The standard suite. `cores-64` and `flows-1m` change one thing of
+/// `default` each, so their cost per packet compares with it.
+const SUITE: &[Case] = &[
+    Case {
+        name: "default",
+        what: "the default scenario: 2 Mpps, 4 cores",
+        scenario: "default",
+        set: &[],
+        duration_ms: 1000.0,
+    },
+    Case {
+        name: "line-rate",
+        what: "10 GbE 64-byte line rate on 32 cores and queues, every packet delivered",
+        scenario: "line-rate-10g",
+        set: &["machine.cores=32", "nic.queues=32"],
+        duration_ms: 200.0,
+    },
+    Case {
+        name: "line-rate-overload",
+        what: "10 GbE line rate on 4 cores: most packets dropped",
+        scenario: "line-rate-10g",
+        set: &[],
+        duration_ms: 200.0,
+    },
+    Case {
+        name: "low-load",
+        what: "50 kpps Poisson: an interrupt per packet",
+        scenario: "low-load",
+        set: &[],
+        duration_ms: 1000.0,
+    },
+    Case {
+        name: "cores-64",
+        what: "default on 64 cores and 64 queues",
+        scenario: "default",
+        set: &["machine.cores=64", "nic.queues=64"],
+        duration_ms: 1000.0,
+    },
+    Case {
+        name: "flows-1m",
+        what: "default with 1 M flows instead of 64",
+        scenario: "default",
+        set: &["workload.flows=1000000"],
+        duration_ms: 1000.0,
+    },
+    Case {
+        name: "vm",
+        what: "an assigned NIC in a VM (posted interrupts)",
+        scenario: "vm-assigned",
+        set: &[],
+        duration_ms: 200.0,
+    },
+];
+
+/// A case as this invocation runs it.
+struct Planned {
+    name: String,
+    what: String,
+    scenario: String,
+    set: Vec<String>,
+    duration_ms: f64,
+}
+
+/// What one run's process reports.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct One {
+    scenario: String,
+    simulated_s: f64,
+    cpu_s: f64,
+    max_rss_bytes: u64,
+    events: u64,
+    offered: u64,
+    delivered: u64,
+}
+
+/// A case's figures over its runs.
+#[derive(Clone, Debug, Serialize)]
+struct Row {
+    case: String,
+    what: String,
+    scenario: String,
+    set: Vec<String>,
+    simulated_s: f64,
+    /// Median CPU seconds of the runs.
+    cpu_s: f64,
+    cpu_s_runs: Vec<f64>,
+    offered: u64,
+    delivered: u64,
+    events: u64,
+    delivered_per_cpu_s: f64,
+    offered_per_cpu_s: f64,
+    events_per_delivered: f64,
+    /// Simulated seconds per CPU second: above 1 is faster than real time.
+    real_time_ratio: f64,
+    peak_rss_bytes: u64,
 }
 
 /// `irqlab bench`.
 pub fn run(a: &BenchArgs, out: &mut dyn Write) -> Result<(), Failure> {
-    let s = super::run::load(Some(&a.scenario), None, &a.set, a.duration, a.costs.as_deref())?;
-    let mut best: Option<(f64, irqlab_model::Metrics)> = None;
-    let bar = super::progress::bar(a.repeat as usize, "runs");
-    for i in 0..a.repeat {
-        let t0 = Instant::now();
-        let m = irqlab_model::run(&s).map_err(|e| Failure::Input(e.to_string()))?;
-        let wall = t0.elapsed().as_secs_f64();
-        if !a.json {
-            bar.suspend(|| super::note(format_args!("run {}/{}: {:.3} s", i + 1, a.repeat, wall)));
+    if a.one {
+        return one(a, out);
+    }
+    let cases: Vec<Planned> = match &a.scenario {
+        Some(s) => vec![Planned {
+            name: s.clone(),
+            what: String::new(),
+            scenario: s.clone(),
+            set: vec![],
+            duration_ms: a.duration.unwrap_or(1000.0),
+        }],
+        None => SUITE
+            .iter()
+            .map(|c| Planned {
+                name: c.name.into(),
+                what: c.what.into(),
+                scenario: c.scenario.into(),
+                set: c.set.iter().map(|s| s.to_string()).collect(),
+                duration_ms: a.duration.unwrap_or(c.duration_ms),
+            })
+            .collect(),
+    };
+    // Every case resolves here first: a bad setting fails before any run,
+    // and its warnings print once.
+    for c in &cases {
+        let all: Vec<String> = c.set.iter().chain(&a.set).cloned().collect();
+        super::run::load(Some(&c.scenario), None, &all, Some(c.duration_ms), a.costs.as_deref())?;
+    }
+    let exe = std::env::current_exe().map_err(|e| Failure::Io(format!("cannot find this program: {e}")))?;
+    let bar = super::progress::bar(cases.len() * a.repeat as usize, "runs");
+    let mut rows = Vec::new();
+    for Planned { name, what, scenario, set, duration_ms } in &cases {
+        let mut runs: Vec<One> = Vec::new();
+        for _ in 0..a.repeat {
+            bar.set_message(name.clone());
+            let mut cmd = Command::new(&exe);
+            cmd.args(["bench", "--one", "--repeat", "1", scenario.as_str()]);
+            for s in set.iter().chain(&a.set) {
+                cmd.arg("--set").arg(s);
+            }
+            cmd.arg("--duration").arg(format!("{duration_ms}ms"));
+            if let Some(c) = &a.costs {
+                cmd.arg("--costs").arg(c);
+            }
+            let o = cmd.output().map_err(|e| Failure::Io(format!("cannot start {}: {e}", exe.display())))?;
+            if !o.status.success() {
+                return Err(Failure::Bug(format!(
+                    "bench case {name}: the run failed ({}): {}",
+                    o.status,
+                    String::from_utf8_lossy(&o.stderr).trim()
+                )));
+            }
+            let r: One = serde_json::from_slice(&o.stdout)
+                .map_err(|e| Failure::Bug(format!("bench case {name}: unreadable measurement: {e}")))?;
+            if let Some(first) = runs.first()
+                && (first.events, first.delivered, first.offered) != (r.events, r.delivered, r.offered)
+            {
+                return Err(Failure::Bug(format!(
+                    "bench case {name}: two runs of the same scenario and seed differ ({} vs {} events)",
+                    first.events, r.events
+                )));
+            }
+            runs.push(r);
+            bar.inc(1);
         }
-        bar.inc(1);
-        if best.as_ref().is_none_or(|(w, _)| wall < *w) {
-            best = Some((wall, m));
-        }
+        rows.push(row(name, what, set, &runs));
     }
     bar.finish_and_clear();
-    let (wall, m) = best.expect("repeat >= 1");
-    let events_per_s = m.engine.events as f64 / wall;
-    let pkts_per_s = m.packets.offered as f64 / wall;
-    let slowdown = wall / m.duration_s;
+    let prov = irqlab_host::measure::provenance(&[]);
+    let comparisons = comparisons(&rows);
     if a.json {
+        let v = serde_json::json!({
+            "irqlab_version": env!("CARGO_PKG_VERSION"),
+            "machine": { "cpu_model": prov.cpu_model, "kernel": prov.kernel,
+                         "cpus": std::thread::available_parallelism().map_or(1, |n| n.get()),
+                         "virtual_machine": prov.virtual_machine },
+            "repeat": a.repeat,
+            "cases": rows,
+            "comparisons": comparisons,
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&v).map_err(|e| Failure::Bug(e.to_string()))?)?;
+        return Ok(());
+    }
+    writeln!(out, "irqlab bench: CPU seconds are medians of {} runs, each in its own process", a.repeat)?;
+    writeln!(out, "machine: {}; {}", prov.cpu_model, prov.kernel)?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{:<20} {:>9} {:>8} {:>12} {:>12} {:>10} {:>10} {:>9}",
+        "case", "simulated", "CPU s", "delivered/s", "offered/s", "events/pkt", "real time", "peak MB"
+    )?;
+    for r in &rows {
         writeln!(
             out,
-            "{}",
-            serde_json::json!({
-                "scenario": m.scenario,
-                "simulated_s": m.duration_s,
-                "wall_s": wall,
-                "events": m.engine.events,
-                "events_per_wall_s": events_per_s,
-                "offered_packets": m.packets.offered,
-                "simulated_packets_per_wall_s": pkts_per_s,
-                "events_per_packet": m.engine.events_per_packet,
-                "slowdown": slowdown,
-            })
+            "{:<20} {:>7.0}ms {:>8.3} {:>11.2}M {:>11.2}M {:>10.2} {:>9.2}x {:>9.1}",
+            r.case,
+            r.simulated_s * 1e3,
+            r.cpu_s,
+            r.delivered_per_cpu_s / 1e6,
+            r.offered_per_cpu_s / 1e6,
+            r.events_per_delivered,
+            r.real_time_ratio,
+            r.peak_rss_bytes as f64 / 1e6,
         )?;
-    } else {
-        writeln!(out, "scenario                {}", m.scenario)?;
-        writeln!(out, "simulated               {:.1} ms", m.duration_s * 1e3)?;
-        writeln!(out, "wall (best of {})        {:.3} s", a.repeat, wall)?;
-        writeln!(out, "events                  {} ({:.3} per packet)", m.engine.events, m.engine.events_per_packet)?;
-        writeln!(out, "events/s                {:.2} M", events_per_s / 1e6)?;
-        writeln!(out, "simulated packets/s     {:.2} M (offered {})", pkts_per_s / 1e6, m.packets.offered)?;
-        writeln!(out, "slowdown                {slowdown:.2}x real time")?;
     }
+    writeln!(out)?;
+    writeln!(out, "delivered/s and offered/s: packets per CPU second; events/pkt: events per delivered packet;")?;
+    writeln!(out, "real time: simulated seconds per CPU second (above 1x: faster than real time)")?;
+    if !comparisons.is_empty() {
+        writeln!(out)?;
+        for c in &comparisons {
+            writeln!(out, "{}", c.sentence)?;
+        }
+    }
+    Ok(())
+}
+
+/// A figure the suite's cases give together, with the goal it is held to.
+#[derive(Clone, Debug, Serialize)]
+struct Comparison {
+    name: &'static str,
+    value: f64,
+    goal: &'static str,
+    sentence: String,
+}
+
+fn comparisons(rows: &[Row]) -> Vec<Comparison> {
+    let get = |n: &str| rows.iter().find(|r| r.case == n);
+    let per_pkt = |r: &Row| r.cpu_s / r.delivered.max(1) as f64;
+    let mut v = Vec::new();
+    if let Some(d) = get("default") {
+        v.push(Comparison {
+            name: "default_delivered_per_cpu_s",
+            value: d.delivered_per_cpu_s,
+            goal: ">= 10e6",
+            sentence: format!("default: {:.2} M delivered packets per CPU second", d.delivered_per_cpu_s / 1e6),
+        });
+    }
+    if let Some(l) = get("line-rate") {
+        let dropped = l.offered.saturating_sub(l.delivered);
+        v.push(Comparison {
+            name: "line_rate_delivered_per_cpu_s",
+            value: l.delivered_per_cpu_s,
+            goal: ">= 15e6",
+            sentence: format!(
+                "line rate: {:.2} M delivered packets per CPU second ({} of {} offered not delivered at the end)",
+                l.delivered_per_cpu_s / 1e6,
+                dropped,
+                l.offered
+            ),
+        });
+    }
+    if let (Some(d), Some(c)) = (get("default"), get("cores-64")) {
+        let r = per_pkt(c) / per_pkt(d);
+        v.push(Comparison {
+            name: "cores_64_vs_4_cost_per_packet",
+            value: r,
+            goal: "<= 2",
+            sentence: format!(
+                "64 cores cost {r:.2}x the CPU time per delivered packet of 4 cores ({:.0} vs {:.0} ns)",
+                per_pkt(c) * 1e9,
+                per_pkt(d) * 1e9
+            ),
+        });
+    }
+    if let (Some(d), Some(f)) = (get("default"), get("flows-1m")) {
+        let r = per_pkt(f) / per_pkt(d);
+        let per_flow = f.peak_rss_bytes.saturating_sub(d.peak_rss_bytes) as f64 / (1_000_000.0 - 64.0);
+        v.push(Comparison {
+            name: "flows_1m_vs_64_cost_per_packet",
+            value: r,
+            goal: "<= 1.2",
+            sentence: format!(
+                "1 M flows cost {r:.2}x the CPU time per delivered packet of 64 flows ({:.0} vs {:.0} ns); \
+                 {per_flow:.0} bytes of peak memory per flow",
+                per_pkt(f) * 1e9,
+                per_pkt(d) * 1e9
+            ),
+        });
+    }
+    v
+}
+
+fn row(name: &str, what: &str, set: &[String], runs: &[One]) -> Row {
+    let mut cpu: Vec<f64> = runs.iter().map(|r| r.cpu_s).collect();
+    let runs_in_order = cpu.clone();
+    cpu.sort_by(f64::total_cmp);
+    let median = cpu[cpu.len() / 2];
+    let r = &runs[0];
+    let per_s = |n: u64| if median > 0.0 { n as f64 / median } else { 0.0 };
+    Row {
+        case: name.into(),
+        what: what.into(),
+        scenario: r.scenario.clone(),
+        set: set.to_vec(),
+        simulated_s: r.simulated_s,
+        cpu_s: median,
+        cpu_s_runs: runs_in_order,
+        offered: r.offered,
+        delivered: r.delivered,
+        events: r.events,
+        delivered_per_cpu_s: per_s(r.delivered),
+        offered_per_cpu_s: per_s(r.offered),
+        events_per_delivered: r.events as f64 / r.delivered.max(1) as f64,
+        real_time_ratio: if median > 0.0 { r.simulated_s / median } else { 0.0 },
+        peak_rss_bytes: runs.iter().map(|r| r.max_rss_bytes).max().unwrap_or(0),
+    }
+}
+
+/// `--one`: one run in this process, measured around the run alone.
+fn one(a: &BenchArgs, out: &mut dyn Write) -> Result<(), Failure> {
+    let scenario = a.scenario.as_deref().ok_or_else(|| Failure::Input("--one needs a scenario".into()))?;
+    let s = super::run::load(Some(scenario), None, &a.set, a.duration, a.costs.as_deref())?;
+    let usage = || irqlab_host::usage::self_usage().map_err(|e| Failure::Io(e.to_string()));
+    let before = usage()?;
+    let m = irqlab_model::run(&s).map_err(|e| Failure::Input(e.to_string()))?;
+    let after = usage()?;
+    let r = One {
+        scenario: m.scenario.clone(),
+        simulated_s: m.duration_s,
+        cpu_s: after.cpu_s - before.cpu_s,
+        max_rss_bytes: after.max_rss_bytes,
+        events: m.engine.events,
+        offered: m.packets.offered,
+        delivered: m.packets.delivered,
+    };
+    writeln!(out, "{}", serde_json::to_string(&r).map_err(|e| Failure::Bug(e.to_string()))?)?;
     Ok(())
 }
