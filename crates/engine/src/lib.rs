@@ -14,7 +14,7 @@ pub mod stats;
 pub mod time;
 
 pub use accounting::{Law, LawViolation};
-pub use queue::EventQueue;
+pub use queue::{EventQueue, TimerId};
 pub use rng::RngStreams;
 pub use stats::{CdfPoint, Counter, LatencyHistogram, LatencySummary};
 pub use time::{Dur, Time};

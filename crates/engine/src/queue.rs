@@ -1,22 +1,43 @@
-//! The event queue: a binary heap ordered by (time, sequence number).
+//! The event queue: a binary heap of one-shot events and an indexed heap of
+//! timers, both ordered by (time, sequence number).
 //!
 //! Ties in time are broken by insertion order (FIFO), so a run is a pure
 //! function of its scenario and seed (docs/architecture.md). Events are a typed
 //! value chosen by the model; the queue never inspects them.
+//!
+//! A *timer* is a slot that holds at most one pending event: setting it
+//! again replaces what it held, and cancelling empties it. A part whose
+//! next deadline moves (a CPU's running frame, paused by an interrupt and
+//! resumed later) keeps it in a timer, so the superseded deadline is never
+//! popped. A timer's event takes its sequence number when it is set, as a
+//! one-shot event scheduled then would, so replacing stale events by
+//! timers changes no order between live ones.
+//!
+//! Keys are one 128-bit number, time above sequence, so an order check is
+//! one comparison. (A 4-ary heap with its keys apart from its events
+//! measured no faster than the standard library's binary heap here.)
 
 use crate::time::Time;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
+/// Orders by time, then by the order of scheduling.
+fn key(at: Time, seq: u64) -> u128 {
+    ((at.0 as u128) << 64) | seq as u128
+}
+
+fn time_of(key: u128) -> Time {
+    Time((key >> 64) as u64)
+}
+
 struct Entry<E> {
-    at: Time,
-    seq: u64,
+    key: u128,
     event: E,
 }
 
 impl<E> PartialEq for Entry<E> {
     fn eq(&self, other: &Self) -> bool {
-        self.at == other.at && self.seq == other.seq
+        self.key == other.key
     }
 }
 impl<E> Eq for Entry<E> {}
@@ -26,15 +47,30 @@ impl<E> PartialOrd for Entry<E> {
     }
 }
 impl<E> Ord for Entry<E> {
-    // BinaryHeap is a max-heap: invert so the earliest (time, seq) pops first.
+    // BinaryHeap is a max-heap: invert so the earliest key pops first.
     fn cmp(&self, other: &Self) -> Ordering {
-        other.at.cmp(&self.at).then_with(|| other.seq.cmp(&self.seq))
+        other.key.cmp(&self.key)
     }
+}
+
+/// A timer slot of an [`EventQueue`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TimerId(u32);
+
+struct Timer<E> {
+    key: u128,
+    event: Option<E>,
+    /// Index in `timer_heap` while armed.
+    pos: u32,
 }
 
 /// A deterministic future-event list.
 pub struct EventQueue<E> {
+    /// The one-shot events.
     heap: BinaryHeap<Entry<E>>,
+    timers: Vec<Timer<E>>,
+    /// Armed timers, a binary min-heap of indices into `timers`.
+    timer_heap: Vec<u32>,
     next_seq: u64,
     now: Time,
     popped: u64,
@@ -49,7 +85,14 @@ impl<E> Default for EventQueue<E> {
 impl<E> EventQueue<E> {
     /// An empty queue at time zero.
     pub fn new() -> Self {
-        EventQueue { heap: BinaryHeap::with_capacity(1024), next_seq: 0, now: Time::ZERO, popped: 0 }
+        EventQueue {
+            heap: BinaryHeap::with_capacity(1024),
+            timers: Vec::new(),
+            timer_heap: Vec::new(),
+            next_seq: 0,
+            now: Time::ZERO,
+            popped: 0,
+        }
     }
 
     /// The time of the last event popped (the simulation clock).
@@ -57,26 +100,135 @@ impl<E> EventQueue<E> {
         self.now
     }
 
-    /// Schedules `event` at `at`. Scheduling in the past is a model bug; it is
-    /// clamped to now so time never runs backwards, and debug builds assert.
-    pub fn schedule(&mut self, at: Time, event: E) {
+    fn next_key(&mut self, at: Time) -> u128 {
         debug_assert!(at >= self.now, "event scheduled in the past: {:?} < {:?}", at, self.now);
         let at = at.max(self.now);
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.heap.push(Entry { at, seq, event });
+        key(at, seq)
+    }
+
+    /// Schedules `event` at `at`. Scheduling in the past is a model bug; it is
+    /// clamped to now so time never runs backwards, and debug builds assert.
+    pub fn schedule(&mut self, at: Time, event: E) {
+        let key = self.next_key(at);
+        self.heap.push(Entry { key, event });
+    }
+
+    /// A new, empty timer slot.
+    pub fn timer(&mut self) -> TimerId {
+        self.timers.push(Timer { key: 0, event: None, pos: 0 });
+        TimerId(self.timers.len() as u32 - 1)
+    }
+
+    /// Sets timer `id` to fire `event` at `at`, replacing what it held.
+    pub fn set_timer(&mut self, id: TimerId, at: Time, event: E) {
+        let key = self.next_key(at);
+        let t = &mut self.timers[id.0 as usize];
+        let armed = t.event.is_some();
+        let old = t.key;
+        t.key = key;
+        t.event = Some(event);
+        if !armed {
+            t.pos = self.timer_heap.len() as u32;
+            self.timer_heap.push(id.0);
+            self.timer_up(self.timer_heap.len() - 1);
+        } else if key < old {
+            self.timer_up(self.timers[id.0 as usize].pos as usize);
+        } else {
+            self.timer_down(self.timers[id.0 as usize].pos as usize);
+        }
+    }
+
+    /// Empties timer `id` (nothing happens if it holds nothing).
+    pub fn cancel_timer(&mut self, id: TimerId) {
+        let t = &mut self.timers[id.0 as usize];
+        if t.event.take().is_none() {
+            return;
+        }
+        let pos = t.pos as usize;
+        let last = self.timer_heap.pop().expect("an armed timer is in the heap");
+        if pos < self.timer_heap.len() {
+            self.timer_heap[pos] = last;
+            self.timers[last as usize].pos = pos as u32;
+            self.timer_up(pos);
+            let pos = self.timers[last as usize].pos as usize;
+            self.timer_down(pos);
+        }
     }
 
     /// Removes and returns the earliest event if it is due no later than
     /// `until`, advancing the clock to its time.
     pub fn pop_until(&mut self, until: Time) -> Option<(Time, E)> {
-        if self.heap.peek()?.at > until {
+        let one_shot = self.heap.peek().map(|e| e.key);
+        let timer = self.timer_heap.first().map(|&i| self.timers[i as usize].key);
+        let (key, from_timer) = match (one_shot, timer) {
+            (Some(a), Some(b)) => (a.min(b), b < a),
+            (Some(a), None) => (a, false),
+            (None, Some(b)) => (b, true),
+            (None, None) => return None,
+        };
+        let at = time_of(key);
+        if at > until {
             return None;
         }
-        let e = self.heap.pop()?;
-        self.now = e.at;
+        let event = if from_timer { self.pop_timer() } else { self.pop_one_shot() };
+        self.now = at;
         self.popped += 1;
-        Some((e.at, e.event))
+        Some((at, event))
+    }
+
+    fn pop_one_shot(&mut self) -> E {
+        self.heap.pop().expect("a one-shot event is due").event
+    }
+
+    fn pop_timer(&mut self) -> E {
+        let id = self.timer_heap[0];
+        let event = self.timers[id as usize].event.take().expect("an armed timer holds an event");
+        let last = self.timer_heap.pop().expect("a timer is due");
+        if !self.timer_heap.is_empty() {
+            self.timer_heap[0] = last;
+            self.timers[last as usize].pos = 0;
+            self.timer_down(0);
+        }
+        event
+    }
+
+    fn timer_key(&self, pos: usize) -> u128 {
+        self.timers[self.timer_heap[pos] as usize].key
+    }
+
+    fn timer_swap(&mut self, a: usize, b: usize) {
+        self.timer_heap.swap(a, b);
+        self.timers[self.timer_heap[a] as usize].pos = a as u32;
+        self.timers[self.timer_heap[b] as usize].pos = b as u32;
+    }
+
+    fn timer_up(&mut self, mut i: usize) {
+        while i > 0 {
+            let parent = (i - 1) / 2;
+            if self.timer_key(parent) <= self.timer_key(i) {
+                break;
+            }
+            self.timer_swap(parent, i);
+            i = parent;
+        }
+    }
+
+    fn timer_down(&mut self, mut i: usize) {
+        let n = self.timer_heap.len();
+        loop {
+            let l = 2 * i + 1;
+            if l >= n {
+                return;
+            }
+            let min = if l + 1 < n && self.timer_key(l + 1) < self.timer_key(l) { l + 1 } else { l };
+            if self.timer_key(i) <= self.timer_key(min) {
+                return;
+            }
+            self.timer_swap(i, min);
+            i = min;
+        }
     }
 
     /// Advances the clock to `t` without an event (end of a run).
@@ -86,20 +238,21 @@ impl<E> EventQueue<E> {
         }
     }
 
-    /// Number of events waiting.
+    /// Number of events waiting (one-shot events and armed timers).
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.heap.len() + self.timer_heap.len()
     }
 
     /// Whether no event is waiting.
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.len() == 0
     }
 
     /// The events still waiting, in no particular order (for end-of-run
     /// accounting of messages in transit).
     pub fn pending(&self) -> impl Iterator<Item = (Time, &E)> {
-        self.heap.iter().map(|e| (e.at, &e.event))
+        let timers = self.timers.iter().filter_map(|t| t.event.as_ref().map(|e| (time_of(t.key), e)));
+        self.heap.iter().map(|e| (time_of(e.key), &e.event)).chain(timers)
     }
 
     /// Number of events popped so far (the engine's work measure).
@@ -146,7 +299,72 @@ mod tests {
         assert_eq!(left, vec![2, 3, 4]);
     }
 
+    #[test]
+    fn a_timer_holds_one_event_and_setting_it_again_replaces_it() {
+        let mut q = EventQueue::new();
+        let t = q.timer();
+        q.set_timer(t, Time(50), "stale");
+        q.schedule(Time(10), "one-shot");
+        q.set_timer(t, Time(30), "live");
+        assert_eq!(q.len(), 2);
+        assert_eq!(q.pop_until(Time::NEVER), Some((Time(10), "one-shot")));
+        assert_eq!(q.pop_until(Time::NEVER), Some((Time(30), "live")));
+        assert_eq!(q.pop_until(Time::NEVER), None);
+        assert_eq!(q.events_processed(), 2, "the replaced event is never popped");
+        q.set_timer(t, Time(40), "again");
+        q.cancel_timer(t);
+        q.cancel_timer(t);
+        assert!(q.is_empty());
+    }
+
     proptest! {
+        /// Timers and one-shot events interleave exactly as if every
+        /// setting of a timer were a one-shot event and the superseded
+        /// ones were skipped when popped (what the model did before timers).
+        #[test]
+        fn timers_pop_as_skipped_stale_events_would(ops in prop::collection::vec((0u8..4, 0usize..4, 0u64..40), 0..300)) {
+            let mut q: EventQueue<(usize, u64)> = EventQueue::new();
+            let timers: Vec<TimerId> = (0..4).map(|_| q.timer()).collect();
+            // The reference: a plain list of (time, seq, id, generation), live
+            // when its generation is the timer's latest.
+            let mut reference: Vec<(Time, u64, usize, u64)> = vec![];
+            let mut generation = [0u64; 4];
+            let mut seq = 0u64;
+            let mut got = vec![];
+            let mut want = vec![];
+            for (op, id, dt) in ops {
+                match op {
+                    0 | 1 => {
+                        generation[id] += 1;
+                        q.set_timer(timers[id], Time(q.now().0 + dt), (id, generation[id]));
+                        reference.push((Time(q.now().0 + dt), seq, id, generation[id]));
+                        seq += 1;
+                    }
+                    2 => {
+                        generation[id] += 1;
+                        q.cancel_timer(timers[id]);
+                    }
+                    _ => {
+                        // Pop one live event from both.
+                        reference.sort();
+                        while let Some(&(t, _, i, g)) = reference.first() {
+                            reference.remove(0);
+                            if g == generation[i] {
+                                generation[i] += 1; // fired: the slot is empty now
+                                want.push((t, i, g));
+                                break;
+                            }
+                        }
+                        if let Some((t, (i, g))) = q.pop_until(Time::NEVER) {
+                            got.push((t, i, g));
+                        }
+                    }
+                }
+            }
+            prop_assert_eq!(got, want);
+        }
+
+
         /// Events come out sorted by time, and equal times keep insertion order.
         #[test]
         fn pops_are_sorted_by_time_then_sequence(times in prop::collection::vec(0u64..50, 0..200)) {

@@ -243,7 +243,10 @@ impl Machine {
     }
 
     /// Adds a kernel; it owns the cores it runs on.
-    fn add_kernel(&mut self, k: Kernel) {
+    fn add_kernel(&mut self, mut k: Kernel) {
+        for c in &mut k.cpus {
+            c.timer = Some(self.sim.events.timer());
+        }
         for (i, core) in k.cores.iter().enumerate() {
             self.owner[core.idx()] = Some((k.id, CpuId(i as u32)));
         }

@@ -190,6 +190,11 @@ impl Sim {
     pub fn at(&mut self, t: Time, ev: Event) {
         self.events.schedule(t, ev);
     }
+
+    /// Sets timer `id` to `ev` at `t`, replacing the event it held.
+    pub fn at_timer(&mut self, id: irqlab_engine::TimerId, t: Time, ev: Event) {
+        self.events.set_timer(id, t, ev);
+    }
 }
 
 /// A fault a mutation test can inject to show that a law catches it.

@@ -179,6 +179,10 @@ pub struct Cpu {
     pub stack: Vec<Frame>,
     /// Generation of the running frame's completion event.
     pub epoch: u64,
+    /// The event-queue timer that holds that event (set by the machine the
+    /// kernel runs in), so a superseded completion is replaced, never
+    /// popped; `None` schedules completions as one-shot events.
+    pub timer: Option<irqlab_engine::TimerId>,
     /// Busy time per context.
     pub busy: [Dur; N_CTX],
     /// Runnable tasks waiting for the core.
@@ -207,6 +211,7 @@ impl Default for Cpu {
         Cpu {
             stack: Vec::with_capacity(8),
             epoch: 0,
+            timer: None,
             busy: [Dur::ZERO; N_CTX],
             runqueue: VecDeque::new(),
             current: None,

@@ -455,14 +455,19 @@ impl Kernel {
     /// Pushes a frame on `cpu` (the frame below is already paused) and
     /// schedules its completion.
     pub(super) fn push_frame(&mut self, cpu: CpuId, ctx: Ctx, work: Work, cost: Dur, cx: &mut Cx) {
-        let (at, epoch) = self.cpus[cpu.idx()].push(cx.sim.now(), ctx, work, cost);
+        let done = self.cpus[cpu.idx()].push(cx.sim.now(), ctx, work, cost);
         self.trace_frame_begin(cpu, ctx, work, cx.sim);
-        self.at(cx, at, KernelEvent::CpuDone { cpu, epoch });
+        self.schedule_cpu(cpu, done, cx);
     }
 
-    /// Schedules a CPU's frame completion.
+    /// Schedules a CPU's frame completion, in the CPU's timer when it has
+    /// one (the completion it replaces is stale: its epoch has passed).
     pub(super) fn schedule_cpu(&mut self, cpu: CpuId, (at, epoch): (Time, u64), cx: &mut Cx) {
-        self.at(cx, at, KernelEvent::CpuDone { cpu, epoch });
+        let ev = KernelEvent::CpuDone { cpu, epoch };
+        match self.cpus[cpu.idx()].timer {
+            Some(t) => cx.sim.at_timer(t, at, crate::sim::Event::Kernel { kernel: self.id, ev }),
+            None => self.at(cx, at, ev),
+        }
     }
 }
 
