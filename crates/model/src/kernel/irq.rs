@@ -281,22 +281,20 @@ impl Kernel {
     /// its interrupt since its handler last ran, the time from that raise.
     pub(super) fn record_irq_latency(&mut self, irq: IrqId, cx: &mut Cx) {
         let now = cx.sim.now();
-        let mut raised = Vec::new();
-        for a in &self.irqs[irq.idx()].actions {
+        let (actions, latency) = (&self.irqs[irq.idx()].actions, &mut self.stats.irq_latency);
+        let mut record = |t: Time| latency.record_ns(now.since(t).as_ps() / 1000);
+        for a in actions {
             match a {
                 IrqAction::NicQueue(n, q) => {
-                    if let Some(queue) = cx.nics[n.idx()].queues.get_mut(q.idx()) {
-                        raised.extend(queue.raised_at.take());
+                    if let Some(t) = cx.nics[n.idx()].queues.get_mut(q.idx()).and_then(|queue| queue.raised_at.take()) {
+                        record(t);
                     }
                 }
                 IrqAction::NicCause(n) => {
-                    raised.extend(cx.nics[n.idx()].queues.iter_mut().filter_map(|queue| queue.raised_at.take()));
+                    cx.nics[n.idx()].queues.iter_mut().filter_map(|queue| queue.raised_at.take()).for_each(&mut record);
                 }
                 _ => {}
             }
-        }
-        for t in raised {
-            self.stats.irq_latency.record_ns(now.since(t).as_ps() / 1000);
         }
     }
 
