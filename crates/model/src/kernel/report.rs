@@ -627,7 +627,13 @@ impl Kernel {
                     running_frac: guest,
                     // The competing thread's turns are not on the guest's behalf.
                     host_frac: b(Ctx::Vmm) - frac(v.not_on_behalf(i, end)),
-                    preempted_frac: frac(vc.preempted),
+                    // The competing thread's turns; on a shared core, the
+                    // time other vCPUs held it while this one was runnable.
+                    preempted_frac: frac(
+                        vc.preempted
+                            + vc.descheduled
+                            + vc.descheduled_since.map_or(irqlab_engine::Dur::ZERO, |s| end.since(s)),
+                    ),
                     preemptions: vc.preemptions,
                     wait_behind_host_ns: vc.wait_behind_host.as_ps() as f64 / 1e3,
                     halted_frac: frac(halted),
