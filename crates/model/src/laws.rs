@@ -51,6 +51,8 @@ use irqlab_engine::{Law, LawViolation};
 /// Messages still travelling when the run ended (events in the queue).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct InTransit {
+    /// vCPU yields on their way to a host run queue.
+    pub vcpu_yields: u64,
     /// MSI writes posted but not yet at the window.
     pub msi: u64,
     /// IPIs sent but not yet at their APIC.
@@ -81,6 +83,8 @@ pub struct Counted<'a> {
     pub devices: &'a [crate::devices::level::LevelDevice],
     /// The misbehaving devices.
     pub rogues: &'a [crate::devices::rogue::RogueDevice],
+    /// The host run queues of cores vCPUs share.
+    pub host: &'a crate::vcpu_sched::HostRunQueues,
 }
 
 /// Checks every conservation law of a finished run; returns the ones that failed.
@@ -296,14 +300,52 @@ fn platform_laws(p: &Counted, transit: &InTransit, laws: &mut Vec<Law>) {
                 .part("pending in the registers", pending),
         );
     }
+    let vms = p.kernels.iter().filter(|k| k.virt.is_some()).count();
     for k in p.kernels {
         if let Some(v) = &k.virt {
+            let name = |law: &str| if v.index == 0 { law.to_string() } else { format!("vm {} {law}", v.index) };
             laws.push(
-                Law::new("vm exits", "exits (host)", v.total_exits())
+                Law::new(&name("vm exits"), "exits (host)", v.total_exits())
                     .part("entries (host)", v.counts.entries)
                     .part("vCPUs out at the end", v.out()),
             );
+            if vms > 1 {
+                // Each VM's own: what was posted into its descriptors (by
+                // the remapping hardware and by KVM) reached its virtual
+                // APICs or is still in its PIRs.
+                let hw = v
+                    .vcpus
+                    .iter()
+                    .filter_map(|vc| ps.posted.by_pid.get(&vc.pid))
+                    .fold((0, 0), |a, c| (a.0 + c.requests, a.1 + c.merged));
+                laws.push(
+                    Law::new(
+                        &format!("posted (vm {})", v.index),
+                        "requests posted into its descriptors",
+                        hw.0 + v.counts.software_posted,
+                    )
+                    .part("merged into a set PIR bit", hw.1 + v.counts.software_merged)
+                    .part("taken into its virtual APICs", v.counts.pir_taken)
+                    .part("still in its PIRs", k.vcpu_pir_pending(p.platform)),
+                );
+            }
         }
+    }
+    let yields: u64 = p
+        .kernels
+        .iter()
+        .map(|k| (0..k.cores.len()).map(|c| k.vcpu_yields(crate::ids::CpuId(c as u32))).sum::<u64>())
+        .sum();
+    if yields > 0 || p.host.shared().next().is_some() {
+        let rq = |f: fn(&crate::vcpu_sched::HostCore) -> u64| -> u64 { p.host.shared().map(|(_, hc)| f(hc)).sum() };
+        laws.extend([
+            Law::new("vcpu yields", "shared cores given up (vCPUs)", yields)
+                .part("received (host run queues)", rq(|hc| hc.yields))
+                .part("in transit", transit.vcpu_yields),
+            Law::new("vcpu grants", "shared cores granted (host run queues)", rq(|hc| hc.grants))
+                .part("given up (host run queues)", rq(|hc| hc.yields))
+                .part("held at the end", rq(|hc| hc.current.is_some() as u64)),
+        ]);
     }
     if let Some(b) = p.nics.iter().find_map(|n| n.backend.as_ref()) {
         let guests = |f: fn(&crate::virt::VmCounts) -> u64| -> u64 {

@@ -25,6 +25,7 @@ pub mod platform;
 pub mod progress;
 pub mod sim;
 pub mod trace;
+pub mod vcpu_sched;
 pub mod virt;
 pub mod workload;
 

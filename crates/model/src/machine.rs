@@ -17,6 +17,7 @@ use crate::platform::Platform;
 use crate::progress::{self, DRAIN_BOUND};
 use crate::sim::{Event, KernelEvent, Sim};
 use crate::trace::{Trace, TraceConfig, Tracer};
+use crate::vcpu_sched::HostRunQueues;
 use crate::workload::flows::{Flow, build_flows};
 use crate::workload::replay::Replay;
 use crate::workload::traffic::PortArrivals;
@@ -75,6 +76,32 @@ pub fn nic_for(s: &Scenario, id: NicId, sim: &Sim) -> Result<(Nic, Vec<Flow>), B
     Ok((nic, flows))
 }
 
+/// The guest kernel of VM `index` (`[vm]` 0, `[[vms]]` 1, …): the guest
+/// `[vm]` describes, on `vm`'s cores, driving VF `index`; its vCPUs'
+/// descriptors in the VM's own block, its IOMMU domain and its IRTEs its
+/// own.
+fn guest_kernel(s: &Scenario, vm: &crate::config::VmConfig, index: u32, flows: &[Flow], platform: &Platform) -> Kernel {
+    use irqlab_engine::Dur;
+    let cores: Vec<CoreId> = vm.cores.iter().map(|c| CoreId(*c)).collect();
+    let pids = cores.iter().map(|c| crate::virt::vm_vcpu_pid(index, platform.topo.apic_id(*c))).collect();
+    let guest = crate::config::VmConfig::guest_view(s);
+    let mut k = Kernel::new(KernelId(index), &guest, cores, NicId(index), flows);
+    k.dma.did = crate::kernel::dma::NIC_DID + index as u16;
+    k.dma.irte_next = (index * s.nic.queues) as u16;
+    let poll = Dur::from_ns(vm.halt_poll_ns as u64);
+    let mut v = crate::virt::Virt::new(vm.apic, vm.ipiv, poll, pids);
+    v.device = vm.device;
+    v.index = index;
+    v.thread_slice = Dur::from_us(vm.host_slice_us as u64);
+    if vm.host_load > 0.0 {
+        let slice = Dur::from_us(vm.host_slice_us as u64);
+        v.host_slice = slice;
+        v.host_gap = Dur((slice.0 as f64 * (1.0 - vm.host_load) / vm.host_load).round() as u64);
+    }
+    k.virt = Some(v);
+    k
+}
+
 /// The simulated machine.
 pub struct Machine {
     sim: Sim,
@@ -83,8 +110,11 @@ pub struct Machine {
     devices: Vec<LevelDevice>,
     rogues: Vec<RogueDevice>,
     kernels: Vec<Kernel>,
-    /// The kernel and CPU running on each core.
+    /// The kernel and CPU running on each core (a core vCPUs share has
+    /// none: its run queue says).
     owner: Vec<Option<(KernelId, CpuId)>>,
+    /// The host run queues of cores vCPUs of several VMs share.
+    host: HostRunQueues,
     scenario: Scenario,
     end: Time,
 }
@@ -161,27 +191,26 @@ impl Machine {
             .enumerate()
             .map(|(i, d)| LevelDevice::new(i as u32, d.clone(), rngs.stream(streams::DEVICE_EVENTS + i as u64)))
             .collect();
-        let kernel = match &s.vm {
+        let mut nics = vec![nic];
+        let kernels = match &s.vm {
             // The NIC is assigned to a VM: its guest kernel drives it, on
             // vCPUs pinned to their cores (the host's own cores stay idle).
-            Some(vm) => {
-                let cores: Vec<CoreId> = vm.cores.iter().map(|c| CoreId(*c)).collect();
-                let pids = cores.iter().map(|c| crate::virt::vcpu_pid(platform.topo.apic_id(*c))).collect();
-                let guest = crate::config::VmConfig::guest_view(s);
-                let mut k = Kernel::new(KernelId(0), &guest, cores, NicId(0), &flows);
-                let poll = irqlab_engine::Dur::from_ns(vm.halt_poll_ns as u64);
-                let mut v = crate::virt::Virt::new(vm.apic, vm.ipiv, poll, pids);
-                v.device = vm.device;
-                if vm.host_load > 0.0 {
-                    let slice = irqlab_engine::Dur::from_us(vm.host_slice_us as u64);
-                    v.host_slice = slice;
-                    v.host_gap =
-                        irqlab_engine::Dur((slice.0 as f64 * (1.0 - vm.host_load) / vm.host_load).round() as u64);
+            // Each further VM (`[[vms]]`) gets a VF of its own.
+            Some(_) => {
+                let mut ks = Vec::new();
+                for (i, vm) in s.all_vms().into_iter().enumerate() {
+                    let flows = if i == 0 {
+                        flows.clone()
+                    } else {
+                        let (vf, flows) = nic_for(s, NicId(i as u32), &sim)?;
+                        nics.push(vf);
+                        flows
+                    };
+                    ks.push(guest_kernel(s, vm, i as u32, &flows, &platform));
                 }
-                k.virt = Some(v);
-                k
+                ks
             }
-            None => Kernel::new(KernelId(0), s, (0..s.machine.cores).map(CoreId).collect(), NicId(0), &flows),
+            None => vec![Kernel::new(KernelId(0), s, (0..s.machine.cores).map(CoreId).collect(), NicId(0), &flows)],
         };
         let rogues: Vec<RogueDevice> = s
             .attackers
@@ -193,7 +222,7 @@ impl Machine {
         for r in &rogues {
             platform.watch_source(r.rid);
         }
-        let mut m = Machine::assemble_with(s, sim, platform, vec![nic], devices, rogues, vec![kernel]);
+        let mut m = Machine::assemble_with(s, sim, platform, nics, devices, rogues, kernels);
         m.boot();
         Ok(m)
     }
@@ -233,11 +262,16 @@ impl Machine {
             rogues,
             kernels: Vec::new(),
             owner: vec![None; cores],
+            host: HostRunQueues::default(),
             scenario: s.clone(),
             end,
         };
         for k in kernels {
             m.add_kernel(k);
+        }
+        m.host = HostRunQueues::new(cores, &mut m.kernels);
+        for (core, _) in m.host.shared() {
+            m.owner[core.idx()] = None;
         }
         m
     }
@@ -255,10 +289,11 @@ impl Machine {
 
     /// Boots every kernel, starts the devices, then the kernels' periodic work.
     fn boot(&mut self) {
-        let Machine { sim, platform, nics, devices, rogues, kernels, .. } = self;
+        let Machine { sim, platform, nics, devices, rogues, kernels, host, .. } = self;
         for k in kernels.iter_mut() {
             k.boot(&mut Cx { sim, platform, nics, devices });
         }
+        host.start(kernels, &mut Cx { sim, platform, nics, devices });
         for d in devices.iter_mut() {
             d.start(sim);
         }
@@ -314,8 +349,12 @@ impl Machine {
 
     /// Routes one event to the part it is addressed to.
     fn dispatch(&mut self, ev: Event) {
-        let Machine { sim, platform, nics, devices, rogues, kernels, owner, .. } = self;
+        let Machine { sim, platform, nics, devices, rogues, kernels, owner, host, .. } = self;
         let core = match ev {
+            Event::VcpuSlice { .. } | Event::VcpuYield { .. } | Event::VcpuWake { .. } => {
+                host.on_event(&ev, kernels, &mut Cx { sim, platform, nics, devices });
+                None
+            }
             Event::Msi { rid, address, data } => platform.msi_arrives(rid, address, data, sim),
             Event::Ipi { dest, vector } => platform.ipi_arrives(dest, vector),
             Event::RxWatch { nic, queue, epoch } => {
@@ -379,9 +418,14 @@ impl Machine {
                 None
             }
         };
-        // A local APIC accepted something: its core's kernel looks at it.
-        if let Some((k, cpu)) = core.and_then(|c| owner[c.idx()]) {
-            kernels[k.idx()].kick(cpu, &mut Cx { sim, platform, nics, devices });
+        // A local APIC accepted something: its core's kernel looks at it
+        // (on a core vCPUs share, the vCPU holding it or the host).
+        if let Some(c) = core {
+            if let Some((k, cpu)) = owner[c.idx()] {
+                kernels[k.idx()].kick(cpu, &mut Cx { sim, platform, nics, devices });
+            } else {
+                host.core_kicked(c, kernels, &mut Cx { sim, platform, nics, devices });
+            }
         }
     }
 
@@ -412,6 +456,7 @@ impl Machine {
             kernels: &self.kernels,
             devices: &self.devices,
             rogues: &self.rogues,
+            host: &self.host,
         };
         let laws = crate::laws::check(&counted, &self.in_transit());
         let mut all: Vec<Metrics> = self
@@ -433,6 +478,15 @@ impl Machine {
                 crate::metrics::assemble(&parts, laws.clone())
             })
             .collect();
+        let vms: Vec<_> = self
+            .kernels
+            .iter()
+            .zip(&all)
+            .filter_map(|(k, m)| crate::metrics::vm_summary(k, m, &self.platform, end))
+            .collect();
+        for m in &mut all {
+            m.vms = vms.clone();
+        }
         let (progress, violations) = self.drain();
         for m in &mut all {
             m.progress = progress.clone();
@@ -458,6 +512,7 @@ impl Machine {
                 Event::TxDoorbell { .. } => t.doorbells += 1,
                 Event::Irqfd { .. } => t.irqfd += 1,
                 Event::VhostKick { .. } => t.kicks += 1,
+                Event::VcpuYield { .. } => t.vcpu_yields += 1,
                 _ => {}
             }
         }

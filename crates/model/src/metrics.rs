@@ -93,6 +93,10 @@ pub struct Metrics {
     pub posted: Option<PostedMetrics>,
     /// The VM the NIC is assigned to (`[vm]`).
     pub vm: Option<crate::kernel::report::VmMetrics>,
+    /// Every VM of the run, `[vm]` then `[[vms]]`, each from its own guest
+    /// kernel and VF (absent without VMs).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub vms: Vec<VmSummary>,
     /// Each `[[cgroups]]` entry's `cpu.stat`, in declaration order.
     pub cgroup: Vec<CgroupMetrics>,
     /// The NIC bound to `vfio-pci` with a user-space driver (`[vfio]`).
@@ -674,6 +678,7 @@ pub fn assemble(p: &Parts, law_violations: Vec<LawViolation>) -> Metrics {
         ir: p.platform.iommu.as_ref().and_then(|u| u.ir.as_ref()).map(|ir| ir.counts.clone()),
         posted: posted_metrics(p),
         vm: k.report_vm(p.end, pc.delivered, p.nic.backend.as_ref()),
+        vms: Vec::new(),
         cgroup: k
             .cgroups
             .iter()
@@ -830,5 +835,137 @@ fn tx_metrics(p: &Parts) -> Option<TxMetrics> {
         },
         transmitted_pps: sent as f64 / p.end.as_secs_f64(),
         zerocopy: s.zerocopy_report(),
+    })
+}
+
+/// One VM of a run (`vms[]`): its guest's packets and latencies, its exits
+/// and entries, its vCPU threads' time, and what was posted to it.
+#[derive(Clone, Debug, Serialize)]
+pub struct VmSummary {
+    /// Its index: 0 for `[vm]`, then `[[vms]]` in order.
+    pub vm: u32,
+    /// How interrupts reach its guest.
+    pub apic: crate::config::ApicMode,
+    /// The host core of each vCPU.
+    pub cores: Vec<u32>,
+    /// Its VF's packets: offered, delivered to its guest's applications,
+    /// dropped (every reason).
+    pub packets: VmPackets,
+    /// Delivered to its guest's applications, per second.
+    pub delivered_pps: f64,
+    /// Wire-to-application latency in its guest, ns.
+    pub latency_ns: LatencySummary,
+    /// Interrupt-to-handler latency in its guest (its VF's message to the
+    /// guest handler's start), ns.
+    pub irq_latency_ns: LatencySummary,
+    /// Exits by reason.
+    pub exits: BTreeMap<String, u64>,
+    /// VM entries.
+    pub entries: u64,
+    /// Host CPU time by exit reason, ns.
+    pub exit_ns: BTreeMap<String, f64>,
+    /// Its vCPU threads.
+    pub vcpu: Vec<VcpuSummary>,
+    /// Posted interrupts into its vCPUs' descriptors.
+    pub posted: VmPosted,
+}
+
+/// A VM's packets.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct VmPackets {
+    /// Offered by its VF's port.
+    pub offered: u64,
+    /// Delivered to its guest's applications.
+    pub delivered: u64,
+    /// Dropped anywhere.
+    pub dropped: u64,
+}
+
+/// One vCPU thread of a VM.
+#[derive(Clone, Debug, Serialize)]
+pub struct VcpuSummary {
+    /// The guest's CPU number.
+    pub vcpu: u32,
+    /// Its host core.
+    pub core: u32,
+    /// Whether vCPUs of other VMs share that core.
+    pub shared: bool,
+    /// Fraction of the run in guest mode running the guest's frames.
+    pub running_frac: f64,
+    /// Time runnable but not on its core: scheduled out while others held
+    /// a shared core, woken and waiting on its run queue, or preempted by
+    /// the competing host thread (`vm.host_load`), ns.
+    pub runnable_wait_ns: f64,
+    /// Fraction of the run blocked in HLT.
+    pub halted_frac: f64,
+    /// Times it was scheduled out while runnable.
+    pub preemptions: u64,
+    /// Times a shared core's run queue gave it the core.
+    pub switches_in: u64,
+    /// Wakeups from HLT.
+    pub wakeups: u64,
+}
+
+/// What reached a VM's posted-interrupt descriptors.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct VmPosted {
+    /// Requests posted: by the remapping hardware (its VF's messages) and
+    /// by KVM in software.
+    pub requests: u64,
+    /// Notifications the remapping hardware sent (ON was clear, SN clear).
+    pub notifications: u64,
+    /// Requests whose notification SN suppressed (the vCPU scheduled out).
+    pub suppressed: u64,
+    /// Halted vCPUs woken.
+    pub wakeups: u64,
+    /// Requests that found their PIR bit already set.
+    pub pir_merges: u64,
+}
+
+/// The `vms[]` entry of a guest kernel, from its metrics document `m`.
+pub fn vm_summary(k: &Kernel, m: &Metrics, platform: &Platform, end: Time) -> Option<VmSummary> {
+    let v = k.virt.as_ref()?;
+    let vm = m.vm.as_ref()?;
+    let by = |f: fn(&crate::platform::PidCounts) -> u64| -> u64 {
+        v.vcpus.iter().filter_map(|vc| platform.stats.posted.by_pid.get(&vc.pid)).map(f).sum()
+    };
+    Some(VmSummary {
+        vm: v.index,
+        apic: v.apic,
+        cores: k.cores.iter().map(|c| c.0).collect(),
+        packets: VmPackets {
+            offered: m.packets.offered,
+            delivered: m.packets.delivered,
+            dropped: m.packets.dropped.values().sum(),
+        },
+        delivered_pps: m.throughput.delivered_pps,
+        latency_ns: m.latency_ns,
+        irq_latency_ns: m.interrupts.latency_ns,
+        exits: vm.exits.clone(),
+        entries: vm.entries,
+        exit_ns: vm.exit_ns.clone(),
+        vcpu: vm
+            .vcpus
+            .iter()
+            .enumerate()
+            .map(|(i, vc)| VcpuSummary {
+                vcpu: vc.vcpu,
+                core: vc.core,
+                shared: v.vcpus[i].shared,
+                running_frac: vc.running_frac,
+                runnable_wait_ns: v.runnable_wait(i, end).as_ps() as f64 / 1e3,
+                halted_frac: vc.halted_frac,
+                preemptions: vc.preemptions,
+                switches_in: v.vcpus[i].switches_in,
+                wakeups: vc.wakeups,
+            })
+            .collect(),
+        posted: VmPosted {
+            requests: by(|c| c.requests) + v.counts.software_posted,
+            notifications: by(|c| c.notifications),
+            suppressed: by(|c| c.suppressed),
+            wakeups: v.counts.wakeups,
+            pir_merges: by(|c| c.merged) + v.counts.software_merged,
+        },
     })
 }

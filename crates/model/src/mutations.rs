@@ -339,3 +339,36 @@ fn an_eventfd_signal_lost_breaks_the_vfio_eventfd_law() {
     s.apps = vec![crate::config::AppConfig::on_core(1)];
     fires(&s, "vfio eventfd", |f| f.arm(Fault::EventfdSignalLost, 100));
 }
+
+/// Two 1-vCPU VMs whose vCPUs share core 1, each with its own VF.
+fn two_vms_sharing() -> Scenario {
+    let mut s = short(Scenario::default());
+    s.machine.cores = 2;
+    s.nic.queues = 1;
+    s.nic.auto_mask = true;
+    s.workload.rate_pps = Some(200_000.0);
+    s.iommu.mode = crate::config::IommuMode::Strict;
+    s.iommu.interrupt_remapping = true;
+    let vm = crate::config::VmConfig {
+        cores: vec![1],
+        apic: crate::config::ApicMode::Posted,
+        host_slice_us: 200,
+        ..crate::config::VmConfig::default()
+    };
+    s.vm = Some(vm.clone());
+    s.vms = vec![vm];
+    s
+}
+
+#[test]
+fn a_vcpu_yield_left_uncounted_breaks_the_vcpu_yields_law() {
+    fires(&two_vms_sharing(), "vcpu yields", |f| f.arm(Fault::YieldUncounted, 100));
+}
+
+#[test]
+fn pir_bits_lost_when_a_vcpu_gets_its_core_break_its_vms_posted_law() {
+    // Every grant drops the PIR: the wakeups' posted vectors vanish.
+    assert_eq!(violated(&two_vms_sharing(), |_| {}), Vec::<String>::new(), "the clean run breaks no law");
+    let names = violated(&two_vms_sharing(), |f| f.arm_always(Fault::PirLostAtSwitch));
+    assert!(names.iter().any(|n| n == "posted (vm 0)") && names.iter().any(|n| n == "posted (vm 1)"), "{names:?}");
+}

@@ -8,7 +8,7 @@
 //! a local APIC, a device's timer, a CPU finishing a piece of work.
 
 use crate::costs::Costs;
-use crate::ids::{CpuId, IrqId, KernelId, NicId, QueueId, Rid, ThreadId};
+use crate::ids::{CoreId, CpuId, IrqId, KernelId, NicId, QueueId, Rid, ThreadId};
 use irqlab_engine::{EventQueue, Time};
 
 /// Something that happens at an instant.
@@ -101,6 +101,32 @@ pub enum Event {
         nic: NicId,
         /// The RX queue (virtqueue) kicked.
         queue: QueueId,
+    },
+    /// A shared core's host run queue: the holder's slice ends (stale
+    /// unless `epoch` is the core's current one).
+    VcpuSlice {
+        /// The core.
+        core: CoreId,
+        /// The grant it belongs to.
+        epoch: u64,
+    },
+    /// A vCPU thread gave up its shared core: preempted (`runnable`) or
+    /// blocked in HLT.
+    VcpuYield {
+        /// The core.
+        core: CoreId,
+        /// The VM's guest kernel.
+        kernel: KernelId,
+        /// The vCPU.
+        cpu: CpuId,
+        /// Whether it waits on the run queue (else it blocked).
+        runnable: bool,
+    },
+    /// KVM woke a halted vCPU on a shared core (a kick, an IPI): the host
+    /// run queue checks that core's blocked vCPUs.
+    VcpuWake {
+        /// The core.
+        core: CoreId,
     },
     /// An event of one kernel.
     Kernel {
@@ -273,6 +299,11 @@ pub enum Fault {
     IrqfdLost,
     /// A guest kick is counted but never reaches the vhost worker.
     KickLost,
+    /// A vCPU gives up its shared core without counting it.
+    YieldUncounted,
+    /// KVM's sync at a switched-in vCPU's entry drops its PIR bits without
+    /// moving them into the virtual APIC.
+    PirLostAtSwitch,
 }
 
 /// The faults armed for a run: each fires once at its `after`-th

@@ -16,9 +16,26 @@ use std::collections::BTreeMap;
 /// posted-MSI descriptors.
 pub const VCPU_PID_PHYS: u64 = 0x30_4000;
 
-/// The posted-interrupt descriptor of the vCPU on host APIC `apic_id`.
+/// Bytes of one VM's block of vCPU descriptors: one per host APIC ID.
+pub const VM_PID_BLOCK: u64 = 64 * 256;
+
+/// The posted-interrupt descriptor of the first VM's vCPU on host APIC
+/// `apic_id`.
 pub fn vcpu_pid(apic_id: u32) -> u64 {
-    VCPU_PID_PHYS + 64 * (apic_id as u64 & 0xff)
+    vm_vcpu_pid(0, apic_id)
+}
+
+/// The base of VM `vm`'s descriptors (`[vm]` is 0, `[[vms]]` 1, 2, …):
+/// each VM's block follows the previous one, so vCPUs of different VMs on
+/// one core have descriptors of their own.
+pub fn vm_pid_base(vm: u32) -> u64 {
+    VCPU_PID_PHYS + VM_PID_BLOCK * vm as u64
+}
+
+/// The descriptor of VM `vm`'s vCPU on host APIC `apic_id` (the remapping
+/// hardware finds it from the IRTE: base + 64 × destination).
+pub fn vm_vcpu_pid(vm: u32, apic_id: u32) -> u64 {
+    vm_pid_base(vm) + 64 * (apic_id as u64 & 0xff)
 }
 
 /// Where a vCPU is.
@@ -70,6 +87,31 @@ pub struct Vcpu {
     /// KVM has sent the halted vCPU's core a wakeup that has not been
     /// taken yet (a second wake of the same sleeping thread sends none).
     pub wake_pending: bool,
+    /// Its core is shared with other VMs' vCPU threads: the host run queue
+    /// (vcpu_sched.rs) gives it the core; its core's local APIC is taken by
+    /// whichever vCPU holds the core, or by the host when none does.
+    pub shared: bool,
+    /// `TIF_NEED_RESCHED` on its thread: the host scheduler wants the core
+    /// for another vCPU; KVM schedules at the next entry
+    /// (`xfer_to_guest_mode_work`).
+    pub need_resched: bool,
+    /// On a shared core: when it was woken from HLT, while it waits on the
+    /// run queue for the core.
+    pub runnable_since: Option<Time>,
+    /// On a shared core: time runnable but waiting for the core (woken from
+    /// HLT, or preempted), the run queue's delay (`runnable_wait_ns`).
+    pub runnable_wait: Dur,
+    /// On a shared core: when it was scheduled out while runnable.
+    pub descheduled_since: Option<Time>,
+    /// On a shared core: time it spent scheduled out while runnable (its
+    /// `Work::Preempted` frames: other vCPUs held the core).
+    pub descheduled: Dur,
+    /// On a shared core: times the host scheduler gave it the core.
+    pub switches_in: u64,
+    /// On a shared core: times it gave the core up (preempted or blocked).
+    pub yields: u64,
+    /// It was descheduled before its first entry (VMLAUNCH pairs with no exit).
+    pub launch_due: bool,
 }
 
 /// What the VM counted.
@@ -144,6 +186,10 @@ pub struct Virt {
     pub host_slice: Dur,
     /// See `host_slice`.
     pub host_gap: Dur,
+    /// Its index among the machine's VMs (`[vm]` 0, `[[vms]]` 1, …).
+    pub index: u32,
+    /// Its vCPU threads' slice on a shared core (`host_slice_us`).
+    pub thread_slice: Dur,
 }
 
 impl Virt {
@@ -167,6 +213,15 @@ impl Virt {
                 preempted: Dur::ZERO,
                 wait_behind_host: Dur::ZERO,
                 wake_pending: false,
+                shared: false,
+                need_resched: false,
+                runnable_since: None,
+                runnable_wait: Dur::ZERO,
+                descheduled_since: None,
+                descheduled: Dur::ZERO,
+                switches_in: 0,
+                yields: 0,
+                launch_due: false,
             })
             .collect();
         Virt {
@@ -178,6 +233,8 @@ impl Virt {
             counts: VmCounts::default(),
             host_slice: Dur::ZERO,
             host_gap: Dur::ZERO,
+            index: 0,
+            thread_slice: Dur::ZERO,
         }
     }
 
@@ -208,6 +265,24 @@ impl Virt {
             let start = Dur::from_ns(crate::config::vm::HALT_POLL_GROW_START_NS as u64);
             vc.poll = if vc.poll == Dur::ZERO { start } else { Dur(vc.poll.0 * 2) }.min(max);
         }
+    }
+
+    /// Host time on vCPU `cpu`'s core up to `end` that was not on the
+    /// guest's behalf: the competing thread's turns, wakeups waiting for
+    /// them, and (on a shared core) other vCPUs holding the core.
+    pub fn not_on_behalf(&self, cpu: usize, end: Time) -> Dur {
+        let vc = &self.vcpus[cpu];
+        let open = vc.descheduled_since.map_or(Dur::ZERO, |s| end.since(s));
+        self.host_slice.times(vc.preemptions * (!vc.shared) as u64) + vc.wait_behind_host + vc.descheduled + open
+    }
+
+    /// Time vCPU `cpu` was runnable but not running, up to `end`: preempted
+    /// by the competing thread or waiting for it after a wakeup; on a
+    /// shared core, scheduled out or woken and waiting on the run queue.
+    pub fn runnable_wait(&self, cpu: usize, end: Time) -> Dur {
+        let vc = &self.vcpus[cpu];
+        let open = |t: Option<Time>| t.map_or(Dur::ZERO, |s| end.since(s));
+        vc.preempted + vc.wait_behind_host + vc.runnable_wait + open(vc.descheduled_since) + open(vc.runnable_since)
     }
 
     /// vCPUs not in guest mode (exited and not yet entered).

@@ -201,7 +201,32 @@ pub fn summary(m: &Metrics) -> String {
             thousands(vm.notifications_in_guest),
             thousands(vm.wakeups)
         );
-        if vm.preemptions > 0 || vm.wakeups_behind_host > 0 {
+        if m.vms.len() > 1 {
+            // Several VMs: each one's own packets, latencies and run-queue time.
+            for v in &m.vms {
+                let cores: Vec<String> = v.cores.iter().map(|c| c.to_string()).collect();
+                let wait: f64 = v.vcpu.iter().map(|c| c.runnable_wait_ns).sum();
+                let shared = v.vcpu.iter().filter(|c| c.shared).count();
+                let _ = writeln!(
+                    o,
+                    "{}vm {} on cores {} ({} shared): delivered {} of {} packets; latency p99 {} ns; interrupt latency p50 {} ns, p99 {} ns; {} exits; runnable but waiting {:.3} ms in all, {} preemptions, {} wakeups",
+                    if v.vm == 0 { "vms         " } else { "            " },
+                    v.vm,
+                    cores.join(","),
+                    shared,
+                    thousands(v.packets.delivered),
+                    thousands(v.packets.offered),
+                    thousands(v.latency_ns.p99),
+                    thousands(v.irq_latency_ns.p50),
+                    thousands(v.irq_latency_ns.p99),
+                    thousands(v.exits.values().sum()),
+                    wait / 1e6,
+                    thousands(v.vcpu.iter().map(|c| c.preemptions).sum()),
+                    thousands(v.posted.wakeups)
+                );
+            }
+        }
+        if m.vms.len() <= 1 && (vm.preemptions > 0 || vm.wakeups_behind_host > 0) {
             let _ = writeln!(
                 o,
                 "            competing host thread: {} preemptions, {} wakeups waited for its turn; interrupt latency p50 {} ns, p99 {} ns, p99.9 {} ns",

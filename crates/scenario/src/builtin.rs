@@ -23,7 +23,7 @@ macro_rules! builtin {
     };
 }
 
-static BUILTINS: [Builtin; 10] = [
+static BUILTINS: [Builtin; 11] = [
     builtin!("default"),
     builtin!("line-rate-10g"),
     builtin!("low-load"),
@@ -33,6 +33,7 @@ static BUILTINS: [Builtin; 10] = [
     builtin!("rogue-device"),
     builtin!("zero-copy"),
     builtin!("vm-assigned"),
+    builtin!("two-vms"),
     builtin!("container-vfio"),
 ];
 

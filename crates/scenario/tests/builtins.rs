@@ -36,6 +36,7 @@ fn builtin_names_are_unique_and_the_expected_set() {
             "rogue-device",
             "zero-copy",
             "vm-assigned",
+            "two-vms",
             "container-vfio"
         ]
     );

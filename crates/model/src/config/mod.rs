@@ -133,6 +133,11 @@ pub struct Scenario {
     /// A virtual machine the NIC is assigned to (`[vm]`); absent means the
     /// host kernel drives it.
     pub vm: Option<VmConfig>,
+    /// Further VMs beside `[vm]` (`[[vms]]`), each with its own guest
+    /// kernel running the guest `[vm]` describes, on its own assigned VF
+    /// (NIC 1, 2, …) with its own arrivals; their vCPUs may share host
+    /// cores with other VMs' vCPUs (config/vm.rs).
+    pub vms: Vec<VmConfig>,
     /// cgroup v2 CPU controllers (`[[cgroups]]`) the threads join.
     pub cgroups: Vec<CgroupConfig>,
     /// The NIC bound to `vfio-pci` and driven by the application's own
@@ -161,6 +166,7 @@ impl Default for Scenario {
             attackers: Vec::new(),
             process: ProcessConfig::default(),
             vm: None,
+            vms: Vec::new(),
             cgroups: Vec::new(),
             vfio: None,
             costs: CostModel::default(),
@@ -298,6 +304,7 @@ impl Scenario {
         if let Some(vm) = &self.vm {
             vm.validate(self, &mut cx);
         }
+        vm::validate_vms(self, &mut cx);
         cgroups::validate(&self.cgroups, &self.apps, &mut cx);
         if let Some(v) = &self.vfio {
             v.validate(self, &mut cx);

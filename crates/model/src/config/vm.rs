@@ -9,6 +9,16 @@
 //! With `[vm]`, every CPU number in `[nic]`, `[kernel]`, `[[apps]]`,
 //! `[process]` and `[tx]` is a vCPU of the guest (0 .. number of `cores`);
 //! `machine.cores` is the physical machine.
+//!
+//! `[[vms]]` adds further VMs of the same shape: each runs its own guest
+//! kernel (the guest `[vm]` describes) on its own assigned VF with its own
+//! arrivals, and its vCPUs may share host cores with other VMs' vCPUs:
+//! each shared core then has a host run queue of vCPU threads
+//! (vcpu_sched.rs). Sharing needs VT-d posted interrupts (`apic =
+//! "posted"`): without them the host takes each assigned device's MSI on
+//! the core with the guest's own vector, and two guests' vectors on one
+//! core would collide. Two vCPUs of one VM on one core are not modelled
+//! (the guest's MSI-X destinations name host cores).
 
 use super::{Scenario, ValidateCx};
 use serde::{Deserialize, Serialize};
@@ -86,8 +96,10 @@ pub struct VmConfig {
     /// other thread at equal weight is 0.5, three others 0.75 — the share
     /// a vCPU keeps when 2 or 4 threads share its core.
     pub host_load: f64,
-    /// How long the competing thread runs each turn, µs (EEVDF's base slice
-    /// is 750 µs, `sysctl_sched_base_slice`); 10 µs to 100 ms.
+    /// How long the competing thread runs each turn, and each of this VM's
+    /// vCPU threads on a host core it shares with other VMs' vCPUs, µs
+    /// (EEVDF's base slice is 750 µs, `sysctl_sched_base_slice`); 10 µs to
+    /// 100 ms.
     pub host_slice_us: u32,
     /// How the guest reaches its NIC: `assigned` (VFIO, the default),
     /// `virtio` (virtio-net with a vhost worker) or `emulated` (an
@@ -236,6 +248,108 @@ impl VmConfig {
         }
         if s.kernel.irqbalance_interval_ms > 0.0 {
             cx.err("kernel.irqbalance_interval_ms", "moving an assigned device's IRQs inside a VM is not modelled yet");
+        }
+    }
+}
+
+impl Scenario {
+    /// Every VM: `[vm]` first, then `[[vms]]` in order (empty without `[vm]`).
+    pub fn all_vms(&self) -> Vec<&VmConfig> {
+        self.vm.iter().chain(if self.vm.is_some() { self.vms.iter() } else { [].iter() }).collect()
+    }
+}
+
+/// The key of VM `i`'s table: `vm` or `vms[i-1]`.
+pub fn vm_key(i: usize) -> String {
+    if i == 0 { "vm".into() } else { format!("vms[{}]", i - 1) }
+}
+
+/// Checks `[[vms]]`: each further VM against the machine, and every VM
+/// whose vCPUs share a core with another VM's against what sharing needs.
+pub fn validate_vms(s: &Scenario, cx: &mut ValidateCx) {
+    let Some(first) = &s.vm else {
+        if !s.vms.is_empty() {
+            cx.err("vms", "[[vms]] adds VMs beside [vm]: add a [vm] table (the first VM)");
+        }
+        return;
+    };
+    if s.vms.is_empty() {
+        return;
+    }
+    for (i, vm) in s.vms.iter().enumerate() {
+        let key = vm_key(i + 1);
+        if vm.cores.len() != first.cores.len() {
+            cx.err(
+                format!("{key}.cores"),
+                format!(
+                    "expected {} vCPUs, as [vm] has: every VM runs the guest [vm] describes, whose CPU numbers are vCPUs",
+                    first.cores.len()
+                ),
+            );
+        }
+        for (j, c) in vm.cores.iter().enumerate() {
+            if *c >= s.machine.cores {
+                cx.err(
+                    format!("{key}.cores[{j}]"),
+                    format!("core {c} does not exist (machine.cores = {})", s.machine.cores),
+                );
+            } else if vm.cores[..j].contains(c) {
+                cx.err(
+                    format!("{key}.cores[{j}]"),
+                    format!(
+                        "core {c} already runs a vCPU of this VM: two vCPUs of one VM on one core are not modelled"
+                    ),
+                );
+            }
+        }
+        cx.check_u32(&format!("{key}.halt_poll_ns"), vm.halt_poll_ns, 0, MAX_HALT_POLL_NS, "ns (one second at most)");
+        cx.check_u32(&format!("{key}.host_slice_us"), vm.host_slice_us, 10, 100_000, "µs (10 µs to 100 ms)");
+        if vm.ipiv && vm.apic == ApicMode::Emulated {
+            cx.err(format!("{key}.ipiv"), "IPI virtualization needs APICv: set apic = \"apicv\" or \"posted\"");
+        }
+        if vm.backend_core.is_some() {
+            cx.err(format!("{key}.backend_core"), "a further VM's NIC is an assigned VF: it has no back end");
+        }
+    }
+    let vms = s.all_vms().len() as u32;
+    if s.iommu.interrupt_remapping && s.iommu.ir_entries < vms * s.nic.queues {
+        cx.err(
+            "iommu.ir_entries",
+            format!(
+                "{vms} VMs of {} queues need {} IRTEs, one per VF vector: the table has {}",
+                s.nic.queues,
+                vms * s.nic.queues,
+                s.iommu.ir_entries
+            ),
+        );
+    }
+    for (i, vm) in s.all_vms().into_iter().enumerate() {
+        let key = vm_key(i);
+        if vm.device != DevicePath::Assigned {
+            cx.err(
+                format!("{key}.device"),
+                "with [[vms]] every VM has an assigned VF of its own: set device = \"assigned\" (back ends for several VMs are not modelled)",
+            );
+        }
+        if vm.host_load > 0.0 {
+            cx.err(
+                format!("{key}.host_load"),
+                "with [[vms]] the vCPUs' cores are shared by VMs, not by a competing thread: set host_load = 0",
+            );
+        }
+        let shared =
+            vm.cores.iter().any(|c| s.all_vms().iter().enumerate().any(|(j, other)| j != i && other.cores.contains(c)));
+        if shared && vm.apic != ApicMode::Posted {
+            cx.err(
+                format!("{key}.apic"),
+                "vCPUs sharing a core need VT-d posted interrupts: set apic = \"posted\" (without posting the host takes each guest's vectors on the core, where two guests' vectors collide)",
+            );
+        }
+        if shared && vm.halt_poll_ns > 0 {
+            cx.err(
+                format!("{key}.halt_poll_ns"),
+                "halt polling on a core shared with other vCPUs is not modelled (KVM polls only while its thread runs alone): set halt_poll_ns = 0",
+            );
         }
     }
 }

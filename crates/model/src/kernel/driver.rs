@@ -107,7 +107,7 @@ impl Kernel {
         // interrupts), or is remapped to its vCPU's core, where the host
         // takes the guest's vector and forwards it (VFIO).
         let post_base = match &self.virt {
-            Some(v) if v.apic == crate::config::ApicMode::Posted => Some(crate::virt::VCPU_PID_PHYS),
+            Some(v) if v.apic == crate::config::ApicMode::Posted => Some(crate::virt::vm_pid_base(v.index)),
             Some(_) => None,
             None if self.dma.posted_msi && sid != crate::platform::IOAPIC_RID.0 => {
                 Some(crate::platform::memory::POSTED_MSI_PID_PHYS)

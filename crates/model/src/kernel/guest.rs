@@ -125,6 +125,20 @@ impl Kernel {
                     self.schedule_cpu(cpu, done, cx);
                 }
             }
+            VcpuMode::Preempted if self.vcpu_shared(cpu) => {
+                // Another vCPU holds the core: its local APIC is that
+                // vCPU's (or the host's); this one waits on the run queue.
+                if let Some(done) = self.cpus[c].resume(cx.sim.now()) {
+                    self.schedule_cpu(cpu, done, cx);
+                }
+            }
+            VcpuMode::Halted if self.vcpu_shared(cpu) => {
+                // Guest work made runnable on the halted vCPU: KVM wakes
+                // its thread (`kvm_vcpu_kick`), which queues for the core.
+                if !self.cpus[c].runqueue.is_empty() || self.softnet[c].pending {
+                    self.kvm_wake(cpu, Dur::ZERO, cx);
+                }
+            }
             VcpuMode::Preempted => {
                 // The host takes what reaches the core (interrupts preempt
                 // the competing thread briefly) and forwards the device's
@@ -261,6 +275,12 @@ impl Kernel {
     /// moves its PIR into the virtual APIC (`vmx_sync_pir_to_irr`).
     fn vm_entry(&mut self, cpu: CpuId, cx: &mut Cx) {
         let c = cpu.idx();
+        if self.virt.as_ref().expect("a guest").vcpus[c].need_resched {
+            // The host scheduler wants the core: KVM calls schedule()
+            // instead of entering (`xfer_to_guest_mode_work`).
+            self.vcpu_schedule_out(cpu, cx);
+            return;
+        }
         // Posted-interrupt vectors that reached the core while the host
         // worked (interrupts enabled there) were handled by it before the
         // entry: `kvm_posted_intr_ipi` does nothing, a wakeup finds the
@@ -282,6 +302,9 @@ impl Kernel {
         }
         let v = self.virt.as_mut().expect("a guest");
         v.vcpus[c].mode = VcpuMode::Guest;
+        if std::mem::take(&mut v.vcpus[c].launch_due) {
+            return; // VMLAUNCH: the first entry follows no exit
+        }
         if !cx.sim.faults.fire(crate::sim::Fault::EntryUncounted) {
             v.counts.entries += 1;
         }
@@ -407,6 +430,11 @@ impl Kernel {
         let v = self.virt.as_mut().expect("a guest");
         v.vcpus[c].mode = VcpuMode::Halted;
         v.vcpus[c].halted_since = Some(now);
+        if v.vcpus[c].shared {
+            // The blocked thread leaves the core to the run queue.
+            v.vcpus[c].need_resched = false;
+            self.vcpu_yield(cpu, false, cx);
+        }
         if self_ipi {
             // `__apic_send_IPI_self(POSTED_INTR_WAKEUP_VECTOR)`: the next
             // kick of this core takes it and wakes the vCPU.
@@ -464,6 +492,19 @@ impl Kernel {
     pub(super) fn preempted_done(&mut self, cpu: CpuId, cx: &mut Cx) {
         let c = cpu.idx();
         let v = self.virt.as_mut().expect("a guest");
+        if v.vcpus[c].shared {
+            // The host run queue gave it the core again: the switch to its
+            // thread, then KVM loads it and enters.
+            let now = cx.sim.now();
+            if let Some(since) = v.vcpus[c].descheduled_since.take() {
+                v.vcpus[c].runnable_wait += now.since(since);
+                v.vcpus[c].descheduled += now.since(since);
+            }
+            v.vcpus[c].mode = VcpuMode::Host;
+            let cost = cx.sim.costs.context_switch + Dur(cx.sim.costs.vm_exit.0 / 2);
+            self.push_frame(cpu, Ctx::Vmm, Work::Vmm { vector: KICK }, cost, cx);
+            return;
+        }
         let turn = v.host_slice + cx.sim.costs.vm_exit + cx.sim.costs.context_switch.times(2);
         v.vcpus[c].preempted += turn;
         v.vcpus[c].mode = VcpuMode::Host;
@@ -537,6 +578,12 @@ impl Kernel {
         };
         if mode == VcpuMode::Halted && physical.is_some() {
             self.virt.as_mut().expect("a guest").vcpus[t].wake_pending = true;
+            if self.vcpu_shared(target) {
+                // The host run queue wakes it (it may share the core's
+                // local APIC with a vCPU of another VM that takes the IPI).
+                let core = self.core(target);
+                cx.sim.at(cx.sim.now() + after, crate::sim::Event::VcpuWake { core });
+            }
         }
         if let Some(pv) = physical {
             let apic_id = cx.platform.topo.apic_id(self.core(target));
@@ -665,5 +712,180 @@ impl Kernel {
                     .sum::<u64>()
             })
             .sum()
+    }
+}
+
+/// Length of a descheduled vCPU's frame before the host run queue gives it
+/// the core again: longer than any run, so only the grant ends it.
+const UNTIL_SCHEDULED: Dur = Dur::from_ms(3_600_000);
+
+/// A vCPU thread on a host core shared with other VMs' vCPU threads
+/// (`[[vms]]`): the host run queue (vcpu_sched.rs) decides who holds the
+/// core; these are the vCPU's side of it — KVM's `kvm_sched_out` /
+/// `kvm_sched_in` preempt notifiers (`vmx_vcpu_pi_put` sets SN, so posted
+/// requests gather in the PIR without notifications; `vmx_vcpu_pi_load`
+/// clears it and the PIR is synced at entry), `kvm_vcpu_block` and the
+/// wakeup handler (`pi_wakeup_handler` wakes the blocked vCPUs of its
+/// core whose descriptor has ON set).
+impl Kernel {
+    /// Whether `cpu`'s core is shared with other VMs' vCPUs.
+    pub(super) fn vcpu_shared(&self, cpu: CpuId) -> bool {
+        self.virt.as_ref().is_some_and(|v| v.vcpus[cpu.idx()].shared)
+    }
+
+    /// KVM wakes the halted vCPU's thread (`kvm_vcpu_wake_up`), `after` from
+    /// now: on a shared core the host run queue makes it runnable.
+    fn kvm_wake(&mut self, cpu: CpuId, after: Dur, cx: &mut Cx) {
+        let v = self.virt.as_mut().expect("a guest");
+        if std::mem::replace(&mut v.vcpus[cpu.idx()].wake_pending, true) {
+            return;
+        }
+        let core = self.core(cpu);
+        cx.sim.at(cx.sim.now() + after, crate::sim::Event::VcpuWake { core });
+    }
+
+    /// The vCPU's thread leaves its shared core: runnable (preempted) or not
+    /// (blocked in HLT).
+    fn vcpu_yield(&mut self, cpu: CpuId, runnable: bool, cx: &mut Cx) {
+        let v = self.virt.as_mut().expect("a guest");
+        if !cx.sim.faults.fire(crate::sim::Fault::YieldUncounted) {
+            v.vcpus[cpu.idx()].yields += 1;
+        }
+        let ev = crate::sim::Event::VcpuYield { core: self.core(cpu), kernel: self.id, cpu, runnable };
+        cx.sim.at(cx.sim.now(), ev);
+    }
+
+    /// `schedule()` at the entry: KVM puts the vCPU (SN set with posted
+    /// interrupts) and its thread waits on the run queue, runnable.
+    fn vcpu_schedule_out(&mut self, cpu: CpuId, cx: &mut Cx) {
+        let (c, now) = (cpu.idx(), cx.sim.now());
+        let v = self.virt.as_mut().expect("a guest");
+        let vc = &mut v.vcpus[c];
+        vc.need_resched = false;
+        vc.mode = VcpuMode::Preempted;
+        vc.descheduled_since = Some(now);
+        vc.preemptions += 1;
+        v.counts.preemptions += 1;
+        if v.apic == ApicMode::Posted {
+            self.with_vcpu_pid(cpu, cx, |pid| pid.kvm_vcpu_put(false, true));
+        }
+        self.cpus[c].pause(now);
+        self.push_frame(cpu, Ctx::Vmm, Work::Preempted, UNTIL_SCHEDULED, cx);
+        self.vcpu_yield(cpu, true, cx);
+    }
+
+    /// At boot, a vCPU whose core another vCPU holds first: descheduled
+    /// (SN set) before its first entry, waiting on the run queue.
+    pub fn vcpu_start_descheduled(&mut self, cpu: CpuId, cx: &mut Cx) {
+        let c = cpu.idx();
+        let v = self.virt.as_mut().expect("a guest");
+        v.vcpus[c].mode = VcpuMode::Preempted;
+        v.vcpus[c].descheduled_since = Some(cx.sim.now());
+        v.vcpus[c].launch_due = true;
+        if v.apic == ApicMode::Posted {
+            self.with_vcpu_pid(cpu, cx, |pid| pid.kvm_vcpu_put(false, true));
+        }
+        self.push_frame(cpu, Ctx::Vmm, Work::Preempted, UNTIL_SCHEDULED, cx);
+    }
+
+    /// Marks `cpu`'s core as shared with other VMs' vCPUs.
+    pub fn vcpu_set_shared(&mut self, cpu: CpuId) {
+        if let Some(v) = self.virt.as_mut() {
+            v.vcpus[cpu.idx()].shared = true;
+        }
+    }
+
+    /// The host run queue gives the vCPU's thread the core: a preempted
+    /// vCPU's frame ends (the switch and the entry follow); a woken one is
+    /// switched in and enters, as a wakeup on a core of its own does.
+    pub fn vcpu_run(&mut self, cpu: CpuId, cx: &mut Cx) {
+        let (c, now) = (cpu.idx(), cx.sim.now());
+        let costs = cx.sim.costs;
+        if cx.sim.faults.fire(crate::sim::Fault::PirLostAtSwitch) {
+            self.with_vcpu_pid(cpu, cx, |pid| pid.pir = [0; 4]);
+        }
+        let v = self.virt.as_mut().expect("a guest");
+        v.vcpus[c].switches_in += 1;
+        match v.vcpus[c].mode {
+            VcpuMode::Preempted => {
+                if let Some(done) = self.cpus[c].cut_short(now, Work::Preempted) {
+                    self.schedule_cpu(cpu, done, cx);
+                }
+            }
+            VcpuMode::Halted => {
+                let vc = &mut v.vcpus[c];
+                if let Some(since) = vc.runnable_since.take() {
+                    vc.runnable_wait += now.since(since);
+                }
+                vc.mode = VcpuMode::Host;
+                // The wakeup's handling on the host, the switch to the
+                // thread and the entry: as on a core of its own.
+                let cost = costs.irq_entry_exit + costs.vcpu_wakeup + Dur(costs.vm_exit.0 / 2);
+                self.cpus[c].pause(now);
+                self.push_frame(cpu, Ctx::Vmm, Work::Vmm { vector: KICK }, cost, cx);
+            }
+            VcpuMode::Guest | VcpuMode::Host => {}
+        }
+    }
+
+    /// The host scheduler sets `TIF_NEED_RESCHED` on the vCPU's thread (its
+    /// slice is over and another vCPU waits): a vCPU in guest mode exits on
+    /// the host's tick; KVM schedules at the entry that would follow.
+    pub fn vcpu_need_resched(&mut self, cpu: CpuId, cx: &mut Cx) {
+        let c = cpu.idx();
+        let v = self.virt.as_mut().expect("a guest");
+        if v.vcpus[c].need_resched {
+            return;
+        }
+        v.vcpus[c].need_resched = true;
+        if v.vcpus[c].mode == VcpuMode::Guest {
+            self.vmm_start(cpu, KICK, cx);
+        }
+    }
+
+    /// `kvm_vcpu_check_block` for the host's wakeup handler: the halted
+    /// vCPU, not yet woken, has an interrupt (PIR bits, ON set by a posted
+    /// notification, a virtual IRR bit) or a kick pending.
+    pub fn vcpu_wake_due(&self, cpu: CpuId, platform: &crate::platform::Platform) -> bool {
+        let Some(v) = &self.virt else { return false };
+        let vc = &v.vcpus[cpu.idx()];
+        if vc.mode != VcpuMode::Halted || vc.runnable_since.is_some() {
+            return false;
+        }
+        let pir = (0..4).any(|i| platform.memory.sample(vc.pid + 8 * i, Time(u64::MAX)).0 != 0);
+        vc.wake_pending || pir || !vc.vapic.virr.is_empty()
+    }
+
+    /// The halted vCPU's thread is woken: runnable, waiting for its core.
+    pub fn vcpu_woken(&mut self, cpu: CpuId, now: Time) {
+        let c = cpu.idx();
+        let v = self.virt.as_mut().expect("a guest");
+        let vc = &mut v.vcpus[c];
+        vc.wake_pending = false;
+        vc.runnable_since = Some(now);
+        if let Some(since) = vc.halted_since.take() {
+            vc.halted += now.since(since);
+            vc.wakeups += 1;
+            v.counts.wakeups += 1;
+        }
+        if let Some(start) = v.vcpus[c].halt_start.take() {
+            v.adjust_poll(c, now.since(start));
+        }
+    }
+
+    /// The host takes what reached a shared core none of whose vCPUs holds
+    /// it (wakeup vectors, kicks): acknowledged and ended, counted here.
+    pub fn host_idle_take(&mut self, cpu: CpuId, cx: &mut Cx) {
+        let core = self.core(cpu);
+        while cx.platform.lapic_ack(core).is_some() {
+            cx.platform.lapic_eoi(core, cx.sim);
+            self.virt.as_mut().expect("a guest").counts.physical_taken += 1;
+        }
+    }
+
+    /// Times the vCPU's thread gave up its shared core, as the vCPU counted
+    /// them (the run queue's law compares them with its grants).
+    pub fn vcpu_yields(&self, cpu: CpuId) -> u64 {
+        self.virt.as_ref().map_or(0, |v| v.vcpus[cpu.idx()].yields)
     }
 }

@@ -397,14 +397,17 @@ impl Kernel {
                 };
                 let busy: f64 = (0..N_CTX).map(|k| Ctx::ALL[k]).map(f).sum();
                 let core = self.cores[i];
-                let busy_frac = if self.virt.is_some() {
+                let busy_frac = if let Some(v) = &self.virt {
+                    // Other vCPUs holding a shared core are not this one's host work.
+                    let away = if v.vcpus[i].shared { v.not_on_behalf(i, end) } else { irqlab_engine::Dur::ZERO };
+                    let away = if end.0 == 0 { 0.0 } else { away.0 as f64 / end.0 as f64 };
                     BusyFrac {
                         hardirq: 0.0,
                         softirq: 0.0,
-                        kthread: f(Ctx::Vmm),
+                        kthread: f(Ctx::Vmm) - away,
                         user: 0.0,
                         guest: f(Ctx::Hardirq) + f(Ctx::Softirq) + f(Ctx::Kthread) + f(Ctx::User),
-                        idle: (1.0 - busy).max(0.0),
+                        idle: (1.0 - busy + away).max(0.0),
                     }
                 } else {
                     BusyFrac {
@@ -623,8 +626,14 @@ impl Kernel {
                     mode: vc.mode,
                     running_frac: guest,
                     // The competing thread's turns are not on the guest's behalf.
-                    host_frac: b(Ctx::Vmm) - frac(v.host_slice.times(vc.preemptions) + vc.wait_behind_host),
-                    preempted_frac: frac(vc.preempted),
+                    host_frac: b(Ctx::Vmm) - frac(v.not_on_behalf(i, end)),
+                    // The competing thread's turns; on a shared core, the
+                    // time other vCPUs held it while this one was runnable.
+                    preempted_frac: frac(
+                        vc.preempted
+                            + vc.descheduled
+                            + vc.descheduled_since.map_or(irqlab_engine::Dur::ZERO, |s| end.since(s)),
+                    ),
                     preemptions: vc.preemptions,
                     wait_behind_host_ns: vc.wait_behind_host.as_ps() as f64 / 1e3,
                     halted_frac: frac(halted),
@@ -646,8 +655,7 @@ impl Kernel {
         let in_frames = ["msr_write", "ept_misconfig"];
         let eoi_ps = in_frames.iter().map(|r| v.counts.exit_ps.get(*r).copied().unwrap_or(0)).sum::<u64>()
             + backend.map_or(0, |b| b.counts.busy_ps);
-        let turns: u64 =
-            v.vcpus.iter().map(|vc| (v.host_slice.times(vc.preemptions) + vc.wait_behind_host).as_ps()).sum();
+        let turns: u64 = (0..v.vcpus.len()).map(|i| v.not_on_behalf(i, end).as_ps()).sum();
         let host_ps: u64 = self.cpus.iter().map(|c| c.busy[Ctx::Vmm.idx()].as_ps()).sum::<u64>() + eoi_ps - turns;
         let n = &v.counts;
         let backend = backend.map(|b| BackendMetrics {

@@ -159,6 +159,22 @@ pub struct PostedStats {
     pub notifications_coalesced: u64,
     /// Notifications to no APIC, or refused by it.
     pub notifications_lost: u64,
+    /// The same, by descriptor address (each VM's vCPUs have their own).
+    #[serde(skip)]
+    pub by_pid: BTreeMap<u64, PidCounts>,
+}
+
+/// What the remapping hardware did with one posted-interrupt descriptor.
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct PidCounts {
+    /// Messages posted into it.
+    pub requests: u64,
+    /// Of which found their PIR bit already set.
+    pub merged: u64,
+    /// Notifications sent.
+    pub notifications: u64,
+    /// Requests whose notification SN suppressed.
+    pub suppressed: u64,
 }
 
 /// Everything the platform counted.
@@ -328,10 +344,15 @@ impl Platform {
         st.requests += 1;
         st.merged += out.merged as u64;
         st.suppressed += out.suppressed as u64;
+        st.notifications += out.notify as u64;
+        let by = st.by_pid.entry(pda).or_default();
+        by.requests += 1;
+        by.merged += out.merged as u64;
+        by.suppressed += out.suppressed as u64;
+        by.notifications += out.notify as u64;
         if !out.notify {
             return Window::Posted;
         }
-        st.notifications += 1;
         let Some(core) = self.topo.core_of_apic(pid.apic_id(false)) else {
             st.notifications_lost += 1;
             return Window::Posted;

@@ -1,0 +1,214 @@
+//! The host's run queues of vCPU threads on cores that vCPUs of several VMs
+//! share (`[[vms]]`): each such core runs one vCPU thread at a time, as the
+//! host's fair scheduler would (EEVDF, `kernel/sched/fair.c`).
+//!
+//! * **Slices.** The thread holding the core runs a slice (its VM's
+//!   `host_slice_us`, EEVDF's `sysctl_sched_base_slice` by default); when
+//!   it ends and another thread is runnable, the scheduler sets
+//!   `TIF_NEED_RESCHED` on the holder: a vCPU in guest mode exits on the
+//!   host's tick and KVM schedules before the next entry
+//!   (kernel/guest.rs `vcpu_schedule_out`). A thread woken while the
+//!   holder's slice still runs waits for its end (EEVDF's `RUN_TO_PARITY`:
+//!   no wakeup preemption before the slice is used); one woken after it
+//!   preempts at once.
+//! * **Blocking.** A vCPU that halts (HLT, then `kvm_vcpu_block`) gives the
+//!   core to the next runnable thread, first come first served.
+//! * **Wakeups.** Interrupts reaching the core are taken by the vCPU that
+//!   holds it (an exit if it is in guest mode) or, when none does, by the
+//!   host's idle core. Whatever took them, the wakeup handler
+//!   (`pi_wakeup_handler`) then wakes every blocked vCPU of the core that
+//!   has an interrupt posted (ON, PIR bits) or a kick pending; a woken
+//!   vCPU joins the run queue.
+//!
+//! Not modelled: load balancing of vCPU threads between cores (they are
+//! pinned), weights other than equal, and vCPUs of one VM on one core.
+
+use crate::ids::{CoreId, CpuId, KernelId};
+use crate::kernel::{Cx, Kernel};
+use crate::sim::Event;
+use irqlab_engine::{Dur, Time};
+use std::collections::VecDeque;
+
+/// A vCPU thread: its VM's guest kernel and its vCPU.
+pub type VcpuThread = (KernelId, CpuId);
+
+/// One shared core's run queue.
+#[derive(Clone, Debug, Default)]
+pub struct HostCore {
+    /// The vCPU threads pinned to it, in VM order.
+    pub threads: Vec<VcpuThread>,
+    /// The thread holding the core (running, or the host on its behalf).
+    pub current: Option<VcpuThread>,
+    /// Runnable threads waiting for the core, first come first served.
+    pub queue: VecDeque<VcpuThread>,
+    /// When the holder's slice ends (`None`: it has ended).
+    slice_end: Option<Time>,
+    /// Generation of the holder's slice timer.
+    epoch: u64,
+    /// Grants of the core (switches to a thread).
+    pub grants: u64,
+    /// Yields the run queue received (preemptions and blocks).
+    pub yields: u64,
+    /// Wakeups of blocked vCPUs (the wakeup handler).
+    pub wakeups: u64,
+    /// Slices that ended with another thread waiting.
+    pub preemptions: u64,
+}
+
+/// The run queues of every shared core, by core.
+#[derive(Clone, Debug, Default)]
+pub struct HostRunQueues {
+    cores: Vec<Option<HostCore>>,
+}
+
+impl HostRunQueues {
+    /// Run queues for the cores that more than one of `kernels`' vCPUs run
+    /// on; marks those vCPUs shared.
+    pub fn new(cores: usize, kernels: &mut [Kernel]) -> HostRunQueues {
+        let mut by_core: Vec<Vec<VcpuThread>> = vec![Vec::new(); cores];
+        for k in kernels.iter().filter(|k| k.virt.is_some()) {
+            for (i, core) in k.cores.iter().enumerate() {
+                by_core[core.idx()].push((k.id, CpuId(i as u32)));
+            }
+        }
+        let cores = by_core
+            .into_iter()
+            .map(|threads| (threads.len() > 1).then(|| HostCore { threads, ..HostCore::default() }))
+            .collect::<Vec<_>>();
+        for hc in cores.iter().flatten() {
+            for (k, cpu) in &hc.threads {
+                kernels[k.idx()].vcpu_set_shared(*cpu);
+            }
+        }
+        HostRunQueues { cores }
+    }
+
+    /// The run queue of `core`, if vCPUs share it.
+    pub fn core(&self, core: CoreId) -> Option<&HostCore> {
+        self.cores.get(core.idx()).and_then(|c| c.as_ref())
+    }
+
+    /// Every shared core's run queue, by core.
+    pub fn shared(&self) -> impl Iterator<Item = (CoreId, &HostCore)> {
+        self.cores.iter().enumerate().filter_map(|(i, c)| c.as_ref().map(|c| (CoreId(i as u32), c)))
+    }
+
+    /// At boot: each shared core's first thread holds it; the others are
+    /// descheduled and queued.
+    pub fn start(&mut self, kernels: &mut [Kernel], cx: &mut Cx) {
+        for i in 0..self.cores.len() {
+            let Some(hc) = self.cores[i].as_mut() else { continue };
+            let first = hc.threads[0];
+            hc.current = Some(first);
+            hc.grants += 1;
+            for &(k, cpu) in &hc.threads[1..] {
+                kernels[k.idx()].vcpu_start_descheduled(cpu, cx);
+                hc.queue.push_back((k, cpu));
+            }
+            Self::arm_slice(CoreId(i as u32), hc, kernels, cx);
+        }
+    }
+
+    /// The holder's slice starts now.
+    fn arm_slice(core: CoreId, hc: &mut HostCore, kernels: &[Kernel], cx: &mut Cx) {
+        let Some((k, _)) = hc.current else { return };
+        let slice = kernels[k.idx()].virt.as_ref().map_or(Dur::ZERO, |v| v.thread_slice);
+        let end = cx.sim.now() + slice;
+        hc.epoch += 1;
+        hc.slice_end = Some(end);
+        cx.sim.at(end, Event::VcpuSlice { core, epoch: hc.epoch });
+    }
+
+    /// Gives the core to the next runnable thread, if it is free.
+    fn grant_next(core: CoreId, hc: &mut HostCore, kernels: &mut [Kernel], cx: &mut Cx) {
+        if hc.current.is_some() {
+            return;
+        }
+        let Some((k, cpu)) = hc.queue.pop_front() else {
+            hc.slice_end = None;
+            return;
+        };
+        hc.current = Some((k, cpu));
+        hc.grants += 1;
+        Self::arm_slice(core, hc, kernels, cx);
+        kernels[k.idx()].vcpu_run(cpu, cx);
+    }
+
+    /// The holder is asked to give the core up if its slice is over and
+    /// another thread waits.
+    fn check_preempt(hc: &mut HostCore, kernels: &mut [Kernel], cx: &mut Cx) {
+        let over = hc.slice_end.is_none_or(|end| end <= cx.sim.now());
+        if let Some((k, cpu)) = hc.current
+            && over
+            && !hc.queue.is_empty()
+        {
+            hc.preemptions += 1;
+            kernels[k.idx()].vcpu_need_resched(cpu, cx);
+        }
+    }
+
+    /// The wakeup handler on `core`: its blocked vCPUs with an interrupt or
+    /// a kick pending become runnable.
+    fn wake_scan(&mut self, core: CoreId, kernels: &mut [Kernel], cx: &mut Cx) {
+        let Some(hc) = self.cores[core.idx()].as_mut() else { return };
+        let now = cx.sim.now();
+        for i in 0..hc.threads.len() {
+            let (k, cpu) = hc.threads[i];
+            if hc.current == Some((k, cpu)) || hc.queue.contains(&(k, cpu)) {
+                continue;
+            }
+            if kernels[k.idx()].vcpu_wake_due(cpu, cx.platform) {
+                kernels[k.idx()].vcpu_woken(cpu, now);
+                hc.wakeups += 1;
+                hc.queue.push_back((k, cpu));
+            }
+        }
+        Self::grant_next(core, hc, kernels, cx);
+        Self::check_preempt(hc, kernels, cx);
+    }
+
+    /// Handles a run-queue event; returns `false` for another kind.
+    pub fn on_event(&mut self, ev: &Event, kernels: &mut [Kernel], cx: &mut Cx) -> bool {
+        match *ev {
+            Event::VcpuSlice { core, epoch } => {
+                let Some(hc) = self.cores[core.idx()].as_mut() else { return true };
+                if hc.epoch == epoch {
+                    hc.slice_end = None;
+                    Self::check_preempt(hc, kernels, cx);
+                }
+            }
+            Event::VcpuYield { core, kernel, cpu, runnable } => {
+                let Some(hc) = self.cores[core.idx()].as_mut() else { return true };
+                hc.yields += 1;
+                if hc.current == Some((kernel, cpu)) {
+                    hc.current = None;
+                }
+                if runnable {
+                    hc.queue.push_back((kernel, cpu));
+                }
+                // A blocking vCPU may have had an interrupt posted as it
+                // blocked (ON already set: KVM's self-IPI).
+                self.wake_scan(core, kernels, cx);
+            }
+            Event::VcpuWake { core } => self.wake_scan(core, kernels, cx),
+            _ => return false,
+        }
+        true
+    }
+
+    /// Something reached `core`'s local APIC: the holder's kernel takes it,
+    /// or the host does if no vCPU holds the core; then the wakeup handler
+    /// runs. Returns `false` if vCPUs do not share `core`.
+    pub fn core_kicked(&mut self, core: CoreId, kernels: &mut [Kernel], cx: &mut Cx) -> bool {
+        let Some(hc) = self.cores.get(core.idx()).and_then(|c| c.as_ref()) else { return false };
+        match hc.current {
+            Some((k, cpu)) => kernels[k.idx()].kick(cpu, cx),
+            None => {
+                let (k, cpu) = hc.threads[0];
+                kernels[k.idx()].host_idle_take(cpu, cx);
+            }
+        }
+        self.wake_scan(core, kernels, cx);
+        true
+    }
+}
