@@ -30,7 +30,7 @@ enum Command {
     Run(cmd::run::RunArgs),
     /// List the built-in scenarios, or print one's TOML to start from (`--show NAME`).
     Scenarios(cmd::run::ScenariosArgs),
-    /// Measure simulation speed: events and simulated packets per wall-clock second.
+    /// Measure simulation speed: CPU seconds and delivered packets per CPU second, on a standard suite or one scenario.
     Bench(cmd::bench::BenchArgs),
     /// Compute the RSS Toeplitz hash (and queue) of a flow.
     Rss(cmd::rss::RssArgs),

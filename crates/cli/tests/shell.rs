@@ -21,6 +21,9 @@ fn subcommands() -> Vec<String> {
         .lines()
         .skip(1)
         .take_while(|l| l.starts_with("  "))
+        // Help wrapped to the terminal continues a description on lines
+        // indented further: a name starts after exactly two spaces.
+        .filter(|l| !l.starts_with("   "))
         .filter_map(|l| l.split_whitespace().next())
         .filter(|n| *n != "help")
         .map(str::to_string)
