@@ -266,6 +266,12 @@ impl Machine {
             scenario: s.clone(),
             end,
         };
+        // Each RX queue's watch lives in a timer of the event queue.
+        for nic in &mut m.nics {
+            for q in &mut nic.queues {
+                q.watch_timer = Some(m.sim.events.timer());
+            }
+        }
         for k in kernels {
             m.add_kernel(k);
         }
@@ -357,8 +363,8 @@ impl Machine {
             }
             Event::Msi { rid, address, data } => platform.msi_arrives(rid, address, data, sim),
             Event::Ipi { dest, vector } => platform.ipi_arrives(dest, vector),
-            Event::RxWatch { nic, queue, epoch } => {
-                nics[nic.idx()].watch(queue, epoch, sim, platform);
+            Event::RxWatch { nic, queue, epoch, timer } => {
+                nics[nic.idx()].watch_fired(queue, epoch, timer, sim, platform);
                 None
             }
             Event::TxDoorbell { nic, queue, tail } => {

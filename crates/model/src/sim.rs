@@ -42,6 +42,8 @@ pub enum Event {
         queue: QueueId,
         /// Matches the queue's watch generation unless superseded.
         epoch: u32,
+        /// Whether the queue's timer held it (else a one-shot event).
+        timer: bool,
     },
     /// A TX doorbell write (the new tail) reaches the NIC.
     TxDoorbell {

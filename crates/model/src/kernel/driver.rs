@@ -268,7 +268,7 @@ impl Kernel {
         if self.params.cfg.napi {
             // napi.rst: if (napi_schedule_prep()) { mask the queue; __napi_schedule(); }
             if !self.napi[q.idx()].scheduled {
-                cx.nics[nic.idx()].disable_irq(q);
+                cx.nics[nic.idx()].disable_irq(q, cx.sim);
             }
             self.napi_schedule(cpu, q);
         } else {
@@ -296,7 +296,7 @@ impl Kernel {
                 let bits = dev.read_icr(sim, platform);
                 for q in set_bits(bits) {
                     if !self.napi[q as usize].scheduled {
-                        cx.nics[nic.idx()].disable_irq(QueueId(q));
+                        cx.nics[nic.idx()].disable_irq(QueueId(q), cx.sim);
                     }
                     self.napi_schedule(cpu, QueueId(q));
                 }
@@ -307,7 +307,7 @@ impl Kernel {
                 let mut scheduled = false;
                 for q in set_bits(bits) {
                     if !self.napi[q as usize].scheduled {
-                        cx.nics[nic.idx()].disable_irq(QueueId(q));
+                        cx.nics[nic.idx()].disable_irq(QueueId(q), cx.sim);
                         self.napi_schedule(cpu, QueueId(q));
                         scheduled = true;
                     }

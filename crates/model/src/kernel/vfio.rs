@@ -65,7 +65,7 @@ impl Kernel {
                 }
             } else {
                 for q in &pmd.queues {
-                    cx.nics[nic.idx()].disable_irq(*q);
+                    cx.nics[nic.idx()].disable_irq(*q, cx.sim);
                 }
                 let th = &mut self.threads[t];
                 th.state = ThreadState::Runnable;
@@ -125,7 +125,7 @@ impl Kernel {
             pmd.phase = PmdPhase::Polling;
             pmd.last_busy = now;
             for q in &pmd.queues {
-                cx.nics[nic.idx()].disable_irq(*q);
+                cx.nics[nic.idx()].disable_irq(*q, cx.sim);
             }
         }
         let remote = cx.platform.topo.socket_of(self.core(cpu)) != self.adapter.numa_node;

@@ -475,18 +475,39 @@ impl Nic {
     }
 
     /// The driver clears the queue's interrupt-enable bit (EIMC write).
-    pub fn disable_irq(&mut self, q: QueueId) {
+    pub fn disable_irq(&mut self, q: QueueId, sim: &mut Sim) {
         let queue = &mut self.queues[q.idx()];
         queue.irq_enabled = false;
         queue.watch_gen = queue.watch_gen.wrapping_add(1);
+        // Its pending watch is stale now: take it out of the timer.
+        if let Some(t) = queue.watch_timer
+            && queue.watch_armed.take().is_some()
+        {
+            sim.events.cancel_timer(t);
+        }
+    }
+
+    /// A watch event fired: the queue's timer is empty again if it held it.
+    pub fn watch_fired(&mut self, q: QueueId, epoch: u32, timer: bool, sim: &mut Sim, up: &mut impl UpstreamPort) {
+        if timer {
+            self.queues[q.idx()].watch_armed = None;
+        }
+        self.watch(q, epoch, sim, up);
     }
 
     /// Re-evaluates an enabled queue's interrupt condition.
     pub fn watch(&mut self, q: QueueId, epoch: u32, sim: &mut Sim, up: &mut impl UpstreamPort) {
         let now = sim.now();
-        let queue = &self.queues[q.idx()];
+        let queue = &mut self.queues[q.idx()];
         if epoch != queue.watch_gen || !queue.irq_enabled {
             return;
+        }
+        // A watch of an older generation still in the timer is stale.
+        if let (Some(t), Some(armed)) = (queue.watch_timer, queue.watch_armed)
+            && armed != epoch
+        {
+            sim.events.cancel_timer(t);
+            queue.watch_armed = None;
         }
         self.advance(q, sim, up);
         if self.queues[q.idx()].tx_pending > 0 {
@@ -498,7 +519,19 @@ impl Nic {
         if deadline <= now && self.queues[q.idx()].has_unreported() {
             self.raise(q, sim, up);
         } else if deadline != Time::NEVER {
-            sim.at(deadline.max(now), Event::RxWatch { nic: self.id, queue: q, epoch });
+            let at = deadline.max(now);
+            let queue = &mut self.queues[q.idx()];
+            match queue.watch_timer {
+                // The timer holds a watch of an older generation, or none:
+                // replace it. (One of this generation still pending, as a
+                // TX completion's raise can leave, stays: this one is a
+                // one-shot event beside it.)
+                Some(t) if queue.watch_armed != Some(epoch) => {
+                    queue.watch_armed = Some(epoch);
+                    sim.at_timer(t, at, Event::RxWatch { nic: self.id, queue: q, epoch, timer: true });
+                }
+                _ => sim.at(at, Event::RxWatch { nic: self.id, queue: q, epoch, timer: false }),
+            }
         }
     }
 
@@ -509,7 +542,7 @@ impl Nic {
     fn raise(&mut self, q: QueueId, sim: &mut Sim, up: &mut impl UpstreamPort) {
         self.queues[q.idx()].tx_pending = 0;
         if self.setup.auto_mask {
-            self.disable_irq(q);
+            self.disable_irq(q, sim);
         } else {
             // Still enabled: what is in the ring is reported; watch for the next frames.
             let queue = &mut self.queues[q.idx()];

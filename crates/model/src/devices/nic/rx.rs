@@ -110,6 +110,13 @@ pub struct RxQueue {
     pub enabled_at: Time,
     /// Generation of this queue's pending watch event.
     pub watch_gen: u32,
+    /// The event-queue timer that holds the queue's watch (set by the
+    /// machine), and the generation of the watch it holds until that fires:
+    /// a watch of a newer generation replaces a superseded one instead of
+    /// leaving it to be popped and skipped.
+    pub watch_timer: Option<irqlab_engine::TimerId>,
+    /// See `watch_timer`.
+    pub watch_armed: Option<u32>,
     /// Frames at the head of the ring already reported by an interrupt
     /// (the coalescing rule only counts the ones after them).
     reported: usize,
@@ -171,6 +178,8 @@ impl RxQueue {
             raised_at: None,
             enabled_at: Time::ZERO,
             watch_gen: 0,
+            watch_timer: None,
+            watch_armed: None,
             reported: 0,
             tx_pending: 0,
             inflight: None,
