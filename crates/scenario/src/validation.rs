@@ -157,9 +157,11 @@ pub fn render_published(results: &[CaseResult]) -> String {
         let src = &r.source;
         let _ = writeln!(s, "{} ({}): {}", r.name, r.topic, r.quantity);
         let _ = writeln!(s, "  source:    {}, \"{}\", {}, {}", src.authors, src.title, src.venue, src.locator);
+        let _ = writeln!(s, "  setup:     {}", src.setup);
         let _ = writeln!(s, "  published: {}", r.published);
         let _ = writeln!(s, "  model:     {}", r.detail);
         let _ = writeln!(s, "  tolerance: {}", r.tolerance);
+        let _ = writeln!(s, "  verified:  {}", r.verified);
         if !r.holds {
             let _ = writeln!(s, "  lacks:     {}", r.lacks);
         }
