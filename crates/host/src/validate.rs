@@ -10,7 +10,9 @@
 //! Measurements repeat as calibration's do (median and quartiles over
 //! repetitions, threads pinned where the CPU matters), and what the host
 //! cannot do is skipped with the reason. Like [`crate::measure`], this
-//! module may use `unsafe`, in one function: `mremap` to a fixed address.
+//! module may use `unsafe`, in the four functions of its `Region` (map,
+//! touch, `mremap` to a fixed address, unmap), each block with its
+//! `SAFETY:` argument.
 
 use crate::measure::{Stats, allowed_cpus, efd_post, efd_wait, pair_cpu, pin, pin_set, with_spinner};
 use irqlab_model::costs::CostModel;
@@ -180,8 +182,8 @@ fn move_sweep(a: usize, b: Option<usize>, reps: usize, quick: bool) -> Result<Ve
     }
 }
 
-/// Moves a populated region of `len` bytes back and forth between two
-/// addresses, and copies `len` bytes between two buffers: ns of each.
+/// Moves a populated region of `len` bytes from address to address, and
+/// copies `len` bytes between two buffers: ns of each.
 fn move_and_copy(len: usize, reps: usize, quick: bool) -> Result<(Vec<f64>, Vec<f64>), String> {
     let per_rep = if quick { 4 } else { 20 };
     let src = vec![1u8; len];
@@ -190,9 +192,11 @@ fn move_and_copy(len: usize, reps: usize, quick: bool) -> Result<(Vec<f64>, Vec<
     let mut moves = Vec::with_capacity(reps);
     let mut copies = Vec::with_capacity(reps);
     for rep in 0..=reps {
+        // The destinations are reserved before the clock starts.
+        region.reserve(per_rep)?;
         let t = Instant::now();
         for _ in 0..per_rep {
-            region.move_across()?;
+            region.move_to_reserved()?;
         }
         let m = t.elapsed().as_nanos() as f64 / per_rep as f64;
         let t = Instant::now();
@@ -209,65 +213,88 @@ fn move_and_copy(len: usize, reps: usize, quick: bool) -> Result<(Vec<f64>, Vec<
     Ok((moves, copies))
 }
 
-/// Two address ranges of `len` bytes: the populated pages live in one, the
-/// other is reserved for them to move to.
+/// `len` bytes of populated anonymous pages, and address ranges of the
+/// same length reserved (mapped `PROT_NONE`) for them to move to.
+///
+/// Every move goes onto a range this struct mapped itself, never onto a
+/// hole: the range a move leaves behind is unmapped and may be reused by
+/// any mapping of the process, so it is never touched again.
 struct Region {
     len: usize,
     at: usize,
-    other: usize,
+    reserved: Vec<usize>,
 }
 
 impl Region {
+    /// Maps `len` bytes with the kernel choosing the address.
+    #[allow(unsafe_code)]
+    fn map(len: usize, prot: rustix::mm::ProtFlags) -> Result<usize, String> {
+        // SAFETY: an anonymous private mapping at an address the kernel
+        // chooses aliases nothing that exists; only the caller holds it.
+        unsafe { rustix::mm::mmap_anonymous(std::ptr::null_mut(), len, prot, rustix::mm::MapFlags::PRIVATE) }
+            .map(|p| p as usize)
+            .map_err(|e| format!("mmap failed: {e}"))
+    }
+
     #[allow(unsafe_code)]
     fn new(len: usize) -> Result<Region, String> {
-        use rustix::mm::{MapFlags, ProtFlags, mmap_anonymous};
-        let prot = ProtFlags::READ | ProtFlags::WRITE;
-        let map = || {
-            // SAFETY: an anonymous private mapping at an address the kernel
-            // chooses aliases nothing; only this struct holds its address.
-            unsafe { mmap_anonymous(std::ptr::null_mut(), len, prot, MapFlags::PRIVATE) }
-                .map(|p| p as usize)
-                .map_err(|e| format!("mmap failed: {e}"))
-        };
-        let at = map()?;
-        let other = map()?;
+        use rustix::mm::ProtFlags;
+        let at = Self::map(len, ProtFlags::READ | ProtFlags::WRITE)?;
         for off in (0..len).step_by(4096) {
-            // SAFETY: `at` is a fresh writable mapping of `len` bytes.
+            // SAFETY: `at` is a fresh writable mapping of `len` bytes, and
+            // `off` < `len`; nothing else refers to it.
             unsafe { ((at + off) as *mut u8).write_volatile(1) };
         }
-        Ok(Region { len, at, other })
+        Ok(Region { len, at, reserved: Vec::new() })
+    }
+
+    /// Reserves `n` more destinations.
+    fn reserve(&mut self, n: usize) -> Result<(), String> {
+        for _ in 0..n {
+            let r = Self::map(self.len, rustix::mm::ProtFlags::empty())?;
+            self.reserved.push(r);
+        }
+        Ok(())
     }
 
     /// `mremap(MREMAP_MAYMOVE | MREMAP_FIXED)` of the populated range onto
-    /// the reserved one: its page-table entries move, nothing is copied.
+    /// a reserved one: its page-table entries move, nothing is copied.
     #[allow(unsafe_code)]
-    fn move_across(&mut self) -> Result<(), String> {
-        // SAFETY: both ranges are mappings of `len` bytes this struct
-        // created and only it refers to (by address, never by reference);
-        // the move unmaps the reserved range and leaves the old one a hole,
-        // which becomes the reserved range for the next move.
+    fn move_to_reserved(&mut self) -> Result<(), String> {
+        let to = self.reserved.pop().ok_or_else(|| "no reserved range to move to".to_string())?;
+        // SAFETY: the source is the populated mapping of `len` bytes this
+        // struct created and refers to only by address; the destination is
+        // a `PROT_NONE` mapping of `len` bytes it reserved itself, which the
+        // move replaces. No Rust reference into either exists.
         let moved = unsafe {
             rustix::mm::mremap_fixed(
                 self.at as *mut _,
                 self.len,
                 self.len,
                 rustix::mm::MremapFlags::MAYMOVE,
-                self.other as *mut _,
+                to as *mut _,
             )
+        };
+        match moved {
+            Ok(p) => {
+                self.at = p as usize;
+                Ok(())
+            }
+            Err(e) => {
+                self.reserved.push(to);
+                Err(format!("mremap failed: {e}"))
+            }
         }
-        .map_err(|e| format!("mremap failed: {e}"))?;
-        self.other = self.at;
-        self.at = moved as usize;
-        Ok(())
     }
 }
 
 impl Drop for Region {
     #[allow(unsafe_code)]
     fn drop(&mut self) {
-        for addr in [self.at, self.other] {
-            // SAFETY: the range is this struct's (mapped, or a hole after a
-            // move, which munmap accepts); nothing refers to it after drop.
+        for addr in std::iter::once(self.at).chain(self.reserved.drain(..)) {
+            // SAFETY: each range is a mapping of `len` bytes this struct
+            // created (the populated one, or a reservation not yet used);
+            // nothing refers to it after the drop.
             let _ = unsafe { rustix::mm::munmap(addr as *mut _, self.len) };
         }
     }
