@@ -50,6 +50,8 @@ enum Command {
     Import(cmd::import::ImportArgs),
     /// Measure this machine with real system calls and write a cost file for `run --costs`.
     Calibrate(cmd::calibrate::CalibrateArgs),
+    /// Compare the model with this machine (predicted from calibrated costs) and with published results.
+    Validate(cmd::validate::ValidateArgs),
     /// Run a sweep file: a scenario over axes of settings and seeds, in parallel (or one shard of it).
     Sweep(cmd::sweep::SweepArgs),
     /// Join the output directories of a sweep's shards into what the unsharded sweep writes.
@@ -88,6 +90,7 @@ fn dispatch(command: &Command, out: &mut cmd::Output<impl Write>) -> (u8, Option
         Command::Counters(a) => cmd::counters::run(a, out),
         Command::Import(a) => cmd::import::run(a, out),
         Command::Calibrate(a) => cmd::calibrate::run(a, out),
+        Command::Validate(a) => cmd::validate::run(a, out),
         Command::Sweep(a) => cmd::sweep::run(a, out),
         Command::Merge(a) => cmd::sweep::merge(a, out),
         Command::Report(a) => cmd::report::run(a, out),

@@ -847,3 +847,40 @@ fn replay_runs_a_result_again_byte_for_byte_and_refuses_what_is_not_one() {
     let o = irqlab(&["run", "--replay", "/nonexistent/r.json"]);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
 }
+
+#[test]
+fn validate_prints_both_tables_and_takes_a_cost_file() {
+    let costs = scratch("validate-costs.toml", "[costs]\nsyscall_ns = 120.0\n");
+    let o = irqlab(&["validate", "--quick", "--reps", "1", "--costs", costs.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("Against the host (") && out.contains("Against published results"), "{out}");
+    for name in ["eventfd_epoll_rtt", "udp_loopback", "livelock-collapse", "eli-gain", "iotlb-wall"] {
+        assert!(out.contains(name), "{name} missing:\n{out}");
+    }
+    assert!(out.contains(" cases hold."), "{out}");
+}
+
+#[test]
+fn validate_rejects_bad_arguments_with_exit_2() {
+    for args in [
+        &["validate", "--reps", "0"][..],
+        &["validate", "--reps", "-3"],
+        &["validate", "--reps", "many"],
+        &["validate", "--host-only", "--published-only"],
+        &["validate", "--published-only", "--costs", "x.toml"],
+        &["validate", "--no-such-flag"],
+    ] {
+        let o = irqlab(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"), "{args:?}");
+    }
+    // A file that cannot be read is an I/O error, as for `run --costs`.
+    let missing = irqlab(&["validate", "--host-only", "--costs", "/no/such/costs.toml"]);
+    assert_eq!(missing.status.code(), Some(3), "{}", stderr(&missing));
+    assert!(stderr(&missing).contains("/no/such/costs.toml"), "{}", stderr(&missing));
+    let bad = scratch("validate-bad-costs.toml", "[costs]\nwakeup_ns = -3.0\n");
+    let o = irqlab(&["validate", "--host-only", "--costs", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("costs.wakeup_ns"), "{}", stderr(&o));
+}

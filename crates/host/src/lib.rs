@@ -13,9 +13,11 @@
 //! Output is deterministic: directories are listed sorted, and every map is
 //! ordered.
 //!
-//! [`measure`] is the exception: `irqlab calibrate` times this machine with
-//! real system calls. It is the only module of the workspace allowed
-//! `unsafe`, in the two functions that need it (see its documentation).
+//! [`measure`] and [`validate`] are the exception: `irqlab calibrate` and
+//! `irqlab validate` time this machine with real system calls. They are the
+//! only modules of the workspace allowed `unsafe`, in the few functions
+//! that need it (see their documentation), each block with its `SAFETY:`
+//! argument.
 
 #![deny(unsafe_code)]
 
@@ -26,6 +28,7 @@ pub mod interrupts;
 pub mod measure;
 pub mod render;
 pub mod usage;
+pub mod validate;
 
 pub use error::HostError;
 pub use fs::Reader;

@@ -177,6 +177,12 @@ impl Calibration {
     }
 }
 
+/// Where and when: this host's CPU model, kernel, CPUs and the date, as a
+/// calibration records them.
+pub fn host_provenance() -> Provenance {
+    provenance(&allowed_cpus())
+}
+
 /// Runs every measurement this machine allows.
 pub fn calibrate(options: Options) -> Calibration {
     let options = Options { reps: options.reps.clamp(1, MAX_REPS), ..options };
@@ -835,11 +841,11 @@ fn io_uring_unavailable(e: &std::io::Error) -> String {
 }
 
 /// Pins the calling thread to `cpu`.
-fn pin(cpu: usize) -> Result<(), String> {
+pub(crate) fn pin(cpu: usize) -> Result<(), String> {
     pin_set(&[cpu])
 }
 
-fn pin_set(cpus: &[usize]) -> Result<(), String> {
+pub(crate) fn pin_set(cpus: &[usize]) -> Result<(), String> {
     let mut set = CpuSet::new();
     for &c in cpus {
         if c < CpuSet::MAX_CPU {
@@ -850,7 +856,7 @@ fn pin_set(cpus: &[usize]) -> Result<(), String> {
 }
 
 /// CPUs this process may run on, ascending.
-fn allowed_cpus() -> Vec<usize> {
+pub(crate) fn allowed_cpus() -> Vec<usize> {
     match rustix::thread::sched_getaffinity(None) {
         Ok(set) => (0..CpuSet::MAX_CPU).filter(|&c| set.is_set(c)).collect(),
         Err(_) => vec![],
@@ -859,7 +865,7 @@ fn allowed_cpus() -> Vec<usize> {
 
 /// The CPU to pair with `c0`: another core of the same package, not an SMT
 /// sibling, where there is one; else any other allowed CPU.
-fn pair_cpu(c0: usize, allowed: &[usize]) -> usize {
+pub(crate) fn pair_cpu(c0: usize, allowed: &[usize]) -> usize {
     let topo = |c: usize, f: &str| {
         std::fs::read_to_string(format!("/sys/devices/system/cpu/cpu{c}/topology/{f}"))
             .ok()
@@ -878,7 +884,7 @@ fn pair_cpu(c0: usize, allowed: &[usize]) -> usize {
 
 /// Cache levels with their sizes in bytes (data and unified caches), from
 /// /sys/devices/system/cpu/cpu0/cache.
-fn cache_sizes() -> Vec<(u32, usize)> {
+pub(crate) fn cache_sizes() -> Vec<(u32, usize)> {
     let mut out = vec![];
     for i in 0..8 {
         let read = |f: &str| {
@@ -1035,7 +1041,7 @@ fn cache_line_pingpong(a: usize, b: usize, per_rep: usize, reps: usize) -> Resul
 }
 
 /// Runs `f` while another thread of this process spins on CPU `b`.
-fn with_spinner<T>(b: usize, f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+pub(crate) fn with_spinner<T>(b: usize, f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
     let stop = AtomicBool::new(false);
     let running = AtomicBool::new(false);
     std::thread::scope(|s| {
@@ -1094,25 +1100,25 @@ fn unmap_one_page(a: usize, per_rep: usize, reps: usize) -> Result<Vec<f64>, Str
     Ok(out)
 }
 
-fn spin_for(d: Duration) {
+pub(crate) fn spin_for(d: Duration) {
     let t = Instant::now();
     while t.elapsed() < d {
         std::hint::spin_loop();
     }
 }
 
-fn efd_post(fd: &OwnedFd) {
+pub(crate) fn efd_post(fd: &OwnedFd) {
     let _ = rustix::io::write(fd, &1u64.to_ne_bytes());
 }
 
-fn efd_wait(fd: &OwnedFd) {
+pub(crate) fn efd_wait(fd: &OwnedFd) {
     let mut b = [0u8; 8];
     while rustix::io::read(fd, &mut b).is_err() {}
 }
 
 /// CPU model, kernel, CPUs (`allowed`), virtual machine, date: what a
 /// measurement of this machine is labelled with.
-pub fn provenance(allowed: &[usize]) -> Provenance {
+pub(crate) fn provenance(allowed: &[usize]) -> Provenance {
     let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
     let cpuinfo = read("/proc/cpuinfo");
     let field = |name: &str| {

@@ -22,6 +22,7 @@ pub mod metrics;
 #[cfg(test)]
 mod mutations;
 pub mod platform;
+pub mod predict;
 pub mod progress;
 pub mod sim;
 pub mod trace;

@@ -39,6 +39,7 @@ pub mod pcap;
 pub mod replay;
 pub mod suggest;
 pub mod sysctl;
+pub mod validation;
 
 pub use builtin::{Builtin, DEFAULT_BUILTIN, builtin, builtins};
 pub use error::{Diagnostic, ErrorKind, ScenarioError, Snippet};

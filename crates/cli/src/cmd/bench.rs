@@ -219,13 +219,13 @@ pub fn run(a: &BenchArgs, out: &mut dyn Write) -> Result<(), Failure> {
         rows.push(row(name, what, set, &runs));
     }
     bar.finish_and_clear();
-    let prov = irqlab_host::measure::provenance(&[]);
+    let prov = irqlab_host::measure::host_provenance();
     let comparisons = comparisons(&rows);
     if a.json {
         let v = serde_json::json!({
             "irqlab_version": env!("CARGO_PKG_VERSION"),
             "machine": { "cpu_model": prov.cpu_model, "kernel": prov.kernel,
-                         "cpus": std::thread::available_parallelism().map_or(1, |n| n.get()),
+                         "cpus": prov.cpus.len(),
                          "virtual_machine": prov.virtual_machine },
             "repeat": a.repeat,
             "cases": rows,

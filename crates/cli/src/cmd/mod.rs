@@ -18,6 +18,7 @@ pub mod rss;
 pub mod run;
 pub mod shell;
 pub mod sweep;
+pub mod validate;
 
 use std::io::{self, Write};
 

@@ -6,7 +6,12 @@
 //! the interrupts leave (Mogul & Ramakrishnan's receive livelock). With NAPI
 //! the interrupt is masked while the poll runs and overload moves the work
 //! to ksoftirqd, which shares the core with the application. Each mechanism
-//! runs with coalescing off and with rx-usecs 20.
+//! runs with coalescing off and with rx-usecs 20, and each of those under
+//! both of the kernel's rules for softirqs raised while ksoftirqd is
+//! runnable (`kernel.softirq_defer`): deferred to ksoftirqd, as Linux 4.9
+//! to 6.4 do (commit 4cd13c21b207, "softirq: Let ksoftirqd do its job"), or
+//! run on `irq_exit` regardless, as before 4.9 and again since 6.5 (the
+//! revert, commit d15121be7485) — the `-inline` series.
 //!
 //! Findings locate each curve's peak (its highest delivered rate). Without
 //! NAPI, delivered falls at every load past the peak. With NAPI, every load
@@ -16,18 +21,37 @@
 //! counters: polls that drain the ring, so softirq runs on `irq_exit` after
 //! every interrupt and never hands over to ksoftirqd, leaving the reader
 //! little — against ksoftirqd carrying the work at the loads above the peak.
+//! A last finding per mechanism compares the two softirq rules at the loads
+//! above the peak rate: the plateau each delivers and the reader's share of
+//! the core, and whether deferring to ksoftirqd leaves the reader at least
+//! the share the inline rule does (the reason 4.9 introduced it).
 
 use crate::experiment::{Column, Experiment, Finding, Settings, Variant, VariantResult, mpps, num, run_model};
 use serde_json::Value;
 
 const LOADS_PPS: [f64; 7] = [250_000.0, 500_000.0, 1_000_000.0, 2_000_000.0, 4_000_000.0, 8_000_000.0, 14_880_952.0];
-const SERIES: [(&str, bool, u32); 4] =
-    [("no-napi", false, 0), ("no-napi+coalesce", false, 20), ("napi", true, 0), ("napi+coalesce", true, 20)];
+/// (series, NAPI, rx-usecs, `kernel.softirq_defer`): each mechanism under
+/// Linux 4.9–6.4's deferral to ksoftirqd, then under the inline rule.
+const SERIES: [(&str, bool, u32, &str); 8] = [
+    ("no-napi", false, 0, "ksoftirqd"),
+    ("no-napi+coalesce", false, 20, "ksoftirqd"),
+    ("napi", true, 0, "ksoftirqd"),
+    ("napi+coalesce", true, 20, "ksoftirqd"),
+    ("no-napi-inline", false, 0, "inline"),
+    ("no-napi+coalesce-inline", false, 20, "inline"),
+    ("napi-inline", true, 0, "inline"),
+    ("napi+coalesce-inline", true, 20, "inline"),
+];
+/// A series under the inline rule is its deferring series' name with this suffix.
+const INLINE: &str = "-inline";
+/// How far below the deferring rule's reader share (a fraction of the core)
+/// the inline rule's may be at a load and still count as "no more".
+const SHARE_SLACK: f64 = 0.005;
 
 pub fn experiment() -> Experiment {
     Experiment {
         name: "napi-livelock",
-        description: "offered-load sweep on one core: pre-NAPI interrupt-per-packet receive vs NAPI, each ± rx-usecs 20",
+        description: "offered-load sweep on one core: pre-NAPI interrupt-per-packet receive vs NAPI, each ± rx-usecs 20, with softirqs deferred to ksoftirqd (Linux 4.9–6.4) or run inline (6.5+)",
         base,
         variants,
         run: run_model,
@@ -47,12 +71,13 @@ fn base(quick: bool) -> Settings {
 
 fn variants(_quick: bool) -> Vec<Variant> {
     let mut out = Vec::new();
-    for (series, napi, rx_usecs) in SERIES {
+    for (series, napi, rx_usecs, defer) in SERIES {
         for load in LOADS_PPS {
             out.push(
                 Variant::new(format!("{series}/{}", mpps(load)))
                     .set("name", format!("napi-livelock/{series}/{load}"))
                     .set("kernel.napi", napi)
+                    .set("kernel.softirq_defer", defer)
                     .set("nic.coalesce.rx_usecs", rx_usecs)
                     // Coalescing off is rx-frames 1 (an interrupt per packet).
                     .set("nic.coalesce.rx_frames", if rx_usecs == 0 { 1 } else { 0 })
@@ -167,7 +192,7 @@ fn loads(ps: &[Point]) -> String {
 
 fn findings(vs: &[VariantResult]) -> Vec<Finding> {
     let mut f = Vec::new();
-    for (series, napi, _) in SERIES {
+    for (series, napi, _, _) in SERIES {
         let c = curve(vs, series);
         // The peak: the highest delivered rate, at the lowest load reaching it.
         let Some(peak) = c.iter().copied().reduce(|best, p| if p.delivered > best.delivered { p } else { best }) else {
@@ -199,7 +224,49 @@ fn findings(vs: &[VariantResult]) -> Vec<Finding> {
             f.push(livelock(series, &c, &peak));
         }
     }
+    for (series, _, _, defer) in SERIES {
+        if defer == "ksoftirqd" {
+            f.push(softirq_rule(series, &curve(vs, series), &curve(vs, &format!("{series}{INLINE}"))));
+        }
+    }
     f
+}
+
+/// The two softirq rules compared at the loads above the deferring
+/// series' peak rate: the plateau each delivers, the reader's share, and
+/// whether deferral leaves the reader at least the inline rule's share at
+/// every one of those loads.
+fn softirq_rule(series: &str, deferred: &[Point], inline: &[Point]) -> Finding {
+    let Some(peak) = deferred.iter().copied().reduce(|best, p| if p.delivered > best.delivered { p } else { best })
+    else {
+        return Finding { claim: format!("{series}: no points"), holds: false };
+    };
+    let pairs: Vec<(Point, Point)> = deferred
+        .iter()
+        .zip(inline)
+        .filter(|(d, i)| d.offered >= peak.delivered && d.offered == i.offered)
+        .map(|(d, i)| (*d, *i))
+        .collect();
+    let (dl, dh) = range(pairs.iter().map(|p| p.0.delivered));
+    let (il, ih) = range(pairs.iter().map(|p| p.1.delivered));
+    let (dul, duh) = range(pairs.iter().map(|p| p.0.user));
+    let (iul, iuh) = range(pairs.iter().map(|p| p.1.user));
+    let (dsl, dsh) = range(pairs.iter().map(|p| p.0.softirq));
+    let (isl, ish) = range(pairs.iter().map(|p| p.1.softirq));
+    let no_less = pairs.iter().all(|(d, i)| d.user + SHARE_SLACK >= i.user);
+    Finding {
+        claim: format!(
+            "{series} vs {series}{INLINE}: at the offered loads above the peak rate ({} Mpps), deferring softirqs to ksoftirqd (4.9–6.4) delivers {} Mpps and leaves the reader {} of the core (softirq on irq_exit {}); running them on irq_exit (6.5+) delivers {} Mpps and leaves the reader {} (softirq on irq_exit {}). Deferral leaves the reader at least the inline share at each of those loads",
+            loads(&pairs.iter().map(|p| p.0).collect::<Vec<_>>()),
+            span(dl, dh, mpps, ""),
+            span(dul, duh, pct_digits, "%"),
+            span(dsl, dsh, pct_digits, "%"),
+            span(il, ih, mpps, ""),
+            span(iul, iuh, pct_digits, "%"),
+            span(isl, ish, pct_digits, "%"),
+        ),
+        holds: !pairs.is_empty() && no_less,
+    }
 }
 
 /// NAPI's plateau: every load above the peak rate delivers within
@@ -366,5 +433,34 @@ mod tests {
             point(8.0, 2.2, POLLING, FULL),
         ]);
         assert!(none[1].claim.contains("no dip") && none[1].holds);
+    }
+
+    /// The softirq-rule finding compares the two series at the loads above
+    /// the deferring series' peak rate, and fails when the inline rule
+    /// leaves the reader more than deferral does at one of them.
+    #[test]
+    fn the_softirq_rule_finding_compares_reader_shares_above_the_peak() {
+        let p = |offered: f64, delivered: f64, user: f64| Point {
+            offered: offered * 1e6,
+            delivered: delivered * 1e6,
+            hardirq: 0.5,
+            softirq: 0.2,
+            kthread: 0.1,
+            user,
+            polls: 0.0,
+            full_polls: 0.0,
+            time_squeeze: 0.0,
+            ksoftirqd_wakeups: 0.0,
+        };
+        let deferred = [p(0.5, 0.5, 0.15), p(1.0, 0.7, 0.07), p(4.0, 0.1, 0.02)];
+        let starved = [p(0.5, 0.5, 0.15), p(1.0, 0.06, 0.01), p(4.0, 0.0, 0.0)];
+        let f = softirq_rule("no-napi", &deferred, &starved);
+        assert!(f.holds, "{}", f.claim);
+        assert!(f.claim.contains("(0.50, 1.00, 4.00 Mpps)") || f.claim.contains("(1.00, 4.00 Mpps)"), "{}", f.claim);
+        // The inline rule giving the reader more at one load above the peak breaks it.
+        let better = [p(0.5, 0.5, 0.15), p(1.0, 0.7, 0.07), p(4.0, 0.3, 0.05)];
+        assert!(!softirq_rule("no-napi", &deferred, &better).holds);
+        // No inline series: nothing to compare.
+        assert!(!softirq_rule("no-napi", &deferred, &[]).holds);
     }
 }
