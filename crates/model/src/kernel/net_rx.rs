@@ -92,6 +92,13 @@ impl Kernel {
                 dev.set_moderation(q, usecs, frames);
             }
         }
+        // ixgbe: ixgbe_poll → napi_complete → ixgbe_set_itr writes EITR.
+        if let Some(i) = self.itr.get_mut(q.idx()) {
+            let c = &dev.queues[q.idx()].counts;
+            if let Some(usecs) = i.set_itr(c.taken, c.bytes) {
+                dev.set_moderation(q, usecs, 0);
+            }
+        }
         dev.enable_irq(q, sim, platform);
     }
 
