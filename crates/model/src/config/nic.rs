@@ -235,7 +235,7 @@ pub struct CoalesceConfig {
     /// and others, above) or `ixgbe_itr` (ixgbe's latency classes by bytes
     /// per µs of the throttle interval, 10/50/84 µs, the interval a minimum
     /// gap between interrupts). Ignored without `adaptive_rx`.
-    #[serde(default, skip_serializing_if = "AdaptiveScheme::is_net_dim")]
+    #[serde(default)]
     pub adaptive_scheme: AdaptiveScheme,
 }
 
@@ -249,12 +249,6 @@ pub enum AdaptiveScheme {
     /// ixgbe's `ixgbe_update_itr`/`ixgbe_set_itr`: lowest/low/bulk latency
     /// classes and an EITR throttle (kernel/itr.rs).
     IxgbeItr,
-}
-
-impl AdaptiveScheme {
-    fn is_net_dim(&self) -> bool {
-        *self == AdaptiveScheme::NetDim
-    }
 }
 
 impl Default for NicConfig {
