@@ -61,7 +61,9 @@ pub struct CostModel {
     /// *estimate*: a fraction of the 1.20 µs same-core futex wake (docs/costs.md
     /// "futex wake same core", measured).
     pub wakeup_ns: f64,
-    /// Latency until a task woken from another core starts on an idle core.
+    /// Latency until a task woken from another core starts on an idle core,
+    /// from the end of the waker's work (the notification, `wakeup_ns`,
+    /// and `ipi_send_ns` for the reschedule IPI, spent first).
     /// docs/costs.md "futex wake … cross-core one-way": 3.4–3.7 µs, measured (it
     /// includes waking a halted vCPU, so high for bare metal).
     pub wakeup_cross_core_latency_ns: f64,

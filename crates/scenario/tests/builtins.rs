@@ -42,11 +42,17 @@ fn builtin_names_are_unique_and_the_expected_set() {
     );
 }
 
+/// The default built-in is the model's defaults with one change: adaptive
+/// interrupt moderation, as mlx5 ships it (net_dim with `adaptive-rx on`),
+/// so that `irqlab run` shows a receive path as a real driver sets it up.
 #[test]
-fn default_builtin_is_the_model_default() {
+fn default_builtin_is_the_model_default_with_adaptive_moderation() {
     let s = load("default");
-    let d = Scenario::default();
+    let mut d = Scenario::default();
     assert_eq!(s.name, d.name);
+    assert!(s.nic.coalesce.adaptive_rx, "the default scenario moderates its interrupts");
+    assert!(!d.nic.coalesce.adaptive_rx, "a scenario file that says nothing has coalescing off");
+    d.nic.coalesce.adaptive_rx = true;
     assert_eq!(Scenario { description: d.description.clone(), ..s }, d);
 }
 

@@ -123,7 +123,7 @@ const TABLES: &[Table] = &[
             ("core", COUNT),
             ("flows", CORES),
             ("work_ns", REAL),
-            ("notify", &["\"epoll\"", "\"eventfd\"", "\"signal\"", "\"io_uring\""]),
+            ("notify", &["\"epoll\"", "\"eventfd\"", "\"signal\"", "\"sigwaitinfo\"", "\"io_uring\""]),
             ("signal", &["\"standard\"", "\"realtime\""]),
             ("migrate_every_us", REAL),
         ],

@@ -41,8 +41,9 @@ pub struct AppConfig {
     /// How the thread learns that data is ready.
     #[serde(default)]
     pub notify: NotifyKind,
-    /// `notify = "signal"`: a standard signal (SIGIO, coalesces while
-    /// pending) or a real-time one (queued per event up to the limit).
+    /// `notify = "signal"` or `"sigwaitinfo"`: a standard signal (SIGIO,
+    /// coalesces while pending) or a real-time one (queued per event up to
+    /// the limit).
     #[serde(default)]
     pub signal: SignalKind,
     /// Real-time signals a thread may have queued (the per-user
@@ -91,6 +92,11 @@ pub enum NotifyKind {
     /// `F_SETSIG`/`O_ASYNC`: a signal per readiness event; the handler
     /// drains the socket; the thread otherwise waits in `sigsuspend`.
     Signal,
+    /// The same signal, blocked, taken synchronously: the thread waits in
+    /// `sigwaitinfo` (kernel/signal.c `do_sigtimedwait`), which dequeues
+    /// one signal per call with no handler, no signal frame and no
+    /// `sigreturn`; it then drains the socket with `recv` until `EAGAIN`.
+    Sigwaitinfo,
     /// io_uring receive: each packet posts a completion (CQE) to the ring;
     /// the thread reaps them in batches from `io_uring_enter`.
     IoUring,

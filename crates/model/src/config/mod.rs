@@ -51,7 +51,9 @@ pub use driver::{DriverConfig, LevelEoi};
 pub use iommu::{CompatFormat, DmaMapping, IommuConfig, IommuMode, IommuPageSize};
 pub use kernel::{KernelConfig, LevelFlow, SoftirqDefer};
 pub use machine::{IOAPIC_PINS, MachineConfig};
-pub use nic::{AffinityPolicy, CoalesceConfig, InterruptMode, MAX_QUEUES_SINGLE_IRQ, NicConfig, TriggerKind};
+pub use nic::{
+    AdaptiveScheme, AffinityPolicy, CoalesceConfig, InterruptMode, MAX_QUEUES_SINGLE_IRQ, NicConfig, TriggerKind,
+};
 pub use pcap::{FrameClass, L4, Trace, TraceFlow, TraceFrame, Unclassified};
 pub use process::{HEADER_BYTES, PAGE_BYTES, ProcessConfig, ReceiveMode};
 pub use tx::{TxConfig, TxVectors};

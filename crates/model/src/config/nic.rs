@@ -231,6 +231,24 @@ pub struct CoalesceConfig {
     /// ignored. Also accepted as `adaptive-rx`.
     #[serde(alias = "adaptive-rx")]
     pub adaptive_rx: bool,
+    /// Which driver's adaptive scheme `adaptive_rx` runs: `net_dim` (mlx5
+    /// and others, above) or `ixgbe_itr` (ixgbe's latency classes by bytes
+    /// per µs of the throttle interval, 10/50/84 µs, the interval a minimum
+    /// gap between interrupts). Ignored without `adaptive_rx`.
+    #[serde(default)]
+    pub adaptive_scheme: AdaptiveScheme,
+}
+
+/// A driver's adaptive interrupt moderation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdaptiveScheme {
+    /// Linux's net_dim (lib/dim), CQE-based receive profiles, as mlx5 uses it.
+    #[default]
+    NetDim,
+    /// ixgbe's `ixgbe_update_itr`/`ixgbe_set_itr`: lowest/low/bulk latency
+    /// classes and an EITR throttle (kernel/itr.rs).
+    IxgbeItr,
 }
 
 impl Default for NicConfig {
@@ -260,7 +278,7 @@ impl Default for NicConfig {
 impl Default for CoalesceConfig {
     fn default() -> Self {
         // ethtool: usecs = 0, frames = 1 disables coalescing.
-        CoalesceConfig { rx_usecs: 0, rx_frames: 1, adaptive_rx: false }
+        CoalesceConfig { rx_usecs: 0, rx_frames: 1, adaptive_rx: false, adaptive_scheme: AdaptiveScheme::NetDim }
     }
 }
 
@@ -383,6 +401,12 @@ impl NicConfig {
     pub fn warnings(&self) -> Vec<ConfigError> {
         let mut out = Vec::new();
         let c = &self.coalesce;
+        if !c.adaptive_rx && c.adaptive_scheme != AdaptiveScheme::NetDim {
+            out.push(ConfigError {
+                path: "nic.coalesce.adaptive_scheme".into(),
+                message: "the adaptive scheme only runs with adaptive_rx = true: it is ignored".into(),
+            });
+        }
         if c.adaptive_rx && (c.rx_usecs, c.rx_frames) != (0, 1) {
             out.push(ConfigError {
                 path: "nic.coalesce.adaptive_rx".into(),
@@ -494,7 +518,7 @@ mod tests {
     #[test]
     fn coalescing_is_bounded_by_real_drivers_and_the_ring() {
         let mut s = Scenario::default();
-        s.nic.coalesce = CoalesceConfig { rx_usecs: MAX_RX_USECS, rx_frames: 512, adaptive_rx: false };
+        s.nic.coalesce = CoalesceConfig { rx_usecs: MAX_RX_USECS, rx_frames: 512, ..CoalesceConfig::default() };
         valid(&s);
         s.nic.coalesce.rx_usecs = MAX_RX_USECS + 1;
         only_error(&s, "nic.coalesce.rx_usecs", "expected 0..=8160");

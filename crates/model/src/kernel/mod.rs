@@ -26,6 +26,7 @@ pub mod dim;
 pub mod genirq;
 pub mod iova;
 pub mod irqchip;
+pub mod itr;
 pub mod napi;
 pub mod rps;
 pub mod sender;
@@ -55,7 +56,7 @@ pub use zerocopy::ComputeThread;
 
 pub use cx::Cx;
 
-use crate::config::{KernelConfig, Scenario};
+use crate::config::{AdaptiveScheme, KernelConfig, Scenario};
 use crate::ids::{CoreId, CpuId, KernelId, NicId, ThreadId};
 use crate::sim::{Event, KernelEvent};
 use crate::workload::app::{Thread, build_threads};
@@ -268,6 +269,9 @@ pub struct Kernel {
     pub napi: Vec<Napi>,
     /// Dynamic interrupt moderation per RX queue (`adaptive-rx`), else empty.
     pub dim: Vec<dim::Dim>,
+    /// ixgbe's adaptive throttling per RX queue (`adaptive-rx` with
+    /// `adaptive_scheme = "ixgbe_itr"`), else empty.
+    pub itr: Vec<itr::Itr>,
     /// RPS/RFS/aRFS tables.
     pub rps: Rps,
     /// Per-flow state.
@@ -370,7 +374,16 @@ impl Kernel {
             vectors: (0..n).map(|_| VectorTable::default()).collect(),
             irqs: Vec::new(),
             napi: vec![Napi::new(s.kernel.napi_weight); queues],
-            dim: if s.nic.coalesce.adaptive_rx { vec![dim::Dim::default(); queues] } else { Vec::new() },
+            dim: if s.nic.coalesce.adaptive_rx && s.nic.coalesce.adaptive_scheme == AdaptiveScheme::NetDim {
+                vec![dim::Dim::default(); queues]
+            } else {
+                Vec::new()
+            },
+            itr: if s.nic.coalesce.adaptive_rx && s.nic.coalesce.adaptive_scheme == AdaptiveScheme::IxgbeItr {
+                vec![itr::Itr::default(); queues]
+            } else {
+                Vec::new()
+            },
             rps: Rps::new(&s.kernel, s.nic.arfs, n as u32, s.nic.queues),
             flows: flows.iter().map(|f| FlowState::new(f.hash, f.queue)).collect(),
             sockets,

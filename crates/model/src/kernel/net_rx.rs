@@ -92,6 +92,13 @@ impl Kernel {
                 dev.set_moderation(q, usecs, frames);
             }
         }
+        // ixgbe: ixgbe_poll → napi_complete → ixgbe_set_itr writes EITR.
+        if let Some(i) = self.itr.get_mut(q.idx()) {
+            let c = &dev.queues[q.idx()].counts;
+            if let Some(usecs) = i.set_itr(c.taken, c.bytes) {
+                dev.set_moderation(q, usecs, 0);
+            }
+        }
         dev.enable_irq(q, sim, platform);
     }
 
@@ -226,13 +233,36 @@ impl Kernel {
             }
             PollItem::Tx(_) => {}
         }
-        let cost = self.deliver_batch(cpu, cx);
-        if cost > Dur::ZERO {
-            let ctx = self.softnet[c].round.as_ref().expect("inside a round").ctx;
-            self.push_frame(cpu, ctx, Work::Wakeups, cost, cx);
-        } else {
-            self.after_poll(cpu, cx);
+        self.deliver_batch(cpu, cx);
+        self.next_wakeups(cpu, cx);
+    }
+
+    /// Runs the next stretch of the poll's notification work (a frame),
+    /// or, when none is left, goes on with [`Self::after_poll`].
+    fn next_wakeups(&mut self, cpu: CpuId, cx: &mut Cx) {
+        let c = cpu.idx();
+        while let Some(&(cost, wake)) = self.softnet[c].wakeups.front() {
+            if cost > Dur::ZERO {
+                let ctx = self.softnet[c].round.as_ref().expect("inside a round").ctx;
+                self.push_frame(cpu, ctx, Work::Wakeups, cost, cx);
+                return;
+            }
+            self.softnet[c].wakeups.pop_front();
+            if let Some(t) = wake {
+                self.wake_thread(t, cpu, cx);
+            }
         }
+        self.after_poll(cpu, cx);
+    }
+
+    /// A stretch of notification work finished: the wakeup it ends with
+    /// is issued now (`try_to_wake_up` returns), then the next stretch.
+    pub(super) fn wakeups_done(&mut self, cpu: CpuId, cx: &mut Cx) {
+        let (_, wake) = self.softnet[cpu.idx()].wakeups.pop_front().expect("a Wakeups frame has its stretch");
+        if let Some(t) = wake {
+            self.wake_thread(t, cpu, cx);
+        }
+        self.next_wakeups(cpu, cx);
     }
 
     /// After a poll (and its wakeups): requeue or complete the instance and
@@ -536,9 +566,10 @@ impl Kernel {
     // ---- sockets ----------------------------------------------------------------
 
     /// Hands the finished poll's packets on: to RPS backlogs, or to their
-    /// sockets. Returns the CPU time of notifying and waking readers (the
-    /// poll's context pays it).
-    fn deliver_batch(&mut self, cpu: CpuId, cx: &mut Cx) -> Dur {
+    /// sockets. Queues the CPU time of notifying and waking readers (the
+    /// poll's context pays it) as stretches in `softnet.wakeups`, each
+    /// ending with the wakeup it performs, if any.
+    fn deliver_batch(&mut self, cpu: CpuId, cx: &mut Cx) {
         let c = cpu.idx();
         let batch = std::mem::take(&mut self.softnet[c].batch);
         let targets = std::mem::take(&mut self.softnet[c].batch_targets);
@@ -577,13 +608,19 @@ impl Kernel {
                 th.queued_payload += crate::config::process::payload_bytes(p.bytes) as u64;
             }
             self.trace_socket_queue(t, cx.sim);
-            notify_cost += self.notify_data_ready(t, cpu, cx);
+            let (cost, wake) = self.notify_data_ready(t, cpu, cx);
+            notify_cost += cost;
+            if wake.is_some() {
+                self.softnet[c].wakeups.push_back((std::mem::take(&mut notify_cost), wake));
+            }
         }
         let sn = &mut self.softnet[c];
+        if notify_cost > Dur::ZERO {
+            sn.wakeups.push_back((notify_cost, None));
+        }
         sn.batch = batch;
         sn.batch.clear();
         sn.batch_targets = targets;
         sn.batch_targets.clear();
-        notify_cost
     }
 }

@@ -21,19 +21,28 @@ use irqlab_engine::Dur;
 impl Kernel {
     /// Kernel side of one packet queued for thread `t` on `cpu`: the
     /// mechanism's per-packet work, and a wakeup if the thread now may run.
-    /// Returns the CPU time it costs the softirq.
-    pub(super) fn notify_data_ready(&mut self, t: ThreadId, cpu: CpuId, cx: &mut Cx) -> Dur {
+    /// Returns the CPU time it costs the softirq and the thread to wake
+    /// once that time is spent: `try_to_wake_up` runs at the end of the
+    /// notification that calls it (`sk_data_ready`, `eventfd_signal`,
+    /// `send_signal` → `complete_signal` → `signal_wake_up`), and its
+    /// reschedule IPI leaves when `try_to_wake_up` ends. The thread is
+    /// claimed at once (`TASK_WAKING`), so a later packet does not wake it
+    /// again.
+    pub(super) fn notify_data_ready(&mut self, t: ThreadId, cpu: CpuId, cx: &mut Cx) -> (Dur, Option<ThreadId>) {
         let costs = cx.sim.costs;
         let th = &mut self.threads[t.idx()];
         let mut cost = th.notify.data_ready(&costs);
         if th.state == ThreadState::Blocked && !th.notify.must_wait(th.readable()) {
             if cx.sim.faults.fire(Fault::LoseWakeup) {
-                return cost;
+                return (cost, None);
             }
             cost += th.notify.woken(&costs);
-            self.wake_thread(t, cpu, cx);
+            th.state = ThreadState::Waking;
+            let ipi = self.ttwu_ipi_cost(t, cpu, &costs);
+            self.threads[t.idx()].notify.counts.notify_cpu += ipi;
+            return (cost + ipi, Some(t));
         }
-        cost
+        (cost, None)
     }
 
     /// The thread has the CPU: read up to `recv_batch` packets, or block.

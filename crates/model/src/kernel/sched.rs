@@ -7,8 +7,12 @@
 //! tasks waiting, its slice runs out (checked between bursts). A slice is
 //! `sched_slice` scaled by the task's cgroup `cpu.weight` over 100, so
 //! always-runnable tasks share a CPU by weight. Switching to a different
-//! task costs a context switch. A thread woken from another CPU starts
-//! after the cross-core wakeup latency if its CPU was idle. A woken task
+//! task costs a context switch. A wakeup takes effect when the waker's
+//! work that performs it is done (the notification that calls
+//! `try_to_wake_up`, `try_to_wake_up` itself and, for an idle remote CPU,
+//! the reschedule IPI's ICR write); a thread woken on another, idle CPU
+//! then starts after the cross-core wakeup latency (the IPI and the idle
+//! exit). A woken task
 //! does not preempt the running one before its slice ends (EEVDF's
 //! `RUN_TO_PARITY`); shorter-slice preemption, priorities and load
 //! balancing are not modelled.
@@ -18,7 +22,7 @@ use super::{Cx, Kernel};
 use crate::ids::{CpuId, ThreadId};
 use crate::sim::{Fault, KernelEvent};
 use crate::workload::app::ThreadState;
-use irqlab_engine::Time;
+use irqlab_engine::{Dur, Time};
 
 impl Kernel {
     /// Makes sure the right thing runs on `cpu` now: an interrupt was
@@ -81,7 +85,7 @@ impl Kernel {
         match frame.work {
             Work::HardIrq { vector } => self.hardirq_done(cpu, vector, cx),
             Work::Poll { .. } => self.poll_done(cpu, cx),
-            Work::Wakeups => self.after_poll(cpu, cx),
+            Work::Wakeups => self.wakeups_done(cpu, cx),
             Work::RpsIpis => {
                 self.send_rps_ipis(cpu, cx);
                 self.round_end(cpu, cx);
@@ -179,13 +183,33 @@ impl Kernel {
         }
     }
 
-    /// `try_to_wake_up()` for a blocked reader, from `waker` (its CPU cost
-    /// is charged by the caller).
+    /// Whether waking `t` from `waker` sends a reschedule IPI: its CPU is
+    /// another one, and idle (kernel/sched/core.c `ttwu_queue_cond`: an
+    /// idle remote CPU is woken through its wake list, which
+    /// `send_call_function_single_ipi` kicks).
+    fn ttwu_sends_ipi(&self, t: ThreadId, waker: CpuId) -> bool {
+        let tc = self.threads[t.idx()].cpu;
+        tc != waker && self.cpus[tc.idx()].is_idle()
+    }
+
+    /// The waker's CPU time for the reschedule IPI of waking `t`, if it
+    /// sends one (an ICR write, `ipi_send_ns`, spent before the IPI
+    /// leaves). In a guest the write's exit is not modelled here: nothing.
+    pub(super) fn ttwu_ipi_cost(&self, t: ThreadId, waker: CpuId, costs: &crate::costs::Costs) -> Dur {
+        if self.virt.is_none() && self.ttwu_sends_ipi(t, waker) { costs.ipi_send } else { Dur::ZERO }
+    }
+
+    /// `try_to_wake_up()` for a blocked reader, from `waker`, when the
+    /// waker's work that performs it is done (its CPU cost is charged by
+    /// the caller): an idle remote CPU gets a reschedule IPI and runs the
+    /// thread after the cross-core wakeup latency (the IPI and the idle
+    /// exit); otherwise the thread joins its CPU's run queue.
     pub(super) fn wake_thread(&mut self, t: ThreadId, waker: CpuId, cx: &mut Cx) {
+        let ipi = self.ttwu_sends_ipi(t, waker);
         let th = &mut self.threads[t.idx()];
         th.wakeups += 1;
         let tc = th.cpu;
-        if tc != waker && self.cpus[tc.idx()].is_idle() {
+        if ipi {
             // An idle remote CPU is woken with a reschedule IPI.
             self.stats.ipis.sent += 1;
             self.stats.ipis.reschedule += 1;
@@ -210,5 +234,72 @@ impl Kernel {
         self.stats.sysvec.res[tc.idx()] += 1;
         self.cpus[tc.idx()].runqueue.push_back(Task::App(t));
         self.kick(tc, cx);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Cross-CPU wakeups against kernel/sched/core.c: `try_to_wake_up` →
+    //! `ttwu_queue_wakelist` → `send_call_function_single_ipi` sends the IPI
+    //! at the end of the waker's `try_to_wake_up`, which itself runs at the
+    //! end of the notification that calls it (kernel/signal.c
+    //! `complete_signal` → `signal_wake_up`; fs/eventfd.c `eventfd_signal`).
+
+    use crate::config::{AppConfig, ArrivalKind, NotifyKind, Scenario};
+    use crate::kernel::cpu::Ctx;
+    use crate::machine::Machine;
+    use irqlab_engine::{Dur, Time};
+
+    /// Two CPUs, the queue's interrupt on CPU 0, a reader on CPU 1, one
+    /// packet every 100 µs (each finds both CPUs idle). Returns, for the
+    /// first wakeup, the end of the poll that queued the packet and when
+    /// the woken reader started on CPU 1.
+    fn first_wakeup(notify: NotifyKind) -> (Time, Time, crate::costs::Costs) {
+        let mut s = Scenario::default();
+        s.duration_ms = 1.0;
+        s.machine.cores = 2;
+        s.nic.queues = 1;
+        s.nic.affinity = Some(vec![0]);
+        s.workload.flows = 1;
+        s.workload.arrival = ArrivalKind::Constant;
+        s.workload.rate_pps = Some(10_000.0);
+        s.apps = vec![AppConfig { notify, ..AppConfig::on_core(1) }];
+        let mut m = Machine::new(&s).expect("valid");
+        m.step_until(Time::ZERO + Dur::from_ms(1), |_| false);
+        m.with_host(|k, cx| {
+            let woken = k.cpus[1].segments.iter().find(|(_, _, ctx)| *ctx == Ctx::User).expect("the reader ran").0;
+            // The poll: the first softirq stretch on CPU 0 that another one
+            // (the notification work) follows at once.
+            let soft: Vec<(Time, Time)> = k.cpus[0]
+                .segments
+                .iter()
+                .filter(|(_, _, ctx)| *ctx == Ctx::Softirq)
+                .map(|(a, b, _)| (*a, *b))
+                .collect();
+            let poll_end = soft.windows(2).find(|w| w[0].1 == w[1].0).expect("a poll followed by its wakeups")[0].1;
+            assert!(poll_end < woken);
+            (poll_end, woken, cx.sim.costs)
+        })
+    }
+
+    #[test]
+    fn a_cross_cpu_wakeup_takes_effect_after_the_wakers_own_work() {
+        for notify in [NotifyKind::BlockingRecv, NotifyKind::Eventfd, NotifyKind::Signal, NotifyKind::Sigwaitinfo] {
+            let (poll_end, woken, c) = first_wakeup(notify);
+            // The waker's work: the notification (nothing for a plain
+            // sk_data_ready wake, eventfd_signal, or send_signal's
+            // queueing), try_to_wake_up, and the ICR write of the IPI.
+            let notification = match notify {
+                NotifyKind::Eventfd => c.eventfd_signal,
+                NotifyKind::Signal | NotifyKind::Sigwaitinfo => c.signal_queue,
+                _ => Dur::ZERO,
+            };
+            let waker = notification + c.wakeup + c.ipi_send;
+            assert_eq!(
+                woken.since(poll_end),
+                waker + c.wakeup_cross_core_latency,
+                "{notify:?}: the woken reader starts after the waker's work and then the IPI and idle exit"
+            );
+        }
     }
 }

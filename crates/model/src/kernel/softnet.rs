@@ -4,9 +4,9 @@
 //! The behaviour that drives it — `net_rx_action`, `__do_softirq`'s restart
 //! rule, ksoftirqd — is in net_rx.rs.
 
-use crate::ids::{CpuId, QueueId};
+use crate::ids::{CpuId, QueueId, ThreadId};
 use crate::workload::traffic::Packet;
-use irqlab_engine::Time;
+use irqlab_engine::{Dur, Time};
 use serde::Serialize;
 use std::collections::VecDeque;
 
@@ -109,6 +109,10 @@ pub struct Softnet {
     pub rps_ipi_list: Vec<CpuId>,
     /// The poll in progress: instance and packets taken.
     pub last_poll: Option<(PollItem, u32)>,
+    /// The finished poll's notification work still to run, in stretches:
+    /// each stretch's CPU time, and the thread whose wakeup it ends with
+    /// (issued when the stretch completes).
+    pub wakeups: VecDeque<(Dur, Option<ThreadId>)>,
     /// Counters.
     pub counts: SoftnetCounts,
 }

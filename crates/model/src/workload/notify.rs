@@ -1,5 +1,6 @@
 //! How an application thread learns that data is ready: blocking `recv`,
-//! epoll, eventfd, signals (standard and real-time) and io_uring completions.
+//! epoll, eventfd, signals (standard and real-time, to a handler or taken
+//! with `sigwaitinfo`) and io_uring completions.
 //!
 //! Each mechanism has a kernel side, run per packet where the socket is
 //! filled (softirq), and a user side, run when the thread gets the CPU:
@@ -11,7 +12,18 @@
 //! | `eventfd` | `eventfd_signal` | data arrives | `read(eventfd)` (all increments at once), `recv` per packet |
 //! | `signal` standard | raise SIGIO unless pending (coalesces) | signal pending | one frame + handler + `sigreturn`; handler `recv`s until `EAGAIN` |
 //! | `signal` realtime | queue one signal per event (up to the limit; overflow counted) | signal queued | one frame per queued signal; each handler `recv`s until `EAGAIN` |
+//! | `sigwaitinfo` | as `signal` (standard or realtime), the signal blocked | signal pending | per signal: one `sigwaitinfo` that dequeues it (no frame, no handler, no `sigreturn`), then `recv`s until `EAGAIN` |
 //! | `io_uring` | post a CQE | `wait_nr` CQEs are ready (or the first, with a registered eventfd) | one `io_uring_enter` per batch, per-CQE reap; no `recv` syscalls |
+//!
+//! A signal reaches a `sigwaitinfo` waiter as Linux delivers it
+//! (kernel/signal.c): `send_signal` queues it and `complete_signal` wakes
+//! the thread with `signal_wake_up`, because `do_sigtimedwait` unblocked
+//! the awaited signals for the duration of its sleep; woken, the thread
+//! restores its mask and `dequeue_signal` takes one signal inside the
+//! system call, so nothing is delivered on the way back to user space (no
+//! `get_signal`, `setup_rt_frame` or `sigreturn`). Queueing and dequeuing
+//! are `signal_queue_ns` (measured as a signal taken with `sigwait`
+//! against an eventfd write and read), the call itself `syscall_ns`.
 //!
 //! The copy to user space is paid in every mechanism. Costs are the cost
 //! model's `eventfd_signal_ns`, `signal_queue_ns`, `signal_frame_ns`,
@@ -50,7 +62,7 @@ pub struct Notifier {
 /// Notification counters of one thread.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct NotifyCounts {
-    /// Signals delivered to the handler.
+    /// Signals delivered to the handler, or dequeued by `sigwaitinfo`.
     pub signal_deliveries: u64,
     /// Standard signals that found one already pending.
     pub signals_coalesced: u64,
@@ -86,7 +98,7 @@ impl Notifier {
     pub fn must_wait(&self, queued: usize) -> bool {
         match self.kind {
             NotifyKind::IoUring if !self.uring_eventfd => queued < self.wait_nr as usize,
-            NotifyKind::Signal => !self.sig_pending && self.rt_queued == 0 && queued == 0,
+            NotifyKind::Signal | NotifyKind::Sigwaitinfo => !self.sig_pending && self.rt_queued == 0 && queued == 0,
             _ => queued == 0,
         }
     }
@@ -102,7 +114,7 @@ impl Notifier {
             NotifyKind::Eventfd => costs.eventfd_signal,
             NotifyKind::IoUring if self.uring_eventfd => costs.eventfd_signal + costs.io_uring_eventfd,
             NotifyKind::IoUring => Dur::ZERO,
-            NotifyKind::Signal => match self.signal {
+            NotifyKind::Signal | NotifyKind::Sigwaitinfo => match self.signal {
                 SignalKind::Standard if self.sig_pending => {
                     self.counts.signals_coalesced += 1;
                     Dur::ZERO
@@ -139,7 +151,8 @@ impl Notifier {
         let mut cost = switch;
         if std::mem::take(&mut self.woken) {
             cost += match self.kind {
-                NotifyKind::BlockingRecv | NotifyKind::Signal => Dur::ZERO,
+                // Signal waiters pay per signal, below.
+                NotifyKind::BlockingRecv | NotifyKind::Signal | NotifyKind::Sigwaitinfo => Dur::ZERO,
                 // epoll_wait returns; the drained socket costs one more recv → EAGAIN.
                 NotifyKind::Epoll => costs.syscall.times(2),
                 NotifyKind::Eventfd => costs.syscall,
@@ -147,13 +160,16 @@ impl Notifier {
                 NotifyKind::IoUring => Dur::ZERO,
             };
         }
-        if self.kind == NotifyKind::Signal {
+        if matches!(self.kind, NotifyKind::Signal | NotifyKind::Sigwaitinfo) {
             let deliveries = self.rt_queued as u64 + self.sig_pending as u64;
             self.rt_queued = 0;
             self.sig_pending = false;
             self.counts.signal_deliveries += deliveries;
-            // Each handler run ends with a recv that returns EAGAIN.
-            cost += (costs.signal_frame + costs.syscall).times(deliveries);
+            // Per signal: a handler run (frame, handler, sigreturn) or a
+            // sigwaitinfo call that dequeues it; either way the drain ends
+            // with a recv that returns EAGAIN.
+            let take = if self.kind == NotifyKind::Signal { costs.signal_frame } else { costs.syscall };
+            cost += (take + costs.syscall).times(deliveries);
         }
         if self.kind == NotifyKind::IoUring {
             self.counts.uring_enters += 1;
@@ -187,6 +203,36 @@ mod tests {
         assert!(!n.must_wait(8));
         a.io_uring.eventfd = true;
         assert!(!Notifier::new(Some(&a)).must_wait(1), "the eventfd wakes on the first CQE");
+    }
+
+    /// kernel/signal.c: `do_sigtimedwait` dequeues one signal per call and
+    /// returns it from the system call, so a `sigwaitinfo` waiter pays the
+    /// call (`syscall_ns`) where a handler pays `setup_rt_frame`, the
+    /// handler and `rt_sigreturn` (`signal_frame_ns`); queueing
+    /// (`send_signal`) is the same for both, and so is the recv that finds
+    /// the socket drained.
+    #[test]
+    fn a_sigwaitinfo_waiter_pays_a_system_call_per_signal_instead_of_a_signal_frame() {
+        let costs = crate::costs::CostModel::default().resolve();
+        let user_side = |kind, signal, events: u32| {
+            let mut a = AppConfig::on_core(0);
+            a.notify = kind;
+            a.signal = signal;
+            let mut n = Notifier::new(Some(&a));
+            let kernel: Dur = (0..events).fold(Dur::ZERO, |acc, _| acc + n.data_ready(&costs));
+            assert!(!n.must_wait(0), "a queued signal ends the wait");
+            n.woken(&costs);
+            let user = n.burst_prologue(&costs, Dur::ZERO);
+            (kernel, user, n.counts.signal_deliveries)
+        };
+        for (signal, events, deliveries) in [(SignalKind::Standard, 3, 1), (SignalKind::Realtime, 3, 3)] {
+            let (k_handler, u_handler, d_handler) = user_side(NotifyKind::Signal, signal, events);
+            let (k_wait, u_wait, d_wait) = user_side(NotifyKind::Sigwaitinfo, signal, events);
+            assert_eq!(k_wait, k_handler, "{signal:?}: the same send_signal");
+            assert_eq!((d_handler, d_wait), (deliveries, deliveries), "{signal:?}: standard signals coalesce");
+            assert_eq!(u_wait, (costs.syscall + costs.syscall).times(deliveries));
+            assert_eq!(u_handler, (costs.signal_frame + costs.syscall).times(deliveries));
+        }
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod eoi_order;
 mod guest_ipi;
 mod iommu_cost;
 mod isolation;
+mod moderation;
 mod msix_vs_legacy;
 mod napi_livelock;
 mod notify;
@@ -29,6 +30,7 @@ pub fn experiments() -> Vec<Experiment> {
         msix_vs_legacy::experiment(),
         affinity_locality::experiment(),
         napi_livelock::experiment(),
+        moderation::experiment(),
         steering::experiment(),
         notify::experiment(),
         eoi_order::experiment(),

@@ -29,7 +29,7 @@ pub mod backend;
 pub mod rx;
 pub mod tx;
 
-use crate::config::{CoalesceConfig, InterruptMode, TxVectors};
+use crate::config::{AdaptiveScheme, CoalesceConfig, InterruptMode, TxVectors};
 use crate::ids::{FlowId, NicId, QueueId, Rid};
 use crate::platform::ports::{DmaRequest, LineSource, UpstreamPort};
 use crate::sim::{Event, Fault, Sim};
@@ -78,6 +78,15 @@ pub struct NicIrqStats {
     pub msi_cap: MsiCapStats,
     /// Cause bits raised on the INTx line.
     pub intx_raised: u64,
+}
+
+impl NicSetup {
+    /// Whether `rx-usecs` is an EITR throttle (a minimum gap between a
+    /// queue's interrupts, ixgbe's adaptive scheme) rather than a timer
+    /// from the first unreported frame (mlx5's CQ moderation).
+    fn throttle(&self) -> bool {
+        self.coalesce.adaptive_rx && self.coalesce.adaptive_scheme == AdaptiveScheme::IxgbeItr
+    }
 }
 
 /// The NIC's configuration that the model reads.
@@ -352,6 +361,12 @@ impl Nic {
         let Some(first) = queue.first_unreported() else {
             return self.nth_landing(q, 1).max(now);
         };
+        if self.setup.throttle() {
+            // An EITR throttle: no sooner than the interval after the
+            // queue's previous interrupt, at once for a frame after that.
+            let gap = queue.last_raise.map_or(Time::ZERO, |t| t + Dur::from_us(rx_usecs as u64));
+            return (first.wire + dma).max(gap).max(now);
+        }
         let start = (first.wire + dma).max(queue.enabled_at);
         let by_time = if rx_usecs > 0 { start + Dur::from_us(rx_usecs as u64) } else { Time::NEVER };
         let unreported = queue.unreported();
@@ -552,6 +567,7 @@ impl Nic {
         }
         let queue = &mut self.queues[q.idx()];
         queue.counts.raised += 1;
+        queue.last_raise = Some(sim.now());
         queue.raised_at.get_or_insert(sim.now());
         match self.setup.mode {
             // Queue i owns MSI-X entry i, which exists (table size ≥ queues).
@@ -786,7 +802,10 @@ impl Nic {
 /// or with `adaptive-rx` the starting profile of dynamic moderation
 /// (kernel/dim.rs), frames clamped to the ring.
 fn initial_moderation(c: &CoalesceConfig, ring_size: u32) -> (u32, u32) {
-    if c.adaptive_rx {
+    if c.adaptive_rx && c.adaptive_scheme == AdaptiveScheme::IxgbeItr {
+        // The vector starts at IXGBE_20K_ITR; ixgbe has no frame count.
+        (crate::kernel::itr::Itr::default().usecs(), 0)
+    } else if c.adaptive_rx {
         let (usecs, frames) = crate::kernel::dim::RX_PROFILES[crate::kernel::dim::DEFAULT_PROFILE];
         (usecs, frames.min(ring_size))
     } else {

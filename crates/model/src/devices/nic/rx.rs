@@ -108,6 +108,9 @@ pub struct RxQueue {
     pub raised_at: Option<Time>,
     /// When the interrupt was last enabled (coalescing starts no earlier).
     pub enabled_at: Time,
+    /// When the queue last raised its interrupt (an EITR throttle counts
+    /// its interval from there).
+    pub last_raise: Option<Time>,
     /// Generation of this queue's pending watch event.
     pub watch_gen: u32,
     /// The event-queue timer that holds the queue's watch (set by the
@@ -177,6 +180,7 @@ impl RxQueue {
             moderation: (0, 1),
             raised_at: None,
             enabled_at: Time::ZERO,
+            last_raise: None,
             watch_gen: 0,
             watch_timer: None,
             watch_armed: None,
