@@ -58,10 +58,17 @@ impl<E> Ord for Entry<E> {
 pub struct TimerId(u32);
 
 struct Timer<E> {
-    key: u128,
     event: Option<E>,
     /// Index in `timer_heap` while armed.
     pos: u32,
+}
+
+/// An armed timer in the timer heap: its key beside its slot, so sifting
+/// reads one contiguous array.
+#[derive(Clone, Copy)]
+struct Armed {
+    key: u128,
+    id: u32,
 }
 
 /// A deterministic future-event list.
@@ -69,8 +76,8 @@ pub struct EventQueue<E> {
     /// The one-shot events.
     heap: BinaryHeap<Entry<E>>,
     timers: Vec<Timer<E>>,
-    /// Armed timers, a binary min-heap of indices into `timers`.
-    timer_heap: Vec<u32>,
+    /// Armed timers, a binary min-heap by key.
+    timer_heap: Vec<Armed>,
     next_seq: u64,
     now: Time,
     popped: u64,
@@ -117,7 +124,7 @@ impl<E> EventQueue<E> {
 
     /// A new, empty timer slot.
     pub fn timer(&mut self) -> TimerId {
-        self.timers.push(Timer { key: 0, event: None, pos: 0 });
+        self.timers.push(Timer { event: None, pos: 0 });
         TimerId(self.timers.len() as u32 - 1)
     }
 
@@ -125,18 +132,18 @@ impl<E> EventQueue<E> {
     pub fn set_timer(&mut self, id: TimerId, at: Time, event: E) {
         let key = self.next_key(at);
         let t = &mut self.timers[id.0 as usize];
-        let armed = t.event.is_some();
-        let old = t.key;
-        t.key = key;
-        t.event = Some(event);
+        let armed = t.event.replace(event).is_some();
+        let entry = Armed { key, id: id.0 };
         if !armed {
-            t.pos = self.timer_heap.len() as u32;
-            self.timer_heap.push(id.0);
-            self.timer_up(self.timer_heap.len() - 1);
-        } else if key < old {
-            self.timer_up(self.timers[id.0 as usize].pos as usize);
+            self.timer_heap.push(entry);
+            self.timer_up(self.timer_heap.len() - 1, entry);
         } else {
-            self.timer_down(self.timers[id.0 as usize].pos as usize);
+            let pos = t.pos as usize;
+            if key < self.timer_heap[pos].key {
+                self.timer_up(pos, entry);
+            } else {
+                self.timer_down(pos, entry);
+            }
         }
     }
 
@@ -149,11 +156,12 @@ impl<E> EventQueue<E> {
         let pos = t.pos as usize;
         let last = self.timer_heap.pop().expect("an armed timer is in the heap");
         if pos < self.timer_heap.len() {
-            self.timer_heap[pos] = last;
-            self.timers[last as usize].pos = pos as u32;
-            self.timer_up(pos);
-            let pos = self.timers[last as usize].pos as usize;
-            self.timer_down(pos);
+            // The last entry fills the hole, moving up or down from there.
+            if pos > 0 && last.key < self.timer_heap[(pos - 1) / 2].key {
+                self.timer_up(pos, last);
+            } else {
+                self.timer_down(pos, last);
+            }
         }
     }
 
@@ -161,7 +169,7 @@ impl<E> EventQueue<E> {
     /// `until`, advancing the clock to its time.
     pub fn pop_until(&mut self, until: Time) -> Option<(Time, E)> {
         let one_shot = self.heap.peek().map(|e| e.key);
-        let timer = self.timer_heap.first().map(|&i| self.timers[i as usize].key);
+        let timer = self.timer_heap.first().map(|a| a.key);
         let (key, from_timer) = match (one_shot, timer) {
             (Some(a), Some(b)) => (a.min(b), b < a),
             (Some(a), None) => (a, false),
@@ -183,52 +191,52 @@ impl<E> EventQueue<E> {
     }
 
     fn pop_timer(&mut self) -> E {
-        let id = self.timer_heap[0];
+        let id = self.timer_heap[0].id;
         let event = self.timers[id as usize].event.take().expect("an armed timer holds an event");
         let last = self.timer_heap.pop().expect("a timer is due");
         if !self.timer_heap.is_empty() {
-            self.timer_heap[0] = last;
-            self.timers[last as usize].pos = 0;
-            self.timer_down(0);
+            self.timer_down(0, last);
         }
         event
     }
 
-    fn timer_key(&self, pos: usize) -> u128 {
-        self.timers[self.timer_heap[pos] as usize].key
-    }
-
-    fn timer_swap(&mut self, a: usize, b: usize) {
-        self.timer_heap.swap(a, b);
-        self.timers[self.timer_heap[a] as usize].pos = a as u32;
-        self.timers[self.timer_heap[b] as usize].pos = b as u32;
-    }
-
-    fn timer_up(&mut self, mut i: usize) {
+    /// Puts `entry` in the timer heap at `i` or above it: parents with a
+    /// larger key move down into the hole.
+    fn timer_up(&mut self, mut i: usize, entry: Armed) {
         while i > 0 {
             let parent = (i - 1) / 2;
-            if self.timer_key(parent) <= self.timer_key(i) {
+            let p = self.timer_heap[parent];
+            if p.key <= entry.key {
                 break;
             }
-            self.timer_swap(parent, i);
+            self.timer_heap[i] = p;
+            self.timers[p.id as usize].pos = i as u32;
             i = parent;
         }
+        self.timer_heap[i] = entry;
+        self.timers[entry.id as usize].pos = i as u32;
     }
 
-    fn timer_down(&mut self, mut i: usize) {
+    /// Puts `entry` in the timer heap at `i` or below it: the smaller child
+    /// moves up into the hole while it is smaller than `entry`.
+    fn timer_down(&mut self, mut i: usize, entry: Armed) {
         let n = self.timer_heap.len();
         loop {
             let l = 2 * i + 1;
             if l >= n {
-                return;
+                break;
             }
-            let min = if l + 1 < n && self.timer_key(l + 1) < self.timer_key(l) { l + 1 } else { l };
-            if self.timer_key(i) <= self.timer_key(min) {
-                return;
+            let c = if l + 1 < n && self.timer_heap[l + 1].key < self.timer_heap[l].key { l + 1 } else { l };
+            let child = self.timer_heap[c];
+            if entry.key <= child.key {
+                break;
             }
-            self.timer_swap(i, min);
-            i = min;
+            self.timer_heap[i] = child;
+            self.timers[child.id as usize].pos = i as u32;
+            i = c;
         }
+        self.timer_heap[i] = entry;
+        self.timers[entry.id as usize].pos = i as u32;
     }
 
     /// Advances the clock to `t` without an event (end of a run).
@@ -251,7 +259,10 @@ impl<E> EventQueue<E> {
     /// The events still waiting, in no particular order (for end-of-run
     /// accounting of messages in transit).
     pub fn pending(&self) -> impl Iterator<Item = (Time, &E)> {
-        let timers = self.timers.iter().filter_map(|t| t.event.as_ref().map(|e| (time_of(t.key), e)));
+        let timers = self
+            .timer_heap
+            .iter()
+            .filter_map(|a| self.timers[a.id as usize].event.as_ref().map(|e| (time_of(a.key), e)));
         self.heap.iter().map(|e| (time_of(e.key), &e.event)).chain(timers)
     }
 
