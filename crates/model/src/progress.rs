@@ -192,10 +192,21 @@ fn stuck_places(nics: &[Nic], kernel: &Kernel, platform: &Platform) -> Vec<Stuck
     for (t, th) in kernel.threads.iter().enumerate() {
         let n = (th.queue.len() + th.burst.len()) as u64;
         if n > 0 && (th.pmd.is_some() || !th.notify.must_wait(th.readable())) {
+            // A thread being woken waits for its waker: the poll's
+            // notification work whose stretch ends with this wakeup, on
+            // the CPU that runs it (try_to_wake_up returns when it is done).
+            let waker = (th.state == ThreadState::Waking)
+                .then(|| {
+                    let me = Some(crate::ids::ThreadId(t as u32));
+                    kernel.softnet.iter().position(|s| s.wakeups.iter().any(|(_, w)| *w == me))
+                })
+                .flatten()
+                .map(|c| CpuId(c as u32));
+            let by = waker.map_or(String::new(), |c| format!(" by CPU {}'s notification work", c.0));
             out.push(Stuck {
-                what: format!("thread {t} on CPU {}: {n} packets readable, thread {:?}", th.cpu.0, th.state),
+                what: format!("thread {t} on CPU {}: {n} packets readable, thread {:?}{by}", th.cpu.0, th.state),
                 packets: n,
-                consumer: th.cpu,
+                consumer: waker.unwrap_or(th.cpu),
                 hazard: (th.state == ThreadState::Throttled).then_some(THROTTLED),
             });
         }
