@@ -69,7 +69,7 @@ use irqlab_engine::{Dur, LatencyHistogram, Time};
 use napi::Napi;
 use rps::Rps;
 use serde::Serialize;
-use socket::{FlowState, Socket};
+use socket::FlowState;
 use softnet::Softnet;
 use vector::VectorTable;
 
@@ -274,10 +274,8 @@ pub struct Kernel {
     pub itr: Vec<itr::Itr>,
     /// RPS/RFS/aRFS tables.
     pub rps: Rps,
-    /// Per-flow state.
+    /// Per-flow state, with each flow's socket.
     pub flows: Vec<FlowState>,
-    /// One socket per flow.
-    pub sockets: Vec<Socket>,
     /// Application threads.
     pub threads: Vec<Thread>,
     /// The irqbalance-like rebalancer.
@@ -359,10 +357,10 @@ impl Kernel {
                 threads[t].pmd = Some(pmd);
             }
         }
-        let mut sockets: Vec<Socket> = (0..flows.len()).map(|_| Socket::default()).collect();
+        let mut flow_states: Vec<FlowState> = flows.iter().map(|f| FlowState::new(f.hash, f.queue)).collect();
         for (t, th) in threads.iter().enumerate() {
             for f in &th.flows {
-                sockets[f.idx()].owner = Some(ThreadId(t as u32));
+                flow_states[f.idx()].socket.owner = Some(ThreadId(t as u32));
             }
         }
         Kernel {
@@ -385,8 +383,7 @@ impl Kernel {
                 Vec::new()
             },
             rps: Rps::new(&s.kernel, s.nic.arfs, n as u32, s.nic.queues),
-            flows: flows.iter().map(|f| FlowState::new(f.hash, f.queue)).collect(),
-            sockets,
+            flows: flow_states,
             threads,
             balance: Balancer::new(s, n),
             sender: s.tx.as_ref().map(|t| sender::Sender {

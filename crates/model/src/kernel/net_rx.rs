@@ -584,7 +584,7 @@ impl Kernel {
                 self.enqueue_to_backlog(cpu, *t, *p, rflow, &mut cx.sim.faults);
                 continue;
             }
-            let sock = &mut self.sockets[p.flow.idx()];
+            let sock = &mut self.flows[p.flow.idx()].socket;
             let Some(t) = sock.owner else {
                 self.stats.dropped_no_socket += 1;
                 continue;

@@ -105,7 +105,7 @@ impl Kernel {
             self.rps_record_flow(p.flow, cpu);
             cost += one;
             self.threads[t.idx()].burst.push((p, one));
-            let sock = &mut self.sockets[p.flow.idx()];
+            let sock = &mut self.flows[p.flow.idx()].socket;
             sock.rmem_bytes = sock.rmem_bytes.saturating_sub(p.bytes as u64 + overhead);
         }
         self.trace_socket_queue(t, cx.sim);

@@ -139,7 +139,7 @@ impl Kernel {
                 th.head_used = 0;
                 th.queued_payload -= payload as u64;
                 th.burst.push((p, Dur::ZERO));
-                let sock = &mut self.sockets[p.flow.idx()];
+                let sock = &mut self.flows[p.flow.idx()].socket;
                 sock.rmem_bytes = sock.rmem_bytes.saturating_sub(p.bytes as u64 + overhead);
             }
         }
