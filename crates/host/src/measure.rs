@@ -275,16 +275,11 @@ impl Cx {
     /// Times `per_rep` calls of `op`, `reps` times after one warm-up
     /// repetition: ns per call, one value per repetition.
     fn time_each(&self, per_rep: usize, mut op: impl FnMut()) -> Vec<f64> {
-        (0..=self.options.reps)
-            .map(|_| {
-                let t = Instant::now();
-                for _ in 0..per_rep {
-                    op();
-                }
-                t.elapsed().as_nanos() as f64 / per_rep as f64
-            })
-            .skip(1)
-            .collect()
+        timed_reps(self.options.reps, per_rep, 1, || {
+            op();
+            Ok(())
+        })
+        .expect("an operation that cannot fail")
     }
 
     fn run_all(&mut self) {
@@ -792,22 +787,15 @@ fn grow(m: &mut MmapMut, new_len: usize) -> std::io::Result<()> {
 /// Submits `batch` NOPs per `io_uring_enter` and reaps them, `per_rep`
 /// times per repetition: ns per NOP.
 fn nops(ring: &mut io_uring::IoUring, batch: usize, per_rep: usize, reps: usize) -> Result<Vec<f64>, String> {
-    let mut out = Vec::with_capacity(reps);
-    for rep in 0..=reps {
-        let t = Instant::now();
-        for _ in 0..per_rep {
-            push_nops(ring, batch)?;
-            ring.submit_and_wait(batch).map_err(|e| format!("io_uring_enter failed: {e}"))?;
-            let reaped = ring.completion().count();
-            if reaped != batch {
-                return Err(format!("expected {batch} completions, reaped {reaped}"));
-            }
+    timed_reps(reps, per_rep, batch, || {
+        push_nops(ring, batch)?;
+        ring.submit_and_wait(batch).map_err(|e| format!("io_uring_enter failed: {e}"))?;
+        let reaped = ring.completion().count();
+        if reaped != batch {
+            return Err(format!("expected {batch} completions, reaped {reaped}"));
         }
-        if rep > 0 {
-            out.push(t.elapsed().as_nanos() as f64 / (per_rep * batch) as f64);
-        }
-    }
-    Ok(out)
+        Ok(())
+    })
 }
 
 /// Queues `n` NOP entries on the ring's submission queue.
@@ -910,6 +898,29 @@ pub(crate) fn cache_sizes() -> Vec<(u32, usize)> {
     out
 }
 
+/// Runs `op` `per_rep` times per repetition, one warm-up repetition and
+/// then `reps` timed ones: ns per run of `op` divided by `trips` (the
+/// one-way trips one run makes), one value per timed repetition. The first
+/// error `op` returns ends the measurement.
+pub(crate) fn timed_reps(
+    reps: usize,
+    per_rep: usize,
+    trips: usize,
+    mut op: impl FnMut() -> Result<(), String>,
+) -> Result<Vec<f64>, String> {
+    let mut out = Vec::with_capacity(reps);
+    for rep in 0..=reps {
+        let t = Instant::now();
+        for _ in 0..per_rep {
+            op()?;
+        }
+        if rep > 0 {
+            out.push(t.elapsed().as_nanos() as f64 / (trips * per_rep) as f64);
+        }
+    }
+    Ok(out)
+}
+
 /// Round trips between a thread on `a` (timing) and one on `b` through two
 /// eventfds: ns per one-way trip, one value per repetition.
 fn pingpong(a: usize, b: usize, per_rep: usize, reps: usize) -> Result<Vec<f64>, String> {
@@ -925,21 +936,13 @@ fn pingpong(a: usize, b: usize, per_rep: usize, reps: usize) -> Result<Vec<f64>,
             }
             Ok(())
         });
-        let timed = (|| {
-            pin(a)?;
-            let mut out = Vec::with_capacity(reps);
-            for rep in 0..=reps {
-                let t = Instant::now();
-                for _ in 0..per_rep {
-                    efd_post(&ping);
-                    efd_wait(&pong);
-                }
-                if rep > 0 {
-                    out.push(t.elapsed().as_nanos() as f64 / (2 * per_rep) as f64);
-                }
-            }
-            Ok(out)
-        })();
+        let timed = pin(a).and_then(|()| {
+            timed_reps(reps, per_rep, 2, || {
+                efd_post(&ping);
+                efd_wait(&pong);
+                Ok(())
+            })
+        });
         if timed.is_err() {
             // Let the partner finish its loop.
             for _ in 0..total {
@@ -1068,36 +1071,21 @@ fn membarrier_ipi(a: usize, per_rep: usize, reps: usize) -> Result<Vec<f64>, Str
     pin(a)?;
     rustix::thread::membarrier(MembarrierCommand::RegisterPrivateExpedited)
         .map_err(|e| format!("membarrier(REGISTER_PRIVATE_EXPEDITED) failed: {e}"))?;
-    let mut out = Vec::with_capacity(reps);
-    for rep in 0..=reps {
-        let t = Instant::now();
-        for _ in 0..per_rep {
-            rustix::thread::membarrier(MembarrierCommand::PrivateExpedited)
-                .map_err(|e| format!("membarrier(PRIVATE_EXPEDITED) failed: {e}"))?;
-        }
-        if rep > 0 {
-            out.push(t.elapsed().as_nanos() as f64 / per_rep as f64);
-        }
-    }
-    Ok(out)
+    timed_reps(reps, per_rep, 1, || {
+        rustix::thread::membarrier(MembarrierCommand::PrivateExpedited)
+            .map_err(|e| format!("membarrier(PRIVATE_EXPEDITED) failed: {e}"))
+    })
 }
 
 /// Maps, touches and unmaps one page from CPU `a`: ns per cycle.
 fn unmap_one_page(a: usize, per_rep: usize, reps: usize) -> Result<Vec<f64>, String> {
     pin(a)?;
-    let mut out = Vec::with_capacity(reps);
-    for rep in 0..=reps {
-        let t = Instant::now();
-        for _ in 0..per_rep {
-            let mut m = MmapMut::map_anon(PAGE).map_err(|e| format!("mmap failed: {e}"))?;
-            m[0] = 1;
-            drop(black_box(m));
-        }
-        if rep > 0 {
-            out.push(t.elapsed().as_nanos() as f64 / per_rep as f64);
-        }
-    }
-    Ok(out)
+    timed_reps(reps, per_rep, 1, || {
+        let mut m = MmapMut::map_anon(PAGE).map_err(|e| format!("mmap failed: {e}"))?;
+        m[0] = 1;
+        drop(black_box(m));
+        Ok(())
+    })
 }
 
 pub(crate) fn spin_for(d: Duration) {

@@ -14,7 +14,7 @@
 //! touch, `mremap` to a fixed address, unmap), each block with its
 //! `SAFETY:` argument.
 
-use crate::measure::{Stats, allowed_cpus, efd_post, efd_wait, pair_cpu, pin, pin_set, with_spinner};
+use crate::measure::{Stats, allowed_cpus, efd_post, efd_wait, pair_cpu, pin, pin_set, timed_reps, with_spinner};
 use irqlab_model::costs::CostModel;
 use irqlab_model::predict;
 use rustix::event::{EventfdFlags, epoll, eventfd};
@@ -335,21 +335,13 @@ fn epoll_round_trip(a: usize, b: usize, per_rep: usize, reps: usize) -> Result<V
             }
             pinned
         });
-        let timed = (|| {
-            pin(a)?;
-            let mut out = Vec::with_capacity(reps);
-            for rep in 0..=reps {
-                let t = Instant::now();
-                for _ in 0..per_rep {
-                    efd_post(&ping);
-                    wait(&ep_pong, &pong);
-                }
-                if rep > 0 {
-                    out.push(t.elapsed().as_nanos() as f64 / per_rep as f64);
-                }
-            }
-            Ok(out)
-        })();
+        let timed = pin(a).and_then(|()| {
+            timed_reps(reps, per_rep, 1, || {
+                efd_post(&ping);
+                wait(&ep_pong, &pong);
+                Ok(())
+            })
+        });
         if timed.is_err() {
             for _ in 0..total {
                 efd_post(&ping);
@@ -376,22 +368,13 @@ fn pipe_pingpong(a: usize, b: usize, per_rep: usize, reps: usize) -> Result<Vec<
             }
             pinned
         });
-        let timed = (|| -> Result<Vec<f64>, String> {
-            pin(a)?;
-            let mut out = Vec::with_capacity(reps);
-            let mut byte = [1u8; 1];
-            for rep in 0..=reps {
-                let t = Instant::now();
-                for _ in 0..per_rep {
-                    ping_w.write_all(&byte).map_err(|e| format!("pipe write failed: {e}"))?;
-                    pong_r.read_exact(&mut byte).map_err(|e| format!("pipe read failed: {e}"))?;
-                }
-                if rep > 0 {
-                    out.push(t.elapsed().as_nanos() as f64 / (2 * per_rep) as f64);
-                }
-            }
-            Ok(out)
-        })();
+        let mut byte = [1u8; 1];
+        let timed = pin(a).and_then(|()| {
+            timed_reps(reps, per_rep, 2, || {
+                ping_w.write_all(&byte).map_err(|e| format!("pipe write failed: {e}"))?;
+                pong_r.read_exact(&mut byte).map_err(|e| format!("pipe read failed: {e}"))
+            })
+        });
         // On failure, closing our ends ends the partner's reads.
         drop(ping_w);
         drop(pong_r);
@@ -411,21 +394,14 @@ fn udp_loopback(a: usize, per_rep: usize, reps: usize) -> Result<Vec<f64>, Strin
     let to = sock.local_addr().map_err(|e| format!("getsockname failed: {e}"))?;
     let payload = [7u8; UDP_PAYLOAD];
     let mut buf = [0u8; 2048];
-    let mut out = Vec::with_capacity(reps);
-    for rep in 0..=reps {
-        let t = Instant::now();
-        for _ in 0..per_rep {
-            sock.send_to(&payload, to).map_err(|e| format!("sendto failed: {e}"))?;
-            let (n, _) = sock.recv_from(&mut buf).map_err(|e| format!("recvfrom failed: {e}"))?;
-            if n != UDP_PAYLOAD {
-                return Err(format!("received {n} bytes, sent {UDP_PAYLOAD}"));
-            }
+    timed_reps(reps, per_rep, 1, || {
+        sock.send_to(&payload, to).map_err(|e| format!("sendto failed: {e}"))?;
+        let (n, _) = sock.recv_from(&mut buf).map_err(|e| format!("recvfrom failed: {e}"))?;
+        if n != UDP_PAYLOAD {
+            return Err(format!("received {n} bytes, sent {UDP_PAYLOAD}"));
         }
-        if rep > 0 {
-            out.push(t.elapsed().as_nanos() as f64 / per_rep as f64);
-        }
-    }
-    Ok(out)
+        Ok(())
+    })
 }
 
 /// A figure for the table: ns with one decimal below 100, bytes in KiB.
