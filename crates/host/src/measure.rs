@@ -929,12 +929,14 @@ fn pingpong(a: usize, b: usize, per_rep: usize, reps: usize) -> Result<Vec<f64>,
     let total = per_rep * (reps + 1);
     std::thread::scope(|s| {
         let partner = s.spawn(|| -> Result<(), String> {
-            pin(b)?;
+            // Serve every round even unpinned, so the timing side never
+            // waits forever; the failure is reported after.
+            let pinned = pin(b);
             for _ in 0..total {
                 efd_wait(&ping);
                 efd_post(&pong);
             }
-            Ok(())
+            pinned
         });
         let timed = pin(a).and_then(|()| {
             timed_reps(reps, per_rep, 2, || {
