@@ -82,6 +82,9 @@ fn columns() -> Vec<Column> {
 
 fn findings(vs: &[VariantResult]) -> Vec<Finding> {
     let get = |n: &str| by_name(vs, n).map(|v| &v.metrics);
+    // Median wire-to-application latency, µs; interrupts per packet.
+    let p50 = |m: &serde_json::Value| num(m, "latency_ns.p50") / 1e3;
+    let wk = |m| per_packet(m, "interrupts.per_packet");
     let mut f = Vec::new();
     if let (Some(off), Some(dim), Some(itr)) = (get("off/2M"), get("net_dim/2M"), get("ixgbe_itr/2M")) {
         let irq = |m| per_packet(m, "interrupts.per_packet");
@@ -100,7 +103,6 @@ fn findings(vs: &[VariantResult]) -> Vec<Finding> {
             &[("off/2M", o), ("net_dim/2M", d), ("ixgbe_itr/2M", i)],
             || d.get() < o.get() / 5.0 && i.get() < o.get() / 5.0 && cd.get() < co.get() && ci.get() < co.get(),
         ));
-        let p50 = |m: &serde_json::Value| num(m, "latency_ns.p50") / 1e3;
         f.push(Finding {
             claim: format!(
                 "the price at 2 Mpps is latency: p50 {:.1} µs off, {:.1} µs with net_dim (queues end at {:.0} µs), {:.1} µs with ixgbe ITR (at {:.0} µs)",
@@ -114,8 +116,6 @@ fn findings(vs: &[VariantResult]) -> Vec<Finding> {
         });
     }
     if let (Some(off), Some(fixed), Some(itr)) = (get("off/50k"), get("usecs50/50k"), get("ixgbe_itr/50k")) {
-        let p50 = |m: &serde_json::Value| num(m, "latency_ns.p50") / 1e3;
-        let wk = |m| per_packet(m, "interrupts.per_packet");
         f.push(judge(
             format!(
                 "at 50 kpps a fixed rx-usecs 50 holds every packet for its timer (p50 {:.1} µs vs {:.1} µs off), while ixgbe ITR drops to its lowest-latency class ({:.0} µs) and stays near off (p50 {:.1} µs, {} interrupts per packet)",
@@ -130,8 +130,6 @@ fn findings(vs: &[VariantResult]) -> Vec<Finding> {
         ));
     }
     if let (Some(off), Some(dim)) = (get("off/50k"), get("net_dim/50k")) {
-        let p50 = |m: &serde_json::Value| num(m, "latency_ns.p50") / 1e3;
-        let wk = |m| per_packet(m, "interrupts.per_packet");
         f.push(judge(
             format!(
                 "net_dim judges by rates, not by latency: at 50 kpps its queues wander to {:.0} µs on average, p50 {:.1} µs vs {:.1} µs off, for {} interrupts per packet instead of {}",
