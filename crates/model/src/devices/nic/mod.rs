@@ -484,8 +484,7 @@ impl Nic {
         queue.irq_enabled = true;
         queue.enabled_at = now;
         queue.clear_reported();
-        queue.watch_gen = queue.watch_gen.wrapping_add(1);
-        let epoch = queue.watch_gen;
+        let epoch = queue.next_watch_generation(sim);
         self.watch(q, epoch, sim, up);
     }
 
@@ -493,13 +492,7 @@ impl Nic {
     pub fn disable_irq(&mut self, q: QueueId, sim: &mut Sim) {
         let queue = &mut self.queues[q.idx()];
         queue.irq_enabled = false;
-        queue.watch_gen = queue.watch_gen.wrapping_add(1);
-        // Its pending watch is stale now: take it out of the timer.
-        if let Some(t) = queue.watch_timer
-            && queue.watch_armed.take().is_some()
-        {
-            sim.events.cancel_timer(t);
-        }
+        queue.next_watch_generation(sim);
     }
 
     /// A watch event fired: the queue's timer is empty again if it held it.
@@ -513,16 +506,9 @@ impl Nic {
     /// Re-evaluates an enabled queue's interrupt condition.
     pub fn watch(&mut self, q: QueueId, epoch: u32, sim: &mut Sim, up: &mut impl UpstreamPort) {
         let now = sim.now();
-        let queue = &mut self.queues[q.idx()];
+        let queue = &self.queues[q.idx()];
         if epoch != queue.watch_gen || !queue.irq_enabled {
             return;
-        }
-        // A watch of an older generation still in the timer is stale.
-        if let (Some(t), Some(armed)) = (queue.watch_timer, queue.watch_armed)
-            && armed != epoch
-        {
-            sim.events.cancel_timer(t);
-            queue.watch_armed = None;
         }
         self.advance(q, sim, up);
         if self.queues[q.idx()].tx_pending > 0 {
@@ -537,11 +523,11 @@ impl Nic {
             let at = deadline.max(now);
             let queue = &mut self.queues[q.idx()];
             match queue.watch_timer {
-                // The timer holds a watch of an older generation, or none:
-                // replace it. (One of this generation still pending, as a
-                // TX completion's raise can leave, stays: this one is a
+                // The timer is empty (a new generation emptied it): set it.
+                // (One of this generation still pending, as a TX
+                // completion's raise can leave, stays: this one is a
                 // one-shot event beside it.)
-                Some(t) if queue.watch_armed != Some(epoch) => {
+                Some(t) if queue.watch_armed.is_none() => {
                     queue.watch_armed = Some(epoch);
                     sim.at_timer(t, at, Event::RxWatch { nic: self.id, queue: q, epoch, timer: true });
                 }
@@ -770,9 +756,7 @@ impl Nic {
         for q in [from, to] {
             // The queue's arrival rate changed: re-evaluate a pending watch.
             if self.queues[q.idx()].irq_enabled {
-                let queue = &mut self.queues[q.idx()];
-                queue.watch_gen = queue.watch_gen.wrapping_add(1);
-                let epoch = queue.watch_gen;
+                let epoch = self.queues[q.idx()].next_watch_generation(sim);
                 self.watch(q, epoch, sim, up);
             }
         }

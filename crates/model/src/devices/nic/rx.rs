@@ -114,9 +114,9 @@ pub struct RxQueue {
     /// Generation of this queue's pending watch event.
     pub watch_gen: u32,
     /// The event-queue timer that holds the queue's watch (set by the
-    /// machine), and the generation of the watch it holds until that fires:
-    /// a watch of a newer generation replaces a superseded one instead of
-    /// leaving it to be popped and skipped.
+    /// machine), and the generation of the watch it holds until that fires
+    /// (a new generation empties it): a superseded watch is cancelled
+    /// instead of being left to be popped and skipped.
     pub watch_timer: Option<irqlab_engine::TimerId>,
     /// See `watch_timer`.
     pub watch_armed: Option<u32>,
@@ -250,6 +250,19 @@ impl RxQueue {
         while self.ahead.back().is_some_and(|p| p.wire > at) {
             self.ahead.pop_back();
         }
+    }
+
+    /// Starts a new watch generation (the interrupt was enabled or masked,
+    /// or the queue's arrivals changed): a watch still pending is stale, and
+    /// leaves the timer. Returns the new generation.
+    pub fn next_watch_generation(&mut self, sim: &mut Sim) -> u32 {
+        self.watch_gen = self.watch_gen.wrapping_add(1);
+        if let Some(t) = self.watch_timer
+            && self.watch_armed.take().is_some()
+        {
+            sim.events.cancel_timer(t);
+        }
+        self.watch_gen
     }
 
     /// When the head of the look-ahead lands if nothing stalls it: its
