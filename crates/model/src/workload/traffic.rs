@@ -144,7 +144,7 @@ impl PortArrivals {
         } else {
             end_ps
         };
-        let wire = Time(real_ps.round() as u64);
+        let wire = Time(round_to_ps(real_ps));
         Some(Packet { wire, origin: wire, flow: FlowId(flow as u32), bytes, seq, faulted: false })
     }
 
@@ -165,6 +165,18 @@ impl PortArrivals {
             }
         }
     }
+}
+
+/// `x.round() as u64` without a call into the soft `round` (x86-64
+/// baseline has no rounding instruction): truncation is one conversion,
+/// and for `0 <= x < 2^53` the fraction `x - trunc(x)` is exact, so ties
+/// round away from zero as `round` does. Above 2^53 every `f64` is an
+/// integer; below zero and NaN both give 0, and beyond `u64::MAX` the
+/// cast saturates, as the cast of `round` does.
+#[inline]
+fn round_to_ps(x: f64) -> u64 {
+    let t = x as u64;
+    if x - t as f64 >= 0.5 { t.saturating_add(1) } else { t }
 }
 
 impl WorkloadConfig {
@@ -188,6 +200,21 @@ mod tests {
     /// Wire time of a frame of `bytes` at 10 Gbit/s, picoseconds.
     fn frame_ps(bytes: u32) -> u64 {
         (bytes as u64 + 20) * 800
+    }
+
+    #[test]
+    fn round_to_ps_rounds_as_round_does() {
+        let cases = [0.0, 0.49999999999999994, 0.5, 1.5, 2.5, 2.4999999, 1e15 + 0.5, 9007199254740993.0, 1.8e19, 3e19];
+        for x in cases.into_iter().chain([-0.3, -0.5, -7.0, f64::NAN, f64::INFINITY]) {
+            assert_eq!(round_to_ps(x), x.round() as u64, "{x}");
+        }
+        let mut rng = RngStreams::new(7).stream(1);
+        for _ in 0..100_000 {
+            let x: f64 = rng.random::<f64>() * 1e13;
+            assert_eq!(round_to_ps(x), x.round() as u64, "{x}");
+            let h = (x as u64) as f64 + 0.5;
+            assert_eq!(round_to_ps(h), h.round() as u64, "{h}");
+        }
     }
 
     #[test]
