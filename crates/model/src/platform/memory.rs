@@ -242,9 +242,7 @@ impl HostMemory {
         f: impl FnOnce(&mut irqlab_hw::vtd::pid::PostedInterruptDescriptor) -> R,
     ) -> R {
         let mut words = [0u64; 8];
-        for (i, w) in words.iter_mut().enumerate() {
-            *w = self.sample(pda + 8 * i as u64, now).0;
-        }
+        self.read(pda, now, &mut words);
         let mut pid = irqlab_hw::vtd::pid::PostedInterruptDescriptor::decode(words);
         let r = f(&mut pid);
         for (i, (old, new)) in words.iter().zip(pid.encode()).enumerate() {
@@ -253,6 +251,33 @@ impl HostMemory {
             }
         }
         r
+    }
+
+    /// What a read of `out.len()` consecutive words from `addr` at `at`
+    /// returns, word by word as [`HostMemory::sample`] gives it (one region
+    /// lookup for the run while it stays inside a region).
+    pub fn read(&self, addr: u64, at: Time, out: &mut [u64]) {
+        let Some(i) = self.region(addr) else {
+            for (k, w) in out.iter_mut().enumerate() {
+                *w = self.sample(addr + 8 * k as u64, at).0;
+            }
+            return;
+        };
+        let r = &self.regions[i];
+        let first = ((addr - r.base) / 8) as usize;
+        let inside = out.len().min(r.words.len() - first);
+        let (here, beyond) = out.split_at_mut(inside);
+        match &r.words {
+            Words::Timed(words) => {
+                for (w, m) in here.iter_mut().zip(&words[first..]) {
+                    *w = if m.visible <= at { m.new } else { m.old };
+                }
+            }
+            Words::Plain(words) => here.copy_from_slice(&words[first..first + inside]),
+        }
+        for (k, w) in beyond.iter_mut().enumerate() {
+            *w = self.sample(addr + 8 * (inside + k) as u64, at).0;
+        }
     }
 
     /// What a read of `addr` at `at` returns, and the latest value written
@@ -289,6 +314,25 @@ mod tests {
         m.store(0x808, 5, Time(1));
         assert_eq!(m.sample(0x808, Time(1)), (5, 5), "regions stay sorted");
         assert_eq!(m.sample(0x1008, Time(300)), (9, 9));
+    }
+
+    #[test]
+    fn a_read_of_consecutive_words_gives_what_each_sample_gives() {
+        let mut m = HostMemory::default();
+        m.alloc(0x1000, 32);
+        m.alloc(0x1020, 16);
+        m.alloc_plain(0x3000, 32);
+        for (i, a) in [0x1000u64, 0x1010, 0x1020, 0x3008, 0x3018].into_iter().enumerate() {
+            m.store(a, 10 + i as u64, Time(100 * i as u64));
+        }
+        for at in [0, 150, 1000] {
+            for addr in [0xff8u64, 0x1000, 0x1018, 0x1028, 0x2ff0, 0x3000, 0x3010, 0x5000] {
+                let mut out = [u64::MAX; 5];
+                m.read(addr, Time(at), &mut out);
+                let each: Vec<u64> = (0..5).map(|k| m.sample(addr + 8 * k, Time(at)).0).collect();
+                assert_eq!(out.to_vec(), each, "{addr:#x} at {at}");
+            }
+        }
     }
 
     #[test]

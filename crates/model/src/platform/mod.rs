@@ -653,9 +653,7 @@ impl ports::UpstreamPort for Platform {
         data: &mut [u64],
     ) -> Result<Time, DmaFault> {
         let (done, phys) = self.access(rid, req, at, sim)?;
-        for (i, w) in data.iter_mut().enumerate() {
-            *w = self.memory.sample(phys + 8 * i as u64, at).0;
-        }
+        self.memory.read(phys, at, data);
         Ok(done)
     }
 
