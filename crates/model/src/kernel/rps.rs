@@ -50,6 +50,9 @@ pub struct Rps {
     pub guard: bool,
     /// aRFS on.
     pub arfs: bool,
+    /// Linux's `rps_needed` static key: some queue has an RPS map, or RFS
+    /// is on (set once at start; the maps do not change during a run).
+    needed: bool,
     /// `rps_sock_flow_table`.
     pub sock_flow_table: Vec<u32>,
     /// `rps_cpu_mask`: `roundup_pow_of_two(nr_cpu_ids) - 1`.
@@ -81,7 +84,7 @@ impl Rps {
         let cnt = cnt.next_power_of_two() as usize;
         // rps_sock_flow_entries = 0 is RFS off, as in Linux.
         let rfs = k.rfs && k.rps_sock_flow_entries > 0;
-        Rps {
+        let mut rps = Rps {
             cpus: (0..queues as usize)
                 .map(|q| {
                     let list = if k.rps_cpus_by_queue.is_empty() { &k.rps_cpus } else { &k.rps_cpus_by_queue[q] };
@@ -95,12 +98,15 @@ impl Rps {
             cpu_mask: cores.next_power_of_two() - 1,
             flow_tables: if rfs { (0..queues).map(|_| vec![RpsDevFlow::default(); cnt]).collect() } else { Vec::new() },
             ..Rps::default()
-        }
+        };
+        rps.needed = rps.rfs || rps.cpus.iter().any(|m| !m.is_empty());
+        rps
     }
 
-    /// Whether packets of queue polls go through `get_rps_cpu` at all.
+    /// Whether packets of queue polls go through `get_rps_cpu` at all
+    /// (checked per packet: one flag, not a walk over every queue's map).
     pub fn enabled(&self) -> bool {
-        self.rfs || self.cpus.iter().any(|m| !m.is_empty())
+        self.needed
     }
 }
 
