@@ -30,6 +30,7 @@ fn cpu_sets_take_the_format_of_the_file_they_mirror() {
 fn a_bad_cpu_set_is_named_where_it_is() {
     let e = load_str("[kernel]\nrps_cpus = \"0-3\"\n", "t.toml", &[]).unwrap_err().to_string();
     assert!(e.contains("t.toml:2:12: kernel.rps_cpus") && e.contains("`0-3` in the mask `0-3` is not hex"), "{e}");
+    assert!(e.contains("the CPUs 0-3 are `f`"), "the error names the mask meant: {e}");
     let e = load_str("[nic]\nirq_cores = \"3-1\"\n", "t.toml", &[]).unwrap_err().to_string();
     assert!(e.contains("t.toml:2:13: nic.irq_cores") && e.contains("runs backwards"), "{e}");
 }

@@ -67,7 +67,17 @@ pub fn parse_cpumask(text: &str) -> Result<Vec<u32>, String> {
                 "`{g}` in the mask `{text}` is not a group of 1 to 8 hex digits (groups are 32 bits, most significant first, as in smp_affinity)"
             ));
         }
-        let bits = u32::from_str_radix(g, 16).map_err(|_| format!("`{g}` in the mask `{text}` is not hex"))?;
+        let bits = u32::from_str_radix(g, 16).map_err(|_| {
+            // A cpulist where a mask belongs: say which mask it means.
+            let hint = match parse_cpulist(text) {
+                Ok(cpus) if text.contains(['-', ',']) => format!(
+                    "; this is a hex mask as in sysfs: the CPUs {text} are `{}`, or give an array of CPU numbers",
+                    to_cpumask(&cpus)
+                ),
+                _ => String::new(),
+            };
+            format!("`{g}` in the mask `{text}` is not hex{hint}")
+        })?;
         for b in 0..32 {
             if bits & (1 << b) != 0 {
                 let cpu = i as u32 * 32 + b;
@@ -80,6 +90,21 @@ pub fn parse_cpumask(text: &str) -> Result<Vec<u32>, String> {
     }
     out.sort_unstable();
     Ok(out)
+}
+
+/// The hex mask of `cpus`, 32-bit groups most significant first, separated
+/// by commas (the form [`parse_cpumask`] reads).
+pub fn to_cpumask(cpus: &[u32]) -> String {
+    let groups = cpus.iter().map(|c| c / 32 + 1).max().unwrap_or(1) as usize;
+    let mut words = vec![0u32; groups];
+    for c in cpus {
+        words[(c / 32) as usize] |= 1 << (c % 32);
+    }
+    let mut out: Vec<String> = Vec::with_capacity(groups);
+    for (i, w) in words.iter().rev().enumerate() {
+        out.push(if i == 0 { format!("{w:x}") } else { format!("{w:08x}") });
+    }
+    out.join(",")
 }
 
 struct SetVisitor {
@@ -162,6 +187,19 @@ pub fn masks_or_lists<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Vec<u32>>, 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_mask_written_from_cpus_reads_back_as_them() {
+        assert_eq!(to_cpumask(&[0, 1, 2, 3]), "f");
+        assert_eq!(to_cpumask(&[]), "0");
+        assert_eq!(to_cpumask(&[4, 33]), "2,00000010");
+        for cpus in [vec![0u32, 5, 31], vec![32], vec![1, 40, 63, 64, 100]] {
+            assert_eq!(parse_cpumask(&to_cpumask(&cpus)).unwrap(), cpus);
+        }
+        let e = parse_cpumask("0-3,8").unwrap_err();
+        assert!(e.contains("the CPUs 0-3,8 are `10f`"), "{e}");
+        assert!(!parse_cpumask("xyz").unwrap_err().contains("CPUs"), "no hint when it is no cpulist either");
+    }
 
     #[test]
     fn cpulists_as_linux_writes_them() {
