@@ -333,13 +333,13 @@ mod tests {
         /// setting of a timer were a one-shot event and the superseded
         /// ones were skipped when popped (what the model did before timers).
         #[test]
-        fn timers_pop_as_skipped_stale_events_would(ops in prop::collection::vec((0u8..4, 0usize..4, 0u64..40), 0..300)) {
+        fn timers_pop_as_skipped_stale_events_would(ops in prop::collection::vec((0u8..4, 0usize..40, 0u64..40), 0..600)) {
             let mut q: EventQueue<(usize, u64)> = EventQueue::new();
-            let timers: Vec<TimerId> = (0..4).map(|_| q.timer()).collect();
+            let timers: Vec<TimerId> = (0..40).map(|_| q.timer()).collect();
             // The reference: a plain list of (time, seq, id, generation), live
             // when its generation is the timer's latest.
             let mut reference: Vec<(Time, u64, usize, u64)> = vec![];
-            let mut generation = [0u64; 4];
+            let mut generation = [0u64; 40];
             let mut seq = 0u64;
             let mut got = vec![];
             let mut want = vec![];
