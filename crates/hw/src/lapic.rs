@@ -190,12 +190,19 @@ impl VectorBits {
         }
     }
 
+    /// The highest vector set: the 256 bits read as two 128-bit halves
+    /// (one leading-zero count each) rather than eight registers.
     fn highest(&self) -> Option<u8> {
-        self.0.iter().enumerate().rev().find_map(|(r, &word)| {
-            let top = word.checked_ilog2()?;
-            let v = r * field::VECTORS_PER_REG + usize::try_from(top).ok()?;
-            u8::try_from(v).ok()
-        })
+        const _: () = assert!(field::VECTOR_REGS == 8 && field::VECTORS_PER_REG == 32);
+        let half = |w: &[u32]| w.iter().rev().fold(0u128, |acc, &x| (acc << 32) | x as u128);
+        let (lo, hi) = (half(&self.0[..4]), half(&self.0[4..]));
+        if hi != 0 {
+            Some(255 - hi.leading_zeros() as u8)
+        } else if lo != 0 {
+            Some(127 - lo.leading_zeros() as u8)
+        } else {
+            None
+        }
     }
 }
 
@@ -393,6 +400,26 @@ impl LocalApic {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_highest_vector_is_found_in_every_register() {
+        let naive = |b: &VectorBits| (0..=255u8).rev().find(|&v| b.get(v));
+        let mut b = VectorBits::default();
+        assert_eq!(b.highest(), None);
+        for v in 0..=255u8 {
+            let mut one = VectorBits::default();
+            one.set(v, true);
+            assert_eq!(one.highest(), Some(v));
+            for w in [0u8, 31, 32, 127, 128, 200] {
+                let mut two = one;
+                two.set(w, true);
+                assert_eq!(two.highest(), naive(&two), "{v} and {w}");
+            }
+        }
+        b.set(255, true);
+        b.set(0, true);
+        assert_eq!(b.highest(), Some(255));
+    }
     use proptest::prelude::*;
 
     #[test]
