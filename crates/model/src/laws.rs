@@ -34,6 +34,7 @@
 //! | `reschedules` | kernel: reschedule IPIs sent | kernel: wakeups arrived + in transit |
 //! | `apic` | APIC bus: accepted (MSIs, IPIs, posted notifications) | kernel: vectors taken + still requested in IRRs |
 //! | `vm exits` | host: VM exits | host: VM entries + vCPUs exited or halted at the end |
+//! | `vfio passes` | host on a shared core: device interrupts taken for another VM's vCPU or while no vCPU held it | KVM: delivered to their vCPUs + in transit |
 //! | `posted` | remapping hardware: requests posted | merged into a set PIR bit + taken by the kernels' scans + still in PIRs |
 //! | `irqfd` | back end (vhost worker, VMM): irqfd signals | KVM: injected + unrouted + in transit |
 //! | `kicks` | guest: virtio kicks (ioeventfd writes) | vhost worker: kicks received + in transit |
@@ -53,6 +54,8 @@ use irqlab_engine::{Law, LawViolation};
 pub struct InTransit {
     /// vCPU yields on their way to a host run queue.
     pub vcpu_yields: u64,
+    /// Assigned-device interrupts on their way from the host to another VM.
+    pub vfio_irqs: u64,
     /// MSI writes posted but not yet at the window.
     pub msi: u64,
     /// IPIs sent but not yet at their APIC.
@@ -346,6 +349,17 @@ fn platform_laws(p: &Counted, transit: &InTransit, laws: &mut Vec<Law>) {
                 .part("given up (host run queues)", rq(|hc| hc.yields))
                 .part("held at the end", rq(|hc| hc.current.is_some() as u64)),
         ]);
+        let vm = |f: fn(&crate::virt::VmCounts) -> u64| -> u64 {
+            p.kernels.iter().filter_map(|k| k.virt.as_ref()).map(|v| f(&v.counts)).sum()
+        };
+        let passed = vm(|c| c.vfio_passed) + rq(|hc| hc.idle_passes);
+        if passed > 0 || transit.vfio_irqs > 0 {
+            laws.push(
+                Law::new("vfio passes", "taken on a shared core for another VM or by the idle host", passed)
+                    .part("delivered to its vCPU (KVM)", vm(|c| c.vfio_received))
+                    .part("in transit", transit.vfio_irqs),
+            );
+        }
     }
     if let Some(b) = p.nics.iter().find_map(|n| n.backend.as_ref()) {
         let guests = |f: fn(&crate::virt::VmCounts) -> u64| -> u64 {

@@ -423,6 +423,13 @@ impl Machine {
                 nics[nic.idx()].kick(queue);
                 None
             }
+            Event::VfioIrq { kernel, core, vector } => {
+                let k = &mut kernels[kernel.idx()];
+                if let Some(cpu) = k.cores.iter().position(|c| *c == core) {
+                    k.vfio_irq(CpuId(cpu as u32), vector, &mut Cx { sim, platform, nics, devices });
+                }
+                None
+            }
         };
         // A local APIC accepted something: its core's kernel looks at it
         // (on a core vCPUs share, the vCPU holding it or the host).
@@ -519,6 +526,7 @@ impl Machine {
                 Event::Irqfd { .. } => t.irqfd += 1,
                 Event::VhostKick { .. } => t.kicks += 1,
                 Event::VcpuYield { .. } => t.vcpu_yields += 1,
+                Event::VfioIrq { .. } => t.vfio_irqs += 1,
                 _ => {}
             }
         }

@@ -372,3 +372,14 @@ fn pir_bits_lost_when_a_vcpu_gets_its_core_break_its_vms_posted_law() {
     let names = violated(&two_vms_sharing(), |f| f.arm_always(Fault::PirLostAtSwitch));
     assert!(names.iter().any(|n| n == "posted (vm 0)") && names.iter().any(|n| n == "posted (vm 1)"), "{names:?}");
 }
+
+#[test]
+fn an_interrupt_passed_to_another_vm_and_lost_breaks_the_vfio_passes_law() {
+    // APICv without posting: the host takes each VF's interrupt on the
+    // shared core and passes the other VM's to its KVM.
+    let mut s = two_vms_sharing();
+    for vm in s.vm.iter_mut().chain(s.vms.iter_mut()) {
+        vm.apic = crate::config::ApicMode::Apicv;
+    }
+    fires(&s, "vfio passes", |f| f.arm(Fault::VfioPassLost, 50));
+}

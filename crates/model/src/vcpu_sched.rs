@@ -18,7 +18,10 @@
 //!   host's idle core. Whatever took them, the wakeup handler
 //!   (`pi_wakeup_handler`) then wakes every blocked vCPU of the core that
 //!   has an interrupt posted (ON, PIR bits) or a kick pending; a woken
-//!   vCPU joins the run queue.
+//!   vCPU joins the run queue. Without VT-d posting an assigned device's
+//!   interrupt arrives under its host vector: the holder's exit or the
+//!   idle host passes it to its VM's KVM (kernel/guest.rs `vfio_irq`),
+//!   which leaves it pending for the vCPU's next entry or wakes it.
 //!
 //! Not modelled: load balancing of vCPU threads between cores (they are
 //! pinned), weights other than equal, and vCPUs of one VM on one core.
@@ -53,6 +56,9 @@ pub struct HostCore {
     pub wakeups: u64,
     /// Slices that ended with another thread waiting.
     pub preemptions: u64,
+    /// Assigned-device interrupts the host took while no vCPU held the
+    /// core and passed to their VMs (VMs sharing it without posting).
+    pub idle_passes: u64,
 }
 
 /// The run queues of every shared core, by core.
@@ -186,6 +192,14 @@ impl HostRunQueues {
                 if runnable {
                     hc.queue.push_back((kernel, cpu));
                 }
+                // The core is the host's until the next grant: it takes an
+                // assigned device's IRQ that reached the core while the
+                // vCPU was leaving it (VMs sharing it without posting; a
+                // posted notification waits for the next entry).
+                if hc.current.is_none() && !cx.platform.vfio_vectors.is_empty() {
+                    let (k, c) = hc.threads[0];
+                    hc.idle_passes += kernels[k.idx()].host_idle_take(c, cx);
+                }
                 // A blocking vCPU may have had an interrupt posted as it
                 // blocked (ON already set: KVM's self-IPI).
                 self.wake_scan(core, kernels, cx);
@@ -200,12 +214,12 @@ impl HostRunQueues {
     /// or the host does if no vCPU holds the core; then the wakeup handler
     /// runs. Returns `false` if vCPUs do not share `core`.
     pub fn core_kicked(&mut self, core: CoreId, kernels: &mut [Kernel], cx: &mut Cx) -> bool {
-        let Some(hc) = self.cores.get(core.idx()).and_then(|c| c.as_ref()) else { return false };
+        let Some(hc) = self.cores.get_mut(core.idx()).and_then(|c| c.as_mut()) else { return false };
         match hc.current {
             Some((k, cpu)) => kernels[k.idx()].kick(cpu, cx),
             None => {
                 let (k, cpu) = hc.threads[0];
-                kernels[k.idx()].host_idle_take(cpu, cx);
+                hc.idle_passes += kernels[k.idx()].host_idle_take(cpu, cx);
             }
         }
         self.wake_scan(core, kernels, cx);

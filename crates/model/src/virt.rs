@@ -164,6 +164,16 @@ pub struct VmCounts {
     pub preemptions: u64,
     /// Wakeups of a halted vCPU that waited for the competing thread.
     pub wakeups_behind_host: u64,
+    /// Assigned-device interrupts of another VM that this VM's running
+    /// vCPUs took on cores they share without posting (an exit each),
+    /// passed to that VM's KVM.
+    pub vfio_passed: u64,
+    /// Its assigned device's interrupts another VM's vCPU (or the idle
+    /// host) took on a shared core and passed to it.
+    pub vfio_received: u64,
+    /// Of which arrived while its vCPU did not hold the core (scheduled
+    /// out or halted): pending until its next entry.
+    pub vfio_descheduled: u64,
 }
 
 /// The VM.

@@ -14,11 +14,14 @@
 //! kernel (the guest `[vm]` describes) on its own assigned VF with its own
 //! arrivals, and its vCPUs may share host cores with other VMs' vCPUs:
 //! each shared core then has a host run queue of vCPU threads
-//! (vcpu_sched.rs). Sharing needs VT-d posted interrupts (`apic =
-//! "posted"`): without them the host takes each assigned device's MSI on
-//! the core with the guest's own vector, and two guests' vectors on one
-//! core would collide. Two vCPUs of one VM on one core are not modelled
-//! (the guest's MSI-X destinations name host cores).
+//! (vcpu_sched.rs). With VT-d posted interrupts (`apic = "posted"`) the
+//! remapping hardware posts each device interrupt into its vCPU's
+//! descriptor; with APICv or an emulated APIC the host takes each VFIO
+//! IRQ on the core under a host vector of its own (one per IRTE, so two
+//! guests' vectors never collide there) and KVM forwards it to its vCPU,
+//! which takes it at its next entry if it is scheduled out
+//! (kernel/guest.rs `vfio_irq`). Two vCPUs of one VM on one core are not
+//! modelled (the guest's MSI-X destinations name host cores).
 
 use super::{Scenario, ValidateCx};
 use serde::{Deserialize, Serialize};
@@ -312,6 +315,21 @@ pub fn validate_vms(s: &Scenario, cx: &mut ValidateCx) {
         }
     }
     let vms = s.all_vms().len() as u32;
+    // Without posting, each VFIO IRQ of a VM on a shared core gets a host
+    // vector of its own (one per IRTE, from `FIRST_EXTERNAL_VECTOR` up to
+    // the system vectors), so the device vectors must fit.
+    let unposted_shared =
+        s.all_vms().iter().enumerate().any(|(i, vm)| vm.apic != ApicMode::Posted && shares_a_core(s, i));
+    if unposted_shared && vms * s.nic.queues > MAX_HOST_VFIO_VECTORS {
+        cx.err(
+            "vms",
+            format!(
+                "{vms} VMs of {} queues need {} host vectors for their VFIO IRQs (vCPUs sharing a core without posted interrupts): at most {MAX_HOST_VFIO_VECTORS} fit below the system vectors; use fewer VMs or queues, or apic = \"posted\"",
+                s.nic.queues,
+                vms * s.nic.queues
+            ),
+        );
+    }
     if s.iommu.interrupt_remapping && s.iommu.ir_entries < vms * s.nic.queues {
         cx.err(
             "iommu.ir_entries",
@@ -337,14 +355,7 @@ pub fn validate_vms(s: &Scenario, cx: &mut ValidateCx) {
                 "with [[vms]] the vCPUs' cores are shared by VMs, not by a competing thread: set host_load = 0",
             );
         }
-        let shared =
-            vm.cores.iter().any(|c| s.all_vms().iter().enumerate().any(|(j, other)| j != i && other.cores.contains(c)));
-        if shared && vm.apic != ApicMode::Posted {
-            cx.err(
-                format!("{key}.apic"),
-                "vCPUs sharing a core need VT-d posted interrupts: set apic = \"posted\" (without posting the host takes each guest's vectors on the core, where two guests' vectors collide)",
-            );
-        }
+        let shared = shares_a_core(s, i);
         if shared && vm.halt_poll_ns > 0 {
             cx.err(
                 format!("{key}.halt_poll_ns"),
@@ -353,3 +364,14 @@ pub fn validate_vms(s: &Scenario, cx: &mut ValidateCx) {
         }
     }
 }
+
+/// Whether VM `i`'s vCPUs share a host core with another VM's.
+pub fn shares_a_core(s: &Scenario, i: usize) -> bool {
+    let vms = s.all_vms();
+    vms[i].cores.iter().any(|c| vms.iter().enumerate().any(|(j, other)| j != i && other.cores.contains(c)))
+}
+
+/// Host vectors for VFIO IRQs when vCPUs share cores without posted
+/// interrupts: `FIRST_EXTERNAL_VECTOR` (0x20) up to `LOCAL_TIMER_VECTOR`
+/// (0xec), one per IRTE.
+pub const MAX_HOST_VFIO_VECTORS: u32 = 0xec - 0x20;
