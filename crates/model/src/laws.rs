@@ -34,6 +34,7 @@
 //! | `reschedules` | kernel: reschedule IPIs sent | kernel: wakeups arrived + in transit |
 //! | `apic` | APIC bus: accepted (MSIs, IPIs, posted notifications) | kernel: vectors taken + still requested in IRRs |
 //! | `vm exits` | host: VM exits | host: VM entries + vCPUs exited or halted at the end |
+//! | `vcpu run queues` | kernels: vCPU threads on run-queue cores | run queues: threads listed once, on their vCPU's current core |
 //! | `vfio passes` | host on a shared core: device interrupts taken for another VM's vCPU or while no vCPU held it | KVM: delivered to their vCPUs + in transit |
 //! | `posted` | remapping hardware: requests posted | merged into a set PIR bit + taken by the kernels' scans + still in PIRs |
 //! | `irqfd` | back end (vhost worker, VMM): irqfd signals | KVM: injected + unrouted + in transit |
@@ -230,7 +231,7 @@ fn platform_laws(p: &Counted, transit: &InTransit, laws: &mut Vec<Law>) {
     let taken = kernels(|k| match &k.virt {
         Some(v) => v.counts.physical_taken,
         None => k.stats.interrupts_per_cpu.iter().sum(),
-    });
+    }) + p.host.shared().map(|(_, hc)| hc.idle_taken).sum::<u64>();
     let doorbells = kernels(|k| k.sender.as_ref().map_or(0, |s| s.counts.doorbells));
     let rogue_dma: u64 = p.rogues.iter().map(|r| r.dma_requests()).sum();
     let rogue_msi: u64 = p.rogues.iter().map(|r| r.msi_writes()).sum();
@@ -349,6 +350,29 @@ fn platform_laws(p: &Counted, transit: &InTransit, laws: &mut Vec<Law>) {
                 .part("given up (host run queues)", rq(|hc| hc.yields))
                 .part("held at the end", rq(|hc| hc.current.is_some() as u64)),
         ]);
+        // A vCPU thread of a run-queue core is listed on exactly one run
+        // queue: its vCPU's current core's (a floating thread's entry moves
+        // with it).
+        let threads: Vec<(crate::ids::KernelId, u32, crate::ids::CoreId)> = p
+            .kernels
+            .iter()
+            .filter_map(|k| k.virt.as_ref().map(|v| (k, v)))
+            .flat_map(|(k, v)| {
+                v.vcpus.iter().enumerate().filter(|(_, vc)| vc.shared).map(move |(i, _)| (k.id, i as u32, k.cores[i]))
+            })
+            .collect();
+        let listings: Vec<_> = p.host.listings().collect();
+        let once_at_home = threads
+            .iter()
+            .filter(|(k, cpu, core)| {
+                let mine: Vec<_> = listings.iter().filter(|(_, t)| t.0 == *k && t.1.0 == *cpu).collect();
+                mine.len() == 1 && mine[0].0 == *core
+            })
+            .count() as u64;
+        laws.push(
+            Law::new("vcpu run queues", "vCPU threads on run-queue cores (kernels)", threads.len() as u64)
+                .part("listed once, on their current core's run queue", once_at_home),
+        );
         let vm = |f: fn(&crate::virt::VmCounts) -> u64| -> u64 {
             p.kernels.iter().filter_map(|k| k.virt.as_ref()).map(|v| f(&v.counts)).sum()
         };

@@ -93,6 +93,7 @@ fn guest_kernel(s: &Scenario, vm: &crate::config::VmConfig, index: u32, flows: &
     v.device = vm.device;
     v.index = index;
     v.thread_slice = Dur::from_us(vm.host_slice_us as u64);
+    v.allowed = vm.float_set().into_iter().map(CoreId).collect();
     if vm.host_load > 0.0 {
         let slice = Dur::from_us(vm.host_slice_us as u64);
         v.host_slice = slice;

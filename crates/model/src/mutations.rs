@@ -383,3 +383,14 @@ fn an_interrupt_passed_to_another_vm_and_lost_breaks_the_vfio_passes_law() {
     }
     fires(&s, "vfio passes", |f| f.arm(Fault::VfioPassLost, 50));
 }
+
+#[test]
+fn a_migrating_vcpu_left_listed_on_its_old_core_breaks_the_vcpu_run_queues_law() {
+    // Two floating 1-vCPU VMs over cores 0 and 1: woken vCPUs move.
+    let mut s = two_vms_sharing();
+    for vm in s.vm.iter_mut().chain(s.vms.iter_mut()) {
+        vm.vcpu_affinity = crate::config::VcpuAffinity::Floating;
+        vm.allowed_cores = vec![0, 1];
+    }
+    fires(&s, "vcpu run queues", |f| f.arm(Fault::MigrationLeftListed, 0));
+}

@@ -320,6 +320,9 @@ pub enum Fault {
     /// The host counts an assigned device's interrupt passed to another VM
     /// on a shared core but never delivers it.
     VfioPassLost,
+    /// A migrating vCPU thread is added to its new core's run queue but
+    /// left listed on the old one.
+    MigrationLeftListed,
 }
 
 /// The faults armed for a run: each fires once at its `after`-th

@@ -112,6 +112,15 @@ pub struct Vcpu {
     pub yields: u64,
     /// It was descheduled before its first entry (VMLAUNCH pairs with no exit).
     pub launch_due: bool,
+    /// Floating: times the host scheduler moved its thread to another core
+    /// at a wakeup.
+    pub migrations: u64,
+    /// The core it left at its last migration, until it runs on the new
+    /// one (which pays the switch and the cache refill).
+    pub migrated_from: Option<crate::ids::CoreId>,
+    /// Times KVM rewrote its descriptor's NDST at a load on another core
+    /// (`vmx_vcpu_pi_load`).
+    pub ndst_updates: u64,
 }
 
 /// What the VM counted.
@@ -200,6 +209,8 @@ pub struct Virt {
     pub index: u32,
     /// Its vCPU threads' slice on a shared core (`host_slice_us`).
     pub thread_slice: Dur,
+    /// Floating: the host cores its vCPU threads may run on (empty: pinned).
+    pub allowed: Vec<crate::ids::CoreId>,
 }
 
 impl Virt {
@@ -232,6 +243,9 @@ impl Virt {
                 switches_in: 0,
                 yields: 0,
                 launch_due: false,
+                migrations: 0,
+                migrated_from: None,
+                ndst_updates: 0,
             })
             .collect();
         Virt {
@@ -245,6 +259,7 @@ impl Virt {
             host_gap: Dur::ZERO,
             index: 0,
             thread_slice: Dur::ZERO,
+            allowed: Vec::new(),
         }
     }
 

@@ -73,6 +73,20 @@ impl DevicePath {
     }
 }
 
+/// Where a VM's vCPU threads may run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VcpuAffinity {
+    /// Each vCPU thread on its own core of `cores` (`taskset` to one CPU).
+    #[default]
+    Pinned,
+    /// Each vCPU thread may run on any core of `allowed_cores` (its
+    /// cpuset): the host scheduler places a woken vCPU on an idle allowed
+    /// core, else the least loaded run queue (`select_task_rq_fair`,
+    /// `select_idle_sibling`), migrating it.
+    Floating,
+}
+
 /// The virtual machine.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -113,6 +127,13 @@ pub struct VmConfig {
     /// thread). Default: the lowest core running no vCPU. It must run no
     /// vCPU.
     pub backend_core: Option<u32>,
+    /// `pinned` (the default): each vCPU thread runs on its core of
+    /// `cores`; `floating`: each may run on any core of `allowed_cores`,
+    /// starting on its core of `cores`.
+    pub vcpu_affinity: VcpuAffinity,
+    /// The host cores a floating vCPU thread may run on (its cpuset);
+    /// empty: the VM's `cores`. Only with `vcpu_affinity = "floating"`.
+    pub allowed_cores: Vec<u32>,
 }
 
 /// Largest `vm.host_load`: the vCPU keeps at least 5 % of its core.
@@ -134,6 +155,8 @@ impl Default for VmConfig {
             host_slice_us: 750,
             device: DevicePath::Assigned,
             backend_core: None,
+            vcpu_affinity: VcpuAffinity::Pinned,
+            allowed_cores: Vec::new(),
         }
     }
 }
@@ -159,6 +182,16 @@ impl VmConfig {
     /// running no vCPU (`None`: every core runs one).
     pub fn backend_core(&self, machine_cores: u32) -> Option<u32> {
         self.backend_core.or_else(|| (0..machine_cores).find(|c| !self.cores.contains(c)))
+    }
+
+    /// The cores a floating vCPU thread may run on (`allowed_cores`, else
+    /// `cores`); empty when pinned.
+    pub fn float_set(&self) -> Vec<u32> {
+        match self.vcpu_affinity {
+            VcpuAffinity::Pinned => Vec::new(),
+            VcpuAffinity::Floating if self.allowed_cores.is_empty() => self.cores.clone(),
+            VcpuAffinity::Floating => self.allowed_cores.clone(),
+        }
     }
 
     /// Checks `[vm]` against the machine and the IOMMU.
@@ -267,9 +300,68 @@ pub fn vm_key(i: usize) -> String {
     if i == 0 { "vm".into() } else { format!("vms[{}]", i - 1) }
 }
 
+/// Checks each VM's `vcpu_affinity` and `allowed_cores`.
+fn validate_affinity(s: &Scenario, cx: &mut ValidateCx) {
+    for (i, vm) in s.all_vms().into_iter().enumerate() {
+        let key = vm_key(i);
+        if vm.vcpu_affinity == VcpuAffinity::Pinned {
+            if !vm.allowed_cores.is_empty() {
+                cx.err(
+                    format!("{key}.allowed_cores"),
+                    "only a floating vCPU has a set of cores: set vcpu_affinity = \"floating\"",
+                );
+            }
+            continue;
+        }
+        for (j, c) in vm.allowed_cores.iter().enumerate() {
+            if *c >= s.machine.cores {
+                cx.err(
+                    format!("{key}.allowed_cores[{j}]"),
+                    format!("core {c} does not exist (machine.cores = {})", s.machine.cores),
+                );
+            } else if vm.allowed_cores[..j].contains(c) {
+                cx.err(format!("{key}.allowed_cores[{j}]"), format!("core {c} is listed twice"));
+            }
+        }
+        if !vm.allowed_cores.is_empty()
+            && let Some(c) = vm.cores.iter().find(|c| !vm.allowed_cores.contains(c))
+        {
+            cx.err(
+                format!("{key}.allowed_cores"),
+                format!("core {c} of cores (where a vCPU starts) is not in allowed_cores: add it"),
+            );
+        }
+        let why = "a floating vCPU thread (its descriptor's NDST follows it from core to core)";
+        if vm.apic != ApicMode::Posted {
+            cx.err(
+                format!("{key}.vcpu_affinity"),
+                format!("{why} is modelled with VT-d posted interrupts only: set apic = \"posted\" (without posting the VF's IRQs are remapped to the host cores the guest named)"),
+            );
+        }
+        if vm.host_load > 0.0 {
+            cx.err(
+                format!("{key}.host_load"),
+                format!("{why} with a competing host thread is not modelled (that thread is a periodic task on a fixed core, not a run-queue thread): set host_load = 0"),
+            );
+        }
+        if vm.halt_poll_ns > 0 {
+            cx.err(
+                format!("{key}.halt_poll_ns"),
+                format!(
+                    "{why} goes through the host run queues, where halt polling is not modelled: set halt_poll_ns = 0"
+                ),
+            );
+        }
+        if vm.device != DevicePath::Assigned {
+            cx.err(format!("{key}.device"), format!("{why} needs an assigned device: set device = \"assigned\""));
+        }
+    }
+}
+
 /// Checks `[[vms]]`: each further VM against the machine, and every VM
 /// whose vCPUs share a core with another VM's against what sharing needs.
 pub fn validate_vms(s: &Scenario, cx: &mut ValidateCx) {
+    validate_affinity(s, cx);
     let Some(first) = &s.vm else {
         if !s.vms.is_empty() {
             cx.err("vms", "[[vms]] adds VMs beside [vm]: add a [vm] table (the first VM)");
@@ -368,7 +460,9 @@ pub fn validate_vms(s: &Scenario, cx: &mut ValidateCx) {
 /// Whether VM `i`'s vCPUs share a host core with another VM's.
 pub fn shares_a_core(s: &Scenario, i: usize) -> bool {
     let vms = s.all_vms();
-    vms[i].cores.iter().any(|c| vms.iter().enumerate().any(|(j, other)| j != i && other.cores.contains(c)))
+    let runs_on = |vm: &VmConfig, c: &u32| vm.cores.contains(c) || vm.float_set().contains(c);
+    let mine: Vec<u32> = vms[i].cores.iter().chain(vms[i].float_set().iter()).copied().collect();
+    mine.iter().any(|c| vms.iter().enumerate().any(|(j, other)| j != i && runs_on(other, c)))
 }
 
 /// Host vectors for VFIO IRQs when vCPUs share cores without posted

@@ -307,8 +307,17 @@ impl Kernel {
         }
         let apic = self.virt.as_ref().expect("a guest").apic;
         if apic == ApicMode::Posted {
+            // vmx_vcpu_pi_load: NDST follows a vCPU loaded on another core
+            // than its last (a floating vCPU that migrated).
             let core_apic = cx.platform.topo.apic_id(self.core(cpu));
-            self.with_vcpu_pid(cpu, cx, |pid| pid.kvm_vcpu_load(core_apic, false));
+            let moved = self.with_vcpu_pid(cpu, cx, |pid| {
+                let ndst = pid.ndst;
+                pid.kvm_vcpu_load(core_apic, false);
+                pid.ndst != ndst
+            });
+            if moved {
+                self.virt.as_mut().expect("a guest").vcpus[c].ndst_updates += 1;
+            }
         }
         if apic != ApicMode::Emulated {
             self.sync_pir(cpu, cx);
@@ -832,13 +841,36 @@ impl Kernel {
                 }
                 vc.mode = VcpuMode::Host;
                 // The wakeup's handling on the host, the switch to the
-                // thread and the entry: as on a core of its own.
-                let cost = costs.irq_entry_exit + costs.vcpu_wakeup + Dur(costs.vm_exit.0 / 2);
+                // thread and the entry: as on a core of its own; after a
+                // migration, also the switch on the core it left and the
+                // refill of its flow state's lines from that core's cache.
+                let moved = vc.migrated_from.take().map_or(Dur::ZERO, |from| {
+                    let topo = &cx.platform.topo;
+                    let line = if topo.socket_of(from) == topo.socket_of(self.cores[c]) {
+                        costs.cache_transfer_same_socket
+                    } else {
+                        costs.cache_transfer_cross_socket
+                    };
+                    costs.context_switch + line.times(super::rps::FLOW_STATE_LINES)
+                });
+                let cost = costs.irq_entry_exit + costs.vcpu_wakeup + Dur(costs.vm_exit.0 / 2) + moved;
                 self.cpus[c].pause(now);
                 self.push_frame(cpu, Ctx::Vmm, Work::Vmm { vector: KICK }, cost, cx);
             }
             VcpuMode::Guest | VcpuMode::Host => {}
         }
+    }
+
+    /// The host scheduler moved the woken vCPU's thread to core `to`
+    /// (floating): from now on its core is `to` — kicks, IPIs and its
+    /// descriptor's notifications go there (NDST at its next load).
+    pub fn vcpu_migrate(&mut self, cpu: CpuId, to: crate::ids::CoreId) {
+        let c = cpu.idx();
+        let from = std::mem::replace(&mut self.cores[c], to);
+        let vc = &mut self.virt.as_mut().expect("a guest").vcpus[c];
+        vc.migrations += 1;
+        // A second move before it ran keeps the first core's refill.
+        vc.migrated_from.get_or_insert(from);
     }
 
     /// The host scheduler sets `TIF_NEED_RESCHED` on the vCPU's thread (its
