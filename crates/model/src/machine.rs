@@ -200,14 +200,17 @@ impl Machine {
             Some(_) => {
                 let mut ks = Vec::new();
                 for (i, vm) in s.all_vms().into_iter().enumerate() {
+                    // A further VM's traffic: [workload] with its own rate
+                    // and flows, if it gives them.
+                    let sv = if i == 0 { s.clone() } else { s.for_vm(i) };
                     let flows = if i == 0 {
                         flows.clone()
                     } else {
-                        let (vf, flows) = nic_for(s, NicId(i as u32), &sim)?;
+                        let (vf, flows) = nic_for(&sv, NicId(i as u32), &sim)?;
                         nics.push(vf);
                         flows
                     };
-                    ks.push(guest_kernel(s, vm, i as u32, &flows, &platform));
+                    ks.push(guest_kernel(&sv, vm, i as u32, &flows, &platform));
                 }
                 ks
             }

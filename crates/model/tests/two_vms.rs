@@ -182,3 +182,48 @@ fn vms_need_a_first_vm_and_as_many_vcpus() {
     let errs = s.validate();
     assert!(errs.iter().any(|e| e.path == "vms"), "{errs:?}");
 }
+
+#[test]
+fn a_further_vm_carries_its_own_rate_and_flows() {
+    let mut s = two_vms([2, 3], 200_000.0);
+    s.vms[0].rate_pps = Some(50_000.0);
+    s.vms[0].flows = Some(4);
+    let m = go(&s);
+    let offered: Vec<f64> = m.vms.iter().map(|v| v.packets.offered as f64).collect();
+    // About 200 kpps and 50 kpps × 20 ms.
+    assert!((offered[0] - 4000.0).abs() < 0.05 * 4000.0, "{offered:?}");
+    assert!((offered[1] - 1000.0).abs() < 0.1 * 1000.0, "{offered:?}");
+    for v in &m.vms {
+        assert!(v.packets.delivered as f64 > 0.99 * v.packets.offered as f64, "vm {}: {:?}", v.vm, v.packets);
+    }
+    // A rate in Gbit/s replaces [workload]'s packet rate too.
+    let mut g = two_vms([2, 3], 200_000.0);
+    g.vms[0].rate_gbps = Some(0.1);
+    let m = go(&g);
+    assert!(m.vms[1].packets.offered != m.vms[0].packets.offered);
+}
+
+#[test]
+fn per_vm_workload_keys_are_checked() {
+    let mut s = two_vms([2, 3], 200_000.0);
+    s.vm.as_mut().expect("vm").rate_pps = Some(1000.0);
+    let errs = s.validate();
+    assert!(errs.iter().any(|e| e.path == "vm.rate_pps" && e.message.contains("workload.rate_pps")), "{errs:?}");
+    let mut s = two_vms([2, 3], 200_000.0);
+    s.vms[0].rate_pps = Some(1000.0);
+    s.vms[0].rate_gbps = Some(1.0);
+    let errs = s.validate();
+    assert!(errs.iter().any(|e| e.path == "vms[0].rate_gbps" && e.message.contains("not both")), "{errs:?}");
+    let mut s = two_vms([2, 3], 200_000.0);
+    s.vms[0].rate_pps = Some(f64::NAN);
+    assert!(s.validate().iter().any(|e| e.path == "vms[0].rate_pps"));
+    let mut s = two_vms([2, 3], 200_000.0);
+    s.vms[0].flows = Some(2);
+    s.apps = vec![irqlab_model::config::AppConfig {
+        flows: Some(vec![0, 5]),
+        ..irqlab_model::config::AppConfig::on_core(0)
+    }];
+    s.workload.flows = 8;
+    let errs = s.validate();
+    assert!(errs.iter().any(|e| e.path == "vms[0].flows" && e.message.contains("apps[0]")), "{errs:?}");
+}

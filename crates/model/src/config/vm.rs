@@ -12,7 +12,9 @@
 //!
 //! `[[vms]]` adds further VMs of the same shape: each runs its own guest
 //! kernel (the guest `[vm]` describes) on its own assigned VF with its own
-//! arrivals, and its vCPUs may share host cores with other VMs' vCPUs:
+//! arrivals — `[workload]`'s, or its own `rate_pps` / `rate_gbps` / `flows`
+//! ([`Scenario::for_vm`]) — and its vCPUs may share host cores with other
+//! VMs' vCPUs:
 //! each shared core then has a host run queue of vCPU threads
 //! (vcpu_sched.rs). With VT-d posted interrupts (`apic = "posted"`) the
 //! remapping hardware posts each device interrupt into its vCPU's
@@ -134,6 +136,16 @@ pub struct VmConfig {
     /// The host cores a floating vCPU thread may run on (its cpuset);
     /// empty: the VM's `cores`. Only with `vcpu_affinity = "floating"`.
     pub allowed_cores: Vec<u32>,
+    /// A further VM's (`[[vms]]`) own offered packet rate, replacing
+    /// `workload.rate_pps` and `workload.rate_gbps` for its VF.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_pps: Option<f64>,
+    /// The same, as a line rate in Gbit/s (`workload.rate_gbps`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_gbps: Option<f64>,
+    /// A further VM's own number of flows (`workload.flows`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flows: Option<u32>,
 }
 
 /// Largest `vm.host_load`: the vCPU keeps at least 5 % of its core.
@@ -157,6 +169,9 @@ impl Default for VmConfig {
             backend_core: None,
             vcpu_affinity: VcpuAffinity::Pinned,
             allowed_cores: Vec::new(),
+            rate_pps: None,
+            rate_gbps: None,
+            flows: None,
         }
     }
 }
@@ -265,6 +280,18 @@ impl VmConfig {
                 "the VM's NIC (an assigned VF, virtio-net or the emulated e1000e) interrupts through MSI-X: set nic.interrupt_mode = \"msix\"",
             );
         }
+        for (key, given) in [
+            ("rate_pps", self.rate_pps.is_some()),
+            ("rate_gbps", self.rate_gbps.is_some()),
+            ("flows", self.flows.is_some()),
+        ] {
+            if given {
+                cx.err(
+                    format!("vm.{key}"),
+                    format!("the first VM's traffic is [workload]'s: set workload.{key} (vms[].{key} gives a further VM its own)"),
+                );
+            }
+        }
         cx.check_u32("vm.halt_poll_ns", self.halt_poll_ns, 0, MAX_HALT_POLL_NS, "ns (one second at most)");
         if !(self.host_load.is_finite() && (0.0..=MAX_HOST_LOAD).contains(&self.host_load)) {
             cx.err(
@@ -298,6 +325,63 @@ impl Scenario {
 /// The key of VM `i`'s table: `vm` or `vms[i-1]`.
 pub fn vm_key(i: usize) -> String {
     if i == 0 { "vm".into() } else { format!("vms[{}]", i - 1) }
+}
+
+/// Checks a further VM's own workload keys (`rate_pps`, `rate_gbps`,
+/// `flows`) as `[workload]`'s own are checked.
+fn validate_vm_workload(s: &Scenario, vm: &VmConfig, key: &str, cx: &mut ValidateCx) {
+    use super::workload::{MAX_FLOWS, MAX_RATE_PPS};
+    let positive = |x: f64| x.is_finite() && x > 0.0;
+    let rate_given = vm.rate_pps.is_some() || vm.rate_gbps.is_some();
+    if rate_given && s.workload.pcap.is_some() {
+        cx.err(
+            key,
+            "workload.pcap replays a capture, whose timestamps give every VF's traffic: remove rate_pps and rate_gbps here",
+        );
+    }
+    match (vm.rate_pps, vm.rate_gbps) {
+        (Some(_), Some(_)) => cx.err(format!("{key}.rate_gbps"), "give either rate_pps or rate_gbps, not both"),
+        (Some(p), None) if !positive(p) || p > MAX_RATE_PPS => cx.err(
+            format!("{key}.rate_pps"),
+            format!("expected a positive packet rate of at most {MAX_RATE_PPS:.0} pps, got {p}"),
+        ),
+        (None, Some(g)) if !positive(g) || g > super::nic::MAX_LINE_RATE_GBPS => cx.err(
+            format!("{key}.rate_gbps"),
+            format!("expected a positive rate of at most {} Gbit/s, got {g}", super::nic::MAX_LINE_RATE_GBPS),
+        ),
+        _ => {}
+    }
+    if let Some(n) = vm.flows {
+        let path = format!("{key}.flows");
+        cx.check_u32(&path, n, 1, MAX_FLOWS, "flows");
+        if !s.workload.flow_list.is_empty() || s.workload.pcap.is_some() {
+            cx.err(&path, "workload.flow_list or workload.pcap gives the flows: remove this key");
+        }
+        if let Some(i) = s.apps.iter().position(|a| a.flows.as_ref().is_some_and(|f| f.iter().any(|x| *x >= n))) {
+            cx.err(
+                &path,
+                format!("apps[{i}] reads a flow this VM's {n} flows do not have (every VM runs the same [[apps]])"),
+            );
+        }
+    }
+}
+
+impl Scenario {
+    /// The scenario as VM `i` runs it: `[workload]` with the VM's own
+    /// `rate_pps`, `rate_gbps` and `flows` (a rate given replaces both rate
+    /// keys).
+    pub fn for_vm(&self, i: usize) -> Scenario {
+        let mut s = self.clone();
+        let Some(vm) = self.all_vms().get(i).copied().cloned() else { return s };
+        if vm.rate_pps.is_some() || vm.rate_gbps.is_some() {
+            s.workload.rate_pps = vm.rate_pps;
+            s.workload.rate_gbps = vm.rate_gbps;
+        }
+        if let Some(n) = vm.flows {
+            s.workload.flows = n;
+        }
+        s
+    }
 }
 
 /// Checks each VM's `vcpu_affinity` and `allowed_cores`.
@@ -405,6 +489,7 @@ pub fn validate_vms(s: &Scenario, cx: &mut ValidateCx) {
         if vm.backend_core.is_some() {
             cx.err(format!("{key}.backend_core"), "a further VM's NIC is an assigned VF: it has no back end");
         }
+        validate_vm_workload(s, vm, &key, cx);
     }
     let vms = s.all_vms().len() as u32;
     // Without posting, each VFIO IRQ of a VM on a shared core gets a host
