@@ -34,6 +34,8 @@
 //! | `reschedules` | kernel: reschedule IPIs sent | kernel: wakeups arrived + in transit |
 //! | `apic` | APIC bus: accepted (MSIs, IPIs, posted notifications) | kernel: vectors taken + still requested in IRRs |
 //! | `vm exits` | host: VM exits | host: VM entries + vCPUs exited or halted at the end |
+//! | `vcpu run queues` | kernels: vCPU threads on run-queue cores | run queues: threads listed once, on their vCPU's current core |
+//! | `vfio passes` | host on a shared core: device interrupts taken for another VM's vCPU or while no vCPU held it | KVM: delivered to their vCPUs + in transit |
 //! | `posted` | remapping hardware: requests posted | merged into a set PIR bit + taken by the kernels' scans + still in PIRs |
 //! | `irqfd` | back end (vhost worker, VMM): irqfd signals | KVM: injected + unrouted + in transit |
 //! | `kicks` | guest: virtio kicks (ioeventfd writes) | vhost worker: kicks received + in transit |
@@ -53,6 +55,8 @@ use irqlab_engine::{Law, LawViolation};
 pub struct InTransit {
     /// vCPU yields on their way to a host run queue.
     pub vcpu_yields: u64,
+    /// Assigned-device interrupts on their way from the host to another VM.
+    pub vfio_irqs: u64,
     /// MSI writes posted but not yet at the window.
     pub msi: u64,
     /// IPIs sent but not yet at their APIC.
@@ -227,7 +231,7 @@ fn platform_laws(p: &Counted, transit: &InTransit, laws: &mut Vec<Law>) {
     let taken = kernels(|k| match &k.virt {
         Some(v) => v.counts.physical_taken,
         None => k.stats.interrupts_per_cpu.iter().sum(),
-    });
+    }) + p.host.shared().map(|(_, hc)| hc.idle_taken).sum::<u64>();
     let doorbells = kernels(|k| k.sender.as_ref().map_or(0, |s| s.counts.doorbells));
     let rogue_dma: u64 = p.rogues.iter().map(|r| r.dma_requests()).sum();
     let rogue_msi: u64 = p.rogues.iter().map(|r| r.msi_writes()).sum();
@@ -346,6 +350,40 @@ fn platform_laws(p: &Counted, transit: &InTransit, laws: &mut Vec<Law>) {
                 .part("given up (host run queues)", rq(|hc| hc.yields))
                 .part("held at the end", rq(|hc| hc.current.is_some() as u64)),
         ]);
+        // A vCPU thread of a run-queue core is listed on exactly one run
+        // queue: its vCPU's current core's (a floating thread's entry moves
+        // with it).
+        let threads: Vec<(crate::ids::KernelId, u32, crate::ids::CoreId)> = p
+            .kernels
+            .iter()
+            .filter_map(|k| k.virt.as_ref().map(|v| (k, v)))
+            .flat_map(|(k, v)| {
+                v.vcpus.iter().enumerate().filter(|(_, vc)| vc.shared).map(move |(i, _)| (k.id, i as u32, k.cores[i]))
+            })
+            .collect();
+        let listings: Vec<_> = p.host.listings().collect();
+        let once_at_home = threads
+            .iter()
+            .filter(|(k, cpu, core)| {
+                let mine: Vec<_> = listings.iter().filter(|(_, t)| t.0 == *k && t.1.0 == *cpu).collect();
+                mine.len() == 1 && mine[0].0 == *core
+            })
+            .count() as u64;
+        laws.push(
+            Law::new("vcpu run queues", "vCPU threads on run-queue cores (kernels)", threads.len() as u64)
+                .part("listed once, on their current core's run queue", once_at_home),
+        );
+        let vm = |f: fn(&crate::virt::VmCounts) -> u64| -> u64 {
+            p.kernels.iter().filter_map(|k| k.virt.as_ref()).map(|v| f(&v.counts)).sum()
+        };
+        let passed = vm(|c| c.vfio_passed) + rq(|hc| hc.idle_passes);
+        if passed > 0 || transit.vfio_irqs > 0 {
+            laws.push(
+                Law::new("vfio passes", "taken on a shared core for another VM or by the idle host", passed)
+                    .part("delivered to its vCPU (KVM)", vm(|c| c.vfio_received))
+                    .part("in transit", transit.vfio_irqs),
+            );
+        }
     }
     if let Some(b) = p.nics.iter().find_map(|n| n.backend.as_ref()) {
         let guests = |f: fn(&crate::virt::VmCounts) -> u64| -> u64 {

@@ -93,6 +93,7 @@ fn guest_kernel(s: &Scenario, vm: &crate::config::VmConfig, index: u32, flows: &
     v.device = vm.device;
     v.index = index;
     v.thread_slice = Dur::from_us(vm.host_slice_us as u64);
+    v.allowed = vm.float_set().into_iter().map(CoreId).collect();
     if vm.host_load > 0.0 {
         let slice = Dur::from_us(vm.host_slice_us as u64);
         v.host_slice = slice;
@@ -199,14 +200,17 @@ impl Machine {
             Some(_) => {
                 let mut ks = Vec::new();
                 for (i, vm) in s.all_vms().into_iter().enumerate() {
+                    // A further VM's traffic: [workload] with its own rate
+                    // and flows, if it gives them.
+                    let sv = if i == 0 { s.clone() } else { s.for_vm(i) };
                     let flows = if i == 0 {
                         flows.clone()
                     } else {
-                        let (vf, flows) = nic_for(s, NicId(i as u32), &sim)?;
+                        let (vf, flows) = nic_for(&sv, NicId(i as u32), &sim)?;
                         nics.push(vf);
                         flows
                     };
-                    ks.push(guest_kernel(s, vm, i as u32, &flows, &platform));
+                    ks.push(guest_kernel(&sv, vm, i as u32, &flows, &platform));
                 }
                 ks
             }
@@ -423,6 +427,13 @@ impl Machine {
                 nics[nic.idx()].kick(queue);
                 None
             }
+            Event::VfioIrq { kernel, core, vector } => {
+                let k = &mut kernels[kernel.idx()];
+                if let Some(cpu) = k.cores.iter().position(|c| *c == core) {
+                    k.vfio_irq(CpuId(cpu as u32), vector, &mut Cx { sim, platform, nics, devices });
+                }
+                None
+            }
         };
         // A local APIC accepted something: its core's kernel looks at it
         // (on a core vCPUs share, the vCPU holding it or the host).
@@ -519,6 +530,7 @@ impl Machine {
                 Event::Irqfd { .. } => t.irqfd += 1,
                 Event::VhostKick { .. } => t.kicks += 1,
                 Event::VcpuYield { .. } => t.vcpu_yields += 1,
+                Event::VfioIrq { .. } => t.vfio_irqs += 1,
                 _ => {}
             }
         }

@@ -904,6 +904,19 @@ pub struct VcpuSummary {
     pub switches_in: u64,
     /// Wakeups from HLT.
     pub wakeups: u64,
+    /// Floating: times the host scheduler moved it to another core at a
+    /// wakeup (left out when 0).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub migrations: u64,
+    /// Times KVM rewrote its descriptor's NDST for a new core
+    /// (`vmx_vcpu_pi_load`; left out when 0).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub ndst_updates: u64,
+}
+
+/// Whether a counter is zero (left out of the JSON).
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// What reached a VM's posted-interrupt descriptors.
@@ -958,6 +971,8 @@ pub fn vm_summary(k: &Kernel, m: &Metrics, platform: &Platform, end: Time) -> Op
                 preemptions: vc.preemptions,
                 switches_in: v.vcpus[i].switches_in,
                 wakeups: vc.wakeups,
+                migrations: v.vcpus[i].migrations,
+                ndst_updates: v.vcpus[i].ndst_updates,
             })
             .collect(),
         posted: VmPosted {

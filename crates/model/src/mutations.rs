@@ -372,3 +372,25 @@ fn pir_bits_lost_when_a_vcpu_gets_its_core_break_its_vms_posted_law() {
     let names = violated(&two_vms_sharing(), |f| f.arm_always(Fault::PirLostAtSwitch));
     assert!(names.iter().any(|n| n == "posted (vm 0)") && names.iter().any(|n| n == "posted (vm 1)"), "{names:?}");
 }
+
+#[test]
+fn an_interrupt_passed_to_another_vm_and_lost_breaks_the_vfio_passes_law() {
+    // APICv without posting: the host takes each VF's interrupt on the
+    // shared core and passes the other VM's to its KVM.
+    let mut s = two_vms_sharing();
+    for vm in s.vm.iter_mut().chain(s.vms.iter_mut()) {
+        vm.apic = crate::config::ApicMode::Apicv;
+    }
+    fires(&s, "vfio passes", |f| f.arm(Fault::VfioPassLost, 50));
+}
+
+#[test]
+fn a_migrating_vcpu_left_listed_on_its_old_core_breaks_the_vcpu_run_queues_law() {
+    // Two floating 1-vCPU VMs over cores 0 and 1: woken vCPUs move.
+    let mut s = two_vms_sharing();
+    for vm in s.vm.iter_mut().chain(s.vms.iter_mut()) {
+        vm.vcpu_affinity = crate::config::VcpuAffinity::Floating;
+        vm.allowed_cores = vec![0, 1];
+    }
+    fires(&s, "vcpu run queues", |f| f.arm(Fault::MigrationLeftListed, 0));
+}

@@ -130,6 +130,17 @@ pub enum Event {
         /// The core.
         core: CoreId,
     },
+    /// The host passes an assigned device's interrupt it took on a shared
+    /// core to the VM whose vCPU on that core it belongs to (no posting:
+    /// `vfio_msihandler` → irqfd → `kvm_set_msi`).
+    VfioIrq {
+        /// The VM's guest kernel.
+        kernel: KernelId,
+        /// The core (the VM's vCPU on it is the target).
+        core: CoreId,
+        /// The guest's vector.
+        vector: u8,
+    },
     /// An event of one kernel.
     Kernel {
         /// The kernel.
@@ -306,6 +317,12 @@ pub enum Fault {
     /// KVM's sync at a switched-in vCPU's entry drops its PIR bits without
     /// moving them into the virtual APIC.
     PirLostAtSwitch,
+    /// The host counts an assigned device's interrupt passed to another VM
+    /// on a shared core but never delivers it.
+    VfioPassLost,
+    /// A migrating vCPU thread is added to its new core's run queue but
+    /// left listed on the old one.
+    MigrationLeftListed,
 }
 
 /// The faults armed for a run: each fires once at its `after`-th

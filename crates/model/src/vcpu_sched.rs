@@ -18,10 +18,22 @@
 //!   host's idle core. Whatever took them, the wakeup handler
 //!   (`pi_wakeup_handler`) then wakes every blocked vCPU of the core that
 //!   has an interrupt posted (ON, PIR bits) or a kick pending; a woken
-//!   vCPU joins the run queue.
+//!   vCPU joins the run queue. Without VT-d posting an assigned device's
+//!   interrupt arrives under its host vector: the holder's exit or the
+//!   idle host passes it to its VM's KVM (kernel/guest.rs `vfio_irq`),
+//!   which leaves it pending for the vCPU's next entry or wakes it.
 //!
-//! Not modelled: load balancing of vCPU threads between cores (they are
-//! pinned), weights other than equal, and vCPUs of one VM on one core.
+//! * **Floating threads** (`vm.vcpu_affinity = "floating"`): every core of
+//!   a floating thread's set has a run queue; a woken floating thread is
+//!   placed as `select_idle_sibling` would — its own core if idle, else the
+//!   first idle core of its set, else the shortest run queue — and moves
+//!   there (its list entry with it); the move costs a context switch and
+//!   the refill of its flow state's lines when it first runs there, and
+//!   KVM rewrites its descriptor's NDST at that load (`vmx_vcpu_pi_load`).
+//!
+//! Not modelled: periodic load balancing of running or queued vCPU threads
+//! (only wakeups move them), weights other than equal, and pinned vCPUs of
+//! one VM on one core.
 
 use crate::ids::{CoreId, CpuId, KernelId};
 use crate::kernel::{Cx, Kernel};
@@ -53,6 +65,14 @@ pub struct HostCore {
     pub wakeups: u64,
     /// Slices that ended with another thread waiting.
     pub preemptions: u64,
+    /// Assigned-device interrupts the host took while no vCPU held the
+    /// core and passed to their VMs (VMs sharing it without posting).
+    pub idle_passes: u64,
+    /// Vectors the host took on the core while no vCPU thread was listed
+    /// on it (a floating vCPU's notification that followed it late).
+    pub idle_taken: u64,
+    /// Floating vCPU threads that came to this core at a wakeup.
+    pub migrations_in: u64,
 }
 
 /// The run queues of every shared core, by core.
@@ -63,17 +83,27 @@ pub struct HostRunQueues {
 
 impl HostRunQueues {
     /// Run queues for the cores that more than one of `kernels`' vCPUs run
-    /// on; marks those vCPUs shared.
+    /// on, and for every core a floating vCPU may run on; marks those
+    /// vCPUs shared (their thread goes through the run queues). Each core
+    /// lists the threads that start on it.
     pub fn new(cores: usize, kernels: &mut [Kernel]) -> HostRunQueues {
         let mut by_core: Vec<Vec<VcpuThread>> = vec![Vec::new(); cores];
-        for k in kernels.iter().filter(|k| k.virt.is_some()) {
+        let mut floating = vec![false; cores];
+        for k in kernels.iter() {
+            let Some(v) = &k.virt else { continue };
             for (i, core) in k.cores.iter().enumerate() {
                 by_core[core.idx()].push((k.id, CpuId(i as u32)));
+            }
+            for c in &v.allowed {
+                floating[c.idx()] = true;
             }
         }
         let cores = by_core
             .into_iter()
-            .map(|threads| (threads.len() > 1).then(|| HostCore { threads, ..HostCore::default() }))
+            .zip(floating)
+            .map(|(threads, floating)| {
+                (threads.len() > 1 || floating).then(|| HostCore { threads, ..HostCore::default() })
+            })
             .collect::<Vec<_>>();
         for hc in cores.iter().flatten() {
             for (k, cpu) in &hc.threads {
@@ -98,7 +128,7 @@ impl HostRunQueues {
     pub fn start(&mut self, kernels: &mut [Kernel], cx: &mut Cx) {
         for i in 0..self.cores.len() {
             let Some(hc) = self.cores[i].as_mut() else { continue };
-            let first = hc.threads[0];
+            let Some(&first) = hc.threads.first() else { continue };
             hc.current = Some(first);
             hc.grants += 1;
             for &(k, cpu) in &hc.threads[1..] {
@@ -148,10 +178,12 @@ impl HostRunQueues {
     }
 
     /// The wakeup handler on `core`: its blocked vCPUs with an interrupt or
-    /// a kick pending become runnable.
+    /// a kick pending become runnable, each queued where the host scheduler
+    /// places it (a floating one may move: [`HostRunQueues::place`]).
     fn wake_scan(&mut self, core: CoreId, kernels: &mut [Kernel], cx: &mut Cx) {
         let Some(hc) = self.cores[core.idx()].as_mut() else { return };
         let now = cx.sim.now();
+        let mut woken = Vec::new();
         for i in 0..hc.threads.len() {
             let (k, cpu) = hc.threads[i];
             if hc.current == Some((k, cpu)) || hc.queue.contains(&(k, cpu)) {
@@ -160,11 +192,67 @@ impl HostRunQueues {
             if kernels[k.idx()].vcpu_wake_due(cpu, cx.platform) {
                 kernels[k.idx()].vcpu_woken(cpu, now);
                 hc.wakeups += 1;
-                hc.queue.push_back((k, cpu));
+                woken.push((k, cpu));
             }
         }
-        Self::grant_next(core, hc, kernels, cx);
-        Self::check_preempt(hc, kernels, cx);
+        let mut touched = vec![core];
+        for t in woken {
+            let to = self.place(core, t, kernels);
+            if to != core {
+                self.migrate(t, core, to, kernels, cx);
+                touched.push(to);
+            }
+            if let Some(hc) = self.cores[to.idx()].as_mut() {
+                hc.queue.push_back(t);
+            }
+        }
+        for c in touched {
+            let Some(hc) = self.cores[c.idx()].as_mut() else { continue };
+            Self::grant_next(c, hc, kernels, cx);
+            Self::check_preempt(hc, kernels, cx);
+        }
+    }
+
+    /// Where the host scheduler runs woken thread `t`, last on `core`
+    /// (`select_task_rq_fair` → `select_idle_sibling`): a pinned thread on
+    /// its core; a floating one on its core if that is idle, else on the
+    /// first idle core of its set (nothing holding it, nothing queued), else
+    /// on the run queue with the fewest threads (its own core on a tie).
+    fn place(&self, core: CoreId, t: VcpuThread, kernels: &[Kernel]) -> CoreId {
+        let allowed = kernels[t.0.idx()].virt.as_ref().map_or(&[][..], |v| &v.allowed[..]);
+        let load = |c: CoreId| {
+            self.cores
+                .get(c.idx())
+                .and_then(|h| h.as_ref())
+                .map_or(usize::MAX, |h| h.queue.len() + h.current.is_some() as usize)
+        };
+        if allowed.is_empty() || load(core) == 0 {
+            return core;
+        }
+        if let Some(&idle) = allowed.iter().find(|c| load(**c) == 0) {
+            return idle;
+        }
+        allowed.iter().copied().fold(core, |best, c| if load(c) < load(best) { c } else { best })
+    }
+
+    /// Moves thread `t` from `from`'s list to `to`'s: its vCPU now runs
+    /// there (kernel/guest.rs `vcpu_migrate`).
+    fn migrate(&mut self, t: VcpuThread, from: CoreId, to: CoreId, kernels: &mut [Kernel], cx: &mut Cx) {
+        if !cx.sim.faults.fire(crate::sim::Fault::MigrationLeftListed)
+            && let Some(hc) = self.cores[from.idx()].as_mut()
+        {
+            hc.threads.retain(|x| *x != t);
+        }
+        if let Some(hc) = self.cores[to.idx()].as_mut() {
+            hc.threads.push(t);
+            hc.migrations_in += 1;
+        }
+        kernels[t.0.idx()].vcpu_migrate(t.1, to);
+    }
+
+    /// Every listing of a vCPU thread on a run queue, by core.
+    pub fn listings(&self) -> impl Iterator<Item = (CoreId, VcpuThread)> + '_ {
+        self.shared().flat_map(|(c, hc)| hc.threads.iter().map(move |t| (c, *t)))
     }
 
     /// Handles a run-queue event; returns `false` for another kind.
@@ -186,6 +274,16 @@ impl HostRunQueues {
                 if runnable {
                     hc.queue.push_back((kernel, cpu));
                 }
+                // The core is the host's until the next grant: it takes an
+                // assigned device's IRQ that reached the core while the
+                // vCPU was leaving it (VMs sharing it without posting; a
+                // posted notification waits for the next entry).
+                if hc.current.is_none()
+                    && !cx.platform.vfio_vectors.is_empty()
+                    && let Some(&(k, c)) = hc.threads.first()
+                {
+                    hc.idle_passes += kernels[k.idx()].host_idle_take(c, cx);
+                }
                 // A blocking vCPU may have had an interrupt posted as it
                 // blocked (ON already set: KVM's self-IPI).
                 self.wake_scan(core, kernels, cx);
@@ -200,13 +298,20 @@ impl HostRunQueues {
     /// or the host does if no vCPU holds the core; then the wakeup handler
     /// runs. Returns `false` if vCPUs do not share `core`.
     pub fn core_kicked(&mut self, core: CoreId, kernels: &mut [Kernel], cx: &mut Cx) -> bool {
-        let Some(hc) = self.cores.get(core.idx()).and_then(|c| c.as_ref()) else { return false };
+        let Some(hc) = self.cores.get_mut(core.idx()).and_then(|c| c.as_mut()) else { return false };
         match hc.current {
             Some((k, cpu)) => kernels[k.idx()].kick(cpu, cx),
-            None => {
-                let (k, cpu) = hc.threads[0];
-                kernels[k.idx()].host_idle_take(cpu, cx);
-            }
+            None => match hc.threads.first() {
+                Some(&(k, cpu)) => hc.idle_passes += kernels[k.idx()].host_idle_take(cpu, cx),
+                None => {
+                    // No vCPU thread is listed here any more: a floating
+                    // vCPU's notification that followed it late.
+                    while cx.platform.lapic_ack(core).is_some() {
+                        cx.platform.lapic_eoi(core, cx.sim);
+                        hc.idle_taken += 1;
+                    }
+                }
+            },
         }
         self.wake_scan(core, kernels, cx);
         true

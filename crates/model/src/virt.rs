@@ -112,6 +112,15 @@ pub struct Vcpu {
     pub yields: u64,
     /// It was descheduled before its first entry (VMLAUNCH pairs with no exit).
     pub launch_due: bool,
+    /// Floating: times the host scheduler moved its thread to another core
+    /// at a wakeup.
+    pub migrations: u64,
+    /// The core it left at its last migration, until it runs on the new
+    /// one (which pays the switch and the cache refill).
+    pub migrated_from: Option<crate::ids::CoreId>,
+    /// Times KVM rewrote its descriptor's NDST at a load on another core
+    /// (`vmx_vcpu_pi_load`).
+    pub ndst_updates: u64,
 }
 
 /// What the VM counted.
@@ -164,6 +173,16 @@ pub struct VmCounts {
     pub preemptions: u64,
     /// Wakeups of a halted vCPU that waited for the competing thread.
     pub wakeups_behind_host: u64,
+    /// Assigned-device interrupts of another VM that this VM's running
+    /// vCPUs took on cores they share without posting (an exit each),
+    /// passed to that VM's KVM.
+    pub vfio_passed: u64,
+    /// Its assigned device's interrupts another VM's vCPU (or the idle
+    /// host) took on a shared core and passed to it.
+    pub vfio_received: u64,
+    /// Of which arrived while its vCPU did not hold the core (scheduled
+    /// out or halted): pending until its next entry.
+    pub vfio_descheduled: u64,
 }
 
 /// The VM.
@@ -190,6 +209,8 @@ pub struct Virt {
     pub index: u32,
     /// Its vCPU threads' slice on a shared core (`host_slice_us`).
     pub thread_slice: Dur,
+    /// Floating: the host cores its vCPU threads may run on (empty: pinned).
+    pub allowed: Vec<crate::ids::CoreId>,
 }
 
 impl Virt {
@@ -222,6 +243,9 @@ impl Virt {
                 switches_in: 0,
                 yields: 0,
                 launch_due: false,
+                migrations: 0,
+                migrated_from: None,
+                ndst_updates: 0,
             })
             .collect();
         Virt {
@@ -235,6 +259,7 @@ impl Virt {
             host_gap: Dur::ZERO,
             index: 0,
             thread_slice: Dur::ZERO,
+            allowed: Vec::new(),
         }
     }
 

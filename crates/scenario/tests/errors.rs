@@ -408,3 +408,27 @@ fn bursts_denser_than_the_line_rate_are_located_at_on_us() {
     assert_at(&d, ErrorKind::Invalid, "t.toml", Some(4), Some(9), Some("workload.on_us"));
     assert!(d.message.contains("within a burst, above nic.line_rate_gbps = 10"), "{d}");
 }
+
+/// Two VMs sharing cores 0 and 1, posted interrupts; `extra` is appended
+/// to the `[[vms]]` entry.
+fn two_vms(extra: &str) -> String {
+    format!(
+        "[machine]\ncores = 3\n[nic]\nqueues = 2\n[iommu]\nmode = \"strict\"\ninterrupt_remapping = true\n[vm]\ncores = [0, 1]\napic = \"posted\"\n[[vms]]\ncores = [0, 1]\napic = \"posted\"\n{extra}"
+    )
+}
+
+#[test]
+fn a_further_vms_own_rate_and_its_affinity_are_checked_at_their_values() {
+    assert!(
+        load(&two_vms("rate_pps = 50_000.0\nflows = 4\nvcpu_affinity = \"floating\"\nallowed_cores = [0, 1, 2]\n"))
+            .is_ok()
+    );
+    let d = only(load(&two_vms("rate_pps = -5.0\n")));
+    assert_at(&d, ErrorKind::Invalid, "t.toml", Some(14), Some(12), Some("vms[0].rate_pps"));
+    let d = only(load(&two_vms("vcpu_affinity = \"float\"\n")));
+    assert_eq!((d.kind, d.key.as_deref()), (ErrorKind::Schema, Some("vms[0].vcpu_affinity")), "{d}");
+    assert!(d.message.contains("`pinned`") && d.message.contains("`floating`"), "{d}");
+    let d = only(load(&two_vms("vcpu_affinity = \"floating\"\nallowed_cores = [1, 2]\n")));
+    assert_eq!(d.key.as_deref(), Some("vms[0].allowed_cores"), "{d}");
+    assert!(d.message.contains("core 0"), "{d}");
+}

@@ -58,7 +58,7 @@ pub use pcap::{FrameClass, L4, Trace, TraceFlow, TraceFrame, Unclassified};
 pub use process::{HEADER_BYTES, PAGE_BYTES, ProcessConfig, ReceiveMode};
 pub use tx::{TxConfig, TxVectors};
 pub use vfio::{PmdMode, VfioConfig};
-pub use vm::{ApicMode, DevicePath, VmConfig};
+pub use vm::{ApicMode, DevicePath, VcpuAffinity, VmConfig};
 pub use workload::{
     ArrivalKind, DEFAULT_RATE_PPS, FlowSpec, IMIX, MAX_FRAME_BYTES, MIN_FRAME_BYTES, PacketSizeKind,
     WIRE_OVERHEAD_BYTES, WorkloadConfig,

@@ -12,13 +12,18 @@
 //!
 //! `[[vms]]` adds further VMs of the same shape: each runs its own guest
 //! kernel (the guest `[vm]` describes) on its own assigned VF with its own
-//! arrivals, and its vCPUs may share host cores with other VMs' vCPUs:
+//! arrivals — `[workload]`'s, or its own `rate_pps` / `rate_gbps` / `flows`
+//! ([`Scenario::for_vm`]) — and its vCPUs may share host cores with other
+//! VMs' vCPUs:
 //! each shared core then has a host run queue of vCPU threads
-//! (vcpu_sched.rs). Sharing needs VT-d posted interrupts (`apic =
-//! "posted"`): without them the host takes each assigned device's MSI on
-//! the core with the guest's own vector, and two guests' vectors on one
-//! core would collide. Two vCPUs of one VM on one core are not modelled
-//! (the guest's MSI-X destinations name host cores).
+//! (vcpu_sched.rs). With VT-d posted interrupts (`apic = "posted"`) the
+//! remapping hardware posts each device interrupt into its vCPU's
+//! descriptor; with APICv or an emulated APIC the host takes each VFIO
+//! IRQ on the core under a host vector of its own (one per IRTE, so two
+//! guests' vectors never collide there) and KVM forwards it to its vCPU,
+//! which takes it at its next entry if it is scheduled out
+//! (kernel/guest.rs `vfio_irq`). Two vCPUs of one VM on one core are not
+//! modelled (the guest's MSI-X destinations name host cores).
 
 use super::{Scenario, ValidateCx};
 use serde::{Deserialize, Serialize};
@@ -70,6 +75,20 @@ impl DevicePath {
     }
 }
 
+/// Where a VM's vCPU threads may run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VcpuAffinity {
+    /// Each vCPU thread on its own core of `cores` (`taskset` to one CPU).
+    #[default]
+    Pinned,
+    /// Each vCPU thread may run on any core of `allowed_cores` (its
+    /// cpuset): the host scheduler places a woken vCPU on an idle allowed
+    /// core, else the least loaded run queue (`select_task_rq_fair`,
+    /// `select_idle_sibling`), migrating it.
+    Floating,
+}
+
 /// The virtual machine.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -110,6 +129,23 @@ pub struct VmConfig {
     /// thread). Default: the lowest core running no vCPU. It must run no
     /// vCPU.
     pub backend_core: Option<u32>,
+    /// `pinned` (the default): each vCPU thread runs on its core of
+    /// `cores`; `floating`: each may run on any core of `allowed_cores`,
+    /// starting on its core of `cores`.
+    pub vcpu_affinity: VcpuAffinity,
+    /// The host cores a floating vCPU thread may run on (its cpuset);
+    /// empty: the VM's `cores`. Only with `vcpu_affinity = "floating"`.
+    pub allowed_cores: Vec<u32>,
+    /// A further VM's (`[[vms]]`) own offered packet rate, replacing
+    /// `workload.rate_pps` and `workload.rate_gbps` for its VF.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_pps: Option<f64>,
+    /// The same, as a line rate in Gbit/s (`workload.rate_gbps`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_gbps: Option<f64>,
+    /// A further VM's own number of flows (`workload.flows`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flows: Option<u32>,
 }
 
 /// Largest `vm.host_load`: the vCPU keeps at least 5 % of its core.
@@ -131,6 +167,11 @@ impl Default for VmConfig {
             host_slice_us: 750,
             device: DevicePath::Assigned,
             backend_core: None,
+            vcpu_affinity: VcpuAffinity::Pinned,
+            allowed_cores: Vec::new(),
+            rate_pps: None,
+            rate_gbps: None,
+            flows: None,
         }
     }
 }
@@ -156,6 +197,16 @@ impl VmConfig {
     /// running no vCPU (`None`: every core runs one).
     pub fn backend_core(&self, machine_cores: u32) -> Option<u32> {
         self.backend_core.or_else(|| (0..machine_cores).find(|c| !self.cores.contains(c)))
+    }
+
+    /// The cores a floating vCPU thread may run on (`allowed_cores`, else
+    /// `cores`); empty when pinned.
+    pub fn float_set(&self) -> Vec<u32> {
+        match self.vcpu_affinity {
+            VcpuAffinity::Pinned => Vec::new(),
+            VcpuAffinity::Floating if self.allowed_cores.is_empty() => self.cores.clone(),
+            VcpuAffinity::Floating => self.allowed_cores.clone(),
+        }
     }
 
     /// Checks `[vm]` against the machine and the IOMMU.
@@ -229,6 +280,18 @@ impl VmConfig {
                 "the VM's NIC (an assigned VF, virtio-net or the emulated e1000e) interrupts through MSI-X: set nic.interrupt_mode = \"msix\"",
             );
         }
+        for (key, given) in [
+            ("rate_pps", self.rate_pps.is_some()),
+            ("rate_gbps", self.rate_gbps.is_some()),
+            ("flows", self.flows.is_some()),
+        ] {
+            if given {
+                cx.err(
+                    format!("vm.{key}"),
+                    format!("the first VM's traffic is [workload]'s: set workload.{key} (vms[].{key} gives a further VM its own)"),
+                );
+            }
+        }
         cx.check_u32("vm.halt_poll_ns", self.halt_poll_ns, 0, MAX_HALT_POLL_NS, "ns (one second at most)");
         if !(self.host_load.is_finite() && (0.0..=MAX_HOST_LOAD).contains(&self.host_load)) {
             cx.err(
@@ -264,9 +327,125 @@ pub fn vm_key(i: usize) -> String {
     if i == 0 { "vm".into() } else { format!("vms[{}]", i - 1) }
 }
 
+/// Checks a further VM's own workload keys (`rate_pps`, `rate_gbps`,
+/// `flows`) as `[workload]`'s own are checked.
+fn validate_vm_workload(s: &Scenario, vm: &VmConfig, key: &str, cx: &mut ValidateCx) {
+    use super::workload::{MAX_FLOWS, MAX_RATE_PPS};
+    let positive = |x: f64| x.is_finite() && x > 0.0;
+    let rate_given = vm.rate_pps.is_some() || vm.rate_gbps.is_some();
+    if rate_given && s.workload.pcap.is_some() {
+        cx.err(
+            key,
+            "workload.pcap replays a capture, whose timestamps give every VF's traffic: remove rate_pps and rate_gbps here",
+        );
+    }
+    match (vm.rate_pps, vm.rate_gbps) {
+        (Some(_), Some(_)) => cx.err(format!("{key}.rate_gbps"), "give either rate_pps or rate_gbps, not both"),
+        (Some(p), None) if !positive(p) || p > MAX_RATE_PPS => cx.err(
+            format!("{key}.rate_pps"),
+            format!("expected a positive packet rate of at most {MAX_RATE_PPS:.0} pps, got {p}"),
+        ),
+        (None, Some(g)) if !positive(g) || g > super::nic::MAX_LINE_RATE_GBPS => cx.err(
+            format!("{key}.rate_gbps"),
+            format!("expected a positive rate of at most {} Gbit/s, got {g}", super::nic::MAX_LINE_RATE_GBPS),
+        ),
+        _ => {}
+    }
+    if let Some(n) = vm.flows {
+        let path = format!("{key}.flows");
+        cx.check_u32(&path, n, 1, MAX_FLOWS, "flows");
+        if !s.workload.flow_list.is_empty() || s.workload.pcap.is_some() {
+            cx.err(&path, "workload.flow_list or workload.pcap gives the flows: remove this key");
+        }
+        if let Some(i) = s.apps.iter().position(|a| a.flows.as_ref().is_some_and(|f| f.iter().any(|x| *x >= n))) {
+            cx.err(
+                &path,
+                format!("apps[{i}] reads a flow this VM's {n} flows do not have (every VM runs the same [[apps]])"),
+            );
+        }
+    }
+}
+
+impl Scenario {
+    /// The scenario as VM `i` runs it: `[workload]` with the VM's own
+    /// `rate_pps`, `rate_gbps` and `flows` (a rate given replaces both rate
+    /// keys).
+    pub fn for_vm(&self, i: usize) -> Scenario {
+        let mut s = self.clone();
+        let Some(vm) = self.all_vms().get(i).copied().cloned() else { return s };
+        if vm.rate_pps.is_some() || vm.rate_gbps.is_some() {
+            s.workload.rate_pps = vm.rate_pps;
+            s.workload.rate_gbps = vm.rate_gbps;
+        }
+        if let Some(n) = vm.flows {
+            s.workload.flows = n;
+        }
+        s
+    }
+}
+
+/// Checks each VM's `vcpu_affinity` and `allowed_cores`.
+fn validate_affinity(s: &Scenario, cx: &mut ValidateCx) {
+    for (i, vm) in s.all_vms().into_iter().enumerate() {
+        let key = vm_key(i);
+        if vm.vcpu_affinity == VcpuAffinity::Pinned {
+            if !vm.allowed_cores.is_empty() {
+                cx.err(
+                    format!("{key}.allowed_cores"),
+                    "only a floating vCPU has a set of cores: set vcpu_affinity = \"floating\"",
+                );
+            }
+            continue;
+        }
+        for (j, c) in vm.allowed_cores.iter().enumerate() {
+            if *c >= s.machine.cores {
+                cx.err(
+                    format!("{key}.allowed_cores[{j}]"),
+                    format!("core {c} does not exist (machine.cores = {})", s.machine.cores),
+                );
+            } else if vm.allowed_cores[..j].contains(c) {
+                cx.err(format!("{key}.allowed_cores[{j}]"), format!("core {c} is listed twice"));
+            }
+        }
+        if !vm.allowed_cores.is_empty()
+            && let Some(c) = vm.cores.iter().find(|c| !vm.allowed_cores.contains(c))
+        {
+            cx.err(
+                format!("{key}.allowed_cores"),
+                format!("core {c} of cores (where a vCPU starts) is not in allowed_cores: add it"),
+            );
+        }
+        let why = "a floating vCPU thread (its descriptor's NDST follows it from core to core)";
+        if vm.apic != ApicMode::Posted {
+            cx.err(
+                format!("{key}.vcpu_affinity"),
+                format!("{why} is modelled with VT-d posted interrupts only: set apic = \"posted\" (without posting the VF's IRQs are remapped to the host cores the guest named)"),
+            );
+        }
+        if vm.host_load > 0.0 {
+            cx.err(
+                format!("{key}.host_load"),
+                format!("{why} with a competing host thread is not modelled (that thread is a periodic task on a fixed core, not a run-queue thread): set host_load = 0"),
+            );
+        }
+        if vm.halt_poll_ns > 0 {
+            cx.err(
+                format!("{key}.halt_poll_ns"),
+                format!(
+                    "{why} goes through the host run queues, where halt polling is not modelled: set halt_poll_ns = 0"
+                ),
+            );
+        }
+        if vm.device != DevicePath::Assigned {
+            cx.err(format!("{key}.device"), format!("{why} needs an assigned device: set device = \"assigned\""));
+        }
+    }
+}
+
 /// Checks `[[vms]]`: each further VM against the machine, and every VM
 /// whose vCPUs share a core with another VM's against what sharing needs.
 pub fn validate_vms(s: &Scenario, cx: &mut ValidateCx) {
+    validate_affinity(s, cx);
     let Some(first) = &s.vm else {
         if !s.vms.is_empty() {
             cx.err("vms", "[[vms]] adds VMs beside [vm]: add a [vm] table (the first VM)");
@@ -310,8 +489,24 @@ pub fn validate_vms(s: &Scenario, cx: &mut ValidateCx) {
         if vm.backend_core.is_some() {
             cx.err(format!("{key}.backend_core"), "a further VM's NIC is an assigned VF: it has no back end");
         }
+        validate_vm_workload(s, vm, &key, cx);
     }
     let vms = s.all_vms().len() as u32;
+    // Without posting, each VFIO IRQ of a VM on a shared core gets a host
+    // vector of its own (one per IRTE, from `FIRST_EXTERNAL_VECTOR` up to
+    // the system vectors), so the device vectors must fit.
+    let unposted_shared =
+        s.all_vms().iter().enumerate().any(|(i, vm)| vm.apic != ApicMode::Posted && shares_a_core(s, i));
+    if unposted_shared && vms * s.nic.queues > MAX_HOST_VFIO_VECTORS {
+        cx.err(
+            "vms",
+            format!(
+                "{vms} VMs of {} queues need {} host vectors for their VFIO IRQs (vCPUs sharing a core without posted interrupts): at most {MAX_HOST_VFIO_VECTORS} fit below the system vectors; use fewer VMs or queues, or apic = \"posted\"",
+                s.nic.queues,
+                vms * s.nic.queues
+            ),
+        );
+    }
     if s.iommu.interrupt_remapping && s.iommu.ir_entries < vms * s.nic.queues {
         cx.err(
             "iommu.ir_entries",
@@ -337,14 +532,7 @@ pub fn validate_vms(s: &Scenario, cx: &mut ValidateCx) {
                 "with [[vms]] the vCPUs' cores are shared by VMs, not by a competing thread: set host_load = 0",
             );
         }
-        let shared =
-            vm.cores.iter().any(|c| s.all_vms().iter().enumerate().any(|(j, other)| j != i && other.cores.contains(c)));
-        if shared && vm.apic != ApicMode::Posted {
-            cx.err(
-                format!("{key}.apic"),
-                "vCPUs sharing a core need VT-d posted interrupts: set apic = \"posted\" (without posting the host takes each guest's vectors on the core, where two guests' vectors collide)",
-            );
-        }
+        let shared = shares_a_core(s, i);
         if shared && vm.halt_poll_ns > 0 {
             cx.err(
                 format!("{key}.halt_poll_ns"),
@@ -353,3 +541,16 @@ pub fn validate_vms(s: &Scenario, cx: &mut ValidateCx) {
         }
     }
 }
+
+/// Whether VM `i`'s vCPUs share a host core with another VM's.
+pub fn shares_a_core(s: &Scenario, i: usize) -> bool {
+    let vms = s.all_vms();
+    let runs_on = |vm: &VmConfig, c: &u32| vm.cores.contains(c) || vm.float_set().contains(c);
+    let mine: Vec<u32> = vms[i].cores.iter().chain(vms[i].float_set().iter()).copied().collect();
+    mine.iter().any(|c| vms.iter().enumerate().any(|(j, other)| j != i && runs_on(other, c)))
+}
+
+/// Host vectors for VFIO IRQs when vCPUs share cores without posted
+/// interrupts: `FIRST_EXTERNAL_VECTOR` (0x20) up to `LOCAL_TIMER_VECTOR`
+/// (0xec), one per IRTE.
+pub const MAX_HOST_VFIO_VECTORS: u32 = 0xec - 0x20;

@@ -114,7 +114,17 @@ impl Kernel {
             }
             None => None,
         };
-        vec![top, Box::new(IrChip::new(index, sid, level, post_base))]
+        let mut ir = IrChip::new(index, sid, level, post_base);
+        // Without posting, a VM whose vCPUs share cores with other VMs'
+        // has its VFIO IRQs under host vectors of their own: the host takes
+        // them on a core whichever vCPU holds it (kernel/guest.rs).
+        if let Some(v) = &self.virt
+            && post_base.is_none()
+            && v.vcpus.iter().any(|c| c.shared)
+        {
+            ir.host_vector_for = Some(self.id);
+        }
+        vec![top, Box::new(ir)]
     }
 
     /// Driver probe: map the NIC's memory, request its IRQs and enable its

@@ -257,7 +257,20 @@ impl Kernel {
     /// VFIO → irqfd → KVM: the guest vector (the host vector was chosen
     /// equal to it when the guest programmed its MSI-X entry) into the
     /// virtual IRR (emulated APIC) or posted in software (APICv).
+    ///
+    /// A VM whose vCPUs share cores without posting has host vectors of
+    /// its own: the host maps the vector back to its VM and the guest's
+    /// vector; one of another VM (its vCPU on this core is scheduled out
+    /// or halted) goes to that VM's KVM ([`Kernel::vfio_irq`]).
     fn forward(&mut self, cpu: CpuId, vector: u8, cx: &mut Cx) {
+        let vector = match cx.platform.vfio_vectors.get(&vector).copied() {
+            Some((k, guest)) if k == self.id => guest,
+            Some((k, guest)) => {
+                self.virt.as_mut().expect("a guest").counts.vfio_passed += 1;
+                return self.vfio_pass(cpu, k, guest, cx);
+            }
+            None => vector,
+        };
         let c = cpu.idx();
         let v = self.virt.as_mut().expect("a guest");
         v.counts.injections += 1;
@@ -294,8 +307,17 @@ impl Kernel {
         }
         let apic = self.virt.as_ref().expect("a guest").apic;
         if apic == ApicMode::Posted {
+            // vmx_vcpu_pi_load: NDST follows a vCPU loaded on another core
+            // than its last (a floating vCPU that migrated).
             let core_apic = cx.platform.topo.apic_id(self.core(cpu));
-            self.with_vcpu_pid(cpu, cx, |pid| pid.kvm_vcpu_load(core_apic, false));
+            let moved = self.with_vcpu_pid(cpu, cx, |pid| {
+                let ndst = pid.ndst;
+                pid.kvm_vcpu_load(core_apic, false);
+                pid.ndst != ndst
+            });
+            if moved {
+                self.virt.as_mut().expect("a guest").vcpus[c].ndst_updates += 1;
+            }
         }
         if apic != ApicMode::Emulated {
             self.sync_pir(cpu, cx);
@@ -819,13 +841,36 @@ impl Kernel {
                 }
                 vc.mode = VcpuMode::Host;
                 // The wakeup's handling on the host, the switch to the
-                // thread and the entry: as on a core of its own.
-                let cost = costs.irq_entry_exit + costs.vcpu_wakeup + Dur(costs.vm_exit.0 / 2);
+                // thread and the entry: as on a core of its own; after a
+                // migration, also the switch on the core it left and the
+                // refill of its flow state's lines from that core's cache.
+                let moved = vc.migrated_from.take().map_or(Dur::ZERO, |from| {
+                    let topo = &cx.platform.topo;
+                    let line = if topo.socket_of(from) == topo.socket_of(self.cores[c]) {
+                        costs.cache_transfer_same_socket
+                    } else {
+                        costs.cache_transfer_cross_socket
+                    };
+                    costs.context_switch + line.times(super::rps::FLOW_STATE_LINES)
+                });
+                let cost = costs.irq_entry_exit + costs.vcpu_wakeup + Dur(costs.vm_exit.0 / 2) + moved;
                 self.cpus[c].pause(now);
                 self.push_frame(cpu, Ctx::Vmm, Work::Vmm { vector: KICK }, cost, cx);
             }
             VcpuMode::Guest | VcpuMode::Host => {}
         }
+    }
+
+    /// The host scheduler moved the woken vCPU's thread to core `to`
+    /// (floating): from now on its core is `to` — kicks, IPIs and its
+    /// descriptor's notifications go there (NDST at its next load).
+    pub fn vcpu_migrate(&mut self, cpu: CpuId, to: crate::ids::CoreId) {
+        let c = cpu.idx();
+        let from = std::mem::replace(&mut self.cores[c], to);
+        let vc = &mut self.virt.as_mut().expect("a guest").vcpus[c];
+        vc.migrations += 1;
+        // A second move before it ran keeps the first core's refill.
+        vc.migrated_from.get_or_insert(from);
     }
 
     /// The host scheduler sets `TIF_NEED_RESCHED` on the vCPU's thread (its
@@ -875,11 +920,74 @@ impl Kernel {
 
     /// The host takes what reached a shared core none of whose vCPUs holds
     /// it (wakeup vectors, kicks): acknowledged and ended, counted here.
-    pub fn host_idle_take(&mut self, cpu: CpuId, cx: &mut Cx) {
+    ///
+    /// An assigned device's IRQ (VMs sharing the core without posting)
+    /// goes to its VM: `vfio_msihandler` signals the irqfd and KVM
+    /// delivers it ([`Kernel::vfio_irq`]).
+    /// Returns how many it passed.
+    pub fn host_idle_take(&mut self, cpu: CpuId, cx: &mut Cx) -> u64 {
         let core = self.core(cpu);
-        while cx.platform.lapic_ack(core).is_some() {
+        let mut passed = 0;
+        while let Some(vector) = cx.platform.lapic_ack(core) {
             cx.platform.lapic_eoi(core, cx.sim);
             self.virt.as_mut().expect("a guest").counts.physical_taken += 1;
+            if let Some((k, guest)) = cx.platform.vfio_vectors.get(&vector).copied() {
+                passed += 1;
+                self.vfio_pass(cpu, k, guest, cx);
+            }
+        }
+        passed
+    }
+
+    /// The host, on `cpu`'s core, took an assigned device's IRQ that belongs
+    /// to VM `kernel`'s vCPU on the same core (VMs sharing the core without
+    /// posting): `vfio_msihandler` → `eventfd_signal` → `irqfd_wakeup` →
+    /// `kvm_set_msi`, delivered to that vCPU now.
+    /// The caller counts it (the exiting vCPU's VM, or the idle host's run
+    /// queue).
+    fn vfio_pass(&mut self, cpu: CpuId, kernel: crate::ids::KernelId, vector: u8, cx: &mut Cx) {
+        if cx.sim.faults.fire(crate::sim::Fault::VfioPassLost) {
+            return;
+        }
+        let core = self.core(cpu);
+        cx.sim.at(cx.sim.now(), crate::sim::Event::VfioIrq { kernel, core, vector });
+    }
+
+    /// KVM delivers an assigned device's interrupt, taken by the host on a
+    /// core this VM's vCPU `cpu` shares with other VMs' vCPUs, without
+    /// posting (`kvm_set_msi` → `__apic_accept_irq`): with an emulated APIC
+    /// into its virtual IRR (`kvm_lapic_set_irr`, `KVM_REQ_EVENT`: injected
+    /// at the next entry), with APICv posted in software
+    /// (`vmx_deliver_posted_interrupt`: synced into the virtual APIC at the
+    /// next entry). `kvm_vcpu_kick` sends no IPI to a vCPU out of guest
+    /// mode: a scheduled-out vCPU takes it when the run queue gives it the
+    /// core again; a halted one is woken (`kvm_vcpu_wake_up`: this core's
+    /// run queue finds it due, `kvm_vcpu_check_block`) and queued. Only a
+    /// vCPU back in guest mode meanwhile is notified or kicked.
+    pub fn vfio_irq(&mut self, cpu: CpuId, vector: u8, cx: &mut Cx) {
+        let c = cpu.idx();
+        let v = self.virt.as_mut().expect("a guest");
+        v.counts.vfio_received += 1;
+        let mode = v.vcpus[c].mode;
+        if mode == VcpuMode::Guest {
+            v.counts.injections += 1;
+            return self.kvm_deliver(cpu, vector, Dur::ZERO, cx);
+        }
+        v.counts.injections += 1;
+        if matches!(mode, VcpuMode::Preempted | VcpuMode::Halted) {
+            v.counts.vfio_descheduled += 1;
+        }
+        if v.apic == ApicMode::Emulated {
+            v.vcpus[c].vapic.request(vector);
+        } else {
+            let out = self.with_vcpu_pid(cpu, cx, |pid| pid.post_software(vector));
+            let v = self.virt.as_mut().expect("a guest");
+            v.counts.software_posted += 1;
+            v.counts.software_merged += out.merged as u64;
+        }
+        if mode == VcpuMode::Halted {
+            let core = self.core(cpu);
+            cx.sim.at(cx.sim.now(), crate::sim::Event::VcpuWake { core });
         }
     }
 

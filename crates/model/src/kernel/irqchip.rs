@@ -108,13 +108,26 @@ pub struct IrChip {
     /// target APIC ID `a` at `base + 64 · a` (the host's posted-MSI
     /// descriptors, or a VM's vCPU descriptors for an assigned device).
     pub post_base: Option<u64>,
+    /// A VM's assigned device remapped to a core its vCPUs share with other
+    /// VMs' (no posting): the entry carries a host vector of its own
+    /// ([`host_vfio_vector`] of the index), which the host maps back to
+    /// this guest kernel and the guest's vector.
+    pub host_vector_for: Option<crate::ids::KernelId>,
+}
+
+/// The host vector of IRTE `index` when VFIO IRQs get host vectors of
+/// their own: one per entry from `FIRST_EXTERNAL_VECTOR`, so IRQs of
+/// different VMs on one core never share a vector (validation keeps them
+/// below the system vectors).
+pub fn host_vfio_vector(index: u16) -> u8 {
+    (super::vector::FIRST_EXTERNAL_VECTOR as u16 + index).min(0xeb) as u8
 }
 
 impl IrChip {
     /// The level for IRTE `index`, validating requester `sid`; with
     /// `post_base`, posted-format entries.
     pub fn new(index: u16, sid: u16, level: bool, post_base: Option<u64>) -> IrChip {
-        IrChip { index, sid, level, written: false, post_base }
+        IrChip { index, sid, level, written: false, post_base, host_vector_for: None }
     }
 }
 
@@ -126,7 +139,12 @@ impl IrqChip for IrChip {
         // modify_irte: the new destination and vector into the entry, then
         // an IEC invalidation of it through the invalidation queue.
         let d = msg.decode().ok()?;
-        let e = RemappedIrte::new(d.data.vector, d.address.destination_id as u32, false, self.level, self.sid);
+        let mut vector = d.data.vector;
+        if let Some(k) = self.host_vector_for {
+            vector = host_vfio_vector(self.index);
+            cx.platform.vfio_vectors.insert(vector, (k, d.data.vector));
+        }
+        let e = RemappedIrte::new(vector, d.address.destination_id as u32, false, self.level, self.sid);
         // intel_ir_reconfigure_irte_posted: the same entry in posted format,
         // VV = the vector, PDA = the target CPU's descriptor.
         let irte = if let Some(base) = self.post_base {

@@ -252,11 +252,30 @@ pub struct VmMetrics {
     pub preemptions: u64,
     /// Wakeups of a halted vCPU that waited for the competing thread's turn.
     pub wakeups_behind_host: u64,
+    /// VMs sharing cores without posting: interrupts of another VM's
+    /// assigned device that this VM's running vCPUs took (an exit each) on
+    /// the cores they share, the host passing them to that VM.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub vfio_passed: u64,
+    /// Its own device's interrupts taken on a shared core by another VM's
+    /// vCPU or by the idle host, and passed to it.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub vfio_received: u64,
+    /// Of which arrived while its vCPU did not hold its core (scheduled
+    /// out or halted): pending in its virtual IRR or PIR until its next
+    /// entry.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub vfio_descheduled: u64,
     /// Each vCPU.
     pub vcpus: Vec<VcpuMetrics>,
     /// A virtio or emulated NIC's back end and the guest's side of it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backend: Option<BackendMetrics>,
+}
+
+/// Whether a counter is zero (left out of the JSON).
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A virtio or emulated NIC's host back end (`vm.backend`).
@@ -696,6 +715,9 @@ impl Kernel {
             poll_ns: n.poll_ps as f64 / 1e3,
             preemptions: n.preemptions,
             wakeups_behind_host: n.wakeups_behind_host,
+            vfio_passed: n.vfio_passed,
+            vfio_received: n.vfio_received,
+            vfio_descheduled: n.vfio_descheduled,
             vcpus,
         })
     }

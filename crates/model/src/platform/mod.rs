@@ -217,6 +217,12 @@ pub struct Platform {
     pub memory: HostMemory,
     /// What happened here.
     pub stats: PlatformStats,
+    /// The host's vectors of assigned devices' IRQs that VFIO forwards to
+    /// a guest whose vCPUs share cores without posted interrupts: host
+    /// vector → the VM's guest kernel and the guest's vector (the guest
+    /// programmed its MSI-X entry with it; the host allocated its own for
+    /// the IRTE, `vfio_msi_set_vector_signal` → `request_irq`).
+    pub vfio_vectors: BTreeMap<u8, (crate::ids::KernelId, u8)>,
 }
 
 impl Platform {
@@ -234,6 +240,7 @@ impl Platform {
             dma_read_latency: sim.costs.dma_read,
             memory: HostMemory::default(),
             stats: PlatformStats::default(),
+            vfio_vectors: BTreeMap::new(),
         }
     }
 
