@@ -240,15 +240,13 @@ fn experiments_list_and_run_with_computed_findings() {
 /// (`recvmsg_call_ns` + `recvmsg_datagram_ns`): (experiment, the claim's
 /// start). docs/experiments.md explains each under its experiment. The test
 /// checks that they still fail, so one that holds again must leave the list.
-const FAILING_SINCE_RECVMSG: [(&str, &str); 8] = [
-    ("affinity-locality", "800 kpps: CPU per packet"),
+const FAILING_SINCE_RECVMSG: [(&str, &str); 6] = [
     ("napi-livelock", "napi: plateau"),
     ("napi-livelock", "napi: dip at"),
     ("napi-livelock", "napi+coalesce: plateau"),
     ("napi-livelock", "napi-inline: plateau"),
     ("napi-livelock", "napi-inline: dip at"),
     ("napi-livelock", "napi+coalesce-inline: plateau"),
-    ("iommu-cost", "the IOMMU's work is per DMA, not per byte"),
 ];
 
 /// Every experiment, quick: its findings hold, computed from the data
