@@ -236,22 +236,8 @@ fn experiments_list_and_run_with_computed_findings() {
     assert_eq!(o.status.code(), Some(2));
 }
 
-/// Findings that fail since a reader's `recvmsg` is charged as sourced
-/// (`recvmsg_call_ns` + `recvmsg_datagram_ns`): (experiment, the claim's
-/// start). docs/experiments.md explains each under its experiment. The test
-/// checks that they still fail, so one that holds again must leave the list.
-const FAILING_SINCE_RECVMSG: [(&str, &str); 6] = [
-    ("napi-livelock", "napi: plateau"),
-    ("napi-livelock", "napi: dip at"),
-    ("napi-livelock", "napi+coalesce: plateau"),
-    ("napi-livelock", "napi-inline: plateau"),
-    ("napi-livelock", "napi-inline: dip at"),
-    ("napi-livelock", "napi+coalesce-inline: plateau"),
-];
-
-/// Every experiment, quick: its findings hold, computed from the data
-/// (but those of [`FAILING_SINCE_RECVMSG`], which fail), and every
-/// variant's run balances its accounting laws.
+/// Every experiment, quick: its findings hold, computed from the data, and
+/// every variant's run balances its accounting laws.
 #[test]
 fn every_experiment_runs_quick_with_findings_that_hold() {
     let list = stdout(&irqlab(&["experiment", "list"]));
@@ -275,9 +261,7 @@ fn every_experiment_runs_quick_with_findings_that_hold() {
         let findings = v["findings"].as_array().unwrap();
         assert!(!findings.is_empty(), "{name}");
         for f in findings {
-            let claim = f["claim"].as_str().unwrap();
-            let known = FAILING_SINCE_RECVMSG.iter().any(|(e, start)| *e == name && claim.starts_with(start));
-            assert_eq!(f["holds"], !known, "{name}: {claim}");
+            assert_eq!(f["holds"], true, "{name}: {}", f["claim"]);
         }
     }
 }
