@@ -479,7 +479,7 @@ mod tests {
         assert!(!woken[1].holds);
         let full = napi_findings(dip(STARVED, [1000.0, 1000.0, 0.0, 0.0]));
         assert!(!full[1].holds);
-        let some_full = napi_findings(dip([0.01, 0.7, 0.0, 0.29], [3350.0, 1931.0, 0.0, 0.0]));
+        let some_full = napi_findings(dip([0.01, 0.7, 0.0, 0.15], [3350.0, 1931.0, 0.0, 0.0]));
         assert!(some_full[1].holds, "{}", some_full[1].claim);
         let reader_runs = napi_findings(dip([0.2, 0.5, 0.0, 0.3], DRAINED));
         assert!(!reader_runs[1].holds);
