@@ -289,6 +289,7 @@ impl Cx {
         self.cross_core();
         self.signals();
         self.io_uring();
+        self.udp_recvmsg();
         self.memcpy();
         self.memory_maps();
         // The measuring thread ran pinned to c0; give it back every CPU.
@@ -585,6 +586,57 @@ impl Cx {
                 v,
             ),
             Err(e) => self.skip("io_uring_nop_eventfd", e),
+        }
+    }
+
+    /// `recvmsg` on a UDP socket bound to 127.0.0.1: on its empty queue
+    /// (`EAGAIN`, the per-call part), and draining datagrams this thread
+    /// sent to it over loopback (only the drain is timed; the sends, which
+    /// run the loopback's softirq in this thread, are not).
+    fn udp_recvmsg(&mut self) {
+        let names = ["udp_recvmsg_eagain", "udp_recvmsg_drain"];
+        let bound = std::net::UdpSocket::bind("127.0.0.1:0").and_then(|s| s.local_addr().map(|a| (s, a)));
+        let (sock, to) = match bound {
+            Ok(x) => x,
+            Err(e) => {
+                for name in names {
+                    self.skip(name, format!("cannot bind a UDP socket on 127.0.0.1: {e}"));
+                }
+                return;
+            }
+        };
+        let mut buf = [0u8; 2048];
+        match recvmsg_once(&sock, &mut buf) {
+            Err(e) if e == rustix::io::Errno::AGAIN => {}
+            other => {
+                for name in names {
+                    self.skip(name, format!("recvmsg on an empty UDP socket gave {other:?}, not EAGAIN"));
+                }
+                return;
+            }
+        }
+        let n = self.n(20_000);
+        let v = self.time_each(n, || {
+            let _ = black_box(recvmsg_once(&sock, &mut buf));
+        });
+        self.record(
+            "udp_recvmsg_eagain",
+            "recvmsg(MSG_DONTWAIT) on a UDP socket with nothing queued, asking for the sender's address: EAGAIN",
+            "ns",
+            n,
+            self.cpus0(),
+            v,
+        );
+        let fills = self.n(200);
+        match udp_drain(&sock, to, fills, self.options.reps) {
+            Ok(v) => {
+                let what = format!(
+                    "recvmsg(MSG_DONTWAIT) returning one of {RECVMSG_QUEUE} queued {RECVMSG_PAYLOAD}-byte datagrams \
+                     sent over loopback by this thread, per datagram"
+                );
+                self.record("udp_recvmsg_drain", &what, "ns", fills * RECVMSG_QUEUE, self.cpus0(), v)
+            }
+            Err(e) => self.skip("udp_recvmsg_drain", e),
         }
     }
 
@@ -921,6 +973,57 @@ pub(crate) fn timed_reps(
     Ok(out)
 }
 
+/// Payload of the datagrams `udp_recvmsg_drain` receives, bytes: the 18 of
+/// the `udp_sink` figures docs/costs.md derives the `recvmsg` defaults from.
+pub(crate) const RECVMSG_PAYLOAD: usize = 18;
+
+/// Datagrams queued before each timed drain: far fewer than the default
+/// receive buffer holds, so none is dropped.
+const RECVMSG_QUEUE: usize = 64;
+
+/// One non-blocking `recvmsg` on `sock` into `buf`, asking for the
+/// sender's address as a UDP server does: the bytes received.
+pub(crate) fn recvmsg_once(sock: &std::net::UdpSocket, buf: &mut [u8]) -> rustix::io::Result<usize> {
+    let mut iov = [std::io::IoSliceMut::new(buf)];
+    let mut control = rustix::net::RecvAncillaryBuffer::default();
+    rustix::net::recvmsg(sock, &mut iov, &mut control, rustix::net::RecvFlags::DONTWAIT).map(|r| r.bytes)
+}
+
+/// Per repetition, `fills` times: queue [`RECVMSG_QUEUE`] datagrams on
+/// `sock` (sent to `to`, untimed), then time the `recvmsg` calls that drain
+/// them. ns per datagram, one value per repetition after a warm-up one.
+fn udp_drain(
+    sock: &std::net::UdpSocket,
+    to: std::net::SocketAddr,
+    fills: usize,
+    reps: usize,
+) -> Result<Vec<f64>, String> {
+    let payload = [7u8; RECVMSG_PAYLOAD];
+    let mut buf = [0u8; 2048];
+    let mut out = Vec::with_capacity(reps);
+    for rep in 0..=reps {
+        let mut timed = Duration::ZERO;
+        for _ in 0..fills {
+            for _ in 0..RECVMSG_QUEUE {
+                sock.send_to(&payload, to).map_err(|e| format!("sendto 127.0.0.1 failed: {e}"))?;
+            }
+            let t = Instant::now();
+            for _ in 0..RECVMSG_QUEUE {
+                let n =
+                    recvmsg_once(sock, &mut buf).map_err(|e| format!("recvmsg of a queued datagram failed: {e}"))?;
+                if n != RECVMSG_PAYLOAD {
+                    return Err(format!("received {n} bytes, sent {RECVMSG_PAYLOAD}"));
+                }
+            }
+            timed += t.elapsed();
+        }
+        if rep > 0 {
+            out.push(timed.as_nanos() as f64 / (fills * RECVMSG_QUEUE) as f64);
+        }
+    }
+    Ok(out)
+}
+
 /// Round trips between a thread on `a` (timing) and one on `b` through two
 /// eventfds: ns per one-way trip, one value per repetition.
 fn pingpong(a: usize, b: usize, per_rep: usize, reps: usize) -> Result<Vec<f64>, String> {
@@ -1218,6 +1321,13 @@ fn derive_costs(cx: &Cx) -> Vec<CostValue> {
     put("signal_frame_ns", &["signal_handler", "signal_sigwait"], "signal_handler − signal_sigwait", &|v| {
         v[0] - v[1]
     });
+    put("recvmsg_call_ns", &["udp_recvmsg_eagain"], "udp_recvmsg_eagain", &|v| v[0]);
+    put(
+        "recvmsg_datagram_ns",
+        &["udp_recvmsg_drain", "udp_recvmsg_eagain"],
+        "udp_recvmsg_drain − udp_recvmsg_eagain (the 18-byte copy, under a nanosecond, stays in)",
+        &|v| v[0] - v[1],
+    );
     put("io_uring_op_ns", &["io_uring_nop_batch64"], "io_uring_nop_batch64", &|v| v[0]);
     put(
         "io_uring_enter_ns",
@@ -1275,6 +1385,7 @@ fn not_measured(measured: &[&str], cx: &Cx) -> Vec<NotMeasured> {
             }
             "cache_transfer_same_socket_ns" => needs(&["cache_line_pingpong"]),
             "ipi_latency_ns" => needs(&["membarrier_ipi"]),
+            "recvmsg_call_ns" | "recvmsg_datagram_ns" => needs(&["udp_recvmsg_eagain", "udp_recvmsg_drain"]),
             "io_uring_op_ns" | "io_uring_enter_ns" | "io_uring_eventfd_ns" => {
                 needs(&["io_uring_nop_batch1", "io_uring_nop_batch64", "io_uring_nop_eventfd"])
             }

@@ -14,7 +14,9 @@
 //! touch, `mremap` to a fixed address, unmap), each block with its
 //! `SAFETY:` argument.
 
-use crate::measure::{Stats, allowed_cpus, efd_post, efd_wait, pair_cpu, pin, pin_set, timed_reps, with_spinner};
+use crate::measure::{
+    Stats, allowed_cpus, efd_post, efd_wait, pair_cpu, pin, pin_set, recvmsg_once, timed_reps, with_spinner,
+};
 use irqlab_model::costs::CostModel;
 use irqlab_model::predict;
 use rustix::event::{EventfdFlags, epoll, eventfd};
@@ -137,7 +139,7 @@ pub fn validate_host(costs: &CostModel, options: Options) -> Vec<Comparison> {
         unit: "ns",
         host: one.and_then(|a| udp_loopback(a, scale(20_000), reps)).map(Stats::of),
         model: Some(predict::udp_loopback_ns(costs, UDP_PAYLOAD as f64)),
-        composition: "send: system call + tx_per_packet; loopback: backlog enqueue + softirq entry + rx_protocol_per_packet; receive: system call + copy",
+        composition: "send: system call + tx_per_packet; loopback: backlog enqueue + softirq entry + rx_protocol_per_packet; receive: recvmsg_call + recvmsg_datagram + copy",
     });
     let _ = pin_set(&allowed);
     out
@@ -386,7 +388,8 @@ fn pipe_pingpong(a: usize, b: usize, per_rep: usize, reps: usize) -> Result<Vec<
 }
 
 /// A datagram of [`UDP_PAYLOAD`] bytes sent to a socket of this thread on
-/// 127.0.0.1 and received: ns per send and receive.
+/// 127.0.0.1 and received with `recvmsg` (the call the model's readers
+/// make): ns per send and receive.
 fn udp_loopback(a: usize, per_rep: usize, reps: usize) -> Result<Vec<f64>, String> {
     pin(a)?;
     let sock =
@@ -396,7 +399,8 @@ fn udp_loopback(a: usize, per_rep: usize, reps: usize) -> Result<Vec<f64>, Strin
     let mut buf = [0u8; 2048];
     timed_reps(reps, per_rep, 1, || {
         sock.send_to(&payload, to).map_err(|e| format!("sendto failed: {e}"))?;
-        let (n, _) = sock.recv_from(&mut buf).map_err(|e| format!("recvfrom failed: {e}"))?;
+        // The loopback's softirq ran inside send_to: the datagram is queued.
+        let n = recvmsg_once(&sock, &mut buf).map_err(|e| format!("recvmsg failed: {e}"))?;
         if n != UDP_PAYLOAD {
             return Err(format!("received {n} bytes, sent {UDP_PAYLOAD}"));
         }

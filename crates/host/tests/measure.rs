@@ -19,7 +19,13 @@ fn check_structure(c: &Calibration, reps: usize) {
     for name in ["getppid", "eventfd_write", "locked_rmw", "memcpy_l1", "memcpy_dram", "page_fault"] {
         assert!(names.contains(&name), "{name} is neither measured nor skipped");
     }
-    for name in PAIRED.iter().chain(&["io_uring_nop_batch1", "signal_handler", "signal_sigwait"]) {
+    for name in PAIRED.iter().chain(&[
+        "io_uring_nop_batch1",
+        "signal_handler",
+        "signal_sigwait",
+        "udp_recvmsg_eagain",
+        "udp_recvmsg_drain",
+    ]) {
         assert!(names.contains(name), "{name} is neither measured nor skipped");
     }
     for m in &c.measurements {

@@ -73,6 +73,26 @@ pub struct CostModel {
     /// CPU time of a trivial system call with mitigations. docs/costs.md "syscall
     /// (trivial, with mitigations)": ≈100 ns, measured (getppid).
     pub syscall_ns: f64,
+    /// CPU time of one `recvmsg` on a UDP socket whether or not it returns a
+    /// datagram: the system call's entry and exit, `____sys_recvmsg`'s
+    /// `msghdr` copy-in and iovec import, the socket lookup and
+    /// `__skb_recv_udp`'s look at the receive queue. It is all that a call
+    /// finding the socket drained (`EAGAIN`) costs. docs/costs.md "UDP
+    /// `recvmsg`, per call / per datagram": `syscall_ns` (100) plus
+    /// 631.01 − 547.37 ns, what `recvmsg` costs over `recv` per call for the
+    /// same datagrams (J. D. Brouer's `udp_sink`, netoptimizer/network-testing
+    /// issue 5), ≈184 ns; partly an *estimate* (the empty-queue check).
+    pub recvmsg_call_ns: f64,
+    /// CPU time per datagram a UDP `recvmsg` returns, beyond the call
+    /// (`recvmsg_call_ns`), the copy (`copy_bytes_per_ns`) and the cache
+    /// lines pulled from the softirq's core (`cache_transfer_*`, charged
+    /// apart): the dequeue under the receive-queue lock, `udp_rmem_release`,
+    /// the `msghdr` and `sockaddr` fill and the skb's free. docs/costs.md "UDP
+    /// `recvmsg`, per call / per datagram": 631.01 ns per datagram for a
+    /// receiver-bound `udp_sink` calling `recvmsg` (18-byte payloads), less
+    /// the call's 184, the 18-byte copy (0.5) and 3 lines × 60 ns of
+    /// transfers ⇒ ≈267 ns.
+    pub recvmsg_datagram_ns: f64,
     /// CPU stall to pull one cache line last written by another core of the
     /// same socket (flow/socket state, a packet's data). *estimate*: an LLC
     /// hit on a line modified in another core's private cache is of the
@@ -283,6 +303,8 @@ impl Default for CostModel {
             wakeup_cross_core_latency_ns: 3400.0,
             context_switch_ns: 900.0,
             syscall_ns: 100.0,
+            recvmsg_call_ns: 184.0,
+            recvmsg_datagram_ns: 267.0,
             copy_bytes_per_ns: 35.0,
             copy_dram_bytes_per_ns: 8.0,
             copy_cache_resident_bytes: 65536.0,
@@ -364,6 +386,10 @@ pub struct Costs {
     pub context_switch: Dur,
     /// See [`CostModel::syscall_ns`].
     pub syscall: Dur,
+    /// See [`CostModel::recvmsg_call_ns`].
+    pub recvmsg_call: Dur,
+    /// See [`CostModel::recvmsg_datagram_ns`].
+    pub recvmsg_datagram: Dur,
     /// See [`CostModel::cache_transfer_same_socket_ns`].
     pub cache_transfer_same_socket: Dur,
     /// See [`CostModel::cache_transfer_cross_socket_ns`].
@@ -455,7 +481,7 @@ pub struct Costs {
 
 impl CostModel {
     /// Every field with its name and value, for validation and reports.
-    pub fn fields(&self) -> [(&'static str, f64); 56] {
+    pub fn fields(&self) -> [(&'static str, f64); 58] {
         [
             ("irq_entry_exit_ns", self.irq_entry_exit_ns),
             ("lapic_eoi_ns", self.lapic_eoi_ns),
@@ -471,6 +497,8 @@ impl CostModel {
             ("wakeup_cross_core_latency_ns", self.wakeup_cross_core_latency_ns),
             ("context_switch_ns", self.context_switch_ns),
             ("syscall_ns", self.syscall_ns),
+            ("recvmsg_call_ns", self.recvmsg_call_ns),
+            ("recvmsg_datagram_ns", self.recvmsg_datagram_ns),
             ("copy_bytes_per_ns", self.copy_bytes_per_ns),
             ("copy_dram_bytes_per_ns", self.copy_dram_bytes_per_ns),
             ("copy_cache_resident_bytes", self.copy_cache_resident_bytes),
@@ -535,6 +563,8 @@ impl CostModel {
             wakeup_cross_core_latency: d(self.wakeup_cross_core_latency_ns),
             context_switch: d(self.context_switch_ns),
             syscall: d(self.syscall_ns),
+            recvmsg_call: d(self.recvmsg_call_ns),
+            recvmsg_datagram: d(self.recvmsg_datagram_ns),
             cache_transfer_same_socket: d(self.cache_transfer_same_socket_ns),
             cache_transfer_cross_socket: d(self.cache_transfer_cross_socket_ns),
             ipi_send: d(self.ipi_send_ns),

@@ -5,7 +5,10 @@
 //! compares these predictions, made from a calibration's per-operation
 //! costs, with the same behaviours measured on the host
 //! (docs/validation.md). None of the predicted behaviours is itself a
-//! calibration input: each composes costs that were measured apart.
+//! calibration input: each composes costs that were measured apart (the
+//! UDP loopback's receive half is: calibration times `recvmsg` draining
+//! datagrams sent over loopback, so that case checks the send half and the
+//! stack between them).
 //!
 //! The compositions, step by step:
 //!
@@ -27,7 +30,9 @@
 //!   the loopback device's `netif_rx` to the backlog (`rps_enqueue_ns`),
 //!   the softirq that runs it on the way out of the system call
 //!   (`softirq_entry_ns`), protocol receive (`rx_protocol_per_packet_ns`),
-//!   then `recvmsg`'s system call and copy.
+//!   then a `recvmsg` returning the datagram (`recvmsg_call_ns` +
+//!   `recvmsg_datagram_ns`, as workload/notify.rs charges a reader) and its
+//!   copy.
 //!
 //! What the model leaves out shows in the ratios: a pipe is charged as an
 //! eventfd (the model has no pipe: a pipe's mutex and buffer management
@@ -113,7 +118,7 @@ pub fn crossover(sizes: &[f64], moving: impl Fn(f64) -> f64, copying: impl Fn(f6
 pub fn udp_loopback_ns(c: &CostModel, payload: f64) -> f64 {
     let send = c.syscall_ns + c.tx_per_packet_ns;
     let loopback = c.rps_enqueue_ns + c.softirq_entry_ns + c.rx_protocol_per_packet_ns;
-    let receive = c.syscall_ns + copy_ns(c, payload);
+    let receive = c.recvmsg_call_ns + c.recvmsg_datagram_ns + copy_ns(c, payload);
     send + loopback + receive
 }
 

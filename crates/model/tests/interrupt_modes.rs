@@ -157,7 +157,16 @@ fn irqbalance_moves_vectors_off_an_overloaded_core_by_reprogramming_msix() {
     assert!(balanced.interrupts.affinity_moves > 0);
     assert!(balanced.interrupts.per_vector.iter().any(|v| v.core != 0), "some vector left core 0");
     assert!(balanced.interrupts.per_core[1..].iter().sum::<u64>() > 0, "other cores now take interrupts");
-    assert!(balanced.throughput.delivered_pps > pinned.throughput.delivered_pps * 1.1);
+    // Spreading the vectors delivers more; by less than the 10% it once
+    // did, since the readers pay recvmsg as sourced: the spread cores run
+    // in NAPI's interrupt mode, their readers a quarter to a third of
+    // each (≈2.16 against ≈1.99 Mpps).
+    assert!(
+        balanced.throughput.delivered_pps > pinned.throughput.delivered_pps * 1.05,
+        "{} vs {}",
+        balanced.throughput.delivered_pps,
+        pinned.throughput.delivered_pps
+    );
 }
 
 #[test]

@@ -27,7 +27,17 @@ fn remapping_delivers_what_an_unprotected_machine_delivers() {
     let plain = quick(Scenario::default());
     for mode in [IommuMode::Passthrough, IommuMode::Strict, IommuMode::Lazy] {
         let m = quick(protected(mode, DmaMapping::PagePool));
-        assert_eq!(m.packets.delivered, plain.packets.delivered, "{mode:?}");
+        // Nothing is lost to remapping. (Delivered counts differ by the
+        // packets still queued at the end: the default load keeps the
+        // readers, whose recvmsg is charged as sourced, close to busy, so
+        // the walks' few ns per DMA shift which packets the run's end
+        // catches in a socket.)
+        assert_eq!(m.packets.offered, plain.packets.offered, "{mode:?}");
+        for p in [&m.packets, &plain.packets] {
+            assert_eq!(p.dropped.values().sum::<u64>(), 0, "{mode:?}: {:?}", p.dropped);
+        }
+        let (d, pd) = (m.packets.delivered as f64, plain.packets.delivered as f64);
+        assert!((d - pd).abs() <= 0.01 * pd, "{mode:?}: {d} vs {pd} delivered");
         let ir = m.ir.as_ref().expect("interrupt remapping is on");
         assert!(ir.remapped > 1_000 && ir.blocked.is_empty(), "{mode:?}: {ir:?}");
         assert_eq!(m.interrupts.msi.accepted + m.interrupts.msi.irr_coalesced, ir.remapped);

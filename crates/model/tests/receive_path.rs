@@ -175,7 +175,9 @@ fn softirq_defer_decides_whether_net_rx_runs_on_irq_exit_or_in_ksoftirqd() {
         assert!(m.interrupts.total > 300, "the device interrupts all along: {}", m.interrupts.total);
     }
     let (d, i) = (&deferred.cpu[0].busy_frac, &inline.cpu[0].busy_frac);
-    assert!(d.softirq < 0.1 && d.kthread > 0.6, "deferred: NET_RX in ksoftirqd: {d:?}");
+    // ksoftirqd and the reader, both runnable throughout, share the core
+    // (the reader's recvmsg, as sourced, wants as much of it as NET_RX).
+    assert!(d.softirq < 0.1 && d.kthread > 0.4, "deferred: NET_RX in ksoftirqd: {d:?}");
     assert!(i.softirq > 0.25 && i.softirq > 4.0 * d.softirq, "inline: NET_RX on irq_exit: {i:?} vs {d:?}");
     assert!(i.user < d.user, "softirq on irq_exit is taken from the reader: {} vs {}", i.user, d.user);
 }

@@ -226,13 +226,18 @@ fn each_device_path_keeps_the_laws_and_its_signature() {
     assert!(extint[1] * 4 < extint[0] && extint[2] * 4 < extint[0], "{extint:?}");
 }
 
+/// The emulated NIC's VMM thread saturates first. (virtio with vhost no
+/// longer loses to the assigned VF: since the guest's readers pay `recvmsg`
+/// as sourced, the assigned VF's two cores are reader-bound, one of them in
+/// NAPI's interrupt-mode dip, below vhost's own limit; docs/experiments.md,
+/// `virt-delivery`.)
 #[test]
-fn at_saturation_emulated_loses_to_virtio_which_loses_to_the_assigned_vf() {
+fn at_saturation_the_emulated_nic_loses_to_virtio_and_to_the_assigned_vf() {
     let rate = 6_000_000.0;
     let tput = |p: DevicePath| go(&device(p, ApicMode::Posted, rate)).throughput.delivered_pps;
     let (assigned, virtio, emulated) =
         (tput(DevicePath::Assigned), tput(DevicePath::Virtio), tput(DevicePath::Emulated));
-    assert!(emulated < virtio && virtio < assigned, "{emulated} < {virtio} < {assigned}");
+    assert!(emulated < virtio && emulated < assigned, "{emulated} < {virtio}, {emulated} < {assigned}");
 }
 
 #[test]

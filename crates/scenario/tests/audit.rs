@@ -71,8 +71,14 @@ fn rps_rfs_and_coalescing_mistakes_are_found_and_fixed() {
     assert_eq!(names[..3], ["rps_with_a_queue_per_core", "rfs_without_flow_table", "coalescing_off_at_high_rate"]);
     let coal = &r.findings[2];
     assert!(coal.after.as_ref().unwrap().interrupts_per_s * 5.0 < r.before.interrupts_per_s, "{r:#?}");
+    // Dropping RPS frees the cores or, where the readers (paying recvmsg as
+    // sourced) keep every core busy either way, delivers more.
     let rps = &r.findings[0];
-    assert!(rps.after.as_ref().unwrap().busiest_core_busy < r.before.busiest_core_busy, "{r:#?}");
+    let after = rps.after.as_ref().unwrap();
+    assert!(
+        after.busiest_core_busy < r.before.busiest_core_busy || after.delivered_pps > r.before.delivered_pps,
+        "{r:#?}"
+    );
     for check in &names[..3] {
         fixed(&sets, &r, check);
     }

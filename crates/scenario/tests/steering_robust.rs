@@ -9,8 +9,9 @@ use irqlab_scenario::experiment::{Finding, Settings, VariantResult, run_model};
 use rayon::prelude::*;
 
 /// Costs that set how fast backlogs fill and drain, how soon a moved reader
-/// records its new core, and how often it blocks.
-const COSTS: [&str; 9] = [
+/// records its new core, and how often it blocks (its `recvmsg` per call
+/// and per datagram set how fast it drains its sockets).
+const COSTS: [&str; 10] = [
     "rx_protocol_per_packet_ns",
     "rx_driver_per_packet_ns",
     "rps_enqueue_ns",
@@ -19,7 +20,8 @@ const COSTS: [&str; 9] = [
     "napi_poll_ns",
     "wakeup_cross_core_latency_ns",
     "context_switch_ns",
-    "syscall_ns",
+    "recvmsg_call_ns",
+    "recvmsg_datagram_ns",
 ];
 
 /// The default cost of `key` (NaN, which no scenario accepts, for a key the

@@ -64,7 +64,7 @@ const SUITE: &[Case] = &[
     },
     Case {
         name: "line-rate",
-        what: "10 GbE 64-byte line rate on 32 cores and queues, every packet delivered",
+        what: "10 GbE 64-byte line rate on 32 cores and queues",
         scenario: "line-rate-10g",
         set: &["machine.cores=32", "nic.queues=32"],
         duration_ms: 200.0,

@@ -1,9 +1,10 @@
 //! The applications' receive system calls, and the kernel side of their
 //! notification (workload/notify.rs has the mechanisms' rules).
 //!
-//! A reader loops on `recv` (or reaps io_uring completions): each call costs
-//! a system call plus the copy of the frame to user space, then the
-//! application's own per-packet work. With nothing to read it blocks and is
+//! A reader loops on `recv` (or reaps io_uring completions): each call is a
+//! UDP `recvmsg` that returns one datagram (`recvmsg_call_ns` +
+//! `recvmsg_datagram_ns`, workload/notify.rs) plus the copy of the frame to
+//! user space, then the application's own per-packet work. With nothing to read it blocks and is
 //! woken by the softirq that queues its next packet. Reads are grouped into
 //! bursts of `recv_batch` calls (one CPU frame each); a packet's delivery
 //! time is the end of its own `recv` within the burst, which is when the

@@ -130,7 +130,9 @@ impl Kernel {
     /// CPU time of handing one send's payload to the kernel: a copy, or
     /// with `MSG_ZEROCOPY` the pinning of its pages after reading the
     /// completions waiting on the error queue (one `recvmsg(MSG_ERRQUEUE)`
-    /// per notification, and one that finds the queue empty).
+    /// per notification, and one that finds the queue empty; each pays a
+    /// `recvmsg`'s per-call part, `recvmsg_call_ns`: a notification is no
+    /// datagram of the receive queue).
     fn send_payload(&mut self, cx: &mut Cx) -> Dur {
         let costs = cx.sim.costs;
         let Some(s) = self.sender.as_mut() else { return Dur::ZERO };
@@ -151,7 +153,7 @@ impl Kernel {
             s.counts.errqueue_reads += n + 1;
             s.counts.completions_read += s.unread_completions();
             s.errqueue.clear();
-            cost += costs.syscall.times(n + 1);
+            cost += costs.recvmsg_call.times(n + 1);
         }
         cost
     }

@@ -1,6 +1,7 @@
 //! Application threads: pinned readers blocking in `recv`.
 //!
-//! A thread loops on `recv`: each call costs a system call plus the copy of
+//! A thread loops on `recv`: each call is a UDP `recvmsg` returning one
+//! datagram (`recvmsg_call_ns` + `recvmsg_datagram_ns`) plus the copy of
 //! the frame to user space, then the application's own per-packet work.
 //! With nothing queued it blocks and is woken by the softirq that queues its
 //! next packet. Reads are grouped into bursts of `recv_batch` calls (one CPU

@@ -25,11 +25,21 @@
 //! are `signal_queue_ns` (measured as a signal taken with `sigwait`
 //! against an eventfd write and read), the call itself `syscall_ns`.
 //!
+//! Each `recv` above is a UDP `recvmsg` (net/socket.c `____sys_recvmsg` →
+//! net/ipv4/udp.c `udp_recvmsg`): one that returns a datagram pays
+//! `recvmsg_call_ns` + `recvmsg_datagram_ns` (`__skb_recv_udp`'s dequeue,
+//! `udp_rmem_release`, the skb's free), one that finds the socket drained
+//! and returns `EAGAIN` pays `recvmsg_call_ns` only. A blocking reader has
+//! no such call: the `recvmsg` that blocks is the one that returns the
+//! next datagram. The other waiting calls (`epoll_wait`, `read(eventfd)`,
+//! `sigwaitinfo`) are `syscall_ns`.
+//!
 //! The copy to user space is paid in every mechanism. Costs are the cost
 //! model's `eventfd_signal_ns`, `signal_queue_ns`, `signal_frame_ns`,
 //! `io_uring_enter_ns`, `io_uring_op_ns`, `io_uring_eventfd_ns`, `syscall_ns`,
-//! `wakeup_ns` and `context_switch_ns`; each thread counts the part of its
-//! CPU time that is notification rather than data (`notify_cpu`).
+//! `recvmsg_call_ns`, `recvmsg_datagram_ns`, `wakeup_ns` and
+//! `context_switch_ns`; each thread counts the part of its CPU time that is
+//! notification rather than data (`notify_cpu`).
 
 use crate::config::{AppConfig, NotifyKind, SignalKind};
 use crate::costs::Costs;
@@ -153,8 +163,9 @@ impl Notifier {
             cost += match self.kind {
                 // Signal waiters pay per signal, below.
                 NotifyKind::BlockingRecv | NotifyKind::Signal | NotifyKind::Sigwaitinfo => Dur::ZERO,
-                // epoll_wait returns; the drained socket costs one more recv → EAGAIN.
-                NotifyKind::Epoll => costs.syscall.times(2),
+                // epoll_wait returns; the drained socket costs one more
+                // recvmsg → EAGAIN.
+                NotifyKind::Epoll => costs.syscall + costs.recvmsg_call,
                 NotifyKind::Eventfd => costs.syscall,
                 NotifyKind::IoUring if self.uring_eventfd => costs.syscall,
                 NotifyKind::IoUring => Dur::ZERO,
@@ -167,9 +178,9 @@ impl Notifier {
             self.counts.signal_deliveries += deliveries;
             // Per signal: a handler run (frame, handler, sigreturn) or a
             // sigwaitinfo call that dequeues it; either way the drain ends
-            // with a recv that returns EAGAIN.
+            // with a recvmsg that returns EAGAIN.
             let take = if self.kind == NotifyKind::Signal { costs.signal_frame } else { costs.syscall };
-            cost += (take + costs.syscall).times(deliveries);
+            cost += (take + costs.recvmsg_call).times(deliveries);
         }
         if self.kind == NotifyKind::IoUring {
             self.counts.uring_enters += 1;
@@ -179,11 +190,13 @@ impl Notifier {
         cost
     }
 
-    /// User-side CPU time to receive one packet, beyond the copy.
+    /// User-side CPU time to receive one packet, beyond the copy: one
+    /// `recvmsg` that returns one datagram (its call and its datagram), or
+    /// with io_uring one completion reaped.
     pub fn per_packet(&self, costs: &Costs) -> Dur {
         match self.kind {
             NotifyKind::IoUring => costs.io_uring_op,
-            _ => costs.syscall,
+            _ => costs.recvmsg_call + costs.recvmsg_datagram,
         }
     }
 }
@@ -209,8 +222,8 @@ mod tests {
     /// returns it from the system call, so a `sigwaitinfo` waiter pays the
     /// call (`syscall_ns`) where a handler pays `setup_rt_frame`, the
     /// handler and `rt_sigreturn` (`signal_frame_ns`); queueing
-    /// (`send_signal`) is the same for both, and so is the recv that finds
-    /// the socket drained.
+    /// (`send_signal`) is the same for both, and so is the recvmsg that
+    /// finds the socket drained.
     #[test]
     fn a_sigwaitinfo_waiter_pays_a_system_call_per_signal_instead_of_a_signal_frame() {
         let costs = crate::costs::CostModel::default().resolve();
@@ -230,9 +243,57 @@ mod tests {
             let (k_wait, u_wait, d_wait) = user_side(NotifyKind::Sigwaitinfo, signal, events);
             assert_eq!(k_wait, k_handler, "{signal:?}: the same send_signal");
             assert_eq!((d_handler, d_wait), (deliveries, deliveries), "{signal:?}: standard signals coalesce");
-            assert_eq!(u_wait, (costs.syscall + costs.syscall).times(deliveries));
-            assert_eq!(u_handler, (costs.signal_frame + costs.syscall).times(deliveries));
+            assert_eq!(u_wait, (costs.syscall + costs.recvmsg_call).times(deliveries));
+            assert_eq!(u_handler, (costs.signal_frame + costs.recvmsg_call).times(deliveries));
         }
+    }
+
+    /// A UDP reader's `recvmsg` (net/socket.c `____sys_recvmsg` →
+    /// `sock_recvmsg` → net/ipv4/udp.c `udp_recvmsg`): every call pays the
+    /// entry and exit and the `msghdr` handling (`recvmsg_call_ns`); a call
+    /// that `__skb_recv_udp` gives a datagram also pays its dequeue,
+    /// `udp_rmem_release` and the skb's free (`recvmsg_datagram_ns`), while
+    /// one that finds the queue empty returns `-EAGAIN` with the call's part
+    /// only. So a drain of n datagrams costs n calls, n datagrams and, for
+    /// a reader that reads until `EAGAIN` (epoll, signals), one more call;
+    /// io_uring reaps completions instead (`io_uring_op_ns`).
+    #[test]
+    fn a_recvmsg_pays_per_call_and_per_datagram_and_the_eagain_call_per_call_only() {
+        let mut m = crate::costs::CostModel::default();
+        // Distinct values, so no sum can stand for another.
+        (m.syscall_ns, m.recvmsg_call_ns, m.recvmsg_datagram_ns, m.io_uring_op_ns) = (100.0, 1000.0, 10_000.0, 7.0);
+        let costs = m.resolve();
+        let notifier = |kind| {
+            let mut a = AppConfig::on_core(0);
+            a.notify = kind;
+            Notifier::new(Some(&a))
+        };
+        for kind in [
+            NotifyKind::BlockingRecv,
+            NotifyKind::Epoll,
+            NotifyKind::Eventfd,
+            NotifyKind::Signal,
+            NotifyKind::Sigwaitinfo,
+        ] {
+            assert_eq!(notifier(kind).per_packet(&costs), Dur::from_ns(11_000), "{kind:?}: a call and a datagram");
+        }
+        assert_eq!(notifier(NotifyKind::IoUring).per_packet(&costs), costs.io_uring_op);
+        // The wakeup's user side: epoll_wait, then the recvmsg → EAGAIN that
+        // ends the drain (a call, no datagram).
+        let mut n = notifier(NotifyKind::Epoll);
+        n.woken(&costs);
+        assert_eq!(n.burst_prologue(&costs, Dur::ZERO), Dur::from_ns(100 + 1000));
+        // A blocking reader's recvmsg sleeps and returns the next datagram:
+        // no extra call.
+        let mut n = notifier(NotifyKind::BlockingRecv);
+        n.woken(&costs);
+        assert_eq!(n.burst_prologue(&costs, Dur::ZERO), Dur::ZERO);
+        // A sigwaitinfo waiter: the call that dequeues the signal, then the
+        // drain's EAGAIN.
+        let mut n = notifier(NotifyKind::Sigwaitinfo);
+        n.data_ready(&costs);
+        n.woken(&costs);
+        assert_eq!(n.burst_prologue(&costs, Dur::ZERO), Dur::from_ns(100 + 1000));
     }
 
     #[test]
