@@ -64,7 +64,14 @@ const SUITE: &[Case] = &[
     },
     Case {
         name: "line-rate",
-        what: "10 GbE 64-byte line rate on 32 cores and queues",
+        what: "10 GbE 64-byte line rate on 32 cores and queues, adaptive moderation (as drivers ship it)",
+        scenario: "line-rate-10g",
+        set: &["machine.cores=32", "nic.queues=32", "nic.coalesce.adaptive_rx=true"],
+        duration_ms: 200.0,
+    },
+    Case {
+        name: "line-rate-irq",
+        what: "the same without moderation: an interrupt per one or two packets",
         scenario: "line-rate-10g",
         set: &["machine.cores=32", "nic.queues=32"],
         duration_ms: 200.0,
