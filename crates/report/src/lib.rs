@@ -120,7 +120,7 @@ pub fn summary(m: &Metrics) -> String {
     let i = &m.interrupts;
     let _ = writeln!(
         o,
-        "interrupts  {} total, {:.4} per packet, {}/s",
+        "interrupts  {} total, {:.4} per delivered packet, {}/s",
         thousands(i.total),
         i.per_packet,
         thousands(i.per_second.round() as u64)
@@ -137,7 +137,7 @@ pub fn summary(m: &Metrics) -> String {
     );
     let _ = writeln!(
         o,
-        "apps        {} threads, {} wakeups ({:.3} per packet)",
+        "apps        {} threads, {} wakeups ({:.3} per delivered packet)",
         m.apps.threads,
         thousands(m.apps.wakeups),
         m.apps.wakeups_per_packet
