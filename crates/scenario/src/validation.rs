@@ -204,7 +204,7 @@ const SWEEP_PPS: [f64; 7] = [250_000.0, 500_000.0, 1_000_000.0, 2_000_000.0, 4_0
 /// coalescing), Poisson arrivals.
 fn one_core(quick: bool) -> Settings {
     Settings::new()
-        .set("duration_ms", if quick { 10.0 } else { 20.0 })
+        .set("duration_ms", if quick { 40.0 } else { 100.0 })
         .set("machine.cores", 1)
         .set("nic.queues", 1)
         .set("workload.arrival", "poisson")
@@ -302,7 +302,7 @@ fn polling_plateau(quick: bool) -> Result<Computed, String> {
 /// Two single-core packages, the NIC's one queue on core 0, 800 kpps.
 fn affinity(quick: bool) -> Result<Computed, String> {
     let base = Settings::new()
-        .set("duration_ms", if quick { 10.0 } else { 30.0 })
+        .set("duration_ms", if quick { 40.0 } else { 100.0 })
         .set("machine.cores", 2)
         .set("machine.sockets", 2)
         .set("nic.queues", 1)
@@ -326,7 +326,7 @@ fn affinity(quick: bool) -> Result<Computed, String> {
 /// the NIC assigned (VFIO).
 fn vm_base(quick: bool) -> Settings {
     Settings::new()
-        .set("duration_ms", if quick { 5.0 } else { 10.0 })
+        .set("duration_ms", if quick { 40.0 } else { 100.0 })
         .set("machine.cores", 2)
         .set("nic.queues", 2)
         .set("nic.auto_mask", true)
@@ -413,7 +413,7 @@ fn iommu_run(
         v = v.set("iommu.mapping", mapping).set("iommu.page_size", page);
     }
     let base = Settings::new()
-        .set("duration_ms", if quick { 5.0 } else { 10.0 })
+        .set("duration_ms", if quick { 40.0 } else { 100.0 })
         .set("machine.cores", 2)
         .set("nic.queues", 2)
         .set("workload.arrival", "constant")
@@ -493,7 +493,7 @@ const SEND_FRAMES: [u32; 5] = [1_024, 2_048, 4_096, 8_192, 9_018];
 /// takes, so its core is never idle for want of work.
 fn sender_ns_per_send(quick: bool, frame: u32, zerocopy: bool) -> Result<f64, String> {
     let s = Settings::new()
-        .set("duration_ms", if quick { 5.0 } else { 10.0 })
+        .set("duration_ms", if quick { 40.0 } else { 100.0 })
         .set("machine.cores", 2)
         .set("workload.rate_pps", 1_000.0)
         .set("tx.core", 1)
