@@ -271,11 +271,17 @@ impl Kernel {
             }
             None => vector,
         };
-        let c = cpu.idx();
+        self.virt.as_mut().expect("a guest").counts.injections += 1;
+        self.set_pending(cpu, vector, cx);
+    }
+
+    /// KVM makes `vector` pending for the vCPU without delivering it: in
+    /// the virtual IRR (emulated APIC) or posted in software into its PIR
+    /// (APICv, posted); the next VM entry takes it.
+    fn set_pending(&mut self, cpu: CpuId, vector: u8, cx: &mut Cx) {
         let v = self.virt.as_mut().expect("a guest");
-        v.counts.injections += 1;
         if v.apic == ApicMode::Emulated {
-            v.vcpus[c].vapic.request(vector);
+            v.vcpus[cpu.idx()].vapic.request(vector);
         } else {
             let out = self.with_vcpu_pid(cpu, cx, |pid| pid.post_software(vector));
             let v = self.virt.as_mut().expect("a guest");
@@ -969,22 +975,14 @@ impl Kernel {
         let v = self.virt.as_mut().expect("a guest");
         v.counts.vfio_received += 1;
         let mode = v.vcpus[c].mode;
+        v.counts.injections += 1;
         if mode == VcpuMode::Guest {
-            v.counts.injections += 1;
             return self.kvm_deliver(cpu, vector, Dur::ZERO, cx);
         }
-        v.counts.injections += 1;
         if matches!(mode, VcpuMode::Preempted | VcpuMode::Halted) {
             v.counts.vfio_descheduled += 1;
         }
-        if v.apic == ApicMode::Emulated {
-            v.vcpus[c].vapic.request(vector);
-        } else {
-            let out = self.with_vcpu_pid(cpu, cx, |pid| pid.post_software(vector));
-            let v = self.virt.as_mut().expect("a guest");
-            v.counts.software_posted += 1;
-            v.counts.software_merged += out.merged as u64;
-        }
+        self.set_pending(cpu, vector, cx);
         if mode == VcpuMode::Halted {
             let core = self.core(cpu);
             cx.sim.at(cx.sim.now(), crate::sim::Event::VcpuWake { core });
