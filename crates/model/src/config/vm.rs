@@ -214,19 +214,9 @@ impl VmConfig {
         if self.cores.is_empty() {
             cx.err("vm.cores", "expected at least one vCPU (its host core)");
         }
-        for (i, c) in self.cores.iter().enumerate() {
-            if *c >= s.machine.cores {
-                cx.err(
-                    format!("vm.cores[{i}]"),
-                    format!("core {c} does not exist (machine.cores = {})", s.machine.cores),
-                );
-            } else if self.cores[..i].contains(c) {
-                cx.err(
-                    format!("vm.cores[{i}]"),
-                    format!("core {c} already runs a vCPU: vCPUs are pinned one per core"),
-                );
-            }
-        }
+        check_cores("vm.cores", &self.cores, s, cx, |c| {
+            format!("core {c} already runs a vCPU: vCPUs are pinned one per core")
+        });
         if self.device.has_backend() {
             match self.backend_core(s.machine.cores) {
                 None => cx.err(
@@ -384,6 +374,19 @@ impl Scenario {
     }
 }
 
+/// Checks a list of host cores at `key`: each must be one of the
+/// machine's (not `cx.cores`, which counts a guest's vCPUs), and a core
+/// listed again gets `again`'s message.
+fn check_cores(key: &str, cores: &[u32], s: &Scenario, cx: &mut ValidateCx, again: impl Fn(u32) -> String) {
+    for (j, &c) in cores.iter().enumerate() {
+        if c >= s.machine.cores {
+            cx.err(format!("{key}[{j}]"), format!("core {c} does not exist (machine.cores = {})", s.machine.cores));
+        } else if cores[..j].contains(&c) {
+            cx.err(format!("{key}[{j}]"), again(c));
+        }
+    }
+}
+
 /// Checks each VM's `vcpu_affinity` and `allowed_cores`.
 fn validate_affinity(s: &Scenario, cx: &mut ValidateCx) {
     for (i, vm) in s.all_vms().into_iter().enumerate() {
@@ -397,16 +400,7 @@ fn validate_affinity(s: &Scenario, cx: &mut ValidateCx) {
             }
             continue;
         }
-        for (j, c) in vm.allowed_cores.iter().enumerate() {
-            if *c >= s.machine.cores {
-                cx.err(
-                    format!("{key}.allowed_cores[{j}]"),
-                    format!("core {c} does not exist (machine.cores = {})", s.machine.cores),
-                );
-            } else if vm.allowed_cores[..j].contains(c) {
-                cx.err(format!("{key}.allowed_cores[{j}]"), format!("core {c} is listed twice"));
-            }
-        }
+        check_cores(&format!("{key}.allowed_cores"), &vm.allowed_cores, s, cx, |c| format!("core {c} is listed twice"));
         if !vm.allowed_cores.is_empty()
             && let Some(c) = vm.cores.iter().find(|c| !vm.allowed_cores.contains(c))
         {
@@ -466,21 +460,9 @@ pub fn validate_vms(s: &Scenario, cx: &mut ValidateCx) {
                 ),
             );
         }
-        for (j, c) in vm.cores.iter().enumerate() {
-            if *c >= s.machine.cores {
-                cx.err(
-                    format!("{key}.cores[{j}]"),
-                    format!("core {c} does not exist (machine.cores = {})", s.machine.cores),
-                );
-            } else if vm.cores[..j].contains(c) {
-                cx.err(
-                    format!("{key}.cores[{j}]"),
-                    format!(
-                        "core {c} already runs a vCPU of this VM: two vCPUs of one VM on one core are not modelled"
-                    ),
-                );
-            }
-        }
+        check_cores(&format!("{key}.cores"), &vm.cores, s, cx, |c| {
+            format!("core {c} already runs a vCPU of this VM: two vCPUs of one VM on one core are not modelled")
+        });
         cx.check_u32(&format!("{key}.halt_poll_ns"), vm.halt_poll_ns, 0, MAX_HALT_POLL_NS, "ns (one second at most)");
         cx.check_u32(&format!("{key}.host_slice_us"), vm.host_slice_us, 10, 100_000, "µs (10 µs to 100 ms)");
         if vm.ipiv && vm.apic == ApicMode::Emulated {
