@@ -432,3 +432,13 @@ fn a_further_vms_own_rate_and_its_affinity_are_checked_at_their_values() {
     assert_eq!(d.key.as_deref(), Some("vms[0].allowed_cores"), "{d}");
     assert!(d.message.contains("core 0"), "{d}");
 }
+
+#[test]
+fn a_cpu_beyond_a_vms_vcpus_is_named_as_a_vcpu_not_a_host_core() {
+    // vm-assigned: 4 host cores, a VM with 2 vCPUs; kernel tables name vCPUs.
+    let vm = irqlab_scenario::builtin("vm-assigned").expect("a built-in").toml;
+    let guest = load_set(vm, &["kernel.rps_cpus=f0"]).unwrap_err().to_string();
+    assert!(guest.contains("CPU 4 does not exist (the VM has 2 vCPUs"), "{guest}");
+    let host = load_set("[machine]\ncores = 2\n", &["kernel.rps_cpus=f0"]).unwrap_err().to_string();
+    assert!(host.contains("core 4 does not exist (machine.cores = 2)"), "{host}");
+}

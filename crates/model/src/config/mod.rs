@@ -195,8 +195,11 @@ impl std::fmt::Display for ConfigError {
 /// found so far. Built once from the whole scenario by [`ValidateCx::new`].
 #[derive(Clone, Debug)]
 pub struct ValidateCx {
-    /// `machine.cores`.
+    /// `machine.cores`, or with a VM its vCPUs (the CPU numbers its
+    /// tables name are the guest's).
     pub cores: u32,
+    /// Whether `cores` counts a VM's vCPUs.
+    guest: bool,
     /// `machine.sockets`.
     pub sockets: u32,
     /// `nic.queues`.
@@ -222,6 +225,7 @@ impl ValidateCx {
         ValidateCx {
             // With a VM, CPU numbers are the guest's vCPUs.
             cores: s.vm.as_ref().map_or(s.machine.cores, |v| v.cores.len() as u32),
+            guest: s.vm.is_some(),
             sockets: if s.vm.is_some() { 1 } else { s.machine.sockets },
             queues: s.nic.queues,
             interrupt_mode: s.nic.interrupt_mode,
@@ -243,9 +247,13 @@ impl ValidateCx {
         self.errors
     }
 
-    /// The message for a core index that is not below `machine.cores`.
+    /// The message for a CPU number that is not below `cores`.
     pub(crate) fn no_such_core(&self, core: u32) -> String {
-        format!("core {core} does not exist (machine.cores = {})", self.cores)
+        if self.guest {
+            format!("CPU {core} does not exist (the VM has {} vCPUs, one per core of vm.cores)", self.cores)
+        } else {
+            format!("core {core} does not exist (machine.cores = {})", self.cores)
+        }
     }
 
     /// Records a problem unless `lo <= v <= hi`; `what` names the unit and
