@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod accounting;
+pub mod hint;
 pub mod queue;
 pub mod rng;
 pub mod stats;

@@ -56,6 +56,11 @@ impl Kernel {
     ) -> (usize, Dur) {
         let (dev, sim, platform) = cx.nic(self.adapter.nic);
         dev.rx_take(q, max, batch, sim, platform);
+        // The poll touches each packet's flow record (its socket, its
+        // last CPU): ask for them all before handling the first.
+        for p in batch.iter() {
+            irqlab_engine::hint::prefetch(&self.flows[p.flow.idx()]);
+        }
         let taken = batch.len();
         self.stats.rx_from_rings += taken as u64;
         let refill = self.rx_refill(cpu, q, batch, cx);

@@ -55,6 +55,26 @@ pub struct PortArrivals {
     period_ps: f64,
     /// A capture replayed instead of the generated stream.
     replay: Option<Box<Replay>>,
+    /// The draws of the next [`LOOKAHEAD`] frames, a ring starting at
+    /// `next_draw` (empty until the first frame).
+    drawn: Vec<Draw>,
+    next_draw: usize,
+}
+
+/// How many frames ahead the port makes its random draws. Drawn early, a
+/// frame's flow is known while frames before it are still being made, and
+/// its per-flow state is fetched into the cache in the meantime
+/// ([`irqlab_engine::hint::prefetch`]); the draws come from the stream in
+/// the same order either way, so the frames are the same.
+const LOOKAHEAD: usize = 8;
+
+/// A frame's random draws: its flow, its size and, for Poisson arrivals,
+/// the uniform variate of its idle gap.
+#[derive(Clone, Copy, Debug)]
+struct Draw {
+    flow: u32,
+    bytes: u32,
+    u: f64,
 }
 
 impl PortArrivals {
@@ -90,6 +110,8 @@ impl PortArrivals {
             on_ps,
             period_ps,
             replay: None,
+            drawn: Vec::new(),
+            next_draw: 0,
         }
     }
 
@@ -115,6 +137,7 @@ impl PortArrivals {
     }
 
     /// The next frame on the wire, or `None` if the port carries no traffic.
+    #[inline]
     pub fn next_packet(&mut self) -> Option<Packet> {
         if let Some(r) = &mut self.replay {
             return r.next_packet();
@@ -122,19 +145,21 @@ impl PortArrivals {
         if self.seq.is_empty() || !self.gap_ps.is_finite() {
             return None;
         }
-        let flows = self.seq.len();
-        let flow = if flows == 1 { 0 } else { self.rng.random_range(0..flows) };
-        let seq = self.seq[flow];
-        self.seq[flow] = seq.wrapping_add(1);
-        let bytes = self.frame_bytes();
+        if self.drawn.is_empty() {
+            self.drawn = (0..LOOKAHEAD).map(|_| self.draw()).collect();
+        }
+        let Draw { flow, bytes, u } = self.drawn[self.next_draw];
+        let ahead = self.draw();
+        irqlab_engine::hint::prefetch(&self.seq[ahead.flow as usize]);
+        self.drawn[self.next_draw] = ahead;
+        self.next_draw = (self.next_draw + 1) % LOOKAHEAD;
+        let seq = self.seq[flow as usize];
+        self.seq[flow as usize] = seq.wrapping_add(1);
         let frame_ps = (bytes + WIRE_OVERHEAD_BYTES) as f64 * self.ps_per_byte;
         let earliest = self.last_end_ps + frame_ps;
         let end_ps = match self.kind {
             ArrivalKind::Constant => (self.phase_ps + self.k as f64 * self.gap_ps).max(earliest),
-            ArrivalKind::Poisson | ArrivalKind::Onoff => {
-                let u: f64 = self.rng.random();
-                earliest - (1.0 - u).ln() * self.gap_ps
-            }
+            ArrivalKind::Poisson | ArrivalKind::Onoff => earliest - (1.0 - u).ln() * self.gap_ps,
         };
         self.k += 1;
         self.last_end_ps = end_ps;
@@ -145,7 +170,27 @@ impl PortArrivals {
             end_ps
         };
         let wire = Time(round_to_ps(real_ps));
-        Some(Packet { wire, origin: wire, flow: FlowId(flow as u32), bytes, seq, faulted: false })
+        Some(Packet { wire, origin: wire, flow: FlowId(flow), bytes, seq, faulted: false })
+    }
+
+    /// The flow of the furthest frame drawn so far: [`LOOKAHEAD`] frames
+    /// after the one [`Self::next_packet`] returned last (what the NIC
+    /// fetches its RSS queue for early).
+    pub fn furthest_flow(&self) -> Option<FlowId> {
+        let last = (self.next_draw + LOOKAHEAD - 1) % LOOKAHEAD;
+        self.drawn.get(last).map(|d| FlowId(d.flow))
+    }
+
+    /// One frame's draws, in the stream's order: flow, size, idle gap.
+    fn draw(&mut self) -> Draw {
+        let flows = self.seq.len();
+        let flow = if flows == 1 { 0 } else { self.rng.random_range(0..flows) };
+        let bytes = self.frame_bytes();
+        let u = match self.kind {
+            ArrivalKind::Constant => 0.0,
+            ArrivalKind::Poisson | ArrivalKind::Onoff => self.rng.random(),
+        };
+        Draw { flow: flow as u32, bytes, u }
     }
 
     fn frame_bytes(&mut self) -> u32 {

@@ -208,27 +208,24 @@ impl Nic {
         if self.port_done {
             return false;
         }
-        match self.port.next_packet() {
-            Some(p) if p.wire <= self.cutoff => {
-                let dma = self.setup.dma_write;
-                let p = match self.backend.as_mut() {
-                    // Dropped at the host (its tap queue full): the next one.
-                    Some(b) => match b.serve(p, dma) {
-                        Some(p) => p,
-                        None => return true,
-                    },
-                    None => p,
-                };
-                self.generated_to = p.wire;
-                let q = self.flow_queue[p.flow.idx()];
-                self.queues[q.idx()].push_ahead(p);
-                true
-            }
-            _ => {
-                self.port_done = true;
-                false
+        let Some(mut p) = self.port.next_packet().filter(|p| p.wire <= self.cutoff) else {
+            self.port_done = true;
+            return false;
+        };
+        if let Some(b) = self.backend.as_mut() {
+            // Dropped at the host (its tap queue full): the next one.
+            match b.serve(p, self.setup.dma_write) {
+                Some(served) => p = served,
+                None => return true,
             }
         }
+        self.generated_to = p.wire;
+        if let Some(f) = self.port.furthest_flow() {
+            irqlab_engine::hint::prefetch(&self.flow_queue[f.idx()]);
+        }
+        let q = self.flow_queue[p.flow.idx()];
+        self.queues[q.idx()].push_ahead(p);
+        true
     }
 
     /// Generates every frame that lands by `now`.
