@@ -59,8 +59,8 @@ pub use msix::{
     parse_hex_entry,
 };
 pub use rss::{
-    MICROSOFT_KEY, Reta, RssError, RssKey, RssTuple, SYMMETRIC_KEY, TupleKind, parse_endpoint, parse_key_hex,
-    toeplitz_hash,
+    MICROSOFT_KEY, Reta, RssError, RssKey, RssTuple, SYMMETRIC_KEY, ToeplitzTable, TupleKind, parse_endpoint,
+    parse_key_hex, toeplitz_hash,
 };
 pub use vtd::{
     ContextEntry, FaultReason, FaultRecord, InvDesc, Irte, PostedIrte, RemapMsiError, RemappableMsi, RemappedIrte,

@@ -11,7 +11,7 @@
 use crate::config::WorkloadConfig;
 use crate::ids::QueueId;
 use irqlab_engine::rng::{RngStreams, streams};
-use irqlab_hw::rss::{self, Reta, RssKey, RssTuple};
+use irqlab_hw::rss::{self, Reta, RssKey, RssTuple, ToeplitzTable};
 use rand::Rng;
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -22,13 +22,10 @@ pub const SERVER_PORT: u16 = 9000;
 /// Lowest ephemeral source port of generated flows (IANA dynamic range).
 pub const EPHEMERAL_PORT_MIN: u16 = 49152;
 
-/// One flow.
+/// One flow, as RSS sees it: its 4-tuple is hashed as the table is built
+/// and not kept (a million flows then take 8 bytes each here).
 #[derive(Clone, Debug)]
 pub struct Flow {
-    /// Source address and port.
-    pub src: (IpAddr, u16),
-    /// Destination address and port.
-    pub dst: (IpAddr, u16),
     /// The RSS (Toeplitz) hash of the 4-tuple.
     pub hash: u32,
     /// The RX queue the indirection table picks.
@@ -37,33 +34,35 @@ pub struct Flow {
 
 /// Builds the flow table.
 pub fn build_flows(w: &WorkloadConfig, key: &RssKey, reta: &Reta, rngs: &RngStreams) -> Vec<Flow> {
-    let mut tuples: Vec<((IpAddr, u16), (IpAddr, u16))> = Vec::new();
+    let toeplitz = ToeplitzTable::new(key.as_bytes());
+    let flow = |src: (IpAddr, u16), dst: (IpAddr, u16)| {
+        // Both addresses share a family (validated), so the tuple builds.
+        let hash = RssTuple::new(src.0, dst.0, Some((src.1, dst.1))).map_or(0, |t| toeplitz.hash_tuple(&t));
+        Flow { hash, queue: QueueId(reta.queue_for(hash) as u32) }
+    };
     if let Some(t) = w.pcap_trace.as_ref().filter(|_| w.pcap.is_some()) {
         // A capture's flows, in order of first appearance. TCP is hashed on
         // the 4-tuple as UDP is (docs/sources.md §1.2).
-        tuples.extend(t.flows.iter().map(|f| (f.src, f.dst)));
+        t.flows.iter().map(|f| flow(f.src, f.dst)).collect()
     } else if w.flow_list.is_empty() {
         let mut rng = rngs.stream(streams::FLOWS);
-        for _ in 0..w.flows {
-            let a: u32 = rng.random_range(1..(1 << 24) - 1);
-            let src = Ipv4Addr::from(0x0a00_0000 | a);
-            let port = rng.random_range(EPHEMERAL_PORT_MIN..=u16::MAX);
-            tuples.push(((IpAddr::V4(src), port), (IpAddr::V4(SERVER_ADDR), SERVER_PORT)));
-        }
+        (0..w.flows)
+            .map(|_| {
+                let a: u32 = rng.random_range(1..(1 << 24) - 1);
+                let src = Ipv4Addr::from(0x0a00_0000 | a);
+                let port = rng.random_range(EPHEMERAL_PORT_MIN..=u16::MAX);
+                flow((IpAddr::V4(src), port), (IpAddr::V4(SERVER_ADDR), SERVER_PORT))
+            })
+            .collect()
     } else {
-        for f in &w.flow_list {
-            // Validated by Scenario::validate: both parse and carry a port.
-            let (sa, sp) = rss::parse_endpoint(&f.src).unwrap_or((IpAddr::V4(Ipv4Addr::UNSPECIFIED), None));
-            let (da, dp) = rss::parse_endpoint(&f.dst).unwrap_or((IpAddr::V4(Ipv4Addr::UNSPECIFIED), None));
-            tuples.push(((sa, sp.unwrap_or(0)), (da, dp.unwrap_or(0))));
-        }
+        w.flow_list
+            .iter()
+            .map(|f| {
+                // Validated by Scenario::validate: both parse and carry a port.
+                let (sa, sp) = rss::parse_endpoint(&f.src).unwrap_or((IpAddr::V4(Ipv4Addr::UNSPECIFIED), None));
+                let (da, dp) = rss::parse_endpoint(&f.dst).unwrap_or((IpAddr::V4(Ipv4Addr::UNSPECIFIED), None));
+                flow((sa, sp.unwrap_or(0)), (da, dp.unwrap_or(0)))
+            })
+            .collect()
     }
-    tuples
-        .into_iter()
-        .map(|(src, dst)| {
-            // Both addresses share a family (validated), so the tuple builds.
-            let hash = RssTuple::new(src.0, dst.0, Some((src.1, dst.1))).map_or(0, |t| key.hash_tuple(&t));
-            Flow { src, dst, hash, queue: QueueId(reta.queue_for(hash) as u32) }
-        })
-        .collect()
 }
