@@ -137,11 +137,16 @@ impl PortArrivals {
     }
 
     /// The next frame on the wire, or `None` if the port carries no traffic.
-    #[inline]
     pub fn next_packet(&mut self) -> Option<Packet> {
-        if let Some(r) = &mut self.replay {
-            return r.next_packet();
+        match &mut self.replay {
+            Some(r) => r.next_packet(),
+            None => self.next_generated(),
         }
+    }
+
+    /// The next generated frame (the port replays no capture).
+    #[inline]
+    pub fn next_generated(&mut self) -> Option<Packet> {
         if self.seq.is_empty() || !self.gap_ps.is_finite() {
             return None;
         }
@@ -149,9 +154,11 @@ impl PortArrivals {
             self.drawn = (0..LOOKAHEAD).map(|_| self.draw()).collect();
         }
         let Draw { flow, bytes, u } = self.drawn[self.next_draw];
-        let ahead = self.draw();
-        irqlab_engine::hint::prefetch(&self.seq[ahead.flow as usize]);
-        self.drawn[self.next_draw] = ahead;
+        // Field by field: the draw stays in registers on its way to the ring.
+        let (ahead, ahead_bytes, ahead_u) = self.draw_parts();
+        irqlab_engine::hint::prefetch(&self.seq[ahead as usize]);
+        let slot = &mut self.drawn[self.next_draw];
+        (slot.flow, slot.bytes, slot.u) = (ahead, ahead_bytes, ahead_u);
         self.next_draw = (self.next_draw + 1) % LOOKAHEAD;
         let seq = self.seq[flow as usize];
         self.seq[flow as usize] = seq.wrapping_add(1);
@@ -183,6 +190,12 @@ impl PortArrivals {
 
     /// One frame's draws, in the stream's order: flow, size, idle gap.
     fn draw(&mut self) -> Draw {
+        let (flow, bytes, u) = self.draw_parts();
+        Draw { flow, bytes, u }
+    }
+
+    #[inline]
+    fn draw_parts(&mut self) -> (u32, u32, f64) {
         let flows = self.seq.len();
         let flow = if flows == 1 { 0 } else { self.rng.random_range(0..flows) };
         let bytes = self.frame_bytes();
@@ -190,7 +203,7 @@ impl PortArrivals {
             ArrivalKind::Constant => 0.0,
             ArrivalKind::Poisson | ArrivalKind::Onoff => self.rng.random(),
         };
-        Draw { flow: flow as u32, bytes, u }
+        (flow as u32, bytes, u)
     }
 
     fn frame_bytes(&mut self) -> u32 {

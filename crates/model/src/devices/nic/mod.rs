@@ -208,24 +208,54 @@ impl Nic {
         if self.port_done {
             return false;
         }
-        let Some(mut p) = self.port.next_packet().filter(|p| p.wire <= self.cutoff) else {
+        if self.port.replay().is_some() || self.backend.is_some() {
+            return self.generate_served();
+        }
+        // On bare metal a generated frame goes from the port to its queue
+        // in registers.
+        match self.port.next_generated() {
+            Some(p) if p.wire <= self.cutoff => {
+                self.push_generated(p);
+                true
+            }
+            _ => {
+                self.port_done = true;
+                false
+            }
+        }
+    }
+
+    /// The next frame of a replayed capture, or one a host back end serves
+    /// before it reaches the ring.
+    #[cold]
+    #[inline(never)]
+    fn generate_served(&mut self) -> bool {
+        let Some(p) = self.port.next_packet().filter(|p| p.wire <= self.cutoff) else {
             self.port_done = true;
             return false;
         };
-        if let Some(b) = self.backend.as_mut() {
+        let dma = self.setup.dma_write;
+        match self.backend.as_mut() {
             // Dropped at the host (its tap queue full): the next one.
-            match b.serve(p, self.setup.dma_write) {
-                Some(served) => p = served,
-                None => return true,
+            Some(b) => {
+                if let Some(p) = b.serve(p, dma) {
+                    self.push_generated(p);
+                }
             }
+            None => self.push_generated(p),
         }
+        true
+    }
+
+    /// A generated frame joins its RSS queue's look-ahead.
+    #[inline]
+    fn push_generated(&mut self, p: Packet) {
         self.generated_to = p.wire;
         if let Some(f) = self.port.furthest_flow() {
             irqlab_engine::hint::prefetch(&self.flow_queue[f.idx()]);
         }
         let q = self.flow_queue[p.flow.idx()];
         self.queues[q.idx()].push_ahead(p);
-        true
     }
 
     /// Generates every frame that lands by `now`.
