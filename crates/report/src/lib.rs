@@ -137,8 +137,9 @@ pub fn summary(m: &Metrics) -> String {
     );
     let _ = writeln!(
         o,
-        "apps        {} threads, {} wakeups ({:.3} per delivered packet)",
+        "apps        {} thread{}, {} wakeups ({:.3} per delivered packet)",
         m.apps.threads,
+        if m.apps.threads == 1 { "" } else { "s" },
         thousands(m.apps.wakeups),
         m.apps.wakeups_per_packet
     );

@@ -119,7 +119,7 @@ fn overrides_apply_to_builtins_and_errors_name_the_builtin() {
     assert_eq!(d.kind, ErrorKind::Invalid);
     assert_eq!(d.origin, "<builtin:affinity-2cores>");
     assert_eq!(d.key.as_deref(), Some("nic.affinity"));
-    assert_eq!(d.line, Some(16)); // `affinity = [0, 1, 0, 1]`
+    assert_eq!(d.line, Some(19)); // `affinity = [0, 1, 0, 1]`
 }
 
 #[test]
