@@ -78,6 +78,14 @@ pub struct EventQueue<E> {
     timers: Vec<Timer<E>>,
     /// Armed timers, a binary min-heap by key.
     timer_heap: Vec<Armed>,
+    /// A timer popped last whose entry still sits at the root of
+    /// `timer_heap` (its event taken). The part that owned it usually sets
+    /// it again at once — a CPU's next frame, a queue's next watch — and
+    /// then its entry only moves down from the root, instead of being
+    /// removed and put back. Every key set after it is larger (a later
+    /// sequence number at the same time or later), so it stays the root
+    /// until the next pop removes it if it was not set again.
+    fired: Option<u32>,
     next_seq: u64,
     now: Time,
     popped: u64,
@@ -96,6 +104,7 @@ impl<E> EventQueue<E> {
             heap: BinaryHeap::with_capacity(1024),
             timers: Vec::new(),
             timer_heap: Vec::new(),
+            fired: None,
             next_seq: 0,
             now: Time::ZERO,
             popped: 0,
@@ -134,7 +143,11 @@ impl<E> EventQueue<E> {
         let t = &mut self.timers[id.0 as usize];
         let armed = t.event.replace(event).is_some();
         let entry = Armed { key, id: id.0 };
-        if !armed {
+        if self.fired == Some(id.0) {
+            // Set again right after it fired: its entry is still the root.
+            self.fired = None;
+            self.timer_down(0, entry);
+        } else if !armed {
             self.timer_heap.push(entry);
             self.timer_up(self.timer_heap.len() - 1, entry);
         } else {
@@ -168,6 +181,9 @@ impl<E> EventQueue<E> {
     /// Removes and returns the earliest event if it is due no later than
     /// `until`, advancing the clock to its time.
     pub fn pop_until(&mut self, until: Time) -> Option<(Time, E)> {
+        if self.fired.take().is_some() {
+            self.remove_root();
+        }
         let one_shot = self.heap.peek().map(|e| e.key);
         let timer = self.timer_heap.first().map(|a| a.key);
         let (key, from_timer) = match (one_shot, timer) {
@@ -193,11 +209,16 @@ impl<E> EventQueue<E> {
     fn pop_timer(&mut self) -> E {
         let id = self.timer_heap[0].id;
         let event = self.timers[id as usize].event.take().expect("an armed timer holds an event");
-        let last = self.timer_heap.pop().expect("a timer is due");
+        self.fired = Some(id);
+        event
+    }
+
+    /// Removes the root of the timer heap.
+    fn remove_root(&mut self) {
+        let last = self.timer_heap.pop().expect("the fired timer is in the heap");
         if !self.timer_heap.is_empty() {
             self.timer_down(0, last);
         }
-        event
     }
 
     /// Puts `entry` in the timer heap at `i` or above it: parents with a
@@ -248,7 +269,7 @@ impl<E> EventQueue<E> {
 
     /// Number of events waiting (one-shot events and armed timers).
     pub fn len(&self) -> usize {
-        self.heap.len() + self.timer_heap.len()
+        self.heap.len() + self.timer_heap.len() - usize::from(self.fired.is_some())
     }
 
     /// Whether no event is waiting.
@@ -326,6 +347,26 @@ mod tests {
         q.cancel_timer(t);
         q.cancel_timer(t);
         assert!(q.is_empty());
+    }
+
+    #[test]
+    fn a_timer_set_again_after_it_fired_is_counted_once_and_pops_in_order() {
+        let mut q = EventQueue::new();
+        let (a, b) = (q.timer(), q.timer());
+        q.set_timer(a, Time(10), "a1");
+        q.set_timer(b, Time(20), "b");
+        assert_eq!(q.pop_until(Time::NEVER), Some((Time(10), "a1")));
+        // `a` has fired: only `b` waits.
+        assert_eq!(q.len(), 1);
+        assert_eq!(q.pending().map(|(t, e)| (t, *e)).collect::<Vec<_>>(), vec![(Time(20), "b")]);
+        q.cancel_timer(a);
+        assert_eq!(q.len(), 1);
+        q.set_timer(a, Time(30), "a2");
+        assert_eq!(q.len(), 2);
+        assert_eq!(q.pop_until(Time::NEVER), Some((Time(20), "b")));
+        assert_eq!(q.pop_until(Time::NEVER), Some((Time(30), "a2")));
+        assert!(q.is_empty());
+        assert_eq!(q.pop_until(Time::NEVER), None);
     }
 
     proptest! {
