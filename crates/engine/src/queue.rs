@@ -59,8 +59,6 @@ pub struct TimerId(u32);
 
 struct Timer<E> {
     event: Option<E>,
-    /// Index in `timer_heap` while armed.
-    pos: u32,
 }
 
 /// An armed timer in the timer heap: its key beside its slot, so sifting
@@ -76,6 +74,9 @@ pub struct EventQueue<E> {
     /// The one-shot events.
     heap: BinaryHeap<Entry<E>>,
     timers: Vec<Timer<E>>,
+    /// Each timer's index in `timer_heap` while armed (apart from the
+    /// events, so sifting writes one dense array).
+    timer_pos: Vec<u32>,
     /// Armed timers, a binary min-heap by key.
     timer_heap: Vec<Armed>,
     /// A timer popped last whose entry still sits at the root of
@@ -103,6 +104,7 @@ impl<E> EventQueue<E> {
         EventQueue {
             heap: BinaryHeap::with_capacity(1024),
             timers: Vec::new(),
+            timer_pos: Vec::new(),
             timer_heap: Vec::new(),
             fired: None,
             next_seq: 0,
@@ -133,7 +135,8 @@ impl<E> EventQueue<E> {
 
     /// A new, empty timer slot.
     pub fn timer(&mut self) -> TimerId {
-        self.timers.push(Timer { event: None, pos: 0 });
+        self.timers.push(Timer { event: None });
+        self.timer_pos.push(0);
         TimerId(self.timers.len() as u32 - 1)
     }
 
@@ -151,7 +154,7 @@ impl<E> EventQueue<E> {
             self.timer_heap.push(entry);
             self.timer_up(self.timer_heap.len() - 1, entry);
         } else {
-            let pos = t.pos as usize;
+            let pos = self.timer_pos[id.0 as usize] as usize;
             if key < self.timer_heap[pos].key {
                 self.timer_up(pos, entry);
             } else {
@@ -166,7 +169,7 @@ impl<E> EventQueue<E> {
         if t.event.take().is_none() {
             return;
         }
-        let pos = t.pos as usize;
+        let pos = self.timer_pos[id.0 as usize] as usize;
         let last = self.timer_heap.pop().expect("an armed timer is in the heap");
         if pos < self.timer_heap.len() {
             // The last entry fills the hole, moving up or down from there.
@@ -224,40 +227,41 @@ impl<E> EventQueue<E> {
     /// Puts `entry` in the timer heap at `i` or above it: parents with a
     /// larger key move down into the hole.
     fn timer_up(&mut self, mut i: usize, entry: Armed) {
+        let (heap, pos) = (&mut self.timer_heap[..], &mut self.timer_pos[..]);
         while i > 0 {
             let parent = (i - 1) / 2;
-            let p = self.timer_heap[parent];
+            let p = heap[parent];
             if p.key <= entry.key {
                 break;
             }
-            self.timer_heap[i] = p;
-            self.timers[p.id as usize].pos = i as u32;
+            heap[i] = p;
+            pos[p.id as usize] = i as u32;
             i = parent;
         }
-        self.timer_heap[i] = entry;
-        self.timers[entry.id as usize].pos = i as u32;
+        heap[i] = entry;
+        pos[entry.id as usize] = i as u32;
     }
 
     /// Puts `entry` in the timer heap at `i` or below it: the smaller child
     /// moves up into the hole while it is smaller than `entry`.
     fn timer_down(&mut self, mut i: usize, entry: Armed) {
-        let n = self.timer_heap.len();
+        let (heap, pos) = (&mut self.timer_heap[..], &mut self.timer_pos[..]);
         loop {
             let l = 2 * i + 1;
-            if l >= n {
-                break;
-            }
-            let c = if l + 1 < n && self.timer_heap[l + 1].key < self.timer_heap[l].key { l + 1 } else { l };
-            let child = self.timer_heap[c];
+            let Some(left) = heap.get(l) else { break };
+            let (c, child) = match heap.get(l + 1) {
+                Some(right) if right.key < left.key => (l + 1, *right),
+                _ => (l, *left),
+            };
             if entry.key <= child.key {
                 break;
             }
-            self.timer_heap[i] = child;
-            self.timers[child.id as usize].pos = i as u32;
+            heap[i] = child;
+            pos[child.id as usize] = i as u32;
             i = c;
         }
-        self.timer_heap[i] = entry;
-        self.timers[entry.id as usize].pos = i as u32;
+        heap[i] = entry;
+        pos[entry.id as usize] = i as u32;
     }
 
     /// Advances the clock to `t` without an event (end of a run).
