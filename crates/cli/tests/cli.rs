@@ -188,6 +188,8 @@ fn bench_reports_speed_figures() {
     assert!(c["offered"].as_u64().unwrap() >= delivered);
     let cpu = c["cpu_s"].as_f64().unwrap();
     assert!(cpu > 0.0);
+    let setup = c["setup_s"].as_f64().unwrap();
+    assert!(setup > 0.0 && setup <= cpu, "start-up is part of the run's CPU time: {c}");
     assert!(
         (c["delivered_per_cpu_s"].as_f64().unwrap() - delivered as f64 / cpu).abs() < 1e-6 * delivered as f64 / cpu
     );
