@@ -360,7 +360,7 @@ impl Kernel {
         let mut flow_states: Vec<FlowState> = flows.iter().map(|f| FlowState::new(f.hash, f.queue)).collect();
         for (t, th) in threads.iter().enumerate() {
             for f in &th.flows {
-                flow_states[f.idx()].socket.owner = Some(ThreadId(t as u32));
+                flow_states[f.idx()].socket.set_owner(ThreadId(t as u32));
             }
         }
         Kernel {

@@ -551,7 +551,7 @@ impl Kernel {
     /// `cpu`: a cache-transfer penalty if another CPU touched it last.
     pub(super) fn touch_flow(&mut self, f: FlowId, cpu: CpuId, extra_lines: u64, cx: &Cx) -> Dur {
         let fl = &mut self.flows[f.idx()];
-        match fl.last_cpu.replace(cpu) {
+        match fl.touch(cpu) {
             Some(prev) if prev != cpu => {
                 self.stats.handoffs += 1;
                 fl.handoffs += 1;
@@ -590,11 +590,11 @@ impl Kernel {
                 continue;
             }
             let sock = &mut self.flows[p.flow.idx()].socket;
-            let Some(t) = sock.owner else {
+            let Some(t) = sock.owner() else {
                 self.stats.dropped_no_socket += 1;
                 continue;
             };
-            if sock.rmem_bytes > self.params.cfg.socket_rcvbuf_bytes {
+            if u64::from(sock.rmem_bytes) > self.params.cfg.socket_rcvbuf_bytes {
                 if cx.sim.faults.fire(Fault::MiscountSocketDrop) {
                     self.stats.delivered += 1;
                 } else {
@@ -602,7 +602,7 @@ impl Kernel {
                 }
                 continue;
             }
-            sock.rmem_bytes += (p.bytes + self.params.cfg.skb_overhead_bytes) as u64;
+            sock.rmem_bytes += p.bytes + self.params.cfg.skb_overhead_bytes;
             self.stats.socket_enqueued += 1;
             if cx.sim.faults.fire(Fault::SocketLosesPacket) {
                 continue;

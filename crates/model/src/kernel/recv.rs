@@ -51,7 +51,7 @@ impl Kernel {
         let c = cpu.idx();
         let now = cx.sim.now();
         let costs = cx.sim.costs;
-        let overhead = self.params.cfg.skb_overhead_bytes as u64;
+        let overhead = self.params.cfg.skb_overhead_bytes;
         if self.cg_throttle_if_spent(cpu, t, cx) {
             return;
         }
@@ -107,7 +107,7 @@ impl Kernel {
             cost += one;
             self.threads[t.idx()].burst.push((p, one));
             let sock = &mut self.flows[p.flow.idx()].socket;
-            sock.rmem_bytes = sock.rmem_bytes.saturating_sub(p.bytes as u64 + overhead);
+            sock.rmem_bytes = sock.rmem_bytes.saturating_sub(p.bytes + overhead);
         }
         self.trace_socket_queue(t, cx.sim);
         self.push_frame(cpu, Ctx::User, Work::Recv { thread: t }, cost, cx);
@@ -141,12 +141,9 @@ impl Kernel {
         let message = th.msg_bytes > 0;
         for (p, _) in &th.burst {
             let fl = &mut self.flows[p.flow.idx()];
-            match fl.last_seq {
-                Some(l) if p.seq < l => {
-                    self.stats.out_of_order += 1;
-                    fl.reorders += 1;
-                }
-                _ => fl.last_seq = Some(p.seq),
+            if fl.deliver(p.seq) {
+                self.stats.out_of_order += 1;
+                fl.reorders += 1;
             }
         }
         th.burst.clear();

@@ -10,18 +10,44 @@
 
 use crate::ids::{CpuId, QueueId, ThreadId};
 
+/// "None" in a 32-bit field of the flow record.
+const NONE: u32 = u32::MAX;
+
 /// One socket's receive-queue accounting.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct Socket {
-    /// The thread that reads it (`None`: no listener; packets are dropped).
-    pub owner: Option<ThreadId>,
-    /// `sk_rmem_alloc`: truesize bytes queued.
-    pub rmem_bytes: u64,
+    /// The thread that reads it ([`NONE`]: no listener; packets are
+    /// dropped).
+    owner: u32,
+    /// `sk_rmem_alloc`: truesize bytes queued. 32 bits hold it: it passes
+    /// `sk_rcvbuf` (an `int`, as `kernel.socket_rcvbuf_bytes` is held to)
+    /// by at most one packet's truesize.
+    pub rmem_bytes: u32,
+}
+
+impl Default for Socket {
+    fn default() -> Self {
+        Socket { owner: NONE, rmem_bytes: 0 }
+    }
+}
+
+impl Socket {
+    /// The thread that reads it (`None`: no listener).
+    pub fn owner(&self) -> Option<ThreadId> {
+        (self.owner != NONE).then_some(ThreadId(self.owner))
+    }
+
+    /// Gives the socket its reader.
+    pub fn set_owner(&mut self, t: ThreadId) {
+        debug_assert!(t.0 != NONE, "thread ids are small");
+        self.owner = t.0;
+    }
 }
 
 /// What the kernel keeps per flow, its socket included: one record, so a
 /// packet's poll and its read each touch one place (with a million flows,
-/// each touch is a cache miss of the simulator's own).
+/// each touch is a cache miss of the simulator's own). 32 bytes, so a
+/// record never straddles two cache lines (a test holds it to that).
 #[derive(Clone, Copy, Debug)]
 pub struct FlowState {
     /// The flow's socket.
@@ -30,10 +56,13 @@ pub struct FlowState {
     pub hash: u32,
     /// The queue RSS picks for it.
     pub rss_queue: QueueId,
-    /// The CPU that last touched its kernel state (for cache locality).
-    pub last_cpu: Option<CpuId>,
-    /// The highest sequence number delivered so far.
-    pub last_seq: Option<u32>,
+    /// The CPU that last touched its kernel state ([`NONE`] before the
+    /// first touch).
+    last_cpu: u32,
+    /// The highest sequence number delivered so far (0 before the first
+    /// delivery: no sequence number is below it, so a flow's first packet
+    /// is never out of order).
+    max_seq: u32,
     /// Times its state moved to another CPU.
     pub handoffs: u32,
     /// Its out-of-order deliveries.
@@ -43,14 +72,49 @@ pub struct FlowState {
 impl FlowState {
     /// A flow never seen yet.
     pub fn new(hash: u32, rss_queue: QueueId) -> FlowState {
-        FlowState {
-            socket: Socket::default(),
-            hash,
-            rss_queue,
-            last_cpu: None,
-            last_seq: None,
-            handoffs: 0,
-            reorders: 0,
+        FlowState { socket: Socket::default(), hash, rss_queue, last_cpu: NONE, max_seq: 0, handoffs: 0, reorders: 0 }
+    }
+
+    /// `cpu` touches the flow's state: the CPU that touched it before, if
+    /// any.
+    pub fn touch(&mut self, cpu: CpuId) -> Option<CpuId> {
+        let prev = std::mem::replace(&mut self.last_cpu, cpu.0);
+        (prev != NONE).then_some(CpuId(prev))
+    }
+
+    /// Packet `seq` is delivered: whether it comes after one with a higher
+    /// sequence number (out of order); otherwise it is the highest so far.
+    pub fn deliver(&mut self, seq: u32) -> bool {
+        if seq < self.max_seq {
+            true
+        } else {
+            self.max_seq = seq;
+            false
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_flow_record_is_32_bytes_and_never_straddles_a_cache_line() {
+        assert_eq!(std::mem::size_of::<FlowState>(), 32);
+        assert_eq!(64 % std::mem::size_of::<FlowState>(), 0);
+    }
+
+    #[test]
+    fn the_record_keeps_its_optional_fields_apart_from_real_values() {
+        let mut f = FlowState::new(7, QueueId(1));
+        assert_eq!(f.socket.owner(), None);
+        f.socket.set_owner(ThreadId(0));
+        assert_eq!(f.socket.owner(), Some(ThreadId(0)));
+        assert_eq!(f.touch(CpuId(0)), None);
+        assert_eq!(f.touch(CpuId(3)), Some(CpuId(0)));
+        assert!(!f.deliver(0), "a first packet is in order");
+        assert!(!f.deliver(5));
+        assert!(f.deliver(4));
+        assert!(!f.deliver(5), "equal to the highest is not out of order");
     }
 }

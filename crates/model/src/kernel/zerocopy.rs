@@ -117,7 +117,7 @@ impl Kernel {
         let costs = cx.sim.costs;
         let remap = self.zc.remap;
         let split = self.zc.header_split;
-        let overhead = self.params.cfg.skb_overhead_bytes as u64;
+        let overhead = self.params.cfg.skb_overhead_bytes;
         let switch = self.take_switch_cost(cpu, &costs);
         let th = &mut self.threads[t.idx()];
         th.burst.clear();
@@ -140,7 +140,7 @@ impl Kernel {
                 th.queued_payload -= payload as u64;
                 th.burst.push((p, Dur::ZERO));
                 let sock = &mut self.flows[p.flow.idx()].socket;
-                sock.rmem_bytes = sock.rmem_bytes.saturating_sub(p.bytes as u64 + overhead);
+                sock.rmem_bytes = sock.rmem_bytes.saturating_sub(p.bytes + overhead);
             }
         }
         self.trace_socket_queue(t, cx.sim);
