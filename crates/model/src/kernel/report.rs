@@ -452,6 +452,13 @@ impl Kernel {
     pub fn report_vectors(&self) -> Vec<VectorMetrics> {
         let level_flow = self.params.cfg.level_flow;
         let irq_of_queue = &self.adapter.irq_of_queue;
+        // Flows per RSS queue, counted once (a million flows, many vectors).
+        let mut flows_on_queue = vec![0u32; irq_of_queue.len()];
+        for f in &self.flows {
+            if let Some(n) = flows_on_queue.get_mut(f.rss_queue.idx()) {
+                *n += 1;
+            }
+        }
         self.irqs
             .iter()
             .enumerate()
@@ -484,7 +491,7 @@ impl Kernel {
                     per_cpu,
                     core: self.cores[d.cpu.idx()].0,
                     vector: d.vector,
-                    flows: self.flows.iter().filter(|f| queues.contains(&f.rss_queue.0)).count() as u32,
+                    flows: queues.iter().map(|q| flows_on_queue[*q as usize]).sum(),
                     queues,
                     count: d.count,
                     unhandled: d.unhandled,
