@@ -194,6 +194,8 @@ impl PortArrivals {
         Draw { flow, bytes, u }
     }
 
+    /// [`Self::draw`] as three values, which the hot path stores into the
+    /// ring one by one (a whole `Draw` read back from the stack stalls).
     #[inline]
     fn draw_parts(&mut self) -> (u32, u32, f64) {
         let flows = self.seq.len();
