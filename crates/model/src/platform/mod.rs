@@ -605,18 +605,25 @@ impl Platform {
         if self.iommu.is_none() && !req.rogue {
             // No IOMMU, a well-behaved device: the address is physical and
             // nothing can fault (inline: each frame makes two or three).
-            let st = &mut self.stats.dma;
-            st.completed += 1;
-            let latency = if req.dir == ports::DmaDir::Write {
-                st.bytes_written += req.len as u64;
-                self.dma_write_latency
-            } else {
-                st.bytes_read += req.len as u64;
-                self.dma_read_latency
-            };
-            return Ok((at + latency, req.iova));
+            return Ok((self.complete(&req, at, Dur::ZERO), req.iova));
         }
         self.access_translated(rid, req, at, sim)
+    }
+
+    /// Counts a DMA that went through (its translation stalled it `stall`)
+    /// and returns when it completes.
+    #[inline]
+    fn complete(&mut self, req: &DmaRequest, at: Time, stall: Dur) -> Time {
+        let st = &mut self.stats.dma;
+        st.completed += 1;
+        let latency = if req.dir == ports::DmaDir::Write {
+            st.bytes_written += req.len as u64;
+            self.dma_write_latency
+        } else {
+            st.bytes_read += req.len as u64;
+            self.dma_read_latency
+        };
+        at + stall + latency
     }
 
     /// [`Self::access`] through the IOMMU, or a misbehaving device's write.
@@ -643,15 +650,7 @@ impl Platform {
             },
             None => (req.iova, Dur::ZERO),
         };
-        self.stats.dma.completed += 1;
-        let latency = if write {
-            self.stats.dma.bytes_written += req.len as u64;
-            self.dma_write_latency
-        } else {
-            self.stats.dma.bytes_read += req.len as u64;
-            self.dma_read_latency
-        };
-        let done = at + stall + latency;
+        let done = self.complete(&req, at, stall);
         if req.rogue && write {
             let st = &mut self.stats.dma;
             st.unprotected_writes += 1;
