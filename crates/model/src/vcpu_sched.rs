@@ -79,6 +79,9 @@ pub struct HostCore {
 #[derive(Clone, Debug, Default)]
 pub struct HostRunQueues {
     cores: Vec<Option<HostCore>>,
+    /// The threads a wakeup scan woke, kept between scans (no allocation
+    /// per scan).
+    woken: Vec<VcpuThread>,
 }
 
 impl HostRunQueues {
@@ -110,7 +113,7 @@ impl HostRunQueues {
                 kernels[k.idx()].vcpu_set_shared(*cpu);
             }
         }
-        HostRunQueues { cores }
+        HostRunQueues { cores, woken: Vec::new() }
     }
 
     /// The run queue of `core`, if vCPUs share it.
@@ -183,7 +186,7 @@ impl HostRunQueues {
     fn wake_scan(&mut self, core: CoreId, kernels: &mut [Kernel], cx: &mut Cx) {
         let Some(hc) = self.cores[core.idx()].as_mut() else { return };
         let now = cx.sim.now();
-        let mut woken = Vec::new();
+        let mut woken = std::mem::take(&mut self.woken);
         for i in 0..hc.threads.len() {
             let (k, cpu) = hc.threads[i];
             if hc.current == Some((k, cpu)) || hc.queue.contains(&(k, cpu)) {
@@ -195,18 +198,22 @@ impl HostRunQueues {
                 woken.push((k, cpu));
             }
         }
-        let mut touched = vec![core];
-        for t in woken {
+        // The cores whose queue changed: this one, and those woken floating
+        // threads moved to (rare: no allocation otherwise).
+        let mut moved_to = Vec::new();
+        for &t in &woken {
             let to = self.place(core, t, kernels);
             if to != core {
                 self.migrate(t, core, to, kernels, cx);
-                touched.push(to);
+                moved_to.push(to);
             }
             if let Some(hc) = self.cores[to.idx()].as_mut() {
                 hc.queue.push_back(t);
             }
         }
-        for c in touched {
+        woken.clear();
+        self.woken = woken;
+        for c in std::iter::once(core).chain(moved_to) {
             let Some(hc) = self.cores[c.idx()].as_mut() else { continue };
             Self::grant_next(c, hc, kernels, cx);
             Self::check_preempt(hc, kernels, cx);
