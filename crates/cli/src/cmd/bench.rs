@@ -353,31 +353,34 @@ fn comparisons(rows: &[Row]) -> Vec<Comparison> {
     v
 }
 
+/// The middle value of `v` (the upper of the two middle ones for an even
+/// count: a measured run, not an average of two); `v` is not empty.
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
 fn row(name: &str, what: &str, set: &[String], runs: &[One]) -> Row {
-    let mut cpu: Vec<f64> = runs.iter().map(|r| r.cpu_s).collect();
-    let runs_in_order = cpu.clone();
-    cpu.sort_by(f64::total_cmp);
-    let median = cpu[cpu.len() / 2];
-    let mut setup: Vec<f64> = runs.iter().map(|r| r.setup_s).collect();
-    setup.sort_by(f64::total_cmp);
+    let runs_in_order: Vec<f64> = runs.iter().map(|r| r.cpu_s).collect();
+    let median_cpu = median(runs_in_order.clone());
     let r = &runs[0];
-    let per_s = |n: u64| if median > 0.0 { n as f64 / median } else { 0.0 };
+    let per_s = |n: u64| if median_cpu > 0.0 { n as f64 / median_cpu } else { 0.0 };
     Row {
         case: name.into(),
         what: what.into(),
         scenario: r.scenario.clone(),
         set: set.to_vec(),
         simulated_s: r.simulated_s,
-        cpu_s: median,
+        cpu_s: median_cpu,
         cpu_s_runs: runs_in_order,
-        setup_s: setup[setup.len() / 2],
+        setup_s: median(runs.iter().map(|r| r.setup_s).collect()),
         offered: r.offered,
         delivered: r.delivered,
         events: r.events,
         delivered_per_cpu_s: per_s(r.delivered),
         offered_per_cpu_s: per_s(r.offered),
         events_per_delivered: r.events as f64 / r.delivered.max(1) as f64,
-        real_time_ratio: if median > 0.0 { r.simulated_s / median } else { 0.0 },
+        real_time_ratio: if median_cpu > 0.0 { r.simulated_s / median_cpu } else { 0.0 },
         peak_rss_bytes: runs.iter().map(|r| r.max_rss_bytes).max().unwrap_or(0),
     }
 }

@@ -151,7 +151,12 @@ impl PortArrivals {
             return None;
         }
         if self.drawn.is_empty() {
-            self.drawn = (0..LOOKAHEAD).map(|_| self.draw()).collect();
+            self.drawn = (0..LOOKAHEAD)
+                .map(|_| {
+                    let (flow, bytes, u) = self.draw_parts();
+                    Draw { flow, bytes, u }
+                })
+                .collect();
         }
         let Draw { flow, bytes, u } = self.drawn[self.next_draw];
         // Field by field: the draw stays in registers on its way to the ring.
@@ -188,14 +193,9 @@ impl PortArrivals {
         self.drawn.get(last).map(|d| FlowId(d.flow))
     }
 
-    /// One frame's draws, in the stream's order: flow, size, idle gap.
-    fn draw(&mut self) -> Draw {
-        let (flow, bytes, u) = self.draw_parts();
-        Draw { flow, bytes, u }
-    }
-
-    /// [`Self::draw`] as three values, which the hot path stores into the
-    /// ring one by one (a whole `Draw` read back from the stack stalls).
+    /// One frame's draws, in the stream's order: flow, size, idle gap; as
+    /// three values, which the hot path stores into the ring one by one (a
+    /// whole `Draw` read back from the stack stalls).
     #[inline]
     fn draw_parts(&mut self) -> (u32, u32, f64) {
         let flows = self.seq.len();
