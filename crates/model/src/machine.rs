@@ -80,7 +80,13 @@ pub fn nic_for(s: &Scenario, id: NicId, sim: &Sim) -> Result<(Nic, Vec<Flow>), B
 /// `[vm]` describes, on `vm`'s cores, driving VF `index`; its vCPUs'
 /// descriptors in the VM's own block, its IOMMU domain and its IRTEs its
 /// own.
-fn guest_kernel(s: &Scenario, vm: &crate::config::VmConfig, index: u32, flows: &[Flow], platform: &Platform) -> Kernel {
+fn guest_kernel(
+    s: &Scenario,
+    vm: &crate::config::VmConfig,
+    index: u32,
+    flows: Vec<Flow>,
+    platform: &Platform,
+) -> Kernel {
     use irqlab_engine::Dur;
     let cores: Vec<CoreId> = vm.cores.iter().map(|c| CoreId(*c)).collect();
     let pids = cores.iter().map(|c| crate::virt::vm_vcpu_pid(index, platform.topo.apic_id(*c))).collect();
@@ -171,7 +177,7 @@ impl Machine {
             platform.install_iommu(crate::platform::iommu::Iommu::new(&s.iommu, &sim.costs));
         }
         let rngs = RngStreams::new(s.seed);
-        let (mut nic, flows) = nic_for(s, NicId(0), &sim)?;
+        let (mut nic, mut flows) = nic_for(s, NicId(0), &sim)?;
         if let Some(vm) = backend {
             let c = &sim.costs;
             let own = if vm.device == crate::config::DevicePath::Virtio { c.vhost_rx_packet } else { c.vmm_rx_packet };
@@ -204,17 +210,17 @@ impl Machine {
                     // and flows, if it gives them.
                     let sv = if i == 0 { s.clone() } else { s.for_vm(i) };
                     let flows = if i == 0 {
-                        flows.clone()
+                        std::mem::take(&mut flows)
                     } else {
                         let (vf, flows) = nic_for(&sv, NicId(i as u32), &sim)?;
                         nics.push(vf);
                         flows
                     };
-                    ks.push(guest_kernel(&sv, vm, i as u32, &flows, &platform));
+                    ks.push(guest_kernel(&sv, vm, i as u32, flows, &platform));
                 }
                 ks
             }
-            None => vec![Kernel::new(KernelId(0), s, (0..s.machine.cores).map(CoreId).collect(), NicId(0), &flows)],
+            None => vec![Kernel::new(KernelId(0), s, (0..s.machine.cores).map(CoreId).collect(), NicId(0), flows)],
         };
         let rogues: Vec<RogueDevice> = s
             .attackers

@@ -69,7 +69,7 @@ use irqlab_engine::{Dur, LatencyHistogram, Time};
 use napi::Napi;
 use rps::Rps;
 use serde::Serialize;
-use socket::FlowState;
+use socket::{FlowCounts, FlowState};
 use softnet::Softnet;
 use vector::VectorTable;
 
@@ -274,8 +274,13 @@ pub struct Kernel {
     pub itr: Vec<itr::Itr>,
     /// RPS/RFS/aRFS tables.
     pub rps: Rps,
-    /// Per-flow state, with each flow's socket.
+    /// Per-flow state a packet touches, with each flow's socket.
     pub flows: Vec<FlowState>,
+    /// The flows as RSS sees them: each one's hash (`skb->hash`, for RPS
+    /// and RFS) and RX queue.
+    pub flow_table: Vec<Flow>,
+    /// Per-flow handoff and reordering counts.
+    pub flow_counts: FlowCounts,
     /// Application threads.
     pub threads: Vec<Thread>,
     /// The irqbalance-like rebalancer.
@@ -324,7 +329,7 @@ pub struct Kernel {
 impl Kernel {
     /// The kernel of a scenario, on `cores` (CPU i on `cores[i]`), driving
     /// NIC `nic` whose flows are `flows`, and every `[[devices]]` entry.
-    pub fn new(id: KernelId, s: &Scenario, cores: Vec<CoreId>, nic: NicId, flows: &[Flow]) -> Kernel {
+    pub fn new(id: KernelId, s: &Scenario, cores: Vec<CoreId>, nic: NicId, flows: Vec<Flow>) -> Kernel {
         let n = cores.len();
         let topo = crate::platform::topology::Topology::new(s.machine.cores, s.machine.sockets);
         let affinity = affinity::initial_affinity(s, &topo);
@@ -342,7 +347,7 @@ impl Kernel {
         };
         // Readers default to the CPU that takes each queue's interrupt.
         let queue_cpu: Vec<CpuId> = (0..queues).map(|q| adapter.queue_cpu(q)).collect();
-        let mut threads = build_threads(s, flows, &queue_cpu);
+        let (mut threads, owners) = build_threads(s, &flows, &queue_cpu);
         let mut adapter = adapter;
         if let (Some(v), Some(pci)) = (&s.vfio, adapter.vfio.as_mut()) {
             let irq_core: Vec<u32> = queue_cpu.iter().map(|c| c.0).collect();
@@ -357,12 +362,8 @@ impl Kernel {
                 threads[t].pmd = Some(pmd);
             }
         }
-        let mut flow_states: Vec<FlowState> = flows.iter().map(|f| FlowState::new(f.hash, f.queue)).collect();
-        for (t, th) in threads.iter().enumerate() {
-            for f in &th.flows {
-                flow_states[f.idx()].socket.set_owner(ThreadId(t as u32));
-            }
-        }
+        let flow_states: Vec<FlowState> =
+            flows.iter().enumerate().map(|(i, f)| FlowState::new(owners.of(i, f.queue))).collect();
         Kernel {
             id,
             cores,
@@ -384,6 +385,8 @@ impl Kernel {
             },
             rps: Rps::new(&s.kernel, s.nic.arfs, n as u32, s.nic.queues),
             flows: flow_states,
+            flow_counts: FlowCounts::new(flows.len()),
+            flow_table: flows,
             threads,
             balance: Balancer::new(s, n),
             sender: s.tx.as_ref().map(|t| sender::Sender {

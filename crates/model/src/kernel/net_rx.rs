@@ -482,7 +482,7 @@ impl Kernel {
         if !self.rps.enabled() {
             return None;
         }
-        let hash = self.flows[p.flow.idx()].hash;
+        let hash = self.flow_table[p.flow.idx()].hash;
         if self.rps.rfs {
             let mask = self.rps.sock_flow_table.len() as u32 - 1;
             let ident = self.rps.sock_flow_table[(hash & mask) as usize];
@@ -541,7 +541,7 @@ impl Kernel {
         if !self.rps.rfs {
             return;
         }
-        let hash = self.flows[f.idx()].hash;
+        let hash = self.flow_table[f.idx()].hash;
         let mask = self.rps.sock_flow_table.len() as u32 - 1;
         let val = (hash & !self.rps.cpu_mask) | cpu.0;
         self.rps.sock_flow_table[(hash & mask) as usize] = val;
@@ -554,7 +554,7 @@ impl Kernel {
         match fl.touch(cpu) {
             Some(prev) if prev != cpu => {
                 self.stats.handoffs += 1;
-                fl.handoffs += 1;
+                self.flow_counts.handoffs[f.idx()] += 1;
                 let topo = &cx.platform.topo;
                 let per_line = if topo.socket_of(self.cores[prev.idx()]) == topo.socket_of(self.cores[cpu.idx()]) {
                     cx.sim.costs.cache_transfer_same_socket

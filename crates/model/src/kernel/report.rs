@@ -454,8 +454,8 @@ impl Kernel {
         let irq_of_queue = &self.adapter.irq_of_queue;
         // Flows per RSS queue, counted once (a million flows, many vectors).
         let mut flows_on_queue = vec![0u32; irq_of_queue.len()];
-        for f in &self.flows {
-            if let Some(n) = flows_on_queue.get_mut(f.rss_queue.idx()) {
+        for f in &self.flow_table {
+            if let Some(n) = flows_on_queue.get_mut(f.queue.idx()) {
                 *n += 1;
             }
         }
@@ -560,12 +560,12 @@ impl Kernel {
             arfs_filter_updates: rc.arfs_filter_updates,
             handoffs: st.handoffs,
             handoffs_per_packet: ratio(st.handoffs, st.delivered),
-            handoffs_after_first: self.flows.iter().map(|f| f.handoffs.saturating_sub(1) as u64).sum(),
+            handoffs_after_first: self.flow_counts.handoffs.iter().map(|h| h.saturating_sub(1) as u64).sum(),
             cross_socket_handoffs: st.cross_socket_handoffs,
             nic_remote_packets: st.nic_remote_packets,
             out_of_order: st.out_of_order,
-            flows_reordered: self.flows.iter().filter(|f| f.reorders > 0).count() as u64,
-            max_reorders_per_flow: self.flows.iter().map(|f| f.reorders).max().unwrap_or(0) as u64,
+            flows_reordered: self.flow_counts.reorders.iter().filter(|r| **r > 0).count() as u64,
+            max_reorders_per_flow: self.flow_counts.reorders.iter().copied().max().unwrap_or(0) as u64,
             migrations: self.threads.iter().map(|t| t.migrations).sum(),
         }
     }

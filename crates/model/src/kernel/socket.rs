@@ -8,7 +8,7 @@
 //! reader's packets are kept in one queue per thread in arrival order (a
 //! thread reading several sockets takes whichever became readable first).
 
-use crate::ids::{CpuId, QueueId, ThreadId};
+use crate::ids::{CpuId, ThreadId};
 
 /// "None" in a 32-bit field of the flow record.
 const NONE: u32 = u32::MAX;
@@ -44,18 +44,17 @@ impl Socket {
     }
 }
 
-/// What the kernel keeps per flow, its socket included: one record, so a
-/// packet's poll and its read each touch one place (with a million flows,
-/// each touch is a cache miss of the simulator's own). 32 bytes, so a
-/// record never straddles two cache lines (a test holds it to that).
+/// What the kernel touches per packet of a flow, its socket included: one
+/// record, so a packet's poll and its read each touch one place (with a
+/// million flows, each touch is a cache miss of the simulator's own). 16
+/// bytes, so a record never straddles two cache lines and a million of them
+/// fit a server's last-level cache (a test holds it to that size); what a
+/// packet does not touch — the flow's RSS hash and queue, its handoff and
+/// reordering counts — is kept apart (the kernel's flow table and [`FlowCounts`]).
 #[derive(Clone, Copy, Debug)]
 pub struct FlowState {
     /// The flow's socket.
     pub socket: Socket,
-    /// The flow's RSS (Toeplitz) hash (`skb->hash`).
-    pub hash: u32,
-    /// The queue RSS picks for it.
-    pub rss_queue: QueueId,
     /// The CPU that last touched its kernel state ([`NONE`] before the
     /// first touch).
     last_cpu: u32,
@@ -63,16 +62,16 @@ pub struct FlowState {
     /// delivery: no sequence number is below it, so a flow's first packet
     /// is never out of order).
     max_seq: u32,
-    /// Times its state moved to another CPU.
-    pub handoffs: u32,
-    /// Its out-of-order deliveries.
-    pub reorders: u32,
 }
 
 impl FlowState {
-    /// A flow never seen yet.
-    pub fn new(hash: u32, rss_queue: QueueId) -> FlowState {
-        FlowState { socket: Socket::default(), hash, rss_queue, last_cpu: NONE, max_seq: 0, handoffs: 0, reorders: 0 }
+    /// A flow never seen yet, read by `owner` (`None`: no listener).
+    pub fn new(owner: Option<ThreadId>) -> FlowState {
+        let mut socket = Socket::default();
+        if let Some(t) = owner {
+            socket.set_owner(t);
+        }
+        FlowState { socket, last_cpu: NONE, max_seq: 0 }
     }
 
     /// `cpu` touches the flow's state: the CPU that touched it before, if
@@ -94,22 +93,41 @@ impl FlowState {
     }
 }
 
+/// Per-flow counts a packet rarely touches (a flow's state moving to
+/// another CPU, an out-of-order delivery), apart from the [`FlowState`]
+/// records. Zero-filled, so their pages cost nothing until a count is made.
+#[derive(Clone, Debug, Default)]
+pub struct FlowCounts {
+    /// Times each flow's state moved to another CPU.
+    pub handoffs: Vec<u32>,
+    /// Each flow's out-of-order deliveries.
+    pub reorders: Vec<u32>,
+}
+
+impl FlowCounts {
+    /// Zero counts for `n` flows.
+    pub fn new(n: usize) -> FlowCounts {
+        FlowCounts { handoffs: vec![0; n], reorders: vec![0; n] }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn a_flow_record_is_32_bytes_and_never_straddles_a_cache_line() {
-        assert_eq!(std::mem::size_of::<FlowState>(), 32);
+    fn a_flow_record_is_16_bytes_and_never_straddles_a_cache_line() {
+        assert_eq!(std::mem::size_of::<FlowState>(), 16);
         assert_eq!(64 % std::mem::size_of::<FlowState>(), 0);
     }
 
     #[test]
     fn the_record_keeps_its_optional_fields_apart_from_real_values() {
-        let mut f = FlowState::new(7, QueueId(1));
+        let mut f = FlowState::new(None);
         assert_eq!(f.socket.owner(), None);
         f.socket.set_owner(ThreadId(0));
         assert_eq!(f.socket.owner(), Some(ThreadId(0)));
+        assert_eq!(FlowState::new(Some(ThreadId(3))).socket.owner(), Some(ThreadId(3)));
         assert_eq!(f.touch(CpuId(0)), None);
         assert_eq!(f.touch(CpuId(3)), Some(CpuId(0)));
         assert!(!f.deliver(0), "a first packet is in order");

@@ -11,7 +11,7 @@
 //! kernel (kernel/recv.rs).
 
 use crate::config::Scenario;
-use crate::ids::{CpuId, FlowId};
+use crate::ids::{CpuId, QueueId, ThreadId};
 use crate::workload::flows::Flow;
 use crate::workload::notify::Notifier;
 use crate::workload::traffic::Packet;
@@ -41,8 +41,6 @@ pub enum ThreadState {
 pub struct Thread {
     /// The CPU it is pinned to.
     pub cpu: CpuId,
-    /// The flows (sockets) it reads.
-    pub flows: Vec<FlowId>,
     /// Its state.
     pub state: ThreadState,
     /// Packets queued on its sockets, oldest first.
@@ -118,10 +116,9 @@ impl Thread {
 /// `[[apps]]`, listed flows go to their thread and the rest are dealt
 /// round-robin to the threads without a list; if every thread has a list,
 /// unlisted flows have no reader and their packets are dropped (`no_socket`).
-pub fn build_threads(s: &Scenario, flows: &[Flow], affinity: &[CpuId]) -> Vec<Thread> {
+pub fn build_threads(s: &Scenario, flows: &[Flow], affinity: &[CpuId]) -> (Vec<Thread>, FlowOwners) {
     let new = |cpu: CpuId, work: Dur| Thread {
         cpu,
-        flows: Vec::new(),
         state: ThreadState::Blocked,
         queue: VecDeque::new(),
         burst: Vec::with_capacity(s.kernel.recv_batch as usize),
@@ -143,13 +140,11 @@ pub fn build_threads(s: &Scenario, flows: &[Flow], affinity: &[CpuId]) -> Vec<Th
         pmd: None,
     };
     if s.apps.is_empty() {
-        let mut threads: Vec<Thread> = (0..s.machine.cores).map(|c| new(CpuId(c), Dur::ZERO)).collect();
-        for (i, f) in flows.iter().enumerate() {
-            threads[affinity[f.queue.idx()].idx()].flows.push(FlowId(i as u32));
-        }
-        return threads;
+        let threads: Vec<Thread> = (0..s.machine.cores).map(|c| new(CpuId(c), Dur::ZERO)).collect();
+        // Thread i is core i's.
+        return (threads, FlowOwners::ByQueue(affinity.iter().map(|c| ThreadId(c.0)).collect()));
     }
-    let mut threads: Vec<Thread> = s
+    let threads: Vec<Thread> = s
         .apps
         .iter()
         .map(|a| {
@@ -167,19 +162,41 @@ pub fn build_threads(s: &Scenario, flows: &[Flow], affinity: &[CpuId]) -> Vec<Th
             t
         })
         .collect();
-    let mut listed = vec![false; flows.len()];
+    let mut owner = vec![NO_OWNER; flows.len()];
     for (t, a) in s.apps.iter().enumerate() {
         for f in a.flows.iter().flatten() {
-            threads[t].flows.push(FlowId(*f));
-            listed[*f as usize] = true;
+            owner[*f as usize] = t as u32;
         }
     }
     let open: Vec<usize> = s.apps.iter().enumerate().filter(|(_, a)| a.flows.is_none()).map(|(i, _)| i).collect();
     if !open.is_empty() {
-        let unlisted = (0..flows.len()).filter(|f| !listed[*f]);
-        for (k, f) in unlisted.enumerate() {
-            threads[open[k % open.len()]].flows.push(FlowId(f as u32));
+        for (k, o) in owner.iter_mut().filter(|o| **o == NO_OWNER).enumerate() {
+            *o = open[k % open.len()] as u32;
         }
     }
-    threads
+    (threads, FlowOwners::Listed(owner))
+}
+
+/// "No reader" in [`FlowOwners::Listed`].
+const NO_OWNER: u32 = u32::MAX;
+
+/// Which thread reads each flow's socket.
+#[derive(Clone, Debug)]
+pub enum FlowOwners {
+    /// The flows of RX queue `q` are read by the thread at index `q`
+    /// (without `[[apps]]`: one thread per core, the queue's interrupt CPU's),
+    /// so a million flows need no list.
+    ByQueue(Vec<ThreadId>),
+    /// Flow by flow ([`NO_OWNER`]: none; its packets are dropped).
+    Listed(Vec<u32>),
+}
+
+impl FlowOwners {
+    /// The thread reading flow `i`, whose RSS queue is `queue`.
+    pub fn of(&self, i: usize, queue: QueueId) -> Option<ThreadId> {
+        match self {
+            FlowOwners::ByQueue(by_queue) => by_queue.get(queue.idx()).copied(),
+            FlowOwners::Listed(owner) => owner.get(i).filter(|t| **t != NO_OWNER).map(|t| ThreadId(*t)),
+        }
+    }
 }

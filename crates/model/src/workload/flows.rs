@@ -46,12 +46,16 @@ pub fn build_flows(w: &WorkloadConfig, key: &RssKey, reta: &Reta, rngs: &RngStre
         t.flows.iter().map(|f| flow(f.src, f.dst)).collect()
     } else if w.flow_list.is_empty() {
         let mut rng = rngs.stream(streams::FLOWS);
+        // All towards the server: its share of the hash is computed once.
+        // (The key is validated to cover an IPv4 4-tuple.)
+        let towards = toeplitz.ipv4_towards(SERVER_ADDR, SERVER_PORT).ok();
         (0..w.flows)
             .map(|_| {
                 let a: u32 = rng.random_range(1..(1 << 24) - 1);
                 let src = Ipv4Addr::from(0x0a00_0000 | a);
                 let port = rng.random_range(EPHEMERAL_PORT_MIN..=u16::MAX);
-                flow((IpAddr::V4(src), port), (IpAddr::V4(SERVER_ADDR), SERVER_PORT))
+                let hash = towards.map_or(0, |h| h.hash(src, port));
+                Flow { hash, queue: QueueId(reta.queue_for(hash) as u32) }
             })
             .collect()
     } else {
