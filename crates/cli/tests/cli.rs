@@ -201,9 +201,17 @@ fn bench_reports_speed_figures() {
 fn bench_runs_the_standard_suite_and_compares_its_cases() {
     let v = json(&["bench", "--duration", "1ms", "--repeat", "1", "--json"]);
     let names: Vec<&str> = v["cases"].as_array().unwrap().iter().map(|c| c["case"].as_str().unwrap()).collect();
-    for want in
-        ["default", "line-rate", "line-rate-irq", "line-rate-overload", "low-load", "cores-64", "flows-1m", "vm"]
-    {
+    for want in [
+        "default",
+        "default-irq",
+        "line-rate",
+        "line-rate-irq",
+        "line-rate-overload",
+        "low-load",
+        "cores-64",
+        "flows-1m",
+        "vm",
+    ] {
         assert!(names.contains(&want), "{names:?}");
     }
     let line_rate = v["cases"].as_array().unwrap().iter().find(|c| c["case"] == "line-rate").unwrap();
