@@ -9,7 +9,7 @@ use crate::config::Scenario;
 use crate::devices::level::LevelDevice;
 use crate::devices::nic::{Nic, NicSetup};
 use crate::devices::rogue::RogueDevice;
-use crate::ids::{CoreId, CpuId, KernelId, NicId};
+use crate::ids::{CoreId, CpuId, KernelId, NicId, QueueId};
 use crate::kernel::{Cx, Kernel};
 use crate::laws::{Counted, InTransit};
 use crate::metrics::{Metrics, Parts};
@@ -18,7 +18,7 @@ use crate::progress::{self, DRAIN_BOUND};
 use crate::sim::{Event, KernelEvent, Sim};
 use crate::trace::{Trace, TraceConfig, Tracer};
 use crate::vcpu_sched::HostRunQueues;
-use crate::workload::flows::{Flow, build_flows};
+use crate::workload::flows::build_flows;
 use crate::workload::replay::Replay;
 use crate::workload::traffic::PortArrivals;
 use irqlab_engine::rng::{RngStreams, streams};
@@ -29,9 +29,10 @@ use irqlab_hw::rss::{Reta, RssKey};
 pub use crate::ids::nic_rid;
 
 /// NIC `id` as a scenario describes it, with its flows (RSS hashed with
-/// the scenario's key and indirection table) and its port's arrival stream
-/// (`PORT_ARRIVALS + id`).
-pub fn nic_for(s: &Scenario, id: NicId, sim: &Sim) -> Result<(Nic, Vec<Flow>), BuildError> {
+/// the scenario's key and indirection table: the NIC keeps each one's
+/// queue, and the hashes are returned for the kernel) and its port's
+/// arrival stream (`PORT_ARRIVALS + id`).
+pub fn nic_for(s: &Scenario, id: NicId, sim: &Sim) -> Result<(Nic, Vec<u32>), BuildError> {
     let rngs = RngStreams::new(s.seed);
     let key = match &s.nic.rss_key {
         Some(hex) => {
@@ -50,7 +51,7 @@ pub fn nic_for(s: &Scenario, id: NicId, sim: &Sim) -> Result<(Nic, Vec<Flow>), B
             let replay = Replay::new(t.clone(), w.pcap_speed, w.pcap_loop, s.nic.line_rate_gbps, s.max_frame_bytes());
             PortArrivals::replaying(w, replay, stream)
         }
-        None => PortArrivals::new(w, flows.len() as u32, s.nic.line_rate_gbps, stream),
+        None => PortArrivals::new(w, flows.hash.len() as u32, s.nic.line_rate_gbps, stream),
     };
     let setup = NicSetup {
         coalesce: s.nic.coalesce.clone(),
@@ -62,8 +63,7 @@ pub fn nic_for(s: &Scenario, id: NicId, sim: &Sim) -> Result<(Nic, Vec<Flow>), B
         tx: s.tx.as_ref().map(|t| (t.vectors, t.ring_size, t.max_descriptors_per_fetch)),
         header_split: s.nic.header_split,
     };
-    let flow_queue = flows.iter().map(|f| f.queue).collect();
-    let mut nic = Nic::new(id, nic_rid(id.0), setup, s.nic.queues, s.nic.ring_size, flow_queue, port);
+    let mut nic = Nic::new(id, nic_rid(id.0), setup, s.nic.queues, s.nic.ring_size, flows.queue, port);
     for a in &s.attackers {
         match a.kind {
             crate::config::AttackKind::LateDma => {
@@ -73,7 +73,7 @@ pub fn nic_for(s: &Scenario, id: NicId, sim: &Sim) -> Result<(Nic, Vec<Flow>), B
             _ => {}
         }
     }
-    Ok((nic, flows))
+    Ok((nic, flows.hash))
 }
 
 /// The guest kernel of VM `index` (`[vm]` 0, `[[vms]]` 1, …): the guest
@@ -84,14 +84,14 @@ fn guest_kernel(
     s: &Scenario,
     vm: &crate::config::VmConfig,
     index: u32,
-    flows: Vec<Flow>,
+    (hash, queue): (Vec<u32>, &[QueueId]),
     platform: &Platform,
 ) -> Kernel {
     use irqlab_engine::Dur;
     let cores: Vec<CoreId> = vm.cores.iter().map(|c| CoreId(*c)).collect();
     let pids = cores.iter().map(|c| crate::virt::vm_vcpu_pid(index, platform.topo.apic_id(*c))).collect();
     let guest = crate::config::VmConfig::guest_view(s);
-    let mut k = Kernel::new(KernelId(index), &guest, cores, NicId(index), flows);
+    let mut k = Kernel::new(KernelId(index), &guest, cores, NicId(index), hash, queue);
     k.dma.did = crate::kernel::dma::NIC_DID + index as u16;
     k.dma.irte_next = (index * s.nic.queues) as u16;
     let poll = Dur::from_ns(vm.halt_poll_ns as u64);
@@ -177,7 +177,7 @@ impl Machine {
             platform.install_iommu(crate::platform::iommu::Iommu::new(&s.iommu, &sim.costs));
         }
         let rngs = RngStreams::new(s.seed);
-        let (mut nic, mut flows) = nic_for(s, NicId(0), &sim)?;
+        let (mut nic, mut hashes) = nic_for(s, NicId(0), &sim)?;
         if let Some(vm) = backend {
             let c = &sim.costs;
             let own = if vm.device == crate::config::DevicePath::Virtio { c.vhost_rx_packet } else { c.vmm_rx_packet };
@@ -209,18 +209,25 @@ impl Machine {
                     // A further VM's traffic: [workload] with its own rate
                     // and flows, if it gives them.
                     let sv = if i == 0 { s.clone() } else { s.for_vm(i) };
-                    let flows = if i == 0 {
-                        std::mem::take(&mut flows)
+                    let hashes = if i == 0 {
+                        std::mem::take(&mut hashes)
                     } else {
-                        let (vf, flows) = nic_for(&sv, NicId(i as u32), &sim)?;
+                        let (vf, hashes) = nic_for(&sv, NicId(i as u32), &sim)?;
                         nics.push(vf);
-                        flows
+                        hashes
                     };
-                    ks.push(guest_kernel(&sv, vm, i as u32, flows, &platform));
+                    ks.push(guest_kernel(&sv, vm, i as u32, (hashes, nics[i].flow_queues()), &platform));
                 }
                 ks
             }
-            None => vec![Kernel::new(KernelId(0), s, (0..s.machine.cores).map(CoreId).collect(), NicId(0), flows)],
+            None => vec![Kernel::new(
+                KernelId(0),
+                s,
+                (0..s.machine.cores).map(CoreId).collect(),
+                NicId(0),
+                hashes,
+                nics[0].flow_queues(),
+            )],
         };
         let rogues: Vec<RogueDevice> = s
             .attackers

@@ -57,10 +57,9 @@ pub use zerocopy::ComputeThread;
 pub use cx::Cx;
 
 use crate::config::{AdaptiveScheme, KernelConfig, Scenario};
-use crate::ids::{CoreId, CpuId, KernelId, NicId, ThreadId};
+use crate::ids::{CoreId, CpuId, KernelId, NicId, QueueId, ThreadId};
 use crate::sim::{Event, KernelEvent};
 use crate::workload::app::{Thread, build_threads};
-use crate::workload::flows::Flow;
 use adapter::Adapter;
 use affinity::Balancer;
 use cpu::Cpu;
@@ -276,9 +275,11 @@ pub struct Kernel {
     pub rps: Rps,
     /// Per-flow state a packet touches, with each flow's socket.
     pub flows: Vec<FlowState>,
-    /// The flows as RSS sees them: each one's hash (`skb->hash`, for RPS
-    /// and RFS) and RX queue.
-    pub flow_table: Vec<Flow>,
+    /// Each flow's RSS hash (`skb->hash`), kept when RPS or RFS steer by
+    /// it (else empty).
+    pub flow_hash: Vec<u32>,
+    /// How many flows RSS sends to each RX queue (as the NIC started).
+    pub flows_per_queue: Vec<u32>,
     /// Per-flow handoff and reordering counts.
     pub flow_counts: FlowCounts,
     /// Application threads.
@@ -328,8 +329,16 @@ pub struct Kernel {
 
 impl Kernel {
     /// The kernel of a scenario, on `cores` (CPU i on `cores[i]`), driving
-    /// NIC `nic` whose flows are `flows`, and every `[[devices]]` entry.
-    pub fn new(id: KernelId, s: &Scenario, cores: Vec<CoreId>, nic: NicId, flows: Vec<Flow>) -> Kernel {
+    /// NIC `nic` whose flows have RSS hashes `flow_hash` and go to queues
+    /// `flow_queue`, and every `[[devices]]` entry.
+    pub fn new(
+        id: KernelId,
+        s: &Scenario,
+        cores: Vec<CoreId>,
+        nic: NicId,
+        flow_hash: Vec<u32>,
+        flow_queue: &[QueueId],
+    ) -> Kernel {
         let n = cores.len();
         let topo = crate::platform::topology::Topology::new(s.machine.cores, s.machine.sockets);
         let affinity = affinity::initial_affinity(s, &topo);
@@ -347,7 +356,7 @@ impl Kernel {
         };
         // Readers default to the CPU that takes each queue's interrupt.
         let queue_cpu: Vec<CpuId> = (0..queues).map(|q| adapter.queue_cpu(q)).collect();
-        let (mut threads, owners) = build_threads(s, &flows, &queue_cpu);
+        let (mut threads, owners) = build_threads(s, flow_queue.len(), &queue_cpu);
         let mut adapter = adapter;
         if let (Some(v), Some(pci)) = (&s.vfio, adapter.vfio.as_mut()) {
             let irq_core: Vec<u32> = queue_cpu.iter().map(|c| c.0).collect();
@@ -362,8 +371,18 @@ impl Kernel {
                 threads[t].pmd = Some(pmd);
             }
         }
+        let rps = Rps::new(&s.kernel, s.nic.arfs, n as u32, s.nic.queues);
+        // Only RPS and RFS read the hashes: otherwise they go before the
+        // flow records are built (a million flows' peak memory).
+        let flow_hash = if rps.enabled() { flow_hash } else { Vec::new() };
+        let mut flows_per_queue = vec![0u32; queues];
+        for q in flow_queue {
+            if let Some(n) = flows_per_queue.get_mut(q.idx()) {
+                *n += 1;
+            }
+        }
         let flow_states: Vec<FlowState> =
-            flows.iter().enumerate().map(|(i, f)| FlowState::new(owners.of(i, f.queue))).collect();
+            flow_queue.iter().enumerate().map(|(i, q)| FlowState::new(owners.of(i, *q))).collect();
         Kernel {
             id,
             cores,
@@ -383,10 +402,11 @@ impl Kernel {
             } else {
                 Vec::new()
             },
-            rps: Rps::new(&s.kernel, s.nic.arfs, n as u32, s.nic.queues),
+            rps,
+            flow_counts: FlowCounts::new(flow_states.len()),
             flows: flow_states,
-            flow_counts: FlowCounts::new(flows.len()),
-            flow_table: flows,
+            flow_hash,
+            flows_per_queue,
             threads,
             balance: Balancer::new(s, n),
             sender: s.tx.as_ref().map(|t| sender::Sender {

@@ -482,7 +482,7 @@ impl Kernel {
         if !self.rps.enabled() {
             return None;
         }
-        let hash = self.flow_table[p.flow.idx()].hash;
+        let hash = self.flow_hash[p.flow.idx()];
         if self.rps.rfs {
             let mask = self.rps.sock_flow_table.len() as u32 - 1;
             let ident = self.rps.sock_flow_table[(hash & mask) as usize];
@@ -541,7 +541,7 @@ impl Kernel {
         if !self.rps.rfs {
             return;
         }
-        let hash = self.flow_table[f.idx()].hash;
+        let hash = self.flow_hash[f.idx()];
         let mask = self.rps.sock_flow_table.len() as u32 - 1;
         let val = (hash & !self.rps.cpu_mask) | cpu.0;
         self.rps.sock_flow_table[(hash & mask) as usize] = val;

@@ -452,13 +452,7 @@ impl Kernel {
     pub fn report_vectors(&self) -> Vec<VectorMetrics> {
         let level_flow = self.params.cfg.level_flow;
         let irq_of_queue = &self.adapter.irq_of_queue;
-        // Flows per RSS queue, counted once (a million flows, many vectors).
-        let mut flows_on_queue = vec![0u32; irq_of_queue.len()];
-        for f in &self.flow_table {
-            if let Some(n) = flows_on_queue.get_mut(f.queue.idx()) {
-                *n += 1;
-            }
-        }
+        let flows_on_queue = &self.flows_per_queue;
         self.irqs
             .iter()
             .enumerate()

@@ -12,7 +12,6 @@
 
 use crate::config::Scenario;
 use crate::ids::{CpuId, QueueId, ThreadId};
-use crate::workload::flows::Flow;
 use crate::workload::notify::Notifier;
 use crate::workload::traffic::Packet;
 use irqlab_engine::{Dur, Time};
@@ -116,7 +115,7 @@ impl Thread {
 /// `[[apps]]`, listed flows go to their thread and the rest are dealt
 /// round-robin to the threads without a list; if every thread has a list,
 /// unlisted flows have no reader and their packets are dropped (`no_socket`).
-pub fn build_threads(s: &Scenario, flows: &[Flow], affinity: &[CpuId]) -> (Vec<Thread>, FlowOwners) {
+pub fn build_threads(s: &Scenario, flows: usize, affinity: &[CpuId]) -> (Vec<Thread>, FlowOwners) {
     let new = |cpu: CpuId, work: Dur| Thread {
         cpu,
         state: ThreadState::Blocked,
@@ -162,7 +161,7 @@ pub fn build_threads(s: &Scenario, flows: &[Flow], affinity: &[CpuId]) -> (Vec<T
             t
         })
         .collect();
-    let mut owner = vec![NO_OWNER; flows.len()];
+    let mut owner = vec![NO_OWNER; flows];
     for (t, a) in s.apps.iter().enumerate() {
         for f in a.flows.iter().flatten() {
             owner[*f as usize] = t as u32;

@@ -22,28 +22,45 @@ pub const SERVER_PORT: u16 = 9000;
 /// Lowest ephemeral source port of generated flows (IANA dynamic range).
 pub const EPHEMERAL_PORT_MIN: u16 = 49152;
 
-/// One flow, as RSS sees it: its 4-tuple is hashed as the table is built
-/// and not kept (a million flows then take 8 bytes each here).
-#[derive(Clone, Debug)]
-pub struct Flow {
-    /// The RSS (Toeplitz) hash of the 4-tuple.
-    pub hash: u32,
-    /// The RX queue the indirection table picks.
-    pub queue: QueueId,
+/// The flows as RSS sees them, flow by flow: each one's RSS (Toeplitz) hash
+/// of its 4-tuple and the RX queue the indirection table picks for it. The
+/// 4-tuples are hashed as the table is built and not kept; the queues go to
+/// the NIC, the hashes to the kernel (for RPS and RFS), so a million flows
+/// take 4 bytes each in either.
+#[derive(Clone, Debug, Default)]
+pub struct Flows {
+    /// Each flow's hash.
+    pub hash: Vec<u32>,
+    /// Each flow's RSS queue.
+    pub queue: Vec<QueueId>,
+}
+
+impl FromIterator<u32> for Flows {
+    /// The flows of these hashes, without queues (fill them with [`Flows::route`]).
+    fn from_iter<I: IntoIterator<Item = u32>>(hashes: I) -> Flows {
+        Flows { hash: hashes.into_iter().collect(), queue: Vec::new() }
+    }
+}
+
+impl Flows {
+    /// Gives every flow the queue `reta` picks for its hash.
+    fn route(mut self, reta: &Reta) -> Flows {
+        self.queue = self.hash.iter().map(|h| QueueId(reta.queue_for(*h) as u32)).collect();
+        self
+    }
 }
 
 /// Builds the flow table.
-pub fn build_flows(w: &WorkloadConfig, key: &RssKey, reta: &Reta, rngs: &RngStreams) -> Vec<Flow> {
+pub fn build_flows(w: &WorkloadConfig, key: &RssKey, reta: &Reta, rngs: &RngStreams) -> Flows {
     let toeplitz = ToeplitzTable::new(key.as_bytes());
     let flow = |src: (IpAddr, u16), dst: (IpAddr, u16)| {
         // Both addresses share a family (validated), so the tuple builds.
-        let hash = RssTuple::new(src.0, dst.0, Some((src.1, dst.1))).map_or(0, |t| toeplitz.hash_tuple(&t));
-        Flow { hash, queue: QueueId(reta.queue_for(hash) as u32) }
+        RssTuple::new(src.0, dst.0, Some((src.1, dst.1))).map_or(0, |t| toeplitz.hash_tuple(&t))
     };
     if let Some(t) = w.pcap_trace.as_ref().filter(|_| w.pcap.is_some()) {
         // A capture's flows, in order of first appearance. TCP is hashed on
         // the 4-tuple as UDP is (docs/sources.md §1.2).
-        t.flows.iter().map(|f| flow(f.src, f.dst)).collect()
+        t.flows.iter().map(|f| flow(f.src, f.dst)).collect::<Flows>().route(reta)
     } else if w.flow_list.is_empty() {
         let mut rng = rngs.stream(streams::FLOWS);
         // All towards the server: its share of the hash is computed once.
@@ -54,10 +71,10 @@ pub fn build_flows(w: &WorkloadConfig, key: &RssKey, reta: &Reta, rngs: &RngStre
                 let a: u32 = rng.random_range(1..(1 << 24) - 1);
                 let src = Ipv4Addr::from(0x0a00_0000 | a);
                 let port = rng.random_range(EPHEMERAL_PORT_MIN..=u16::MAX);
-                let hash = towards.map_or(0, |h| h.hash(src, port));
-                Flow { hash, queue: QueueId(reta.queue_for(hash) as u32) }
+                towards.map_or(0, |h| h.hash(src, port))
             })
-            .collect()
+            .collect::<Flows>()
+            .route(reta)
     } else {
         w.flow_list
             .iter()
@@ -67,6 +84,7 @@ pub fn build_flows(w: &WorkloadConfig, key: &RssKey, reta: &Reta, rngs: &RngStre
                 let (da, dp) = rss::parse_endpoint(&f.dst).unwrap_or((IpAddr::V4(Ipv4Addr::UNSPECIFIED), None));
                 flow((sa, sp.unwrap_or(0)), (da, dp.unwrap_or(0)))
             })
-            .collect()
+            .collect::<Flows>()
+            .route(reta)
     }
 }

@@ -446,6 +446,11 @@ impl Nic {
         self.flow_queue[flow.idx()]
     }
 
+    /// The queue each flow's packets go to now, flow by flow.
+    pub fn flow_queues(&self) -> &[QueueId] {
+        &self.flow_queue
+    }
+
     // ---- the MSI-X function and the MSI capability ------------------------
 
     /// Writes MSI-X table entry `entry`.
