@@ -194,7 +194,7 @@ fn bench_reports_speed_figures() {
         (c["delivered_per_cpu_s"].as_f64().unwrap() - delivered as f64 / cpu).abs() < 1e-6 * delivered as f64 / cpu
     );
     assert!(c["peak_rss_bytes"].as_u64().unwrap() > 1 << 20, "a process takes more than a MiB: {c}");
-    assert!(v["machine"]["cpu_model"].is_string());
+    assert!(v["machine"]["cpu_model"].is_string() && v["machine"]["cpu_detail"].is_string());
 }
 
 #[test]

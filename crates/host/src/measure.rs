@@ -137,6 +137,12 @@ pub struct NotMeasured {
 pub struct Provenance {
     /// `model name` from /proc/cpuinfo.
     pub cpu_model: String,
+    /// What tells two CPUs of one model name apart: family, model and
+    /// stepping (/proc/cpuinfo) and the data and unified cache sizes of
+    /// CPU 0 (/sys/devices/system/cpu/cpu0/cache), e.g. `family 26 model 2
+    /// stepping 1; L1 48K, L2 1024K, L3 32768K`; empty when neither is
+    /// readable.
+    pub cpu_detail: String,
     /// The kernel's release and version (/proc/sys/kernel/osrelease, version).
     pub kernel: String,
     /// CPUs this process may run on.
@@ -1242,7 +1248,14 @@ pub(crate) fn provenance(allowed: &[usize]) -> Provenance {
     for (slot, v) in load_average.iter_mut().zip(read("/proc/loadavg").split_whitespace()) {
         *slot = v.parse().unwrap_or(0.0);
     }
-    Provenance { cpu_model, kernel, cpus: allowed.to_vec(), virtual_machine, date: utc_now(), load_average }
+    let id: Vec<String> = ["cpu family", "model", "stepping"]
+        .iter()
+        .filter_map(|k| field(k).map(|v| format!("{} {v}", k.trim_start_matches("cpu "))))
+        .collect();
+    let caches: Vec<String> = cache_sizes().iter().map(|(level, bytes)| format!("L{level} {}K", bytes >> 10)).collect();
+    let cpu_detail =
+        [id.join(" "), caches.join(", ")].into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join("; ");
+    Provenance { cpu_model, cpu_detail, kernel, cpus: allowed.to_vec(), virtual_machine, date: utc_now(), load_average }
 }
 
 /// The current time, UTC, as `YYYY-MM-DDTHH:MM:SSZ`.
@@ -1479,7 +1492,7 @@ pub fn render(c: &Calibration) -> String {
     let _ = writeln!(s, "# Only [costs] changes the model; [calibration] records where the figures come from.");
     let _ = writeln!(s, "# Each figure is a median over repetitions; spread in [calibration.measurements].");
     let _ = writeln!(s, "#");
-    let _ = writeln!(s, "# CPU:     {}", p.cpu_model);
+    let _ = writeln!(s, "# CPU:     {} ({})", p.cpu_model, p.cpu_detail);
     let _ = writeln!(s, "# kernel:  {}", p.kernel);
     let _ = writeln!(s, "# CPUs:    {:?}", p.cpus);
     let _ = writeln!(s, "# virtual machine: {}", p.virtual_machine.as_deref().unwrap_or("no sign of one"));

@@ -243,7 +243,7 @@ pub fn run(a: &BenchArgs, out: &mut dyn Write) -> Result<(), Failure> {
     if a.json {
         let v = serde_json::json!({
             "irqlab_version": env!("CARGO_PKG_VERSION"),
-            "machine": { "cpu_model": prov.cpu_model, "kernel": prov.kernel,
+            "machine": { "cpu_model": prov.cpu_model, "cpu_detail": prov.cpu_detail, "kernel": prov.kernel,
                          "cpus": prov.cpus.len(),
                          "virtual_machine": prov.virtual_machine },
             "repeat": a.repeat,
@@ -254,7 +254,7 @@ pub fn run(a: &BenchArgs, out: &mut dyn Write) -> Result<(), Failure> {
         return Ok(());
     }
     writeln!(out, "irqlab bench: CPU seconds are medians of {} runs, each in its own process", a.repeat)?;
-    writeln!(out, "machine: {}; {}", prov.cpu_model, prov.kernel)?;
+    writeln!(out, "machine: {} ({}); {}", prov.cpu_model, prov.cpu_detail, prov.kernel)?;
     writeln!(out)?;
     writeln!(
         out,
