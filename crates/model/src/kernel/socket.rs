@@ -48,9 +48,10 @@ impl Socket {
 /// record, so a packet's poll and its read each touch one place (with a
 /// million flows, each touch is a cache miss of the simulator's own). 16
 /// bytes, so a record never straddles two cache lines and a million of them
-/// fit a server's last-level cache (a test holds it to that size); what a
-/// packet does not touch — the flow's RSS hash and queue, its handoff and
-/// reordering counts — is kept apart (the kernel's flow table and [`FlowCounts`]).
+/// fit a server's last-level cache (a test holds it to that size). What a
+/// packet does not touch is kept apart: the flow's RSS hash (the kernel's
+/// `flow_hash`, only when RPS or RFS steer by it), its queue (the NIC's),
+/// its handoff and reordering counts ([`FlowCounts`]).
 #[derive(Clone, Copy, Debug)]
 pub struct FlowState {
     /// The flow's socket.
