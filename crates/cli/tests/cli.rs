@@ -36,6 +36,10 @@ fn run_without_arguments_prints_the_default_summary() {
     let out = stdout(&o);
     assert!(out.starts_with("irqlab run: default (seed 1)"), "{out}");
     assert!(out.contains("every packet and interrupt accounted for"), "{out}");
+    assert!(out.contains("\nnapi ") && out.contains(" polls, "), "{out}");
+    // Without NAPI the softirq polls the backlog, and the summary says so.
+    let out = stdout(&irqlab(&["run", "--duration", "10ms", "--set", "kernel.napi=false"]));
+    assert!(out.contains("\nno napi ") && out.contains(" backlog polls, ") && !out.contains("\nnapi "), "{out}");
 }
 
 #[test]

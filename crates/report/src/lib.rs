@@ -126,9 +126,14 @@ pub fn summary(m: &Metrics) -> String {
         thousands(i.per_second.round() as u64)
     );
     let n = &m.napi;
+    // Without NAPI (`kernel.napi = false`) the handler queues each frame on
+    // its CPU's backlog (`netif_rx`) and the softirq's polls are of the
+    // backlog (`process_backlog`): say so, not "napi".
+    let (label, polls) =
+        if m.resolved_scenario.kernel.napi { ("napi       ", "polls") } else { ("no napi    ", "backlog polls") };
     let _ = writeln!(
         o,
-        "napi        {} polls, {:.1} packets/poll, {} full, {} time_squeeze, {} ksoftirqd wakeups",
+        "{label} {} {polls}, {:.1} packets/poll, {} full, {} time_squeeze, {} ksoftirqd wakeups",
         thousands(n.polls),
         n.packets_per_poll,
         thousands(n.full_polls),
