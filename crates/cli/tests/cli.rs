@@ -227,6 +227,12 @@ fn bench_runs_the_standard_suite_and_compares_its_cases() {
         comparisons.contains(&"cores_64_vs_4_cost_per_packet")
             && comparisons.contains(&"flows_1m_vs_64_cost_per_packet")
     );
+    // One case by its name runs with the case's settings.
+    let one = json(&["bench", "cores-64", "--duration", "1ms", "--repeat", "1", "--json"]);
+    let cases = one["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 1);
+    assert_eq!(cases[0]["case"], "cores-64");
+    assert_eq!(cases[0]["set"][0], "machine.cores=64");
     // A bad setting fails before any run, naming the key.
     let o = irqlab(&["bench", "--repeat", "1", "--set", "nic.queues=0"]);
     assert_ne!(o.status.code(), Some(0));

@@ -18,8 +18,9 @@ use std::process::Command;
 /// Arguments of `irqlab bench`.
 #[derive(Args, Debug, Clone)]
 pub struct BenchArgs {
-    /// Scenario file or built-in name; without one, the standard suite
-    /// (docs/performance.md).
+    /// Scenario file, built-in name, or the name of one case of the
+    /// standard suite (`cores-64`, run with its settings); without one, the
+    /// whole suite (docs/performance.md).
     pub scenario: Option<String>,
     /// Runs of each case; the table gives the median CPU time.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100), allow_negative_numbers = true)]
@@ -173,7 +174,18 @@ pub fn run(a: &BenchArgs, out: &mut dyn Write) -> Result<(), Failure> {
     if a.one {
         return one(a, out);
     }
+    let planned = |c: &Case| Planned {
+        name: c.name.into(),
+        what: c.what.into(),
+        scenario: c.scenario.into(),
+        set: c.set.iter().map(|s| s.to_string()).collect(),
+        duration_ms: a.duration.unwrap_or(c.duration_ms),
+    };
     let cases: Vec<Planned> = match &a.scenario {
+        // One case of the suite, by its name, as the suite runs it.
+        Some(s) if !s.ends_with(".toml") && SUITE.iter().any(|c| c.name == s) => {
+            SUITE.iter().filter(|c| c.name == s).map(planned).collect()
+        }
         Some(s) => vec![Planned {
             name: s.clone(),
             what: String::new(),
@@ -181,16 +193,7 @@ pub fn run(a: &BenchArgs, out: &mut dyn Write) -> Result<(), Failure> {
             set: vec![],
             duration_ms: a.duration.unwrap_or(1000.0),
         }],
-        None => SUITE
-            .iter()
-            .map(|c| Planned {
-                name: c.name.into(),
-                what: c.what.into(),
-                scenario: c.scenario.into(),
-                set: c.set.iter().map(|s| s.to_string()).collect(),
-                duration_ms: a.duration.unwrap_or(c.duration_ms),
-            })
-            .collect(),
+        None => SUITE.iter().map(planned).collect(),
     };
     // Every case resolves here first: a bad setting fails before any run,
     // and its warnings print once.
