@@ -233,6 +233,12 @@ fn bench_runs_the_standard_suite_and_compares_its_cases() {
     assert_eq!(cases.len(), 1);
     assert_eq!(cases[0]["case"], "cores-64");
     assert_eq!(cases[0]["set"][0], "machine.cores=64");
+    // An unknown name lists the suite's cases beside the scenarios.
+    let o = irqlab(&["bench", "cores-65", "--repeat", "1"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("line-rate-10g") && stderr(&o).contains("cores-64"), "{}", stderr(&o));
+    let o = irqlab(&["bench", "default", "--repeat", "1", "--set", "nic.queues=0"]);
+    assert!(stderr(&o).contains("nic.queues") && !stderr(&o).contains("bench suite"), "{}", stderr(&o));
     // A bad setting fails before any run, naming the key.
     let o = irqlab(&["bench", "--repeat", "1", "--set", "nic.queues=0"]);
     assert_ne!(o.status.code(), Some(0));

@@ -199,7 +199,20 @@ pub fn run(a: &BenchArgs, out: &mut dyn Write) -> Result<(), Failure> {
     // and its warnings print once.
     for c in &cases {
         let all: Vec<String> = c.set.iter().chain(&a.set).cloned().collect();
-        super::run::load(Some(&c.scenario), None, &all, Some(c.duration_ms), a.costs.as_deref())?;
+        super::run::load(Some(&c.scenario), None, &all, Some(c.duration_ms), a.costs.as_deref()).map_err(|e| {
+            match e {
+                // A name that is neither a scenario nor a case: name the cases too.
+                Failure::Input(m)
+                    if a.scenario.is_some()
+                        && irqlab_scenario::builtin(&c.scenario).is_none()
+                        && !std::path::Path::new(&c.scenario).exists() =>
+                {
+                    let names: Vec<&str> = SUITE.iter().map(|c| c.name).collect();
+                    Failure::Input(format!("{m}; or one case of the bench suite: {}", names.join(", ")))
+                }
+                e => e,
+            }
+        })?;
     }
     let exe = std::env::current_exe().map_err(|e| Failure::Io(format!("cannot find this program: {e}")))?;
     let bar = super::progress::bar(cases.len() * a.repeat as usize, "runs");
