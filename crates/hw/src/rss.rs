@@ -317,7 +317,7 @@ impl ToeplitzTable {
         if self.key_len < input.len().saturating_add(field::KEY_SLACK) {
             return Err(RssError::KeyTooShortForInput { key_len: self.key_len, input_len: input.len() });
         }
-        Ok(input.iter().zip(&self.rows).fold(0, |h, (&b, row)| h ^ row[b as usize]))
+        Ok(self.share(0, input))
     }
 
     /// The Toeplitz hash of a tuple (infallible, as [`RssKey::hash_tuple`]).
