@@ -35,18 +35,11 @@ pub struct Flows {
     pub queue: Vec<QueueId>,
 }
 
-impl FromIterator<u32> for Flows {
-    /// The flows of these hashes, without queues (fill them with [`Flows::route`]).
-    fn from_iter<I: IntoIterator<Item = u32>>(hashes: I) -> Flows {
-        Flows { hash: hashes.into_iter().collect(), queue: Vec::new() }
-    }
-}
-
 impl Flows {
-    /// Gives every flow the queue `reta` picks for its hash.
-    fn route(mut self, reta: &Reta) -> Flows {
-        self.queue = self.hash.iter().map(|h| QueueId(reta.queue_for(*h) as u32)).collect();
-        self
+    /// The flows of these hashes, each on the queue `reta` picks for it.
+    fn routed(hash: Vec<u32>, reta: &Reta) -> Flows {
+        let queue = hash.iter().map(|h| QueueId(reta.queue_for(*h) as u32)).collect();
+        Flows { hash, queue }
     }
 }
 
@@ -60,23 +53,24 @@ pub fn build_flows(w: &WorkloadConfig, key: &RssKey, reta: &Reta, rngs: &RngStre
     if let Some(t) = w.pcap_trace.as_ref().filter(|_| w.pcap.is_some()) {
         // A capture's flows, in order of first appearance. TCP is hashed on
         // the 4-tuple as UDP is (docs/sources.md §1.2).
-        t.flows.iter().map(|f| flow(f.src, f.dst)).collect::<Flows>().route(reta)
+        Flows::routed(t.flows.iter().map(|f| flow(f.src, f.dst)).collect(), reta)
     } else if w.flow_list.is_empty() {
         let mut rng = rngs.stream(streams::FLOWS);
         // All towards the server: its share of the hash is computed once.
         // (The key is validated to cover an IPv4 4-tuple.)
         let towards = toeplitz.ipv4_towards(SERVER_ADDR, SERVER_PORT).ok();
-        (0..w.flows)
+        let hashes = (0..w.flows)
             .map(|_| {
                 let a: u32 = rng.random_range(1..(1 << 24) - 1);
                 let src = Ipv4Addr::from(0x0a00_0000 | a);
                 let port = rng.random_range(EPHEMERAL_PORT_MIN..=u16::MAX);
                 towards.map_or(0, |h| h.hash(src, port))
             })
-            .collect::<Flows>()
-            .route(reta)
+            .collect();
+        Flows::routed(hashes, reta)
     } else {
-        w.flow_list
+        let hashes = w
+            .flow_list
             .iter()
             .map(|f| {
                 // Validated by Scenario::validate: both parse and carry a port.
@@ -84,7 +78,7 @@ pub fn build_flows(w: &WorkloadConfig, key: &RssKey, reta: &Reta, rngs: &RngStre
                 let (da, dp) = rss::parse_endpoint(&f.dst).unwrap_or((IpAddr::V4(Ipv4Addr::UNSPECIFIED), None));
                 flow((sa, sp.unwrap_or(0)), (da, dp.unwrap_or(0)))
             })
-            .collect::<Flows>()
-            .route(reta)
+            .collect();
+        Flows::routed(hashes, reta)
     }
 }
