@@ -9,7 +9,7 @@ use crate::config::Scenario;
 use crate::devices::level::LevelDevice;
 use crate::devices::nic::{Nic, NicSetup};
 use crate::devices::rogue::RogueDevice;
-use crate::ids::{CoreId, CpuId, KernelId, NicId, QueueId};
+use crate::ids::{CoreId, CpuId, KernelId, NicId};
 use crate::kernel::{Cx, Kernel};
 use crate::laws::{Counted, InTransit};
 use crate::metrics::{Metrics, Parts};
@@ -84,14 +84,15 @@ fn guest_kernel(
     s: &Scenario,
     vm: &crate::config::VmConfig,
     index: u32,
-    (hash, queue): (Vec<u32>, &[QueueId]),
+    nic: &Nic,
+    hashes: Vec<u32>,
     platform: &Platform,
 ) -> Kernel {
     use irqlab_engine::Dur;
     let cores: Vec<CoreId> = vm.cores.iter().map(|c| CoreId(*c)).collect();
     let pids = cores.iter().map(|c| crate::virt::vm_vcpu_pid(index, platform.topo.apic_id(*c))).collect();
     let guest = crate::config::VmConfig::guest_view(s);
-    let mut k = Kernel::new(KernelId(index), &guest, cores, NicId(index), hash, queue);
+    let mut k = Kernel::new(KernelId(index), &guest, cores, nic, hashes);
     k.dma.did = crate::kernel::dma::NIC_DID + index as u16;
     k.dma.irte_next = (index * s.nic.queues) as u16;
     let poll = Dur::from_ns(vm.halt_poll_ns as u64);
@@ -216,18 +217,11 @@ impl Machine {
                         nics.push(vf);
                         hashes
                     };
-                    ks.push(guest_kernel(&sv, vm, i as u32, (hashes, nics[i].flow_queues()), &platform));
+                    ks.push(guest_kernel(&sv, vm, i as u32, &nics[i], hashes, &platform));
                 }
                 ks
             }
-            None => vec![Kernel::new(
-                KernelId(0),
-                s,
-                (0..s.machine.cores).map(CoreId).collect(),
-                NicId(0),
-                hashes,
-                nics[0].flow_queues(),
-            )],
+            None => vec![Kernel::new(KernelId(0), s, (0..s.machine.cores).map(CoreId).collect(), &nics[0], hashes)],
         };
         let rogues: Vec<RogueDevice> = s
             .attackers

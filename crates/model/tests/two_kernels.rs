@@ -28,8 +28,8 @@ fn two_kernels_share_one_platform_without_knowing_of_each_other() {
     let platform = Platform::new(4, 1, false, &sim);
     let (nic_a, flows_a) = nic_for(&a, NicId(0), &sim).expect("valid");
     let (nic_b, flows_b) = nic_for(&b, NicId(1), &sim).expect("valid");
-    let host = Kernel::new(KernelId(0), &a, vec![CoreId(0), CoreId(1)], NicId(0), flows_a, nic_a.flow_queues());
-    let other = Kernel::new(KernelId(1), &b, vec![CoreId(2), CoreId(3)], NicId(1), flows_b, nic_b.flow_queues());
+    let host = Kernel::new(KernelId(0), &a, vec![CoreId(0), CoreId(1)], &nic_a, flows_a);
+    let other = Kernel::new(KernelId(1), &b, vec![CoreId(2), CoreId(3)], &nic_b, flows_b);
     let machine = Machine::assemble(&a, sim, platform, vec![nic_a, nic_b], vec![], vec![host, other]);
     let all = machine.run_all();
     assert_eq!(all.len(), 2);

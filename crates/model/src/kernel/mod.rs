@@ -57,7 +57,8 @@ pub use zerocopy::ComputeThread;
 pub use cx::Cx;
 
 use crate::config::{AdaptiveScheme, KernelConfig, Scenario};
-use crate::ids::{CoreId, CpuId, KernelId, NicId, QueueId, ThreadId};
+use crate::devices::nic::Nic;
+use crate::ids::{CoreId, CpuId, KernelId, ThreadId};
 use crate::sim::{Event, KernelEvent};
 use crate::workload::app::{Thread, build_threads};
 use adapter::Adapter;
@@ -329,22 +330,16 @@ pub struct Kernel {
 
 impl Kernel {
     /// The kernel of a scenario, on `cores` (CPU i on `cores[i]`), driving
-    /// NIC `nic` whose flows have RSS hashes `flow_hash` and go to queues
-    /// `flow_queue`, and every `[[devices]]` entry.
-    pub fn new(
-        id: KernelId,
-        s: &Scenario,
-        cores: Vec<CoreId>,
-        nic: NicId,
-        flow_hash: Vec<u32>,
-        flow_queue: &[QueueId],
-    ) -> Kernel {
+    /// NIC `nic` (its flows on the queues RSS gives them, with RSS hashes
+    /// `flow_hash`), and every `[[devices]]` entry.
+    pub fn new(id: KernelId, s: &Scenario, cores: Vec<CoreId>, nic: &Nic, flow_hash: Vec<u32>) -> Kernel {
+        let flow_queue = nic.flow_queues();
         let n = cores.len();
         let topo = crate::platform::topology::Topology::new(s.machine.cores, s.machine.sockets);
         let affinity = affinity::initial_affinity(s, &topo);
         let queues = s.nic.queues as usize;
         let adapter = Adapter {
-            nic,
+            nic: nic.id,
             mode: s.nic.interrupt_mode,
             level_eoi: s.driver.level_eoi,
             intx_trigger: s.nic.intx_trigger,
@@ -375,12 +370,7 @@ impl Kernel {
         // Only RPS and RFS read the hashes: otherwise they go before the
         // flow records are built (a million flows' peak memory).
         let flow_hash = if rps.enabled() { flow_hash } else { Vec::new() };
-        let mut flows_per_queue = vec![0u32; queues];
-        for q in flow_queue {
-            if let Some(n) = flows_per_queue.get_mut(q.idx()) {
-                *n += 1;
-            }
-        }
+        let flows_per_queue = nic.flows_per_queue().to_vec();
         let flow_states: Vec<FlowState> =
             flow_queue.iter().enumerate().map(|(i, q)| FlowState::new(owners.of(i, *q))).collect();
         Kernel {

@@ -451,6 +451,11 @@ impl Nic {
         &self.flow_queue
     }
 
+    /// How many flows go to each queue now.
+    pub fn flows_per_queue(&self) -> &[u32] {
+        &self.flows_on_queue
+    }
+
     // ---- the MSI-X function and the MSI capability ------------------------
 
     /// Writes MSI-X table entry `entry`.
