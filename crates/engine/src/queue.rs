@@ -248,11 +248,16 @@ impl<E> EventQueue<E> {
         let (heap, pos) = (&mut self.timer_heap[..], &mut self.timer_pos[..]);
         loop {
             let l = 2 * i + 1;
-            let Some(left) = heap.get(l) else { break };
-            let (c, child) = match heap.get(l + 1) {
-                Some(right) if right.key < left.key => (l + 1, *right),
-                _ => (l, *left),
+            let c = if l + 1 < heap.len() {
+                // Which child is smaller is a coin toss to the branch
+                // predictor: chosen by arithmetic, not by a jump.
+                l + usize::from(heap[l + 1].key < heap[l].key)
+            } else if l < heap.len() {
+                l
+            } else {
+                break;
             };
+            let child = heap[c];
             if entry.key <= child.key {
                 break;
             }
