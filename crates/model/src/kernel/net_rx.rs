@@ -554,7 +554,7 @@ impl Kernel {
         match fl.touch(cpu) {
             Some(prev) if prev != cpu => {
                 self.stats.handoffs += 1;
-                self.flow_counts.handoffs[f.idx()] += 1;
+                self.flow_counts.handoff(f.idx());
                 let topo = &cx.platform.topo;
                 let per_line = if topo.socket_of(self.cores[prev.idx()]) == topo.socket_of(self.cores[cpu.idx()]) {
                     cx.sim.costs.cache_transfer_same_socket

@@ -143,7 +143,7 @@ impl Kernel {
             let fl = &mut self.flows[p.flow.idx()];
             if fl.deliver(p.seq) {
                 self.stats.out_of_order += 1;
-                self.flow_counts.reorders[p.flow.idx()] += 1;
+                self.flow_counts.reorder(p.flow.idx());
             }
         }
         th.burst.clear();

@@ -554,12 +554,12 @@ impl Kernel {
             arfs_filter_updates: rc.arfs_filter_updates,
             handoffs: st.handoffs,
             handoffs_per_packet: ratio(st.handoffs, st.delivered),
-            handoffs_after_first: self.flow_counts.handoffs.iter().map(|h| h.saturating_sub(1) as u64).sum(),
+            handoffs_after_first: st.handoffs - self.flow_counts.flows_handed_off(),
             cross_socket_handoffs: st.cross_socket_handoffs,
             nic_remote_packets: st.nic_remote_packets,
             out_of_order: st.out_of_order,
-            flows_reordered: self.flow_counts.reorders.iter().filter(|r| **r > 0).count() as u64,
-            max_reorders_per_flow: self.flow_counts.reorders.iter().copied().max().unwrap_or(0) as u64,
+            flows_reordered: self.flow_counts.flows_reordered(),
+            max_reorders_per_flow: self.flow_counts.max_reorders(),
             migrations: self.threads.iter().map(|t| t.migrations).sum(),
         }
     }

@@ -96,25 +96,92 @@ impl FlowState {
 
 /// Per-flow counts a packet rarely touches (a flow's state moving to
 /// another CPU, an out-of-order delivery), apart from the [`FlowState`]
-/// records. Zero-filled, so their pages cost nothing until a count is made.
+/// records, with the summaries the report reads kept as they change: the
+/// report never walks the flows (a million flows' arrays would be read, and
+/// their untouched zero pages faulted in, only to find them zero).
 #[derive(Clone, Debug, Default)]
 pub struct FlowCounts {
-    /// Times each flow's state moved to another CPU.
-    pub handoffs: Vec<u32>,
-    /// Each flow's out-of-order deliveries.
-    pub reorders: Vec<u32>,
+    /// Whether each flow's state has moved to another CPU, a bit per flow
+    /// (zero-filled: its pages cost nothing until a flow moves).
+    handed_off: Vec<u64>,
+    /// Flows whose state has moved at least once.
+    flows_handed_off: u64,
+    /// Each flow's out-of-order deliveries (zero-filled, as above).
+    reorders: Vec<u32>,
+    /// Flows with at least one out-of-order delivery.
+    flows_reordered: u64,
+    /// The most out-of-order deliveries of one flow.
+    max_reorders: u32,
 }
 
 impl FlowCounts {
     /// Zero counts for `n` flows.
     pub fn new(n: usize) -> FlowCounts {
-        FlowCounts { handoffs: vec![0; n], reorders: vec![0; n] }
+        FlowCounts { handed_off: vec![0; n.div_ceil(64)], reorders: vec![0; n], ..Default::default() }
+    }
+
+    /// Flow `f`'s state moved to another CPU.
+    pub fn handoff(&mut self, f: usize) {
+        let (word, bit) = (&mut self.handed_off[f / 64], 1u64 << (f % 64));
+        if *word & bit == 0 {
+            *word |= bit;
+            self.flows_handed_off += 1;
+        }
+    }
+
+    /// Flow `f` had an out-of-order delivery.
+    pub fn reorder(&mut self, f: usize) {
+        let r = &mut self.reorders[f];
+        *r += 1;
+        if *r == 1 {
+            self.flows_reordered += 1;
+        }
+        self.max_reorders = self.max_reorders.max(*r);
+    }
+
+    /// Flows whose state has moved at least once: of `handoffs` moves in
+    /// all, `handoffs - flows_handed_off()` came after a flow's first.
+    pub fn flows_handed_off(&self) -> u64 {
+        self.flows_handed_off
+    }
+
+    /// Flows with at least one out-of-order delivery.
+    pub fn flows_reordered(&self) -> u64 {
+        self.flows_reordered
+    }
+
+    /// The most out-of-order deliveries of one flow.
+    pub fn max_reorders(&self) -> u64 {
+        u64::from(self.max_reorders)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flow_counts_keep_the_summaries_a_walk_over_the_flows_would_compute() {
+        let (handoffs, reorders) = ([3usize, 64, 3, 130, 3, 0, 64], [5usize, 5, 7, 5, 199]);
+        let mut c = FlowCounts::new(200);
+        for f in handoffs {
+            c.handoff(f);
+        }
+        for f in reorders {
+            c.reorder(f);
+        }
+        // Per flow, as the report computed them by walking arrays.
+        let mut h = [0u64; 200];
+        let mut r = [0u64; 200];
+        handoffs.iter().for_each(|f| h[*f] += 1);
+        reorders.iter().for_each(|f| r[*f] += 1);
+        let after_first: u64 = h.iter().map(|x| x.saturating_sub(1)).sum();
+        assert_eq!(handoffs.len() as u64 - c.flows_handed_off(), after_first);
+        assert_eq!(c.flows_handed_off(), 4);
+        assert_eq!(c.flows_reordered(), r.iter().filter(|x| **x > 0).count() as u64);
+        assert_eq!(c.max_reorders(), *r.iter().max().unwrap());
+        assert_eq!(c.max_reorders(), 3);
+    }
 
     #[test]
     fn a_flow_record_is_16_bytes_and_never_straddles_a_cache_line() {
