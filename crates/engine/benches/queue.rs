@@ -1,5 +1,6 @@
 //! The event queue under the "hold" pattern of a running simulation: with
-//! `n` events pending, pop the earliest and schedule one a little later.
+//! `n` events pending, pop the earliest and schedule one a little later;
+//! and with `n` timers armed, pop the earliest and set its timer again.
 //! Run with `cargo bench -p irqlab-engine`; docs/performance.md says what
 //! the figures mean.
 
@@ -35,5 +36,22 @@ fn hold(bencher: divan::Bencher, n: usize) {
     bencher.bench_local(|| {
         let (t, e) = q.pop_until(Time::NEVER).expect("n events pending");
         q.schedule(Time(t.0 + d.next()), e);
+    });
+}
+
+/// The same with `n` armed timers (a large machine's CPU frames and queue
+/// watches): pop the earliest and set the timer that fired again a little
+/// later, as a CPU does with its next frame.
+#[divan::bench(args = [16, 64, 256, 1024])]
+fn timer_hold(bencher: divan::Bencher, n: usize) {
+    let mut q: EventQueue<u32> = EventQueue::new();
+    let mut d = Delays(0x9e37_79b9_7f4a_7c15);
+    let timers: Vec<_> = (0..n).map(|_| q.timer()).collect();
+    for (i, t) in timers.iter().enumerate() {
+        q.set_timer(*t, Time(d.next()), i as u32);
+    }
+    bencher.bench_local(|| {
+        let (t, i) = q.pop_until(Time::NEVER).expect("n timers armed");
+        q.set_timer(timers[i as usize], Time(t.0 + d.next()), i);
     });
 }
