@@ -204,16 +204,23 @@ fn key_bit(key: &[u8], j: usize) -> u32 {
     u32::from((byte >> shift) & 1)
 }
 
+/// Whether a key of `key_len` bytes is long enough to hash `input_len`
+/// bytes: the 32-bit window at the input's last bit reaches
+/// [`field::KEY_SLACK`] bytes past the input's length.
+fn key_covers(key_len: usize, input_len: usize) -> Result<(), RssError> {
+    if key_len < input_len.saturating_add(field::KEY_SLACK) {
+        return Err(RssError::KeyTooShortForInput { key_len, input_len });
+    }
+    Ok(())
+}
+
 /// The Toeplitz hash of `input` under `key` (§1.1), for any key of at least
 /// `input.len() + 4` bytes. Use [`RssKey::hash`] for the usual 40-byte case.
 ///
 /// For input bit `i` (MSB of `input[0]` is bit 0) the 32-bit window holds key
 /// bits `i..i+32`; every set input bit XORs the window into the result.
 pub fn toeplitz_hash(key: &[u8], input: &[u8]) -> Result<u32, RssError> {
-    let needed = input.len().saturating_add(field::KEY_SLACK);
-    if key.len() < needed {
-        return Err(RssError::KeyTooShortForInput { key_len: key.len(), input_len: input.len() });
-    }
+    key_covers(key.len(), input.len())?;
     let mut window_bytes = [0u8; field::WINDOW_BYTES];
     window_bytes.copy_from_slice(&key[..field::WINDOW_BYTES]);
     let mut window = u32::from_be_bytes(window_bytes);
@@ -314,9 +321,7 @@ impl ToeplitzTable {
     /// The Toeplitz hash of `input`; errors, as [`toeplitz_hash`] does, if
     /// the key is too short for it.
     pub fn hash(&self, input: &[u8]) -> Result<u32, RssError> {
-        if self.key_len < input.len().saturating_add(field::KEY_SLACK) {
-            return Err(RssError::KeyTooShortForInput { key_len: self.key_len, input_len: input.len() });
-        }
+        key_covers(self.key_len, input.len())?;
         Ok(self.share(0, input))
     }
 
@@ -336,10 +341,7 @@ impl ToeplitzTable {
     /// port): the destination's share is computed once, and each tuple
     /// costs six lookups for its source address and port.
     pub fn ipv4_towards(&self, dst: Ipv4Addr, dport: u16) -> Result<Ipv4Towards<'_>, RssError> {
-        let len = field::IPV4_4TUPLE_LEN;
-        if self.key_len < len + field::KEY_SLACK {
-            return Err(RssError::KeyTooShortForInput { key_len: self.key_len, input_len: len });
-        }
+        key_covers(self.key_len, field::IPV4_4TUPLE_LEN)?;
         let a = field::IPV4_ADDR_LEN;
         let fixed = self.share(field::dst_addr(a).start, &dst.octets())
             ^ self.share(field::dst_port(a).start, &dport.to_be_bytes());
