@@ -181,19 +181,19 @@ pub fn run(a: &BenchArgs, out: &mut dyn Write) -> Result<(), Failure> {
         set: c.set.iter().map(|s| s.to_string()).collect(),
         duration_ms: a.duration.unwrap_or(c.duration_ms),
     };
-    let cases: Vec<Planned> = match &a.scenario {
-        // One case of the suite, by its name, as the suite runs it.
-        Some(s) if !s.ends_with(".toml") && SUITE.iter().any(|c| c.name == s) => {
-            SUITE.iter().filter(|c| c.name == s).map(planned).collect()
-        }
-        Some(s) => vec![Planned {
+    // One case of the suite, by its name, runs as the suite runs it.
+    let suite_case =
+        a.scenario.as_deref().filter(|s| !s.ends_with(".toml")).and_then(|s| SUITE.iter().find(|c| c.name == s));
+    let cases: Vec<Planned> = match (&a.scenario, suite_case) {
+        (_, Some(c)) => vec![planned(c)],
+        (Some(s), None) => vec![Planned {
             name: s.clone(),
             what: String::new(),
             scenario: s.clone(),
             set: vec![],
             duration_ms: a.duration.unwrap_or(1000.0),
         }],
-        None => SUITE.iter().map(planned).collect(),
+        (None, None) => SUITE.iter().map(planned).collect(),
     };
     // Every case resolves here first: a bad setting fails before any run,
     // and its warnings print once.
