@@ -426,6 +426,66 @@ mod tests {
         }
 
 
+        /// Timers and one-shot events at every distance — the same
+        /// instant, picoseconds apart, microseconds, up to a second — with
+        /// cancellations and pops held back by a horizon, pop in (time,
+        /// order of setting) order, and `len` and `pending` agree with a
+        /// plain list.
+        #[test]
+        fn timers_and_events_pop_in_key_order_at_every_distance(
+            ops in prop::collection::vec((0u8..6, 0usize..24, 0u8..4, 0u64..1 << 40), 0..800),
+        ) {
+            let mut q: EventQueue<(usize, u64)> = EventQueue::new();
+            let timers: Vec<TimerId> = (0..24).map(|_| q.timer()).collect();
+            // (time, seq, timer or 24 for a one-shot event, tag)
+            let mut live: Vec<(Time, u64, usize, u64)> = vec![];
+            let mut seq = 0u64;
+            for (op, id, scale, r) in ops {
+                // 0–63 ps, up to ~130 µs, up to ~1 s, or exactly now.
+                let dt = match scale { 0 => r % 64, 1 => r % (1 << 27), 2 => r, _ => 0 };
+                let at = Time(q.now().0 + dt);
+                match op {
+                    0 | 1 => {
+                        live.retain(|e| e.2 != id);
+                        q.set_timer(timers[id], at, (id, seq));
+                        live.push((at, seq, id, seq));
+                        seq += 1;
+                    }
+                    2 => {
+                        live.retain(|e| e.2 != id);
+                        q.cancel_timer(timers[id]);
+                    }
+                    3 => {
+                        q.schedule(at, (24, seq));
+                        live.push((at, seq, 24, seq));
+                        seq += 1;
+                    }
+                    _ => {
+                        // Pop with a horizon: nothing later than it comes out.
+                        let until = if op == 4 { Time::NEVER } else { at };
+                        live.sort();
+                        let want = live.first().filter(|e| e.0 <= until).copied();
+                        let got = q.pop_until(until);
+                        prop_assert_eq!(got, want.map(|(t, _, i, g)| (t, (i, g))));
+                        if want.is_some() {
+                            live.remove(0);
+                        }
+                    }
+                }
+                prop_assert_eq!(q.len(), live.len());
+            }
+            let mut pending: Vec<(Time, (usize, u64))> = q.pending().map(|(t, e)| (t, *e)).collect();
+            pending.sort_by_key(|(_, (_, g))| *g);
+            live.sort_by_key(|e| e.1);
+            prop_assert_eq!(pending, live.iter().map(|&(t, _, i, g)| (t, (i, g))).collect::<Vec<_>>());
+            // Everything left pops in order.
+            live.sort();
+            for (t, _, i, g) in live {
+                prop_assert_eq!(q.pop_until(Time::NEVER), Some((t, (i, g))));
+            }
+            prop_assert_eq!(q.pop_until(Time::NEVER), None);
+        }
+
         /// Events come out sorted by time, and equal times keep insertion order.
         #[test]
         fn pops_are_sorted_by_time_then_sequence(times in prop::collection::vec(0u64..50, 0..200)) {
