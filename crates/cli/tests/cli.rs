@@ -213,6 +213,7 @@ fn bench_runs_the_standard_suite_and_compares_its_cases() {
         "line-rate-overload",
         "low-load",
         "cores-64",
+        "cores-64-irq",
         "flows-1m",
         "vm",
     ] {
@@ -225,6 +226,7 @@ fn bench_runs_the_standard_suite_and_compares_its_cases() {
         v["comparisons"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
     assert!(
         comparisons.contains(&"cores_64_vs_4_cost_per_packet")
+            && comparisons.contains(&"cores_64_vs_4_cost_per_packet_without_moderation")
             && comparisons.contains(&"flows_1m_vs_64_cost_per_packet")
     );
     // One case by its name runs with the case's settings.

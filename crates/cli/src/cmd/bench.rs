@@ -106,6 +106,13 @@ const SUITE: &[Case] = &[
         duration_ms: 1000.0,
     },
     Case {
+        name: "cores-64-irq",
+        what: "cores-64 without moderation: an interrupt per packet or two, as default-irq on 4 cores",
+        scenario: "default",
+        set: &["machine.cores=64", "nic.queues=64", "nic.coalesce.adaptive_rx=false"],
+        duration_ms: 200.0,
+    },
+    Case {
         name: "flows-1m",
         what: "default with 1 M flows instead of 64",
         scenario: "default",
@@ -356,6 +363,29 @@ fn comparisons(rows: &[Row]) -> Vec<Comparison> {
     if let (Some(d), Some(i), Some(c)) = (get("default"), get("default-irq"), get("cores-64")) {
         v.extend(cores_explained(d, i, c));
     }
+    if let (Some(i), Some(c)) = (get("default-irq"), get("cores-64-irq")) {
+        // The same interrupt regime at both ends: what the simulator's cost
+        // does with the cores alone. Packets the 4 cores drop still cost
+        // most of their work, so the figure per offered packet goes beside.
+        let per_offered = |r: &Row| r.cpu_s / r.offered.max(1) as f64;
+        let share = |r: &Row| 100.0 * r.delivered as f64 / r.offered.max(1) as f64;
+        let r = per_pkt(c) / per_pkt(i);
+        v.push(Comparison {
+            name: "cores_64_vs_4_cost_per_packet_without_moderation",
+            value: r,
+            goal: "none: the same interrupt regime on 4 and 64 cores, beside the goal's comparison",
+            sentence: format!(
+                "without moderation on both (default-irq, cores-64-irq): 64 cores cost {r:.2}x the CPU time per \
+                 delivered packet of 4 ({:.0} vs {:.0} ns; {:.2}x per offered packet; {:.0} % and {:.0} % of the \
+                 offered packets delivered)",
+                per_pkt(c) * 1e9,
+                per_pkt(i) * 1e9,
+                per_offered(c) / per_offered(i),
+                share(i),
+                share(c),
+            ),
+        });
+    }
     if let (Some(d), Some(f)) = (get("default"), get("flows-1m")) {
         let r = per_pkt(f) / per_pkt(d);
         let per_flow = f.peak_rss_bytes.saturating_sub(d.peak_rss_bytes) as f64 / (1_000_000.0 - 64.0);
@@ -496,6 +526,20 @@ mod tests {
             real_time_ratio: 1.0 / cpu_s,
             peak_rss_bytes: 0,
         }
+    }
+
+    /// Without moderation on both: the ratio per delivered packet, and per
+    /// offered packet beside it when the 4 cores drop some.
+    #[test]
+    fn the_comparison_without_moderation_counts_delivered_and_offered() {
+        let mut i = row("default-irq", 900, 3_600, 400e-9 * 900.0);
+        i.offered = 1_000;
+        let c = row("cores-64-irq", 1_000, 5_600, 600e-9 * 1_000.0);
+        let v = comparisons(&[i, c]);
+        let got = v.iter().find(|c| c.name == "cores_64_vs_4_cost_per_packet_without_moderation").expect("both cases");
+        assert!((got.value - 1.5).abs() < 1e-9, "{}", got.value);
+        // 600 ns an offered packet against 360.
+        assert!(got.sentence.contains("1.67x per offered packet; 90 % and 100 %"), "{}", got.sentence);
     }
 
     /// 50 ns a packet and 90 ns an event, exactly: the fit finds them, and a
