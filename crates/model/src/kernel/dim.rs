@@ -18,9 +18,11 @@ pub const DIM_NEVENTS: u64 = 64;
 
 /// The receive profiles of CQE-based moderation
 /// (`NET_DIM_RX_CQE_PROFILES`): (`rx-usecs`, `rx-frames`). CQE-based means
-/// the timer starts at the first unreported completion — the rule the
-/// model's NIC applies (devices/nic) — and it is mlx5's default for RX
-/// (`rx_cqe_moder` on).
+/// the timer restarts at each completion, so a queue interrupts once its
+/// traffic pauses for `rx-usecs` or `rx-frames` completions wait (Linux
+/// commit "net/mlx5e: CQE based moderation"; the NIC applies the rule with
+/// net_dim, devices/nic) — and it is mlx5's default for RX on devices that
+/// support it (`rx_cqe_moder` on).
 pub const RX_PROFILES: [(u32, u32); 5] = [(2, 256), (8, 128), (16, 64), (32, 64), (64, 64)];
 
 /// The profile a queue starts with (`NET_DIM_DEF_PROFILE_CQE`).

@@ -1,7 +1,8 @@
 //! `moderation`: interrupt moderation as drivers ship it — off, a fixed
-//! `rx-usecs 50` (the i40e/ice default throttling, with mlx5's CQ timer
-//! rule), net_dim's adaptive profiles (mlx5's default, and the `default`
-//! scenario's) and ixgbe's adaptive ITR classes — at a light, a medium and
+//! `rx-usecs 50` (the i40e/ice default throttling, with ethtool's timer
+//! from the first unreported frame), net_dim's adaptive profiles (mlx5's
+//! default, and the `default` scenario's, with mlx5's CQE-based timer that
+//! restarts at each completion) and ixgbe's adaptive ITR classes — at a light, a medium and
 //! a heavy load on the `default` scenario's machine (4 cores, 4 queues,
 //! readers on the queues' cores).
 //!

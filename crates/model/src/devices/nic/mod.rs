@@ -82,10 +82,19 @@ pub struct NicIrqStats {
 
 impl NicSetup {
     /// Whether `rx-usecs` is an EITR throttle (a minimum gap between a
-    /// queue's interrupts, ixgbe's adaptive scheme) rather than a timer
-    /// from the first unreported frame (mlx5's CQ moderation).
+    /// queue's interrupts, ixgbe's adaptive scheme) rather than a timer.
     fn throttle(&self) -> bool {
         self.coalesce.adaptive_rx && self.coalesce.adaptive_scheme == AdaptiveScheme::IxgbeItr
+    }
+
+    /// Whether the `rx-usecs` timer restarts at each completion (mlx5's
+    /// CQE-based moderation, `MLX5_CQ_PERIOD_MODE_START_FROM_CQE`: RX's
+    /// default on devices that support it, and what net_dim's CQE
+    /// profiles are for; Linux commit "net/mlx5e: CQE based moderation")
+    /// rather than running from the first unreported frame (ethtool's
+    /// `rx-usecs`, include/uapi/linux/ethtool.h).
+    fn timer_restarts_per_completion(&self) -> bool {
+        self.coalesce.adaptive_rx && self.coalesce.adaptive_scheme == AdaptiveScheme::NetDim
     }
 }
 
@@ -394,6 +403,9 @@ impl Nic {
             let gap = queue.last_raise.map_or(Time::ZERO, |t| t + Dur::from_us(rx_usecs as u64));
             return (first.wire + dma).max(gap).max(now);
         }
+        if self.setup.timer_restarts_per_completion() && rx_usecs > 0 && frames > 0 {
+            return self.cqe_deadline(q, now);
+        }
         let start = (first.wire + dma).max(queue.enabled_at);
         let by_time = if rx_usecs > 0 { start + Dur::from_us(rx_usecs as u64) } else { Time::NEVER };
         let unreported = queue.unreported();
@@ -405,6 +417,50 @@ impl Nic {
             self.nth_landing(q, frames - unreported)
         };
         by_time.min(by_frames).max(now)
+    }
+
+    /// [`Self::coalesce_deadline`] under CQE-based moderation, with frames
+    /// unreported: the timer restarts as each frame lands, so the
+    /// interrupt comes `rx-usecs` after the newest frame — once the traffic
+    /// pauses that long — or as the `rx-frames`-th unreported frame lands.
+    /// ("For bursty traffic the period timer will never expire and thus
+    /// only the moderation frames counter will dictate interrupt
+    /// generation … If the burst seizes [sic] for "moderation period" time
+    /// then an interrupt will be issued immediately.") The frames still to
+    /// come are in the port's look-ahead: each one landing before the
+    /// timer expires restarts it, up to the frame count.
+    fn cqe_deadline(&mut self, q: QueueId, now: Time) -> Time {
+        let dma = self.setup.dma_write;
+        let queue = &self.queues[q.idx()];
+        let (period, frames) = (Dur::from_us(queue.moderation.0 as u64), queue.moderation.1 as usize);
+        let mut waiting = queue.unreported();
+        if waiting >= frames {
+            return now;
+        }
+        let newest = queue.newest().expect("frames are unreported");
+        // The timer counts from no earlier than the interrupt's enabling,
+        // as for the timer from the first frame.
+        let mut expiry = (newest.wire + dma).max(queue.enabled_at) + period;
+        let mut next = 0;
+        loop {
+            while self.queues[q.idx()].ahead_len() <= next {
+                if self.flows_on_queue[q.idx()] == 0 || !self.generate() {
+                    return expiry.max(now);
+                }
+            }
+            let queue = &self.queues[q.idx()];
+            let head = queue.head_landing(dma).unwrap_or(Time::NEVER);
+            let lands = queue.ahead(next).map_or(Time::NEVER, |p| (p.wire + dma).max(head));
+            if lands >= expiry {
+                return expiry.max(now);
+            }
+            waiting += 1;
+            if waiting >= frames {
+                return lands.max(now);
+            }
+            expiry = lands + period;
+            next += 1;
+        }
     }
 
     /// The driver writes queue `q`'s moderation registers (adaptive

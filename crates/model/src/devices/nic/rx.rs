@@ -22,6 +22,8 @@
 //! * Coalescing follows ethtool's rule (docs/sources.md §7.3): once enabled, the
 //!   queue interrupts when `rx-usecs` have passed since the first unreported
 //!   packet, or `rx-frames` packets are waiting, whichever comes first.
+//!   Under net_dim (mlx5's CQE-based moderation) the timer restarts at each
+//!   packet instead: `rx-usecs` after the newest (nic/mod.rs).
 //!
 //! Arrivals are generated lazily (docs/architecture.md), by the NIC for its whole
 //! port (nic/mod.rs): frames bound for this queue wait in its look-ahead
@@ -218,6 +220,11 @@ impl RxQueue {
     /// Whether frames in the ring have not been reported by an interrupt.
     pub fn has_unreported(&self) -> bool {
         self.ring.len() > self.reported
+    }
+
+    /// The newest frame in the ring.
+    pub fn newest(&self) -> Option<&Packet> {
+        self.ring.back()
     }
 
     /// The oldest frame not yet reported by an interrupt.
