@@ -441,26 +441,19 @@ impl Nic {
         // The timer counts from no earlier than the interrupt's enabling,
         // as for the timer from the first frame.
         let mut expiry = (newest.wire + dma).max(queue.enabled_at) + period;
-        let mut next = 0;
-        loop {
-            while self.queues[q.idx()].ahead_len() <= next {
-                if self.flows_on_queue[q.idx()] == 0 || !self.generate() {
-                    return expiry.max(now);
-                }
-            }
-            let queue = &self.queues[q.idx()];
-            let head = queue.head_landing(dma).unwrap_or(Time::NEVER);
-            let lands = queue.ahead(next).map_or(Time::NEVER, |p| (p.wire + dma).max(head));
+        // The frames to come, in order (`Time::NEVER` once none will).
+        for n in 1.. {
+            let lands = self.nth_landing(q, n);
             if lands >= expiry {
-                return expiry.max(now);
+                break;
             }
             waiting += 1;
             if waiting >= frames {
                 return lands.max(now);
             }
             expiry = lands + period;
-            next += 1;
         }
+        expiry.max(now)
     }
 
     /// The driver writes queue `q`'s moderation registers (adaptive
