@@ -21,10 +21,16 @@ fn json(args: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&o.stdout).expect("valid JSON")
 }
 
-fn scratch(name: &str, text: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("irqlab-cli-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let p = dir.join(name);
+/// A scratch directory for one test, `irqlab-cli-{what}-*` in the system's
+/// temporary directory, deleted when the guard drops: hold it until the
+/// binary has run on its files and the assertions are done.
+fn scratch_dir(what: &str) -> tempfile::TempDir {
+    tempfile::Builder::new().prefix(&format!("irqlab-cli-{what}-")).tempdir().unwrap()
+}
+
+/// Writes `text` to the file `name` in `dir`; returns its path.
+fn scratch(dir: &tempfile::TempDir, name: &str, text: &str) -> std::path::PathBuf {
+    let p = dir.path().join(name);
     std::fs::File::create(&p).unwrap().write_all(text.as_bytes()).unwrap();
     p
 }
@@ -106,8 +112,9 @@ fn bad_scenario_files_exit_2_with_file_line_column_and_key() {
             "workload.flow_list[0].src",
         ),
     ];
+    let tmp = scratch_dir("test");
     for (name, text, want) in cases {
-        let p = scratch(name, text);
+        let p = scratch(&tmp, name, text);
         let o = irqlab(&["run", p.to_str().unwrap()]);
         assert_eq!(o.status.code(), Some(2), "{name}: {}", stderr(&o));
         let err = stderr(&o);
@@ -118,7 +125,8 @@ fn bad_scenario_files_exit_2_with_file_line_column_and_key() {
 
 #[test]
 fn errors_show_the_line_with_a_caret_and_suggest_the_closest_key() {
-    let p = scratch("typo.toml", "seed = 3\n[nic]\n  queus = 4\n");
+    let tmp = scratch_dir("test");
+    let p = scratch(&tmp, "typo.toml", "seed = 3\n[nic]\n  queus = 4\n");
     let o = irqlab(&["run", p.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
@@ -463,8 +471,8 @@ fn duration_beyond_an_hour_names_the_option_and_the_limit() {
 
 #[test]
 fn a_directory_is_not_a_scenario_file() {
-    let dir = std::env::temp_dir();
-    let o = irqlab(&["run", dir.to_str().unwrap()]);
+    let tmp = scratch_dir("dir");
+    let o = irqlab(&["run", tmp.path().to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
     assert!(err.contains("is a directory, not a scenario file"), "{err}");
@@ -473,7 +481,8 @@ fn a_directory_is_not_a_scenario_file() {
 
 #[test]
 fn a_bad_frame_size_is_blamed_on_itself_at_its_place() {
-    let p = scratch("jumbo.toml", "[workload]\npacket_bytes = 9000\n");
+    let tmp = scratch_dir("test");
+    let p = scratch(&tmp, "jumbo.toml", "[workload]\npacket_bytes = 9000\n");
     let o = irqlab(&["run", p.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
@@ -525,8 +534,8 @@ fn negative_numbers_get_the_parsers_own_message() {
 
 #[test]
 fn compare_lines_up_two_runs_and_refuses_what_it_cannot_compare() {
-    let dir = std::env::temp_dir().join(format!("irqlab-cli-compare-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = scratch_dir("compare");
+    let dir = tmp.path();
     let (a, b) = (dir.join("a.json"), dir.join("b.json"));
     for (p, seed) in [(&a, "1"), (&b, "2")] {
         let o = irqlab(&["run", "--duration", "5ms", "--seed", seed, "--json", p.to_str().unwrap()]);
@@ -543,11 +552,11 @@ fn compare_lines_up_two_runs_and_refuses_what_it_cannot_compare() {
     // Another schema version, a file that is not JSON, a missing file.
     let mut doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&b).unwrap()).unwrap();
     doc["schema_version"] = 999.into();
-    let other = scratch("other.json", &doc.to_string());
+    let other = scratch(&tmp, "other.json", &doc.to_string());
     let o = irqlab(&["compare", a.to_str().unwrap(), other.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("B has 999"), "{}", stderr(&o));
-    let bad = scratch("bad.json", "{\n  \"x\": ");
+    let bad = scratch(&tmp, "bad.json", "{\n  \"x\": ");
     let o = irqlab(&["compare", bad.to_str().unwrap(), b.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("not JSON: line 2"), "{}", stderr(&o));
@@ -603,8 +612,8 @@ fn machine(name: &str) -> String {
 
 #[test]
 fn import_writes_a_scenario_that_run_accepts() {
-    let dir = std::env::temp_dir().join(format!("irqlab-cli-import-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = scratch_dir("import");
+    let dir = tmp.path();
     let file = dir.join("ice.toml");
     let o = irqlab(&["import", "--root", &machine("ice"), "-o", file.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -624,7 +633,6 @@ fn import_writes_a_scenario_that_run_accepts() {
     let b = irqlab(&["import", "--root", saved.to_str().unwrap()]);
     assert_eq!(stdout(&a), stdout(&b));
     assert!(stdout(&a).contains("[machine]\ncores = 2 "), "{}", stdout(&a));
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -635,7 +643,8 @@ fn import_of_bad_input_exits_2_and_of_a_missing_root_3() {
     let o = irqlab(&["import", "--root", &machine("no-such-machine")]);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     // A malformed file: its path and line.
-    let root = std::env::temp_dir().join(format!("irqlab-cli-import-bad-{}", std::process::id()));
+    let tmp = scratch_dir("import-bad");
+    let root = tmp.path();
     std::fs::create_dir_all(root.join("proc")).unwrap();
     std::fs::write(
         root.join("proc/interrupts"),
@@ -647,7 +656,6 @@ fn import_of_bad_input_exits_2_and_of_a_missing_root_3() {
     let err = stderr(&o);
     assert!(err.contains("proc/interrupts:2: IRQ 0: expected 2 per-CPU counts"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
-    std::fs::remove_dir_all(&root).unwrap();
 }
 
 /// `irqlab counters` on two saved copies: the ixgbe fixture's
@@ -677,7 +685,8 @@ fn counters_of_two_saved_copies_compare_with_a_run() {
         })
         .collect::<Vec<_>>()
         .join("\n");
-    let dir = std::env::temp_dir().join(format!("irqlab-cli-counters-{}", std::process::id()));
+    let tmp = scratch_dir("counters");
+    let dir = tmp.path();
     let softnet = |n: u64| {
         format!(
             "{n:08x} 00000000 00000001 00000000 00000000 00000000 00000000 00000000 00000000 00000002 00000000 00000000 00000000\n"
@@ -721,7 +730,6 @@ fn counters_of_two_saved_copies_compare_with_a_run() {
     std::fs::write(b.join("proc/interrupts"), "           CPU0\n  0:  1  IO-APIC 2-edge timer\n").unwrap();
     let o = irqlab(&args);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// The example replay through the binary: the summary's pcap line,
@@ -759,7 +767,8 @@ fn pcap_replay_runs_from_its_example_and_matches_irqlab_rss() {
 #[test]
 fn a_truncated_capture_exits_2_naming_the_file_the_frame_and_the_offset() {
     let good = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/pcap/udp4.pcap")).unwrap();
-    let toml = scratch("cut.toml", "[workload]\npcap = \"cut.pcap\"\n");
+    let tmp = scratch_dir("test");
+    let toml = scratch(&tmp, "cut.toml", "[workload]\npcap = \"cut.pcap\"\n");
     std::fs::write(toml.with_file_name("cut.pcap"), &good[..good.len() - 5]).unwrap();
     let o = irqlab(&["run", toml.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
@@ -783,7 +792,8 @@ fn the_readme_view_example_is_current() {
 
 #[test]
 fn calibrate_writes_a_cost_file_that_run_bench_and_experiments_take() {
-    let dir = scratch("placeholder", "").parent().unwrap().to_path_buf();
+    let tmp = scratch_dir("calibrate");
+    let dir = tmp.path();
     let file = dir.join("calibrated.toml");
     let o = irqlab(&["calibrate", "--quick", "--reps", "2", "-o", file.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -813,8 +823,12 @@ fn calibrate_without_output_prints_the_cost_file() {
 
 #[test]
 fn a_cost_file_changes_the_run_and_bad_ones_exit_2_located() {
-    let fast =
-        scratch("fast-costs.toml", "[calibration]\nnote = \"by hand\"\n[costs]\nrx_protocol_per_packet_ns = 10.0\n");
+    let tmp = scratch_dir("test");
+    let fast = scratch(
+        &tmp,
+        "fast-costs.toml",
+        "[calibration]\nnote = \"by hand\"\n[costs]\nrx_protocol_per_packet_ns = 10.0\n",
+    );
     let base = json(&["run", "--duration", "2ms", "--json", "-"]);
     let with = json(&["run", "--duration", "2ms", "--json", "-", "--costs", fast.to_str().unwrap()]);
     assert_ne!(base["cpu"], with["cpu"], "the cost file changed nothing");
@@ -832,15 +846,15 @@ fn a_cost_file_changes_the_run_and_bad_ones_exit_2_located() {
     ]);
     assert_eq!(base["cpu"], set["cpu"]);
 
-    let bad = scratch("bad-costs.toml", "[costs]\nsyscall_ns = 1\nwakeup_ns = -3.0\n");
+    let bad = scratch(&tmp, "bad-costs.toml", "[costs]\nsyscall_ns = 1\nwakeup_ns = -3.0\n");
     let o = irqlab(&["run", "--costs", bad.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("bad-costs.toml:3:13: costs.wakeup_ns:"), "{}", stderr(&o));
-    let other = scratch("not-costs.toml", "[costs]\n[nic]\nqueues = 2\n");
+    let other = scratch(&tmp, "not-costs.toml", "[costs]\n[nic]\nqueues = 2\n");
     let o = irqlab(&["run", "--costs", other.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("not-costs.toml:2:2: nic: a cost file holds only"), "{}", stderr(&o));
-    let scenario = scratch("with-costs-file.toml", "duration_ms = 2.0\ncosts_file = \"bad-costs.toml\"\n");
+    let scenario = scratch(&tmp, "with-costs-file.toml", "duration_ms = 2.0\ncosts_file = \"bad-costs.toml\"\n");
     let o = irqlab(&["run", scenario.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("bad-costs.toml:3:13: costs.wakeup_ns:"), "{}", stderr(&o));
@@ -857,7 +871,8 @@ fn replay_runs_a_result_again_byte_for_byte_and_refuses_what_is_not_one() {
         (v["resolved_scenario"]["seed"].as_u64(), v["resolved_scenario"]["nic"]["queues"].as_u64()),
         (Some(9), Some(2))
     );
-    let result = scratch("replay-result.json", &stdout(&first));
+    let tmp = scratch_dir("test");
+    let result = scratch(&tmp, "replay-result.json", &stdout(&first));
     let again = irqlab(&["run", "--replay", result.to_str().unwrap(), "--json", "-"]);
     assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
     assert!(again.stdout == first.stdout, "a replay writes the same bytes");
@@ -867,11 +882,11 @@ fn replay_runs_a_result_again_byte_for_byte_and_refuses_what_is_not_one() {
     // Not a result, another schema, no such file.
     let mut doc = v.clone();
     doc["schema_version"] = 999.into();
-    let other = scratch("replay-other.json", &doc.to_string());
+    let other = scratch(&tmp, "replay-other.json", &doc.to_string());
     let o = irqlab(&["run", "--replay", other.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("schema_version: metrics schema version 999"), "{}", stderr(&o));
-    let scenario = scratch("replay-scenario.json", "{\"nic\": {\"queues\": 4}}");
+    let scenario = scratch(&tmp, "replay-scenario.json", "{\"nic\": {\"queues\": 4}}");
     let o = irqlab(&["run", "--replay", scenario.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("not an irqlab result (no schema_version)"), "{}", stderr(&o));
@@ -881,7 +896,8 @@ fn replay_runs_a_result_again_byte_for_byte_and_refuses_what_is_not_one() {
 
 #[test]
 fn validate_prints_both_tables_and_takes_a_cost_file() {
-    let costs = scratch("validate-costs.toml", "[costs]\nsyscall_ns = 120.0\n");
+    let tmp = scratch_dir("test");
+    let costs = scratch(&tmp, "validate-costs.toml", "[costs]\nsyscall_ns = 120.0\n");
     let o = irqlab(&["validate", "--quick", "--reps", "1", "--costs", costs.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let out = stdout(&o);
@@ -910,7 +926,8 @@ fn validate_rejects_bad_arguments_with_exit_2() {
     let missing = irqlab(&["validate", "--host-only", "--costs", "/no/such/costs.toml"]);
     assert_eq!(missing.status.code(), Some(3), "{}", stderr(&missing));
     assert!(stderr(&missing).contains("/no/such/costs.toml"), "{}", stderr(&missing));
-    let bad = scratch("validate-bad-costs.toml", "[costs]\nwakeup_ns = -3.0\n");
+    let tmp = scratch_dir("test");
+    let bad = scratch(&tmp, "validate-bad-costs.toml", "[costs]\nwakeup_ns = -3.0\n");
     let o = irqlab(&["validate", "--host-only", "--costs", bad.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("costs.wakeup_ns"), "{}", stderr(&o));

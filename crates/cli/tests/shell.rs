@@ -84,8 +84,9 @@ fn the_manual_page_is_roff_naming_every_subcommand() {
 
 #[test]
 fn manpage_out_writes_one_page_per_subcommand() {
-    let dir = std::env::temp_dir().join(format!("irqlab-man-test-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    // A directory the command makes itself, inside one deleted when the test ends.
+    let tmp = tempfile::Builder::new().prefix("irqlab-man-test-").tempdir().unwrap();
+    let dir = tmp.path().join("man");
     let o = irqlab(&["manpage", "-o", dir.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(dir.join("irqlab.1").is_file());
@@ -93,7 +94,6 @@ fn manpage_out_writes_one_page_per_subcommand() {
         let page = std::fs::read_to_string(dir.join(format!("irqlab-{name}.1"))).expect("a page per subcommand");
         assert!(page.starts_with(".ie") && page.contains(".TH"), "{name}: not roff");
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -37,12 +37,12 @@ fn ok(o: Output) -> Output {
     o
 }
 
-/// A fresh scratch directory for one test.
-fn scratch(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("irqlab-sweep-{test}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh scratch directory for one test and its path: the directory is
+/// deleted when the guard drops, so hold it until the test ends.
+fn scratch(test: &str) -> (tempfile::TempDir, PathBuf) {
+    let guard = tempfile::Builder::new().prefix(&format!("irqlab-sweep-{test}-")).tempdir().unwrap();
+    let dir = guard.path().to_path_buf();
+    (guard, dir)
 }
 
 /// Every file under `dir`, by relative path.
@@ -88,7 +88,7 @@ fn write_sweep(dir: &Path, text: &str) -> PathBuf {
 
 #[test]
 fn shards_merge_into_the_unsharded_bytes_whatever_the_thread_count() {
-    let dir = scratch("merge");
+    let (_guard, dir) = scratch("merge");
     let sweep = write_sweep(&dir, SWEEP);
     let s = sweep.to_str().unwrap();
     let out = |name: &str| dir.join(name).display().to_string();
@@ -158,7 +158,7 @@ fn shards_merge_into_the_unsharded_bytes_whatever_the_thread_count() {
 
 #[test]
 fn shard_auto_reads_slurm_and_kubernetes_and_refuses_neither() {
-    let dir = scratch("auto");
+    let (_guard, dir) = scratch("auto");
     let sweep = write_sweep(&dir, SWEEP);
     let s = sweep.to_str().unwrap();
     let out = |name: &str| dir.join(name).display().to_string();
@@ -183,7 +183,7 @@ fn shard_auto_reads_slurm_and_kubernetes_and_refuses_neither() {
 
 #[test]
 fn bad_sweeps_are_refused_at_their_line_and_column_before_any_run() {
-    let dir = scratch("bad");
+    let (_guard, dir) = scratch("bad");
     let out = dir.join("out").display().to_string();
     let check_code = |text: &str, expected: &str, code: i32| {
         let sweep = write_sweep(&dir, text);

@@ -22,15 +22,17 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("irqlab-trace-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+/// A path `name` in a fresh scratch directory, and the directory's guard:
+/// the directory is deleted when the guard drops, so hold it while the file is used.
+fn scratch(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::Builder::new().prefix("irqlab-trace-test-").tempdir().unwrap();
+    let path = dir.path().join(name);
+    (dir, path)
 }
 
 /// Runs with `--trace` into a scratch file; returns the file's bytes and stdout.
 fn traced(name: &str, args: &[&str]) -> (Vec<u8>, Vec<u8>) {
-    let path = scratch(name);
+    let (_guard, path) = scratch(name);
     let mut all = args.to_vec();
     let p = path.to_str().unwrap();
     all.extend(["--trace", p]);
@@ -210,7 +212,7 @@ fn the_window_bounds_the_trace() {
 
 #[test]
 fn bad_trace_arguments_exit_2() {
-    let t = scratch("never.json");
+    let (_guard, t) = scratch("never.json");
     let t = t.to_str().unwrap();
     for args in [
         vec!["run", "--trace", t, "--trace-window", "12ms"],
@@ -230,7 +232,7 @@ fn bad_trace_arguments_exit_2() {
 
 #[test]
 fn the_hdr_log_round_trips_with_one_sample_per_delivered_packet() {
-    let path = scratch("latency.hlog");
+    let (_guard, path) = scratch("latency.hlog");
     let p = path.to_str().unwrap();
     let o = irqlab(&["run", "--duration", "5ms", "--json", "-", "--hdr-out", p]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));

@@ -204,15 +204,15 @@ mod tests {
 
     #[test]
     fn links_resolve_inside_the_root() {
-        let dir = std::env::temp_dir().join(format!("irqlab-host-fs-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
+        let tmp = tempfile::Builder::new().prefix("irqlab-host-fs-").tempdir().unwrap();
+        let dir = tmp.path();
         fs::create_dir_all(dir.join("sys/devices/pci0000:00/0000:03:00.0/net/eth0")).unwrap();
         fs::create_dir_all(dir.join("sys/class/net")).unwrap();
         fs::write(dir.join("sys/devices/pci0000:00/0000:03:00.0/numa_node"), "1\n").unwrap();
         symlink("../../devices/pci0000:00/0000:03:00.0/net/eth0", &dir.join("sys/class/net/eth0")).unwrap();
         symlink("../../../0000:03:00.0", &dir.join("sys/devices/pci0000:00/0000:03:00.0/net/eth0/device")).unwrap();
         symlink("/sys/devices", &dir.join("abs")).unwrap();
-        let r = Reader::new(&dir).unwrap();
+        let r = Reader::new(dir).unwrap();
         assert_eq!(r.read("/sys/class/net/eth0/device/numa_node").unwrap(), "1\n");
         assert_eq!(r.target_name("/sys/class/net/eth0/device").as_deref(), Some("0000:03:00.0"));
         assert_eq!(r.resolve("/abs/pci0000:00"), "/sys/devices/pci0000:00");
@@ -221,6 +221,5 @@ mod tests {
         r.save(&copy).unwrap();
         let c = Reader::new(&copy).unwrap();
         assert_eq!(c.read("/sys/class/net/eth0/device/numa_node").unwrap(), "1\n");
-        fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -33,12 +33,19 @@ fn not_read<'a>(out: &'a Imported, what: &str) -> Option<&'a irqlab_host::NotRea
     out.not_read.iter().find(|n| n.what == what)
 }
 
-/// A scratch copy of a fixture, to break one file of.
-fn copy_of(name: &str, tag: &str) -> PathBuf {
-    let to = std::env::temp_dir().join(format!("irqlab-host-{tag}-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&to);
+/// A fresh scratch directory, `irqlab-host-{tag}-*` in the system's
+/// temporary directory, deleted when the guard drops.
+fn scratch(tag: &str) -> tempfile::TempDir {
+    tempfile::Builder::new().prefix(&format!("irqlab-host-{tag}-")).tempdir().unwrap()
+}
+
+/// A scratch copy of a fixture, to break one file of, and the guard that
+/// deletes it: hold the guard while the copy is read.
+fn copy_of(name: &str, tag: &str) -> (tempfile::TempDir, PathBuf) {
+    let guard = scratch(tag);
+    let to = guard.path().to_path_buf();
     copy_tree(&fixture(name), &to);
-    to
+    (guard, to)
 }
 
 fn copy_tree(from: &Path, to: &Path) {
@@ -199,12 +206,11 @@ fn output_is_deterministic_and_save_round_trips() {
         let a = render(&HostInfo::read(&r, None).unwrap());
         let b = render(&HostInfo::read(&Reader::new(fixture(name)).unwrap(), None).unwrap());
         assert_eq!(a, b, "{name}");
-        let saved = std::env::temp_dir().join(format!("irqlab-host-save-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&saved);
+        let guard = scratch(&format!("save-{name}"));
+        let saved = guard.path().join("saved");
         r.save(&saved).unwrap();
         let c = render(&HostInfo::read(&Reader::new(&saved).unwrap(), None).unwrap());
         assert_eq!(a.toml, c.toml, "{name}: the saved copy imports the same");
-        fs::remove_dir_all(&saved).unwrap();
     }
 }
 
@@ -225,15 +231,14 @@ fn malformed_files_name_file_and_line() {
         ("sys/devices/pci0000:00/0000:00:02.0/0000:03:00.0/numa_node", "one\n", "0000:03:00.0/numa_node", 1, "integer"),
     ];
     for (i, (file, text, shown, line, says)) in cases.into_iter().enumerate() {
-        let root = copy_of("ixgbe", &format!("bad{i}"));
+        let (_guard, root) = copy_of("ixgbe", &format!("bad{i}"));
         fs::write(root.join(file), text).unwrap();
         let e = HostInfo::read(&Reader::new(&root).unwrap(), None).unwrap_err();
         let HostError::Malformed { file: f, line: l, message } = &e else { panic!("{file}: {e:?}") };
         assert!(f.ends_with(shown) && *l == line && message.contains(says), "{file}: {e}");
-        fs::remove_dir_all(&root).unwrap();
     }
     // A count column that is not a number, on line 12.
-    let root = copy_of("ixgbe", "badcount");
+    let (_guard, root) = copy_of("ixgbe", "badcount");
     let p = root.join("proc/interrupts");
     let text = fs::read_to_string(&p).unwrap();
     let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
@@ -241,7 +246,6 @@ fn malformed_files_name_file_and_line() {
     fs::write(&p, lines.join("\n")).unwrap();
     let e = HostInfo::read(&Reader::new(&root).unwrap(), None).unwrap_err().to_string();
     assert!(e.contains("proc/interrupts:12: IRQ") && e.contains("per-CPU counts"), "{e}");
-    fs::remove_dir_all(&root).unwrap();
 }
 
 #[test]
@@ -251,16 +255,17 @@ fn an_unknown_interface_or_root_is_an_error() {
     assert!(matches!(Reader::new(fixture("no-such-machine")).unwrap_err(), HostError::Io { .. }));
 }
 
-/// Writes `files` (path, text) under a fresh directory.
-fn tree(tag: &str, files: &[(String, String)]) -> PathBuf {
-    let root = std::env::temp_dir().join(format!("irqlab-host-{tag}-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&root);
+/// Writes `files` (path, text) under a fresh scratch directory; returns the
+/// guard that deletes it and its path.
+fn tree(tag: &str, files: &[(String, String)]) -> (tempfile::TempDir, PathBuf) {
+    let guard = scratch(tag);
+    let root = guard.path().to_path_buf();
     for (p, t) in files {
         let p = root.join(p);
         fs::create_dir_all(p.parent().unwrap()).unwrap();
         fs::write(p, t).unwrap();
     }
-    root
+    (guard, root)
 }
 
 #[test]
@@ -286,7 +291,7 @@ fn more_cpus_than_the_model_has_are_folded_with_a_note() {
         files.push((format!("{base}/rx-{q}/rps_flow_cnt"), "4096\n".into()));
     }
     files.push(("proc/interrupts".into(), interrupts));
-    let root = tree("wide", &files);
+    let (_guard, root) = tree("wide", &files);
     fs::create_dir_all(root.join("sys/class/net")).unwrap();
     std::os::unix::fs::symlink("../../devices/pci0000:00/0000:01:00.0/net/eth0", root.join("sys/class/net/eth0"))
         .unwrap();
@@ -308,12 +313,11 @@ fn more_cpus_than_the_model_has_are_folded_with_a_note() {
     assert!(out.toml.contains("CPU 280 folded to 26"), "{}", out.toml);
     assert!(not_read(&out, "physical cores (a comment only)").is_some());
     assert!(not_read(&out, "kernel.netdev_budget").is_some());
-    fs::remove_dir_all(&root).unwrap();
 }
 
 #[test]
 fn an_empty_root_gives_the_defaults_and_says_so() {
-    let root = tree("empty", &[]);
+    let (_guard, root) = tree("empty", &[]);
     fs::create_dir_all(&root).unwrap();
     let (info, out) = import(&root, None);
     assert!(info.nic.is_none() && info.cpus.is_none());
@@ -323,12 +327,11 @@ fn an_empty_root_gives_the_defaults_and_says_so() {
         let n = not_read(&out, what).unwrap_or_else(|| panic!("{what}: {:?}", out.not_read));
         assert!(out.toml.contains(&format!("# - {what}: {}", n.why)), "{}", out.toml);
     }
-    fs::remove_dir_all(&root).unwrap();
 }
 
 #[test]
 fn per_queue_rps_masks_and_unequal_flow_counts() {
-    let root = copy_of("ixgbe", "perqueue");
+    let (_guard, root) = copy_of("ixgbe", "perqueue");
     let q = "sys/devices/pci0000:00/0000:00:02.0/0000:03:00.0/net/eth0/queues";
     fs::write(root.join(format!("{q}/rx-3/rps_cpus")), "ff000000\n").unwrap();
     fs::write(root.join(format!("{q}/rx-5/rps_flow_cnt")), "4096\n").unwrap();
@@ -341,5 +344,4 @@ fn per_queue_rps_masks_and_unequal_flow_counts() {
     assert_eq!(s.kernel.rps_flow_cnt, 4096);
     let a = out.adjustments.iter().find(|a| a.what == "kernel.rps_flow_cnt").expect("said");
     assert!(a.why.contains("the largest"), "{a:?}");
-    fs::remove_dir_all(&root).unwrap();
 }

@@ -172,25 +172,22 @@ mod tests {
         assert_eq!(e.first().kind, ErrorKind::Syntax);
     }
 
-    fn scratch(files: &[(&str, &str)]) -> std::path::PathBuf {
-        let dir = std::env::temp_dir().join(format!(
-            "irqlab-costfile-{}-{}",
-            std::process::id(),
-            files.iter().map(|f| f.1.len()).sum::<usize>()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
+    /// A scratch directory holding `files`, deleted when the returned guard drops.
+    fn scratch(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::Builder::new().prefix("irqlab-costfile-").tempdir().unwrap();
         for (name, text) in files {
-            std::fs::write(dir.join(name), text).unwrap();
+            std::fs::write(dir.path().join(name), text).unwrap();
         }
         dir
     }
 
     #[test]
     fn costs_file_is_relative_to_the_scenario_and_under_its_own_costs() {
-        let dir = scratch(&[
+        let tmp = scratch(&[
             ("host.toml", "[calibration]\ncpu_model = \"x\"\n[costs]\nsyscall_ns = 80.0\ncontext_switch_ns = 1500.0\n"),
             ("s.toml", "costs_file = \"host.toml\"\n[costs]\nsyscall_ns = 111.0\n"),
         ]);
+        let dir = tmp.path();
         let s = crate::load_file(&dir.join("s.toml"), &[]).unwrap();
         // The file sets context_switch_ns; the scenario's own syscall_ns wins.
         assert_eq!(s.costs.context_switch_ns, 1500.0);
@@ -207,12 +204,13 @@ mod tests {
 
     #[test]
     fn costs_file_problems_are_located() {
-        let dir = scratch(&[
+        let tmp = scratch(&[
             ("bad.toml", "[costs]\nsyscall_ns = -5.0\n"),
             ("s.toml", "duration_ms = 5.0\ncosts_file = \"bad.toml\"\n"),
             ("missing.toml", "costs_file = \"nope.toml\"\n"),
             ("number.toml", "costs_file = 3\n"),
         ]);
+        let dir = tmp.path();
         let e = crate::load_file(&dir.join("s.toml"), &[]).unwrap_err().to_string();
         assert!(e.contains("bad.toml:2:14: costs.syscall_ns:"), "{e}");
         let e = crate::load_file(&dir.join("missing.toml"), &[]).unwrap_err().to_string();

@@ -182,11 +182,12 @@ fn overrides_from_other_options_are_reported_against_them() {
 
 #[test]
 fn a_directory_is_not_a_scenario_file() {
-    let dir = std::env::temp_dir();
+    let tmp = tempfile::Builder::new().prefix("irqlab-scenario-dir-").tempdir().unwrap();
+    let dir = tmp.path();
     let d = only(resolve(dir.to_str(), &[]));
     assert_eq!((d.kind, d.line), (ErrorKind::NotAFile, None), "{d}");
     assert!(d.message.starts_with("is a directory, not a scenario file"), "{d}");
-    let d = only(load_file(&dir, &[]));
+    let d = only(load_file(dir, &[]));
     assert_eq!(d.kind, ErrorKind::NotAFile, "{d}");
 }
 
@@ -341,8 +342,8 @@ fn missing_toml_file_is_an_io_error_naming_the_file() {
 
 #[test]
 fn files_are_loaded_and_errors_name_the_path() {
-    let dir = std::env::temp_dir().join(format!("irqlab-scenario-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = tempfile::Builder::new().prefix("irqlab-scenario-test-").tempdir().unwrap();
+    let dir = tmp.path();
     let good = dir.join("good.toml");
     std::fs::write(&good, "seed = 9\n").unwrap();
     assert_eq!(resolve(Some(good.to_str().unwrap()), &[]).unwrap().seed, 9);
@@ -361,7 +362,6 @@ fn files_are_loaded_and_errors_name_the_path() {
     let d = only(load_file(&binary, &[]));
     // TOML is UTF-8: other bytes are a syntax error (bad input), not an I/O one.
     assert_at(&d, ErrorKind::Syntax, binary.to_str().unwrap(), Some(2), Some(9), None);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

@@ -137,8 +137,8 @@ fn the_same_scenario_and_seed_give_byte_identical_metrics() {
 
 /// A scratch directory with `files`, and the errors of loading `main`.
 fn errors(files: &[(&str, &[u8])], main: &str, set: &[&str]) -> String {
-    let dir = std::env::temp_dir().join(format!("irqlab-pcap-{}-{}", std::process::id(), main.replace('.', "-")));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = tempfile::Builder::new().prefix("irqlab-pcap-").tempdir().unwrap();
+    let dir = tmp.path();
     for (n, b) in files {
         std::fs::write(dir.join(n), b).unwrap();
     }
