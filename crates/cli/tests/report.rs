@@ -12,7 +12,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 
 fn irqlab(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_irqlab")).args(args).output().expect("binary runs")
@@ -26,33 +25,31 @@ fn ok(o: &Output) {
     assert_eq!(o.status.code(), Some(0), "stderr: {}", text(&o.stderr));
 }
 
-/// A directory of this test binary's own under the target directory.
-fn dir(name: &str) -> PathBuf {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("irqlab-report-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
+/// A directory of this test's own under the target directory, deleted
+/// when the test ends.
+fn dir(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new().prefix(&format!("irqlab-report-{name}-")).tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap()
 }
 
-/// Real results, made once: two runs of the default scenario that differ
-/// (4 queues, 1 queue) and a quick experiment.
+/// Real results: two runs of the default scenario that differ (4 queues,
+/// 1 queue) and a quick experiment, in a directory of their own (deleted
+/// with the value).
 struct Results {
+    _dir: tempfile::TempDir,
     base: PathBuf,
     one_queue: PathBuf,
     experiment: PathBuf,
 }
 
-fn results() -> &'static Results {
-    static R: OnceLock<Results> = OnceLock::new();
-    R.get_or_init(|| {
-        let d = dir("results");
-        let base = d.join("base.json");
-        let one_queue = d.join("one-queue.json");
-        let experiment = d.join("affinity.json");
-        ok(&irqlab(&["run", "--duration", "10ms", "--json", base.to_str().unwrap()]));
-        ok(&irqlab(&["run", "--duration", "10ms", "--set", "nic.queues=1", "--json", one_queue.to_str().unwrap()]));
-        ok(&irqlab(&["experiment", "run", "affinity-locality", "--quick", "--json", experiment.to_str().unwrap()]));
-        Results { base, one_queue, experiment }
-    })
+fn results() -> Results {
+    let d = dir("results");
+    let base = d.path().join("base.json");
+    let one_queue = d.path().join("one-queue.json");
+    let experiment = d.path().join("affinity.json");
+    ok(&irqlab(&["run", "--duration", "10ms", "--json", base.to_str().unwrap()]));
+    ok(&irqlab(&["run", "--duration", "10ms", "--set", "nic.queues=1", "--json", one_queue.to_str().unwrap()]));
+    ok(&irqlab(&["experiment", "run", "affinity-locality", "--quick", "--json", experiment.to_str().unwrap()]));
+    Results { _dir: d, base, one_queue, experiment }
 }
 
 fn s(p: &Path) -> &str {
@@ -72,7 +69,8 @@ const PLOTS: [&str; 6] = [
 #[test]
 fn a_report_of_runs_and_an_experiment_has_every_plot_and_is_deterministic() {
     let r = results();
-    let d = dir("page");
+    let tmp = dir("page");
+    let d = tmp.path();
     let (a, b) = (d.join("a.html"), d.join("b.html"));
     let svgs = d.join("svg");
     let o = irqlab(&["report", s(&r.base), s(&r.one_queue), s(&r.experiment), "-o", s(&a), "--svg", s(&svgs)]);
@@ -109,7 +107,8 @@ fn a_report_of_runs_and_an_experiment_has_every_plot_and_is_deterministic() {
 
 #[test]
 fn bad_inputs_are_named_with_exit_2_or_3() {
-    let d = dir("bad");
+    let tmp = dir("bad");
+    let d = tmp.path();
     let out = d.join("r.html");
     let missing = d.join("missing.json");
     let o = irqlab(&["report", s(&missing), "-o", s(&out)]);
@@ -137,7 +136,8 @@ fn bad_inputs_are_named_with_exit_2_or_3() {
     assert!(!out.exists(), "no page is written from bad input");
 
     // A key of the wrong type is named.
-    let mut m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&results().base).unwrap()).unwrap();
+    let r = results();
+    let mut m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&r.base).unwrap()).unwrap();
     m["cpu"][1]["busy_frac"]["softirq"] = serde_json::json!("high");
     let p = d.join("wrong-type.json");
     std::fs::write(&p, m.to_string()).unwrap();
@@ -146,10 +146,10 @@ fn bad_inputs_are_named_with_exit_2_or_3() {
     assert!(text(&o.stderr).contains("key cpu[1].busy_frac.softirq: invalid type"), "{}", text(&o.stderr));
 
     // Nothing to write, or nothing to read: usage errors.
-    assert_eq!(irqlab(&["report", s(&results().base)]).status.code(), Some(2));
+    assert_eq!(irqlab(&["report", s(&r.base)]).status.code(), Some(2));
     assert_eq!(irqlab(&["report", "-o", s(&out)]).status.code(), Some(2));
     // An output that cannot be written is I/O.
-    let o = irqlab(&["report", s(&results().base), "-o", s(&d.join("no/such/dir/r.html"))]);
+    let o = irqlab(&["report", s(&r.base), "-o", s(&d.join("no/such/dir/r.html"))]);
     assert_eq!(o.status.code(), Some(3), "{}", text(&o.stderr));
 }
 
@@ -179,7 +179,7 @@ fn browse(chrome: &Path, url: &str, args: &[&str]) -> Output {
     Command::new(chrome)
         .args(["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run"])
         .args(["--proxy-server=127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND"])
-        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--user-data-dir={}", profile.path().display()))
         .args(["--enable-logging=stderr", "--v=0"])
         .args(args)
         .arg(url)
