@@ -223,6 +223,7 @@ fn bench_runs_the_standard_suite_and_compares_its_cases() {
         "cores-64",
         "cores-64-irq",
         "flows-1m",
+        "flows-4k",
         "vm",
     ] {
         assert!(names.contains(&want), "{names:?}");
@@ -236,6 +237,7 @@ fn bench_runs_the_standard_suite_and_compares_its_cases() {
         comparisons.contains(&"cores_64_vs_4_cost_per_packet")
             && comparisons.contains(&"cores_64_vs_4_cost_per_packet_without_moderation")
             && comparisons.contains(&"flows_1m_vs_64_cost_per_packet")
+            && comparisons.contains(&"flows_1m_vs_4k_cost_per_packet")
     );
     // One case by its name runs with the case's settings.
     let one = json(&["bench", "cores-64", "--duration", "1ms", "--repeat", "1", "--json"]);
