@@ -156,6 +156,10 @@ struct One {
     events: u64,
     offered: u64,
     delivered: u64,
+    /// The scenario's flows (as its settings made it).
+    flows: u64,
+    /// The scenario's cores.
+    cores: u64,
 }
 
 /// A case's figures over its runs.
@@ -181,6 +185,10 @@ struct Row {
     /// Simulated seconds per CPU second: above 1 is faster than real time.
     real_time_ratio: f64,
     peak_rss_bytes: u64,
+    /// The scenario's flows.
+    flows: u64,
+    /// The scenario's cores.
+    cores: u64,
 }
 
 /// `irqlab bench`.
@@ -354,23 +362,35 @@ fn comparisons(rows: &[Row]) -> Vec<Comparison> {
             ),
         });
     }
-    if let (Some(d), Some(c)) = (get("default"), get("cores-64")) {
+    // The cores comparisons hold when the cases kept their cores (a `--set`
+    // of `machine.cores` gives every case the same).
+    let more_cores = |few: &Row, many: &Row| few.cores < many.cores;
+    if let (Some(d), Some(c)) = (get("default"), get("cores-64"))
+        && more_cores(d, c)
+    {
         let r = per_pkt(c) / per_pkt(d);
         v.push(Comparison {
             name: "cores_64_vs_4_cost_per_packet",
             value: r,
             goal: "<= 2",
             sentence: format!(
-                "64 cores cost {r:.2}x the CPU time per delivered packet of 4 cores ({:.0} vs {:.0} ns)",
+                "{} cores cost {r:.2}x the CPU time per delivered packet of {} cores ({:.0} vs {:.0} ns)",
+                c.cores,
+                d.cores,
                 per_pkt(c) * 1e9,
                 per_pkt(d) * 1e9
             ),
         });
     }
-    if let (Some(d), Some(i), Some(c)) = (get("default"), get("default-irq"), get("cores-64")) {
+    if let (Some(d), Some(i), Some(c)) = (get("default"), get("default-irq"), get("cores-64"))
+        && more_cores(d, c)
+        && d.cores == i.cores
+    {
         v.extend(cores_explained(d, i, c));
     }
-    if let (Some(i), Some(c)) = (get("default-irq"), get("cores-64-irq")) {
+    if let (Some(i), Some(c)) = (get("default-irq"), get("cores-64-irq"))
+        && more_cores(i, c)
+    {
         // The same interrupt regime at both ends: what the simulator's cost
         // does with the cores alone. Packets the 4 cores drop still cost
         // most of their work, so the figure per offered packet goes beside.
@@ -382,9 +402,11 @@ fn comparisons(rows: &[Row]) -> Vec<Comparison> {
             value: r,
             goal: "none: the same interrupt regime on 4 and 64 cores, beside the goal's comparison",
             sentence: format!(
-                "without moderation on both (default-irq, cores-64-irq): 64 cores cost {r:.2}x the CPU time per \
-                 delivered packet of 4 ({:.0} vs {:.0} ns; {:.2}x per offered packet; {:.0} % and {:.0} % of the \
+                "without moderation on both (default-irq, cores-64-irq): {} cores cost {r:.2}x the CPU time per \
+                 delivered packet of {} ({:.0} vs {:.0} ns; {:.2}x per offered packet; {:.0} % and {:.0} % of the \
                  offered packets delivered)",
+                c.cores,
+                i.cores,
                 per_pkt(c) * 1e9,
                 per_pkt(i) * 1e9,
                 per_offered(c) / per_offered(i),
@@ -395,52 +417,93 @@ fn comparisons(rows: &[Row]) -> Vec<Comparison> {
     }
     if let (Some(d), Some(f)) = (get("default"), get("flows-1m")) {
         let r = per_pkt(f) / per_pkt(d);
-        let per_flow = f.peak_rss_bytes.saturating_sub(d.peak_rss_bytes) as f64 / (1_000_000.0 - 64.0);
-        // The run alone: building a million flows is paid once per run,
-        // whatever its length.
-        let run_per_pkt = |r: &Row| (r.cpu_s - r.setup_s).max(0.0) / r.delivered.max(1) as f64;
+        // Building the flows is paid once per run, whatever its length: the
+        // run alone beside the whole.
         v.push(Comparison {
             name: "flows_1m_vs_64_cost_per_packet",
             value: r,
             goal: "<= 1.2",
             sentence: format!(
-                "1 M flows cost {r:.2}x the CPU time per delivered packet of 64 flows ({:.0} vs {:.0} ns; \
-                 {:.2}x without the {:.0} ms of start-up); {per_flow:.0} bytes of peak memory per flow",
+                "{} flows cost {r:.2}x the CPU time per delivered packet of {} flows ({:.0} vs {:.0} ns; \
+                 {:.2}x without the {:.0} ms of start-up){}",
+                flows_text(f.flows),
+                flows_text(d.flows),
                 per_pkt(f) * 1e9,
                 per_pkt(d) * 1e9,
-                run_per_pkt(f) / run_per_pkt(d),
-                f.setup_s * 1e3
+                run_per_packet(f) / run_per_packet(d),
+                f.setup_s * 1e3,
+                match more_flows(d, f) {
+                    Some(n) => format!(
+                        "; {:.0} bytes of peak memory per flow",
+                        f.peak_rss_bytes.saturating_sub(d.peak_rss_bytes) as f64 / n
+                    ),
+                    None => String::new(),
+                },
             ),
         });
     }
-    if let (Some(d), Some(k), Some(f)) = (get("default"), get("flows-4k"), get("flows-1m")) {
+    // The split holds when the cases kept their flows (a `--set` of
+    // `workload.flows` gives every case the same).
+    if let (Some(d), Some(k), Some(f)) = (get("default"), get("flows-4k"), get("flows-1m"))
+        && d.flows < k.flows
+        && k.flows < f.flows
+    {
         v.push(flows_explained(d, k, f));
     }
     v
 }
 
-/// Why a million flows cost more per packet than 64: 4,096 flows load the
-/// RSS queues as evenly as a million do (64 flows load them unevenly, so
-/// the modelled machine interrupts differently) and their state fits the
-/// caches. `flows-4k` against `default` is then the modelled machine's
+/// CPU seconds per delivered packet of the run alone, without building
+/// the machine.
+fn run_per_packet(r: &Row) -> f64 {
+    (r.cpu_s - r.setup_s).max(0.0) / r.delivered.max(1) as f64
+}
+
+/// How many more flows `f` has than `d`, if more.
+fn more_flows(d: &Row, f: &Row) -> Option<f64> {
+    (f.flows > d.flows).then(|| (f.flows - d.flows) as f64)
+}
+
+/// A flow count as the sentences write it: `1 M`, `4,096`, `64`.
+fn flows_text(n: u64) -> String {
+    if n >= 1_000_000 && n.is_multiple_of(1_000_000) {
+        return format!("{} M", n / 1_000_000);
+    }
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Why many flows cost more per packet than few: `flows-4k` loads the RSS
+/// queues as evenly as a million flows do (64 flows load them unevenly, so
+/// the modelled machine interrupts differently) and its flow state fits
+/// the caches. `flows-4k` against `default` is then the modelled machine's
 /// own extra work, and `flows-1m` against `flows-4k` (each without its
 /// start-up) the cost of the flow state's size.
 fn flows_explained(d: &Row, k: &Row, f: &Row) -> Comparison {
-    let run_per_pkt = |r: &Row| (r.cpu_s - r.setup_s).max(0.0) / r.delivered.max(1) as f64;
-    let model = run_per_pkt(k) / run_per_pkt(d);
-    let memory = run_per_pkt(f) / run_per_pkt(k);
-    let setup_per_flow = (f.setup_s - d.setup_s).max(0.0) / (1_000_000.0 - 64.0);
+    let model = run_per_packet(k) / run_per_packet(d);
+    let memory = run_per_packet(f) / run_per_packet(k);
     Comparison {
         name: "flows_1m_vs_4k_cost_per_packet",
         value: memory,
         goal: "none: splits flows_1m_vs_64_cost_per_packet into the modelled machine's work and the flow state's size",
         sentence: format!(
-            "once built, 4,096 flows cost {model:.2}x the CPU time per delivered packet of 64 (the modelled machine: \
-             {:.3} events per packet against {:.3}), and a million {memory:.2}x that of 4,096 (their state beyond \
+            "once built, {} flows cost {model:.2}x the CPU time per delivered packet of {} (the modelled machine: \
+             {:.3} events per packet against {:.3}), and {} flows {memory:.2}x that of {} (their state beyond \
              the caches); start-up {:.0} ns a flow",
+            flows_text(k.flows),
+            flows_text(d.flows),
             k.events_per_delivered,
             d.events_per_delivered,
-            setup_per_flow * 1e9
+            flows_text(f.flows),
+            flows_text(k.flows),
+            (f.setup_s - d.setup_s).max(0.0) / more_flows(d, f).unwrap_or(f64::INFINITY) * 1e9
         ),
     }
 }
@@ -470,9 +533,10 @@ fn cores_explained(d: &Row, i: &Row, c: &Row) -> Option<Comparison> {
         value: r,
         goal: "near 1: the cost follows the events, not the cores",
         sentence: format!(
-            "fitted on 4 cores (default, default-irq): {:.0} ns per delivered packet + {:.0} ns per event; \
+            "fitted on {} cores (default, default-irq): {:.0} ns per delivered packet + {:.0} ns per event; \
              for cores-64 ({:.2} events per packet against default's {:.2}) that predicts {:.3} CPU s, \
              it took {:.3} ({r:.2}x the prediction)",
+            d.cores,
             per_packet * 1e9,
             per_event * 1e9,
             c.events_per_delivered,
@@ -512,6 +576,8 @@ fn row(name: &str, what: &str, set: &[String], runs: &[One]) -> Row {
         events_per_delivered: r.events as f64 / r.delivered.max(1) as f64,
         real_time_ratio: if median_cpu > 0.0 { r.simulated_s / median_cpu } else { 0.0 },
         peak_rss_bytes: runs.iter().map(|r| r.max_rss_bytes).max().unwrap_or(0),
+        flows: r.flows,
+        cores: r.cores,
     }
 }
 
@@ -532,6 +598,8 @@ fn one(a: &BenchArgs, out: &mut dyn Write) -> Result<(), Failure> {
         setup_s: built.cpu_s - before.cpu_s,
         max_rss_bytes: after.max_rss_bytes,
         events: m.engine.events,
+        flows: s.workload.flow_count() as u64,
+        cores: s.machine.cores as u64,
         offered: m.packets.offered,
         delivered: m.packets.delivered,
     };
@@ -561,6 +629,8 @@ mod tests {
             events_per_delivered: events as f64 / delivered as f64,
             real_time_ratio: 1.0 / cpu_s,
             peak_rss_bytes: 0,
+            flows: 64,
+            cores: if case.starts_with("cores-64") { 64 } else { 4 },
         }
     }
 
@@ -585,18 +655,93 @@ mod tests {
         let mut d = row("default", 2_000_000, 280_000, 0.001 + 100e-9 * 2_000_000.0);
         d.setup_s = 0.001;
         let mut k = row("flows-4k", 2_000_000, 300_000, 0.001 + 105e-9 * 2_000_000.0);
-        k.setup_s = 0.001;
+        (k.setup_s, k.flows) = (0.001, 4096);
         let mut f = row("flows-1m", 2_000_000, 300_000, 0.016 + 126e-9 * 2_000_000.0);
-        f.setup_s = 0.016;
+        (f.setup_s, f.flows) = (0.016, 1_000_064);
         let got = flows_explained(&d, &k, &f);
         assert!((got.value - 1.2).abs() < 1e-9, "{}", got.value);
-        assert!(got.sentence.contains("4,096 flows cost 1.05x"), "{}", got.sentence);
+        assert!(
+            got.sentence.contains("4,096 flows cost 1.05x the CPU time per delivered packet of 64"),
+            "{}",
+            got.sentence
+        );
+        assert!(got.sentence.contains("1,000,064 flows 1.20x that of 4,096"), "{}", got.sentence);
         assert!(
             got.sentence.contains("(the modelled machine: 0.150 events per packet against 0.140)"),
             "{}",
             got.sentence
         );
         assert!(got.sentence.contains("start-up 15 ns a flow"), "{}", got.sentence);
+    }
+
+    /// The goal's comparison: the whole run per packet, the run alone beside
+    /// it, and the peak memory per added flow, with the counts the runs had.
+    #[test]
+    fn the_flows_comparison_reads_the_runs_counts() {
+        let mut d = row("default", 2_000_000, 280_000, 0.001 + 100e-9 * 2_000_000.0);
+        (d.setup_s, d.peak_rss_bytes) = (0.001, 9_000_000);
+        let mut f = row("flows-1m", 2_000_000, 300_000, 0.016 + 120e-9 * 2_000_000.0);
+        (f.setup_s, f.peak_rss_bytes, f.flows) = (0.016, 33_000_000 + 64 * 24, 1_000_064);
+        let v = comparisons(&[d, f]);
+        let got = v.iter().find(|c| c.name == "flows_1m_vs_64_cost_per_packet").expect("both cases");
+        assert!((got.value - 0.256 / 0.201).abs() < 1e-9, "{}", got.value);
+        assert!(
+            got.sentence.starts_with("1,000,064 flows cost 1.27x the CPU time per delivered packet of 64 flows (128 vs 100 ns; 1.20x without the 16 ms of start-up); 24 bytes"),
+            "{}",
+            got.sentence
+        );
+        // The same flows in both (a `--set` for every case): no figure per
+        // flow, and no split.
+        let (mut d, mut k, mut f) =
+            (row("default", 10, 1, 1.0), row("flows-4k", 10, 1, 1.0), row("flows-1m", 10, 1, 1.0));
+        (d.flows, k.flows, f.flows) = (128, 128, 128);
+        let v = comparisons(&[d, k, f]);
+        let got = v.iter().find(|c| c.name == "flows_1m_vs_64_cost_per_packet").expect("both cases");
+        assert!(
+            got.sentence.ends_with("of start-up)") && got.sentence.starts_with("128 flows cost 1.00x"),
+            "{}",
+            got.sentence
+        );
+        assert!(v.iter().all(|c| c.name != "flows_1m_vs_4k_cost_per_packet"));
+    }
+
+    /// The cores comparisons name the cores the runs had, and go when a
+    /// `--set` gave every case the same.
+    #[test]
+    fn the_cores_comparisons_read_the_runs_cores() {
+        let cases = || {
+            [
+                row("default", 2_000_000, 280_000, 0.15),
+                row("default-irq", 1_800_000, 6_500_000, 0.7),
+                row("cores-64", 2_000_000, 940_000, 0.21),
+                row("cores-64-irq", 400_000, 2_200_000, 0.22),
+            ]
+        };
+        let v = comparisons(&cases());
+        let got = v.iter().find(|c| c.name == "cores_64_vs_4_cost_per_packet").expect("both cases");
+        assert!(
+            got.sentence.starts_with("64 cores cost 1.40x the CPU time per delivered packet of 4 cores"),
+            "{}",
+            got.sentence
+        );
+        let fit = v.iter().find(|c| c.name == "cores_64_measured_vs_predicted_from_4_cores").expect("the fit");
+        assert!(fit.sentence.starts_with("fitted on 4 cores"), "{}", fit.sentence);
+        let mut same = cases();
+        for r in &mut same {
+            r.cores = 8;
+        }
+        let v = comparisons(&same);
+        assert!(
+            v.iter().all(|c| !c.name.starts_with("cores_64")),
+            "{:?}",
+            v.iter().map(|c| c.name).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn flow_counts_are_written_as_the_sentences_name_them() {
+        let got: Vec<String> = [0, 64, 999, 4096, 100_000, 1_000_000, 1_000_064, 2_000_000].map(flows_text).into();
+        assert_eq!(got, ["0", "64", "999", "4,096", "100,000", "1 M", "1,000,064", "2 M"]);
     }
 
     /// 50 ns a packet and 90 ns an event, exactly: the fit finds them, and a
