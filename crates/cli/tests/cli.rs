@@ -934,3 +934,24 @@ fn validate_rejects_bad_arguments_with_exit_2() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("costs.wakeup_ns"), "{}", stderr(&o));
 }
+
+#[test]
+fn a_run_of_several_vms_says_whose_figures_the_summary_gives() {
+    let args = ["run", "two-vms", "--duration", "5ms"];
+    let o = irqlab(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    let scope = out.lines().find(|l| l.starts_with("scope       2 VMs: ")).unwrap_or_else(|| panic!("{out}"));
+    // Its totals are the VMs' own, added up.
+    let v = json(&[&args[..], &["--json", "-"]].concat());
+    let vms = v["vms"].as_array().unwrap();
+    let sum = |k: &str| vms.iter().map(|m| m["packets"][k].as_u64().unwrap()).sum::<u64>();
+    assert!(sum("offered") > v["packets"]["offered"].as_u64().unwrap(), "the top line is VM 0's alone");
+    let plain = scope.replace(',', "");
+    assert!(
+        plain.ends_with(&format!("all VMs together: offered {} delivered {}", sum("offered"), sum("delivered"))),
+        "{scope}"
+    );
+    // One VM: no such line.
+    assert!(!stdout(&irqlab(&["run", "vm-assigned", "--duration", "2ms"])).contains("\nscope "));
+}

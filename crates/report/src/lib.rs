@@ -69,6 +69,20 @@ pub fn summary(m: &Metrics) -> String {
     let mut o = String::new();
     let p = &m.packets;
     let _ = writeln!(o, "irqlab run: {} (seed {}), {:.1} ms simulated", m.scenario, m.seed, m.duration_s * 1e3);
+    if m.vms.len() > 1 {
+        // The document is VM 0's guest's: say so before its figures, with
+        // every VM's packets together.
+        let (offered, delivered) =
+            m.vms.iter().fold((0, 0), |(o, d), v| (o + v.packets.offered, d + v.packets.delivered));
+        let _ = writeln!(
+            o,
+            "scope       {} VMs: the figures below are VM 0's (its VF, guest kernel, vCPUs and IRQs) but for `vms` \
+             (each VM's), `engine` and `accounting` (the whole run); all VMs together: offered {}, delivered {}",
+            m.vms.len(),
+            thousands(offered),
+            thousands(delivered)
+        );
+    }
     let drops: Vec<String> = p.dropped.iter().map(|(k, v)| format!("{k} {}", thousands(*v))).collect();
     let share = if p.offered > 0 { p.delivered as f64 / p.offered as f64 } else { 0.0 };
     let _ = writeln!(
