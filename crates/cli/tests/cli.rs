@@ -955,3 +955,20 @@ fn a_run_of_several_vms_says_whose_figures_the_summary_gives() {
     // One VM: no such line.
     assert!(!stdout(&irqlab(&["run", "vm-assigned", "--duration", "2ms"])).contains("\nscope "));
 }
+
+#[test]
+fn an_msi_attackers_line_adds_up_to_its_attempts() {
+    // 20 ms of rogue-device: the forger's last message is still on its way.
+    let out = stdout(&irqlab(&["run", "rogue-device", "--duration", "20ms"]));
+    let line = out.lines().find(|l| l.starts_with("attacker    forger (msi")).unwrap_or_else(|| panic!("{out}"));
+    let plain = line.replace(',', "");
+    let number_before = |what: &str| -> u64 {
+        let at = plain.find(what).unwrap_or_else(|| panic!("no '{what}' in {line}"));
+        plain[..at].split_whitespace().last().and_then(|w| w.parse().ok()).unwrap_or_else(|| panic!("{line}"))
+    };
+    let attempts = number_before(" attempts:");
+    let parts = [" interrupts reached", " blocked by remapping", " refused"].map(number_before);
+    let in_flight = if plain.contains(" still in flight") { number_before(" still in flight") } else { 0 };
+    assert!(in_flight > 0, "the run ends with a message in flight: {line}");
+    assert_eq!(parts.iter().sum::<u64>() + in_flight, attempts, "{line}");
+}

@@ -399,12 +399,23 @@ pub fn summary(m: &Metrics) -> String {
     for a in &m.attackers {
         let kind = serde_json::to_value(a.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
         let what = match &a.msi {
-            Some(msi) => format!(
-                "{} interrupts reached an APIC, {} blocked by remapping, {} refused",
-                thousands(msi.accepted + msi.irr_coalesced),
-                thousands(msi.blocked_remapping),
-                thousands(msi.refused)
-            ),
+            Some(msi) => {
+                // What the messages sent and not yet arrived at the end add.
+                let mut rest = String::new();
+                if msi.posted > 0 {
+                    rest += &format!(", {} posted to a vCPU", thousands(msi.posted));
+                }
+                let in_flight = a.attempts.saturating_sub(msi.arrived);
+                if in_flight > 0 {
+                    rest += &format!(", {} still in flight", thousands(in_flight));
+                }
+                format!(
+                    "{} interrupts reached an APIC, {} blocked by remapping, {} refused{rest}",
+                    thousands(msi.accepted + msi.irr_coalesced),
+                    thousands(msi.blocked_remapping),
+                    thousands(msi.refused)
+                )
+            }
             None => format!("{} writes landed, {} blocked", thousands(a.dma_landed), thousands(a.dma_blocked)),
         };
         let _ = writeln!(
