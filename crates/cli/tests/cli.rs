@@ -546,7 +546,7 @@ fn compare_lines_up_two_runs_and_refuses_what_it_cannot_compare() {
     let o = irqlab(&["compare", a.to_str().unwrap(), b.to_str().unwrap(), "--top", "5"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let out = stdout(&o);
-    assert!(out.starts_with("A  default (seed 1)\nB  default (seed 2)\n"), "{out}");
+    assert!(out.starts_with("A  default (seed 1)\nB  default (seed 2)\nsettings: 1 differs\n  seed: 1 → 2\n"), "{out}");
     assert!(out.contains("numbers changed"), "{out}");
     let v = json(&["compare", a.to_str().unwrap(), b.to_str().unwrap(), "--json"]);
     let seed = v["changes"].as_array().unwrap().iter().find(|c| c["key"] == "seed").expect("the seed differs");

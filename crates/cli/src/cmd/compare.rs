@@ -2,7 +2,10 @@
 //! number both have, with its absolute and relative change, the largest
 //! moves first — and the keys only one has. Documents of different schema
 //! versions are refused. The embedded `resolved_scenario` is the runs'
-//! input, not a result, and is left out (the seed is compared at the top).
+//! input, not a result: its numbers are not among the changes (the seed is
+//! compared at the top); the settings that differ between the two runs are
+//! listed first instead, so the reader sees what was changed before what
+//! it changed.
 
 use super::Failure;
 use clap::Args;
@@ -42,6 +45,17 @@ pub struct Change {
     pub relative: Option<f64>,
 }
 
+/// A setting of the runs' resolved scenarios that differs.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Setting {
+    /// Its key, as `--set` names it (`nic.queues`); a list is one setting.
+    pub key: String,
+    /// Its value in A's scenario (JSON; absent: the key is not there).
+    pub a: Option<Value>,
+    /// Its value in B's.
+    pub b: Option<Value>,
+}
+
 /// What `compare` reports.
 #[derive(Debug, Clone, Serialize)]
 pub struct Comparison {
@@ -51,6 +65,10 @@ pub struct Comparison {
     pub b: String,
     /// The metrics schema version both have.
     pub schema_version: u64,
+    /// The settings the two runs were given that differ (`resolved_scenario`),
+    /// by key; `None` unless both documents carry their scenario (a
+    /// machine's counters do not).
+    pub settings: Option<Vec<Setting>>,
     /// Numbers that differ, largest relative move first.
     pub changes: Vec<Change>,
     /// Numbers equal in both.
@@ -108,6 +126,40 @@ fn flatten(v: &Value, path: &str, out: &mut BTreeMap<String, f64>) {
     }
 }
 
+/// Every setting of a resolved scenario by key path; a list (queues'
+/// CPUs, `[[apps]]`) is one value.
+fn flatten_settings(v: &Value, path: &str, out: &mut BTreeMap<String, Value>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                flatten_settings(x, &p, out);
+            }
+        }
+        other => {
+            out.insert(path.to_owned(), other.clone());
+        }
+    }
+}
+
+/// The settings of the two documents' resolved scenarios that differ, if
+/// both have one.
+fn settings_that_differ(a: &Value, b: &Value) -> Option<Vec<Setting>> {
+    if !(a[RESOLVED_SCENARIO].is_object() && b[RESOLVED_SCENARIO].is_object()) {
+        return None;
+    }
+    let (mut sa, mut sb) = (BTreeMap::new(), BTreeMap::new());
+    flatten_settings(&a[RESOLVED_SCENARIO], "", &mut sa);
+    flatten_settings(&b[RESOLVED_SCENARIO], "", &mut sb);
+    let keys: std::collections::BTreeSet<&String> = sa.keys().chain(sb.keys()).collect();
+    Some(
+        keys.into_iter()
+            .filter(|k| !k.is_empty() && sa.get(*k) != sb.get(*k))
+            .map(|k| Setting { key: k.clone(), a: sa.get(k).cloned(), b: sb.get(k).cloned() })
+            .collect(),
+    )
+}
+
 fn label(v: &Value) -> String {
     format!("{} (seed {})", v["scenario"].as_str().unwrap_or("?"), v["seed"])
 }
@@ -148,6 +200,7 @@ pub fn compare(a: &Value, b: &Value, names: (&str, &str)) -> Result<Comparison, 
         a: label(a),
         b: label(b),
         schema_version: va,
+        settings: settings_that_differ(a, b),
         changes,
         unchanged,
         only_a: fa.keys().filter(|k| !fb.contains_key(*k)).cloned().collect(),
@@ -169,6 +222,18 @@ pub fn run(args: &CompareArgs, out: &mut dyn Write) -> Result<(), Failure> {
         return Ok(());
     }
     writeln!(out, "A  {}\nB  {}", c.a, c.b)?;
+    let shown = |v: &Option<Value>| v.as_ref().map_or("(none)".to_owned(), Value::to_string);
+    match c.settings.as_deref() {
+        None => {}
+        Some([]) => writeln!(out, "settings: the same")?,
+        Some(settings) => {
+            let n = settings.len();
+            writeln!(out, "settings: {n} differ{}", if n == 1 { "s" } else { "" })?;
+            for x in settings {
+                writeln!(out, "  {}: {} → {}", x.key, shown(&x.a), shown(&x.b))?;
+            }
+        }
+    }
     writeln!(
         out,
         "{} numbers changed, {} equal; {} only in A, {} only in B",
@@ -228,6 +293,29 @@ mod tests {
         let keys: Vec<&str> = c.changes.iter().map(|x| x.key.as_str()).collect();
         assert_eq!(keys, ["seed"]);
         assert_eq!(c.unchanged, 2);
+        // Its settings that differ come apart, by key.
+        let settings = c.settings.expect("both have their scenario");
+        let keys: Vec<&str> = settings.iter().map(|x| x.key.as_str()).collect();
+        assert_eq!(keys, ["nic.queues", "seed"]);
+        assert_eq!((settings[0].a.clone(), settings[0].b.clone()), (Some(json!(4)), Some(json!(8))));
+        // A machine's counters carry no scenario: no settings to compare.
+        let counters = json!({"schema_version": 1, "n": 5});
+        assert_eq!(compare(&counters, &b, ("A", "B")).unwrap().settings, None);
+    }
+
+    #[test]
+    fn settings_compare_lists_as_one_value_and_name_a_missing_key() {
+        let a = json!({"schema_version": 1, "resolved_scenario": {"kernel": {"rps_cpus": [0, 1], "rfs": false}}});
+        let b = json!({"schema_version": 1, "resolved_scenario": {"kernel": {"rps_cpus": [0, 2], "rfs": false}, "vm": {"cores": [2]}}});
+        let c = compare(&a, &b, ("A", "B")).unwrap();
+        assert_eq!(
+            c.settings,
+            Some(vec![
+                Setting { key: "kernel.rps_cpus".into(), a: Some(json!([0, 1])), b: Some(json!([0, 2])) },
+                Setting { key: "vm.cores".into(), a: None, b: Some(json!([2])) },
+            ])
+        );
+        assert_eq!(compare(&a, &a, ("A", "B")).unwrap().settings, Some(vec![]));
     }
 
     #[test]
