@@ -524,9 +524,15 @@ fn zerocopy_threshold(quick: bool) -> Result<Computed, String> {
     Ok(Computed {
         value: first_win.unwrap_or(NO_CROSSOVER),
         detail: format!(
-            "sender core's CPU per send: {}; MSG_ZEROCOPY costs less from {} on",
+            "sender core's CPU per send: {}; {}",
             rows.join("; "),
-            first_win.map_or("no size up to 9018 B".into(), |b| format!("{b} B"))
+            match first_win {
+                Some(b) => format!("MSG_ZEROCOPY costs less from {b} B on"),
+                None => format!(
+                    "there is no size up to {} B from which on MSG_ZEROCOPY costs less",
+                    sizes.last().copied().unwrap_or(0.0)
+                ),
+            }
         ),
     })
 }
