@@ -77,7 +77,8 @@ pub fn summary(m: &Metrics) -> String {
         let _ = writeln!(
             o,
             "scope       {} VMs: the figures below are VM 0's (its VF, guest kernel, vCPUs and IRQs) but for `vms` \
-             (each VM's), `engine` and `accounting` (the whole run); all VMs together: offered {}, delivered {}",
+             (each VM's) and `iommu`, `remapping`, `engine` and `accounting` (the whole run's); all VMs together: \
+             offered {}, delivered {}",
             m.vms.len(),
             thousands(offered),
             thousands(delivered)
