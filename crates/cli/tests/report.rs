@@ -88,6 +88,11 @@ fn a_report_of_runs_and_an_experiment_has_every_plot_and_is_deterministic() {
     for label in ["base", "one-queue", "affinity-locality"] {
         assert!(page.contains(label), "page names {label}");
     }
+    // The runs' table says what was set differently: the one setting.
+    let runs = &page[page.find("<h2>Runs compared</h2>").unwrap()..page.find("<h2>Experiment").unwrap()];
+    assert!(runs.contains("<td class=\"params\">nic.queues = 4</td>"), "{runs}");
+    assert!(runs.contains("<td class=\"params\">nic.queues = 1</td>"), "{runs}");
+    assert_eq!(runs.matches(" = ").count(), 2, "{runs}");
     let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&r.experiment).unwrap()).unwrap();
     for f in report["findings"].as_array().unwrap() {
         let claim = f["claim"].as_str().unwrap();

@@ -173,6 +173,9 @@ pub struct RunResult {
     pub interrupts: u64,
     /// NAPI polls run.
     pub napi_polls: u64,
+    /// The settings it was given (its `resolved_scenario`, by key; empty
+    /// when the document has none).
+    pub settings: BTreeMap<String, Value>,
 }
 
 impl RunResult {
@@ -239,6 +242,8 @@ struct RunWire {
     cpu: Vec<CoreWire>,
     interrupts: InterruptsWire,
     napi: NapiWire,
+    #[serde(default)]
+    resolved_scenario: Value,
 }
 
 #[derive(Deserialize)]
@@ -386,6 +391,7 @@ fn run_at(value: Value, path: &Path, label: &str, prefix: &str) -> Result<RunRes
         cores: w.cpu.into_iter().map(|c| c.busy_frac).collect(),
         interrupts: w.interrupts.total,
         napi_polls: w.napi.polls,
+        settings: crate::settings::flatten(&w.resolved_scenario),
     })
 }
 

@@ -18,6 +18,7 @@ pub mod document;
 pub mod hdr;
 pub mod page;
 pub mod plot;
+pub mod settings;
 pub mod trace;
 pub mod views;
 pub use views::View;

@@ -170,6 +170,8 @@ struct Row {
     p999: String,
     irq_per_packet: String,
     polls_per_packet: String,
+    /// Its settings that differ between the runs compared, `key = value`.
+    settings: Vec<String>,
 }
 
 fn row(i: usize, r: &RunResult) -> Row {
@@ -191,7 +193,22 @@ fn row(i: usize, r: &RunResult) -> Row {
         p999: lat(r.latency.p999),
         irq_per_packet: per(r.interrupts_per_packet()),
         polls_per_packet: per(r.polls_per_packet()),
+        settings: Vec::new(),
     }
+}
+
+/// The rows of the runs compared, each with its settings that differ
+/// between them.
+fn run_rows(runs: &[&RunResult]) -> Vec<Row> {
+    let all: Vec<&std::collections::BTreeMap<String, serde_json::Value>> = runs.iter().map(|r| &r.settings).collect();
+    let keys = crate::settings::differing(&all);
+    runs.iter()
+        .enumerate()
+        .map(|(i, r)| Row {
+            settings: keys.iter().map(|k| format!("{k} = {}", crate::settings::shown(r.settings.get(k)))).collect(),
+            ..row(i, r)
+        })
+        .collect()
 }
 
 #[derive(Serialize)]
@@ -256,7 +273,7 @@ pub fn html(docs: &[Document]) -> Result<String, PlotError> {
     let page = Page {
         version: env!("CARGO_PKG_VERSION"),
         inputs: docs.iter().map(|d| d.label().to_string()).collect(),
-        runs: runs.iter().enumerate().map(|(i, r)| row(i, r)).collect(),
+        runs: run_rows(&runs),
         run_plots: run_plots(&runs)?,
         experiments,
     };

@@ -405,6 +405,7 @@ mod tests {
             ],
             interrupts: 30,
             napi_polls: 60,
+            settings: Default::default(),
         }
     }
 
@@ -456,6 +457,7 @@ mod tests {
                     cores,
                     interrupts,
                     napi_polls: polls,
+                    settings: Default::default(),
                 }
             })
     }

@@ -469,15 +469,7 @@ fn flows_text(n: u64) -> String {
     if n >= 1_000_000 && n.is_multiple_of(1_000_000) {
         return format!("{} M", n / 1_000_000);
     }
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    irqlab_report::thousands(n)
 }
 
 /// Why many flows cost more per packet than few: `flows-4k` loads the RSS

@@ -9,6 +9,7 @@
 
 use super::Failure;
 use clap::Args;
+use irqlab_report::settings;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -126,36 +127,17 @@ fn flatten(v: &Value, path: &str, out: &mut BTreeMap<String, f64>) {
     }
 }
 
-/// Every setting of a resolved scenario by key path; a list (queues'
-/// CPUs, `[[apps]]`) is one value.
-fn flatten_settings(v: &Value, path: &str, out: &mut BTreeMap<String, Value>) {
-    match v {
-        Value::Object(m) => {
-            for (k, x) in m {
-                let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
-                flatten_settings(x, &p, out);
-            }
-        }
-        other => {
-            out.insert(path.to_owned(), other.clone());
-        }
-    }
-}
-
 /// The settings of the two documents' resolved scenarios that differ, if
 /// both have one.
 fn settings_that_differ(a: &Value, b: &Value) -> Option<Vec<Setting>> {
     if !(a[RESOLVED_SCENARIO].is_object() && b[RESOLVED_SCENARIO].is_object()) {
         return None;
     }
-    let (mut sa, mut sb) = (BTreeMap::new(), BTreeMap::new());
-    flatten_settings(&a[RESOLVED_SCENARIO], "", &mut sa);
-    flatten_settings(&b[RESOLVED_SCENARIO], "", &mut sb);
-    let keys: std::collections::BTreeSet<&String> = sa.keys().chain(sb.keys()).collect();
+    let (sa, sb) = (settings::flatten(&a[RESOLVED_SCENARIO]), settings::flatten(&b[RESOLVED_SCENARIO]));
     Some(
-        keys.into_iter()
-            .filter(|k| !k.is_empty() && sa.get(*k) != sb.get(*k))
-            .map(|k| Setting { key: k.clone(), a: sa.get(k).cloned(), b: sb.get(k).cloned() })
+        settings::differing(&[&sa, &sb])
+            .into_iter()
+            .map(|k| Setting { a: sa.get(&k).cloned(), b: sb.get(&k).cloned(), key: k })
             .collect(),
     )
 }
@@ -222,7 +204,6 @@ pub fn run(args: &CompareArgs, out: &mut dyn Write) -> Result<(), Failure> {
         return Ok(());
     }
     writeln!(out, "A  {}\nB  {}", c.a, c.b)?;
-    let shown = |v: &Option<Value>| v.as_ref().map_or("(none)".to_owned(), Value::to_string);
     match c.settings.as_deref() {
         None => {}
         Some([]) => writeln!(out, "settings: the same")?,
@@ -230,7 +211,7 @@ pub fn run(args: &CompareArgs, out: &mut dyn Write) -> Result<(), Failure> {
             let n = settings.len();
             writeln!(out, "settings: {n} differ{}", if n == 1 { "s" } else { "" })?;
             for x in settings {
-                writeln!(out, "  {}: {} → {}", x.key, shown(&x.a), shown(&x.b))?;
+                writeln!(out, "  {}: {} → {}", x.key, settings::shown(x.a.as_ref()), settings::shown(x.b.as_ref()))?;
             }
         }
     }
