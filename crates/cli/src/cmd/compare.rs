@@ -142,8 +142,13 @@ fn settings_that_differ(a: &Value, b: &Value) -> Option<Vec<Setting>> {
     )
 }
 
+/// A document's scenario and seed (a machine's counters have no seed).
 fn label(v: &Value) -> String {
-    format!("{} (seed {})", v["scenario"].as_str().unwrap_or("?"), v["seed"])
+    let scenario = v["scenario"].as_str().unwrap_or("?");
+    match &v["seed"] {
+        Value::Null => scenario.to_owned(),
+        seed => format!("{scenario} (seed {seed})"),
+    }
 }
 
 /// Compares two metrics documents.
@@ -279,9 +284,11 @@ mod tests {
         let keys: Vec<&str> = settings.iter().map(|x| x.key.as_str()).collect();
         assert_eq!(keys, ["nic.queues", "seed"]);
         assert_eq!((settings[0].a.clone(), settings[0].b.clone()), (Some(json!(4)), Some(json!(8))));
-        // A machine's counters carry no scenario: no settings to compare.
-        let counters = json!({"schema_version": 1, "n": 5});
-        assert_eq!(compare(&counters, &b, ("A", "B")).unwrap().settings, None);
+        // A machine's counters carry no scenario: no settings to compare,
+        // and no seed to name.
+        let counters = json!({"schema_version": 1, "scenario": "counters of eth0", "n": 5});
+        let c = compare(&counters, &b, ("A", "B")).unwrap();
+        assert_eq!((c.settings, c.a.as_str()), (None, "counters of eth0"));
     }
 
     #[test]
