@@ -957,6 +957,37 @@ fn a_run_of_several_vms_says_whose_figures_the_summary_gives() {
 }
 
 #[test]
+fn the_interrupts_line_names_the_reschedule_ipis_its_total_leaves_out() {
+    // One INTx line on CPU 0, RPS to all 8 CPUs: the readers on CPU 0 are
+    // woken from the others, by reschedule IPIs.
+    let args = [
+        "run",
+        "low-load",
+        "--duration",
+        "10ms",
+        "--set",
+        "nic.interrupt_mode=intx",
+        "--set",
+        "machine.cores=8",
+        "--set",
+        "kernel.rps_cpus=ff",
+    ];
+    let out = stdout(&irqlab(&args));
+    let line = out.lines().find(|l| l.starts_with("interrupts  ")).unwrap_or_else(|| panic!("{out}"));
+    let v = json(&[&args[..], &["--json", "-"]].concat());
+    let res: u64 = v["interrupts"]["system"]["RES"].as_array().unwrap().iter().map(|c| c.as_u64().unwrap()).sum();
+    assert!(res > 0, "{line}");
+    assert_eq!(v["ipis"]["reschedule"].as_u64(), Some(res), "every one sent arrived");
+    let total = v["interrupts"]["total"].as_u64().unwrap();
+    let plain = line.replace(',', "");
+    assert!(plain.starts_with(&format!("interrupts  {total} total")), "{line}");
+    assert!(plain.ends_with(&format!("; {res} reschedule IPIs (RES) besides")), "{line}");
+    // Without cross-CPU wakeups the line has no such clause.
+    let quiet = stdout(&irqlab(&["run", "low-load", "--duration", "2ms"]));
+    assert!(!quiet.contains("reschedule IPIs"), "{quiet}");
+}
+
+#[test]
 fn an_msi_attackers_line_adds_up_to_its_attempts() {
     // 20 ms of rogue-device: the forger's last message is still on its way.
     let out = stdout(&irqlab(&["run", "rogue-device", "--duration", "20ms"]));

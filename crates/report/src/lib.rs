@@ -134,12 +134,16 @@ pub fn summary(m: &Metrics) -> String {
         thousands_rounded(l.mean)
     );
     let i = &m.interrupts;
+    // Reschedule IPIs wake idle cores as a latency, not through an IRR: not
+    // in the total, but `/proc/interrupts` lists them (RES), so say so.
+    let res: u64 = i.system.get("RES").map_or(0, |r| r.iter().sum());
     let _ = writeln!(
         o,
-        "interrupts  {} total, {:.4} per delivered packet, {}/s",
+        "interrupts  {} total, {:.4} per delivered packet, {}/s{}",
         thousands(i.total),
         i.per_packet,
-        thousands(i.per_second.round() as u64)
+        thousands(i.per_second.round() as u64),
+        if res > 0 { format!("; {} reschedule IPIs (RES) besides", thousands(res)) } else { String::new() }
     );
     let n = &m.napi;
     // Without NAPI (`kernel.napi = false`) the handler queues each frame on
