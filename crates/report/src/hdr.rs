@@ -5,9 +5,11 @@
 //! Each histogram is one interval line — start (s), length (s), maximum,
 //! then the histogram in HdrHistogram's V2 compressed encoding (DEFLATE),
 //! base64 — tagged with what it measures (`Tag=wire-to-app`,
-//! `Tag=interrupt`). Values are nanoseconds; the interval's timestamps are
-//! simulated seconds from the run's start, so the log carries no wall-clock
-//! `StartTime` and the same run gives the same bytes.
+//! `Tag=interrupt`). Values are nanoseconds; the maximum column is in
+//! milliseconds (the maximum divided by 10^6, as the Java writer's default
+//! `maxValueUnitRatio` scales it for nanosecond histograms); the interval's
+//! timestamps are simulated seconds from the run's start, so the log
+//! carries no wall-clock `StartTime` and the same run gives the same bytes.
 
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::V2DeflateSerializer;
@@ -16,6 +18,14 @@ use std::io::{self, Write};
 use std::time::Duration;
 
 /// The legend line of HdrHistogram's Java log writer (the column names).
+///
+/// Its `Interval_Max` is the histogram's maximum divided by
+/// [`MAX_VALUE_UNIT_RATIO`].
+/// What the maximum column divides a maximum by: HdrHistogram's
+/// `HistogramLogWriter.outputIntervalHistogram` default, so a log of
+/// nanoseconds shows its maxima in milliseconds, as the Java tools expect.
+const MAX_VALUE_UNIT_RATIO: f64 = 1e6;
+
 const LEGEND: &str = "\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\"\n";
 
 /// Writes `histograms` (tag, histogram of nanoseconds), each as one interval
@@ -30,11 +40,15 @@ pub fn write_hlog<W: Write>(
     {
         let mut header = IntervalLogWriterBuilder::new();
         header.add_comment(comment);
-        header.add_comment("Values are nanoseconds of simulated time; timestamps are simulated seconds.");
+        header.add_comment(
+            "Values are nanoseconds of simulated time, Interval_Max milliseconds; timestamps are simulated seconds.",
+        );
         header.begin_log_with(out, &mut serializer)?;
     }
     out.write_all(LEGEND.as_bytes())?;
-    let mut log = IntervalLogWriterBuilder::new().begin_log_with(out, &mut serializer)?;
+    let mut log = IntervalLogWriterBuilder::new()
+        .with_max_value_divisor(MAX_VALUE_UNIT_RATIO)
+        .begin_log_with(out, &mut serializer)?;
     let length = Duration::from_secs_f64(duration_s.max(0.0));
     for (tag, h) in histograms {
         let tag = Tag::new(tag).ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, format!("bad tag {tag}")))?;
@@ -69,6 +83,9 @@ mod tests {
                 let bytes = base64::engine::general_purpose::STANDARD.decode(i.encoded_histogram()).unwrap();
                 let h: Histogram<u64> = Deserializer::new().deserialize(&mut io::Cursor::new(bytes)).unwrap();
                 assert_eq!(i.duration(), Duration::from_millis(20));
+                // The maximum column in milliseconds to 3 decimals, as
+                // Java's writer has it ("%.3f").
+                assert!((i.max() - h.max() as f64 / 1e6).abs() <= 0.0005, "{} vs {}: {text}", i.max(), h.max());
                 got.push((i.tag().unwrap().as_str().to_owned(), h));
             }
         }
