@@ -603,6 +603,12 @@ fn audit_reports_findings_with_fixes_and_json() {
     let j = json(&["audit", "--duration", "10ms", "--set", "nic.affinity=[0,0,0,0]", "--json"]);
     let checks: Vec<&str> = j["findings"].as_array().unwrap().iter().map(|f| f["check"].as_str().unwrap()).collect();
     assert!(checks.contains(&"irqs_on_one_core"), "{checks:?}");
+    // The rows group their digits as the run summary does.
+    let pps = j["before"]["delivered_pps"].as_f64().unwrap().round() as u64;
+    assert!((100_000..1_000_000).contains(&pps), "{pps}");
+    let grouped = format!("{},{:03}", pps / 1_000, pps % 1_000);
+    let row = out.lines().find(|l| l.starts_with("  as is ")).unwrap_or_else(|| panic!("{out}"));
+    assert!(row.contains(&format!(" {grouped} pps delivered")), "{row}");
     let o = irqlab(&["audit", "vm-assigned"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("[vm]"), "{}", stderr(&o));

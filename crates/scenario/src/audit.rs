@@ -193,7 +193,7 @@ fn inspect(check: &str, s: &Scenario, m: &Metrics) -> Option<(String, Vec<String
                     qc.len(),
                     s.nic.numa_node,
                     remote.iter().map(|q| format!("{q}→CPU{}", qc[*q])).collect::<Vec<_>>().join(", "),
-                    m.steering.nic_remote_packets
+                    thousands(m.steering.nic_remote_packets)
                 ),
                 vec![spread_over(s.nic.queues, &local)],
                 format!("place the queues on node {}'s CPUs {}", s.nic.numa_node, cpulist(&local)),
@@ -208,7 +208,7 @@ fn inspect(check: &str, s: &Scenario, m: &Metrics) -> Option<(String, Vec<String
                 format!(
                     "RPS is on with {} queues for {cores} CPUs: each CPU already has a queue, and RPS sent {} IPIs ({:.3} per offered packet)",
                     s.nic.queues,
-                    m.ipis.rps,
+                    thousands(m.ipis.rps),
                     m.ipis.rps as f64 / m.packets.offered.max(1) as f64
                 ),
                 vec!["kernel.rps_cpus=[]".into(), "kernel.rps_cpus_by_queue=[]".into()],
@@ -240,8 +240,11 @@ fn inspect(check: &str, s: &Scenario, m: &Metrics) -> Option<(String, Vec<String
             }
             Some((
                 format!(
-                    "coalescing is off (rx-usecs {}, rx-frames {}) and each queue interrupts {:.0} times a second ({:.3} interrupts per packet)",
-                    c.rx_usecs, c.rx_frames, per_queue, m.interrupts.per_packet
+                    "coalescing is off (rx-usecs {}, rx-frames {}) and each queue interrupts {} times a second ({:.3} interrupts per packet)",
+                    c.rx_usecs,
+                    c.rx_frames,
+                    thousands(per_queue.round() as u64),
+                    m.interrupts.per_packet
                 ),
                 vec![format!("nic.coalesce.rx_usecs={PROPOSED_RX_USECS}"), "nic.coalesce.rx_frames=0".into()],
                 format!(
@@ -266,12 +269,13 @@ fn inspect(check: &str, s: &Scenario, m: &Metrics) -> Option<(String, Vec<String
             }
             let idle: Vec<u32> = m.cpu.iter().filter(|c| c.busy_frac.idle > 0.5).map(|c| c.core).collect();
             let evidence = format!(
-                "CPU(s) {} are never idle and spend at least {:.0}% in interrupts, softirq and ksoftirqd; ksoftirqd took over {} times, time_squeeze {}, {} packets dropped",
+                "CPU(s) {} are never idle and spend at least {:.0}% in interrupts, softirq and ksoftirqd; ksoftirqd took over {} {}, time_squeeze {}, {} packets dropped",
                 cpulist(&hot),
                 SATURATED_RECEIVE_SHARE * 100.0,
-                m.napi.ksoftirqd_wakeups,
-                m.napi.time_squeeze,
-                dropped
+                thousands(m.napi.ksoftirqd_wakeups),
+                if m.napi.ksoftirqd_wakeups == 1 { "time" } else { "times" },
+                thousands(m.napi.time_squeeze),
+                thousands(dropped)
             );
             let crowded = hot.iter().any(|h| qc.iter().filter(|c| *c == h).count() > 1);
             if crowded && !idle.is_empty() {
@@ -319,12 +323,12 @@ pub fn render(r: &AuditReport) -> String {
     let row = |o: &mut String, label: &str, x: &Outcome| {
         let _ = writeln!(
             o,
-            "  {label:<7} {:>12.0} pps delivered  {:>6.2}% dropped  p99 {:>9} ns  busiest CPU {:>5.1}%  {:>10.0} interrupts/s",
-            x.delivered_pps,
+            "  {label:<7} {:>12} pps delivered  {:>6.2}% dropped  p99 {:>11} ns  busiest CPU {:>5.1}%  {:>10} interrupts/s",
+            thousands(x.delivered_pps.round() as u64),
             x.dropped_pct,
-            x.p99_latency_ns,
+            thousands(x.p99_latency_ns),
             x.busiest_core_busy * 100.0,
-            x.interrupts_per_s
+            thousands(x.interrupts_per_s.round() as u64)
         );
     };
     let _ = writeln!(o, "irqlab audit: {} ({:.1} ms simulated per run)", r.scenario, r.duration_ms);
@@ -349,4 +353,9 @@ pub fn render(r: &AuditReport) -> String {
         let _ = writeln!(o, "\npassed: {}", r.passed.join(", "));
     }
     o
+}
+
+/// A count with thousands separators, as the run summary prints counts.
+fn thousands(n: u64) -> String {
+    crate::experiment::group_digits(&n.to_string())
 }
