@@ -416,7 +416,7 @@ pub fn render_width(e: &Experiment, r: &ExperimentReport, width: usize) -> Strin
             .initial_indent(&first)
             .subsequent_indent(&rest)
             .break_words(false);
-        out.push_str(&textwrap::fill(&f.claim, options));
+        out.push_str(&textwrap::fill(&group_digits_in_prose(&f.claim), options));
         out.push('\n');
     }
     out
@@ -427,6 +427,22 @@ pub fn render_width(e: &Experiment, r: &ExperimentReport, width: usize) -> Strin
 /// fraction or a `%`) whose integer part has four digits or more.
 pub fn group_digits(cell: &str) -> String {
     cell.split(' ').map(group_word).collect::<Vec<_>>().join(" ")
+}
+
+/// [`group_digits`] for a sentence: a number may also stand in brackets or
+/// before a comma, a semicolon, a colon or a full stop (`(27221 signals`,
+/// `2001 writes;`).
+pub fn group_digits_in_prose(text: &str) -> String {
+    text.split(' ')
+        .map(|word| {
+            let inner = word.trim_start_matches('(');
+            let lead = &word[..word.len() - inner.len()];
+            let core = inner.trim_end_matches([',', ';', ':', ')', '.']);
+            let tail = &inner[core.len()..];
+            format!("{lead}{}{tail}", group_word(core))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn group_word(word: &str) -> String {
@@ -663,6 +679,19 @@ mod tests {
         for unchanged in ["999", "14.88", "0x1234", "napi/2000", "12345ns", "1234.", "-", ""] {
             assert_eq!(group_digits(unchanged), unchanged);
         }
+    }
+
+    #[test]
+    fn numbers_in_findings_are_grouped_beside_their_punctuation() {
+        assert_eq!(
+            group_digits_in_prose("SIGIO coalesces (27221 signals coalesced, 2539 deliveries) and 14000."),
+            "SIGIO coalesces (27,221 signals coalesced, 2,539 deliveries) and 14,000."
+        );
+        assert_eq!(
+            group_digits_in_prose("p50 7.3 → 145.7 µs; 2001 writes; 999: 0x1234"),
+            "p50 7.3 → 145.7 µs; 2,001 writes; 999: 0x1234"
+        );
+        assert_eq!(group_digits_in_prose("1.5 Mpps (0.070), 12345ns"), "1.5 Mpps (0.070), 12345ns");
     }
 
     #[test]
