@@ -357,8 +357,8 @@ fn comparisons(rows: &[Row]) -> Vec<Comparison> {
             sentence: format!(
                 "line rate: {:.2} M delivered packets per CPU second ({} of {} offered not delivered at the end)",
                 l.delivered_per_cpu_s / 1e6,
-                dropped,
-                l.offered
+                irqlab_report::thousands(dropped),
+                irqlab_report::thousands(l.offered)
             ),
         });
     }
@@ -641,6 +641,16 @@ mod tests {
         assert!((got.value - 1.5).abs() < 1e-9, "{}", got.value);
         // 600 ns an offered packet against 360.
         assert!(got.sentence.contains("1.67x per offered packet; 90 % and 100 %"), "{}", got.sentence);
+    }
+
+    /// The line-rate sentence counts what was not delivered, digits grouped.
+    #[test]
+    fn the_line_rate_sentence_counts_the_packets_left_over() {
+        let mut l = row("line-rate", 2_974_242, 400_000, 0.17);
+        l.offered = 2_976_184;
+        let v = comparisons(&[l]);
+        let got = v.iter().find(|c| c.name == "line_rate_delivered_per_cpu_s").expect("the case");
+        assert!(got.sentence.contains("(1,942 of 2,976,184 offered not delivered at the end)"), "{}", got.sentence);
     }
 
     /// 4,096 flows at 1.05x of 64 and a million at 1.2x of 4,096, once
