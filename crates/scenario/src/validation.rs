@@ -230,8 +230,9 @@ fn peak(points: &[(f64, f64)]) -> (f64, f64) {
 }
 
 /// One core's NAPI capacity: what it delivers at 10 GbE line rate.
-/// Olsson's table is a forwarding test (it counts the TX interrupts of the
-/// packets sent on): every packet's work is done in the NET_RX softirq and
+/// Olsson's table is a forwarding test (its legend: "Tput" == packets out
+/// of total 1M that made it out; "txint" == transmit completion interrupts
+/// seen): every packet's work is done in the NET_RX softirq and
 /// no process reads them, so the softirq's own rate is the machine's
 /// capacity. The model's equivalent: one core with NAPI and no listening
 /// socket — the softirq receives each packet and drops it at the socket
@@ -599,7 +600,7 @@ const OLSSON: Source = Source {
     title: "Beyond Softnet (USENIX ALS 2001); NAPI_HOWTO.txt",
     venue: "Linux 2.4/2.6 Documentation/networking/NAPI_HOWTO.txt, rev. 0.2.1, 2002",
     locator: "the e1000 table (Psize, Ipps, Tput, Rxint) at its head",
-    setup: "Intel e1000 gigabit NIC, one CPU forwarding (the table counts the TX interrupts of the packets sent on: all the work in softirq, no reader), 1,000,000 packets offered per row; 60-byte packets at 890 kpps, 1440-byte at 85 kpps",
+    setup: "Intel e1000 gigabit NIC, one CPU forwarding (Tput counts the packets that made it out, Txint their transmit completions: all the work in softirq, no reader), 1,000,000 packets offered per row; 60-byte packets at 890 kpps, 1440-byte at 85 kpps",
 };
 
 const FOONG: Source = Source {
@@ -662,7 +663,7 @@ pub fn published() -> Vec<Case> {
             quantity: "interrupts per offered packet, NAPI, no coalescing, no reader, at 2.4× the core's softirq capacity",
             band: (0.0, 0.01),
             tolerance: "the shape, not the count: under overload NAPI keeps polling, so interrupts nearly vanish; accepted below 1 per 100 packets (the published count depends on the poll's timing on that CPU)",
-            verified: "the table's figures (read in the text of NAPI_HOWTO.txt); forwarding is read from its Txint column; the CPU model is not stated",
+            verified: "the table's figures and legend (read in NAPI_HOWTO.txt, rev. 0.2.1: \"Tput\" == packets out of total 1M that made it out, \"txint\" == transmit completion interrupts seen: a forwarding test); the CPU model is not stated",
             lacks: "NAPI would have to keep the interrupt masked while packets keep arriving faster than the poll drains them",
             run: napi_overload,
         },
@@ -675,7 +676,7 @@ pub fn published() -> Vec<Case> {
             quantity: "interrupts per offered packet, NAPI, no coalescing, no reader, at 0.23× the core's softirq capacity",
             band: (0.5, 1.0),
             tolerance: "at light load most polls find the ring empty after one packet; accepted from 0.5 to 1 interrupt per packet",
-            verified: "the table's figures (read in the text of NAPI_HOWTO.txt); forwarding is read from its Txint column; the CPU model is not stated",
+            verified: "the table's figures and legend (read in NAPI_HOWTO.txt, rev. 0.2.1: \"Tput\" == packets out of total 1M that made it out, \"txint\" == transmit completion interrupts seen: a forwarding test); the CPU model is not stated",
             lacks: "at light load each poll should find one packet and re-enable the interrupt",
             run: napi_light,
         },
