@@ -17,15 +17,14 @@ use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
 use std::io::{self, Write};
 use std::time::Duration;
 
-/// The legend line of HdrHistogram's Java log writer (the column names).
-///
-/// Its `Interval_Max` is the histogram's maximum divided by
-/// [`MAX_VALUE_UNIT_RATIO`].
 /// What the maximum column divides a maximum by: HdrHistogram's
 /// `HistogramLogWriter.outputIntervalHistogram` default, so a log of
 /// nanoseconds shows its maxima in milliseconds, as the Java tools expect.
 const MAX_VALUE_UNIT_RATIO: f64 = 1e6;
 
+/// The legend line of HdrHistogram's Java log writer (the column names).
+/// Its `Interval_Max` is the histogram's maximum divided by
+/// [`MAX_VALUE_UNIT_RATIO`].
 const LEGEND: &str = "\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\"\n";
 
 /// Writes `histograms` (tag, histogram of nanoseconds), each as one interval

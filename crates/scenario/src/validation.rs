@@ -229,7 +229,6 @@ fn peak(points: &[(f64, f64)]) -> (f64, f64) {
     points.iter().copied().fold((0.0, 0.0), |best, p| if p.1 > best.1 { p } else { best })
 }
 
-/// One core's NAPI capacity: what it delivers at 10 GbE line rate.
 /// Olsson's table is a forwarding test (its legend: "Tput" == packets out
 /// of total 1M that made it out; "txint" == transmit completion interrupts
 /// seen): every packet's work is done in the NET_RX softirq and
@@ -241,8 +240,9 @@ fn softirq_only(quick: bool) -> Settings {
     one_core(quick).set("kernel.napi", true).set("apps", json!([{ "core": 0, "flows": [] }]))
 }
 
-/// Packets one core's softirq takes from the ring per second when offered
-/// far more than it can take (10 GbE line rate).
+/// One core's NAPI capacity in Olsson's setting: the packets its softirq
+/// takes from the ring per second when offered far more than it can take
+/// (10 GbE line rate).
 fn napi_capacity(quick: bool) -> Result<f64, String> {
     let m = run(&[&softirq_only(quick), &Settings::new().set("workload.rate_pps", SWEEP_PPS[6])])?;
     Ok(num(&m, "queues.0.packets") / num(&m, "duration_s"))
@@ -599,7 +599,7 @@ const OLSSON: Source = Source {
     authors: "J. Hadi Salim, R. Olsson, A. Kuznetsov (NAPI); data by R. Olsson",
     title: "Beyond Softnet (USENIX ALS 2001); NAPI_HOWTO.txt",
     venue: "Linux 2.4/2.6 Documentation/networking/NAPI_HOWTO.txt, rev. 0.2.1, 2002",
-    locator: "the e1000 table (Psize, Ipps, Tput, Rxint) at its head",
+    locator: "the e1000 table (Psize, Ipps, Tput, Rxint, Txint) and its legend at its head",
     setup: "Intel e1000 gigabit NIC, one CPU forwarding (Tput counts the packets that made it out, Txint their transmit completions: all the work in softirq, no reader), 1,000,000 packets offered per row; 60-byte packets at 890 kpps, 1440-byte at 85 kpps",
 };
 
@@ -862,7 +862,6 @@ mod tests {
         }
     }
 
-    /// Two runs of the suite give the same document.
     #[test]
     fn napi_is_compared_in_olssons_setting_where_the_softirq_bounds_the_core() {
         // No reader: the softirq takes every packet off the ring and drops
@@ -900,6 +899,7 @@ mod tests {
         assert!(!kept_up(&run(&[&base]).unwrap()));
     }
 
+    /// Two runs of the suite give the same document.
     #[test]
     fn the_published_suite_is_deterministic() {
         let a = serde_json::to_string(&run_published(true).unwrap()).unwrap();
