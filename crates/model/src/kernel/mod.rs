@@ -333,7 +333,6 @@ impl Kernel {
     /// NIC `nic` (its flows on the queues RSS gives them, with RSS hashes
     /// `flow_hash`), and every `[[devices]]` entry.
     pub fn new(id: KernelId, s: &Scenario, cores: Vec<CoreId>, nic: &Nic, flow_hash: Vec<u32>) -> Kernel {
-        let flow_queue = nic.flow_queues();
         let n = cores.len();
         let topo = crate::platform::topology::Topology::new(s.machine.cores, s.machine.sockets);
         let affinity = affinity::initial_affinity(s, &topo);
@@ -351,7 +350,7 @@ impl Kernel {
         };
         // Readers default to the CPU that takes each queue's interrupt.
         let queue_cpu: Vec<CpuId> = (0..queues).map(|q| adapter.queue_cpu(q)).collect();
-        let (mut threads, owners) = build_threads(s, flow_queue.len(), &queue_cpu);
+        let (mut threads, owners) = build_threads(s, nic.flow_queues().len(), &queue_cpu);
         let mut adapter = adapter;
         if let (Some(v), Some(pci)) = (&s.vfio, adapter.vfio.as_mut()) {
             let irq_core: Vec<u32> = queue_cpu.iter().map(|c| c.0).collect();
@@ -372,7 +371,7 @@ impl Kernel {
         let flow_hash = if rps.enabled() { flow_hash } else { Vec::new() };
         let flows_per_queue = nic.flows_per_queue().to_vec();
         let flow_states: Vec<FlowState> =
-            flow_queue.iter().enumerate().map(|(i, q)| FlowState::new(owners.of(i, *q))).collect();
+            nic.flow_queues().enumerate().map(|(i, q)| FlowState::new(owners.of(i, q))).collect();
         Kernel {
             id,
             cores,

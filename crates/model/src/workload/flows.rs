@@ -9,7 +9,6 @@
 //! rx-flow-hash udp4 sdfn`); the 2-tuple default of some NICs is not modelled.
 
 use crate::config::WorkloadConfig;
-use crate::ids::QueueId;
 use irqlab_engine::rng::{RngStreams, streams};
 use irqlab_hw::rss::{self, Reta, RssKey, RssTuple, ToeplitzTable};
 use rand::Rng;
@@ -25,20 +24,21 @@ pub const EPHEMERAL_PORT_MIN: u16 = 49152;
 /// The flows as RSS sees them, flow by flow: each one's RSS (Toeplitz) hash
 /// of its 4-tuple and the RX queue the indirection table picks for it. The
 /// 4-tuples are hashed as the table is built and not kept; the queues go to
-/// the NIC, the hashes to the kernel (for RPS and RFS), so a million flows
-/// take 4 bytes each in either.
+/// the NIC (2 bytes a flow: a queue index fits 16 bits, as the indirection
+/// table's entries do), the hashes to the kernel (for RPS and RFS, 4 bytes
+/// a flow).
 #[derive(Clone, Debug, Default)]
 pub struct Flows {
     /// Each flow's hash.
     pub hash: Vec<u32>,
-    /// Each flow's RSS queue.
-    pub queue: Vec<QueueId>,
+    /// Each flow's RSS queue (a [`crate::ids::QueueId`]'s index).
+    pub queue: Vec<u16>,
 }
 
 impl Flows {
     /// The flows of these hashes, each on the queue `reta` picks for it.
     fn routed(hash: Vec<u32>, reta: &Reta) -> Flows {
-        let queue = hash.iter().map(|h| QueueId(reta.queue_for(*h) as u32)).collect();
+        let queue = hash.iter().map(|h| reta.queue_for(*h)).collect();
         Flows { hash, queue }
     }
 }

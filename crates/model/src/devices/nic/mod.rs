@@ -139,8 +139,10 @@ pub struct Nic {
     /// Interrupt cause register (ICR): bit q set while queue q has an
     /// unreported interrupt (`msi` and `intx` modes).
     icr: u64,
-    /// The queue each flow's packets go to (RSS, then flow filters).
-    flow_queue: Vec<QueueId>,
+    /// The queue each flow's packets go to (RSS, then flow filters), as a
+    /// 16-bit index (at most [`crate::config::MAX_QUEUES`] queues): with a
+    /// million flows the table is 2 MB, read once a frame.
+    flow_queue: Vec<u16>,
     /// Flows each queue receives.
     flows_on_queue: Vec<u32>,
     /// The port's arrivals.
@@ -168,7 +170,7 @@ impl Nic {
         setup: NicSetup,
         queues: u32,
         ring_size: u32,
-        flow_queue: Vec<QueueId>,
+        flow_queue: Vec<u16>,
         port: PortArrivals,
     ) -> Nic {
         let separate = matches!(setup.tx, Some((TxVectors::Separate, _, _)));
@@ -178,8 +180,8 @@ impl Nic {
         let msix = MsixFunction::new(entries).expect("1..=2048 entries (validated)");
         let tx: Vec<TxQueue> = setup.tx.iter().map(|(_, ring, fetch)| TxQueue::new(0, *ring, *fetch)).collect();
         let mut flows_on_queue = vec![0; queues as usize];
-        for q in &flow_queue {
-            flows_on_queue[q.idx()] += 1;
+        for &q in &flow_queue {
+            flows_on_queue[usize::from(q)] += 1;
         }
         Nic {
             id,
@@ -264,7 +266,7 @@ impl Nic {
             irqlab_engine::hint::prefetch(&self.flow_queue[f.idx()]);
         }
         let q = self.flow_queue[p.flow.idx()];
-        self.queues[q.idx()].push_ahead(p);
+        self.queues[usize::from(q)].push_ahead(p);
     }
 
     /// Generates every frame that lands by `now`.
@@ -492,12 +494,12 @@ impl Nic {
 
     /// The queue `flow`'s packets go to now.
     pub fn flow_queue(&self, flow: FlowId) -> QueueId {
-        self.flow_queue[flow.idx()]
+        QueueId(self.flow_queue[flow.idx()].into())
     }
 
     /// The queue each flow's packets go to now, flow by flow.
-    pub fn flow_queues(&self) -> &[QueueId] {
-        &self.flow_queue
+    pub fn flow_queues(&self) -> impl ExactSizeIterator<Item = QueueId> + '_ {
+        self.flow_queue.iter().map(|&q| QueueId(q.into()))
     }
 
     /// How many flows go to each queue now.
@@ -832,11 +834,12 @@ impl Nic {
     /// Programs a flow filter (ntuple / aRFS `ndo_rx_flow_steer`): `flow`'s
     /// packets go to queue `to` from now on, overriding RSS.
     pub fn steer_flow(&mut self, flow: FlowId, to: QueueId, sim: &mut Sim, up: &mut impl UpstreamPort) {
-        let from = self.flow_queue[flow.idx()];
+        let from = self.flow_queue(flow);
         if from == to {
             return;
         }
-        self.flow_queue[flow.idx()] = to;
+        // A queue of this NIC: its index fits 16 bits.
+        self.flow_queue[flow.idx()] = to.0 as u16;
         self.flows_on_queue[from.idx()] -= 1;
         self.flows_on_queue[to.idx()] += 1;
         for q in [from, to] {
