@@ -614,6 +614,37 @@ fn audit_reports_findings_with_fixes_and_json() {
     assert!(stderr(&o).contains("[vm]"), "{}", stderr(&o));
 }
 
+#[test]
+fn audit_finds_one_vector_serving_every_queue_and_leaves_adaptive_moderation_alone() {
+    // MSI: the 8 queues share one vector, so one CPU takes every interrupt
+    // and every poll. Moderation stays adaptive (the default's net_dim),
+    // whatever the static rx-usecs and rx-frames say.
+    let args = [
+        "audit",
+        "--duration",
+        "20ms",
+        "--set",
+        "nic.interrupt_mode=msi",
+        "--set",
+        "machine.cores=8",
+        "--set",
+        "nic.queues=8",
+        "--json",
+    ];
+    let j = json(&args);
+    let findings = j["findings"].as_array().unwrap();
+    let one = findings.iter().find(|f| f["check"] == "one_vector_for_many_queues").unwrap_or_else(|| panic!("{j}"));
+    assert_eq!(one["fix"], serde_json::json!(["nic.interrupt_mode=msix"]));
+    assert!(one["evidence"].as_str().unwrap().contains("one vector for all 8 queues"), "{}", one["evidence"]);
+    let before = j["before"]["delivered_pps"].as_f64().unwrap();
+    let after = one["after"]["delivered_pps"].as_f64().unwrap();
+    assert!(after > 1.5 * before, "MSI-X spreads the queues: {before} -> {after}");
+    assert!(findings.iter().all(|f| f["check"] != "coalescing_off_at_high_rate"), "{j}");
+    // With MSI-X the check passes.
+    let j = json(&["audit", "--duration", "20ms", "--set", "machine.cores=8", "--set", "nic.queues=8", "--json"]);
+    assert!(j["passed"].as_array().unwrap().iter().any(|c| c == "one_vector_for_many_queues"), "{j}");
+}
+
 fn machine(name: &str) -> String {
     format!("{}/../host/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
 }

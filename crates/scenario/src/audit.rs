@@ -89,7 +89,8 @@ pub struct AuditReport {
 }
 
 /// Every check, in the order they are reported.
-pub const CHECKS: [&str; 6] = [
+pub const CHECKS: [&str; 7] = [
+    "one_vector_for_many_queues",
     "irqs_on_one_core",
     "irqs_off_nic_node",
     "rps_with_a_queue_per_core",
@@ -157,6 +158,31 @@ fn inspect(check: &str, s: &Scenario, m: &Metrics) -> Option<(String, Vec<String
     let qc = queue_cores(m);
     let msix = qc.len() > 1;
     match check {
+        "one_vector_for_many_queues" => {
+            // MSI and INTx give the NIC one vector: every queue's interrupt,
+            // and with it every queue's NAPI poll, lands on one CPU.
+            let mode = match s.nic.interrupt_mode {
+                irqlab_model::config::InterruptMode::Msix => return None,
+                irqlab_model::config::InterruptMode::Msi => "msi",
+                irqlab_model::config::InterruptMode::Intx => "intx",
+            };
+            if s.nic.queues < 2 || cores < 2 {
+                return None;
+            }
+            let busiest = m.cpu.iter().max_by_key(|c| c.interrupts)?;
+            Some((
+                format!(
+                    "nic.interrupt_mode = {mode}: one vector for all {} queues, so CPU {} took {} of the {} interrupts and polls every queue (busy {:.1}%)",
+                    s.nic.queues,
+                    busiest.core,
+                    thousands(busiest.interrupts),
+                    thousands(m.interrupts.total),
+                    100.0 * (1.0 - busiest.busy_frac.idle)
+                ),
+                vec!["nic.interrupt_mode=msix".into()],
+                "use MSI-X: a vector per queue, each on its own CPU (the driver's default when the device has the capability)".into(),
+            ))
+        }
         "irqs_on_one_core" => {
             let first = *qc.first()?;
             if !(msix && cores > 1 && qc.iter().all(|c| *c == first)) {
@@ -233,7 +259,16 @@ fn inspect(check: &str, s: &Scenario, m: &Metrics) -> Option<(String, Vec<String
         }
         "coalescing_off_at_high_rate" => {
             let c = &s.nic.coalesce;
-            let per_queue = m.interrupts.per_second / qc.len().max(1) as f64;
+            // Adaptive moderation sets each queue's timer and count itself.
+            if c.adaptive_rx {
+                return None;
+            }
+            // The queues' own rates: with MSI or INTx one vector serves them all.
+            let per_queue = if m.queues.is_empty() {
+                m.interrupts.per_second / qc.len().max(1) as f64
+            } else {
+                m.queues.iter().map(|q| q.interrupts_per_s).sum::<f64>() / m.queues.len() as f64
+            };
             // Off: no timer, or an interrupt after every frame whatever the timer.
             if !((c.rx_usecs == 0 || c.rx_frames == 1) && per_queue > HIGH_INTERRUPT_RATE_PER_QUEUE) {
                 return None;

@@ -378,7 +378,7 @@ pub struct QueueRow {
     pub queue: u32,
     /// Frames the driver took (`rx_queue_N_packets`).
     pub packets: u64,
-    /// Bytes of the frames that landed (`rx_queue_N_bytes`).
+    /// Bytes of the frames the driver took (`rx_queue_N_bytes`).
     pub bytes: u64,
     /// Frames dropped at the queue: ring full, or a refused DMA.
     pub drops: u64,
