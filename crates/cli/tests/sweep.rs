@@ -228,3 +228,32 @@ fn bad_sweeps_are_refused_at_their_line_and_column_before_any_run() {
     let o = irqlab(&["sweep", "/nonexistent/sweep.toml", "-o", &out]);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
 }
+
+#[test]
+fn a_sweeps_rows_given_for_one_runs_metrics_are_refused_with_what_to_give() {
+    let (_guard, dir) = scratch("rows");
+    let sweep = write_sweep(&dir, SWEEP);
+    let out = dir.join("out");
+    ok(irqlab(&["sweep", sweep.to_str().unwrap(), "-o", out.to_str().unwrap(), "--full"]));
+    let rows = out.join("runs.jsonl");
+    let rows = rows.to_str().unwrap();
+    let one = out.join("runs").join("0000.json");
+    let one = one.to_str().unwrap();
+    let html = dir.join("r.html");
+    let html = html.to_str().unwrap();
+    for args in [
+        vec!["report", rows, "-o", html],
+        vec!["report", one, rows, "-o", html],
+        vec!["run", "--replay", rows],
+        vec!["compare", one, rows],
+    ] {
+        let o = irqlab(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        let e = stderr(&o);
+        assert!(e.contains("runs.jsonl: a sweep's rows (8 runs, one flattened row each)"), "{args:?}: {e}");
+        assert!(e.contains("irqlab sweep --full"), "{args:?}: {e}");
+    }
+    // What it points to works.
+    ok(irqlab(&["report", one, "-o", html]));
+    ok(irqlab(&["run", "--replay", one, "--json", &dir.join("again.json").display().to_string()]));
+}

@@ -69,6 +69,17 @@ impl ReadError {
     pub fn is_io(&self) -> bool {
         matches!(self, ReadError::Io { .. })
     }
+
+    /// The file it is about.
+    pub fn path(&self) -> &std::path::Path {
+        match self {
+            ReadError::Io { path, .. }
+            | ReadError::NotJson { path, .. }
+            | ReadError::NotIrqlab { path }
+            | ReadError::UnknownKind { path, .. }
+            | ReadError::BadKey { path, .. } => path,
+        }
+    }
 }
 
 /// A result file, read.

@@ -84,7 +84,14 @@ fn load(path: &PathBuf, name: &str) -> Result<Value, Failure> {
     let text =
         std::fs::read_to_string(path).map_err(|e| Failure::Io(format!("reading {name} ({}): {e}", path.display())))?;
     serde_json::from_str(&text).map_err(|e| {
-        Failure::Input(format!("{name} ({}): not JSON: line {}, column {}: {e}", path.display(), e.line(), e.column()))
+        super::sweep_rows_instead(path).unwrap_or_else(|| {
+            Failure::Input(format!(
+                "{name} ({}): not JSON: line {}, column {}: {e}",
+                path.display(),
+                e.line(),
+                e.column()
+            ))
+        })
     })
 }
 

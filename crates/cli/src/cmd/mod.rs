@@ -134,6 +134,27 @@ pub fn note(line: std::fmt::Arguments<'_>) {
     let _ = writeln!(io::stderr(), "{line}");
 }
 
+/// What to give instead when `path`, given where one run's metrics are
+/// expected, is a sweep's `runs.jsonl` (one flattened row per run, each with
+/// its `run` number): `None` when it is not, so the caller's own error
+/// stands.
+pub fn sweep_rows_instead(path: &std::path::Path) -> Option<Failure> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let mut rows = text.lines().filter(|l| !l.trim().is_empty());
+    let first: serde_json::Value = serde_json::from_str(rows.next()?).ok()?;
+    let row = first.as_object()?;
+    if !(row.contains_key("run") && row.contains_key("schema_version") && !row.contains_key("cpu")) {
+        return None;
+    }
+    let n = 1 + rows.count();
+    Some(Failure::Input(format!(
+        "{}: a sweep's rows ({n} run{}, one flattened row each), not one run's metrics; \
+         `irqlab sweep --full` also writes each run's metrics document as OUT/runs/NNNN.json",
+        path.display(),
+        if n == 1 { "" } else { "s" }
+    )))
+}
+
 /// Prints a scenario's warnings (valid settings that are probably not what
 /// was meant) as `warning: KEY: message`.
 pub fn print_warnings(s: &irqlab_model::Scenario) {

@@ -30,7 +30,8 @@ fn read_failure(e: ReadError) -> Failure {
 
 /// `irqlab report`.
 pub fn run(a: &ReportArgs, out: &mut dyn Write) -> Result<(), Failure> {
-    let docs = page::read_all(&a.results).map_err(read_failure)?;
+    let docs = page::read_all(&a.results)
+        .map_err(|e| super::sweep_rows_instead(e.path()).unwrap_or_else(|| read_failure(e)))?;
     let drawing = |e: irqlab_report::plot::PlotError| Failure::Input(e.to_string());
     if let Some(path) = &a.output {
         let html = page::html(&docs).map_err(drawing)?;

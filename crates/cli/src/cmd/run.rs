@@ -159,7 +159,8 @@ pub fn cost_file(path: &std::path::Path) -> Result<irqlab_scenario::costfile::Co
 /// Loads the scenario of a result (`--replay`), warning when another irqlab
 /// version wrote it.
 pub fn replay(path: &std::path::Path) -> Result<Scenario, Failure> {
-    let r = irqlab_scenario::replay::from_result_file(path).map_err(failure)?;
+    let r = irqlab_scenario::replay::from_result_file(path)
+        .map_err(|e| super::sweep_rows_instead(path).unwrap_or_else(|| failure(e)))?;
     if r.version != irqlab_model::metrics::IRQLAB_VERSION {
         super::note(format_args!(
             "warning: {} was written by irqlab {}, this is {}: the numbers may differ",
