@@ -39,6 +39,8 @@ struct Results {
     base: PathBuf,
     one_queue: PathBuf,
     experiment: PathBuf,
+    /// A sweep's output directory: 2 queue counts × 2 rates.
+    sweep: PathBuf,
 }
 
 fn results() -> Results {
@@ -49,21 +51,33 @@ fn results() -> Results {
     ok(&irqlab(&["run", "--duration", "10ms", "--json", base.to_str().unwrap()]));
     ok(&irqlab(&["run", "--duration", "10ms", "--set", "nic.queues=1", "--json", one_queue.to_str().unwrap()]));
     ok(&irqlab(&["experiment", "run", "affinity-locality", "--quick", "--json", experiment.to_str().unwrap()]));
-    Results { _dir: d, base, one_queue, experiment }
+    let file = d.path().join("sweep.toml");
+    std::fs::write(
+        &file,
+        "scenario = \"default\"\nduration = \"5ms\"\n[[axis]]\nkey = \"nic.queues\"\nvalues = [1, 4]\n\
+         [[axis]]\nkey = \"workload.rate_pps\"\nvalues = [500000, 1000000]\n",
+    )
+    .unwrap();
+    let sweep = d.path().join("sw");
+    ok(&irqlab(&["sweep", file.to_str().unwrap(), "-o", sweep.to_str().unwrap()]));
+    Results { _dir: d, base, one_queue, experiment, sweep }
 }
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-/// The plots a report of the two runs and the experiment has.
-const PLOTS: [&str; 6] = [
+/// The plots a report of the two runs, the experiment and the sweep has.
+const PLOTS: [&str; 9] = [
     "latency-cdf",
     "cpu-time",
     "per-packet",
     "experiment-affinity-variants",
     "experiment-affinity-latency-cdf",
     "experiment-affinity-per-packet",
+    "sweep-sw-throughput",
+    "sweep-sw-latency",
+    "sweep-sw-interrupts",
 ];
 
 #[test]
@@ -73,9 +87,10 @@ fn a_report_of_runs_and_an_experiment_has_every_plot_and_is_deterministic() {
     let d = tmp.path();
     let (a, b) = (d.join("a.html"), d.join("b.html"));
     let svgs = d.join("svg");
-    let o = irqlab(&["report", s(&r.base), s(&r.one_queue), s(&r.experiment), "-o", s(&a), "--svg", s(&svgs)]);
+    let o =
+        irqlab(&["report", s(&r.base), s(&r.one_queue), s(&r.experiment), s(&r.sweep), "-o", s(&a), "--svg", s(&svgs)]);
     ok(&o);
-    ok(&irqlab(&["report", s(&r.base), s(&r.one_queue), s(&r.experiment), "-o", s(&b)]));
+    ok(&irqlab(&["report", s(&r.base), s(&r.one_queue), s(&r.experiment), s(&r.sweep), "-o", s(&b)]));
     let page = std::fs::read_to_string(&a).unwrap();
     assert_eq!(page, std::fs::read_to_string(&b).unwrap(), "the same files give the same page");
     for name in PLOTS {
@@ -88,6 +103,11 @@ fn a_report_of_runs_and_an_experiment_has_every_plot_and_is_deterministic() {
     for label in ["base", "one-queue", "affinity-locality"] {
         assert!(page.contains(label), "page names {label}");
     }
+    // The sweep's points, its rates across the plots.
+    let sweep = &page[page.find("<h2>Sweep sw</h2>").expect("a sweep section")..];
+    assert!(sweep.contains("4 runs, 4 points over nic.queues × workload.rate_pps"), "{sweep}");
+    assert!(sweep.contains("the plots put workload.rate_pps across"), "{sweep}");
+    assert!(sweep.contains("<td class=\"name\">1,000,000</td>"), "{sweep}");
     // The runs' table says what was set differently: the one setting.
     let runs = &page[page.find("<h2>Runs compared</h2>").unwrap()..page.find("<h2>Experiment").unwrap()];
     assert!(runs.contains("<td class=\"params\">nic.queues = 4</td>"), "{runs}");
@@ -263,7 +283,17 @@ fn browser_renders_the_report_with_every_plot_drawn() {
     std::fs::create_dir_all(&out).unwrap();
     let page = out.join("report.html");
     let svgs = out.join("svg");
-    ok(&irqlab(&["report", s(&r.base), s(&r.one_queue), s(&r.experiment), "-o", s(&page), "--svg", s(&svgs)]));
+    ok(&irqlab(&[
+        "report",
+        s(&r.base),
+        s(&r.one_queue),
+        s(&r.experiment),
+        s(&r.sweep),
+        "-o",
+        s(&page),
+        "--svg",
+        s(&svgs),
+    ]));
     let url = format!("file://{}", page.display());
 
     // The DOM as the browser built it: every plot, each with drawn shapes,

@@ -1,6 +1,8 @@
 //! The result files `irqlab report` reads: a run's metrics document
-//! (`irqlab run --json FILE`, docs/metrics.md) or an experiment's report
-//! (`irqlab experiment run NAME --json FILE`, docs/experiments.md).
+//! (`irqlab run --json FILE`, docs/metrics.md), an experiment's report
+//! (`irqlab experiment run NAME --json FILE`, docs/experiments.md) or a
+//! sweep's rows (`irqlab sweep -o OUT`: `OUT/runs.jsonl`, or `OUT` itself;
+//! [`crate::sweep`]).
 //!
 //! A file is recognised by its keys, then read into the few numbers the
 //! report draws; every other key is ignored, so documents from later
@@ -89,6 +91,8 @@ pub enum Document {
     Run(RunResult),
     /// An experiment's report.
     Experiment(ExperimentResult),
+    /// A sweep's rows, as its points.
+    Sweep(crate::sweep::SweepResult),
 }
 
 impl Document {
@@ -97,6 +101,7 @@ impl Document {
         match self {
             Document::Run(r) => &r.label,
             Document::Experiment(e) => &e.label,
+            Document::Sweep(s) => &s.label,
         }
     }
 }
@@ -310,14 +315,26 @@ struct VariantWire {
     metrics: Value,
 }
 
-/// Reads one result file; `label` is the name the report gives it.
+/// Reads one result file (a sweep's output directory: its `runs.jsonl`);
+/// `label` is the name the report gives it.
 pub fn read(path: &Path, label: &str) -> Result<Document, ReadError> {
+    let rows = path.join("runs.jsonl");
+    let path = if path.is_dir() { rows.as_path() } else { path };
     let text = std::fs::read(path).map_err(|source| ReadError::Io { path: path.to_path_buf(), source })?;
     parse(&text, path, label)
 }
 
 /// Reads a result document from its bytes; `path` names it in errors.
 pub fn parse(bytes: &[u8], path: &Path, label: &str) -> Result<Document, ReadError> {
+    // A sweep's rows: one flattened run a line.
+    let first = bytes.split(|b| *b == b'\n').find(|l| !l.iter().all(u8::is_ascii_whitespace));
+    if let Some(Ok(Value::Object(row))) = first.map(serde_json::from_slice::<Value>)
+        && crate::sweep::is_row(&row)
+    {
+        let text = std::str::from_utf8(bytes)
+            .map_err(|e| ReadError::NotJson { path: path.to_path_buf(), message: e.to_string() })?;
+        return crate::sweep::parse(text, path, label).map(Document::Sweep);
+    }
     let value: Value = serde_json::from_slice(bytes)
         .map_err(|e| ReadError::NotJson { path: path.to_path_buf(), message: e.to_string() })?;
     let Some(obj) = value.as_object() else {

@@ -19,6 +19,7 @@ pub mod hdr;
 pub mod page;
 pub mod plot;
 pub mod settings;
+pub mod sweep;
 pub mod trace;
 pub mod views;
 pub use views::View;

@@ -4,12 +4,15 @@
 //! The page has no scripts, fonts or other resources to fetch: its styles
 //! are inline and its plots are inline SVG ([`crate::plot`]). Runs are
 //! compared side by side (one series per file); each experiment gets its
-//! own section with its variants' plots and its findings beside them. The
+//! own section with its variants' plots and its findings beside them; each
+//! sweep its points' table and their throughput, latency and interrupts
+//! against the swept axis. The
 //! template is `report.html` next to this file, rendered with minijinja
 //! from plain values, so the same files give the same bytes.
 
 use crate::document::{Document, ExperimentResult, RunResult};
 use crate::plot::{self, PlotError};
+use crate::sweep::{SweepResult, plain};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -30,10 +33,13 @@ pub struct Plot {
 }
 
 /// The labels the report gives the files: each file's name without its
-/// extension, or the path as given where two files share a name.
+/// extension (a sweep's `OUT/runs.jsonl`: `OUT`'s name), or the path as
+/// given where two files share a name.
 pub fn labels(paths: &[PathBuf]) -> Vec<String> {
-    let stem =
-        |p: &Path| p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| p.display().to_string());
+    let stem = |p: &Path| {
+        let p = if p.file_name().is_some_and(|n| n == "runs.jsonl") { p.parent().unwrap_or(p) } else { p };
+        p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| p.display().to_string())
+    };
     let stems: Vec<String> = paths.iter().map(|p| stem(p)).collect();
     let mut out: Vec<String> = Vec::with_capacity(paths.len());
     for (i, p) in paths.iter().enumerate() {
@@ -78,7 +84,7 @@ fn runs(docs: &[Document]) -> Vec<&RunResult> {
     docs.iter()
         .filter_map(|d| match d {
             Document::Run(r) => Some(r),
-            Document::Experiment(_) => None,
+            Document::Experiment(_) | Document::Sweep(_) => None,
         })
         .collect()
 }
@@ -143,12 +149,115 @@ fn experiment_plots(e: &ExperimentResult) -> Result<Vec<Plot>, PlotError> {
     ])
 }
 
+/// The axis a sweep's plots put on x: the last one whose values are all
+/// numbers (the inner loop of a sweep file, as a load or a size usually
+/// is), else the last one. `None` for a sweep over seeds alone.
+fn x_axis(s: &SweepResult) -> Option<usize> {
+    let numeric = |a: usize| s.points.iter().all(|p| p.values[a].is_number());
+    (0..s.axes.len()).rev().find(|&a| numeric(a)).or(s.axes.len().checked_sub(1))
+}
+
+/// A sweep's quantity against its x axis, one series per combination of
+/// the other axes' values (in the order the points first show them).
+fn sweep_lines(
+    s: &SweepResult,
+    x: usize,
+    y_desc: &str,
+    log_y: bool,
+    y: fn(&crate::sweep::SweepPoint) -> Option<f64>,
+) -> plot::Lines {
+    let numeric = s.points.iter().all(|p| p.values[x].is_number());
+    let mut ticks: Vec<&serde_json::Value> = Vec::new();
+    for p in &s.points {
+        if !ticks.contains(&&p.values[x]) {
+            ticks.push(&p.values[x]);
+        }
+    }
+    let short = |k: &str| k.rsplit('.').next().unwrap_or(k).to_string();
+    let mut series: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+    for p in &s.points {
+        let name = (0..s.axes.len())
+            .filter(|&a| a != x)
+            .map(|a| format!("{}={}", short(&s.axes[a]), plain(&p.values[a])))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let name = if name.is_empty() { "mean over seeds".to_string() } else { name };
+        let at = if numeric {
+            p.values[x].as_f64().unwrap_or(f64::NAN)
+        } else {
+            ticks.iter().position(|t| **t == p.values[x]).unwrap_or(0) as f64
+        };
+        let point = (at, y(p).unwrap_or(f64::NAN));
+        match series.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, points)) => points.push(point),
+            None => series.push((name, vec![point])),
+        }
+    }
+    for (_, points) in &mut series {
+        points.sort_by(|a, b| a.0.total_cmp(&b.0));
+    }
+    plot::Lines {
+        x_desc: s.axes[x].clone(),
+        x_ticks: (!numeric).then(|| ticks.iter().map(|v| plain(v)).collect()),
+        y_desc: y_desc.into(),
+        log_y,
+        series,
+    }
+}
+
+/// The plots of one sweep (none for a sweep over seeds alone).
+fn sweep_plots(s: &SweepResult) -> Result<Vec<Plot>, PlotError> {
+    let Some(x) = x_axis(s) else { return Ok(Vec::new()) };
+    let prefix = format!("sweep-{}", slug(&s.label));
+    let key = &s.axes[x];
+    Ok(vec![
+        Plot {
+            name: format!("{prefix}-throughput"),
+            title: format!("{}: delivered throughput against {key}", s.label),
+            caption: "Delivered packets per second, the mean of each point's seeds; one line per combination of the other axes.".into(),
+            svg: plot::lines(
+                "sweep throughput",
+                "Delivered throughput",
+                &sweep_lines(s, x, "Mpps", false, |p| Some(p.delivered_pps / 1e6)),
+                plot::number,
+            )?,
+        },
+        Plot {
+            name: format!("{prefix}-latency"),
+            title: format!("{}: p99 latency against {key}", s.label),
+            caption: "Wire-to-application p99 latency (log scale), the mean of each point's seeds that delivered packets.".into(),
+            svg: plot::lines(
+                "sweep latency",
+                "p99 latency",
+                &sweep_lines(s, x, "p99 latency (log scale)", true, |p| p.p99_ns),
+                plot::ns_label,
+            )?,
+        },
+        Plot {
+            name: format!("{prefix}-interrupts"),
+            title: format!("{}: interrupts per packet against {key}", s.label),
+            caption: "Hard interrupts per delivered packet, each point's seeds together.".into(),
+            svg: plot::lines(
+                "sweep interrupts",
+                "Hard interrupts per packet",
+                &sweep_lines(s, x, "interrupts / delivered packet", false, |p| p.interrupts_per_packet),
+                plot::number,
+            )?,
+        },
+    ])
+}
+
 /// Every plot of the report, in page order.
 pub fn plots(docs: &[Document]) -> Result<Vec<Plot>, PlotError> {
     let mut out = run_plots(&runs(docs))?;
     for d in docs {
         if let Document::Experiment(e) = d {
             out.extend(experiment_plots(e)?);
+        }
+    }
+    for d in docs {
+        if let Document::Sweep(s) = d {
+            out.extend(sweep_plots(s)?);
         }
     }
     Ok(out)
@@ -230,6 +339,52 @@ struct Section {
     plots: Vec<Plot>,
 }
 
+/// A sweep point's row, formatted.
+#[derive(Serialize)]
+struct PointRow {
+    values: Vec<String>,
+    seeds: usize,
+    delivered: String,
+    dropped: String,
+    p50: String,
+    p99: String,
+    irq_per_packet: String,
+}
+
+#[derive(Serialize)]
+struct SweepSection {
+    label: String,
+    axes: Vec<String>,
+    runs: usize,
+    x_axis: Option<String>,
+    points: Vec<PointRow>,
+    plots: Vec<Plot>,
+}
+
+fn sweep_section(s: &SweepResult) -> Result<SweepSection, PlotError> {
+    let lat = |ns: Option<f64>| ns.map_or_else(|| "–".to_string(), plot::ns_label);
+    Ok(SweepSection {
+        label: s.label.clone(),
+        axes: s.axes.clone(),
+        runs: s.runs,
+        x_axis: x_axis(s).map(|x| s.axes[x].clone()),
+        points: s
+            .points
+            .iter()
+            .map(|p| PointRow {
+                values: p.values.iter().map(plain).collect(),
+                seeds: p.seeds,
+                delivered: crate::pps(p.delivered_pps),
+                dropped: format!("{:.1}%", p.dropped_share * 100.0),
+                p50: lat(p.p50_ns),
+                p99: lat(p.p99_ns),
+                irq_per_packet: p.interrupts_per_packet.map(plot::number).unwrap_or_else(|| "n/a".into()),
+            })
+            .collect(),
+        plots: sweep_plots(s)?,
+    })
+}
+
 #[derive(Serialize)]
 struct Page {
     version: &'static str,
@@ -237,6 +392,7 @@ struct Page {
     runs: Vec<Row>,
     run_plots: Vec<Plot>,
     experiments: Vec<Section>,
+    sweeps: Vec<SweepSection>,
 }
 
 /// The report as one self-contained HTML page.
@@ -276,6 +432,13 @@ pub fn html(docs: &[Document]) -> Result<String, PlotError> {
         runs: run_rows(&runs),
         run_plots: run_plots(&runs)?,
         experiments,
+        sweeps: docs
+            .iter()
+            .filter_map(|d| match d {
+                Document::Sweep(s) => Some(sweep_section(s)),
+                _ => None,
+            })
+            .collect::<Result<_, _>>()?,
     };
     let mut env = minijinja::Environment::new();
     let fail = |e: minijinja::Error| PlotError { plot: "the page".into(), message: e.to_string() };
@@ -327,6 +490,59 @@ mod tests {
         assert_eq!(page.matches("<svg").count(), 3, "CDF, CPU time, per-packet");
         assert!(page.contains("&lt;s&gt;"), "text from the files is escaped");
         assert_eq!(page, html(&docs).unwrap());
+    }
+
+    /// A sweep's rows: `axes` written into each row in this order.
+    fn sweep_rows(rows: &[(&str, u64)]) -> String {
+        rows.iter()
+            .enumerate()
+            .map(|(i, (axes, p99))| {
+                format!(
+                    r#"{{"run":{i},{axes},"seed":1,"schema_version":1,"packets.offered":100,"packets.delivered":100,"throughput.delivered_pps":1e5,"latency_ns.count":100,"latency_ns.p50":10,"latency_ns.p99":{p99},"interrupts.total":50}}"#
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn a_sweep_gets_its_points_and_plots_against_its_numeric_axis() {
+        let text = sweep_rows(&[
+            (r#""axis.nic.interrupt_mode":"msix","axis.workload.rate_pps":1000000"#, 1000),
+            (r#""axis.nic.interrupt_mode":"msix","axis.workload.rate_pps":2000000"#, 2000),
+            (r#""axis.nic.interrupt_mode":"msi","axis.workload.rate_pps":1000000"#, 3000),
+            (r#""axis.nic.interrupt_mode":"msi","axis.workload.rate_pps":2000000"#, 4000),
+        ]);
+        let docs = [crate::document::parse(text.as_bytes(), Path::new("out/runs.jsonl"), "out").unwrap()];
+        let names: Vec<String> = plots(&docs).unwrap().into_iter().map(|p| p.name).collect();
+        assert_eq!(names, ["sweep-out-throughput", "sweep-out-latency", "sweep-out-interrupts"]);
+        let page = html(&docs).unwrap();
+        assert!(page.contains("4 runs, 4 points over nic.interrupt_mode × workload.rate_pps"), "{page}");
+        assert!(page.contains("the plots put workload.rate_pps across"));
+        assert!(page.contains("<td class=\"name\">2,000,000</td>"), "whole numbers grouped");
+        // One line per interrupt mode, in the order the rows show them.
+        assert!(page.contains("interrupt_mode=msix") && page.contains("interrupt_mode=msi"));
+        assert_eq!(page.matches("<svg").count(), 3);
+        assert_eq!(page, html(&docs).unwrap());
+    }
+
+    #[test]
+    fn a_sweep_of_words_is_drawn_by_category_and_one_of_seeds_is_a_table() {
+        let text =
+            sweep_rows(&[(r#""axis.nic.interrupt_mode":"msix""#, 1000), (r#""axis.nic.interrupt_mode":"intx""#, 9000)]);
+        let docs = [crate::document::parse(text.as_bytes(), Path::new("m.jsonl"), "m").unwrap()];
+        let Document::Sweep(s) = &docs[0] else { panic!("a sweep") };
+        let l = sweep_lines(s, 0, "p99", true, |p| p.p99_ns);
+        assert_eq!(l.x_ticks, Some(vec!["msix".to_string(), "intx".to_string()]));
+        assert_eq!(l.series, [("mean over seeds".to_string(), vec![(0.0, 1000.0), (1.0, 9000.0)])]);
+        assert_eq!(plots(&docs).unwrap().len(), 3);
+        // Seeds alone: no axis to draw against.
+        let text = sweep_rows(&[("\"x\":0", 1000), ("\"x\":0", 3000)]);
+        let docs = [crate::document::parse(text.as_bytes(), Path::new("s.jsonl"), "s").unwrap()];
+        assert!(plots(&docs).unwrap().is_empty());
+        let page = html(&docs).unwrap();
+        assert!(page.contains("2 runs, 1 point; each point's seeds averaged."), "{page}");
+        assert!(page.contains("<td>2 µs</td>"), "p99 averaged over the seeds: {page}");
     }
 
     #[test]

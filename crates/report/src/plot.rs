@@ -274,6 +274,19 @@ fn category_at(area: &Area<'_>, at: (i32, i32), offset: (i32, i32)) -> (i32, i32
     (at.0 - base.0 + offset.0, at.1 - base.1 + offset.1)
 }
 
+/// An axis value in SI style: `500k`, `1.5M`, `64`.
+pub fn si(v: f64) -> String {
+    let (scaled, unit) = match v.abs() {
+        a if a >= 1e9 => (v / 1e9, "G"),
+        a if a >= 1e6 => (v / 1e6, "M"),
+        a if a >= 1e4 => (v / 1e3, "k"),
+        _ => (v, ""),
+    };
+    let text = format!("{scaled:.2}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    format!("{text}{unit}")
+}
+
 /// A value with three significant digits.
 pub fn number(v: f64) -> String {
     if v == 0.0 {
@@ -320,6 +333,110 @@ pub fn variants(runs: &[&RunResult]) -> Result<String, PlotError> {
             .collect();
         bars(&left, "Delivered throughput", "Mpps", &rows)?;
         percentiles(&right, runs)
+    })
+}
+
+/// A quantity against a swept axis: one line per series.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Lines {
+    /// The x axis's name (the swept key).
+    pub x_desc: String,
+    /// Labels of the x positions 0, 1, … when the axis is not numeric
+    /// (`None`: the x values are the axis's own numbers).
+    pub x_ticks: Option<Vec<String>>,
+    /// The y axis's name, with its unit.
+    pub y_desc: String,
+    /// A log-scale y axis (latencies).
+    pub log_y: bool,
+    /// The series: a name and its (x, y) points, x rising.
+    pub series: Vec<(String, Vec<(f64, f64)>)>,
+}
+
+/// `l` as a line chart titled `title`, the series in [`series_color`]s.
+pub fn lines(name: &str, title: &str, l: &Lines, y_label: fn(f64) -> String) -> Result<String, PlotError> {
+    svg(name, (WIDTH, 380), |root| {
+        let (plot, side) = root.split_horizontally(WIDTH - 220);
+        let xs = l.series.iter().flat_map(|(_, p)| p.iter().map(|q| q.0));
+        let ys: Vec<f64> = l.series.iter().flat_map(|(_, p)| p.iter().map(|q| q.1)).filter(|y| y.is_finite()).collect();
+        let (x_lo, x_hi) = match &l.x_ticks {
+            Some(t) => (-0.5, t.len() as f64 - 0.5),
+            None => {
+                let (lo, hi) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| (lo.min(x), hi.max(x)));
+                let pad = if hi > lo { (hi - lo) * 0.05 } else { lo.abs().max(1.0) * 0.5 };
+                if lo.is_finite() { (lo - pad, hi + pad) } else { (0.0, 1.0) }
+            }
+        };
+        let y_max = ys.iter().copied().fold(0.0, f64::max);
+        let caption = (FONT, 20).into_font().color(&TEXT);
+        let ticks = l.x_ticks.clone();
+        let x_label = move |v: &f64| match &ticks {
+            Some(t) => {
+                let i = v.round();
+                if (v - i).abs() < 1e-6 && i >= 0.0 {
+                    t.get(i as usize).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            }
+            None => si(*v),
+        };
+        let points = |p: &[(f64, f64)], lo: f64| -> Vec<(f64, f64)> {
+            p.iter().filter(|q| q.1.is_finite()).map(|&(x, y)| (x, y.max(lo))).collect()
+        };
+        if l.log_y {
+            let y_min = ys.iter().copied().filter(|y| *y > 0.0).fold(f64::INFINITY, f64::min);
+            let (lo, hi) = decades(if y_min.is_finite() { y_min } else { 1.0 }, y_max.max(1.0));
+            let mut chart = ChartBuilder::on(&plot)
+                .caption(title, caption)
+                .margin(12)
+                .x_label_area_size(44)
+                .y_label_area_size(70)
+                .build_cartesian_2d(x_lo..x_hi, (lo..hi).log_scale())?;
+            chart
+                .configure_mesh()
+                .x_desc(l.x_desc.as_str())
+                .y_desc(l.y_desc.as_str())
+                .x_labels(l.x_ticks.as_ref().map_or(8, |t| t.len() + 1))
+                .x_label_formatter(&x_label)
+                .y_label_formatter(&|v| y_label(*v))
+                .label_style((FONT, 15).into_font().color(&TEXT))
+                .light_line_style(TRANSPARENT)
+                .bold_line_style(GRID)
+                .draw()?;
+            for (i, (_, p)) in l.series.iter().enumerate() {
+                let color = series_color(i);
+                let p = points(p, lo);
+                chart.draw_series(LineSeries::new(p.clone(), color.stroke_width(2)))?;
+                chart.draw_series(p.into_iter().map(|q| Circle::new(q, 3, color.filled())))?;
+            }
+        } else {
+            let mut chart = ChartBuilder::on(&plot)
+                .caption(title, caption)
+                .margin(12)
+                .x_label_area_size(44)
+                .y_label_area_size(70)
+                .build_cartesian_2d(x_lo..x_hi, 0.0..if y_max > 0.0 { y_max * 1.1 } else { 1.0 })?;
+            chart
+                .configure_mesh()
+                .x_desc(l.x_desc.as_str())
+                .y_desc(l.y_desc.as_str())
+                .x_labels(l.x_ticks.as_ref().map_or(8, |t| t.len() + 1))
+                .x_label_formatter(&x_label)
+                .y_label_formatter(&|v| y_label(*v))
+                .label_style((FONT, 15).into_font().color(&TEXT))
+                .light_line_style(TRANSPARENT)
+                .bold_line_style(GRID)
+                .draw()?;
+            for (i, (_, p)) in l.series.iter().enumerate() {
+                let color = series_color(i);
+                let p = points(p, 0.0);
+                chart.draw_series(LineSeries::new(p.clone(), color.stroke_width(2)))?;
+                chart.draw_series(p.into_iter().map(|q| Circle::new(q, 3, color.filled())))?;
+            }
+        }
+        let entries: Vec<(String, RGBColor)> =
+            l.series.iter().enumerate().map(|(i, (name, _))| (name.clone(), series_color(i))).collect();
+        legend(&side.margin(40, 0, 0, 0), &entries)
     })
 }
 

@@ -135,9 +135,9 @@ pub fn note(line: std::fmt::Arguments<'_>) {
 }
 
 /// What to give instead when `path`, given where one run's metrics are
-/// expected, is a sweep's `runs.jsonl` (one flattened row per run, each with
-/// its `run` number): `None` when it is not, so the caller's own error
-/// stands.
+/// expected (`run --replay`, `compare`), is a sweep's `runs.jsonl` (one
+/// flattened row per run, each with its `run` number): `None` when it is
+/// not, so the caller's own error stands.
 pub fn sweep_rows_instead(path: &std::path::Path) -> Option<Failure> {
     let text = std::fs::read_to_string(path).ok()?;
     let mut rows = text.lines().filter(|l| !l.trim().is_empty());

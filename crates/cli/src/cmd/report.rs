@@ -13,7 +13,8 @@ use std::path::PathBuf;
 #[command(group = clap::ArgGroup::new("outputs").required(true).multiple(true).args(["output", "svg"]))]
 pub struct ReportArgs {
     /// Result files: metrics from `irqlab run --json FILE`, reports from
-    /// `irqlab experiment run NAME --json FILE`. Several are compared side by side.
+    /// `irqlab experiment run NAME --json FILE`, sweeps from `irqlab sweep
+    /// -o OUT` (OUT, or OUT/runs.jsonl). Several runs are compared side by side.
     #[arg(required = true, value_name = "RESULT")]
     pub results: Vec<PathBuf>,
     /// Write the report, one self-contained HTML file, to FILE.
@@ -30,8 +31,7 @@ fn read_failure(e: ReadError) -> Failure {
 
 /// `irqlab report`.
 pub fn run(a: &ReportArgs, out: &mut dyn Write) -> Result<(), Failure> {
-    let docs = page::read_all(&a.results)
-        .map_err(|e| super::sweep_rows_instead(e.path()).unwrap_or_else(|| read_failure(e)))?;
+    let docs = page::read_all(&a.results).map_err(read_failure)?;
     let drawing = |e: irqlab_report::plot::PlotError| Failure::Input(e.to_string());
     if let Some(path) = &a.output {
         let html = page::html(&docs).map_err(drawing)?;
