@@ -25,7 +25,7 @@ type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 type Drawn = Result<(), Box<dyn std::error::Error + 'static>>;
 
 /// Colours of the compared series, in order (then repeated).
-pub const SERIES: [RGBColor; 8] = [
+pub const SERIES: [RGBColor; 12] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
@@ -34,6 +34,10 @@ pub const SERIES: [RGBColor; 8] = [
     RGBColor(140, 86, 75),
     RGBColor(227, 119, 194),
     RGBColor(23, 190, 207),
+    RGBColor(188, 189, 34),
+    RGBColor(99, 99, 99),
+    RGBColor(0, 0, 139),
+    RGBColor(139, 69, 0),
 ];
 
 /// The colour of series `i`.
@@ -354,7 +358,9 @@ pub struct Lines {
 
 /// `l` as a line chart titled `title`, the series in [`series_color`]s.
 pub fn lines(name: &str, title: &str, l: &Lines, y_label: fn(f64) -> String) -> Result<String, PlotError> {
-    svg(name, (WIDTH, 380), |root| {
+    // Tall enough for the legend's every entry.
+    let height = (60 + 20 * l.series.len() as u32).max(380);
+    svg(name, (WIDTH, height), |root| {
         let (plot, side) = root.split_horizontally(WIDTH - 220);
         let xs = l.series.iter().flat_map(|(_, p)| p.iter().map(|q| q.0));
         let ys: Vec<f64> = l.series.iter().flat_map(|(_, p)| p.iter().map(|q| q.1)).filter(|y| y.is_finite()).collect();
