@@ -71,17 +71,6 @@ impl ReadError {
     pub fn is_io(&self) -> bool {
         matches!(self, ReadError::Io { .. })
     }
-
-    /// The file it is about.
-    pub fn path(&self) -> &std::path::Path {
-        match self {
-            ReadError::Io { path, .. }
-            | ReadError::NotJson { path, .. }
-            | ReadError::NotIrqlab { path }
-            | ReadError::UnknownKind { path, .. }
-            | ReadError::BadKey { path, .. } => path,
-        }
-    }
 }
 
 /// A result file, read.
