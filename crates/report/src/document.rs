@@ -10,6 +10,7 @@
 //! `latency_cdf_ns` (written before it existed) has its CDF drawn through
 //! its percentiles. Errors name the file and, where there is one, the key.
 
+use crate::sweep::RowError;
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -322,7 +323,18 @@ pub fn parse(bytes: &[u8], path: &Path, label: &str) -> Result<Document, ReadErr
     {
         let text = std::str::from_utf8(bytes)
             .map_err(|e| ReadError::NotJson { path: path.to_path_buf(), message: e.to_string() })?;
-        return crate::sweep::parse(text, path, label).map(Document::Sweep);
+        return crate::sweep::parse(text, label, SCHEMA_VERSION).map(Document::Sweep).map_err(|e| {
+            let path = path.to_path_buf();
+            match e {
+                RowError::Empty => ReadError::NotIrqlab { path },
+                RowError::NotJson { line, message } => {
+                    ReadError::NotJson { path, message: format!("line {line}: {message}") }
+                }
+                RowError::BadKey { line, key, message } => {
+                    ReadError::BadKey { path, key: format!("line {line}: {key}"), message }
+                }
+            }
+        });
     }
     let value: Value = serde_json::from_slice(bytes)
         .map_err(|e| ReadError::NotJson { path: path.to_path_buf(), message: e.to_string() })?;
@@ -453,6 +465,23 @@ mod tests {
 
     fn parse_value(v: &Value) -> Result<Document, ReadError> {
         parse(v.to_string().as_bytes(), Path::new("r.json"), "r")
+    }
+
+    #[test]
+    fn a_sweeps_rows_read_as_a_sweep_and_their_errors_name_file_line_and_key() {
+        let row = |axes: &str| {
+            format!(
+                r#"{{"run":0,{axes}"seed":1,"schema_version":1,"packets.offered":10,"packets.delivered":10,"throughput.delivered_pps":1.0,"latency_ns.count":10,"latency_ns.p50":1,"latency_ns.p99":2,"interrupts.total":3}}"#
+            )
+        };
+        let one = row(r#""axis.nic.queues":4,"#);
+        let d = parse(format!("{one}\n{one}\n").as_bytes(), Path::new("o/runs.jsonl"), "o").unwrap();
+        let Document::Sweep(s) = d else { panic!("a sweep") };
+        assert_eq!((s.runs, s.points.len(), s.points[0].seeds), (2, 1, 2));
+        let e = parse(format!("{one}\n{}", row("")).as_bytes(), Path::new("o/runs.jsonl"), "o").unwrap_err();
+        assert_eq!(e.to_string(), "o/runs.jsonl: key line 2: axis.nic.queues: missing (every row carries every axis)");
+        let e = parse(format!("{one}\n{{\n").as_bytes(), Path::new("r.jsonl"), "r").unwrap_err().to_string();
+        assert!(e.starts_with("r.jsonl: not JSON: line 2: "), "{e}");
     }
 
     #[test]

@@ -7,9 +7,7 @@
 //! does not keep: it is read from the first row's text). Every row must
 //! carry the same axes.
 
-use crate::document::{ReadError, SCHEMA_VERSION};
 use serde_json::{Map, Value};
-use std::path::Path;
 
 /// A sweep, as its points.
 #[derive(Clone, Debug, PartialEq)]
@@ -43,6 +41,29 @@ pub struct SweepPoint {
     /// Hard interrupts per delivered packet, all runs together (`None`
     /// when nothing was delivered).
     pub interrupts_per_packet: Option<f64>,
+}
+
+/// Why a sweep's rows cannot be read, at a line (from 1).
+#[derive(Clone, Debug, PartialEq)]
+pub enum RowError {
+    /// The file has no row.
+    Empty,
+    /// A line is not JSON.
+    NotJson {
+        /// The line.
+        line: usize,
+        /// The parser's message.
+        message: String,
+    },
+    /// A line lacks a key the report needs, or has one it should not.
+    BadKey {
+        /// The line.
+        line: usize,
+        /// The key.
+        key: String,
+        /// What is wrong with it.
+        message: String,
+    },
 }
 
 /// A value as a label: strings without their quotes, whole numbers with
@@ -97,29 +118,25 @@ fn axes_in_order(line: &str) -> Vec<String> {
     out
 }
 
-/// Reads a sweep's rows; `path` names the file in errors.
-pub fn parse(text: &str, path: &Path, label: &str) -> Result<SweepResult, ReadError> {
-    let bad = |line: usize, key: &str, message: String| ReadError::BadKey {
-        path: path.to_path_buf(),
-        key: format!("line {line}: {key}"),
-        message,
-    };
+/// Reads a sweep's rows, of metrics schema `schema_version`.
+pub fn parse(text: &str, label: &str, schema_version: u64) -> Result<SweepResult, RowError> {
+    let bad = |line: usize, key: &str, message: String| RowError::BadKey { line, key: key.to_string(), message };
     let lines: Vec<(usize, &str)> =
         text.lines().enumerate().map(|(i, l)| (i + 1, l)).filter(|(_, l)| !l.trim().is_empty()).collect();
     let Some(&(_, first)) = lines.first() else {
-        return Err(ReadError::NotIrqlab { path: path.to_path_buf() });
+        return Err(RowError::Empty);
     };
     let columns = axes_in_order(first);
     let axes: Vec<String> = columns.iter().map(|c| c.trim_start_matches("axis.").to_string()).collect();
     let mut points: Vec<(Vec<Value>, Acc)> = Vec::new();
     for &(n, line) in &lines {
-        let row: Map<String, Value> = serde_json::from_str(line)
-            .map_err(|e| ReadError::NotJson { path: path.to_path_buf(), message: format!("line {n}: {e}") })?;
-        let num = |key: &str| -> Result<f64, ReadError> {
+        let row: Map<String, Value> =
+            serde_json::from_str(line).map_err(|e| RowError::NotJson { line: n, message: e.to_string() })?;
+        let num = |key: &str| -> Result<f64, RowError> {
             row.get(key).and_then(Value::as_f64).ok_or_else(|| bad(n, key, "missing or not a number".into()))
         };
-        if num("schema_version")? as u64 != SCHEMA_VERSION {
-            return Err(bad(n, "schema_version", format!("this irqlab reads version {SCHEMA_VERSION}")));
+        if num("schema_version")? as u64 != schema_version {
+            return Err(bad(n, "schema_version", format!("this irqlab reads version {schema_version}")));
         }
         let mut values = Vec::with_capacity(columns.len());
         for c in &columns {
@@ -132,7 +149,7 @@ pub fn parse(text: &str, path: &Path, label: &str) -> Result<SweepResult, ReadEr
             .iter()
             .filter(|(k, _)| k.starts_with("packets.dropped."))
             .map(|(k, v)| v.as_f64().ok_or_else(|| bad(n, k, "not a number".into())))
-            .sum::<Result<f64, ReadError>>()?;
+            .sum::<Result<f64, RowError>>()?;
         let run = Run {
             delivered_pps: num("throughput.delivered_pps")?,
             offered: num("packets.offered")?,
@@ -233,7 +250,7 @@ mod tests {
             row(3, r#""axis.nic.queues":1,"axis.workload.rate_pps":1e6,"#, 2, 0, 0),
         ]
         .join("\n");
-        let s = parse(&text, Path::new("runs.jsonl"), "sw").unwrap();
+        let s = parse(&text, "sw", 1).unwrap();
         // The file's order, not the alphabet's; the scenario's keys are not axes.
         assert_eq!(s.axes, ["nic.queues", "workload.rate_pps"]);
         assert_eq!(s.runs, 4);
@@ -261,21 +278,25 @@ mod tests {
     #[test]
     fn rows_that_disagree_or_lack_a_number_are_refused_at_their_line() {
         let a = row(0, r#""axis.nic.queues":4,"#, 1, 10, 1);
-        let e = parse(&format!("{a}\n{}", row(1, "", 1, 10, 1)), Path::new("r.jsonl"), "r").unwrap_err().to_string();
-        assert!(e.contains("line 2: axis.nic.queues: missing"), "{e}");
-        let e = parse(
-            &format!("{a}\n\n{}", row(1, r#""axis.nic.queues":4,"axis.x":1,"#, 1, 10, 1)),
-            Path::new("r.jsonl"),
-            "r",
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(e.contains("line 3: axis.x: an axis the first row does not have"), "{e}");
-        let e = parse(&a.replace("\"interrupts.total\":100", "\"interrupts.total\":\"x\""), Path::new("r.jsonl"), "r")
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("line 1: interrupts.total: missing or not a number"), "{e}");
-        let e = parse(&format!("{a}\n{{"), Path::new("r.jsonl"), "r").unwrap_err().to_string();
-        assert!(e.contains("r.jsonl: not JSON: line 2:"), "{e}");
+        let bad = |line: usize, key: &str, message: &str| RowError::BadKey {
+            line,
+            key: key.to_string(),
+            message: message.to_string(),
+        };
+        assert_eq!(
+            parse(&format!("{a}\n{}", row(1, "", 1, 10, 1)), "r", 1),
+            Err(bad(2, "axis.nic.queues", "missing (every row carries every axis)"))
+        );
+        assert_eq!(
+            parse(&format!("{a}\n\n{}", row(1, r#""axis.nic.queues":4,"axis.x":1,"#, 1, 10, 1)), "r", 1),
+            Err(bad(3, "axis.x", "an axis the first row does not have"))
+        );
+        assert_eq!(
+            parse(&a.replace("\"interrupts.total\":100", "\"interrupts.total\":\"x\""), "r", 1),
+            Err(bad(1, "interrupts.total", "missing or not a number"))
+        );
+        assert_eq!(parse(&a, "r", 2), Err(bad(1, "schema_version", "this irqlab reads version 2")));
+        assert!(matches!(parse(&format!("{a}\n{{"), "r", 1), Err(RowError::NotJson { line: 2, .. })));
+        assert_eq!(parse("\n\n", "r", 1), Err(RowError::Empty));
     }
 }
