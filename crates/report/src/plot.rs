@@ -8,6 +8,7 @@
 
 use crate::document::{BusyFrac, RunResult};
 use plotters::coord::Shift;
+use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -373,7 +374,6 @@ pub fn lines(name: &str, title: &str, l: &Lines, y_label: fn(f64) -> String) -> 
             }
         };
         let y_max = ys.iter().copied().fold(0.0, f64::max);
-        let caption = (FONT, 20).into_font().color(&TEXT);
         let ticks = l.x_ticks.clone();
         let x_label = move |v: &f64| match &ticks {
             Some(t) => {
@@ -386,64 +386,61 @@ pub fn lines(name: &str, title: &str, l: &Lines, y_label: fn(f64) -> String) -> 
             }
             None => si(*v),
         };
-        let points = |p: &[(f64, f64)], lo: f64| -> Vec<(f64, f64)> {
-            p.iter().filter(|q| q.1.is_finite()).map(|&(x, y)| (x, y.max(lo))).collect()
-        };
         if l.log_y {
             let y_min = ys.iter().copied().filter(|y| *y > 0.0).fold(f64::INFINITY, f64::min);
             let (lo, hi) = decades(if y_min.is_finite() { y_min } else { 1.0 }, y_max.max(1.0));
-            let mut chart = ChartBuilder::on(&plot)
-                .caption(title, caption)
-                .margin(12)
-                .x_label_area_size(44)
-                .y_label_area_size(70)
-                .build_cartesian_2d(x_lo..x_hi, (lo..hi).log_scale())?;
-            chart
-                .configure_mesh()
-                .x_desc(l.x_desc.as_str())
-                .y_desc(l.y_desc.as_str())
-                .x_labels(l.x_ticks.as_ref().map_or(8, |t| t.len() + 1))
-                .x_label_formatter(&x_label)
-                .y_label_formatter(&|v| y_label(*v))
-                .label_style((FONT, 15).into_font().color(&TEXT))
-                .light_line_style(TRANSPARENT)
-                .bold_line_style(GRID)
-                .draw()?;
-            for (i, (_, p)) in l.series.iter().enumerate() {
-                let color = series_color(i);
-                let p = points(p, lo);
-                chart.draw_series(LineSeries::new(p.clone(), color.stroke_width(2)))?;
-                chart.draw_series(p.into_iter().map(|q| Circle::new(q, 3, color.filled())))?;
-            }
+            draw_lines(&plot, title, l, x_lo..x_hi, (lo..hi).log_scale(), lo, &x_label, y_label)?;
         } else {
-            let mut chart = ChartBuilder::on(&plot)
-                .caption(title, caption)
-                .margin(12)
-                .x_label_area_size(44)
-                .y_label_area_size(70)
-                .build_cartesian_2d(x_lo..x_hi, 0.0..if y_max > 0.0 { y_max * 1.1 } else { 1.0 })?;
-            chart
-                .configure_mesh()
-                .x_desc(l.x_desc.as_str())
-                .y_desc(l.y_desc.as_str())
-                .x_labels(l.x_ticks.as_ref().map_or(8, |t| t.len() + 1))
-                .x_label_formatter(&x_label)
-                .y_label_formatter(&|v| y_label(*v))
-                .label_style((FONT, 15).into_font().color(&TEXT))
-                .light_line_style(TRANSPARENT)
-                .bold_line_style(GRID)
-                .draw()?;
-            for (i, (_, p)) in l.series.iter().enumerate() {
-                let color = series_color(i);
-                let p = points(p, 0.0);
-                chart.draw_series(LineSeries::new(p.clone(), color.stroke_width(2)))?;
-                chart.draw_series(p.into_iter().map(|q| Circle::new(q, 3, color.filled())))?;
-            }
+            let top = if y_max > 0.0 { y_max * 1.1 } else { 1.0 };
+            draw_lines(&plot, title, l, x_lo..x_hi, 0.0..top, 0.0, &x_label, y_label)?;
         }
         let entries: Vec<(String, RGBColor)> =
             l.series.iter().enumerate().map(|(i, (name, _))| (name.clone(), series_color(i))).collect();
         legend(&side.margin(40, 0, 0, 0), &entries)
     })
+}
+
+/// [`lines`]' chart on `plot`, its y axis `y` (linear or log), each
+/// series' finite points drawn no lower than `floor`.
+#[allow(clippy::too_many_arguments)]
+fn draw_lines<Y>(
+    plot: &Area<'_>,
+    title: &str,
+    l: &Lines,
+    x: std::ops::Range<f64>,
+    y: Y,
+    floor: f64,
+    x_label: &dyn Fn(&f64) -> String,
+    y_label: fn(f64) -> String,
+) -> Drawn
+where
+    Y: AsRangedCoord<Value = f64>,
+    Y::CoordDescType: ValueFormatter<f64>,
+{
+    let mut chart = ChartBuilder::on(plot)
+        .caption(title, (FONT, 20).into_font().color(&TEXT))
+        .margin(12)
+        .x_label_area_size(44)
+        .y_label_area_size(70)
+        .build_cartesian_2d(x, y)?;
+    chart
+        .configure_mesh()
+        .x_desc(l.x_desc.as_str())
+        .y_desc(l.y_desc.as_str())
+        .x_labels(l.x_ticks.as_ref().map_or(8, |t| t.len() + 1))
+        .x_label_formatter(x_label)
+        .y_label_formatter(&|v| y_label(*v))
+        .label_style((FONT, 15).into_font().color(&TEXT))
+        .light_line_style(TRANSPARENT)
+        .bold_line_style(GRID)
+        .draw()?;
+    for (i, (_, p)) in l.series.iter().enumerate() {
+        let color = series_color(i);
+        let p: Vec<(f64, f64)> = p.iter().filter(|q| q.1.is_finite()).map(|&(x, y)| (x, y.max(floor))).collect();
+        chart.draw_series(LineSeries::new(p.clone(), color.stroke_width(2)))?;
+        chart.draw_series(p.into_iter().map(|q| Circle::new(q, 3, color.filled())))?;
+    }
+    Ok(())
 }
 
 /// Latency percentiles (p50, p99, p99.9) per run on a log axis, a row per run.
