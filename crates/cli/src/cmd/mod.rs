@@ -142,8 +142,7 @@ pub fn sweep_rows_instead(path: &std::path::Path) -> Option<Failure> {
     let text = std::fs::read_to_string(path).ok()?;
     let mut rows = text.lines().filter(|l| !l.trim().is_empty());
     let first: serde_json::Value = serde_json::from_str(rows.next()?).ok()?;
-    let row = first.as_object()?;
-    if !(row.contains_key("run") && row.contains_key("schema_version") && !row.contains_key("cpu")) {
+    if !irqlab_report::sweep::is_row(first.as_object()?) {
         return None;
     }
     let n = 1 + rows.count();
